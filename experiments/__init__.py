@@ -1,0 +1,1 @@
+"""Ablation designs and the ablate command (thin: declares designs, calls the library)."""

@@ -1,0 +1,19 @@
+"""gancheck: measure whether the seed's GAN really learns N(4, 1.25).
+
+Public contract (see DESIGN.md): get_moments, GANConfig, score, diversity. Torch is imported only
+when get_moments is first used, so scoring works without paying for it.
+"""
+from gancheck.config import GANConfig
+
+__all__ = ["GANConfig", "get_moments", "score", "diversity"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "get_moments":
+        from gancheck.gan.moments import get_moments
+        return get_moments
+    if name in ("score", "diversity"):
+        from gancheck.stats import scoring
+        return getattr(scoring, name)
+    raise AttributeError(f"module 'gancheck' has no attribute {name!r}")

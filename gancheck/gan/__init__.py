@@ -1,0 +1,1 @@
+"""Everything torch: the seed's networks, features, schedules, the reference and population trainers."""

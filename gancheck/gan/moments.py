@@ -1,0 +1,32 @@
+"""The seed's get_moments, batched over leading dimensions and differentiable."""
+from __future__ import annotations
+
+import torch
+
+#: The seed divides by (std + 0.001) so that a constant vector does not divide by zero.
+ZSCORE_EPS = 0.001
+
+
+def get_moments(x: torch.Tensor) -> torch.Tensor:
+    """Mean, population std, skew and excess kurtosis over the last dimension.
+
+    Computed as the seed computes them: ``z = (x - mean) / (std + 0.001)``, ``skew = mean(z**3)``,
+    ``kurtosis = mean(z**4) - 3``. ``x`` has shape (..., n); the result has shape (..., 4) and the
+    dtype of ``x``. A constant row gives (c, 0, 0, -3) with a finite gradient.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"get_moments: x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 1 or x.shape[-1] < 1:
+        raise ValueError(f"get_moments: x must have a non-empty last dimension, got shape {tuple(x.shape)}")
+    mean = x.mean(dim=-1, keepdim=True)
+    diffs = x - mean
+    var = diffs.pow(2.0).mean(dim=-1, keepdim=True)
+    # sqrt has an infinite derivative at 0; the seed's torch.pow(var, 0.5) does too. Where var == 0
+    # we route the gradient through a safe value so a collapsed generator still gets finite
+    # gradients (the forward value is unchanged: std = 0 exactly there).
+    zero = var == 0
+    std = torch.where(zero, torch.zeros_like(var), torch.where(zero, torch.ones_like(var), var).pow(0.5))
+    z = diffs / (std + ZSCORE_EPS)
+    skew = z.pow(3.0).mean(dim=-1, keepdim=True)
+    kurtosis = z.pow(4.0).mean(dim=-1, keepdim=True) - 3.0
+    return torch.cat((mean, std, skew, kurtosis), dim=-1)
