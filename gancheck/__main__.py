@@ -1,0 +1,23 @@
+"""python -m gancheck train | score | report"""
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from gancheck.cli import ArgumentParser, run_cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = ArgumentParser(prog="gancheck", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    # Each command module registers its own parser and handler; imports stay lazy so `score`
+    # does not pay for torch.
+    from gancheck.cli import report, score, train
+    for module in (train, score, report):
+        module.add_parser(commands)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
