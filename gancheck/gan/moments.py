@@ -11,14 +11,24 @@ def get_moments(x: torch.Tensor) -> torch.Tensor:
     """Mean, population std, skew and excess kurtosis over the last dimension.
 
     Computed as the seed computes them: ``z = (x - mean) / (std + 0.001)``, ``skew = mean(z**3)``,
-    ``kurtosis = mean(z**4) - 3``. ``x`` has shape (..., n); the result has shape (..., 4) and the
-    dtype of ``x``. A constant row gives (c, 0, 0, -3) with a finite gradient.
+    ``kurtosis = mean(z**4) - 3``. ``x`` has shape (..., n) and a floating dtype; the result has
+    shape (..., 4) and the dtype of ``x``. A constant row gives exactly (c, 0, 0, -3) with a finite
+    gradient.
     """
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"get_moments: x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"get_moments: x must have a floating dtype, got {x.dtype}")
     if x.ndim < 1 or x.shape[-1] < 1:
         raise ValueError(f"get_moments: x must have a non-empty last dimension, got shape {tuple(x.shape)}")
     mean = x.mean(dim=-1, keepdim=True)
+    # The rounded sum of n copies of c, divided by n, is often c +- 1 ulp (c = 0.1, n = 7 in
+    # float32), which would leave a constant row with std ~1e-8 and skew ~1e-16 instead of the
+    # documented (c, 0, 0, -3). On constant rows take the value c itself; the gradient still flows
+    # through the mean (value - value.detach() is exactly 0), so d mean / dx stays 1/n.
+    first = x[..., :1]
+    constant = (x == first).all(dim=-1, keepdim=True)
+    mean = mean - mean.detach() + torch.where(constant, first, mean).detach()
     diffs = x - mean
     var = diffs.pow(2.0).mean(dim=-1, keepdim=True)
     # sqrt has an infinite derivative at 0; the seed's torch.pow(var, 0.5) does too. Where var == 0

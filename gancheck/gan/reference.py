@@ -1,0 +1,140 @@
+"""The seed's training loop for one member, written plainly: the oracle for tests and benchmarks.
+
+Step by step as in the seed: nn.Module networks, torch.optim.Adam, a scheduler stepped *before*
+each optimiser step, BCELoss, D trained on real then fake (the fake batch is not detached, as in
+the seed: G's stray gradients are zeroed before G's own step, so they change nothing). Only the
+random draws come from gancheck.gan.draws, so that the population trainer can be checked
+against this loop draw for draw.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from gancheck.config import GANConfig
+from gancheck.gan.draws import draw_epoch, initial_parameters, member_generator, sample_noise
+from gancheck.gan.features import discriminator_features
+from gancheck.gan.result import TrainResult
+from gancheck.gan.schedules import learning_rates
+
+
+class Generator(nn.Module):
+    def __init__(self, input_size: int, hidden_size: int, output_size: int):
+        super().__init__()
+        self.map1 = nn.Linear(input_size, hidden_size)
+        self.map2 = nn.Linear(hidden_size, hidden_size)
+        self.map3 = nn.Linear(hidden_size, output_size)
+        self.relu = nn.ReLU()
+        # The seed stores f=tanh here and never applies it: the output layer stays linear.
+
+    def forward(self, x):
+        return self.map3(self.relu(self.map2(self.relu(self.map1(x)))))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, input_size: int, hidden_size: int, output_size: int):
+        super().__init__()
+        self.map1 = nn.Linear(input_size, hidden_size)
+        self.map2 = nn.Linear(hidden_size, hidden_size)
+        self.map3 = nn.Linear(hidden_size, output_size)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return torch.sigmoid(self.map3(self.relu(self.map2(self.relu(self.map1(x))))))
+
+
+def _load(module: nn.Module, tensors: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for param, value in zip(module.parameters(), tensors):
+            param.copy_(value)
+
+
+def _scheduler(optimizer, cfg: GANConfig, base_lr: float, steps: int):
+    if cfg.lr_schedule == "seed_cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=steps * cfg.cosine_t_max_factor, eta_min=cfg.lr_min)
+    # Other schedules are ablations, not the seed: express them through the same pure function
+    # the population uses (LambdaLR multiplies the base rate by the lambda).
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: float(learning_rates(cfg, base_lr, steps, np.array([step]))[0]) / base_lr
+        if step > 0 else 1.0)
+
+
+class _Diverged(Exception):
+    """A non-finite value reached BCELoss, which would refuse it: the run has diverged."""
+
+
+def _bce(criterion, decision: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if not torch.isfinite(decision).all():
+        raise _Diverged
+    return criterion(decision, target)
+
+
+def build_reference(cfg: GANConfig, seed: int, dtype=torch.float32) -> tuple[Generator, Discriminator]:
+    g = Generator(cfg.g_input_size, cfg.g_hidden_size, cfg.g_output_size).to(dtype)
+    d = Discriminator(cfg.d_input_size, cfg.d_hidden_size, 1).to(dtype)
+    g_init, d_init = initial_parameters(cfg, seed, dtype)
+    _load(g, g_init)
+    _load(d, d_init)
+    return g, d
+
+
+def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.float32) -> TrainResult:
+    """Train one member exactly as the seed's loop does; sample ``n_draws`` outputs at the end."""
+    start = time.perf_counter()
+    G, D = build_reference(cfg, seed, dtype)
+    criterion = nn.BCELoss()
+    adam = dict(betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps)
+    d_optimizer = torch.optim.Adam(D.parameters(), lr=cfg.d_learning_rate, **adam)
+    g_optimizer = torch.optim.Adam(G.parameters(), lr=cfg.g_learning_rate, **adam)
+    d_scheduler = _scheduler(d_optimizer, cfg, cfg.d_learning_rate, cfg.d_steps)
+    g_scheduler = _scheduler(g_optimizer, cfg, cfg.g_learning_rate, cfg.g_steps)
+    features = lambda x: discriminator_features(x, cfg.features)  # noqa: E731
+    m = cfg.minibatch_size
+    ones, zeros = torch.ones(m, 1, dtype=dtype), torch.zeros(m, 1, dtype=dtype)
+    stream = member_generator(seed, "train")
+    history = np.full((cfg.num_epochs, 4), np.nan)
+    diverged_epoch = None
+    with warnings.catch_warnings():
+        # The seed calls scheduler.step() before optimizer.step(); torch warns about that order.
+        # Reproducing the order is the point, so this one warning is expected here.
+        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
+        for epoch in range(cfg.num_epochs):
+            draws = draw_epoch(cfg, stream, dtype)
+            try:
+                for k in range(cfg.d_steps):
+                    d_scheduler.step()
+                    D.zero_grad()
+                    d_real_error = _bce(criterion, D(features(draws.real[k])), ones)
+                    d_real_error.backward()
+                    d_fake_error = _bce(criterion, D(features(G(draws.d_noise[k]))), zeros)
+                    d_fake_error.backward()
+                    d_optimizer.step()
+                for k in range(cfg.g_steps):
+                    g_scheduler.step()
+                    G.zero_grad()
+                    g_fake_data = G(draws.g_noise[k])
+                    g_error = _bce(criterion, D(features(g_fake_data)), ones)
+                    g_error.backward()
+                    g_optimizer.step()
+                history[epoch] = (g_fake_data.mean().item(), g_fake_data.std().item(),
+                                  (d_real_error + d_fake_error).item(), g_error.item())
+                if not (np.isfinite(history[epoch]).all()
+                        and all(torch.isfinite(p).all() for p in [*G.parameters(), *D.parameters()])):
+                    raise _Diverged
+            except _Diverged:
+                diverged_epoch = epoch
+                history[epoch:] = np.nan
+                break
+    generator = [p.detach().cpu().numpy().copy() for p in G.parameters()]
+    samples = None
+    if n_draws:
+        with torch.no_grad():
+            samples = G(sample_noise(cfg, seed, n_draws, dtype)).double().numpy()
+    return TrainResult(config=cfg, seed=seed, status="diverged" if diverged_epoch is not None else "done",
+                       diverged_epoch=diverged_epoch, history=history, generator=generator,
+                       samples=samples, wall_s=time.perf_counter() - start)

@@ -1,0 +1,104 @@
+"""The population trainer against the seed's loop (gancheck.gan.reference), draw for draw."""
+import numpy as np
+import pytest
+import torch
+
+from gancheck import GANConfig
+from gancheck.gan.draws import draw_epoch, initial_parameters, member_generator
+from gancheck.gan.population import Population, population_shape, train_population
+from gancheck.gan.reference import train_reference
+
+
+def _max_diff(a, b):
+    return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("features", ["moments", "moments2", "raw", "sorted", "data_sq_diffs", "data_diffs"])
+def test_population_member_matches_reference_in_float64(features):
+    # Oracle: the plain nn.Module/torch.optim loop. In float64 the only differences are summation
+    # order inside matmuls, so 1e-12 is ~10^4 ulps of headroom over 3 epochs (120 steps).
+    cfg = GANConfig(num_epochs=3, features=features)
+    ref = train_reference(cfg, 11, n_draws=3, dtype=torch.float64)
+    (member,) = train_population(Population([cfg], [11]), n_draws=3, dtype=torch.float64)
+    assert _max_diff(ref.generator, member.generator) < 1e-12
+    assert np.abs(ref.history - member.history).max() < 1e-12
+    assert np.abs(ref.samples - member.samples).max() < 1e-12
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine_decay", "linear_decay"])
+def test_population_matches_reference_for_every_schedule(schedule):
+    # Oracle: reference loop driving torch's LambdaLR with the same pure schedule function.
+    cfg = GANConfig(num_epochs=2, lr_schedule=schedule, g_hidden_size=7)
+    ref = train_reference(cfg, 2, dtype=torch.float64)
+    (member,) = train_population(Population([cfg], [2]), dtype=torch.float64)
+    assert _max_diff(ref.generator, member.generator) < 1e-12
+
+
+def test_float32_population_tracks_reference():
+    # float32 summation-order noise (~1e-7 relative per op) over 2 epochs stays far below 1e-4.
+    cfg = GANConfig(num_epochs=2)
+    ref = train_reference(cfg, 5)
+    (member,) = train_population(Population([cfg], [5]))
+    assert _max_diff(ref.generator, member.generator) < 1e-4
+
+
+def test_member_results_do_not_depend_on_population_company_or_position():
+    # Draws depend only on (config, seed): the same seed alone, first, or last among others
+    # gives bit-identical results (rows of batched ops are computed independently).
+    base = GANConfig(num_epochs=2)
+    other = base.replace(g_learning_rate=3e-4, lr_schedule="constant")
+    alone = train_population(Population([base], [9]), n_draws=2)[0]
+    crowd = train_population(Population([other, base, other], [1, 9, 2]), n_draws=2)
+    last = train_population(Population([other, other, base], [4, 5, 9]), n_draws=2)[2]
+    for res in (crowd[1], last):
+        assert _max_diff(alone.generator, res.generator) < 1e-6
+        assert np.allclose(alone.history, res.history, rtol=1e-5, atol=1e-6)
+
+
+def test_draws_depend_only_on_seed():
+    cfg = GANConfig()
+    a = draw_epoch(cfg, member_generator(4, "train"))
+    b = draw_epoch(cfg, member_generator(4, "train"))
+    c = draw_epoch(cfg, member_generator(5, "train"))
+    assert torch.equal(a.real, b.real) and torch.equal(a.g_noise, b.g_noise)
+    assert not torch.equal(a.real, c.real)
+    g1, _ = initial_parameters(cfg, 4)
+    g2, _ = initial_parameters(cfg.replace(g_learning_rate=1e-3), 4)
+    assert all(torch.equal(x, y) for x, y in zip(g1, g2))
+
+
+def test_draw_distributions_match_the_seed():
+    # Real data N(4, 1.25) and noise U(0,1): 10*500*20 = 1e5 values, so the sample mean's
+    # standard error is 1.25/sqrt(1e5) ~ 0.004; 0.02 is 5 SE.
+    d = draw_epoch(GANConfig(), member_generator(0, "train"), dtype=torch.float64)
+    assert abs(d.real.mean().item() - 4.0) < 0.02 and abs(d.real.std().item() - 1.25) < 0.02
+    assert 0 <= d.d_noise.min().item() and d.d_noise.max().item() < 1
+    assert d.real.shape == (20, 10, 500) and d.g_noise.shape == (20, 10, 50)
+
+
+def test_divergent_member_is_recorded_and_others_unaffected():
+    # A G rate of 1e8 moves each weight ~1e8 per Adam step: within an epoch the output
+    # (~weight^3) overflows float32 in the moments and turns to inf/NaN.
+    good = GANConfig(num_epochs=3)
+    bad = good.replace(g_learning_rate=1e8, lr_schedule="constant", lr_min=0.0)
+    alone = train_population(Population([good], [1]))[0]
+    mixed = train_population(Population([bad, good], [0, 1]))
+    if mixed[0].status != "diverged":
+        pytest.fail(f"expected divergence, history {mixed[0].history}")
+    assert mixed[0].diverged_epoch is not None and np.isnan(mixed[0].history[-1]).all()
+    assert mixed[1].status == "done"
+    assert _max_diff(alone.generator, mixed[1].generator) < 1e-6
+
+
+def test_population_rejects_mixed_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        Population([GANConfig(), GANConfig(g_hidden_size=200)], [0, 1])
+    assert population_shape(GANConfig()) == population_shape(GANConfig(lr_schedule="constant"))
+
+
+def test_reference_records_divergence_like_the_population():
+    bad = GANConfig(num_epochs=3, g_learning_rate=1e8, lr_schedule="constant", lr_min=0.0)
+    ref = train_reference(bad, 0)
+    (pop,) = train_population(Population([bad], [0]))
+    assert ref.status == pop.status == "diverged"
+    assert ref.diverged_epoch == pop.diverged_epoch
