@@ -27,7 +27,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
-    "wilson_interval", "bootstrap_ci", "median_difference", "proportion_table", "pass_rates", "collapse_rates",
+    "wilson_interval", "bootstrap_ci", "median_difference", "proportion_table", "pass_rates",
+    "collapse_rates",
     "metrics_from_scores", "metric_summary", "compare_to_baseline", "settling_by_member",
     "settling",
 ]
