@@ -1,0 +1,90 @@
+"""python -m experiments.ablate: train the design's arms over many seeds, score, aggregate, report.
+
+Rerunning the same command resumes: finished members are kept, the rest are trained.
+"""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from gancheck.cli import ArgumentParser, UsageError, run_cli
+from gancheck.gan.device import DEVICES
+
+from experiments.designs import DESIGNS, PRESETS, build_design
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'N' -> seeds 0..N-1; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds."""
+    try:
+        if ":" in text:
+            start, stop = (int(p) for p in text.split(":"))
+            seeds = list(range(start, stop))
+        elif "," in text:
+            seeds = [int(p) for p in text.split(",")]
+        else:
+            count = int(text)
+            if count < 1:
+                raise UsageError(f"--seeds={text!r}: the seed count must be >= 1")
+            seeds = list(range(count))
+    except ValueError:
+        raise UsageError(f"--seeds={text!r}: expected a count N, a range A:B or a list a,b,c of integers") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds={text!r}: seeds must be distinct non-negative integers, at least one")
+    return seeds
+
+
+def positive_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{name}={text!r}: must be an integer") from None
+        if value < 1:
+            raise UsageError(f"{name}={text!r}: must be >= 1")
+        return value
+    return parse
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m experiments.ablate", description=__doc__)
+    p.add_argument("--preset", default="full", choices=list(PRESETS),
+                   help="full: the seed's 2001 epochs, 20 seeds per arm (default); quick: a two-minute first look")
+    p.add_argument("--design", default="one-factor", choices=list(DESIGNS),
+                   help="one-factor: vary one factor at a time around the seed (default); factorial: cross them")
+    p.add_argument("--seeds", type=parse_seeds, default=None,
+                   help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every arm")
+    p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: reports/<preset>)")
+    p.add_argument("--device", default="cpu", choices=list(DEVICES))
+    p.add_argument("--workers", type=positive_int("--workers"), default=1,
+                   help="local worker processes (one torch thread each)")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="tcp://HOST:PORT of a Dask scheduler, or local[:N] for a LocalCluster of N workers")
+    p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
+    return p
+
+
+def default_out(preset: str, design: str) -> Path:
+    return Path("reports") / (preset if design == "one-factor" else f"{preset}-{design}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    design = build_design(design=args.design, preset=args.preset, seeds=args.seeds, epochs=args.epochs)
+    out = args.out or default_out(args.preset, args.design)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out={str(out)!r}: exists and is not a folder")
+    command = shlex.join(["python", "-m", "experiments.ablate", *(sys.argv[1:] if argv is None else argv)])
+    from gancheck.runs.driver import run_design
+    from gancheck.runs.summary import print_summary
+    outcome = run_design(design, out, workers=args.workers, dask=args.dask, device=args.device,
+                         fresh=args.fresh, command=command, show_progress=not args.no_progress)
+    print_summary(outcome)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,127 @@
+"""The ablation designs: arms around the seed's baseline, and presets of epochs and seeds.
+
+Each factor changes one named field of GANConfig (the step ratio changes two, d_steps and
+g_steps, which together are the one thing it names). The default design varies one factor at a
+time around the seed; the factorial design crosses every level of every factor.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from gancheck.config import GANConfig
+from gancheck.runs.plan import Arm, Design
+
+BASELINE = "seed"
+
+#: factor -> {level: the GANConfig fields that level sets}. The first level is the seed's.
+FACTORS: dict[str, dict[str, dict]] = {
+    "features": {
+        "moments": {"features": "moments"},
+        "moments2": {"features": "moments2"},        # does D need skew and kurtosis at all?
+        "raw": {"features": "raw"},
+        "sorted": {"features": "sorted"},            # sorted values = quantiles: sees the shape
+        "data_sq_diffs": {"features": "data_sq_diffs"},
+        "data_diffs": {"features": "data_diffs"},
+    },
+    # D:G steps per epoch. Every arm holds the total at the seed's 40 steps per epoch, so arms
+    # spend the same compute and take the same number of updates over the run: a difference is
+    # the ratio's, not extra training. The seed's cosine schedule has T_max = 5 * steps, so its
+    # period stays 10 epochs in every arm.
+    "step_ratio": {
+        "20:20": {"d_steps": 20, "g_steps": 20},
+        "30:10": {"d_steps": 30, "g_steps": 10},
+        "35:5": {"d_steps": 35, "g_steps": 5},
+        "10:30": {"d_steps": 10, "g_steps": 30},
+        "5:35": {"d_steps": 5, "g_steps": 35},
+    },
+    "lr_schedule": {
+        "seed_cosine": {"lr_schedule": "seed_cosine"},
+        "constant": {"lr_schedule": "constant"},
+        "cosine_decay": {"lr_schedule": "cosine_decay"},
+        "linear_decay": {"lr_schedule": "linear_decay"},
+    },
+    # 5 is what the seed's notebook ran (DESIGN.md); 200 is what its code evidently meant.
+    "g_hidden_size": {
+        "5": {"g_hidden_size": 5},
+        "200": {"g_hidden_size": 200},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    num_epochs: int
+    seeds: int
+    control_reps: int
+    n_draws: int
+    #: the one-factor levels included (None: all); quick keeps one contrast per factor
+    levels: dict | None = None
+
+
+PRESETS = {
+    # The seed's 2001 epochs, 20 seeds per arm (about 80% power for a 1-SD effect, STATISTICS.md).
+    "full": Preset(num_epochs=2001, seeds=20, control_reps=500, n_draws=100),
+    # A first look in under two minutes on 2 cores; too few epochs for the GAN to settle.
+    "quick": Preset(num_epochs=60, seeds=4, control_reps=200, n_draws=50,
+                    levels={"features": ["raw"], "step_ratio": ["30:10"],
+                            "lr_schedule": ["constant"], "g_hidden_size": ["200"]}),
+}
+DESIGNS = ("one-factor", "factorial")
+
+
+def _config(levels: dict[str, str], num_epochs: int) -> GANConfig:
+    fields = {"num_epochs": num_epochs}
+    for factor, level in levels.items():
+        fields.update(FACTORS[factor][level])
+    return GANConfig().replace(**fields)
+
+
+def _seed_levels() -> dict[str, str]:
+    return {factor: next(iter(levels)) for factor, levels in FACTORS.items()}
+
+
+def one_factor_arms(preset: Preset) -> list[Arm]:
+    seed_levels = _seed_levels()
+    arms = [Arm(BASELINE, _config({}, preset.num_epochs), factors=tuple(seed_levels.items()))]
+    for factor, levels in FACTORS.items():
+        chosen = (preset.levels or {}).get(factor, list(levels)[1:]) if preset.levels is not None else list(levels)[1:]
+        for level in chosen:
+            factors = {**seed_levels, factor: level}
+            arms.append(Arm(f"{factor}={level}", _config({factor: level}, preset.num_epochs),
+                            factor=factor, level=level, factors=tuple(factors.items())))
+    return arms
+
+
+def factorial_arms(preset: Preset) -> list[Arm]:
+    seed_levels = _seed_levels()
+    names = list(FACTORS)
+    if preset.levels is not None:  # small presets cross the seed level with their one contrast
+        grid = [[seed_levels[f], *preset.levels.get(f, [])] for f in names]
+    else:
+        grid = [list(FACTORS[f]) for f in names]
+    arms = []
+    for combo in itertools.product(*grid):
+        levels = dict(zip(names, combo))
+        changed = {f: v for f, v in levels.items() if v != seed_levels[f]}
+        name = BASELINE if not changed else ",".join(f"{f}={v}" for f, v in changed.items())
+        factor = "baseline" if not changed else "+".join(changed)
+        level = "seed" if not changed else ",".join(changed.values())
+        arms.append(Arm(name, _config(changed, preset.num_epochs), factor=factor, level=level,
+                        factors=tuple(levels.items())))
+    return arms
+
+
+def build_design(*, design: str = "one-factor", preset: str = "full", seeds: list[int] | None = None,
+                 epochs: int | None = None) -> Design:
+    if preset not in PRESETS:
+        raise ValueError(f"--preset={preset!r}: must be one of {', '.join(PRESETS)}")
+    if design not in DESIGNS:
+        raise ValueError(f"--design={design!r}: must be one of {', '.join(DESIGNS)}")
+    p = PRESETS[preset]
+    if epochs is not None:
+        p = Preset(epochs, p.seeds, p.control_reps, p.n_draws, p.levels)
+    arms = one_factor_arms(p) if design == "one-factor" else factorial_arms(p)
+    return Design(name=f"{design} ({preset})", arms=arms,
+                  seeds=list(seeds) if seeds is not None else list(range(p.seeds)),
+                  baseline=BASELINE, control_reps=p.control_reps, n_draws=p.n_draws)

@@ -1,0 +1,66 @@
+"""`python -m gancheck train`: train the seed's GAN over a few seeds at once and print its progress."""
+from __future__ import annotations
+
+import argparse
+
+from gancheck.cli import UsageError
+
+
+def _positive(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{name}={text!r}: must be an integer") from None
+        if value < 1:
+            raise UsageError(f"{name}={text!r}: must be >= 1")
+        return value
+    return parse
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train the seed's GAN (a few seeds) and print its progress",
+                              description=__doc__)
+    p.add_argument("--seeds", type=_positive("--seeds"), default=3, help="number of seeds (0..N-1), default 3")
+    p.add_argument("--epochs", type=_positive("--epochs"), default=None, help="default: the seed's 2001")
+    p.add_argument("--hidden", type=_positive("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--draws", type=_positive("--draws"), default=100, help="noise draws scored per member")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from gancheck.config import GANConfig
+    from gancheck.gan.device import describe_device, resolve_device
+    from gancheck.gan.population import Population, train_population
+    from gancheck.stats.scoring import diversity, score
+
+    changes = {k: v for k, v in (("num_epochs", args.epochs), ("g_hidden_size", args.hidden)) if v is not None}
+    cfg = GANConfig().replace(**changes)
+    device = resolve_device(args.device)
+    seeds = list(range(args.seeds))
+    print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}")
+    print(f"config: {cfg.to_json()}")
+    with tqdm(total=cfg.num_epochs * len(seeds), unit=" member-epochs", unit_scale=True) as bar:
+        results = train_population(Population([cfg] * len(seeds), seeds), n_draws=args.draws,
+                                   device=device, on_epoch=bar.update)
+    step = max(1, cfg.num_epochs // 10)
+    print("\nG's batch mean / std by epoch (the seed's printout, every %d epochs):" % step)
+    print("epoch  " + "  ".join(f"seed {s:>2}: mean    std " for s in seeds))
+    for epoch in list(range(0, cfg.num_epochs, step)) + [cfg.num_epochs - 1]:
+        cells = "  ".join(f"        {r.history[epoch, 0]:7.3f} {r.history[epoch, 1]:6.3f}" for r in results)
+        print(f"{epoch:5d}  {cells}")
+    print(f"\nscores of noise draw 0 against N({cfg.data_mean}, {cfg.data_std}) at alpha 0.05:")
+    for r in results:
+        if r.status != "done" or not np.isfinite(r.samples).all():
+            print(f"seed {r.seed}: diverged at epoch {r.diverged_epoch}")
+            continue
+        rows = score(r.samples[0], mean=cfg.data_mean, std=cfg.data_std).set_index("test")
+        verdicts = ", ".join(f"{t} p={rows.loc[t, 'pvalue']:.3g}" for t in ("ks", "ad", "shapiro"))
+        div = diversity(r.samples, mean=cfg.data_mean, std=cfg.data_std)
+        print(f"seed {r.seed}: {verdicts}; spread across draws {div.spread_ratio:.3f} of the target std"
+              f" ({'collapsed' if div.collapsed else 'not collapsed'})")
+    return 0

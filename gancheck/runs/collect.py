@@ -1,0 +1,115 @@
+"""From a run's store to tidy tables: the report's input, scores.csv, summary.csv, comparisons.csv."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gancheck.gan.result import HISTORY_COLUMNS
+from gancheck.report.data import ReportInput
+from gancheck.runs.files import atomic_write_text
+from gancheck.runs.store import STORE_NAME, Store, decode_array
+from gancheck.stats import aggregate
+
+MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "spread_ratio",
+                  "diversity_pvalue", "collapsed"]
+SCORE_COLUMNS = ["arm", "seed", "kind", "test", "hypothesis", "statistic", "pvalue", "reject", "status", "n"]
+
+
+def _current(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The arms, members and scores of the design as last run (older leftovers are ignored)."""
+    arms = store.read_table("arms")
+    raw = store.read_table("members")
+    seeds = set(provenance.get("seeds", []))
+    reps = set(range(int(provenance.get("control_reps", 0))))
+    digest = dict(zip(arms["arm"], arms["digest"]))
+    keep = raw["arm"].map(digest).eq(raw["digest"]) & np.where(
+        raw["kind"].eq("control"), raw["seed"].isin(reps), raw["seed"].isin(seeds))
+    raw = raw[keep].sort_values(["arm", "seed"]).reset_index(drop=True)
+    scores = store.read_table("scores").merge(raw[["arm", "seed"]], on=["arm", "seed"])
+    scores["reject"] = scores["reject"].astype(bool)
+    return arms, raw, scores[SCORE_COLUMNS]
+
+
+def _samples(raw: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for arm, seed, blob in raw.loc[raw["kind"].eq("member"), ["arm", "seed", "sample"]].itertuples(index=False):
+        values = decode_array(blob, (-1,))
+        if values is not None:
+            parts.append(pd.DataFrame({"arm": arm, "seed": seed, "index": np.arange(values.size), "value": values}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arm", "seed", "index", "value"])
+
+
+def _history(raw: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    rows = raw.loc[raw["kind"].eq("member"), ["arm", "seed", "history", "history_shape"]]
+    for arm, seed, blob, shape in rows.itertuples(index=False):
+        hist = decode_array(blob, json.loads(shape)) if blob is not None else None
+        if hist is not None:
+            frame = pd.DataFrame(hist, columns=list(HISTORY_COLUMNS))
+            frame.insert(0, "epoch", np.arange(len(hist)))
+            frame.insert(0, "seed", seed)
+            frame.insert(0, "arm", arm)
+            parts.append(frame)
+    cols = ["arm", "seed", "epoch", *HISTORY_COLUMNS]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def load_report_input(run_dir: Path, *, store: Store | None = None) -> ReportInput:
+    """Read a run folder's store and aggregate it. A missing or foreign store raises ValueError."""
+    run_dir = Path(run_dir)
+    own = store is None
+    store = store or Store(run_dir / STORE_NAME)
+    try:
+        provenance = store.get_meta("provenance")
+        if not provenance:
+            raise ValueError(f"{run_dir / STORE_NAME}: the store holds no run yet")
+        arms, raw, scores = _current(store, provenance)
+    finally:
+        if own:
+            store.close()
+    mean, std = provenance["target_mean"], provenance["target_std"]
+    members = raw[MEMBER_COLUMNS].copy()
+    members["collapsed"] = members["collapsed"].astype("boolean")
+    samples, history = _samples(raw), _history(raw)
+    gan_members = members[members["kind"].eq("member")]
+    metrics = aggregate.metrics_from_scores(scores[scores["kind"].eq("member")], gan_members, samples,
+                                            target_mean=mean, target_std=std)
+    baseline = arms.loc[arms["is_baseline"].astype(bool), "arm"]
+    comparisons = (aggregate.compare_to_baseline(metrics, baseline.iloc[0], alpha=provenance["alpha"])
+                   if len(baseline) and len(gan_members) else pd.DataFrame())
+    arms = arms.assign(is_baseline=arms["is_baseline"].astype(bool)).drop(columns=["digest"])
+    return ReportInput(
+        arms=arms, members=members, scores=scores, samples=samples, history=history,
+        pass_rates=aggregate.pass_rates(scores),
+        collapse_rates=aggregate.collapse_rates(members),
+        metric_summary=aggregate.metric_summary(metrics),
+        comparisons=comparisons,
+        settling=aggregate.settling(history, target_mean=mean, target_std=std),
+        provenance=provenance)
+
+
+def summary_table(data: ReportInput) -> pd.DataFrame:
+    """One tidy table per arm and quantity: pass rates, collapse rate, metric medians, settling."""
+    rates = data.pass_rates.assign(quantity="pass_rate:" + data.pass_rates["test"], statistic="rate")
+    collapse = data.collapse_rates.assign(quantity="collapse_rate", statistic="rate")
+    medians = data.metric_summary.rename(columns={"median": "rate"}).assign(
+        quantity="median:" + data.metric_summary["metric"], statistic="median", count=np.nan)
+    cols = ["arm", "quantity", "statistic", "n", "count", "rate", "ci_low", "ci_high"]
+    table = pd.concat([rates[cols], collapse[cols], medians[cols]], ignore_index=True)
+    return table.rename(columns={"rate": "estimate"})
+
+
+def write_outputs(run_dir: Path, *, store: Store | None = None, render: bool = True) -> ReportInput:
+    """Write scores.csv, summary.csv, comparisons.csv and index.html, each atomically."""
+    run_dir = Path(run_dir)
+    data = load_report_input(run_dir, store=store)
+    atomic_write_text(run_dir / "scores.csv", data.scores.to_csv(index=False))
+    atomic_write_text(run_dir / "summary.csv", summary_table(data).to_csv(index=False))
+    atomic_write_text(run_dir / "comparisons.csv", data.comparisons.to_csv(index=False))
+    if render:
+        from gancheck.report.render import render as render_report
+        render_report(data, run_dir)
+    return data

@@ -1,0 +1,115 @@
+"""Run a design into a run folder: plan, execute, store each member as it finishes, then write
+the CSVs and the report. Rerunning the same command resumes; nothing finished is recomputed."""
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gancheck.runs.execute import execute
+from gancheck.runs.files import RunLock
+from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
+from gancheck.runs.provenance import git_commit, versions
+from gancheck.runs.store import STORE_NAME, Store
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    trained: int        # members and control replicates computed in this invocation
+    reused: int         # already in the store from an earlier invocation
+    wall_s: float
+
+
+def expected_digests(design: Design) -> dict[tuple[str, int], str]:
+    """(arm, seed) -> digest for every member and control replicate the design asks for."""
+    want = {(a.name, s): member_digest(design, a) for a in design.arms for s in design.seeds}
+    for c in design.controls:
+        want.update({(control_arm(c), r): control_digest(design, c) for r in range(design.control_reps)})
+    return want
+
+
+def _clear(run_dir: Path) -> None:
+    for name in (STORE_NAME, STORE_NAME + "-wal", STORE_NAME + "-shm", "scores.csv", "summary.csv",
+                 "comparisons.csv", "index.html"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
+               device: str = "cpu", fresh: bool = False, command: str = "", render: bool = True,
+               show_progress: bool = True) -> RunOutcome:
+    from gancheck.gan.device import describe_device, resolve_device
+    torch_device = resolve_device(device)  # fails early, before any work, on an unusable device
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        if fresh:
+            _clear(run_dir)
+        store = Store(run_dir / STORE_NAME, create=True)
+        try:
+            return _run_locked(design, run_dir, store, workers=workers, dask=dask,
+                               device=str(torch_device), device_text=describe_device(torch_device),
+                               command=command, render=render, show_progress=show_progress)
+        finally:
+            store.close()
+
+
+def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_text, command,
+                render, show_progress) -> RunOutcome:
+    start = time.perf_counter()
+    want = expected_digests(design)
+    have = store.finished()
+    stale = [k for k, d in have.items() if k in want and want[k] != d]
+    store.forget(stale)  # a member of a changed config is recomputed, not silently reused
+    done = {k for k, d in have.items() if want.get(k) == d}
+    store.put_arms(design.arm_rows())
+    previous = store.get_meta("provenance") or {}
+    mean, std = design.target
+    provenance = dict(
+        name=run_dir.name, design=design.name, command=command, seeds=list(design.seeds),
+        num_epochs=sorted({a.config.num_epochs for a in design.arms}), n_draws=design.n_draws,
+        control_reps=design.control_reps, alpha=design.alpha, target_mean=mean, target_std=std,
+        baseline=design.baseline, device=device_text, executor=_executor_text(workers, dask),
+        versions=versions(), git_commit=git_commit(),
+        started=previous.get("started", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        finished=None, wall_s=previous.get("wall_s", 0.0), finished_ok=False)
+    store.set_meta("provenance", provenance)
+    tasks = plan(design, done, workers=workers)
+    total = sum(t.member_epochs for t in tasks)
+    trained = 0
+    bar = _progress_bar(total, len([k for k in want if k not in done]), show_progress)
+    try:
+        for task, records in execute(tasks, workers=workers, dask=dask, device=device, progress=bar.update):
+            for rec in records:
+                rec.digest = want[(rec.arm, rec.seed)]
+                try:
+                    store.put_member(rec)
+                except sqlite3.IntegrityError:
+                    continue  # already recorded (a retried task): keep the first, never write twice
+                trained += 1
+            bar.set_postfix_str(f"{trained} stored", refresh=False)
+    finally:
+        bar.close()
+        provenance["wall_s"] = provenance["wall_s"] + (time.perf_counter() - start)
+        store.set_meta("provenance", provenance)
+    provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
+    store.set_meta("provenance", provenance)
+    if render:
+        from gancheck.runs.collect import write_outputs
+        write_outputs(run_dir, store=store)
+    return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
+
+
+def _executor_text(workers: int, dask: str | None) -> str:
+    if dask:
+        return f"dask ({dask})"
+    return f"{workers} local worker processes" if workers > 1 else "in-process"
+
+
+def _progress_bar(total_member_epochs: int, members: int, enabled: bool):
+    from tqdm.auto import tqdm
+    return tqdm(total=total_member_epochs, unit=" member-epochs", unit_scale=True, smoothing=0.05,
+                desc=f"training {members} members", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True)

@@ -1,0 +1,85 @@
+"""Executors: run tasks in this process, in local worker processes, or on a Dask cluster.
+
+Every executor yields (task, records) as tasks finish, in completion order; the driver alone
+writes to the store, so a result is written exactly once whoever computed it.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Callable, Iterator
+
+from gancheck.runs.plan import Task
+from gancheck.runs.task import run_task
+
+Progress = Callable[[int], None]
+
+
+def run_in_process(tasks: list[Task], *, device: str, progress: Progress) -> Iterator[tuple[Task, list]]:
+    for task in tasks:
+        records = run_task(task, device=device, on_epoch=progress if task.kind == "population" else None)
+        if task.kind != "population":
+            progress(0)
+        yield task, records
+
+
+def _init_worker(threads: int) -> None:
+    # Ctrl-C is the driver's to handle: it stops submitting and keeps what finished. Workers
+    # ignore SIGINT so they do not each print a traceback; they die with the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _run_counted(task: Task, device: str, counter) -> list:
+    def tick(members: int) -> None:
+        with counter.get_lock():
+            counter.value += members
+    return run_task(task, device=device, on_epoch=tick)
+
+
+def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: Progress) -> Iterator[tuple[Task, list]]:
+    """``workers`` spawned processes, one torch thread each (small batched ops do not gain
+    from more threads, and processes do not contend for the GIL)."""
+    ctx = multiprocessing.get_context("spawn")
+    counter = ctx.Value("q", 0)  # member-epochs done, shared with the workers for the progress bar
+    seen = 0
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(1,))
+    try:
+        pending = {pool.submit(_run_counted, t, device, counter): t for t in tasks}
+        while pending:
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            now = counter.value
+            progress(now - seen)
+            seen = now
+            for future in done:
+                task = pending.pop(future)
+                yield task, future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _terminate(pool)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop workers still busy with a cancelled run, so an interrupt returns promptly."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def execute(tasks: list[Task], *, workers: int = 1, dask: str | None = None, device: str = "cpu",
+            progress: Progress = lambda n: None) -> Iterator[tuple[Task, list]]:
+    """Pick the executor: Dask when an address is given, processes when workers > 1, else here."""
+    if dask:
+        from gancheck.runs.dask_executor import run_on_dask
+        return run_on_dask(tasks, address=dask, device=device, progress=progress)
+    if workers > 1:
+        return run_in_processes(tasks, workers=workers, device=device, progress=progress)
+    return run_in_process(tasks, device=device, progress=progress)

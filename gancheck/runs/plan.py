@@ -1,0 +1,142 @@
+"""From a design to tasks: arms x seeds, grouped into populations of shape-compatible members.
+
+A task is one population (a block of members that share a shape), never a single seed: the
+trainer's cost per member falls steeply with population size, and a task must be worth shipping
+to a worker. Controls are one task per control.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from gancheck.config import GANConfig
+from gancheck.gan.population import population_shape
+from gancheck.runs.controls import CONTROLS
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One design point: a name and the config its members train with."""
+    name: str
+    config: GANConfig
+    factor: str = "baseline"
+    level: str = "seed"
+    #: every factor's level, for factorial designs ({factor: level})
+    factors: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"arm name={self.name!r}: must be a non-empty string")
+        if self.name.startswith("control:"):
+            raise ValueError(f"arm name={self.name!r}: 'control:' is reserved for controls")
+
+
+@dataclass
+class Design:
+    name: str
+    arms: list[Arm]
+    seeds: list[int]
+    baseline: str
+    controls: tuple[str, ...] = CONTROLS
+    control_reps: int = 200
+    n_draws: int = 100
+    alpha: float = 0.05
+
+    def __post_init__(self):
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"design {self.name!r}: arm names must be unique")
+        if self.baseline not in names:
+            raise ValueError(f"baseline={self.baseline!r}: not an arm of design {self.name!r}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds={self.seeds!r}: need at least one seed, no repeats")
+        for c in self.controls:
+            if c not in CONTROLS:
+                raise ValueError(f"control={c!r}: unknown control (known: {', '.join(CONTROLS)})")
+        if self.n_draws < 2:
+            raise ValueError(f"n_draws={self.n_draws!r}: need >= 2 noise draws to look for collapse")
+        if self.control_reps < 1:
+            raise ValueError(f"control_reps={self.control_reps!r}: must be >= 1")
+
+    def arm_rows(self) -> list[dict]:
+        rows = [dict(arm=a.name, role="arm", factor=a.factor, level=a.level,
+                     is_baseline=int(a.name == self.baseline),
+                     factors_json=json.dumps(dict(a.factors) or {a.factor: a.level}),
+                     config_json=a.config.to_json(), digest=member_digest(self, a)) for a in self.arms]
+        rows += [dict(arm=control_arm(c), role="control", factor="control", level=c, is_baseline=0,
+                      factors_json="{}", config_json="", digest=control_digest(self, c))
+                 for c in self.controls]
+        return rows
+
+    @property
+    def target(self) -> tuple[float, float]:
+        base = next(a for a in self.arms if a.name == self.baseline).config
+        return base.data_mean, base.data_std
+
+
+def control_arm(name: str) -> str:
+    return f"control:{name}"
+
+
+def control_digest(design: Design, name: str) -> str:
+    """What a control replicate's result depends on: a change means it is recomputed."""
+    mean, std = design.target
+    n = design.arms[0].config.g_output_size
+    return f"{name}:mean={mean}:std={std}:n={n}:draws={design.n_draws}:alpha={design.alpha}"
+
+
+def member_digest(design: Design, arm: Arm) -> str:
+    """A member is reused on resume only if its config and its scoring settings are unchanged."""
+    return f"{arm.config.digest()}:draws={design.n_draws}:alpha={design.alpha}"
+
+
+@dataclass
+class Task:
+    """Work for one worker: a population of (arm, config, seed), or one control's replicates."""
+    kind: str                                   # "population" | "control"
+    members: list[tuple[str, GANConfig, int]] = field(default_factory=list)
+    control: str = ""
+    n: int = 0                                  # control sample length
+    target: tuple[float, float] = (4.0, 1.25)
+    n_draws: int = 100
+    alpha: float = 0.05
+
+    @property
+    def member_epochs(self) -> int:
+        return sum(cfg.num_epochs for _, cfg, _ in self.members)
+
+
+def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_block: int = 64) -> list[Task]:
+    """Tasks for every (arm, seed) and control replicate not in ``done``.
+
+    Blocks are at most ``max_block`` members, and small enough that each worker gets work:
+    the whole design is split into about ``2 * workers`` blocks or more.
+    """
+    todo = [(a.name, a.config, s) for a in design.arms for s in design.seeds if (a.name, s) not in done]
+    groups: dict[tuple, list] = {}
+    for member in todo:
+        groups.setdefault(population_shape(member[1]), []).append(member)
+    target_blocks = max(1, 2 * workers)
+    block = max(1, min(max_block, math.ceil(len(todo) / target_blocks)))
+    tasks = []
+    for members in groups.values():
+        n_blocks = math.ceil(len(members) / block)
+        size = math.ceil(len(members) / n_blocks)  # even blocks: no tiny tail task
+        tasks += [Task("population", members[i:i + size], target=design.target,
+                       n_draws=design.n_draws, alpha=design.alpha)
+                  for i in range(0, len(members), size)]
+    # Heaviest first, so the last task to finish is a short one.
+    tasks.sort(key=lambda t: -t.member_epochs * _cost_weight(t.members[0][1]))
+    n_out = design.arms[0].config.g_output_size
+    for c in design.controls:
+        reps = [r for r in range(design.control_reps) if (control_arm(c), r) not in done]
+        if reps:
+            tasks.append(Task("control", [(control_arm(c), None, r) for r in reps], control=c, n=n_out,
+                              target=design.target, n_draws=design.n_draws, alpha=design.alpha))
+    return tasks
+
+
+def _cost_weight(cfg: GANConfig) -> float:
+    """Rough relative cost of one member-epoch, for ordering tasks (measured, not exact)."""
+    return 1.0 + cfg.d_input_size / 500 + cfg.g_hidden_size / 50

@@ -1,0 +1,172 @@
+"""The run's SQLite store: one file in the run folder, each finished member committed at once.
+
+Tables
+  meta     key -> JSON value: the store's format, the design, provenance.
+  arms     one row per arm (or control): its role, factor/level and full config.
+  members  one row per (arm, seed): status, diversity, history and sample (float32 bytes).
+  scores   one row per (arm, seed, test): exactly gancheck.score's columns.
+
+A member and its scores are written in one transaction, so an interrupted run never leaves a
+member half-recorded; resuming skips every (arm, seed) already present with the same config
+digest. Arrays are stored as raw little-endian float32/float64 bytes with their shape, never
+pickled, so opening a store cannot execute anything.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "gancheck-store-1"
+STORE_NAME = "store.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS arms (
+    arm TEXT PRIMARY KEY, role TEXT NOT NULL, factor TEXT NOT NULL, level TEXT NOT NULL,
+    is_baseline INTEGER NOT NULL, factors_json TEXT NOT NULL, config_json TEXT NOT NULL,
+    digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS members (
+    arm TEXT NOT NULL, seed INTEGER NOT NULL, digest TEXT NOT NULL, kind TEXT NOT NULL,
+    status TEXT NOT NULL, diverged_epoch INTEGER, wall_s REAL,
+    spread_ratio REAL, diversity_pvalue REAL, collapsed INTEGER,
+    history BLOB, history_shape TEXT, sample BLOB, finished_at REAL NOT NULL,
+    PRIMARY KEY (arm, seed));
+CREATE TABLE IF NOT EXISTS scores (
+    arm TEXT NOT NULL, seed INTEGER NOT NULL, test TEXT NOT NULL, kind TEXT NOT NULL,
+    hypothesis TEXT, statistic REAL, pvalue REAL, reject INTEGER NOT NULL, status TEXT NOT NULL,
+    n INTEGER, PRIMARY KEY (arm, seed, test));
+"""
+
+
+@dataclass
+class MemberRecord:
+    """One finished member (or control replicate), ready to store. Plain values and numpy only."""
+    arm: str
+    seed: int
+    digest: str
+    kind: str                      # "member" | "control"
+    status: str                    # "done" | "diverged"
+    diverged_epoch: int | None
+    wall_s: float
+    spread_ratio: float
+    diversity_pvalue: float
+    collapsed: bool
+    history: np.ndarray | None     # (epochs, 4) float64, see gancheck.gan.result.HISTORY_COLUMNS
+    sample: np.ndarray | None      # (n,) noise draw 0 of the trained generator
+    scores: list[dict]             # rows of gancheck.score for the sample
+
+
+class StoreError(ValueError):
+    """The store file is missing, corrupt or not a gancheck store (a one-line message)."""
+
+
+def _blob(array: np.ndarray | None, dtype) -> bytes | None:
+    return None if array is None else np.ascontiguousarray(array, dtype=dtype).tobytes()
+
+
+class Store:
+    def __init__(self, path: Path, *, create: bool = False):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: no run store here (expected {STORE_NAME}; run the ablation first)")
+        try:
+            # isolation_level=None: we open transactions ourselves, one per member.
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            existing = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if existing and "meta" not in existing:
+                raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database)")
+            self.db.executescript(_SCHEMA)
+            fmt = self.get_meta("format")
+            if fmt is None:
+                self.set_meta("format", FORMAT)
+            elif fmt != FORMAT:
+                raise StoreError(f"{self.path}: store format {fmt!r}, this gancheck reads {FORMAT!r}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: unreadable store ({exc})") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- meta and arms ---------------------------------------------------------------------
+    def get_meta(self, key: str):
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
+
+    def put_arms(self, rows: list[dict]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM arms")
+            db.executemany("INSERT INTO arms VALUES (:arm, :role, :factor, :level, :is_baseline, "
+                           ":factors_json, :config_json, :digest)", rows)
+
+    # -- members ---------------------------------------------------------------------------
+    def finished(self) -> dict[tuple[str, int], str]:
+        """(arm, seed) -> config digest of every recorded member."""
+        return {(a, s): d for a, s, d in self.db.execute("SELECT arm, seed, digest FROM members")}
+
+    def forget(self, keys) -> None:
+        """Drop members (and their scores) whose config changed since they were recorded."""
+        with self.transaction() as db:
+            for arm, seed in keys:
+                db.execute("DELETE FROM members WHERE arm = ? AND seed = ?", (arm, seed))
+                db.execute("DELETE FROM scores WHERE arm = ? AND seed = ?", (arm, seed))
+
+    def put_member(self, rec: MemberRecord) -> None:
+        """Record one member and its scores atomically; a second write of the same key is refused."""
+        hist = rec.history
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO members VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (rec.arm, int(rec.seed), rec.digest, rec.kind, rec.status,
+                 None if rec.diverged_epoch is None else int(rec.diverged_epoch), float(rec.wall_s),
+                 float(rec.spread_ratio), float(rec.diversity_pvalue), int(bool(rec.collapsed)),
+                 _blob(hist, "<f8"), None if hist is None else json.dumps(list(hist.shape)),
+                 _blob(rec.sample, "<f8"), time.time()))
+            db.executemany(
+                "INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(rec.arm, int(rec.seed), r["test"], rec.kind, r["hypothesis"], _float(r["statistic"]),
+                  _float(r["pvalue"]), int(bool(r["reject"])), r["status"], _int(r["n"]))
+                 for r in rec.scores])
+
+    def read_table(self, table: str):
+        import pandas as pd
+        if table not in ("arms", "members", "scores"):
+            raise ValueError(f"table={table!r}: unknown table")
+        return pd.read_sql_query(f"SELECT * FROM {table}", self.db)  # noqa: S608 (fixed names)
+
+
+def _float(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _int(value) -> int | None:
+    return None if value is None or (isinstance(value, float) and not np.isfinite(value)) else int(value)
+
+
+def decode_array(blob: bytes | None, shape, dtype="<f8") -> np.ndarray | None:
+    if blob is None:
+        return None
+    return np.frombuffer(blob, dtype=dtype).reshape(shape)

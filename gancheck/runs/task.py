@@ -1,0 +1,69 @@
+"""Run one task: train a population (or draw a control), sample, score. Runs in any worker.
+
+A task carries configs and seeds only and returns MemberRecords (numpy arrays and plain values),
+so it can cross a process or machine boundary; nothing torch leaves this module.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from gancheck.runs.controls import draw_control
+from gancheck.runs.plan import Task
+from gancheck.runs.store import MemberRecord
+
+#: One result per member; its digest is filled by the driver, which knows the design.
+SCORE_COLUMNS = ("test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
+
+
+def run_task(task: Task, *, device: str = "cpu", on_epoch: Callable[[int], None] | None = None) -> list[MemberRecord]:
+    if task.kind == "control":
+        return _run_control(task)
+    if task.kind == "population":
+        return _run_population(task, device, on_epoch)
+    raise ValueError(f"task kind={task.kind!r}: unknown")
+
+
+def _score_draws(draws: np.ndarray, mean: float, std: float, alpha: float):
+    """Score noise draw 0 within the vector, and all draws across noise for collapse."""
+    from gancheck.stats.scoring import diversity, score
+    rows = score(draws[0], mean=mean, std=std, alpha=alpha)
+    div = diversity(draws, mean=mean, std=std, alpha=alpha)
+    return [{c: r[c] for c in SCORE_COLUMNS} for r in rows.to_dict("records")], div
+
+
+def _run_population(task: Task, device: str, on_epoch) -> list[MemberRecord]:
+    from gancheck.gan.population import Population, train_population
+    configs = [cfg for _, cfg, _ in task.members]
+    seeds = [seed for _, _, seed in task.members]
+    results = train_population(Population(configs, seeds), n_draws=task.n_draws,
+                               device=device, on_epoch=on_epoch)
+    records = []
+    for (arm, cfg, seed), res in zip(task.members, results):
+        draws = res.samples
+        usable = res.status == "done" and np.isfinite(draws).all()
+        scores, div = _score_draws(draws if usable else np.full_like(draws, np.nan),
+                                   cfg.data_mean, cfg.data_std, task.alpha)
+        records.append(MemberRecord(
+            arm=arm, seed=seed, digest="", kind="member", status=res.status,
+            diverged_epoch=res.diverged_epoch, wall_s=res.wall_s, spread_ratio=div.spread_ratio,
+            diversity_pvalue=div.pvalue, collapsed=bool(div.collapsed), history=res.history,
+            sample=draws[0] if usable else None, scores=scores))
+    return records
+
+
+def _run_control(task: Task) -> list[MemberRecord]:
+    mean, std = task.target
+    records = []
+    for arm, _, rep in task.members:
+        start = time.perf_counter()
+        draws = draw_control(task.control, rep, task.n_draws, task.n, mean, std)
+        scores, div = _score_draws(draws, mean, std, task.alpha)
+        records.append(MemberRecord(
+            arm=arm, seed=rep, digest="", kind="control", status="done", diverged_epoch=None,
+            wall_s=time.perf_counter() - start, spread_ratio=div.spread_ratio,
+            diversity_pvalue=div.pvalue, collapsed=bool(div.collapsed), history=None,
+            sample=None, scores=scores))
+    return records
