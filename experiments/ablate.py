@@ -58,8 +58,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: reports/<preset>)")
     p.add_argument("--device", default="cpu", choices=list(DEVICES))
-    p.add_argument("--workers", type=positive_int("--workers"), default=1,
-                   help="local worker processes (one torch thread each)")
+    p.add_argument("--workers", type=positive_int("--workers"), default=None,
+                   help="local worker processes, one torch thread each (default: one per core)")
     p.add_argument("--dask", default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or local[:N] for a LocalCluster of N workers")
     p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
@@ -80,7 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "experiments.ablate", *(sys.argv[1:] if argv is None else argv)])
     from gancheck.runs.driver import run_design
     from gancheck.runs.summary import print_summary
-    outcome = run_design(design, out, workers=args.workers, dask=args.dask, device=args.device,
+    from gancheck.runs.execute import default_workers
+    workers = args.workers or default_workers()
+    outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device,
                          fresh=args.fresh, command=command, show_progress=not args.no_progress)
     print_summary(outcome)
     return 0

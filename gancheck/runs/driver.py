@@ -79,7 +79,7 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
     tasks = plan(design, done, workers=workers)
     total = sum(t.member_epochs for t in tasks)
     trained = 0
-    bar = _progress_bar(total, len([k for k in want if k not in done]), show_progress)
+    bar = _progress_bar(total, sum(len(t.members) for t in tasks if t.kind == 'population'), show_progress)
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, progress=bar.update):
             for rec in records:

@@ -17,7 +17,16 @@ from gancheck.runs.task import run_task
 Progress = Callable[[int], None]
 
 
+def _single_thread() -> None:
+    # One torch thread per worker: the population's ops are small, and two threads contending
+    # on a loaded 2-core machine ran 10x slower than one (benchmarks/throughput.py shows it).
+    # Parallelism comes from worker processes instead.
+    import torch
+    torch.set_num_threads(1)
+
+
 def run_in_process(tasks: list[Task], *, device: str, progress: Progress) -> Iterator[tuple[Task, list]]:
+    _single_thread()
     for task in tasks:
         records = run_task(task, device=device, on_epoch=progress if task.kind == "population" else None)
         if task.kind != "population":
@@ -25,18 +34,22 @@ def run_in_process(tasks: list[Task], *, device: str, progress: Progress) -> Ite
         yield task, records
 
 
-def _init_worker(threads: int) -> None:
+_counter = None  # in a worker process: the shared member-epoch counter, set by _init_worker
+
+
+def _init_worker(counter) -> None:
     # Ctrl-C is the driver's to handle: it stops submitting and keeps what finished. Workers
     # ignore SIGINT so they do not each print a traceback; they die with the pool.
+    global _counter
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import torch
-    torch.set_num_threads(threads)
+    _single_thread()
+    _counter = counter
 
 
-def _run_counted(task: Task, device: str, counter) -> list:
+def _run_counted(task: Task, device: str) -> list:
     def tick(members: int) -> None:
-        with counter.get_lock():
-            counter.value += members
+        with _counter.get_lock():
+            _counter.value += members
     return run_task(task, device=device, on_epoch=tick)
 
 
@@ -47,9 +60,9 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
     counter = ctx.Value("q", 0)  # member-epochs done, shared with the workers for the progress bar
     seen = 0
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(1,))
+                               initargs=(counter,))
     try:
-        pending = {pool.submit(_run_counted, t, device, counter): t for t in tasks}
+        pending = {pool.submit(_run_counted, t, device): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             now = counter.value
@@ -59,15 +72,12 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
                 task = pending.pop(future)
                 yield task, future.result()
     finally:
+        workers_left = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        _terminate(pool)
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop workers still busy with a cancelled run, so an interrupt returns promptly."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        if proc.is_alive():
-            proc.terminate()
+        # Stop workers still busy with a cancelled run, so an interrupt returns promptly.
+        for proc in workers_left:
+            if proc.is_alive():
+                proc.terminate()
 
 
 def default_workers() -> int:

@@ -104,7 +104,7 @@ class Task:
 
     @property
     def member_epochs(self) -> int:
-        return sum(cfg.num_epochs for _, cfg, _ in self.members)
+        return sum(cfg.num_epochs for _, cfg, _ in self.members if cfg is not None)
 
 
 def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_block: int = 64) -> list[Task]:
