@@ -53,6 +53,11 @@ class GANConfig:
 
     def __post_init__(self) -> None:
         validate_config(self)
+        # An int (or numpy float) given for a float field is stored as a plain float, so that
+        # configs that compare equal also serialise, and hence digest, identically:
+        # GANConfig(data_mean=4) == GANConfig() and both must reuse the same stored members.
+        for name in _FLOAT_FIELDS:
+            object.__setattr__(self, name, float(getattr(self, name)))
 
     @property
     def d_input_size(self) -> int:
@@ -82,6 +87,20 @@ class GANConfig:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
+#: Fields that take a finite real number (ints are accepted and stored as float).
+_FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
+                 "adam_beta1", "adam_beta2", "adam_eps")
+
+
+def _is_finite_number(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (math.isfinite(10**400) raises)
+        return False
+
+
 def _fail(name: str, value, why: str) -> None:
     raise ValueError(f"GANConfig.{name}={value!r}: {why}")
 
@@ -99,11 +118,9 @@ def validate_config(cfg: GANConfig) -> None:
     # get_moments needs at least 3 values per vector to have a skew; the seed uses 500.
     if cfg.g_output_size < 3:
         _fail("g_output_size", cfg.g_output_size, "must be >= 3")
-    finite_floats = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
-                     "adam_beta1", "adam_beta2", "adam_eps")
-    for name in finite_floats:
+    for name in _FLOAT_FIELDS:
         value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not _is_finite_number(value):
             _fail(name, value, "must be a finite number")
     for name in ("data_std", "d_learning_rate", "g_learning_rate", "adam_eps"):
         if getattr(cfg, name) <= 0:

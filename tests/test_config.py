@@ -1,0 +1,381 @@
+"""GANConfig: the seed's defaults, validation of every field, immutability, serialisation, digest.
+
+Oracles: the seed summary (/work/shared/seed/SUMMARY.md, cited by line as "SUMMARY.md:N"),
+DESIGN.md's "Decisions already taken about the seed", torch.optim.Adam's own defaults, and the
+validation rules written out independently in ``expected_invalid_fields`` below (issue 2 item 3,
+issue 8 "Bad configuration").
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gancheck.config import FEATURE_SETS, LR_SCHEDULES, GANConfig, validate_config
+
+FIELDS = [f.name for f in dataclasses.fields(GANConfig)]
+
+INT_FIELDS = ("g_input_size", "g_hidden_size", "g_output_size", "d_hidden_size", "minibatch_size",
+              "num_epochs", "d_steps", "g_steps", "cosine_t_max_factor")
+FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
+                "adam_beta1", "adam_beta2", "adam_eps")
+STR_FIELDS = {"features": FEATURE_SETS, "lr_schedule": LR_SCHEDULES}
+
+
+def test_field_groups_cover_every_field():
+    # Guard for the tables below: a new field must be added to a group (and get a bad value).
+    assert sorted(INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS)) == sorted(FIELDS)
+
+
+# --------------------------------------------------------------------------- the seed's defaults
+
+
+def test_defaults_are_the_seed():
+    cfg = GANConfig()
+    adam = inspect.signature(torch.optim.Adam).parameters
+    expected = {
+        "data_mean": 4.0,            # SUMMARY.md:6 "N(mean=4, std=1.25)"
+        "data_std": 1.25,            # SUMMARY.md:6
+        "g_input_size": 50,          # SUMMARY.md:7 "50 numbers per draw", :8 "Linear(50,H)"
+        "g_hidden_size": 5,          # SUMMARY.md:9 undefined in the post; DESIGN.md "Decisions": 5
+        "g_output_size": 500,        # SUMMARY.md:6 "(minibatch, 500)", :8 "Linear(H,500)"
+        "d_hidden_size": 10,         # SUMMARY.md:11 "Linear(4,10) -> ReLU -> Linear(10,10)"
+        "features": "moments",       # SUMMARY.md:10 "input = get_moments of each 500-vector"
+        "minibatch_size": 10,        # SUMMARY.md:16 "minibatch of 10"
+        "num_epochs": 2001,          # SUMMARY.md:16 "2001 epochs"
+        "d_steps": 20,               # SUMMARY.md:16 "20 D steps"
+        "g_steps": 20,               # SUMMARY.md:16-17 "then 20 G steps"
+        "d_learning_rate": 1e-4,     # SUMMARY.md:14 "Adam, lr 1e-4 for both"
+        "g_learning_rate": 1e-4,     # SUMMARY.md:14
+        "lr_schedule": "seed_cosine",  # SUMMARY.md:14-15 CosineAnnealingLR stepped every inner step
+        "lr_min": 1e-5,              # SUMMARY.md:15 "eta_min=1e-5"
+        "cosine_t_max_factor": 5,    # SUMMARY.md:14 "T_max=d_steps*5 (resp. g_steps*5)"
+        # SUMMARY.md:14 passes only lr to Adam, so the rest are torch.optim.Adam's defaults.
+        "adam_beta1": adam["betas"].default[0],   # 0.9
+        "adam_beta2": adam["betas"].default[1],   # 0.999
+        "adam_eps": adam["eps"].default,          # 1e-8
+    }
+    assert cfg.to_dict() == expected
+    assert (cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps) == (0.9, 0.999, 1e-8)  # torch docs
+    # SUMMARY.md:10-11: D's input is the 4 moments, "Linear(4,10)".
+    assert cfg.d_input_size == 4
+
+
+def test_the_seeds_feature_set_and_schedule_are_named():
+    assert "moments" in FEATURE_SETS      # SUMMARY.md:10
+    assert "seed_cosine" in LR_SCHEDULES  # SUMMARY.md:14-15, DESIGN.md "Decisions"
+
+
+# ------------------------------------------------------------------------- one bad value per field
+
+BAD_VALUES = [
+    # (field, bad value); every other field keeps the seed's default.
+    ("data_mean", math.nan), ("data_mean", math.inf), ("data_mean", -math.inf),
+    ("data_mean", "4"), ("data_mean", None), ("data_mean", True), ("data_mean", 10 ** 400),
+    ("data_std", 0.0), ("data_std", -1.25), ("data_std", math.nan), ("data_std", math.inf),
+    ("g_input_size", 0), ("g_input_size", -1), ("g_input_size", 50.0), ("g_input_size", True),
+    ("g_input_size", "50"),
+    ("g_hidden_size", 0), ("g_hidden_size", -5), ("g_hidden_size", 5.5), ("g_hidden_size", False),
+    ("g_output_size", 0), ("g_output_size", 1), ("g_output_size", 2), ("g_output_size", 500.0),
+    ("g_output_size", True),
+    ("d_hidden_size", 0), ("d_hidden_size", -10), ("d_hidden_size", 10.0),
+    ("features", "moment"), ("features", ""), ("features", "MOMENTS"), ("features", None),
+    ("features", 4),
+    ("minibatch_size", 0), ("minibatch_size", -10), ("minibatch_size", 10.0),
+    ("minibatch_size", True),
+    ("num_epochs", 0), ("num_epochs", -1), ("num_epochs", 2001.0), ("num_epochs", True),
+    ("d_steps", 0), ("d_steps", -20), ("d_steps", 20.0),
+    ("g_steps", 0), ("g_steps", -20), ("g_steps", None),
+    ("d_learning_rate", 0.0), ("d_learning_rate", -1e-4), ("d_learning_rate", math.nan),
+    ("d_learning_rate", math.inf), ("d_learning_rate", True), ("d_learning_rate", "1e-4"),
+    ("g_learning_rate", 0), ("g_learning_rate", -1e-4), ("g_learning_rate", math.inf),
+    ("g_learning_rate", None),
+    ("lr_schedule", "cosine"), ("lr_schedule", ""), ("lr_schedule", None),
+    ("lr_min", -1e-6), ("lr_min", 2e-4), ("lr_min", math.nan), ("lr_min", math.inf),
+    ("lr_min", True),
+    ("cosine_t_max_factor", 0), ("cosine_t_max_factor", -5), ("cosine_t_max_factor", 5.0),
+    ("cosine_t_max_factor", True),
+    ("adam_beta1", -0.1), ("adam_beta1", 1.0), ("adam_beta1", 1.5), ("adam_beta1", math.nan),
+    ("adam_beta2", -0.001), ("adam_beta2", 1.0), ("adam_beta2", math.inf),
+    ("adam_eps", 0.0), ("adam_eps", -1e-8), ("adam_eps", math.nan),
+]
+
+
+def message_pattern(field: str, value) -> str:
+    # The documented message shape (config._fail): "GANConfig.<field>=<repr(value)>: <why>".
+    return "^" + re.escape(f"GANConfig.{field}={value!r}:")
+
+
+def test_every_field_has_a_bad_value():
+    assert {field for field, _ in BAD_VALUES} == set(FIELDS)
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_VALUES,
+                         ids=[f"{f}={str(v)[:12]}" for f, v in BAD_VALUES])
+def test_bad_value_raises_value_error_naming_field_and_value(field, value):
+    with pytest.raises(ValueError, match=message_pattern(field, value)):
+        GANConfig(**{field: value})
+    # The same check through replace(), which every ablation arm uses.
+    with pytest.raises(ValueError, match=message_pattern(field, value)):
+        GANConfig().replace(**{field: value})
+
+
+def test_learning_rate_below_lr_min_is_reported_on_lr_min():
+    # The rule "lr_min <= both learning rates" relates two fields; it names lr_min and its value.
+    with pytest.raises(ValueError, match=message_pattern("lr_min", 1e-5)):
+        GANConfig(d_learning_rate=1e-6)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("g_output_size", 3),        # the smallest vector with a skew (config: "must be >= 3")
+    ("lr_min", 0.0),             # lr_min >= 0
+    ("lr_min", 1e-4),            # lr_min == learning rate is allowed ("must not exceed")
+    ("adam_beta1", 0.0),         # [0, 1) includes 0
+    ("adam_beta2", 0.0),
+    ("data_mean", -1e300),       # any finite mean
+    ("data_std", 1),             # an int is a finite number
+    ("num_epochs", 1),
+    ("features", "raw"), ("lr_schedule", "constant"),
+])
+def test_boundary_values_are_accepted(field, value):
+    assert getattr(GANConfig(**{field: value}), field) == value
+
+
+def test_an_int_for_a_float_field_is_stored_as_float():
+    # GANConfig(data_mean=4) == GANConfig() (4 == 4.0), so they must serialise and digest the same;
+    # before the fix the JSON held "4" against "4.0" and the digests differed.
+    cfg = GANConfig(data_mean=4, lr_min=0, adam_beta1=0)
+    assert type(cfg.data_mean) is float and type(cfg.lr_min) is float
+    assert GANConfig(data_mean=4) == GANConfig()
+    assert GANConfig(data_mean=4).digest() == GANConfig().digest()
+
+
+# --------------------------------------------------------------------------- random configs
+
+_FLOAT_MAX = sys.float_info.max
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_finite_number(v) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, int):  # representable as a float (10**400 is not)
+        return abs(v) <= _FLOAT_MAX
+    return math.isfinite(v)
+
+
+def expected_invalid_fields(values: dict) -> set:
+    """The documented rules, written out independently of gancheck.config.validate_config.
+
+    Counts are integers (not bool) >= 1, g_output_size >= 3; the float fields are finite real
+    numbers (int or float, not bool) that a float can hold; data_std, both learning rates and
+    adam_eps are > 0; 0 <= lr_min <= each valid learning rate; 0 <= betas < 1; features and
+    lr_schedule are names from FEATURE_SETS and LR_SCHEDULES.
+    """
+    bad = set()
+    for name in INT_FIELDS:
+        v = values[name]
+        if not _is_int(v) or v < (3 if name == "g_output_size" else 1):
+            bad.add(name)
+    for name in FLOAT_FIELDS:
+        if not _is_finite_number(values[name]):
+            bad.add(name)
+    for name in ("data_std", "d_learning_rate", "g_learning_rate", "adam_eps"):
+        if name not in bad and not values[name] > 0:
+            bad.add(name)
+    if "lr_min" not in bad:
+        # Compared with the learning rates that are themselves valid (a rate <= 0 is its own error).
+        rates = [values[r] for r in ("d_learning_rate", "g_learning_rate") if r not in bad]
+        if values["lr_min"] < 0 or any(values["lr_min"] > r for r in rates):
+            bad.add("lr_min")
+    for name in ("adam_beta1", "adam_beta2"):
+        if name not in bad and not 0 <= values[name] < 1:
+            bad.add(name)
+    for name, allowed in STR_FIELDS.items():
+        v = values[name]
+        if not isinstance(v, str) or v not in allowed:
+            bad.add(name)
+    return bad
+
+
+# Typical values (all valid by the rules) ...
+TYPICAL = {
+    **{name: st.integers(3, 600) for name in INT_FIELDS},
+    "data_mean": st.one_of(st.floats(-1e3, 1e3), st.integers(-10, 10)),
+    "data_std": st.floats(1e-3, 10),
+    "d_learning_rate": st.floats(1e-5, 1e-2),
+    "g_learning_rate": st.floats(1e-5, 1e-2),
+    "lr_min": st.floats(0, 1e-5),
+    "adam_beta1": st.floats(0, 0.999),
+    "adam_beta2": st.floats(0, 0.9999),
+    "adam_eps": st.floats(1e-12, 1e-3),
+    "features": st.sampled_from(FEATURE_SETS),
+    "lr_schedule": st.sampled_from(LR_SCHEDULES),
+}
+# ... values at and across each rule's boundary (valid and invalid) ...
+EDGE_VALUES = {
+    **{name: [-1, 0, 1, 2, 3, 10 ** 30, True, False, 5.0] for name in INT_FIELDS},
+    "data_mean": [0, -1e308, 1e308, 10 ** 300, 10 ** 400, True, "4"],
+    "data_std": [0.0, -1.0, 1, 5e-324, math.inf, True],
+    "d_learning_rate": [0.0, -1e-4, 1e-6, 1e-5, 1, math.nan, False],
+    "g_learning_rate": [0.0, -1e-4, 1e-6, 1e-5, 1, math.inf, True],
+    "lr_min": [0, -1e-6, -0.0, 1e-5, 1e-3, math.nan, False],
+    "adam_beta1": [0, -0.0, 1.0, 1, -0.1, 0.9999999999999999, False],
+    "adam_beta2": [0, 1.0, 1.5, -1e-300, True, math.nan],
+    "adam_eps": [0.0, -1e-8, 5e-324, math.inf, True],
+    "features": ["moment", "", "Raw", "raw ", "moments2", None, 4],
+    "lr_schedule": ["cosine", "", "Constant", "linear_decay", None],
+}
+EDGES = {name: st.sampled_from(values) for name, values in EDGE_VALUES.items()}
+# ... or anything at all.
+WILD = st.one_of(st.none(), st.booleans(), st.text(max_size=4), st.just(10 ** 400),
+                 st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5),
+                 st.lists(st.integers(), max_size=1))
+
+
+@st.composite
+def raw_configs(draw):
+    # A few fields (often none, often one, so that a single rule decides) take edge or wild
+    # values; the rest are typical.
+    odd = draw(st.sets(st.sampled_from(FIELDS), max_size=2))
+    return {name: draw(st.one_of(EDGES[name], EDGES[name], EDGES[name], WILD) if name in odd
+                       else TYPICAL[name])
+            for name in FIELDS}
+
+
+def test_random_configs_accepted_exactly_when_valid():
+    outcomes = {"accepted": 0, "refused": 0}
+
+    @settings(max_examples=400, deadline=None)
+    @given(values=raw_configs())
+    def check(values):
+        bad = expected_invalid_fields(values)
+        try:
+            cfg = GANConfig(**values)
+        except ValueError as err:
+            outcomes["refused"] += 1
+            named = re.match(r"GANConfig\.(\w+)=", str(err))
+            assert named, f"message does not name a field: {err}"
+            # Something invalid was refused, and the field it names is one of the invalid ones.
+            assert bad, f"valid config refused: {values!r}: {err}"
+            assert named.group(1) in bad, (named.group(1), bad, str(err))
+            assert str(err).startswith(f"GANConfig.{named.group(1)}={values[named.group(1)]!r}:")
+        else:
+            outcomes["accepted"] += 1
+            assert not bad, f"invalid fields {bad} accepted: {values!r}"
+            # Accepted values are kept as given, the float fields as float (4 -> 4.0).
+            stored = {k: float(v) if k in FLOAT_FIELDS else v for k, v in values.items()}
+            assert cfg.to_dict() == stored
+            validate_config(cfg)  # still valid after the float coercion
+
+    check()
+    # Both branches must really have been exercised for the two claims to mean anything.
+    assert outcomes["accepted"] >= 20 and outcomes["refused"] >= 20, outcomes
+
+
+EDGE_CASES = [(name, value) for name, values in EDGE_VALUES.items() for value in values]
+
+
+@pytest.mark.parametrize(("field", "value"), EDGE_CASES,
+                         ids=[f"{f}={str(v)[:12]}" for f, v in EDGE_CASES])
+def test_every_edge_value_is_judged_by_the_rules(field, value):
+    # Each boundary value on its own (the rest the seed's), judged by the independent rules.
+    values = GANConfig().to_dict() | {field: value}
+    bad = expected_invalid_fields(values)
+    if not bad:
+        stored = float(value) if field in FLOAT_FIELDS else value
+        assert getattr(GANConfig(**values), field) == stored
+        return
+    # The bad field is this one, except where a learning rate drops below the seed's lr_min
+    # (1e-5): then the cross-field rule reports lr_min (see the test above).
+    assert len(bad) == 1
+    (named,) = bad
+    with pytest.raises(ValueError, match=message_pattern(named, values[named])):
+        GANConfig(**values)
+
+
+# --------------------------------------------------------------------------- frozen, dict, digest
+
+
+def test_frozen():
+    cfg = GANConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.num_epochs = 5
+    assert cfg.num_epochs == 2001  # SUMMARY.md:16, unchanged
+
+
+ALTERNATIVES = {
+    # One different valid value per field, to show every field reaches the dict and the digest.
+    "data_mean": 0.0, "data_std": 1.0, "g_input_size": 10, "g_hidden_size": 200,
+    "g_output_size": 100, "d_hidden_size": 20, "features": "raw", "minibatch_size": 64,
+    "num_epochs": 100, "d_steps": 1, "g_steps": 1, "d_learning_rate": 2e-4,
+    "g_learning_rate": 2e-4, "lr_schedule": "constant", "lr_min": 0.0,
+    "cosine_t_max_factor": 1, "adam_beta1": 0.5, "adam_beta2": 0.9, "adam_eps": 1e-6,
+}
+
+
+def test_alternatives_cover_every_field():
+    assert set(ALTERNATIVES) == set(FIELDS)
+
+
+@pytest.mark.parametrize("cfg", [GANConfig(), GANConfig(**ALTERNATIVES)], ids=["seed", "changed"])
+def test_to_dict_from_dict_round_trip(cfg):
+    assert GANConfig.from_dict(cfg.to_dict()) == cfg
+    assert GANConfig.from_dict(json.loads(cfg.to_json())) == cfg  # through JSON text too
+    assert GANConfig.from_dict(cfg.to_dict()).digest() == cfg.digest()
+
+
+def test_from_dict_with_unknown_key_names_it():
+    data = GANConfig().to_dict() | {"g_hiden_size": 200}
+    with pytest.raises(ValueError, match=r"unknown field 'g_hiden_size'"):
+        GANConfig.from_dict(data)
+
+
+def test_from_dict_validates():
+    with pytest.raises(ValueError, match=message_pattern("num_epochs", 0)):
+        GANConfig.from_dict({"num_epochs": 0})
+
+
+def test_digest_is_a_hash_of_every_field():
+    cfg = GANConfig()
+    # Oracle: sha256 of the sorted-key JSON of all fields, first 16 hex digits (GANConfig.digest).
+    text = json.dumps(dataclasses.asdict(cfg), sort_keys=True)
+    assert cfg.digest() == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert cfg.digest() == GANConfig().digest()
+
+
+def test_digest_is_stable_across_processes():
+    # Stable across interpreter runs, whatever the string-hash seed.
+    code = "from gancheck.config import GANConfig; print(GANConfig().digest())"
+    digests = set()
+    for hash_seed in ("0", "12345"):
+        env = os.environ | {"PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+        digests.add(out.stdout.strip())
+    assert digests == {GANConfig().digest()}
+
+
+def test_digest_changes_when_any_field_changes():
+    base = GANConfig()
+    digests = {"<seed>": base.digest()}
+    for name, value in ALTERNATIVES.items():
+        changed = base.replace(**{name: value})
+        assert changed != base
+        digests[name] = changed.digest()
+    # Every single-field change gives a digest different from the seed's and from each other's.
+    assert len(set(digests.values())) == len(digests), digests
