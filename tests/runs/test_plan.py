@@ -1,0 +1,109 @@
+"""Designs and planning: arms change one named thing; tasks are populations, not seeds."""
+import json
+
+import pytest
+
+from experiments.designs import FACTORS, PRESETS, build_design
+from gancheck import GANConfig
+from gancheck.gan.population import population_shape
+from gancheck.runs.plan import Arm, Design, plan
+
+
+def _changed_fields(cfg: GANConfig, base: GANConfig) -> set[str]:
+    a, b = cfg.to_dict(), base.to_dict()
+    return {k for k in a if a[k] != b[k]}
+
+
+def test_default_design_is_full_preset_one_factor_around_the_seed():
+    design = build_design()
+    base = next(a for a in design.arms if a.name == design.baseline).config
+    # The baseline is the seed's config exactly (SUMMARY.md), 2001 epochs, >= 20 seeds.
+    assert base == GANConfig()
+    assert len(design.seeds) >= 20 and design.seeds == list(range(20))
+    for arm in design.arms:
+        if arm.name == design.baseline:
+            continue
+        changed = _changed_fields(arm.config, base)
+        # One named factor per arm: the step ratio is the one factor that sets two fields.
+        allowed = {"d_steps", "g_steps"} if arm.factor == "step_ratio" else {arm.factor}
+        assert changed and changed <= allowed, (arm.name, changed)
+
+
+def test_design_covers_the_required_levels():
+    names = {a.name for a in build_design().arms}
+    for level in ("raw", "sorted", "data_sq_diffs", "data_diffs", "moments2"):
+        assert f"features={level}" in names
+    ratios = [a for a in build_design().arms if a.factor == "step_ratio"]
+    assert len(ratios) >= 4  # issue 4: at least 4 settings around 20:20
+    assert all(a.config.d_steps + a.config.g_steps == 40 for a in ratios)  # total held fixed
+    assert any(a.config.d_steps > a.config.g_steps for a in ratios)
+    assert any(a.config.d_steps < a.config.g_steps for a in ratios)
+    for level in ("constant", "cosine_decay", "linear_decay"):
+        assert f"lr_schedule={level}" in names
+    assert "g_hidden_size=200" in names
+
+
+def test_factorial_crosses_every_level():
+    design = build_design(design="factorial")
+    expected = 1
+    for levels in FACTORS.values():
+        expected *= len(levels)
+    assert len(design.arms) == expected  # 6 * 5 * 4 * 2 = 240 (product of level counts)
+    assert len({a.config for a in design.arms}) == expected
+    assert sum(a.name == "seed" for a in design.arms) == 1
+
+
+def test_seeds_override_and_same_seed_list_in_every_arm():
+    design = build_design(preset="quick", seeds=[3, 5, 8])
+    assert design.seeds == [3, 5, 8]
+    tasks = plan(design, set(), workers=2)
+    per_arm: dict[str, set] = {}
+    for t in tasks:
+        for arm, _, seed in t.members:
+            per_arm.setdefault(arm, set()).add(seed)
+    assert all(seeds == {3, 5, 8} for arm, seeds in per_arm.items() if not arm.startswith("control:"))
+
+
+def test_plan_groups_shape_compatible_members_and_skips_done_work():
+    design = build_design(preset="quick")
+    tasks = [t for t in plan(design, set(), workers=1) if t.kind == "population"]
+    for t in tasks:
+        assert len({population_shape(cfg) for _, cfg, _ in t.members}) == 1
+    # seed and lr_schedule=constant share a shape, so they train together in one population.
+    merged = [t for t in tasks if {"seed", "lr_schedule=constant"} <= {a for a, _, _ in t.members}]
+    assert merged
+    all_members = {(a, s) for t in tasks for a, _, s in t.members}
+    assert len(all_members) == len(design.arms) * len(design.seeds)
+    done = {("seed", 0), ("features=raw", 1)}
+    remaining = {(a, s) for t in plan(design, done, workers=1) for a, _, s in t.members}
+    assert not done & remaining
+
+
+def test_blocks_keep_workers_busy_without_tiny_tasks():
+    design = Design("d", [Arm("seed", GANConfig(num_epochs=2))], list(range(40)), "seed",
+                    controls=(), n_draws=4)
+    tasks = plan(design, set(), workers=2)
+    sizes = sorted(len(t.members) for t in tasks)
+    assert len(tasks) >= 2 * 2 - 1  # at least ~2 blocks per worker (ceil effects aside)
+    assert sizes[-1] - sizes[0] <= 1  # even blocks: 40 members in blocks of 10 -> no tail
+
+
+def test_design_validation_names_the_problem():
+    arm = Arm("seed", GANConfig())
+    with pytest.raises(ValueError, match="baseline"):
+        Design("d", [arm], [0], "nope")
+    with pytest.raises(ValueError, match="seeds"):
+        Design("d", [arm], [1, 1], "seed")
+    with pytest.raises(ValueError, match="control"):
+        Design("d", [arm], [0], "seed", controls=("bogus",))
+    with pytest.raises(ValueError, match="reserved"):
+        Arm("control:x", GANConfig())
+
+
+def test_arm_rows_record_full_configs():
+    design = build_design(preset="quick")
+    rows = design.arm_rows()
+    arm_rows = [r for r in rows if r["role"] == "arm"]
+    assert all(GANConfig.from_dict(json.loads(r["config_json"])) for r in arm_rows)
+    assert sum(r["is_baseline"] for r in rows) == 1
+    assert PRESETS["quick"].num_epochs < PRESETS["full"].num_epochs == 2001
