@@ -31,20 +31,22 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from tqdm.auto import tqdm
+    import torch
 
     from gancheck.config import GANConfig
     from gancheck.gan.device import describe_device, resolve_device
     from gancheck.gan.population import Population, train_population
+    from gancheck.runs.progress import progress_bar
     from gancheck.stats.scoring import diversity, score
 
+    torch.set_num_threads(1)  # small batched ops: one thread is fastest (see gancheck/runs/execute.py)
     changes = {k: v for k, v in (("num_epochs", args.epochs), ("g_hidden_size", args.hidden)) if v is not None}
     cfg = GANConfig().replace(**changes)
     device = resolve_device(args.device)
     seeds = list(range(args.seeds))
     print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}")
     print(f"config: {cfg.to_json()}")
-    with tqdm(total=cfg.num_epochs * len(seeds), unit=" member-epochs", unit_scale=True) as bar:
+    with progress_bar(cfg.num_epochs * len(seeds), "training") as bar:
         results = train_population(Population([cfg] * len(seeds), seeds), n_draws=args.draws,
                                    device=device, on_epoch=bar.update)
     step = max(1, cfg.num_epochs // 10)

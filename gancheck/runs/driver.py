@@ -3,13 +3,13 @@ the CSVs and the report. Rerunning the same command resumes; nothing finished is
 from __future__ import annotations
 
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from gancheck.runs.execute import execute
 from gancheck.runs.files import RunLock
+from gancheck.runs.progress import progress_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import git_commit, versions
 from gancheck.runs.store import STORE_NAME, Store
@@ -42,6 +42,11 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
                show_progress: bool = True) -> RunOutcome:
     from gancheck.gan.device import describe_device, resolve_device
     torch_device = resolve_device(device)  # fails early, before any work, on an unusable device
+    if dask:
+        # Blocks are sized for the cluster's worker threads, not this machine's cores; and a bad
+        # or unreachable --dask address fails here, before the run folder is touched.
+        from gancheck.runs.dask_executor import cluster_workers
+        workers = cluster_workers(dask)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
@@ -79,7 +84,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
     tasks = plan(design, done, workers=workers)
     total = sum(t.member_epochs for t in tasks)
     trained = 0
-    bar = _progress_bar(total, sum(len(t.members) for t in tasks if t.kind == 'population'), show_progress)
+    members = sum(len(t.members) for t in tasks if t.kind == 'population')
+    bar = progress_bar(total, f"training {members} members", enabled=show_progress)
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, progress=bar.update):
             for rec in records:
@@ -106,10 +112,3 @@ def _executor_text(workers: int, dask: str | None) -> str:
     if dask:
         return f"dask ({dask})"
     return f"{workers} local worker processes" if workers > 1 else "in-process"
-
-
-def _progress_bar(total_member_epochs: int, members: int, enabled: bool):
-    from tqdm.auto import tqdm
-    return tqdm(total=total_member_epochs, unit=" member-epochs", unit_scale=True, smoothing=0.05,
-                desc=f"training {members} members", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True)

@@ -1,0 +1,13 @@
+"""Progress bars for long work: a live bar on a terminal, a sparse log line elsewhere."""
+from __future__ import annotations
+
+import sys
+
+
+def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = " member-epochs"):
+    from tqdm.auto import tqdm
+    interactive = sys.stderr.isatty()
+    # Redirected to a file (CI, nohup), a bar redrawn 10 times a second floods the log: update
+    # every 30 s instead, so the log still shows progress and the ETA.
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, smoothing=0.05, file=sys.stderr,
+                disable=not enabled, dynamic_ncols=interactive, mininterval=0.1 if interactive else 30.0)
