@@ -1,0 +1,371 @@
+"""Goodness-of-fit and moment tests against N(mean, std), vectorised over the rows of an array.
+
+Every test takes ``x``, an (m, n) float array of m samples whose rows are sorted ascending, finite,
+not constant and at least MIN_N long (``row_status`` says which rows qualify), and returns
+``(statistic, pvalue)``, two arrays of shape (m,). How each p-value is obtained:
+
+========== ============================================================================ =========
+test       p-value                                                                      kind
+========== ============================================================================ =========
+ks         exact: scipy.stats.kstwo.sf (what kstest(method='exact') uses)               simple
+ad         A² computed here; Marsaglia & Marsaglia (2004) finite-n formula              simple
+cvm        scipy.stats.cramervonmises (Csörgő & Faraway 1996 finite-n formula)          simple
+shapiro    W as scipy.stats.shapiro computes it; null of W simulated once per n, cached composite
+ad_normal  A² with mean and sd estimated; null simulated once per n and cached         composite
+mean       exact: z = (mean - target) √n / std ~ N(0, 1), two-sided                     simple
+std        exact: (n - 1) s² / std² ~ chi2(n - 1), two-sided (equal tails)              simple
+skew       g1 = m3 / m2^1.5; null simulated once per n and cached, two-sided via |g1|   simple
+kurtosis   g2 = m4 / m2² - 3; null simulated once per n and cached, two-sided (doubled) simple
+========== ============================================================================ =========
+
+Simulated p-values are (1 + #{null at least as extreme}) / (1 + R): never 0, and a valid Monte
+Carlo test at any R (Davison & Hinkley 1997, Bootstrap Methods, ch. 4). The shape statistics
+(skew, kurtosis, W, A² with estimated parameters) do not depend on the target's mean or sd, so one
+table per n serves every target.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import special, stats
+
+#: Smallest sample scored. The finite-n p-value formulas used here are checked for calibration at
+#: n = 8 in tests/stats/test_calibration.py; with fewer values the sample moments are tightly
+#: bounded and the shape tests have almost no power, so a "pass" would say nothing.
+MIN_N = 8
+#: Royston's approximation behind scipy's Shapiro–Wilk p-value is fitted up to n = 5000, and scipy
+#: warns above it; larger samples get the status TOO_MANY for that one test.
+SHAPIRO_MAX_N = 5000
+#: |values| above this are refused: squares of such values summed over a sample overflow float64.
+MAX_ABS = 1e150
+#: Null replicates per n for the simulated p-values. Monte Carlo SE of a p-value near 0.05 is
+#: sqrt(0.05 * 0.95 / 50000) = 0.001, and the table's whole ECDF is typically within 0.004 of the
+#: truth (KS: 0.83 / sqrt(R)); 20,000 replicates left errors of 0.014 with an unlucky seed. Building
+#: the table at n = 500 takes about 2 s, once per process. R + 1 is a round number so that
+#: alpha * (R + 1) is an integer and the test's level is exact.
+NULL_REPLICATES = 49_999
+#: Building a table costs time in proportion to R * n: above this many values R shrinks (to no less
+#: than MIN_NULL_REPLICATES), so a single huge sample is not held up for minutes. (1 + #)/(1 + R)
+#: is a valid p-value at any R; a small R only coarsens it (99 to 199 replicates are the usual
+#: minimum for alpha = 0.05, Davison & Hinkley 1997, ch. 4).
+NULL_VALUE_BUDGET = 25_000_000
+MIN_NULL_REPLICATES = 199
+#: Fixed seed of the null tables (combined with n), so every run reports the same p-values.
+NULL_SEED = 2004_09_02
+
+OK = "ok"
+TOO_FEW = "too few values"
+TOO_MANY = "too many values"
+NON_FINITE = "non-finite values"
+TOO_LARGE = "values too large"
+CONSTANT = "constant sample"
+
+
+def check_parameters(*, mean: float, std: float, alpha: float) -> None:
+    """Raise ValueError naming the argument if the target or the level is malformed."""
+    for name, value in (("mean", mean), ("std", std), ("alpha", alpha)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    if not std > 0:
+        raise ValueError(f"std must be > 0, got {std!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
+def row_status(x: np.ndarray) -> np.ndarray:
+    """Status of each row of a 2-D float array: OK, or why the row cannot be tested."""
+    m, n = x.shape
+    status = np.full(m, OK, dtype=object)
+    if n < MIN_N:
+        status[:] = TOO_FEW
+        return status
+    finite = np.isfinite(x).all(axis=1)
+    status[~finite] = NON_FINITE
+    rows = np.flatnonzero(finite)
+    top, bottom = x[rows].max(axis=1), x[rows].min(axis=1)
+    scale = np.maximum(np.abs(top), np.abs(bottom))
+    status[rows[scale > MAX_ABS]] = TOO_LARGE
+    # "Constant" includes rows that differ only by rounding of their own magnitude: such a row
+    # is a collapsed output, and standardising it would amplify rounding noise into a "shape".
+    constant = (top - bottom) <= 8 * np.finfo(float).eps * scale
+    status[rows[constant & (scale <= MAX_ABS)]] = CONSTANT
+    return status
+
+
+# --- simple hypothesis: N(mean, std) exactly -------------------------------------------------
+
+def ks(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Kolmogorov–Smirnov D against N(mean, std); exact two-sided p (Simard & L'Ecuyer 2011)."""
+    n = x.shape[1]
+    cdf = special.ndtr((x - mean) / std)
+    i = np.arange(1, n + 1)
+    d = np.maximum((i / n - cdf).max(axis=1), (cdf - (i - 1) / n).max(axis=1))
+    return d, stats.kstwo.sf(d, n)
+
+
+def ad(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Anderson–Darling A² against N(mean, std) with both parameters known."""
+    a2 = anderson_darling((x - mean) / std)
+    return a2, ad_pvalue(a2, x.shape[1])
+
+
+def cvm(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cramér–von Mises W² against N(mean, std), scipy's statistic and p-value, all rows at once.
+
+    Far-tail caveat (scipy 1.17): the Csörgő–Faraway series loses accuracy for large W², where
+    scipy clips a negative p to 0 (at n = 8 from W² = 1.75, true p about 5e-5) or lets p creep
+    up again (at n = 500, p = 5e-11 at W² = 5 but 1e-8 at W² = 50). Both happen far below any
+    usable alpha, so verdicts are unaffected; do not read such tiny p-values as evidence sizes.
+    """
+    res = stats.cramervonmises(x, "norm", args=(mean, std), axis=1)
+    return np.asarray(res.statistic, dtype=float), np.asarray(res.pvalue, dtype=float)
+
+
+def anderson_darling(z: np.ndarray) -> np.ndarray:
+    """A² of rows of sorted values already mapped to N(0, 1) scale.
+
+    A² = -n - (1/n) Σ (2i - 1) [log Φ(z_i) + log(1 - Φ(z_{n+1-i}))]. log_ndtr keeps both logs
+    finite in the tails, where 1 - Φ(z) rounds to 0 and a plain log would give inf.
+    """
+    n = z.shape[1]
+    weights = 2.0 * np.arange(1, n + 1) - 1.0
+    logs = special.log_ndtr(z) + special.log_ndtr(-z[:, ::-1])
+    return -n - (logs @ weights) / n
+
+
+def ad_pvalue(a2: np.ndarray, n: int) -> np.ndarray:
+    """P(A²_n >= a2) under the simple hypothesis: Marsaglia & Marsaglia (2004), JSS 9(2).
+
+    adinf is their short approximation of the limiting CDF (|error| < 2e-6); errfix is their
+    correction for n, accurate "at the 5th, rarely the 4th, digit". The upper tail 1 - adinf is
+    computed as -expm1(-e) so that small p-values keep their relative precision.
+    """
+    z = np.asarray(a2, dtype=float)
+    cdf = np.zeros_like(z)
+    tail = np.ones_like(z)
+    low = (z > 0) & (z < 2)
+    zl = z[low]
+    cdf[low] = np.exp(-1.2337141 / zl) / np.sqrt(zl) * (
+        2.00012 + (0.247105 - (0.0649821 - (0.0347962 - (0.011672 - 0.00168691 * zl) * zl) * zl) * zl) * zl)
+    tail[low] = 1.0 - cdf[low]
+    high = z >= 2
+    # Beyond A² = 1000 the tail underflows to 0 anyway; capping avoids overflow in the z**5 term.
+    zh = np.minimum(z[high], 1e3)
+    e = np.exp(1.0776 - (2.30695 - (0.43424 - (0.082433 - (0.008056 - 0.0003146 * zh) * zh) * zh) * zh) * zh)
+    cdf[high] = np.exp(-e)
+    tail[high] = -np.expm1(-e)
+    fix = _ad_errfix(cdf, n)
+    # The published correction neither vanishes as cdf -> 1 (its polynomial is -6e-4 there, from
+    # rounded coefficients) nor as cdf -> 0, yet the true finite-n CDF is squeezed to 0 and 1 at
+    # the ends. Left alone it would floor every p at about 6e-4/n and push p above 1 for tiny A².
+    # So the correction may move the CDF at most to 0 and the tail at most to twice its size; this
+    # changes p only where p < 1.3e-3/n, by less than that much.
+    fix = np.maximum(fix, -np.minimum(cdf, tail))
+    return tail - fix
+
+
+def _ad_errfix(x: np.ndarray, n: int) -> np.ndarray:
+    """Marsaglia & Marsaglia's errfix(n, x): add to adinf(z) = x to get P(A²_n < z)."""
+    c = 0.01265 + 0.1757 / n
+    fix = np.empty_like(x)
+    low, high = x < c, x > 0.8
+    mid = ~low & ~high
+    t = x[low] / c
+    fix[low] = (0.0037 / n**3 + 0.00078 / n**2 + 0.00006 / n) * np.sqrt(t) * (1 - t) * (49 * t - 102)
+    t = (x[mid] - c) / (0.8 - c)
+    fix[mid] = (0.04213 / n + 0.01365 / n**2) * (
+        -0.00022633 + (6.54034 - (14.6538 - (14.458 - (8.259 - 1.91864 * t) * t) * t) * t) * t)
+    t = x[high]
+    fix[high] = (-130.2137 + (745.2337 - (1705.091 - (1950.646 - (1116.360 - 255.7844 * t) * t) * t) * t) * t) / n
+    return fix
+
+
+def mean_test(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Error of the sample mean; exact two-sided p from N(0, std²/n)."""
+    error = x.mean(axis=1) - mean
+    z = error * math.sqrt(x.shape[1]) / std
+    return error, 2.0 * special.ndtr(-np.abs(z))
+
+
+def std_test(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Error of the sample sd (ddof=1); exact two-sided p from (n-1)s²/std² ~ chi2(n-1).
+
+    Using the sample's own mean (not the target's) keeps this test independent of the mean test
+    under H0 (x̄ and s² are independent for normal data).
+    """
+    n = x.shape[1]
+    s = x.std(axis=1, ddof=1)
+    q = (n - 1) * (s / std) ** 2
+    return s - std, 2.0 * np.minimum(special.chdtr(n - 1, q), special.chdtrc(n - 1, q))
+
+
+# --- shape: normal with any location and scale -----------------------------------------------
+
+def shapiro(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Shapiro–Wilk W, as scipy.stats.shapiro computes it; p from the simulated null of W at n.
+
+    scipy's own p-value (Royston's normal approximation of log(1 - W)) is accurate where p is
+    small but not uniform above: with 20,000 normal samples at n = 500, only 1,719 p-values fell
+    in [0.9, 1] (expected 2,000; KS against U(0, 1): p = 3e-4), and at n = 12, 2,932 did. Pooled
+    p-values and p-value ECDFs need uniform ones, so W is referred to its own null at n instead.
+    Needs n <= SHAPIRO_MAX_N.
+    """
+    w = shapiro_w(x)
+    null = shape_null(x.shape[1]).shapiro
+    # Small W rejects: lower tail.
+    return w, (1.0 + np.searchsorted(null, w, side="right")) / (1.0 + null.size)
+
+
+def shapiro_w(x: np.ndarray) -> np.ndarray:
+    """W of sorted rows: squared correlation of each row with the Shapiro–Wilk coefficients.
+
+    One matrix-vector product for all rows, where scipy's swilk runs once per row; swilk computes
+    W the same way (AS R94's "squared correlation between data and coefficients").
+    """
+    coefficients = shapiro_coefficients(x.shape[1])
+    z = standardise(x)  # W is location-scale invariant; unit scale keeps every sum in range
+    return (z @ coefficients) ** 2 / ((coefficients @ coefficients) * (z * z).sum(axis=1))
+
+
+@functools.lru_cache(maxsize=16)
+def shapiro_coefficients(n: int) -> np.ndarray:
+    """Royston's (1992) approximation of the Shapiro–Wilk coefficients, as in AS R94 / swilk.
+
+    Returned for all n sorted values (antisymmetric: the lower half negative, the middle 0 when n
+    is odd). Valid for 5 < n <= 5000.
+    """
+    half = n // 2
+    m = special.ndtri((np.arange(1, half + 1) - 0.375) / (n + 0.25))  # lower-half Blom scores, < 0
+    summ2 = 2.0 * np.sum(m**2)
+    u = 1.0 / math.sqrt(n)
+    a1 = np.polyval([-2.706056, 4.434685, -2.071190, -0.147981, 0.221157, 0.0], u) - m[0] / math.sqrt(summ2)
+    a2 = np.polyval([-3.582633, 5.682633, -1.752461, -0.293762, 0.042981, 0.0], u) - m[1] / math.sqrt(summ2)
+    fac = math.sqrt((summ2 - 2 * m[0] ** 2 - 2 * m[1] ** 2) / (1 - 2 * a1**2 - 2 * a2**2))
+    a = -m / fac
+    a[0], a[1] = a1, a2
+    full = np.concatenate([-a, np.zeros(n % 2), a[::-1]])
+    full.flags.writeable = False  # shared through the cache
+    return full
+
+
+def ad_normal(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """A² after standardising each row by its own mean and sd (ddof=1); simulated null per n.
+
+    The statistic is the unmodified A² (as scipy.stats.anderson reports it); D'Agostino &
+    Stephens' A²(1 + 0.75/n + 2.25/n²) is a monotone function of it at fixed n.
+    """
+    a2 = anderson_darling(standardise(x))
+    return a2, _upper_p(shape_null(x.shape[1]).ad_normal, a2)
+
+
+def skew_test(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sample skewness g1 (scipy.stats.skew, bias=True), whose target value is 0."""
+    g1 = skewness(x)
+    return g1, _upper_p(shape_null(x.shape[1]).abs_skew, np.abs(g1))
+
+
+def kurtosis_test(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sample excess kurtosis g2 (scipy.stats.kurtosis, bias=True), whose target value is 0."""
+    g2 = excess_kurtosis(x)
+    null = shape_null(x.shape[1]).kurtosis
+    lower = (1 + np.searchsorted(null, g2, side="right")) / (1 + null.size)
+    # Equal-tailed two-sided p, capped at 1 as scipy.stats.permutation_test does: with the +1 in
+    # each tail both can exceed 1/2 near the median.
+    return g2, np.minimum(1.0, 2.0 * np.minimum(lower, _upper_p(null, g2)))
+
+
+def standardise(x: np.ndarray, ddof: int = 1) -> np.ndarray:
+    """(x - row mean) / row sd, for rows that are not constant."""
+    centred = x - x.mean(axis=1, keepdims=True)
+    # Divide by the largest deviation first: for a row of tiny spread the squares in the sd
+    # would underflow to 0 (and for a huge one overflow), though the row's shape is well defined.
+    centred /= np.abs(centred).max(axis=1, keepdims=True)
+    return centred / centred.std(axis=1, ddof=ddof, keepdims=True)
+
+
+def skewness(x: np.ndarray) -> np.ndarray:
+    # Moments of the standardised row: powers of values bounded by √n cannot overflow.
+    z = standardise(x, ddof=0)
+    return (z * z * z).mean(axis=1)
+
+
+def excess_kurtosis(x: np.ndarray) -> np.ndarray:
+    z = standardise(x, ddof=0)
+    return ((z * z) ** 2).mean(axis=1) - 3.0
+
+
+def _upper_p(null_sorted: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """(1 + #{null >= observed}) / (1 + R) for an ascending null sample."""
+    above = null_sorted.size - np.searchsorted(null_sorted, observed, side="left")
+    return (1.0 + above) / (1.0 + null_sorted.size)
+
+
+@dataclass(frozen=True)
+class ShapeNull:
+    """Sorted draws of the shape statistics of n standard-normal values (read-only arrays)."""
+
+    n: int
+    abs_skew: np.ndarray
+    kurtosis: np.ndarray
+    ad_normal: np.ndarray
+    shapiro: np.ndarray  # empty above SHAPIRO_MAX_N, where the test is not run
+
+
+def null_replicates(n: int) -> int:
+    """R for the null tables at n: NULL_REPLICATES, fewer only for very large n."""
+    return int(np.clip(NULL_VALUE_BUDGET // n, MIN_NULL_REPLICATES, NULL_REPLICATES))
+
+
+@functools.lru_cache(maxsize=16)
+def shape_null(n: int, replicates: int | None = None, seed: int = NULL_SEED) -> ShapeNull:
+    """Null distribution of |g1|, g2, estimated-parameter A² and W at n, simulated once, cached.
+
+    The statistics are computed by the same functions that score the data, so table and data
+    cannot drift apart. Work is chunked to about 2**20 values at a time to bound memory.
+    """
+    replicates = null_replicates(n) if replicates is None else replicates
+    rng = np.random.default_rng([seed, n])
+    chunk = max(1, 2**20 // n)
+    parts: dict[str, list[np.ndarray]] = {"abs_skew": [], "kurtosis": [], "ad_normal": [], "shapiro": []}
+    for start in range(0, replicates, chunk):
+        x = np.sort(rng.standard_normal((min(chunk, replicates - start), n)), axis=1)
+        parts["abs_skew"].append(np.abs(skewness(x)))
+        parts["kurtosis"].append(excess_kurtosis(x))
+        parts["ad_normal"].append(anderson_darling(standardise(x)))
+        if n <= SHAPIRO_MAX_N:
+            parts["shapiro"].append(shapiro_w(x))
+    tables = {}
+    for name, chunks in parts.items():
+        table = np.sort(np.concatenate(chunks)) if chunks else np.empty(0)
+        table.flags.writeable = False  # shared by every caller through the cache
+        tables[name] = table
+    return ShapeNull(n=n, **tables)
+
+
+@dataclass(frozen=True)
+class GofTest:
+    """One test of the battery: its name in score() output, its hypothesis and its function."""
+
+    name: str
+    hypothesis: str
+    run: Callable[..., tuple[np.ndarray, np.ndarray]]  # (x, *, mean, std) -> (statistic, pvalue)
+    max_n: int | None = None  # larger samples get status TOO_MANY for this test
+
+
+#: The battery, in output order (names and hypotheses are the contract in DESIGN.md).
+TESTS: tuple[GofTest, ...] = (
+    GofTest("ks", "simple", ks),
+    GofTest("ad", "simple", ad),
+    GofTest("cvm", "simple", cvm),
+    GofTest("shapiro", "composite", shapiro, max_n=SHAPIRO_MAX_N),
+    GofTest("ad_normal", "composite", ad_normal),
+    GofTest("mean", "simple", mean_test),
+    GofTest("std", "simple", std_test),
+    GofTest("skew", "simple", skew_test),
+    GofTest("kurtosis", "simple", kurtosis_test),
+)
