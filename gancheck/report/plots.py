@@ -1,0 +1,264 @@
+"""The seed's own figures, done properly, and the helpers every report figure shares.
+
+Every figure is built from ReportInput's DataFrames only and comes back as a ``Figure`` whose
+``src`` is a base64 PNG data URI, so the page stays one self-contained file. Figures are drawn
+under a local rc context (no global seaborn theme).
+
+Figures are ``matplotlib.figure.Figure`` objects made without pyplot: they render with Agg
+whatever backend the caller's session uses, are never registered with pyplot's figure manager
+(so a report cannot leak open figures into a notebook or a long run), and are freed once encoded.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+import textwrap
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterable
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure as MplFigure
+from scipy.special import ndtri
+
+from gancheck.report.data import ReportInput
+from gancheck.report.tables import arm_order, baseline_name
+
+#: 90 dpi keeps a 13-inch figure at 1170 px, the page's width, and the full design's page
+#: (~10 figures of up to 15 panels) at a few MB.
+DPI = 90
+#: Full-width figures are 13 inches: 5 facets of about 2.5 inches side by side.
+WIDTH = 13.0
+MAX_COLUMNS = 5
+#: The history is drawn at no more than this many epochs per arm (2001 epochs would only add
+#: bytes: a 1080-px-wide figure cannot show more points than it has pixels).
+MAX_EPOCHS_PLOTTED = 300
+#: Per-arm figures show at most this many arms (4 rows of 5 panels): a full factorial design
+#: (240 arms) would otherwise make 48-row figures of tens of MB.
+MAX_ARMS_PLOTTED = 20
+#: Okabe-Ito via seaborn's "colorblind": distinguishable under the common colour-vision deficiencies.
+PALETTE = sns.color_palette("colorblind")
+TARGET_COLOUR = "black"
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    caption: str
+    alt: str
+    src: str  # data:image/png;base64,...
+
+
+@contextmanager
+def style():
+    """Seaborn's whitegrid look at a legible size, without touching global state.
+
+    ``text.parse_math`` is off because arm names come from users: a "$" in one would otherwise
+    be parsed as mathtext and could abort the whole report.
+    """
+    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.9),
+          "text.parse_math": False, "axes.titlesize": 11, "figure.titlesize": 12,
+          "figure.constrained_layout.h_pad": 0.06,
+          "axes.prop_cycle": matplotlib.cycler(color=PALETTE)}
+    with matplotlib.rc_context(rc):
+        yield
+
+
+def encode(fig: MplFigure) -> str:
+    """PNG data URI of ``fig`` (rendered by Agg: savefig picks it for PNG on a bare Figure)."""
+    buffer = io.BytesIO()
+    # No metadata: the same data gives byte-identical PNGs, so re-rendering gives the same page.
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None},
+                pil_kwargs={"optimize": True})
+    fig.clear()  # drop the artists now rather than at the next garbage collection
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def new_figure(width: float, height: float) -> MplFigure:
+    # Constrained layout makes room for titles, shared axis labels and an outside legend, so
+    # nothing overlaps whatever the arm names' lengths.
+    return MplFigure(figsize=(width, height), layout="constrained")
+
+
+def facets(n: int, *, panel_height: float, ncols: int = MAX_COLUMNS, sharex=True, sharey=True,
+           extra_height: float = 1.0):
+    """A grid of ``n`` panels, ``ncols`` wide at most, unused panels hidden."""
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig = new_figure(WIDTH, panel_height * nrows + extra_height)
+    axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    for i, ax in enumerate(flat[:n]):
+        if i + ncols >= n:  # nothing visible below this panel: it must show its own x ticks
+            ax.tick_params(labelbottom=True)
+    return fig, flat[:n]
+
+
+def axis_labels(fig: MplFigure, xlabel: str, ylabel: str) -> None:
+    """One x and one y label for a grid of panels sharing their axes (repeating them per panel
+    made neighbouring labels overlap)."""
+    fig.supxlabel(xlabel, fontsize=11)
+    # Wrapped to the figure's height so it is never clipped: 11 pt text runs ~9 characters per
+    # inch, and titles, legend and x labels leave the label about two thirds of the height.
+    fig.supylabel(textwrap.fill(ylabel, max(12, int(fig.get_figheight() * 6))), fontsize=11)
+
+
+def legend_above(fig: MplFigure, handles, labels, ncol: int = 3) -> None:
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncol=min(ncol, len(labels)),
+                   frameon=False)
+
+
+def wrap(name: str, width: int = 30) -> str:
+    """Arm names can be long ("features=raw,g_hidden_size=200"): wrap rather than overlap,
+    after a comma where possible (factorial names join their factors with commas)."""
+    lines = [""]
+    for part in re.split(r"(?<=,)", str(name)):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(piece for line in lines
+                     for piece in (textwrap.wrap(line, width, break_on_hyphens=False) or [line]))
+
+
+def plotted_arms(data: ReportInput, present: Iterable[str], role: str = "arm") -> tuple[list[str], str]:
+    """The arms (of ``role``, among ``present``) that get a panel, and a caption note if capped.
+
+    Beyond MAX_ARMS_PLOTTED the baseline stays, with the arms of highest and lowest KS pass rate,
+    so a capped figure still shows both ends of the design.
+    """
+    present = set(present)
+    names = [a for a in arm_order(data, role) if a in present]
+    if len(names) <= MAX_ARMS_PLOTTED:
+        return names, ""
+    base = baseline_name(data)
+    rest = [n for n in names if n != base]
+    ks = data.pass_rates[data.pass_rates["test"] == "ks"].set_index("arm")["rate"]
+    ranked = sorted(rest, key=lambda n: -float(ks.get(n, -1.0)))  # stable: design order on ties
+    room = MAX_ARMS_PLOTTED - (base in names)
+    top, bottom = ranked[: room - room // 2], ranked[len(ranked) - room // 2:]
+    keep = {base, *top, *bottom}
+    chosen = [n for n in names if n in keep]
+    return chosen, (f" Showing {len(chosen)} of {len(names)} arms: the baseline and the {len(top)} "
+                    f"with the highest and {len(bottom)} with the lowest KS pass rate; the verdict "
+                    "table and the CSV files hold every arm.")
+
+
+def target(data: ReportInput) -> tuple[float, float]:
+    return float(data.provenance.get("target_mean", 4.0)), float(data.provenance.get("target_std", 1.25))
+
+
+def robust_limits(values: np.ndarray, anchors: list[float], pad: float = 0.05):
+    """Axis limits holding the 0.5-99.5 % of finite values and the anchors: one diverged member
+    at 1e30 must not flatten every other curve."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        lo, hi = min(anchors), max(anchors)
+    else:
+        lo = min(np.quantile(finite, 0.005), *anchors)
+        hi = max(np.quantile(finite, 0.995), *anchors)
+    span = (hi - lo) or 1.0
+    return lo - pad * span, hi + pad * span
+
+
+def normal_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
+
+
+def normal_ppf(p: np.ndarray, mean: float, std: float) -> np.ndarray:
+    return mean + std * ndtri(p)
+
+
+def histogram_figure(data: ReportInput) -> Figure | None:
+    """G's output against the target density, per arm, pooled over seeds (the seed's bar chart)."""
+    names, note = plotted_arms(data, data.samples["arm"])
+    if not names:
+        return None
+    mean, std = target(data)
+    values = data.samples["value"].to_numpy(dtype=float)
+    lo, hi = robust_limits(values, [mean - 4 * std, mean + 4 * std], pad=0.0)
+    bins = np.linspace(lo, hi, 41)
+    grid = np.linspace(lo, hi, 200)
+    with style():
+        fig, axes = facets(len(names), panel_height=2.0)
+        for ax, name in zip(axes, names):
+            rows = data.samples[data.samples["arm"] == name]
+            x = rows["value"].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            n_seeds = rows.loc[np.isfinite(rows["value"].to_numpy(dtype=float)), "seed"].nunique()
+            if x.size:
+                # Values beyond the axis go into the end bins, so no mass silently disappears.
+                ax.hist(np.clip(x, lo, hi), bins=bins, density=True, color=PALETTE[0], alpha=0.75,
+                        label="G's output (pooled over seeds)")
+            ax.plot(grid, normal_pdf(grid, mean, std), color=TARGET_COLOUR, lw=1.6, ls="--",
+                    label=f"target N({mean:g}, {std:g}²)")
+            ax.set_title(f"{wrap(name)}\n{n_seeds} seeds × {len(x) // max(n_seeds, 1)} values")
+            ax.set_xlim(lo, hi)
+        axis_labels(fig, "value of G's output (data units)", "density (1 / data unit)")
+        legend_above(fig, *axes[0].get_legend_handles_labels())
+        src = encode(fig)
+    return Figure("histogram", "G's output against the target",
+                  "Histogram of one output vector (noise draw 0) per seed, pooled over seeds, "
+                  "against the target normal density (dashed). Values outside the axis are counted "
+                  "in the end bins." + note,
+                  "Per-arm histograms of generator output with the target density",
+                  src)
+
+
+def _downsample_epochs(history: pd.DataFrame) -> pd.DataFrame:
+    epochs = np.sort(history["epoch"].unique())
+    if len(epochs) > MAX_EPOCHS_PLOTTED:
+        keep = epochs[np.unique(np.linspace(0, len(epochs) - 1, MAX_EPOCHS_PLOTTED).round().astype(int))]
+        history = history[history["epoch"].isin(keep)]
+    return history
+
+
+def history_figure(data: ReportInput, metric: str) -> Figure | None:
+    """The seed's curve of G's batch mean (or std) per epoch: median and IQR over seeds, per arm."""
+    if metric not in data.history.columns:
+        return None
+    names, note = plotted_arms(data, data.history["arm"])
+    if not names:
+        return None
+    mean, std = target(data)
+    goal = mean if metric == "g_mean" else std
+    word = "mean" if metric == "g_mean" else "standard deviation"
+    history = _downsample_epochs(data.history[["arm", "seed", "epoch", metric]])
+    # Diverged members hold inf: treat them as missing so the median is over the live seeds.
+    values = history[metric].astype(float).where(np.isfinite(history[metric].astype(float)))
+    bands = (history.assign(value=values).groupby(["arm", "epoch"])["value"]
+             .quantile([0.25, 0.5, 0.75]).unstack())
+    ylo, yhi = robust_limits(bands.to_numpy().ravel(), [goal])
+    with style():
+        fig, axes = facets(len(names), panel_height=1.9)
+        for ax, name in zip(axes, names):
+            if name in bands.index.get_level_values("arm"):
+                band = bands.loc[name]
+                ax.fill_between(band.index, band[0.25], band[0.75], color=PALETTE[0], alpha=0.3,
+                                lw=0, label="interquartile range over seeds")
+                ax.plot(band.index, band[0.5], color=PALETTE[0], lw=1.4, label="median over seeds")
+            ax.axhline(goal, color=TARGET_COLOUR, ls="--", lw=1.2, label=f"target {word} {goal:g}")
+            ax.set_title(wrap(name))
+            ax.set_ylim(ylo, yhi)
+        axis_labels(fig, "epoch", f"G's batch {'std' if metric == 'g_std' else 'mean'} (data units)")
+        legend_above(fig, *axes[0].get_legend_handles_labels())
+        src = encode(fig)
+    return Figure(f"history_{metric}", f"G's batch {word} across epochs",
+                  f"G's batch {word} at the last G step of each epoch (as the seed prints it): "
+                  "median over seeds with the interquartile band; dashed line: the target. "
+                  "Diverged members drop out after they diverge; the y axis holds 99% of values." + note,
+                  f"Per-arm curves of the generator's batch {word} over epochs", src)
+
+
+def seed_figures(data: ReportInput) -> list[Figure]:
+    """Section 2 of the report: the seed's histogram and its two curves."""
+    figures = [histogram_figure(data), history_figure(data, "g_mean"),
+               history_figure(data, "g_std")]
+    return [f for f in figures if f is not None]
