@@ -79,7 +79,13 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
         baseline=design.baseline, device=device_text, executor=_executor_text(workers, dask),
         versions=versions(), git_commit=git_commit(),
         started=previous.get("started", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
-        finished=None, wall_s=previous.get("wall_s", 0.0), finished_ok=False)
+        finished=None, wall_s=previous.get("wall_s", 0.0), finished_ok=False,
+        # A resumed run is computed by several invocations, possibly of different commits:
+        # each one is recorded, so the report never credits one commit with all the results.
+        invocations=previous.get("invocations", []))
+    this_invocation = dict(git_commit=provenance["git_commit"], command=command,
+                           started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), computed=0, wall_s=0.0)
+    provenance["invocations"] = provenance["invocations"] + [this_invocation]
     store.set_meta("provenance", provenance)
     tasks = plan(design, done, workers=workers)
     total = sum(t.member_epochs for t in tasks)
@@ -98,7 +104,9 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
             bar.set_postfix_str(f"{trained} stored", refresh=False)
     finally:
         bar.close()
-        provenance["wall_s"] = provenance["wall_s"] + (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        provenance["wall_s"] = provenance["wall_s"] + elapsed
+        this_invocation.update(computed=trained, wall_s=elapsed)
         store.set_meta("provenance", provenance)
     provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
     store.set_meta("provenance", provenance)
