@@ -23,6 +23,8 @@ from gancheck.gan.schedules import learning_rates
 
 
 class Generator(nn.Module):
+    """The seed's G: Linear -> ReLU -> Linear -> ReLU -> Linear."""
+
     def __init__(self, input_size: int, hidden_size: int, output_size: int):
         super().__init__()
         self.map1 = nn.Linear(input_size, hidden_size)
@@ -35,16 +37,11 @@ class Generator(nn.Module):
         return self.map3(self.relu(self.map2(self.relu(self.map1(x)))))
 
 
-class Discriminator(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int, output_size: int):
-        super().__init__()
-        self.map1 = nn.Linear(input_size, hidden_size)
-        self.map2 = nn.Linear(hidden_size, hidden_size)
-        self.map3 = nn.Linear(hidden_size, output_size)
-        self.relu = nn.ReLU()
+class Discriminator(Generator):
+    """The seed's D: the same three layers as G, then a sigmoid."""
 
     def forward(self, x):
-        return torch.sigmoid(self.map3(self.relu(self.map2(self.relu(self.map1(x))))))
+        return torch.sigmoid(super().forward(x))
 
 
 def _load(module: nn.Module, tensors: list[torch.Tensor]) -> None:
