@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from gancheck.cli import ArgumentParser, UsageError, run_cli
-from gancheck.gan.device import DEVICES
-
-from experiments.designs import DESIGNS, PRESETS, build_design
+# Only light imports here: torch and the rest are imported inside main(), under run_cli and
+# sigint_deferred, so a Ctrl-C while they load is reported in one line (exit 130), never as a
+# traceback, and never lost. Worker processes re-import this module as they start, so keeping
+# it light also starts them faster.
+from gancheck.cli import ArgumentParser, UsageError, run_cli, sigint_deferred
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -47,7 +48,18 @@ def positive_int(name: str):
     return parse
 
 
+def dask_address(text: str) -> str:
+    # A blank address must not fall through to the local executor (the driver treats '' as
+    # "no --dask"): the user asked for a cluster and would silently get this machine.
+    if not text.strip():
+        raise UsageError(f"--dask={text!r}: expected tcp://HOST:PORT, local or local:N")
+    return text
+
+
 def build_parser() -> ArgumentParser:
+    from gancheck.gan.device import DEVICES
+
+    from experiments.designs import DESIGNS, PRESETS
     p = ArgumentParser(prog="python -m experiments.ablate", description=__doc__)
     p.add_argument("--preset", default="full", choices=list(PRESETS),
                    help="full: the seed's 2001 epochs, 20 seeds per arm (default); quick: a two-minute first look")
@@ -60,7 +72,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", default="cpu", choices=list(DEVICES))
     p.add_argument("--workers", type=positive_int("--workers"), default=None,
                    help="local worker processes, one torch thread each (default: one per core)")
-    p.add_argument("--dask", default=None, metavar="ADDRESS",
+    p.add_argument("--dask", type=dask_address, default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or local[:N] for a LocalCluster of N workers")
     p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
@@ -71,12 +83,29 @@ def default_out(preset: str, design: str) -> Path:
     return Path("reports") / (preset if design == "one-factor" else f"{preset}-{design}")
 
 
+def _import_heavy() -> None:
+    # Everything the run will import, the report's plotting included, loaded at once.
+    with sigint_deferred():
+        import gancheck.gan.device  # noqa: F401
+        import gancheck.report.render  # noqa: F401
+        import gancheck.runs.driver  # noqa: F401
+        import gancheck.runs.summary  # noqa: F401
+
+        import experiments.designs  # noqa: F401
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _import_heavy()
     args = build_parser().parse_args(argv)
+    from experiments.designs import build_design
     design = build_design(design=args.design, preset=args.preset, seeds=args.seeds, epochs=args.epochs)
     out = args.out or default_out(args.preset, args.design)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out={str(out)!r}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only place, a file on the way, ...: name the option, not just errno
+        raise UsageError(f"--out={str(out)!r}: cannot create the folder ({exc.strerror or exc})") from None
     command = shlex.join(["python", "-m", "experiments.ablate", *(sys.argv[1:] if argv is None else argv)])
     from gancheck.runs.driver import run_design
     from gancheck.runs.summary import print_summary

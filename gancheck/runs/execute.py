@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from gancheck.runs.plan import Task
@@ -62,7 +63,14 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(counter,))
     try:
-        pending = {pool.submit(_run_counted, t, device): t for t in tasks}
+        # The pool spawns its workers during submit(). A Ctrl-C reaches the whole process group,
+        # workers included, and one that is still importing (before _init_worker ignores SIGINT)
+        # would print a KeyboardInterrupt traceback. So SIGINT is blocked while they are spawned:
+        # they inherit the mask and start with it blocked, and here a Ctrl-C that came meanwhile
+        # is delivered as soon as it is unblocked, not lost. (The stdlib's resource_tracker
+        # spawns its process the same way, bpo-33613.)
+        with _sigint_blocked():
+            pending = {pool.submit(_run_counted, t, device): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             now = counter.value
@@ -78,6 +86,18 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
         for proc in workers_left:
             if proc.is_alive():
                 proc.terminate()
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, nothing to do
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def default_workers() -> int:

@@ -13,6 +13,7 @@ pickled, so opening a store cannot execute anything.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -66,6 +67,27 @@ class StoreError(ValueError):
     """The store file is missing, corrupt or not a gancheck store (a one-line message)."""
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _store_errors(verb: str):
+    """SQLite errors of a damaged file (a bad page found mid-read) or a full disk become a
+    one-line StoreError naming the file; IntegrityError passes through (the driver's signal
+    that a member is already recorded)."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: cannot {verb} the store ({_one_line(exc)})") from None
+        return wrapper
+    return decorate
+
+
 def _blob(array: np.ndarray | None, dtype) -> bytes | None:
     return None if array is None else np.ascontiguousarray(array, dtype=dtype).tobytes()
 
@@ -78,19 +100,39 @@ class Store:
         try:
             # isolation_level=None: we open transactions ourselves, one per member.
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:  # e.g. the path is a folder
+            raise StoreError(f"{self.path}: cannot open store ({_one_line(exc)})") from None
+        try:
+            existing = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not existing and not create:
+                # An empty file (SQLite reads it as an empty database): nothing to report, and a
+                # reader must not turn the user's file into a store.
+                raise StoreError(f"{self.path}: empty file, not a gancheck store (run the ablation first)")
+            if not existing:
+                # Tables and format in one transaction: a run killed while creating its store
+                # leaves an empty database (created again on resume), never a store without format.
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta VALUES "
+                                      f"('format', '{json.dumps(FORMAT)}'); COMMIT;")
+            elif "meta" not in existing:
+                raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database)")
+            try:
+                fmt = self.get_meta("format")
+            except ValueError:  # a foreign 'meta' table whose values are not JSON
+                fmt = None
+            if fmt is None:
+                raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database, no format recorded)")
+            if fmt != FORMAT:
+                raise StoreError(f"{self.path}: store format {fmt!r}, this gancheck reads {FORMAT!r}")
+            # Only now, once it is known to be ours: WAL mode changes the file's header.
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            existing = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if existing and "meta" not in existing:
-                raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database)")
-            self.db.executescript(_SCHEMA)
-            fmt = self.get_meta("format")
-            if fmt is None:
-                self.set_meta("format", FORMAT)
-            elif fmt != FORMAT:
-                raise StoreError(f"{self.path}: store format {fmt!r}, this gancheck reads {FORMAT!r}")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: unreadable store ({exc})") from None
+            self.db.close()
+            raise StoreError(f"{self.path}: unreadable store ({_one_line(exc)})") from None
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -109,13 +151,16 @@ class Store:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # -- meta and arms ---------------------------------------------------------------------
+    @_store_errors("read")
     def get_meta(self, key: str):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    @_store_errors("write")
     def set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
 
+    @_store_errors("write")
     def put_arms(self, rows: list[dict]) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM arms")
@@ -123,10 +168,12 @@ class Store:
                            ":factors_json, :config_json, :digest)", rows)
 
     # -- members ---------------------------------------------------------------------------
+    @_store_errors("read")
     def finished(self) -> dict[tuple[str, int], str]:
         """(arm, seed) -> config digest of every recorded member."""
         return {(a, s): d for a, s, d in self.db.execute("SELECT arm, seed, digest FROM members")}
 
+    @_store_errors("write")
     def forget(self, keys) -> None:
         """Drop members (and their scores) whose config changed since they were recorded."""
         with self.transaction() as db:
@@ -134,6 +181,7 @@ class Store:
                 db.execute("DELETE FROM members WHERE arm = ? AND seed = ?", (arm, seed))
                 db.execute("DELETE FROM scores WHERE arm = ? AND seed = ?", (arm, seed))
 
+    @_store_errors("write")
     def put_member(self, rec: MemberRecord) -> None:
         """Record one member and its scores atomically; a second write of the same key is refused."""
         hist = rec.history
@@ -151,11 +199,15 @@ class Store:
                   _float(r["pvalue"]), int(bool(r["reject"])), r["status"], _int(r["n"]))
                  for r in rec.scores])
 
+    @_store_errors("read")
     def read_table(self, table: str):
         import pandas as pd
         if table not in ("arms", "members", "scores"):
             raise ValueError(f"table={table!r}: unknown table")
-        return pd.read_sql_query(f"SELECT * FROM {table}", self.db)  # noqa: S608 (fixed names)
+        try:
+            return pd.read_sql_query(f"SELECT * FROM {table}", self.db)  # noqa: S608 (fixed names)
+        except pd.errors.DatabaseError as exc:  # pandas' wrapper of a failed query (an OSError)
+            raise StoreError(f"{self.path}: cannot read the store ({_one_line(exc)})") from None
 
 
 def _float(value) -> float | None:

@@ -1,0 +1,183 @@
+"""Resume, in process: rerunning a design computes only what is missing or changed.
+
+The CLI-level version (a real process killed by SIGINT/SIGKILL) is tests/runs/test_interrupt.py;
+here the driver is called directly (gancheck.runs.driver.run_design) on a small design, so each
+property is checked in a fraction of a second.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gancheck.runs.driver as driver
+from gancheck.runs.driver import expected_digests, run_design
+from gancheck.runs.plan import Arm
+from gancheck.runs.store import STORE_NAME
+from tests.runs.conftest import read_members, read_scores, small_config, small_design
+
+RUN = dict(render=False, show_progress=False)
+#: the small design's work: 2 arms x 2 seeds + 1 control x 2 replicates (conftest.small_design)
+N_WORK = 2 * 2 + 1 * 2
+
+
+def _interrupt_after(n_tasks: int, monkeypatch) -> None:
+    """Make the driver's executor raise KeyboardInterrupt (Ctrl-C) after ``n_tasks`` tasks."""
+    real_execute = driver.execute
+
+    def execute(tasks, **kwargs):
+        for i, item in enumerate(real_execute(tasks, **kwargs)):
+            if i == n_tasks:
+                raise KeyboardInterrupt
+            yield item
+    monkeypatch.setattr(driver, "execute", execute)
+
+
+def test_finished_run_rerun_computes_nothing(tmp_path, tiny_design):
+    first = run_design(tiny_design, tmp_path, **RUN)
+    before = read_members(tmp_path / STORE_NAME)
+    again = run_design(tiny_design, tmp_path, **RUN)
+    assert first.trained == N_WORK      # everything computed once...
+    assert again.trained == 0           # ...and nothing the second time
+    assert again.reused == N_WORK       # every member and control replicate was reused
+    after = read_members(tmp_path / STORE_NAME)
+    # Not even rewritten: each row's commit time is the first run's.
+    assert {k: r["finished_at"] for k, r in after.items()} == {k: r["finished_at"] for k, r in before.items()}
+
+
+def test_changed_arm_recomputes_only_that_arm(tmp_path, tiny_design):
+    run_design(tiny_design, tmp_path, **RUN)
+    before = read_members(tmp_path / STORE_NAME)
+    changed_arm = tiny_design.arms[1]
+    arms = [tiny_design.arms[0],
+            Arm(changed_arm.name, changed_arm.config.replace(g_learning_rate=2e-4),
+                factor=changed_arm.factor, level=changed_arm.level)]
+    changed = small_design(arms=arms)
+    outcome = run_design(changed, tmp_path, **RUN)
+    assert outcome.trained == len(changed.seeds)  # the changed arm's 2 members, nothing else
+    after = read_members(tmp_path / STORE_NAME)
+    assert set(after) == set(before)              # same (arm, seed) keys, none duplicated or lost
+    for key, row in after.items():
+        if key[0] == changed_arm.name:
+            assert row["finished_at"] > before[key]["finished_at"]   # recomputed
+            assert row["digest"] == expected_digests(changed)[key]   # under the new config
+            assert row["digest"] != before[key]["digest"]
+        else:
+            assert row == before[key]                                # untouched, byte for byte
+    scores = read_scores(tmp_path / STORE_NAME)
+    # The old member's scores went with it: one set of score rows per member, no leftovers.
+    assert all(len({r["test"] for r in rows}) == len(rows) for rows in scores.values())
+    assert set(scores) == set(after)
+
+
+def test_fresh_starts_over(tmp_path, tiny_design):
+    run_design(tiny_design, tmp_path, **RUN)
+    before = read_members(tmp_path / STORE_NAME)
+    outcome = run_design(tiny_design, tmp_path, fresh=True, **RUN)
+    assert outcome.trained == N_WORK and outcome.reused == 0   # everything recomputed
+    after = read_members(tmp_path / STORE_NAME)
+    assert set(after) == set(before)
+    assert all(after[k]["finished_at"] > before[k]["finished_at"] for k in after)
+
+
+def test_rerun_of_a_smaller_design_keeps_the_rest(tmp_path, tiny_design):
+    """Dropping a seed from the command reuses the others and computes nothing new."""
+    run_design(tiny_design, tmp_path, **RUN)
+    outcome = run_design(small_design(seeds=(0,)), tmp_path, **RUN)
+    assert outcome.trained == 0
+    # 2 arms x seed 0 + the control's 2 replicates, which do not depend on the seeds
+    assert outcome.reused == 2 + 2
+
+
+def _comparable(rows: dict) -> dict:
+    """Members without what legitimately differs between invocations (timing)."""
+    return {k: {c: v for c, v in r.items() if c not in ("finished_at", "wall_s")} for k, r in rows.items()}
+
+
+@pytest.mark.parametrize("interrupt_after", [0, 1, 2])
+def test_resumed_run_equals_uninterrupted_run(tmp_path, tiny_design, monkeypatch, interrupt_after):
+    whole = run_design(tiny_design, tmp_path / "whole", **RUN)
+    assert whole.trained == N_WORK
+
+    _interrupt_after(interrupt_after, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        run_design(tiny_design, tmp_path / "resumed", **RUN)
+    partial = read_members(tmp_path / "resumed" / STORE_NAME)
+    monkeypatch.undo()
+    outcome = run_design(tiny_design, tmp_path / "resumed", **RUN)
+    assert outcome.reused == len(partial)
+    assert outcome.trained == N_WORK - len(partial)   # only what the interruption left undone
+
+    a = read_members(tmp_path / "whole" / STORE_NAME)
+    b = read_members(tmp_path / "resumed" / STORE_NAME)
+    assert set(a) == set(b) == set(expected_digests(tiny_design))
+    for key in a:
+        ra, rb = _comparable(a)[key], _comparable(b)[key]
+        for column in ("digest", "kind", "status", "diverged_epoch", "collapsed", "history_shape"):
+            assert ra[column] == rb[column], (key, column)
+        # A resumed member may train in a different population (the plan regroups what is left).
+        # test_population shows company changes a float32 member by < 1e-6 absolute, 1e-5 relative.
+        for blob in ("history", "sample"):
+            if ra[blob] is None:
+                assert rb[blob] is None
+                continue
+            xa, xb = np.frombuffer(ra[blob]), np.frombuffer(rb[blob])
+            np.testing.assert_allclose(xb, xa, rtol=1e-5, atol=1e-6, err_msg=f"{key} {blob}")
+        for column in ("spread_ratio", "diversity_pvalue"):
+            np.testing.assert_allclose(rb[column], ra[column], rtol=1e-4, atol=1e-6, err_msg=f"{key} {column}")
+    sa, sb = read_scores(tmp_path / "whole" / STORE_NAME), read_scores(tmp_path / "resumed" / STORE_NAME)
+    assert set(sa) == set(sb)
+    for key in sa:
+        assert [r["test"] for r in sa[key]] == [r["test"] for r in sb[key]]
+        assert [r["status"] for r in sa[key]] == [r["status"] for r in sb[key]]
+        assert [r["reject"] for r in sa[key]] == [r["reject"] for r in sb[key]]
+        # Statistics of samples equal to 1e-6 (above) agree to 1e-4 relative; p-values near 0 to 1e-9.
+        stat_a = np.array([np.nan if r["statistic"] is None else r["statistic"] for r in sa[key]], float)
+        stat_b = np.array([np.nan if r["statistic"] is None else r["statistic"] for r in sb[key]], float)
+        np.testing.assert_allclose(stat_b, stat_a, rtol=1e-4, atol=1e-9, equal_nan=True)
+
+
+# -- divergence ----------------------------------------------------------------------------------------
+
+def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
+    """An arm whose G learning rate is 1e8 overflows within its first epoch (the seed's 20 G
+    steps at 1e8 each); its members are recorded as diverged, at that epoch, beside a normal arm
+    in the same population, and the run completes with its CSVs and report."""
+    from gancheck.config import GANConfig
+    from gancheck.report.tables import verdict
+    from gancheck.runs.collect import load_report_input, write_outputs
+
+    base = GANConfig(num_epochs=2)  # the seed's steps; 2 epochs: diverged or not, it shows at once
+    hot = base.replace(g_learning_rate=1e8, lr_schedule="constant", lr_min=0.0)
+    arms = [Arm("seed", base), Arm("g_lr=1e8", hot, factor="g_learning_rate", level="1e8")]
+    design = small_design(arms=arms)
+    outcome = run_design(design, tmp_path, **RUN)
+    assert outcome.trained == N_WORK   # 2 arms x 2 seeds + 2 control replicates: nothing lost
+
+    members = read_members(tmp_path / STORE_NAME)
+    scores = read_scores(tmp_path / STORE_NAME)
+    for seed in design.seeds:
+        hot_row, ok_row = members[("g_lr=1e8", seed)], members[("seed", seed)]
+        assert hot_row["status"] == "diverged" and hot_row["diverged_epoch"] == 0   # within epoch 0
+        assert hot_row["sample"] is None                     # no non-finite sample stored
+        # Its score rows are there, and none is a pass (DESIGN.md: a row not 'ok' never passes).
+        assert all(r["status"] != "ok" and r["reject"] == 1 for r in scores[("g_lr=1e8", seed)])
+        assert ok_row["status"] == "done" and ok_row["diverged_epoch"] is None
+        assert np.isfinite(np.frombuffer(ok_row["sample"])).all()
+
+    # The normal arm trained as if alone: test_population's company bound (float32, 1e-6).
+    alone = small_design(arms=[arms[0]])
+    run_design(alone, tmp_path / "alone", **RUN)
+    alone_rows = read_members(tmp_path / "alone" / STORE_NAME)
+    for seed in design.seeds:
+        np.testing.assert_allclose(np.frombuffer(members[("seed", seed)]["sample"]),
+                                   np.frombuffer(alone_rows[("seed", seed)]["sample"]), rtol=1e-5, atol=1e-6)
+
+    data = write_outputs(tmp_path, render=False)   # the CSVs, as the driver writes them
+    shown = data.members.set_index(["arm", "seed"])
+    assert (shown.loc["g_lr=1e8", "status"] == "diverged").all()
+    assert (shown.loc["g_lr=1e8", "diverged_epoch"] == 0).all()
+    assert (shown.loc["seed", "status"] == "done").all()
+    rows = {r["arm"]: r for r in verdict(data)["rows"]}    # the report's verdict table
+    # both seeds of the hot arm diverged, neither of the seed arm
+    assert rows["g_lr=1e8"]["diverged"] == "2 of 2" and rows["seed"]["diverged"] == "0 of 2"
+    assert (tmp_path / "scores.csv").exists() and (tmp_path / "summary.csv").exists()

@@ -1,0 +1,210 @@
+"""Bad command-line input: every option of `python -m experiments.ablate` and of
+`python -m gancheck train | score | report` gets at least one bad value.
+
+Each must exit 2 (gancheck.cli.EXIT_USAGE) with exactly one line on stderr, `error: ...`, that
+names the option and the bad value, and no traceback. Most cases run in process through
+gancheck.cli.run_cli, exactly as the entry points call it; a few run the real entry points as
+subprocesses. Run with `-s` to print the table of inputs and the messages the user sees.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import gancheck.__main__ as gancheck_cli
+import gancheck.runs.driver as driver
+from experiments import ablate
+from gancheck.cli import EXIT_USAGE, run_cli
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CUDA = torch.cuda.is_available()
+#: a small ablation in this process, one worker: the bad option under test is appended to it and
+#: wins (argparse keeps the last value). Work never starts: driver.plan fails the test if reached.
+ABLATE_BASE = ["--preset", "quick", "--epochs", "1", "--seeds", "1", "--workers", "1", "--no-progress"]
+
+# (bad arguments, what the one line must contain: the option's name and the bad value).
+# {out}: a fresh run folder; {file}: an existing plain file; {samples}: a valid samples file;
+# {run}: a run folder with a complete store.
+ABLATE_CASES = [
+    (["--preset", "huge"], ["--preset", "'huge'"]),
+    (["--design", "diagonal"], ["--design", "'diagonal'"]),
+    (["--seeds", "0"], ["--seeds", "'0'"]),
+    (["--seeds", "-1"], ["--seeds", "'-1'"]),
+    (["--seeds", "a"], ["--seeds", "'a'"]),
+    (["--seeds", "3:1"], ["--seeds", "'3:1'"]),       # an empty range
+    (["--seeds", "1,1"], ["--seeds", "'1,1'"]),       # a repeated seed
+    (["--seeds", "1:2:3"], ["--seeds", "'1:2:3'"]),
+    (["--epochs", "0"], ["--epochs", "'0'"]),
+    (["--epochs", "x"], ["--epochs", "'x'"]),
+    (["--out", "{file}"], ["--out", "{file}"]),       # a file, not a folder
+    (["--out", "/proc/gancheck-no-such-dir"], ["--out", "'/proc/gancheck-no-such-dir'"]),  # cannot be made
+    (["--device", "tpu"], ["--device", "'tpu'"]),
+    (["--workers", "0"], ["--workers", "'0'"]),
+    (["--workers", "-2"], ["--workers", "'-2'"]),
+    (["--workers", "x"], ["--workers", "'x'"]),
+    (["--dask", "local:0"], ["--dask", "'local:0'"]),
+    (["--dask", "local:x"], ["--dask", "'local:x'"]),
+    (["--dask", "local:1:2"], ["--dask", "'local:1:2'"]),
+    (["--dask", ""], ["--dask", "''"]),               # blank: must not fall back to local work
+    (["--fresh=yes"], ["--fresh", "'yes'"]),          # a flag takes no value
+    (["--no-progress=1"], ["--no-progress", "'1'"]),
+    (["--bogus"], ["--bogus"]),
+]
+if not CUDA:
+    ABLATE_CASES.append((["--device", "cuda"], ["device", "'cuda'", "CUDA is not available"]))
+
+GANCHECK_CASES = [
+    ([], ["command"]),
+    (["fit"], ["command", "'fit'"]),
+    (["train", "--seeds", "0"], ["--seeds", "'0'"]),
+    (["train", "--epochs", "x"], ["--epochs", "'x'"]),
+    (["train", "--hidden", "0"], ["--hidden", "'0'"]),
+    (["train", "--draws", "0"], ["--draws", "'0'"]),
+    (["train", "--device", "tpu", "--seeds", "1", "--epochs", "1"], ["device", "'tpu'"]),
+    (["score", "{file}.npy"], ["{file}.npy"]),                       # PATH that does not exist
+    (["score", "{file}"], ["{file}", "unsupported file type"]),      # PATH of no known type
+    (["score", "{samples}", "--mean", "x"], ["--mean", "'x'"]),
+    (["score", "{samples}", "--mean", "nan"], ["mean", "nan"]),
+    (["score", "{samples}", "--std", "-1"], ["std", "-1"]),
+    (["score", "{samples}", "--alpha", "2"], ["alpha", "2"]),
+    (["score", "{samples}", "--format", "xml"], ["--format", "'xml'"]),
+    (["report", "{out}/missing"], ["RUN_DIR", "{out}/missing"]),
+    (["report", "{file}"], ["RUN_DIR", "{file}"]),
+    (["report", "{out}"], ["{out}", "no run store"]),                # a folder with no store
+    (["report", "{run}", "--out", "{file}"], ["--out", "{file}"]),
+]
+if not CUDA:
+    GANCHECK_CASES.append((["train", "--device", "cuda", "--seeds", "1", "--epochs", "1"], ["device", "'cuda'"]))
+
+#: cases whose message does not (yet) meet the rule, with why; they run and are reported
+KNOWN = {
+    ("report", "{run}", "--out", "{file}"):
+        "gancheck/cli/report.py does not check --out; the OSError names the path, not the option",
+}
+
+
+@pytest.fixture
+def places(tmp_path) -> dict[str, str]:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder\n")
+    samples = tmp_path / "samples.txt"
+    samples.write_text(" ".join(str(4 + (i % 7 - 3) / 2) for i in range(50)) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    return {"file": str(afile), "samples": str(samples), "out": str(out), "run": str(tmp_path / "run")}
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    def plan(*args, **kwargs):
+        raise AssertionError("bad input reached the planner: the run would have started")
+    monkeypatch.setattr(driver, "plan", plan)
+
+
+def _fill(items, places) -> list[str]:
+    return [s.format(**places) for s in items]
+
+
+def _check_one_line(code: int, err: str, expect: list[str], shown: str) -> str:
+    print(f"{shown}\n    -> {err.strip()}")
+    assert code == EXIT_USAGE, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err   # one line, no traceback
+    for piece in expect:
+        assert piece in lines[0], f"{piece!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+@pytest.mark.parametrize("bad, expect", ABLATE_CASES, ids=[" ".join(c[0]) or "''" for c in ABLATE_CASES])
+def test_ablate_bad_option(bad, expect, places, capsys, no_work):
+    argv = [*ABLATE_BASE, "--out", places["out"], *_fill(bad, places)]
+    code = run_cli(ablate.main, argv)
+    _check_one_line(code, capsys.readouterr().err, _fill(expect, places),
+                    "python -m experiments.ablate " + " ".join(_fill(bad, places)))
+    assert list(Path(places["out"]).iterdir()) == []   # nothing was written to the run folder
+
+
+def _gancheck_params():
+    for argv, expect in GANCHECK_CASES:
+        marks = ([pytest.mark.xfail(reason=KNOWN[tuple(argv)], strict=False)] if tuple(argv) in KNOWN else [])
+        yield pytest.param(argv, expect, marks=marks, id=" ".join(argv) or "(none)")
+
+
+@pytest.fixture
+def finished_run(places):
+    """A run folder with a complete store (small design), for the report command's options."""
+    from gancheck.runs.driver import run_design
+    from tests.runs.conftest import small_design
+    run_design(small_design(seeds=(0,)), Path(places["run"]), render=False, show_progress=False)
+    return places["run"]
+
+
+@pytest.mark.parametrize("argv, expect", list(_gancheck_params()))
+def test_gancheck_bad_option(argv, expect, places, capsys, request):
+    if "{run}" in argv:
+        request.getfixturevalue("finished_run")
+    code = run_cli(gancheck_cli.main, _fill(argv, places))
+    _check_one_line(code, capsys.readouterr().err, _fill(expect, places),
+                    "python -m gancheck " + " ".join(_fill(argv, places)))
+
+
+def test_cuda_is_refused_only_where_there_is_none():
+    """--device cuda is a bad value exactly when torch sees no GPU (the cases above add it then)."""
+    from gancheck.gan.device import resolve_device
+    if CUDA:
+        assert resolve_device("cuda").type == "cuda"
+    else:
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+    assert resolve_device("auto").type == ("cuda" if CUDA else "cpu")
+
+
+# -- the real entry points ---------------------------------------------------------------------------
+
+SUBPROCESS_CASES = [
+    (["-m", "experiments.ablate", *ABLATE_BASE, "--out", "{out}", "--seeds", "3:1"], ["--seeds", "'3:1'"]),
+    (["-m", "gancheck", "train", "--epochs", "0"], ["--epochs", "'0'"]),
+    (["-m", "gancheck", "score", "{samples}", "--alpha", "2"], ["alpha", "2"]),
+    (["-m", "gancheck", "report", "{out}/missing"], ["RUN_DIR", "{out}/missing"]),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv, expect", SUBPROCESS_CASES,
+                         ids=[f"{c[0][1]} {' '.join(c[0][-2:])}" for c in SUBPROCESS_CASES])
+def test_real_entry_point_bad_option(argv, expect, places):
+    proc = subprocess.run([sys.executable, *_fill(argv, places)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    _check_one_line(proc.returncode, proc.stderr, _fill(expect, places), "python " + " ".join(_fill(argv, places)))
+    assert proc.stdout == ""
+
+
+# -- --dask addresses that need the network layer ------------------------------------------------------
+
+@pytest.mark.slow
+def test_ablate_unreachable_dask_scheduler(places, capsys, no_work):
+    """Nothing listens on port 1: the run must stop before any work, naming the address
+    (dask_executor.CONNECT_TIMEOUT_S = 10 s of waiting)."""
+    pytest.importorskip("distributed", reason="--dask needs dask.distributed (pip install '.[dask]')")
+    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", places["out"], "--dask", "tcp://127.0.0.1:1"])
+    _check_one_line(code, capsys.readouterr().err, ["--dask", "'tcp://127.0.0.1:1'"],
+                    "python -m experiments.ablate --dask tcp://127.0.0.1:1")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="gancheck/runs/dask_executor.py (in progress): after the one-line "
+                   "error, distributed's Client.__del__ hangs 20 s, then prints a TimeoutError traceback")
+def test_ablate_malformed_dask_address_at_the_real_entry_point(places):
+    pytest.importorskip("distributed", reason="--dask needs dask.distributed (pip install '.[dask]')")
+    argv = ["-m", "experiments.ablate", *ABLATE_BASE, "--out", places["out"], "--dask", "not an address"]
+    try:
+        # A malformed address needs no network: 15 s is start-up (about 6 s on a busy machine) and margin.
+        proc = subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a malformed --dask address took over 15 s to be refused")
+    _check_one_line(proc.returncode, proc.stderr, ["--dask", "'not an address'"],
+                    "python -m experiments.ablate --dask 'not an address'")
