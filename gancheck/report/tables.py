@@ -276,6 +276,10 @@ def value_text(value) -> str:
     if value is None or value == "":
         return MISSING
     if isinstance(value, (list, tuple)):
+        # Records (e.g. the invocations of a resumed run) are shown one per line, as JSON;
+        # plain values are de-duplicated (arms may share an epoch count).
+        if any(isinstance(v, (dict, list)) for v in value):
+            return "\n".join(json.dumps(v, sort_keys=True) for v in value) or MISSING
         return ", ".join(str(v) for v in dict.fromkeys(value)) or MISSING
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
