@@ -81,12 +81,6 @@ if not CUDA:
     GANCHECK_CASES.append((["train", "--device", "cuda", "--seeds", "1", "--epochs", "1"], ["device", "'cuda'"]))
 
 #: cases whose message does not (yet) meet the rule, with why; they run and are reported
-KNOWN = {
-    ("report", "{run}", "--out", "{file}"):
-        "gancheck/cli/report.py does not check --out; the OSError names the path, not the option",
-}
-
-
 @pytest.fixture
 def places(tmp_path) -> dict[str, str]:
     afile = tmp_path / "afile"
@@ -130,8 +124,7 @@ def test_ablate_bad_option(bad, expect, places, capsys, no_work):
 
 def _gancheck_params():
     for argv, expect in GANCHECK_CASES:
-        marks = ([pytest.mark.xfail(reason=KNOWN[tuple(argv)], strict=False)] if tuple(argv) in KNOWN else [])
-        yield pytest.param(argv, expect, marks=marks, id=" ".join(argv) or "(none)")
+        yield pytest.param(argv, expect, id=" ".join(argv) or "(none)")
 
 
 @pytest.fixture

@@ -29,12 +29,18 @@ def run(args) -> int:
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} does not exist")
     if not run_dir.is_dir():
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is not a folder")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
     from gancheck.report.render import render
-    from gancheck.runs.collect import load_report_input
+    from gancheck.runs.collect import load_report_input, write_outputs
 
     # A missing or corrupt store raises ValueError with a one-line message; run_cli prints it
     # and exits 2.
-    data = load_report_input(run_dir)
-    path = render(data, args.out if args.out is not None else run_dir)
+    if args.out is None:
+        # In place: the CSVs the page links to are rewritten from the same store, atomically.
+        write_outputs(run_dir)
+        path = run_dir / "index.html"
+    else:
+        path = render(load_report_input(run_dir), args.out)
     print(path)
     return 0
