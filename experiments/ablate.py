@@ -13,7 +13,7 @@ from typing import Sequence
 # sigint_deferred, so a Ctrl-C while they load is reported in one line (exit 130), never as a
 # traceback, and never lost. Worker processes re-import this module as they start, so keeping
 # it light also starts them faster.
-from gancheck.cli import ArgumentParser, UsageError, run_cli, sigint_deferred
+from gancheck.cli import ArgumentParser, UsageError, positive_int, run_cli, sigint_deferred
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -34,18 +34,6 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds={text!r}: seeds must be distinct non-negative integers, at least one")
     return seeds
-
-
-def positive_int(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise UsageError(f"{name}={text!r}: must be an integer") from None
-        if value < 1:
-            raise UsageError(f"{name}={text!r}: must be >= 1")
-        return value
-    return parse
 
 
 def dask_address(text: str) -> str:

@@ -25,6 +25,19 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def positive_int(option: str) -> Callable[[str], int]:
+    """An argparse type for counts: the error names ``option`` and the bad value."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{option}={text!r}: must be an integer") from None
+        if value < 1:
+            raise UsageError(f"{option}={text!r}: must be >= 1")
+        return value
+    return parse
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run ``main`` and turn user errors (UsageError, ValueError) into one line and exit code 2.
 

@@ -3,29 +3,17 @@ from __future__ import annotations
 
 import argparse
 
-from gancheck.cli import UsageError
-
-
-def _positive(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise UsageError(f"{name}={text!r}: must be an integer") from None
-        if value < 1:
-            raise UsageError(f"{name}={text!r}: must be >= 1")
-        return value
-    return parse
+from gancheck.cli import positive_int
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train the seed's GAN (a few seeds) and print its progress",
                               description=__doc__)
-    p.add_argument("--seeds", type=_positive("--seeds"), default=3, help="number of seeds (0..N-1), default 3")
-    p.add_argument("--epochs", type=_positive("--epochs"), default=None, help="default: the seed's 2001")
-    p.add_argument("--hidden", type=_positive("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
+    p.add_argument("--seeds", type=positive_int("--seeds"), default=3, help="number of seeds (0..N-1), default 3")
+    p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="default: the seed's 2001")
+    p.add_argument("--hidden", type=positive_int("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--draws", type=_positive("--draws"), default=100, help="noise draws scored per member")
+    p.add_argument("--draws", type=positive_int("--draws"), default=100, help="noise draws scored per member")
     p.set_defaults(handler=run)
 
 
