@@ -182,8 +182,9 @@ def histogram_figure(data: ReportInput) -> Figure | None:
     if not names:
         return None
     mean, std = target(data)
-    values = data.samples["value"].to_numpy(dtype=float)
-    lo, hi = robust_limits(values, [mean - 4 * std, mean + 4 * std], pad=0.0)
+    # A fixed window of the target +/- 5 sd (the seed's chart used 0..8): one far-off arm must
+    # not squeeze every other panel's histogram into a single bar.
+    lo, hi = mean - 5 * std, mean + 5 * std
     bins = np.linspace(lo, hi, 41)
     grid = np.linspace(lo, hi, 200)
     with style():

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import sys
-import types
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -224,35 +223,33 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
-@pytest.fixture
-def fake_collect(monkeypatch):
-    """Stands in for gancheck.runs.collect (written elsewhere): a run folder holding a file named
-    "store.sqlite" loads as a small synthetic input; anything else is a missing store."""
-    module = types.ModuleType("gancheck.runs.collect")
-
-    def load_report_input(run_dir: Path):
-        if not (Path(run_dir) / "store.sqlite").exists():
-            raise ValueError(f"{run_dir}: no results store (store.sqlite) found")
-        return make_report_input(arms=default_arms()[:2], controls={}, n_seeds=3)
-
-    module.load_report_input = load_report_input
-    monkeypatch.setitem(sys.modules, "gancheck.runs.collect", module)
-    return module
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory) -> Path:
+    """A small real run (two tiny arms, 2 seeds, a few epochs), rendered by the ablation itself."""
+    from gancheck.runs.driver import run_design
+    from tests.runs.conftest import small_design
+    run_dir = tmp_path_factory.mktemp("run")
+    run_design(small_design(), run_dir, show_progress=False)
+    return run_dir
 
 
-def test_report_command_writes_the_page(fake_collect, tmp_path, capsys):
-    (tmp_path / "store.sqlite").touch()
-    args = _parse(["report", str(tmp_path), "--out", str(tmp_path / "out")])
+def test_report_command_writes_the_page(real_run, tmp_path, capsys):
+    args = _parse(["report", str(real_run), "--out", str(tmp_path / "out")])
     assert args.handler(args) == 0
     assert (tmp_path / "out" / "index.html").exists()
     assert capsys.readouterr().out.strip() == str(tmp_path / "out" / "index.html")
 
 
-def test_report_command_defaults_to_the_run_folder(fake_collect, tmp_path):
-    (tmp_path / "store.sqlite").touch()
-    args = _parse(["report", str(tmp_path)])
+def test_report_command_reproduces_the_ablations_page_without_training(real_run):
+    # The same store gives the same page, byte for byte (no timestamps, fixed plot jitter), and
+    # the CSVs beside it are rewritten from the store too.
+    before = (real_run / "index.html").read_bytes()
+    scores_before = (real_run / "scores.csv").read_bytes()
+    (real_run / "scores.csv").unlink()
+    args = _parse(["report", str(real_run)])
     assert args.handler(args) == 0
-    assert (tmp_path / "index.html").exists()
+    assert (real_run / "index.html").read_bytes() == before
+    assert (real_run / "scores.csv").read_bytes() == scores_before
 
 
 def test_report_command_missing_run_dir_is_a_usage_error(tmp_path):
@@ -261,11 +258,18 @@ def test_report_command_missing_run_dir_is_a_usage_error(tmp_path):
         args.handler(args)
 
 
-def test_report_command_missing_store_exits_2_with_one_line(fake_collect, tmp_path, capsys):
+def test_report_command_missing_store_exits_2_with_one_line(tmp_path, capsys):
     def main(argv):
         args = _parse(argv)
         return args.handler(args)
 
     assert run_cli(main, ["report", str(tmp_path)]) == 2  # gancheck.cli.EXIT_USAGE
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "no results store" in err and err.count("\n") == 1
+    assert err.startswith("error: ") and "no run store here" in err and err.count("\n") == 1
+
+
+def test_provenance_lists_of_records_render_as_json_lines():
+    # A resumed run records one dict per invocation; plain lists (epochs per arm) are de-duplicated.
+    runs = [{"git_commit": "abc", "computed": 3}, {"git_commit": "def", "computed": 0}]
+    assert tables.value_text(runs).splitlines() == [json.dumps(r, sort_keys=True) for r in runs]
+    assert tables.value_text([2001, 2001]) == "2001"
