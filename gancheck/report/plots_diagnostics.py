@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter
 from gancheck.report.data import ReportInput
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, axis_labels, encode,
                                    facets, legend_above, new_figure, normal_ppf, plotted_arms,
-                                   robust_limits, style, target, wrap)
+                                   style, target, wrap)
 from gancheck.report.tables import (METRIC_LABELS, TEST_GROUPS, TEST_LABELS, arm_order,
                                     baseline_name, ordered_tests)
 
@@ -44,10 +44,9 @@ def qq_figure(data: ReportInput) -> Figure | None:
         x = rows["value"].to_numpy(dtype=float)
         if x.size and np.all(np.isfinite(x)):
             lines.setdefault(arm, []).append(np.quantile(x, levels))
-    # One square range holding the target's quantiles and (robustly) the output's, so a G that
-    # is far off target (early in training, say) is still drawn rather than clipped away.
-    drawn = np.concatenate([np.ravel(v) for v in lines.values()]) if lines else np.array([])
-    lo, hi = robust_limits(drawn, [theory[0] - 0.5 * std, theory[-1] + 0.5 * std], pad=0.02)
+    # One square window, the target +/- 5 sd, shared by every panel: an arm far off target is
+    # drawn at the window's edge rather than shrinking every other arm's lines to a dot.
+    lo, hi = mean - 5 * std, mean + 5 * std
     with style():
         fig, axes = facets(len(names), panel_height=2.2)
         for ax, name in zip(axes, names):
