@@ -5,15 +5,28 @@ differ in target, learning rates and schedule. Each member's parameters live in 
 flat (S, P) tensor per network, so a step is a handful of batched matmuls and one Adam update.
 
 Exactness against the seed's loop (tests/gan/test_population.py checks it against
-gancheck.gan.reference, draw for draw):
-- Members' losses are *summed*, so each member's gradient is exactly its own.
-- G does not change during the D steps, so G's outputs for all D steps of an epoch are computed
-  in one batch (the seed recomputes them step by step: same values).
-- Real data never depends on the parameters, so its features are computed once per epoch.
+gancheck.gan.reference, draw for draw; tests/gan/test_population_fast.py checks each fast path
+against its oracle):
+- Each member's gradient is exactly its own: every operation is row-wise in the member axis.
+- Gradients are written out by hand (gancheck.gan.stacked, gancheck.gan.moments_grad,
+  features_backward): the formulas autograd applies, without building a graph every step.
+- Real data never depends on the parameters, so its features are computed as soon as it is
+  drawn (gancheck.gan.feed). G does not change during the D steps; the seed regenerates its
+  batch each D step, and so does this (same values), while the batch is still in cache.
+
+Speed (benchmarks/throughput.py; figures in benchmarks/README-performance.md):
+- Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
+  cache, and memory does not grow with the population. Members never interact, so a member's
+  result does not depend on its block; members are sorted by their learning-rate settings so
+  that one fused Adam call (torch's own kernel) updates many of them.
+- Big per-step intermediates live in reused workspaces (gancheck.gan.workspace): no page faults.
+- ``draw_threads`` draws the next epoch on background threads while this one trains.
+- ``compile=True`` runs the same step functions through torch.compile (fused loops instead of
+  one pass per operation). Optional: it needs a C++ compiler and costs compile time on first use.
 """
 from __future__ import annotations
 
-import math
+import threading
 import time
 from dataclasses import dataclass, fields
 from typing import Callable, Sequence
@@ -23,80 +36,28 @@ import torch
 import torch.nn.functional as F
 
 from gancheck.config import GANConfig
-from gancheck.gan.draws import (EpochDraws, check_seed, discriminator_shapes, draw_epoch,
-                                generator_shapes, initial_parameters, member_generator, sample_noise)
-from gancheck.gan.features import discriminator_features
+from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
+                                sample_noise)
+from gancheck.gan.feed import EpochFeed
+from gancheck.gan.features import features_backward, features_forward
 from gancheck.gan.result import TrainResult
 from gancheck.gan.schedules import epoch_learning_rates
+from gancheck.gan.stacked import (StackedAdam, StackedMLP, bce_sigmoid_backward, flatten_grads, layer_views,
+                                  mlp_backward, mlp_forward)
+from gancheck.gan.workspace import Workspace, get_buffer
 
 #: Fields members of one population may differ in; every other field is part of the shape.
 PER_MEMBER_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate",
                      "lr_schedule", "lr_min", "cosine_t_max_factor")
 
+#: Members per block on the CPU: large enough to amortise per-operation overhead, small enough
+#: that one step's (block, minibatch, 500) tensors stay in a core's L2 cache.
+CPU_BLOCK_SIZE = 64
+
 
 def population_shape(cfg: GANConfig) -> tuple:
     """Configs with equal shapes can train together in one population."""
     return tuple((f.name, getattr(cfg, f.name)) for f in fields(cfg) if f.name not in PER_MEMBER_FIELDS)
-
-
-class StackedMLP:
-    """Three stacked Linear layers (ReLU between) whose parameters are rows of one flat tensor."""
-
-    def __init__(self, shapes: Sequence[tuple[int, int]], members: int, device, dtype):
-        self.shapes = list(shapes)
-        self.sizes = [n for fan_in, fan_out in self.shapes for n in (fan_in * fan_out, fan_out)]
-        self.flat = torch.zeros(members, sum(self.sizes), device=device, dtype=dtype)
-
-    def load_member(self, s: int, tensors: Sequence[torch.Tensor]) -> None:
-        """Set member s from nn.Linear-layout tensors [W1, b1, ...] (W stored transposed here)."""
-        parts = [t.t().reshape(-1) if t.ndim == 2 else t for t in tensors]
-        self.flat[s] = torch.cat(parts).to(self.flat)
-
-    def export_member(self, s: int) -> list[np.ndarray]:
-        out = []
-        for (fan_in, fan_out), (w, b) in zip(self.shapes, self._split(self.flat[s:s + 1].detach())):
-            out += [w[0].t().cpu().numpy().copy(), b[0, 0].cpu().numpy().copy()]
-        return out
-
-    def _split(self, flat: torch.Tensor):
-        chunks = torch.split(flat, self.sizes, dim=1)
-        return [(chunks[2 * i].view(-1, fan_in, fan_out), chunks[2 * i + 1].view(-1, 1, fan_out))
-                for i, (fan_in, fan_out) in enumerate(self.shapes)]
-
-    def forward(self, x: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (S, B, in) -> (S, B, out). Pass ``flat`` to differentiate through a leaf copy."""
-        layers = self._split(self.flat if flat is None else flat)
-        for i, (w, b) in enumerate(layers):
-            x = torch.baddbmm(b, x, w)
-            if i < len(layers) - 1:
-                x = torch.relu(x)
-        return x
-
-
-class StackedAdam:
-    """torch.optim.Adam's update, row by row, with a learning rate per member."""
-
-    def __init__(self, params: torch.Tensor, beta1: float, beta2: float, eps: float):
-        self.params, self.beta1, self.beta2, self.eps = params, beta1, beta2, eps
-        self.exp_avg = torch.zeros_like(params)
-        self.exp_avg_sq = torch.zeros_like(params)
-        self.step_count = 0
-
-    @torch.no_grad()
-    def step(self, grad: torch.Tensor, lr: torch.Tensor) -> None:
-        """lr: (S, 1) learning rate of each member for this step."""
-        self.step_count += 1
-        self.exp_avg.lerp_(grad, 1 - self.beta1)
-        self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        bias_correction1 = 1 - self.beta1 ** self.step_count
-        bias_correction2_sqrt = math.sqrt(1 - self.beta2 ** self.step_count)
-        denom = (self.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.eps)
-        self.params.addcdiv_(self.exp_avg * (lr / bias_correction1), denom, value=-1.0)
-
-    @torch.no_grad()
-    def reset_members(self, mask: torch.Tensor) -> None:
-        for t in (self.params, self.exp_avg, self.exp_avg_sq):
-            t[mask] = 0.0
 
 
 def _bce(p: torch.Tensor, target: float) -> torch.Tensor:
@@ -131,16 +92,128 @@ class Population:
         return self.configs[0]
 
 
+@dataclass(frozen=True)
+class StepFunctions:
+    """The trainer's per-step work as functions of tensors only (so torch.compile can take them).
+
+    real_features(real) -> features.
+    d_step(g_flat, d_flat, d_grad, real, noise, target) -> (D's gradient, D's output on [real; fake]).
+    g_step(g_flat, g_grad, d_flat, noise) -> (G's gradient, G's output, D's output on it).
+    Neither updates parameters (StackedAdam does). Eager steps write the gradient into the buffer
+    they are given and return it; graph-form steps return a new tensor (a compiled graph that
+    writes into views of its inputs splits).
+    """
+    real_features: Callable
+    d_step: Callable
+    g_step: Callable
+
+
+def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None) -> StepFunctions:
+    """The step functions for configs of ``cfg``'s shape; ``compile`` wraps them in torch.compile.
+
+    ``graph_form`` (default: ``compile``) writes the steps the way a compiled graph wants them:
+    no data-dependent branch (the constant-row test fuses into the mean's pass), matmuls it can
+    fuse (stacked_matmul), gradients returned rather than written into views, no workspaces.
+    The same values either way; tests run the graph form eagerly too. The eager form writes its
+    big intermediates into workspaces (one for the trainer's thread, one per thread computing
+    real features).
+    """
+    g_shapes, d_shapes = generator_shapes(cfg), discriminator_shapes(cfg)
+    m, n, features = cfg.minibatch_size, cfg.g_output_size, cfg.features
+    fused = compile if graph_form is None else graph_form
+    ws = None if fused else Workspace()
+    real_ws = threading.local()
+
+    def gradient(grads, buffer):
+        return flatten_grads(grads) if fused else buffer
+
+    def real_features(real):
+        if not fused and not hasattr(real_ws, "ws"):
+            real_ws.ws = Workspace()
+        return features_forward(real, features, branch_free=fused, keep=False, ws=None if fused else real_ws.ws)[0]
+
+    def d_step(g_flat, d_flat, d_grad, real, noise, target):
+        S = g_flat.shape[0]
+        d_layers = layer_views(d_flat, d_shapes)
+        # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
+        fake = mlp_forward(layer_views(g_flat, g_shapes), noise, fused=fused,
+                           out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
+        inputs = torch.cat((real, features_forward(fake, features, branch_free=fused, keep=False, ws=ws)[0]), dim=1)
+        logit, saved = mlp_forward(d_layers, inputs, keep=True, fused=fused)
+        p = torch.sigmoid(logit)
+        grads, _ = mlp_backward(d_layers, saved, bce_sigmoid_backward(p, target, m),
+                                None if fused else layer_views(d_grad, d_shapes), fused=fused)
+        return gradient(grads, d_grad), p
+
+    def g_step(g_flat, g_grad, d_flat, noise):
+        S = g_flat.shape[0]
+        g_layers, d_layers = layer_views(g_flat, g_shapes), layer_views(d_flat, d_shapes)
+        fake, g_saved = mlp_forward(g_layers, noise, keep=True, fused=fused,
+                                    out=get_buffer(ws, "g.fake", (S, m, n), g_flat))
+        feats, feats_saved = features_forward(fake, features, branch_free=fused, ws=ws)
+        logit, d_saved = mlp_forward(d_layers, feats, keep=True, fused=fused)
+        p = torch.sigmoid(logit)
+        _, grad = mlp_backward(d_layers, d_saved, bce_sigmoid_backward(p, 1.0, m), param_grads=False,
+                               input_grad=True, fused=fused,
+                               input_grad_out=get_buffer(ws, "g.feature_grad", feats.shape, feats))
+        grad = features_backward(feats_saved, grad, features, ws=ws)
+        grads, _ = mlp_backward(g_layers, g_saved, grad, None if fused else layer_views(g_grad, g_shapes),
+                                fused=fused)
+        return gradient(grads, g_grad), fake, p
+
+    steps = StepFunctions(real_features, d_step, g_step)
+    if compile:
+        steps = StepFunctions(*(torch.compile(f, dynamic=False) for f in (real_features, d_step, g_step)))
+    return steps
+
+
+def _rate_key(cfg: GANConfig) -> tuple:
+    """Members with equal keys have equal learning rates at every step."""
+    return (cfg.lr_schedule, cfg.g_learning_rate, cfg.d_learning_rate, cfg.lr_min, cfg.cosine_t_max_factor)
+
+
 def train_population(population: Population, *, n_draws: int = 0, device="cpu", dtype=torch.float32,
-                     on_epoch: Callable[[int], None] | None = None) -> list[TrainResult]:
+                     on_epoch: Callable[[int], None] | None = None, block_size: int | None = None,
+                     draw_threads: int = 0, compile: bool = False, fused_adam: bool | None = None
+                     ) -> list[TrainResult]:
     """Train every member of ``population``; return one TrainResult per member, in order.
 
-    ``on_epoch(members)`` is called after every epoch (for progress bars). A member whose
-    parameters or losses turn non-finite is recorded as diverged at that epoch; it is reset to
-    zeros and ignored from then on, and the others train on unaffected.
+    ``on_epoch(members)`` is called after every epoch of every block (for progress bars). A member
+    whose parameters or losses turn non-finite is recorded as diverged at that epoch; it is reset
+    to zeros and ignored from then on, and the others train on unaffected.
+
+    Speed settings (none changes a member's numbers beyond rounding):
+    ``block_size``: members trained side by side (default CPU_BLOCK_SIZE on the CPU, all of them
+    elsewhere). ``draw_threads``: draw the next epoch on this many background threads while this
+    one trains (worth it when cores are free; 0 draws in turn). ``compile``: run the steps
+    through torch.compile. ``fused_adam``: use torch's fused Adam kernel (default: where it exists).
     """
-    start = time.perf_counter()
     device = torch.device(device)
+    S = len(population.seeds)
+    if block_size is None:
+        block_size = CPU_BLOCK_SIZE if device.type == "cpu" else S
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size={block_size!r}: must be a positive integer")
+    # Members with equal rates side by side, so that a fused Adam call covers many of them.
+    order = sorted(range(S), key=lambda s: _rate_key(population.configs[s]))
+    blocks = -(-S // block_size)
+    # Equal blocks (sizes differ by at most one): fewer shapes for a compiled step to meet.
+    bounds = np.linspace(0, S, blocks + 1).round().astype(int)
+    steps = make_steps(population.shape, compile=compile)
+    results: list[TrainResult | None] = [None] * S
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        members = order[lo:hi]
+        block = Population([population.configs[s] for s in members], [population.seeds[s] for s in members])
+        trained = _train_block(block, steps, n_draws=n_draws, device=device, dtype=dtype, on_epoch=on_epoch,
+                               draw_threads=draw_threads, fused_adam=fused_adam)
+        for s, result in zip(members, trained):
+            results[s] = result
+    return results
+
+
+def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, device, dtype,
+                 on_epoch, draw_threads: int, fused_adam: bool | None) -> list[TrainResult]:
+    start = time.perf_counter()
     cfg, S = population.shape, len(population.seeds)
     m, E = cfg.minibatch_size, cfg.num_epochs
     G = StackedMLP(generator_shapes(cfg), S, device, dtype)
@@ -149,57 +222,36 @@ def train_population(population: Population, *, n_draws: int = 0, device="cpu", 
         g_init, d_init = initial_parameters(member_cfg, seed, dtype)
         G.load_member(s, g_init)
         D.load_member(s, d_init)
-    g_adam = StackedAdam(G.flat, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)
-    d_adam = StackedAdam(D.flat, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)
-    streams = [member_generator(seed, "train") for seed in population.seeds]
-    # Draws are made on the CPU (per-member generators), then moved: same numbers on every device.
-    buffers = EpochDraws(real=torch.empty(S, cfg.d_steps, m, cfg.g_output_size, dtype=dtype),
-                         d_noise=torch.empty(S, cfg.d_steps, m, cfg.g_input_size, dtype=dtype),
-                         g_noise=torch.empty(S, cfg.g_steps, m, cfg.g_input_size, dtype=dtype))
+    adam = dict(beta1=cfg.adam_beta1, beta2=cfg.adam_beta2, eps=cfg.adam_eps, fused=fused_adam)
+    g_adam, d_adam = StackedAdam(G.flat, **adam), StackedAdam(D.flat, **adam)
+    feed = EpochFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
+                     real_features=steps.real_features, feature_size=cfg.d_input_size,
+                     host_features=device.type == "cpu", threads=draw_threads)
+    # D's targets for [real; fake]: BCELoss(real, 1) + BCELoss(fake, 0).
+    target = torch.cat((torch.ones(1, m, 1), torch.zeros(1, m, 1)), dim=1).to(device, dtype)
     history = torch.full((E, S, 4), float("nan"), dtype=torch.float64)
     diverged_at = np.full(S, -1)
     alive = torch.ones(S, dtype=torch.bool, device=device)
-    features = lambda x: discriminator_features(x, cfg.features)  # noqa: E731
 
-    for epoch in range(E):
-        for s, member_cfg in enumerate(population.configs):
-            draw_epoch(member_cfg, streams[s], dtype,
-                       out=EpochDraws(buffers.real[s], buffers.d_noise[s], buffers.g_noise[s]))
-        real, d_noise, g_noise = (t.to(device, non_blocking=True) for t in
-                                  (buffers.real, buffers.d_noise, buffers.g_noise))
-        d_lr, g_lr = _epoch_rates(population.configs, epoch, device, dtype)
+    try:
         with torch.no_grad():
-            real_features = features(real)                               # (S, d_steps, m, F)
-            fake = G.forward(d_noise.view(S, cfg.d_steps * m, -1))
-            fake_features = features(fake).view(S, cfg.d_steps, m, -1)  # G is fixed during D steps
-        for k in range(cfg.d_steps):
-            d_flat = D.flat.detach().requires_grad_(True)
-            decision = torch.sigmoid(D.forward(torch.cat((real_features[:, k], fake_features[:, k]), dim=1), d_flat))
-            d_loss = _bce(decision[:, :m], 1.0) + _bce(decision[:, m:], 0.0)
-            (grad,) = torch.autograd.grad(d_loss.sum(), d_flat)
-            d_adam.step(grad, d_lr[k])
-        d_frozen = D.flat.detach()
-        for k in range(cfg.g_steps):
-            g_flat = G.flat.detach().requires_grad_(True)
-            g_fake = G.forward(g_noise[:, k], g_flat)
-            g_loss = _bce(torch.sigmoid(D.forward(features(g_fake), d_frozen)), 1.0)
-            (grad,) = torch.autograd.grad(g_loss.sum(), g_flat)
-            g_adam.step(grad, g_lr[k])
-        with torch.no_grad():
-            flat_out = g_fake.detach().reshape(S, -1)
-            stats = torch.stack((flat_out.mean(dim=1), flat_out.std(dim=1), d_loss.detach(), g_loss.detach()), dim=1)
-            finite = (torch.isfinite(stats).all(dim=1) & torch.isfinite(G.flat).all(dim=1)
-                      & torch.isfinite(D.flat).all(dim=1))
-            newly_dead = alive & ~finite
-            alive &= finite
-            # A member's history ends (NaN) at the epoch it diverged, as in the reference loop.
-            history[epoch] = torch.where(alive[:, None], stats, torch.nan).double().cpu()
-            if newly_dead.any():
-                diverged_at[newly_dead.cpu().numpy()] = epoch
-                for adam in (g_adam, d_adam):
-                    adam.reset_members(~alive)
-        if on_epoch is not None:
-            on_epoch(S)
+            for epoch in range(E):
+                inputs = feed.next()
+                real = inputs.real if inputs.featurised else steps.real_features(inputs.real)
+                d_lr, g_lr = _epoch_rates(population.configs, epoch)
+                d_adam.begin_epoch(d_lr)
+                g_adam.begin_epoch(g_lr)
+                for k in range(cfg.d_steps):
+                    grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, real[:, k], inputs.d_noise[:, k], target)
+                    d_adam.step(grad, k)
+                for k in range(cfg.g_steps):
+                    grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k])
+                    g_adam.step(grad, k)
+                _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at)
+                if on_epoch is not None:
+                    on_epoch(S)
+    finally:
+        feed.close()
 
     samples = _sample(G, population, n_draws, device, dtype) if n_draws else [None] * S
     wall = (time.perf_counter() - start) / S
@@ -211,17 +263,38 @@ def train_population(population: Population, *, n_draws: int = 0, device="cpu", 
             for s in range(S)]
 
 
-def _epoch_rates(configs: Sequence[GANConfig], epoch: int, device, dtype):
-    """(steps, S, 1) learning rates of every member for every inner step of this epoch."""
-    rates = [epoch_learning_rates(c, epoch) for c in configs]
-    d = np.stack([r[0] for r in rates], axis=1)[..., None]
-    g = np.stack([r[1] for r in rates], axis=1)[..., None]
-    return torch.as_tensor(d, device=device, dtype=dtype), torch.as_tensor(g, device=device, dtype=dtype)
+def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at) -> None:
+    """Record the epoch's history row; flag and reset members that turned non-finite."""
+    m = g_fake.shape[1]
+    flat_out = g_fake.reshape(g_fake.shape[0], -1)
+    # torch.std (ddof=1, as the seed's .std()) in two plain passes: its Welford kernel was ~10x slower.
+    mean = flat_out.mean(dim=1, keepdim=True)
+    diffs = flat_out - mean
+    std = (torch.linalg.vecdot(diffs, diffs) / (flat_out.shape[1] - 1)).sqrt()
+    d_loss = _bce(d_out[:, :m], 1.0) + _bce(d_out[:, m:], 0.0)
+    stats = torch.stack((mean[:, 0], std, d_loss, _bce(g_out, 1.0)), dim=1)
+    finite = (torch.isfinite(stats).all(dim=1) & torch.isfinite(G.flat).all(dim=1)
+              & torch.isfinite(D.flat).all(dim=1))
+    newly_dead = alive & ~finite
+    alive &= finite
+    # A member's history ends (NaN) at the epoch it diverged, as in the reference loop.
+    history[epoch] = torch.where(alive[:, None], stats, torch.nan).double().cpu()
+    if newly_dead.any():
+        diverged_at[newly_dead.cpu().numpy()] = epoch
+        for adam in adams:
+            adam.reset_members(~alive)
+
+
+def _epoch_rates(configs: Sequence[GANConfig], epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, S) learning rates of every member for every inner step of this epoch, D's and G's."""
+    distinct = {c: epoch_learning_rates(c, epoch) for c in dict.fromkeys(configs)}  # seeds of an arm share them
+    rates = [distinct[c] for c in configs]
+    return np.stack([r[0] for r in rates], axis=1), np.stack([r[1] for r in rates], axis=1)
 
 
 @torch.no_grad()
 def _sample(G: StackedMLP, population: Population, n_draws: int, device, dtype) -> list[np.ndarray]:
     noise = torch.stack([sample_noise(c, seed, n_draws, dtype)
                          for c, seed in zip(population.configs, population.seeds)]).to(device)
-    out = G.forward(noise).double().cpu().numpy()
+    out = mlp_forward(G.layers(), noise).double().cpu().numpy()
     return [out[s].copy() for s in range(out.shape[0])]

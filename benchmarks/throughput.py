@@ -1,0 +1,187 @@
+"""Member-epochs per second: the seed's loop (gancheck.gan.reference) against the population trainer.
+
+    python benchmarks/throughput.py [--device cpu|cuda] [--members 1,16,64,256,1024] [--epochs N]
+                                    [--threads N] [--draw-threads N] [--compile] [--json]
+
+A member-epoch is one epoch (20 D steps and 20 G steps) of one member. Both trainers run in this
+process, in the same run and under the same torch thread count: one warm-up run each, then
+``--repeats`` rounds that each time the reference once and every population size once; the
+figures are medians over the rounds, and each speed-up is the ratio of two medians from the
+same rounds. The seed's configuration (H = 5, minibatch 10, 500 outputs; ``--hidden`` changes
+H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``).
+
+Peak RSS is measured for each size in a fresh subprocess (resource.getrusage(RUSAGE_SELF).ru_maxrss
+in the child, which trains that population for two epochs), so sizes do not contaminate each
+other. On CUDA the child reports peak GPU memory per member instead of RSS alone.
+
+The reference is the CPU loop whatever ``--device`` says: it is the baseline a user runs today.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from gancheck import GANConfig
+from gancheck.gan.device import describe_device, resolve_device
+from gancheck.gan.population import Population, train_population
+from gancheck.gan.reference import train_reference
+
+#: Epochs per reference run: its cost per epoch is flat, so two suffice (~0.1 s each).
+REFERENCE_EPOCHS = 2
+
+
+def _population_kwargs(args) -> dict:
+    return dict(device=args.device, draw_threads=args.draw_threads, compile=args.compile)
+
+
+def _config(features: str, epochs: int, args) -> GANConfig:
+    return GANConfig(num_epochs=epochs, features=features, g_hidden_size=args.hidden)
+
+
+def _population(members: int, features: str, epochs: int, args) -> Population:
+    return Population([_config(features, epochs, args)] * members, list(range(members)))
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _time_population(members: int, features: str, args) -> float:
+    """Member-epochs per second of one population run."""
+    population = _population(members, features, args.epochs, args)
+    _sync(args.device)
+    start = time.perf_counter()
+    train_population(population, **_population_kwargs(args))
+    _sync(args.device)
+    return members * args.epochs / (time.perf_counter() - start)
+
+
+def _time_reference(features: str, args) -> float:
+    start = time.perf_counter()
+    train_reference(_config(features, REFERENCE_EPOCHS, args), 0)
+    return REFERENCE_EPOCHS / (time.perf_counter() - start)
+
+
+def _peak_memory(members: int, features: str, args) -> dict:
+    """Peak RSS (and GPU memory) of a fresh process training ``members`` for two epochs."""
+    command = [sys.executable, os.path.abspath(__file__), "--memory-child", str(members), "--features", features,
+               "--device", args.device, "--threads", str(args.threads), "--draw-threads", str(args.draw_threads),
+               "--hidden", str(args.hidden)]
+    if args.compile:
+        command.append("--compile")
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _memory_child(members: int, features: str, args) -> None:
+    train_population(_population(members, features, 2, args), **_population_kwargs(args))
+    result = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if args.device.startswith("cuda"):
+        result["gpu_mb_per_member"] = round(torch.cuda.max_memory_allocated() / 2**20 / members, 4)
+    print(json.dumps(result))
+
+
+def measure(features: str, args) -> dict:
+    """Reference and population throughput for one feature set, side by side."""
+    sizes = args.members
+    start = time.perf_counter()
+    _time_reference(features, args)                       # warm-up
+    for members in sizes:                           # warm-up (and, with --compile, compilation)
+        _time_population(members, features, args)
+    warmup_s = time.perf_counter() - start
+    reference, population = [], {m: [] for m in sizes}
+    for _ in range(args.repeats):
+        reference.append(_time_reference(features, args))
+        for members in sizes:
+            population[members].append(_time_population(members, features, args))
+    ref = statistics.median(reference)
+    rows = []
+    for members in sizes:
+        rate = statistics.median(population[members])
+        row = {"members": members, "member_epochs_per_s": round(rate, 1), "speedup": round(rate / ref, 1)}
+        if not args.no_memory:
+            row.update(_peak_memory(members, features, args))
+        rows.append(row)
+    return {"reference_member_epochs_per_s": round(ref, 2), "population": rows, "warmup_s": round(warmup_s, 1)}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (the reference always runs on the CPU)")
+    parser.add_argument("--members", default="1,16,64,256,1024", help="population sizes, comma-separated")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per population run (default 10)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for everything (default 1)")
+    parser.add_argument("--draw-threads", type=int, default=0,
+                        help="background threads drawing the next epoch (train_population's draw_threads)")
+    parser.add_argument("--compile", action="store_true", help="train_population(compile=True)")
+    parser.add_argument("--features", default="moments,raw", help="discriminator feature sets (default moments,raw)")
+    parser.add_argument("--hidden", type=int, default=5, help="G's hidden size (default 5, the seed's)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    resolve_device(args.device)  # refuses cuda without a GPU, with a clear message
+    if args.memory_child is not None:
+        _memory_child(args.memory_child, args.features, args)
+        return 0
+    args.members = [int(m) for m in args.members.split(",")]
+    if min(args.members) < 1 or args.epochs < 1 or args.repeats < 1 or args.threads < 1 or args.draw_threads < 0:
+        parser.error("--members, --epochs, --repeats and --threads must be positive, --draw-threads >= 0")
+    feature_sets = args.features.split(",")
+    load_before = os.getloadavg()
+    results = {features: measure(features, args) for features in feature_sets}
+    first = results[feature_sets[0]]
+    report = {
+        "device": describe_device(torch.device(args.device)) + (f", {_cpu_name()}, {os.cpu_count()} cores"
+                                                                if args.device == "cpu" else ""),
+        "reference_member_epochs_per_s": first["reference_member_epochs_per_s"],
+        "population": first["population"],
+        "features": feature_sets[0],
+        "by_features": results,
+        "settings": {"hidden": args.hidden, "threads": args.threads, "draw_threads": args.draw_threads, "compile": args.compile,
+                     "epochs": args.epochs, "reference_epochs": REFERENCE_EPOCHS, "repeats": args.repeats,
+                     "torch": torch.__version__},
+        "load_average": {"before": [round(x, 2) for x in load_before],
+                         "after": [round(x, 2) for x in os.getloadavg()]},
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"device: {report['device']}; threads {args.threads}, draw threads {args.draw_threads}, "
+          f"compile {args.compile}; load average {report['load_average']['before'][0]} -> "
+          f"{report['load_average']['after'][0]}")
+    for features, result in results.items():
+        print(f"\nfeatures={features}: reference {result['reference_member_epochs_per_s']} member-epochs/s "
+              f"(warm-up {result['warmup_s']} s)")
+        print(f"{'members':>8} {'member-epochs/s':>16} {'x reference':>12} {'peak RSS MB':>12}")
+        for row in result["population"]:
+            print(f"{row['members']:>8} {row['member_epochs_per_s']:>16} {row['speedup']:>12} "
+                  f"{row.get('peak_rss_mb', '-'):>12}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Each epoch's random inputs for a block of members, drawn member by member from their own streams.
+
+The draws themselves are gancheck.gan.draws.draw_epoch's, so a member's numbers depend only on
+(config, seed). Two things make feeding cheaper than drawing everything and moving it:
+
+- **Real features on the host.** Real data never depends on the parameters, so on the CPU a
+  member's real batch is turned into discriminator features right after it is drawn, while it
+  is still in cache (FEATURE_CHUNK members at a time); only the features (4 numbers per
+  vector for the seed) are kept, not the
+  100,000 real values per member-epoch. On another device the real data is moved there and
+  the trainer computes the features itself (``host_features=False``; the same function).
+- **A background thread.** Drawing does not depend on training either, so with ``thread=True``
+  the next epoch is drawn while the current one trains (two sets of buffers, used in turn).
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from gancheck.config import GANConfig
+from gancheck.gan.draws import EpochDraws, draw_epoch, member_generator
+
+
+#: Members whose real data is drawn, then turned into features, together: few enough that the
+#: data (400 kB a member for the seed) is still in cache, enough to amortise each call.
+FEATURE_CHUNK = 8
+
+
+@dataclass
+class EpochInputs:
+    """One epoch's inputs for S members, on the training device.
+
+    ``real`` is (S, d_steps, minibatch, F): features of the real batches when the feed computed
+    them (``featurised``), else the raw real data (F = n)."""
+    real: torch.Tensor
+    d_noise: torch.Tensor   # (S, d_steps, minibatch, g_input)
+    g_noise: torch.Tensor   # (S, g_steps, minibatch, g_input)
+    featurised: bool
+
+
+class EpochFeed:
+    """Iterates over epochs: ``next()`` returns the next epoch's EpochInputs.
+
+    ``real_features`` maps real data (members, d_steps, minibatch, n) to features
+    (members, d_steps, minibatch, F); it is used when ``host_features`` and must be safe to call
+    from several threads at once. Buffers are reused: a returned EpochInputs is valid until the
+    next call to ``next()``.
+
+    ``threads``: 0 draws each epoch when it is asked for; n >= 1 draws the next epoch on n
+    background threads (members split between them) while the current one trains.
+    """
+
+    def __init__(self, configs: Sequence[GANConfig], seeds: Sequence[int], *, epochs: int, dtype, device,
+                 real_features: Callable[[torch.Tensor], torch.Tensor], feature_size: int,
+                 host_features: bool, threads: int = 0):
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise ValueError(f"threads={threads!r}: must be a non-negative integer")
+        cfg = configs[0]
+        S, m = len(seeds), cfg.minibatch_size
+        self.configs, self.dtype, self.device = list(configs), dtype, torch.device(device)
+        self.real_features, self.host_features = real_features, host_features
+        self.streams = [member_generator(seed, "train") for seed in seeds]
+        self.epochs = epochs
+        # Members split into one contiguous range per thread, each with its own scratch.
+        parts = max(1, min(threads, S))
+        self._ranges = [(S * i // parts, S * (i + 1) // parts) for i in range(parts)]
+        self._scratch = [torch.empty(min(hi - lo, FEATURE_CHUNK), cfg.d_steps, m, cfg.g_output_size, dtype=dtype)
+                         for lo, hi in self._ranges]
+        real_size = feature_size if host_features else cfg.g_output_size
+        self._sets = [EpochInputs(real=torch.empty(S, cfg.d_steps, m, real_size, dtype=dtype),
+                                  d_noise=torch.empty(S, cfg.d_steps, m, cfg.g_input_size, dtype=dtype),
+                                  g_noise=torch.empty(S, cfg.g_steps, m, cfg.g_input_size, dtype=dtype),
+                                  featurised=host_features)
+                      for _ in range(2 if threads else 1)]
+        self._pool = ThreadPoolExecutor(parts, thread_name_prefix="gancheck-draws") if threads else None
+        self._pending: list[Future] = []
+        self._turn = 0
+
+    def _fill(self, turn: int, part: int) -> None:
+        """Draw members of range ``part`` for epoch ``turn`` into that epoch's buffers."""
+        buffers, scratch = self._sets[turn % len(self._sets)], self._scratch[part]
+        lo_part, hi_part = self._ranges[part]
+        chunk = scratch.shape[0]
+        for lo in range(lo_part, hi_part, chunk):
+            hi = min(lo + chunk, hi_part)
+            for s in range(lo, hi):
+                real = scratch[s - lo] if self.host_features else buffers.real[s]
+                draw_epoch(self.configs[s], self.streams[s], self.dtype,
+                           out=EpochDraws(real, buffers.d_noise[s], buffers.g_noise[s]))
+            if self.host_features:
+                buffers.real[lo:hi] = self.real_features(scratch[:hi - lo])
+
+    def _submit(self, turn: int) -> list[Future]:
+        return [self._pool.submit(self._fill, turn, part) for part in range(len(self._ranges))]
+
+    def next(self) -> EpochInputs:
+        if self._turn >= self.epochs:
+            raise ValueError(f"EpochFeed: all {self.epochs} epochs were drawn already")
+        if self._pool is None:
+            self._fill(self._turn, 0)
+        else:
+            for future in self._pending or self._submit(self._turn):
+                future.result()
+            self._pending = self._submit(self._turn + 1) if self._turn + 1 < self.epochs else []
+        buffers = self._sets[self._turn % len(self._sets)]
+        self._turn += 1
+        if self.device.type == "cpu":
+            return buffers
+        return EpochInputs(*(t.to(self.device, non_blocking=True)
+                             for t in (buffers.real, buffers.d_noise, buffers.g_noise)), buffers.featurised)
+
+    def close(self) -> None:
+        """Stop the background threads; draws already under way are finished and dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool, self._pending = None, []
