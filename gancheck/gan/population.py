@@ -14,7 +14,7 @@ against its oracle):
   drawn (gancheck.gan.feed). G does not change during the D steps; the seed regenerates its
   batch each D step, and so does this (same values), while the batch is still in cache.
 
-Speed (benchmarks/throughput.py; figures in benchmarks/README-performance.md):
+Speed (benchmarks/throughput.py; figures in the README's "Performance" section):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
   cache, and memory does not grow with the population. Members never interact, so a member's
   result does not depend on its block; members are sorted by their learning-rate settings so
