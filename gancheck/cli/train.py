@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+from pathlib import Path
 
 from gancheck.cli import positive_int
 
@@ -14,7 +16,34 @@ def add_parser(subparsers) -> None:
     p.add_argument("--hidden", type=positive_int("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--draws", type=positive_int("--draws"), default=100, help="noise draws scored per member")
+    p.add_argument("--out", type=Path, default=Path("runs") / "train",
+                   help="folder for config.json, history.csv and samples.npy (default runs/train)")
     p.set_defaults(handler=run)
+
+
+def _write_run(out: Path, cfg, seeds, results, device_text: str) -> None:
+    """The run folder: the config and provenance, every member's history, every member's draws."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from gancheck.gan.result import HISTORY_COLUMNS
+    from gancheck.runs.files import atomic_write_bytes, atomic_write_text
+    from gancheck.runs.provenance import git_commit, versions
+
+    out.mkdir(parents=True, exist_ok=True)
+    meta = dict(config=cfg.to_dict(), seeds=seeds, device=device_text, versions=versions(),
+                git_commit=git_commit(), status={r.seed: r.status for r in results},
+                diverged_epoch={r.seed: r.diverged_epoch for r in results})
+    atomic_write_text(out / "config.json", json.dumps(meta, indent=2, sort_keys=True))
+    history = pd.concat([pd.DataFrame(r.history, columns=list(HISTORY_COLUMNS))
+                         .rename_axis("epoch").reset_index().assign(seed=r.seed) for r in results])
+    atomic_write_text(out / "history.csv", history[["seed", "epoch", *HISTORY_COLUMNS]].to_csv(index=False))
+    samples = np.stack([r.samples for r in results])  # (seeds, draws, n)
+    buffer = io.BytesIO()
+    np.save(buffer, samples, allow_pickle=False)
+    atomic_write_bytes(out / "samples.npy", buffer.getvalue())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     for epoch in list(range(0, cfg.num_epochs, step)) + [cfg.num_epochs - 1]:
         cells = "  ".join(f"        {r.history[epoch, 0]:7.3f} {r.history[epoch, 1]:6.3f}" for r in results)
         print(f"{epoch:5d}  {cells}")
+    _write_run(args.out, cfg, seeds, results, describe_device(device))
+    print(f"\nsamples (seeds x draws x n), histories and config written to {args.out}/")
     print(f"\nscores of noise draw 0 against N({cfg.data_mean}, {cfg.data_std}) at alpha 0.05:")
     for r in results:
         if r.status != "done" or not np.isfinite(r.samples).all():

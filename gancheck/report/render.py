@@ -1,8 +1,6 @@
 """render(): ReportInput → one self-contained HTML file, written atomically."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -11,6 +9,7 @@ from markupsafe import Markup, escape
 from gancheck.report import tables
 from gancheck.report.data import ReportInput
 from gancheck.report.plots import seed_figures
+from gancheck.runs.files import atomic_write_text
 from gancheck.report.plots_diagnostics import control_figures, diagnostic_figures, factors_of
 
 PAGE = "index.html"
@@ -66,15 +65,5 @@ def render(data: ReportInput, out_dir) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     html = page(data)
     target = out_dir / PAGE
-    fd, tmp = tempfile.mkstemp(prefix=f".{PAGE}.", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(html)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a published report is world-readable
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, html)
     return target

@@ -103,3 +103,16 @@ def test_reference_records_divergence_like_the_population():
     (pop,) = train_population(Population([bad], [0]))
     assert ref.status == pop.status == "diverged"
     assert ref.diverged_epoch == pop.diverged_epoch
+
+
+def test_population_of_three_matches_three_reference_runs_over_240_steps():
+    # Issue 2's equivalence: S = 3 members against 3 reference runs, float64, >= 100 steps that
+    # cover D steps, G steps and the schedule (3 epochs = 120 D + 120 G steps, more than a
+    # T_max=100 half-cycle of the seed's cosine). Oracle: the plain nn.Module loop; 1e-9 asked.
+    cfg = GANConfig(num_epochs=3)
+    seeds = [0, 1, 2]
+    members = train_population(Population([cfg] * 3, seeds), n_draws=2, dtype=torch.float64)
+    for seed, member in zip(seeds, members):
+        ref = train_reference(cfg, seed, n_draws=2, dtype=torch.float64)
+        assert _max_diff(ref.generator, member.generator) < 1e-9
+        assert np.abs(ref.history - member.history).max() < 1e-9

@@ -136,7 +136,8 @@ def test_failed_write_keeps_the_old_page_and_no_temp_file(report_input, tmp_path
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(render_module.os, "fsync", disk_full)
+    from gancheck.runs import files
+    monkeypatch.setattr(files.os, "fsync", disk_full)
     with pytest.raises(OSError):
         render(report_input, tmp_path)
     assert (tmp_path / "index.html").read_text(encoding="utf-8") == "old page"
