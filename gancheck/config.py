@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 #: Discriminator input feature sets (see gancheck/gan/features.py for their definitions).
 FEATURE_SETS = ("moments", "moments2", "raw", "sorted", "data_sq_diffs", "data_diffs")

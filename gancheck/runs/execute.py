@@ -9,11 +9,11 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from gancheck.runs.plan import Task
 from gancheck.runs.task import run_task
+from gancheck.signals import sigint_deferred
 
 Progress = Callable[[int], None]
 
@@ -69,7 +69,7 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
         # they inherit the mask and start with it blocked, and here a Ctrl-C that came meanwhile
         # is delivered as soon as it is unblocked, not lost. (The stdlib's resource_tracker
         # spawns its process the same way, bpo-33613.)
-        with _sigint_blocked():
+        with sigint_deferred():
             pending = {pool.submit(_run_counted, t, device): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
@@ -86,18 +86,6 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
         for proc in workers_left:
             if proc.is_alive():
                 proc.terminate()
-
-
-@contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, nothing to do
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def default_workers() -> int:
