@@ -14,7 +14,8 @@ from gancheck.runs.controls import draw_control
 from gancheck.runs.plan import Task
 from gancheck.runs.store import MemberRecord
 
-#: One result per member; its digest is filled by the driver, which knows the design.
+#: The columns of gancheck.score kept per stored score row. (A record's digest is filled in by
+#: the driver, which knows the design.)
 SCORE_COLUMNS = ("test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
 
 
