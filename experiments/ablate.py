@@ -37,10 +37,14 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def dask_address(text: str) -> str:
-    # A blank address must not fall through to the local executor (the driver treats '' as
-    # "no --dask"): the user asked for a cluster and would silently get this machine.
-    if not text.strip():
-        raise UsageError(f"--dask={text!r}: expected tcp://HOST:PORT, local or local:N")
+    # Checked while parsing, so a malformed address is refused before any folder is made. A
+    # blank one must not fall through to the local executor (the driver treats '' as "no
+    # --dask"): the user asked for a cluster and would silently get this machine.
+    from gancheck.runs.dask_executor import parse_address
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return text
 
 

@@ -189,8 +189,6 @@ def test_ablate_unreachable_dask_scheduler(places, capsys, no_work):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="gancheck/runs/dask_executor.py (in progress): after the one-line "
-                   "error, distributed's Client.__del__ hangs 20 s, then prints a TimeoutError traceback")
 def test_ablate_malformed_dask_address_at_the_real_entry_point(places):
     pytest.importorskip("distributed", reason="--dask needs dask.distributed (pip install '.[dask]')")
     argv = ["-m", "experiments.ablate", *ABLATE_BASE, "--out", places["out"], "--dask", "not an address"]

@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import importlib.util
 import logging
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -44,6 +45,10 @@ class ClusterSpec:
     dashboard: bool = False
 
 
+#: A scheduler address: [tcp:// or tls://]HOST:PORT (HOST a name, an IPv4 or a bracketed IPv6).
+_SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$")
+
+
 def parse_address(text: str) -> ClusterSpec:
     """``--dask`` text -> ClusterSpec; ValueError naming --dask on anything else."""
     usage = "expected tcp://HOST:PORT, local, local:N or local:N:dashboard"
@@ -51,6 +56,10 @@ def parse_address(text: str) -> ClusterSpec:
         raise ValueError(f"--dask={text!r}: {usage}")
     parts = text.strip().split(":")
     if parts[0] != "local":
+        # Checked here, before distributed sees it: given a malformed address, distributed's
+        # Client prints our error and then hangs ~20 s in its finaliser with a traceback.
+        if not _SCHEDULER_ADDRESS.match(text.strip()):
+            raise ValueError(f"--dask={text!r}: {usage}")
         return ClusterSpec(address=text.strip())
     rest = parts[1:]
     dashboard = bool(rest) and rest[-1] == "dashboard"
