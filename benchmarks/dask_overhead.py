@@ -26,7 +26,7 @@ EXECUTORS = {"--workers 2": dict(workers=2), "--dask local:2": dict(dask="local:
 
 def time_run(design, run_dir: Path, options: dict) -> float:
     start = time.perf_counter()
-    run_design(design, run_dir, fresh=True, render=False, show_progress=False, **options)
+    run_design(design, run_dir, fresh=True, show_progress=False, **options)
     return time.perf_counter() - start
 
 

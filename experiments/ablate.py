@@ -81,7 +81,8 @@ def _import_heavy() -> None:
         import gancheck.gan.device  # noqa: F401
         import gancheck.report.render  # noqa: F401
         import gancheck.runs.driver  # noqa: F401
-        import gancheck.runs.summary  # noqa: F401
+        import gancheck.report.collect  # noqa: F401
+        import gancheck.report.summary  # noqa: F401
 
         import experiments.designs  # noqa: F401
 
@@ -99,13 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # read-only place, a file on the way, ...: name the option, not just errno
         raise UsageError(f"--out={str(out)!r}: cannot create the folder ({exc.strerror or exc})") from None
     command = shlex.join(["python", "-m", "experiments.ablate", *(sys.argv[1:] if argv is None else argv)])
+    from gancheck.report.collect import write_outputs
+    from gancheck.report.summary import print_summary
     from gancheck.runs.driver import run_design
-    from gancheck.runs.summary import print_summary
     from gancheck.runs.execute import default_workers
     workers = args.workers or default_workers()
     outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device,
                          fresh=args.fresh, command=command, show_progress=not args.no_progress)
-    print_summary(outcome)
+    # Everything the run stored becomes the CSVs and the report (each written atomically).
+    print_summary(outcome, write_outputs(out))
     return 0
 
 

@@ -132,7 +132,7 @@ def finished_run(places):
     """A run folder with a complete store (small design), for the report command's options."""
     from gancheck.runs.driver import run_design
     from tests.runs.conftest import small_design
-    run_design(small_design(seeds=(0,)), Path(places["run"]), render=False, show_progress=False)
+    run_design(small_design(seeds=(0,)), Path(places["run"]), show_progress=False)
     return places["run"]
 
 

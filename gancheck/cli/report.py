@@ -32,7 +32,7 @@ def run(args) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
     from gancheck.report.render import render
-    from gancheck.runs.collect import load_report_input, write_outputs
+    from gancheck.report.collect import load_report_input, write_outputs
 
     # A missing or corrupt store raises ValueError with a one-line message; run_cli prints it
     # and exits 2.

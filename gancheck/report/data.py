@@ -1,6 +1,6 @@
-"""ReportInput: everything a report shows, as tidy DataFrames (the report never touches torch or SQLite).
+"""ReportInput: everything a report shows, as tidy DataFrames (plots and page never touch torch or SQLite).
 
-Built from a run's store by ``gancheck.runs.collect.load_report_input``; built by hand in tests.
+Built from a run's store by ``gancheck.report.collect.load_report_input``; built by hand in tests.
 Column schemas (one row per ...):
 
 arms            arm: the arm's name. factor, level: what the arm changes (baseline: "baseline", "seed").

@@ -1,5 +1,6 @@
-"""Run a design into a run folder: plan, execute, store each member as it finishes, then write
-the CSVs and the report. Rerunning the same command resumes; nothing finished is recomputed."""
+"""Run a design into a run folder: plan, execute, and store each member as it finishes.
+Rerunning the same command resumes; nothing finished is recomputed. The CSVs and the report are
+written from the store afterwards, by gancheck.report.collect.write_outputs."""
 from __future__ import annotations
 
 import sqlite3
@@ -38,7 +39,7 @@ def _clear(run_dir: Path) -> None:
 
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
-               device: str = "cpu", fresh: bool = False, command: str = "", render: bool = True,
+               device: str = "cpu", fresh: bool = False, command: str = "",
                show_progress: bool = True) -> RunOutcome:
     from gancheck.gan.device import describe_device, resolve_device
     torch_device = resolve_device(device)  # fails early, before any work, on an unusable device
@@ -56,13 +57,13 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
         try:
             return _run_locked(design, run_dir, store, workers=workers, dask=dask,
                                device=str(torch_device), device_text=describe_device(torch_device),
-                               command=command, render=render, show_progress=show_progress)
+                               command=command, show_progress=show_progress)
         finally:
             store.close()
 
 
 def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_text, command,
-                render, show_progress) -> RunOutcome:
+                show_progress) -> RunOutcome:
     start = time.perf_counter()
     want = expected_digests(design)
     have = store.finished()
@@ -110,9 +111,6 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
         store.set_meta("provenance", provenance)
     provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
     store.set_meta("provenance", provenance)
-    if render:
-        from gancheck.runs.collect import write_outputs
-        write_outputs(run_dir, store=store)
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
 
 

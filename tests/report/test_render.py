@@ -5,7 +5,6 @@ import dataclasses
 import json
 import os
 import re
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -231,6 +230,8 @@ def real_run(tmp_path_factory) -> Path:
     from tests.runs.conftest import small_design
     run_dir = tmp_path_factory.mktemp("run")
     run_design(small_design(), run_dir, show_progress=False)
+    from gancheck.report.collect import write_outputs
+    write_outputs(run_dir)
     return run_dir
 
 

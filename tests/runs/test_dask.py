@@ -80,9 +80,9 @@ def test_cluster_run_stores_the_same_members_as_a_local_run(cluster, tmp_path):
     # plan() makes one block per arm whether it plans for 1 worker or for the cluster's 2.
     assert _blocks(plan(design, set(), workers=1)) == _blocks(plan(design, set(), workers=2))
 
-    on_dask = run_design(design, tmp_path / "dask", dask=cluster.scheduler_address, render=False,
+    on_dask = run_design(design, tmp_path / "dask", dask=cluster.scheduler_address,
                          show_progress=False)
-    local = run_design(design, tmp_path / "local", workers=1, render=False, show_progress=False)
+    local = run_design(design, tmp_path / "local", workers=1, show_progress=False)
 
     n_expected = len(expected_digests(design))  # 4 arms x 2 seeds + 2 controls x 4 reps = 16
     assert on_dask.trained == local.trained == n_expected
@@ -97,7 +97,7 @@ def test_cluster_run_stores_the_same_members_as_a_local_run(cluster, tmp_path):
     assert members["history"].notna().sum() == 8  # every GAN member's history came back, controls have none
 
     # Resume works as locally: the same command again finds every member stored, sends nothing.
-    again = run_design(design, tmp_path / "dask", dask=cluster.scheduler_address, render=False,
+    again = run_design(design, tmp_path / "dask", dask=cluster.scheduler_address,
                        show_progress=False)
     assert (again.trained, again.reused) == (0, n_expected)
 
@@ -137,7 +137,7 @@ def test_a_killed_worker_costs_only_its_task(cluster, tmp_path):
     killer = threading.Thread(target=_kill_a_busy_worker, args=(cluster.scheduler_address, killed, stop))
     killer.start()
     try:
-        outcome = run_design(design, tmp_path / "run", dask=cluster.scheduler_address, render=False,
+        outcome = run_design(design, tmp_path / "run", dask=cluster.scheduler_address,
                              show_progress=False)
     finally:
         stop.set()

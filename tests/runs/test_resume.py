@@ -15,7 +15,7 @@ from gancheck.runs.plan import Arm
 from gancheck.runs.store import STORE_NAME
 from tests.runs.conftest import read_members, read_scores, small_config, small_design
 
-RUN = dict(render=False, show_progress=False)
+RUN = dict(show_progress=False)
 #: the small design's work: 2 arms x 2 seeds + 1 control x 2 replicates (conftest.small_design)
 N_WORK = 2 * 2 + 1 * 2
 
@@ -144,7 +144,7 @@ def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
     in the same population, and the run completes with its CSVs and report."""
     from gancheck.config import GANConfig
     from gancheck.report.tables import verdict
-    from gancheck.runs.collect import load_report_input, write_outputs
+    from gancheck.report.collect import load_report_input, write_outputs
 
     base = GANConfig(num_epochs=2)  # the seed's steps; 2 epochs: diverged or not, it shows at once
     hot = base.replace(g_learning_rate=1e8, lr_schedule="constant", lr_min=0.0)
@@ -172,7 +172,7 @@ def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
         np.testing.assert_allclose(np.frombuffer(members[("seed", seed)]["sample"]),
                                    np.frombuffer(alone_rows[("seed", seed)]["sample"]), rtol=1e-5, atol=1e-6)
 
-    data = write_outputs(tmp_path, render=False)   # the CSVs, as the driver writes them
+    data = write_outputs(tmp_path, render=False)   # the CSVs, as the ablate command writes them
     shown = data.members.set_index(["arm", "seed"])
     assert (shown.loc["g_lr=1e8", "status"] == "diverged").all()
     assert (shown.loc["g_lr=1e8", "diverged_epoch"] == 0).all()

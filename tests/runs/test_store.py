@@ -24,13 +24,13 @@ import gancheck.runs.driver as driver
 from experiments import ablate
 from gancheck.cli import run_cli
 from gancheck.runs import files
-from gancheck.runs.collect import load_report_input
+from gancheck.report.collect import load_report_input
 from gancheck.runs.driver import expected_digests, run_design
 from gancheck.runs.files import RunLock, atomic_write_text
 from gancheck.runs.store import FORMAT, STORE_NAME, MemberRecord, Store, StoreError
 from tests.runs.conftest import PYTHON, REPO_ROOT, integrity, read_members, read_scores, small_design
 
-RUN = dict(render=False, show_progress=False)
+RUN = dict(show_progress=False)
 #: the small design's work: 2 arms x 2 seeds + 1 control x 2 replicates (conftest.small_design)
 N_WORK = 2 * 2 + 1 * 2
 #: the ablate CLI on its smallest preset, in one process (the tests stop it before any work)

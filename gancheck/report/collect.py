@@ -57,19 +57,17 @@ def _history(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
-def load_report_input(run_dir: Path, *, store: Store | None = None) -> ReportInput:
+def load_report_input(run_dir: Path) -> ReportInput:
     """Read a run folder's store and aggregate it. A missing or foreign store raises ValueError."""
     run_dir = Path(run_dir)
-    own = store is None
-    store = store or Store(run_dir / STORE_NAME)
+    store = Store(run_dir / STORE_NAME)
     try:
         provenance = store.get_meta("provenance")
         if not provenance:
             raise ValueError(f"{run_dir / STORE_NAME}: the store holds no run yet")
         arms, raw, scores = _current(store, provenance)
     finally:
-        if own:
-            store.close()
+        store.close()
     mean, std = provenance["target_mean"], provenance["target_std"]
     members = raw[MEMBER_COLUMNS].copy()
     members["collapsed"] = members["collapsed"].astype("boolean")
@@ -102,10 +100,10 @@ def summary_table(data: ReportInput) -> pd.DataFrame:
     return table.rename(columns={"rate": "estimate"})
 
 
-def write_outputs(run_dir: Path, *, store: Store | None = None, render: bool = True) -> ReportInput:
+def write_outputs(run_dir: Path, *, render: bool = True) -> ReportInput:
     """Write scores.csv, summary.csv, comparisons.csv and index.html, each atomically."""
     run_dir = Path(run_dir)
-    data = load_report_input(run_dir, store=store)
+    data = load_report_input(run_dir)
     atomic_write_text(run_dir / "scores.csv", data.scores.to_csv(index=False))
     atomic_write_text(run_dir / "summary.csv", summary_table(data).to_csv(index=False))
     atomic_write_text(run_dir / "comparisons.csv", data.comparisons.to_csv(index=False))
