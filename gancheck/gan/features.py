@@ -8,17 +8,6 @@ from gancheck.gan.moments import get_moments
 from gancheck.gan.moments_grad import moments_backward, moments_forward
 from gancheck.gan.workspace import Workspace, get_buffer
 
-#: Human-readable meaning of each feature set, shown in reports.
-FEATURE_DESCRIPTIONS = {
-    "moments": "the seed's 4 moments (mean, std, skew, excess kurtosis)",
-    "moments2": "mean and std only",
-    "raw": "the raw 500 values",
-    "sorted": "the 500 values sorted (the empirical quantile function)",
-    "data_sq_diffs": "raw values plus (x - mean)^2, as in the seed's own source (gan-in-50-lines)",
-    "data_diffs": "raw values plus (x - mean)",
-}
-
-
 def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
     # The source's decorate_with_diffs takes the mean from `data.data`, i.e. outside autograd;
     # we keep that (named choice), using each vector's own mean rather than row 0's, which is
@@ -29,7 +18,13 @@ def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
 
 
 def discriminator_features(x: torch.Tensor, features: str) -> torch.Tensor:
-    """Map vectors (..., n) to the discriminator's input (..., F) for the named feature set."""
+    """Map vectors (..., n) to the discriminator's input (..., F) for the named feature set.
+
+    moments: the seed's 4 (mean, std, skew, excess kurtosis); moments2: mean and std only;
+    raw: the 500 values; sorted: the values sorted (the empirical quantile function);
+    data_sq_diffs / data_diffs: the values plus (x - mean)^2 or (x - mean), the inputs of the
+    seed's own source (gan-in-50-lines).
+    """
     if features == "moments":
         return get_moments(x)
     if features == "moments2":

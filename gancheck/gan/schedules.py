@@ -9,16 +9,13 @@ import numpy as np
 
 from gancheck.config import GANConfig
 
-SCHEDULE_DESCRIPTIONS = {
-    "seed_cosine": "the seed's CosineAnnealingLR(T_max=5*steps), never restarted: cycles every 10 epochs",
-    "constant": "a constant rate",
-    "cosine_decay": "one cosine decay from the base rate to lr_min over the whole run",
-    "linear_decay": "a linear decay from the base rate to lr_min over the whole run",
-}
-
-
 def learning_rates(cfg: GANConfig, base_lr: float, steps_per_epoch: int, step: np.ndarray) -> np.ndarray:
-    """Learning rate at each scheduler step (1-based, float64) for one optimiser of ``cfg``."""
+    """Learning rate at each scheduler step (1-based, float64) for one optimiser of ``cfg``.
+
+    seed_cosine: the seed's CosineAnnealingLR(T_max=5*steps), never restarted, so it cycles
+    every 10 epochs; constant; cosine_decay / linear_decay: one decay from the base rate to
+    lr_min over the whole run.
+    """
     step = np.asarray(step, dtype=np.float64)
     lo = cfg.lr_min
     if cfg.lr_schedule == "constant":

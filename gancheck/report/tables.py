@@ -86,12 +86,6 @@ def fmt_count(x) -> str:
     return str(int(round(float(x)))) if _finite(x) else MISSING
 
 
-def fmt_p(p) -> str:
-    if not _finite(p):
-        return MISSING
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
 def fmt_seconds(s) -> str:
     if not _finite(s):
         return MISSING

@@ -67,11 +67,16 @@ def power_tolerance(reference: float, replicates: int) -> float:
     return 2.58 * math.sqrt(variance / replicates) + 0.005 + 2.58 * math.sqrt(variance / 10_000)
 
 
+def rejection_rates(seed: int, mean: float, std: float):
+    """Each test's rejection rate over REPLICATES samples of N(mean, std), n = 500."""
+    rng = np.random.default_rng(seed)
+    table = score(rng.normal(mean, std, size=(REPLICATES, 500)))
+    return table.groupby("test")["reject"].mean()
+
+
 @pytest.fixture(scope="module")
 def shifted_scores():
-    rng = np.random.default_rng(4150)
-    table = score(rng.normal(4.15, 1.25, size=(REPLICATES, 500)))
-    return table.groupby("test")["reject"].mean()
+    return rejection_rates(4150, 4.15, 1.25)
 
 
 @pytest.mark.parametrize("test, reference", [("ks", 0.63), ("ad", 0.73)])
@@ -89,9 +94,7 @@ def test_shape_tests_ignore_a_mean_shift(shifted_scores, test):
 
 @pytest.fixture(scope="module")
 def wider_scores():
-    rng = np.random.default_rng(1375)
-    table = score(rng.normal(4.0, 1.375, size=(REPLICATES, 500)))
-    return table.groupby("test")["reject"].mean()
+    return rejection_rates(1375, 4.0, 1.375)
 
 
 @pytest.mark.parametrize("test, reference", [("ks", 0.18), ("ad", 0.40)])
