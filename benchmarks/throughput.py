@@ -1,13 +1,21 @@
 """Member-epochs per second: the seed's loop (gancheck.gan.reference) against the population trainer.
 
     python benchmarks/throughput.py [--device cpu|cuda] [--members 1,16,64,256,1024] [--epochs N]
-                                    [--threads N] [--draw-threads N] [--compile] [--json]
+                                    [--workers N] [--threads N] [--draw-threads N]
+                                    [--compile auto|yes|no] [--json]
 
-A member-epoch is one epoch (20 D steps and 20 G steps) of one member. Both trainers run in this
-process, in the same run and under the same torch thread count: one warm-up run each, then
-``--repeats`` rounds that each time the reference once and every population size once; the
-figures are medians over the rounds, and each speed-up is the ratio of two medians from the
-same rounds. The seed's configuration (H = 5, minibatch 10, 500 outputs; ``--hidden`` changes
+A member-epoch is one epoch (20 D steps and 20 G steps) of one member. Both trainers run in the
+same run under the same torch thread count: one warm-up run each, then ``--repeats`` rounds that
+each time the reference once and every population size once; the figures are medians over the
+rounds, and each speed-up is the ratio of two medians from the same rounds.
+
+The reference runs in this process, one member at a time, as a user runs the seed. The
+population runs the way the ablation runner runs it: split over ``--workers`` processes (default:
+one per core), each with ``--threads`` torch threads, all started together at a barrier; a
+population's rate is its member-epochs over the slowest worker's time. ``--workers 1`` trains it
+in one process. ``--compile`` is the trainer's choice (gancheck.gan.engine): ``auto`` compiles
+the feature sets and sizes where compiling was measured to pay (engine.compile_pays) and a C++
+compiler is found, whatever the number of epochs, since the warm-up absorbs the compile time. The seed's configuration (H = 5, minibatch 10, 500 outputs; ``--hidden`` changes
 H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``).
 
 Peak RSS is measured for each size in a fresh subprocess (resource.getrusage(RUSAGE_SELF).ru_maxrss
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -27,11 +36,13 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
 from gancheck import GANConfig
 from gancheck.gan.device import describe_device, resolve_device
+from gancheck.gan.engine import COMPILE_CHOICES, check_compile_choice, compile_pays
 from gancheck.gan.population import Population, train_population
 from gancheck.gan.reference import train_reference
 
@@ -39,16 +50,22 @@ from gancheck.gan.reference import train_reference
 REFERENCE_EPOCHS = 2
 
 
-def _population_kwargs(args) -> dict:
-    return dict(device=args.device, draw_threads=args.draw_threads, compile=args.compile)
+def _compiled(features: str, args) -> bool:
+    if args.compile == "auto":
+        return compile_pays(_config(features, args.epochs, args), torch.device(args.device).type)
+    return args.compile == "yes"
+
+
+def _population_kwargs(features: str, args) -> dict:
+    return dict(device=args.device, draw_threads=args.draw_threads, compile=_compiled(features, args))
 
 
 def _config(features: str, epochs: int, args) -> GANConfig:
     return GANConfig(num_epochs=epochs, features=features, g_hidden_size=args.hidden)
 
 
-def _population(members: int, features: str, epochs: int, args) -> Population:
-    return Population([_config(features, epochs, args)] * members, list(range(members)))
+def _population(members: int, features: str, epochs: int, args, first_seed: int = 0) -> Population:
+    return Population([_config(features, epochs, args)] * members, list(range(first_seed, first_seed + members)))
 
 
 def _sync(device: str) -> None:
@@ -56,14 +73,43 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _time_population(members: int, features: str, args) -> float:
-    """Member-epochs per second of one population run."""
-    population = _population(members, features, args.epochs, args)
-    _sync(args.device)
+_barrier = None  # in a worker process: the barrier every worker waits at before its timed run
+
+
+def _init_worker(threads: int, barrier) -> None:
+    global _barrier
+    torch.set_num_threads(threads)
+    _barrier = barrier
+
+
+def _train_share(members: int, first_seed: int, features: str, args) -> float:
+    """Seconds to train this worker's share, timed from the moment every worker is ready."""
+    population = _population(members, features, args.epochs, args, first_seed) if members else None
+    _barrier.wait()
     start = time.perf_counter()
-    train_population(population, **_population_kwargs(args))
-    _sync(args.device)
-    return members * args.epochs / (time.perf_counter() - start)
+    if population is not None:
+        train_population(population, **_population_kwargs(features, args))
+        _sync(args.device)
+    return time.perf_counter() - start
+
+
+def _shares(members: int, workers: int) -> list[tuple[int, int]]:
+    """(members, first seed) per worker: an even split of seeds 0..members-1."""
+    bounds = [members * i // workers for i in range(workers + 1)]
+    return [(hi - lo, lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _time_population(members: int, features: str, args, pool=None) -> float:
+    """Member-epochs per second of one population run (over the workers' processes, if a pool)."""
+    if pool is None:
+        population = _population(members, features, args.epochs, args)
+        _sync(args.device)
+        start = time.perf_counter()
+        train_population(population, **_population_kwargs(features, args))
+        _sync(args.device)
+        return members * args.epochs / (time.perf_counter() - start)
+    futures = [pool.submit(_train_share, share, first, features, args) for share, first in _shares(members, args.workers)]
+    return members * args.epochs / max(f.result() for f in futures)
 
 
 def _time_reference(features: str, args) -> float:
@@ -76,34 +122,32 @@ def _peak_memory(members: int, features: str, args) -> dict:
     """Peak RSS (and GPU memory) of a fresh process training ``members`` for two epochs."""
     command = [sys.executable, os.path.abspath(__file__), "--memory-child", str(members), "--features", features,
                "--device", args.device, "--threads", str(args.threads), "--draw-threads", str(args.draw_threads),
-               "--hidden", str(args.hidden)]
-    if args.compile:
-        command.append("--compile")
+               "--hidden", str(args.hidden), "--compile", args.compile]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def _memory_child(members: int, features: str, args) -> None:
-    train_population(_population(members, features, 2, args), **_population_kwargs(args))
+    train_population(_population(members, features, 2, args), **_population_kwargs(features, args))
     result = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     if args.device.startswith("cuda"):
         result["gpu_mb_per_member"] = round(torch.cuda.max_memory_allocated() / 2**20 / members, 4)
     print(json.dumps(result))
 
 
-def measure(features: str, args) -> dict:
+def measure(features: str, args, pool=None) -> dict:
     """Reference and population throughput for one feature set, side by side."""
     sizes = args.members
     start = time.perf_counter()
     _time_reference(features, args)                       # warm-up
-    for members in sizes:                           # warm-up (and, with --compile, compilation)
-        _time_population(members, features, args)
+    for members in sizes:                           # warm-up (and, when compiling, compilation)
+        _time_population(members, features, args, pool)
     warmup_s = time.perf_counter() - start
     reference, population = [], {m: [] for m in sizes}
     for _ in range(args.repeats):
         reference.append(_time_reference(features, args))
         for members in sizes:
-            population[members].append(_time_population(members, features, args))
+            population[members].append(_time_population(members, features, args, pool))
     ref = statistics.median(reference)
     rows = []
     for members in sizes:
@@ -134,7 +178,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for everything (default 1)")
     parser.add_argument("--draw-threads", type=int, default=0,
                         help="background threads drawing the next epoch (train_population's draw_threads)")
-    parser.add_argument("--compile", action="store_true", help="train_population(compile=True)")
+    parser.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
+                        help="compile the population's steps (default auto: where a C++ compiler is found)")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="processes the population is split over (default: one per core)")
     parser.add_argument("--features", default="moments,raw", help="discriminator feature sets (default moments,raw)")
     parser.add_argument("--hidden", type=int, default=5, help="G's hidden size (default 5, the seed's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
@@ -144,15 +191,29 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     resolve_device(args.device)  # refuses cuda without a GPU, with a clear message
+    try:
+        check_compile_choice(args.compile)
+    except ValueError as error:
+        parser.error(str(error))
     if args.memory_child is not None:
         _memory_child(args.memory_child, args.features, args)
         return 0
     args.members = [int(m) for m in args.members.split(",")]
-    if min(args.members) < 1 or args.epochs < 1 or args.repeats < 1 or args.threads < 1 or args.draw_threads < 0:
-        parser.error("--members, --epochs, --repeats and --threads must be positive, --draw-threads >= 0")
+    if (min(args.members) < 1 or args.epochs < 1 or args.repeats < 1 or args.threads < 1 or args.workers < 1
+            or args.draw_threads < 0):
+        parser.error("--members, --epochs, --repeats, --threads and --workers must be positive, --draw-threads >= 0")
     feature_sets = args.features.split(",")
     load_before = os.getloadavg()
-    results = {features: measure(features, args) for features in feature_sets}
+    pool = None
+    if args.workers > 1:
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(args.threads, ctx.Barrier(args.workers)))
+    try:
+        results = {features: measure(features, args, pool) for features in feature_sets}
+    finally:
+        if pool is not None:
+            pool.shutdown()
     first = results[feature_sets[0]]
     report = {
         "device": describe_device(torch.device(args.device)) + (f", {_cpu_name()}, {os.cpu_count()} cores"
@@ -161,7 +222,9 @@ def main(argv=None) -> int:
         "population": first["population"],
         "features": feature_sets[0],
         "by_features": results,
-        "settings": {"hidden": args.hidden, "threads": args.threads, "draw_threads": args.draw_threads, "compile": args.compile,
+        "settings": {"hidden": args.hidden, "workers": args.workers, "threads": args.threads,
+                     "draw_threads": args.draw_threads, "compile": args.compile,
+                     "compiled": {features: _compiled(features, args) for features in feature_sets},
                      "epochs": args.epochs, "reference_epochs": REFERENCE_EPOCHS, "repeats": args.repeats,
                      "torch": torch.__version__},
         "load_average": {"before": [round(x, 2) for x in load_before],
@@ -170,11 +233,12 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"device: {report['device']}; threads {args.threads}, draw threads {args.draw_threads}, "
-          f"compile {args.compile}; load average {report['load_average']['before'][0]} -> "
+    print(f"device: {report['device']}; population over {args.workers} worker processes, threads "
+          f"{args.threads} each, draw threads {args.draw_threads}, compile {args.compile}; load average {report['load_average']['before'][0]} -> "
           f"{report['load_average']['after'][0]}")
     for features, result in results.items():
-        print(f"\nfeatures={features}: reference {result['reference_member_epochs_per_s']} member-epochs/s "
+        print(f"\nfeatures={features} ({'compiled' if _compiled(features, args) else 'eager'}): reference "
+              f"{result['reference_member_epochs_per_s']} member-epochs/s "
               f"(warm-up {result['warmup_s']} s)")
         print(f"{'members':>8} {'member-epochs/s':>16} {'x reference':>12} {'peak RSS MB':>12}")
         for row in result["population"]:

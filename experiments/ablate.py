@@ -50,6 +50,7 @@ def dask_address(text: str) -> str:
 
 def build_parser() -> ArgumentParser:
     from gancheck.gan.device import DEVICES
+    from gancheck.gan.engine import COMPILE_CHOICES
 
     from experiments.designs import DESIGNS, PRESETS
     p = ArgumentParser(prog="python -m experiments.ablate", description=__doc__)
@@ -62,6 +63,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: reports/<preset>)")
     p.add_argument("--device", default="cpu", choices=list(DEVICES))
+    p.add_argument("--compile", default="auto", choices=list(COMPILE_CHOICES),
+                   help="torch.compile the training steps: auto (where it was measured to pay and a "
+                        "C++ compiler is found), yes or no; recorded in the report")
     p.add_argument("--workers", type=positive_int("--workers"), default=None,
                    help="local worker processes, one torch thread each (default: one per core)")
     p.add_argument("--dask", type=dask_address, default=None, metavar="ADDRESS",
@@ -105,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gancheck.runs.driver import run_design
     from gancheck.runs.execute import default_workers
     workers = args.workers or default_workers()
-    outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device,
+    outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
                          fresh=args.fresh, command=command, show_progress=not args.no_progress)
     # Everything the run stored becomes the CSVs and the report (each written atomically).
     print_summary(outcome, write_outputs(out))

@@ -43,6 +43,7 @@ ABLATE_CASES = [
     (["--out", "{file}"], ["--out", "{file}"]),       # a file, not a folder
     (["--out", "/proc/gancheck-no-such-dir"], ["--out", "'/proc/gancheck-no-such-dir'"]),  # cannot be made
     (["--device", "tpu"], ["--device", "'tpu'"]),
+    (["--compile", "maybe"], ["--compile", "'maybe'"]),
     (["--workers", "0"], ["--workers", "'0'"]),
     (["--workers", "-2"], ["--workers", "'-2'"]),
     (["--workers", "x"], ["--workers", "'x'"]),
@@ -65,6 +66,7 @@ GANCHECK_CASES = [
     (["train", "--hidden", "0"], ["--hidden", "'0'"]),
     (["train", "--draws", "0"], ["--draws", "'0'"]),
     (["train", "--device", "tpu", "--seeds", "1", "--epochs", "1"], ["device", "'tpu'"]),
+    (["train", "--compile", "always"], ["--compile", "'always'"]),
     (["score", "{file}.npy"], ["{file}.npy"]),                       # PATH that does not exist
     (["score", "{file}"], ["{file}", "unsupported file type"]),      # PATH of no known type
     (["score", "{samples}", "--mean", "x"], ["--mean", "'x'"]),

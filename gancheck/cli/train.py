@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from gancheck.cli import positive_int
+from gancheck.gan.engine import COMPILE_CHOICES
 
 
 def add_parser(subparsers) -> None:
@@ -15,13 +16,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="default: the seed's 2001")
     p.add_argument("--hidden", type=positive_int("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
+                   help="torch.compile the training steps (default auto: where it pays and a C++ compiler is found)")
     p.add_argument("--draws", type=positive_int("--draws"), default=100, help="noise draws scored per member")
     p.add_argument("--out", type=Path, default=Path("runs") / "train",
                    help="folder for config.json, history.csv and samples.npy (default runs/train)")
     p.set_defaults(handler=run)
 
 
-def _write_run(out: Path, cfg, seeds, results, device_text: str) -> None:
+def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool) -> None:
     """The run folder: the config and provenance, every member's history, every member's draws."""
     import json
 
@@ -33,7 +36,7 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str) -> None:
     from gancheck.runs.provenance import git_commit, versions
 
     out.mkdir(parents=True, exist_ok=True)
-    meta = dict(config=cfg.to_dict(), seeds=seeds, device=device_text, versions=versions(),
+    meta = dict(config=cfg.to_dict(), seeds=seeds, device=device_text, compiled=compiled, versions=versions(),
                 git_commit=git_commit(), status={r.seed: r.status for r in results},
                 diverged_epoch={r.seed: r.diverged_epoch for r in results})
     atomic_write_text(out / "config.json", json.dumps(meta, indent=2, sort_keys=True))
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     from gancheck.config import GANConfig
     from gancheck.gan.device import describe_device, resolve_device
+    from gancheck.gan.engine import resolve_compile
     from gancheck.gan.population import Population, train_population
     from gancheck.runs.progress import progress_bar
     from gancheck.stats.scoring import diversity, score
@@ -60,19 +64,21 @@ def run(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("num_epochs", args.epochs), ("g_hidden_size", args.hidden)) if v is not None}
     cfg = GANConfig().replace(**changes)
     device = resolve_device(args.device)
+    compiled = resolve_compile(args.compile, cfg, device.type)
     seeds = list(range(args.seeds))
-    print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}")
+    print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
+          f" ({'compiled' if compiled else 'eager'} steps)")
     print(f"config: {cfg.to_json()}")
     with progress_bar(cfg.num_epochs * len(seeds), "training") as bar:
         results = train_population(Population([cfg] * len(seeds), seeds), n_draws=args.draws,
-                                   device=device, on_epoch=bar.update)
+                                   device=device, compile=compiled, on_epoch=bar.update)
     step = max(1, cfg.num_epochs // 10)
     print("\nG's batch mean / std by epoch (the seed's printout, every %d epochs):" % step)
     print("epoch  " + "  ".join(f"seed {s:>2}: mean    std " for s in seeds))
     for epoch in list(range(0, cfg.num_epochs, step)) + [cfg.num_epochs - 1]:
         cells = "  ".join(f"        {r.history[epoch, 0]:7.3f} {r.history[epoch, 1]:6.3f}" for r in results)
         print(f"{epoch:5d}  {cells}")
-    _write_run(args.out, cfg, seeds, results, describe_device(device))
+    _write_run(args.out, cfg, seeds, results, describe_device(device), compiled)
     print(f"\nsamples (seeds x draws x n), histories and config written to {args.out}/")
     print(f"\nscores of noise draw 0 against N({cfg.data_mean}, {cfg.data_std}) at alpha 0.05:")
     for r in results:

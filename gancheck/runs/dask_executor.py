@@ -179,13 +179,13 @@ def cluster_workers(address: str) -> int:
         return max(1, sum(client.nthreads().values()))
 
 
-def train_block(task: Task, device: str) -> list:
+def train_block(task: Task, device: str, compile: str = "auto") -> list:
     """What a worker runs: one task, one torch thread, plain results only."""
     import torch
     # One thread per worker, as in the local executors: small batched ops do not gain from
     # more, and threads of two workers on one machine contend (execute._single_thread).
     torch.set_num_threads(1)
-    records = run_task(task, device=device)
+    records = run_task(task, device=device, compile=compile)
     _check_plain(records, torch)
     return records
 
@@ -202,13 +202,13 @@ def _check_plain(records: list, torch) -> None:
                                 "and plain values")
 
 
-def run_on_dask(tasks: list[Task], *, address: str, device: str,
+def run_on_dask(tasks: list[Task], *, address: str, device: str, compile: str = "auto",
                 progress: Progress) -> Iterator[tuple[Task, list]]:
     """Submit every task to the cluster; yield (task, records) in completion order."""
     with connect(address) as client:
         # pure=False: a task's key must not be shared with an identical task of another run.
         # Submission order is priority order, so plan()'s heaviest-first order holds.
-        futures = {client.submit(train_block, task, device, pure=False, retries=RETRIES): task
+        futures = {client.submit(train_block, task, device, compile, pure=False, retries=RETRIES): task
                    for task in tasks}
         try:
             for future in _distributed().as_completed(futures, loop=client.loop):

@@ -39,10 +39,17 @@ def _clear(run_dir: Path) -> None:
 
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
-               device: str = "cpu", fresh: bool = False, command: str = "",
+               device: str = "cpu", compile: str = "auto", fresh: bool = False, command: str = "",
                show_progress: bool = True) -> RunOutcome:
+    """Train, score and store every member of ``design`` not already in ``run_dir``'s store.
+
+    ``compile``: gancheck.gan.engine's choice for the population steps (auto, yes or no); what
+    it decided for each arm is recorded with the invocation, next to the device.
+    """
     from gancheck.gan.device import describe_device, resolve_device
+    from gancheck.gan.engine import check_compile_choice
     torch_device = resolve_device(device)  # fails early, before any work, on an unusable device
+    check_compile_choice(compile)          # likewise a compiler asked for and missing
     if dask:
         # Blocks are sized for the cluster's worker threads, not this machine's cores; and a bad
         # or unreachable --dask address fails here, before the run folder is touched.
@@ -55,14 +62,14 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
             _clear(run_dir)
         store = Store(run_dir / STORE_NAME, create=True)
         try:
-            return _run_locked(design, run_dir, store, workers=workers, dask=dask,
+            return _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
                                device=str(torch_device), device_text=describe_device(torch_device),
                                command=command, show_progress=show_progress)
         finally:
             store.close()
 
 
-def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_text, command,
+def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device, device_text, command,
                 show_progress) -> RunOutcome:
     start = time.perf_counter()
     want = expected_digests(design)
@@ -85,7 +92,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
         # each one is recorded, so the report never credits one commit with all the results.
         invocations=previous.get("invocations", []))
     this_invocation = dict(git_commit=provenance["git_commit"], command=command,
-                           started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), computed=0, wall_s=0.0)
+                           started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), computed=0, wall_s=0.0,
+                           device=device_text, engine=_engine_text(design, compile, device))
     provenance["invocations"] = provenance["invocations"] + [this_invocation]
     store.set_meta("provenance", provenance)
     tasks = plan(design, done, workers=workers)
@@ -94,7 +102,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
     members = sum(len(t.members) for t in tasks if t.kind == 'population')
     bar = progress_bar(total, f"training {members} members", enabled=show_progress)
     try:
-        for task, records in execute(tasks, workers=workers, dask=dask, device=device, progress=bar.update):
+        for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,
+                                     progress=bar.update):
             for rec in records:
                 rec.digest = want[(rec.arm, rec.seed)]
                 try:
@@ -112,6 +121,17 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, device, device_
     provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
     store.set_meta("provenance", provenance)
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
+
+
+def _engine_text(design: Design, compile: str, device: str) -> str:
+    """How this invocation trains each arm, e.g. 'compile=auto: compiled seed, constant; eager raw'."""
+    import torch
+
+    from gancheck.gan.engine import resolve_compile
+    compiled = [a.name for a in design.arms if resolve_compile(compile, a.config, torch.device(device).type)]
+    eager = [a.name for a in design.arms if a.name not in compiled]
+    parts = [f"{label} {', '.join(names)}" for label, names in (("compiled", compiled), ("eager", eager)) if names]
+    return f"compile={compile}: " + "; ".join(parts)
 
 
 def _executor_text(workers: int, dask: str | None) -> str:

@@ -26,10 +26,10 @@ def _single_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_in_process(tasks: list[Task], *, device: str, progress: Progress) -> Iterator[tuple[Task, list]]:
+def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
     _single_thread()
     for task in tasks:
-        records = run_task(task, device=device, on_epoch=progress if task.kind == "population" else None)
+        records = run_task(task, device=device, compile=compile, on_epoch=progress if task.kind == "population" else None)
         if task.kind != "population":
             progress(0)
         yield task, records
@@ -47,14 +47,14 @@ def _init_worker(counter) -> None:
     _counter = counter
 
 
-def _run_counted(task: Task, device: str) -> list:
+def _run_counted(task: Task, device: str, compile: str) -> list:
     def tick(members: int) -> None:
         with _counter.get_lock():
             _counter.value += members
-    return run_task(task, device=device, on_epoch=tick)
+    return run_task(task, device=device, compile=compile, on_epoch=tick)
 
 
-def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: Progress) -> Iterator[tuple[Task, list]]:
+def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
     """``workers`` spawned processes, one torch thread each (small batched ops do not gain
     from more threads, and processes do not contend for the GIL)."""
     ctx = multiprocessing.get_context("spawn")
@@ -70,7 +70,7 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, progress: 
         # is delivered as soon as it is unblocked, not lost. (The stdlib's resource_tracker
         # spawns its process the same way, bpo-33613.)
         with sigint_deferred():
-            pending = {pool.submit(_run_counted, t, device): t for t in tasks}
+            pending = {pool.submit(_run_counted, t, device, compile): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             now = counter.value
@@ -93,11 +93,12 @@ def default_workers() -> int:
 
 
 def execute(tasks: list[Task], *, workers: int = 1, dask: str | None = None, device: str = "cpu",
-            progress: Progress = lambda n: None) -> Iterator[tuple[Task, list]]:
-    """Pick the executor: Dask when an address is given, processes when workers > 1, else here."""
+            compile: str = "auto", progress: Progress = lambda n: None) -> Iterator[tuple[Task, list]]:
+    """Pick the executor: Dask when an address is given, processes when workers > 1, else here.
+    ``device`` and ``compile`` (gancheck.gan.engine's choice) are passed to every task."""
     if dask:
         from gancheck.runs.dask_executor import run_on_dask
-        return run_on_dask(tasks, address=dask, device=device, progress=progress)
+        return run_on_dask(tasks, address=dask, device=device, compile=compile, progress=progress)
     if workers > 1:
-        return run_in_processes(tasks, workers=workers, device=device, progress=progress)
-    return run_in_process(tasks, device=device, progress=progress)
+        return run_in_processes(tasks, workers=workers, device=device, compile=compile, progress=progress)
+    return run_in_process(tasks, device=device, compile=compile, progress=progress)

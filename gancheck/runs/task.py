@@ -19,11 +19,13 @@ from gancheck.runs.store import MemberRecord
 SCORE_COLUMNS = ("test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
 
 
-def run_task(task: Task, *, device: str = "cpu", on_epoch: Callable[[int], None] | None = None) -> list[MemberRecord]:
+def run_task(task: Task, *, device: str = "cpu", compile: str = "auto",
+             on_epoch: Callable[[int], None] | None = None) -> list[MemberRecord]:
+    """``compile``: gancheck.gan.engine's choice (auto, yes or no) for the population's steps."""
     if task.kind == "control":
         return _run_control(task)
     if task.kind == "population":
-        return _run_population(task, device, on_epoch)
+        return _run_population(task, device, compile, on_epoch)
     raise ValueError(f"task kind={task.kind!r}: unknown")
 
 
@@ -35,12 +37,16 @@ def _score_draws(draws: np.ndarray, mean: float, std: float, alpha: float):
     return [{c: r[c] for c in SCORE_COLUMNS} for r in rows.to_dict("records")], div
 
 
-def _run_population(task: Task, device: str, on_epoch) -> list[MemberRecord]:
+def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[MemberRecord]:
+    import torch
+
+    from gancheck.gan.engine import resolve_compile
     from gancheck.gan.population import Population, train_population
     configs = [cfg for _, cfg, _ in task.members]
     seeds = [seed for _, _, seed in task.members]
+    compiled = resolve_compile(compile, configs[0], torch.device(device).type)
     results = train_population(Population(configs, seeds), n_draws=task.n_draws,
-                               device=device, on_epoch=on_epoch)
+                               device=device, compile=compiled, on_epoch=on_epoch)
     records = []
     for (arm, cfg, seed), res in zip(task.members, results):
         draws = res.samples

@@ -181,3 +181,21 @@ def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
     # both seeds of the hot arm diverged, neither of the seed arm
     assert rows["g_lr=1e8"]["diverged"] == "2 of 2" and rows["seed"]["diverged"] == "0 of 2"
     assert (tmp_path / "scores.csv").exists() and (tmp_path / "summary.csv").exists()
+
+
+def test_each_invocation_records_its_engine(tmp_path, tiny_design, monkeypatch):
+    # What --compile decided, arm by arm, is recorded with each invocation (as the device is):
+    # compiled and eager steps round differently, so a reader must be able to tell them apart.
+    from gancheck.gan import engine
+    from gancheck.runs.store import Store
+    monkeypatch.setattr(engine, "compiler_available", lambda: False)  # "auto" then trains eagerly
+    run_design(tiny_design, tmp_path, compile="auto", **RUN)
+    run_design(tiny_design, tmp_path, compile="no", **RUN)
+    store = Store(tmp_path / STORE_NAME)
+    try:
+        invocations = store.get_meta("provenance")["invocations"]
+    finally:
+        store.close()
+    arms = ", ".join(a.name for a in tiny_design.arms)
+    assert [i["engine"] for i in invocations] == [f"compile=auto: eager {arms}", f"compile=no: eager {arms}"]
+    assert all(i["device"].startswith("cpu") for i in invocations)

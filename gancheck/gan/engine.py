@@ -1,0 +1,70 @@
+"""Whether the population trainer runs its steps through torch.compile: a named, recorded choice.
+
+Compiling fuses each step's elementwise passes into a few C++ loops (benchmarks/throughput.py:
+about 1.4x the eager trainer on the seed's shape), but it needs a C++ compiler, costs 5-15 s
+per new shape on first use (inductor then caches it on disk), and it pays only where the step
+is mostly elementwise passes over G's output. Measured on this project's 2-core machine (20
+members, 1 thread, member-epochs/s eager -> compiled): moments 789 -> 1,377 and moments2
+954 -> 1,486 at H = 5; but raw 782 -> 756, data_sq_diffs 494 -> 454, data_diffs 507 -> 458 (D's
+wide first layer is a matmul either way, and the compiled form is a broadcast product), sorted
+378 -> 86 (torch.sort inside a graph, against the eager trainer's numpy sort), and moments at
+H = 200 117 -> 102. ``auto`` compiles only where it was measured to pay (``compile_pays``).
+
+Compiled and eager steps compute the same formulas; they round differently, and over 2001
+epochs rounding differences grow into different trajectories (of the same distribution). So
+the choice is part of a run's record, and the same choice on the same machine gives the same
+numbers.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+
+from gancheck.config import GANConfig
+
+#: The values --compile accepts.
+COMPILE_CHOICES = ("auto", "yes", "no")
+
+#: Shorter runs train eagerly: a first compile costs 5-15 s, about what compiling saves on
+#: 20 members x 1,000 epochs. The rule looks at the config alone, never at how many members
+#: share a block, so a member trains the same way whoever it trains with, and a resumed run
+#: trains its remaining members the way it trained the first ones.
+MIN_EPOCHS_TO_COMPILE = 1000
+
+#: Feature sets whose compiled step was measured faster than the eager one.
+COMPILE_PAYS_FEATURES = frozenset({"moments", "moments2"})
+
+#: G hidden sizes up to this compile (measured: pays at 5, loses at 200, where the matmuls dominate).
+MAX_HIDDEN_TO_COMPILE = 10
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_available() -> bool:
+    """Whether torch.compile's CPU backend can find a C++ compiler (it honours $CXX)."""
+    candidates = [os.environ.get("CXX"), "g++", "c++", "clang++"]
+    return any(c and shutil.which(c) for c in candidates)
+
+
+def check_compile_choice(choice: str) -> str:
+    if choice not in COMPILE_CHOICES:
+        raise ValueError(f"compile={choice!r}: must be one of {', '.join(COMPILE_CHOICES)}")
+    if choice == "yes" and not compiler_available():
+        raise ValueError("compile='yes': torch.compile needs a C++ compiler (g++ or clang++, or set $CXX); "
+                         "none was found (use auto or no)")
+    return choice
+
+
+def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
+    """Whether compiled steps of ``cfg``'s shape were measured faster per member-epoch (and a
+    compiler is here). GPUs were not measured, so no."""
+    return (device_type == "cpu" and compiler_available() and cfg.features in COMPILE_PAYS_FEATURES
+            and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE)
+
+
+def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:
+    """True to compile the steps of members of ``cfg``'s shape, under the user's ``choice``."""
+    check_compile_choice(choice)
+    if choice == "auto":
+        return compile_pays(cfg, device_type) and cfg.num_epochs >= MIN_EPOCHS_TO_COMPILE
+    return choice == "yes"
