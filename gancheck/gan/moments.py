@@ -45,3 +45,25 @@ def get_moments(x: torch.Tensor) -> torch.Tensor:
     skew = (sq * diffs).mean(dim=-1, keepdim=True) * (inv2 * inv)
     kurtosis = (sq * sq).mean(dim=-1, keepdim=True) * (inv2 * inv2) - 3.0
     return torch.cat((mean, std, skew, kurtosis), dim=-1)
+
+
+def seed_get_moments(ds: torch.Tensor) -> torch.Tensor:
+    """The seed's get_moments as the blog post writes it: one vector at a time, float powers.
+
+    Kept verbatim (only the comments are dropped) for one purpose: the throughput benchmark's
+    "seed loop" baseline, which is what a user runs today (the issue behind
+    benchmarks/throughput.py quotes it at ~15 member-epochs/s). Same values as get_moments to
+    rounding; ``ds`` is (rows, n). The trainers use get_moments.
+    """
+    finals = []
+    for d in ds:
+        mean = torch.mean(d)
+        diffs = d - mean
+        var = torch.mean(torch.pow(diffs, 2.0))
+        std = torch.pow(var, 0.5)
+        zscores = diffs / (std + 0.001)
+        skews = torch.mean(torch.pow(zscores, 3.0))
+        kurtoses = torch.mean(torch.pow(zscores, 4.0)) - 3.0
+        final = torch.cat((mean.reshape(1,), std.reshape(1,), skews.reshape(1,), kurtoses.reshape(1,)))
+        finals.append(final)
+    return torch.stack(finals)

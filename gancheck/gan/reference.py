@@ -18,6 +18,7 @@ from torch import nn
 from gancheck.config import GANConfig
 from gancheck.gan.draws import draw_epoch, initial_parameters, member_generator, sample_noise
 from gancheck.gan.features import discriminator_features
+from gancheck.gan.moments import seed_get_moments
 from gancheck.gan.result import TrainResult
 from gancheck.gan.schedules import learning_rates
 
@@ -80,8 +81,16 @@ def build_reference(cfg: GANConfig, seed: int, dtype=torch.float32) -> tuple[Gen
     return g, d
 
 
-def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.float32) -> TrainResult:
-    """Train one member exactly as the seed's loop does; sample ``n_draws`` outputs at the end."""
+def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.float32,
+                    seed_moments: bool = False) -> TrainResult:
+    """Train one member exactly as the seed's loop does; sample ``n_draws`` outputs at the end.
+
+    ``seed_moments``: compute the 4 moments with the seed's own per-vector get_moments
+    (seed_get_moments) instead of the batched get_moments; the same values, about half the
+    speed. benchmarks/throughput.py times both.
+    """
+    if seed_moments and cfg.features != "moments":
+        raise ValueError(f"seed_moments=True: the seed's get_moments gives the 'moments' features, not {cfg.features!r}")
     start = time.perf_counter()
     G, D = build_reference(cfg, seed, dtype)
     criterion = nn.BCELoss()
@@ -90,7 +99,7 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     g_optimizer = torch.optim.Adam(G.parameters(), lr=cfg.g_learning_rate, **adam)
     d_scheduler = _scheduler(d_optimizer, cfg, cfg.d_learning_rate, cfg.d_steps)
     g_scheduler = _scheduler(g_optimizer, cfg, cfg.g_learning_rate, cfg.g_steps)
-    features = lambda x: discriminator_features(x, cfg.features)  # noqa: E731
+    features = seed_get_moments if seed_moments else (lambda x: discriminator_features(x, cfg.features))
     m = cfg.minibatch_size
     ones, zeros = torch.ones(m, 1, dtype=dtype), torch.zeros(m, 1, dtype=dtype)
     stream = member_generator(seed, "train")

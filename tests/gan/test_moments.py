@@ -29,7 +29,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gancheck.gan.moments import ZSCORE_EPS, get_moments
+from gancheck.gan.moments import ZSCORE_EPS, get_moments, seed_get_moments
 
 EPS = 0.001  # the seed's "+ 0.001" (SUMMARY.md: "z-scores divide by std + 0.001")
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
@@ -352,3 +352,13 @@ def test_empty_last_dimension_raises_value_error(shape):
 def test_integer_tensor_raises_value_error():
     with pytest.raises(ValueError, match="floating dtype, got torch.int64"):
         get_moments(torch.tensor([1, 2, 3]))
+
+
+def test_the_seeds_verbatim_get_moments_agrees_with_the_batched_one():
+    # seed_get_moments is the blog's code (the benchmark's seed-loop baseline); oracle: scipy via
+    # seed_oracle, and the batched get_moments, in float64.
+    x = torch.from_numpy(np.random.default_rng(3).normal(4.0, 1.25, size=(10, 500)))
+    verbatim = seed_get_moments(x).numpy()
+    for row, expected in zip(x.numpy(), verbatim):
+        np.testing.assert_allclose(expected, seed_oracle(row), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(verbatim, get_moments(x).numpy(), rtol=1e-10, atol=1e-12)

@@ -116,3 +116,15 @@ def test_population_of_three_matches_three_reference_runs_over_240_steps():
         ref = train_reference(cfg, seed, n_draws=2, dtype=torch.float64)
         assert _max_diff(ref.generator, member.generator) < 1e-9
         assert np.abs(ref.history - member.history).max() < 1e-9
+
+
+def test_reference_with_the_seeds_own_get_moments_trains_the_same_member():
+    # The benchmark's seed-loop baseline must train what the reference trains (float64; oracle:
+    # the reference loop with the batched get_moments).
+    cfg = GANConfig(num_epochs=2)
+    ref = train_reference(cfg, 4, n_draws=2, dtype=torch.float64)
+    verbatim = train_reference(cfg, 4, n_draws=2, dtype=torch.float64, seed_moments=True)
+    assert _max_diff(ref.generator, verbatim.generator) < 1e-9
+    assert np.abs(ref.history - verbatim.history).max() < 1e-9
+    with pytest.raises(ValueError, match="seed_moments"):
+        train_reference(cfg.replace(features="raw"), 4, seed_moments=True)
