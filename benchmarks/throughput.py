@@ -83,7 +83,9 @@ _barrier = None  # in a worker process: the barrier every worker waits at before
 
 def _init_worker(threads: int, barrier) -> None:
     global _barrier
+    import torch._inductor.config
     torch.set_num_threads(threads)
+    torch._inductor.config.compile_threads = 1  # as the runner's workers (gancheck.runs.execute)
     _barrier = barrier
 
 

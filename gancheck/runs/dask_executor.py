@@ -182,9 +182,11 @@ def cluster_workers(address: str) -> int:
 def train_block(task: Task, device: str, compile: str = "auto") -> list:
     """What a worker runs: one task, one torch thread, plain results only."""
     import torch
+
+    from gancheck.runs.execute import single_thread
     # One thread per worker, as in the local executors: small batched ops do not gain from
-    # more, and threads of two workers on one machine contend (execute._single_thread).
-    torch.set_num_threads(1)
+    # more, and threads of two workers on one machine contend.
+    single_thread()
     records = run_task(task, device=device, compile=compile)
     _check_plain(records, torch)
     return records

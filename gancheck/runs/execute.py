@@ -18,16 +18,22 @@ from gancheck.signals import sigint_deferred
 Progress = Callable[[int], None]
 
 
-def _single_thread() -> None:
+def single_thread() -> None:
+    """Set up a worker for population work: one torch thread, one compiling thread."""
     # One torch thread per worker: the population's ops are small, and two threads contending
     # on a loaded 2-core machine ran 10x slower than one (benchmarks/throughput.py shows it).
     # Parallelism comes from worker processes instead.
     import torch
+    import torch._inductor.config
     torch.set_num_threads(1)
+    # torch.compile would otherwise start its own pool of compiler processes in every worker;
+    # workers are stopped by terminate() when a run ends, and that pool's semaphores were then
+    # reported as leaked. Workers compile in turn anyway (one core each).
+    torch._inductor.config.compile_threads = 1
 
 
 def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
-    _single_thread()
+    single_thread()
     for task in tasks:
         records = run_task(task, device=device, compile=compile, on_epoch=progress if task.kind == "population" else None)
         if task.kind != "population":
@@ -43,7 +49,7 @@ def _init_worker(counter) -> None:
     # ignore SIGINT so they do not each print a traceback; they die with the pool.
     global _counter
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _single_thread()
+    single_thread()
     _counter = counter
 
 
