@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or default_out(args.preset, args.design)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out={str(out)!r}: exists and is not a folder")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # read-only place, a file on the way, ...: name the option, not just errno
@@ -109,8 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gancheck.runs.driver import run_design
     from gancheck.runs.execute import default_workers
     workers = args.workers or default_workers()
-    outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
-                         fresh=args.fresh, command=command, show_progress=not args.no_progress)
+    try:
+        outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
+                             fresh=args.fresh, command=command, show_progress=not args.no_progress)
+    except BaseException:
+        # A run refused before it began (an unusable device, an unreachable --dask) leaves no
+        # empty folder behind; one that began keeps its folder, store and lock file included.
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
     # Everything the run stored becomes the CSVs and the report (each written atomically).
     print_summary(outcome, write_outputs(out))
     return 0

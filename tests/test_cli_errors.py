@@ -67,6 +67,9 @@ GANCHECK_CASES = [
     (["train", "--draws", "0"], ["--draws", "'0'"]),
     (["train", "--device", "tpu", "--seeds", "1", "--epochs", "1"], ["device", "'tpu'"]),
     (["train", "--compile", "always"], ["--compile", "'always'"]),
+    # Too big for any machine: refused before training, naming what to shrink.
+    (["train", "--hidden", "100000000", "--seeds", "1", "--epochs", "1", "--out", "{out}"],
+     ["--hidden", "'100000000'", "GiB"]),
     (["score", "{file}.npy"], ["{file}.npy"]),                       # PATH that does not exist
     (["score", "{file}"], ["{file}", "unsupported file type"]),      # PATH of no known type
     (["score", "{samples}", "--mean", "x"], ["--mean", "'x'"]),
@@ -185,9 +188,11 @@ def test_ablate_unreachable_dask_scheduler(places, capsys, no_work):
     """Nothing listens on port 1: the run must stop before any work, naming the address
     (dask_executor.CONNECT_TIMEOUT_S = 10 s of waiting)."""
     pytest.importorskip("distributed", reason="--dask needs dask.distributed (pip install '.[dask]')")
-    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", places["out"], "--dask", "tcp://127.0.0.1:1"])
+    new_out = Path(places["out"]) / "new"  # a folder the run would create: it must not be left behind
+    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", str(new_out), "--dask", "tcp://127.0.0.1:1"])
     _check_one_line(code, capsys.readouterr().err, ["--dask", "'tcp://127.0.0.1:1'"],
                     "python -m experiments.ablate --dask tcp://127.0.0.1:1")
+    assert not new_out.exists()
 
 
 @pytest.mark.slow
@@ -201,3 +206,20 @@ def test_ablate_malformed_dask_address_at_the_real_entry_point(places):
         pytest.fail("a malformed --dask address took over 15 s to be refused")
     _check_one_line(proc.returncode, proc.stderr, ["--dask", "'not an address'"],
                     "python -m experiments.ablate --dask 'not an address'")
+
+
+def test_an_allocation_failure_anywhere_is_one_line_and_other_runtime_errors_are_not_hidden(capsys):
+    # The fallback behind train's memory check: torch's allocation error (its CPU allocator's
+    # wording, copied from torch 2.13) becomes one line; any other RuntimeError is a bug and raises.
+    from gancheck.cli import run_cli
+
+    def out_of_memory(argv):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                           "memory: you tried to allocate 4000 bytes. Error code 12 (Cannot allocate memory)")
+    code = run_cli(out_of_memory, [])
+    _check_one_line(code, capsys.readouterr().err, ["not enough memory", "4,000 bytes", "--hidden"], "(allocation)")
+
+    def bug(argv):
+        raise RuntimeError("shape mismatch")
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        run_cli(bug, [])

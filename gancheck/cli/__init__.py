@@ -24,6 +24,20 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _is_allocation_failure(exc: BaseException) -> bool:
+    text = str(exc)
+    return "can't allocate memory" in text or "out of memory" in text.lower()
+
+
+def _out_of_memory(exc: BaseException) -> str:
+    """One line for a run too big for this machine, with torch's byte count where it gave one."""
+    import re
+    wanted = re.search(r"allocate (\d+) bytes", str(exc))
+    size = f" (torch could not allocate {int(wanted.group(1)):,} bytes)" if wanted else ""
+    return (f"not enough memory for this run{size}: use a smaller model (--hidden) or fewer seeds "
+            "at once (--seeds, --workers)")
+
+
 def positive_int(option: str) -> Callable[[str], int]:
     """An argparse type for counts: the error names ``option`` and the bad value."""
     def parse(text: str) -> int:
@@ -48,6 +62,15 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except (UsageError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it held
         print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError as exc:
+        print(f"error: {_out_of_memory(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as exc:
+        # torch reports a failed allocation as a RuntimeError (OutOfMemoryError on a GPU).
+        if not _is_allocation_failure(exc):
+            raise
+        print(f"error: {_out_of_memory(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: finished work is saved; rerun the same command to resume", file=sys.stderr)

@@ -5,7 +5,7 @@ import argparse
 import io
 from pathlib import Path
 
-from gancheck.cli import positive_int
+from gancheck.cli import UsageError, positive_int
 from gancheck.gan.engine import COMPILE_CHOICES
 
 
@@ -49,6 +49,20 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool)
     atomic_write_bytes(out / "samples.npy", buffer.getvalue())
 
 
+def _check_memory(need: int, hidden: int, args: argparse.Namespace) -> None:
+    """Refuse, before any work, a run whose parameters alone would not fit in this machine's memory."""
+    import os
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return  # unknown here: torch's own allocation error is still turned into one line
+    if need > total:
+        option, value = ("--hidden", args.hidden) if args.hidden is not None else ("--seeds", args.seeds)
+        raise UsageError(f"{option}='{value}': training {args.seeds} seed(s) at hidden size {hidden} needs at "
+                         f"least {need / 2**30:,.1f} GiB of memory for the parameters alone; this machine has "
+                         f"{total / 2**30:,.1f} GiB")
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -56,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from gancheck.config import GANConfig
     from gancheck.gan.device import describe_device, resolve_device
     from gancheck.gan.engine import resolve_compile
-    from gancheck.gan.population import Population, train_population
+    from gancheck.gan.population import Population, parameter_bytes, train_population
     from gancheck.runs.progress import progress_bar
     from gancheck.stats.scoring import diversity, score
 
@@ -66,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     compiled = resolve_compile(args.compile, cfg, device.type)
     seeds = list(range(args.seeds))
+    _check_memory(parameter_bytes(cfg, len(seeds)), cfg.g_hidden_size, args)
     print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
           f" ({'compiled' if compiled else 'eager'} steps)")
     print(f"config: {cfg.to_json()}")

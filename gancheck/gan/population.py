@@ -55,6 +55,16 @@ PER_MEMBER_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rat
 CPU_BLOCK_SIZE = 64
 
 
+def parameter_bytes(cfg: GANConfig, members: int, dtype=torch.float32) -> int:
+    """A lower bound on the memory training ``members`` of ``cfg``'s shape needs: each network's
+    parameters, gradient, two Adam moments and one scratch copy for the members of one CPU block,
+    and every member's trained G, which is kept for its result. Activations come on top."""
+    params = lambda shapes: sum(fan_in * fan_out + fan_out for fan_in, fan_out in shapes)  # noqa: E731
+    g, d = params(generator_shapes(cfg)), params(discriminator_shapes(cfg))
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    return itemsize * (5 * (g + d) * min(members, CPU_BLOCK_SIZE) + g * members)
+
+
 def population_shape(cfg: GANConfig) -> tuple:
     """Configs with equal shapes can train together in one population."""
     return tuple((f.name, getattr(cfg, f.name)) for f in fields(cfg) if f.name not in PER_MEMBER_FIELDS)
