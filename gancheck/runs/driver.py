@@ -93,7 +93,7 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
         invocations=previous.get("invocations", []))
     this_invocation = dict(git_commit=provenance["git_commit"], command=command,
                            started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), computed=0, wall_s=0.0,
-                           device=device_text, engine=_engine_text(design, compile, device))
+                           device=device_text, engine=_engine_text(design, compile, device, dask))
     provenance["invocations"] = provenance["invocations"] + [this_invocation]
     store.set_meta("provenance", provenance)
     tasks = plan(design, done, workers=workers)
@@ -123,15 +123,21 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
 
 
-def _engine_text(design: Design, compile: str, device: str) -> str:
-    """How this invocation trains each arm, e.g. 'compile=auto: compiled seed, constant; eager raw'."""
+def _engine_text(design: Design, compile: str, device: str, dask: str | None = None) -> str:
+    """How this invocation trains each arm, e.g. 'compile=auto: compiled seed, constant; eager raw'.
+
+    ``auto`` also asks whether a C++ compiler is installed: this machine's answer is recorded,
+    and on a Dask cluster each worker answers for itself, which the record says."""
     import torch
 
     from gancheck.gan.engine import resolve_compile
     compiled = [a.name for a in design.arms if resolve_compile(compile, a.config, torch.device(device).type)]
     eager = [a.name for a in design.arms if a.name not in compiled]
     parts = [f"{label} {', '.join(names)}" for label, names in (("compiled", compiled), ("eager", eager)) if names]
-    return f"compile={compile}: " + "; ".join(parts)
+    text = f"compile={compile}: " + "; ".join(parts)
+    if dask and compile == "auto":
+        text += " (as decided on this machine; each Dask worker decides with its own compiler)"
+    return text
 
 
 def _executor_text(workers: int, dask: str | None) -> str:
