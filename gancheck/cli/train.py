@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(args.seeds))
     _check_memory(parameter_bytes(cfg, len(seeds)), cfg.g_hidden_size, args)
     print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
-          f" ({'compiled' if compiled else 'eager'} steps)")
+          + (" (compiled steps: the first epoch includes compiling them, 5-15 s the first time)" if compiled
+             else " (eager steps)"))
     print(f"config: {cfg.to_json()}")
     with progress_bar(cfg.num_epochs * len(seeds), "training") as bar:
         results = train_population(Population([cfg] * len(seeds), seeds), n_draws=args.draws,

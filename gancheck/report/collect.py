@@ -27,8 +27,11 @@ def _current(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame
     digest = dict(zip(arms["arm"], arms["digest"]))
     keep = raw["arm"].map(digest).eq(raw["digest"]) & np.where(
         raw["kind"].eq("control"), raw["seed"].isin(reps), raw["seed"].isin(seeds))
-    raw = raw[keep].sort_values(["arm", "seed"]).reset_index(drop=True)
-    scores = store.read_table("scores").merge(raw[["arm", "seed"]], on=["arm", "seed"])
+    raw = raw[keep].sort_values(["arm", "seed"], kind="stable").reset_index(drop=True)
+    # Rows are stored in the order tasks finished, which varies from run to run; sorting (stably,
+    # keeping each member's tests in scoring order) makes the same results give the same CSVs.
+    scores = (store.read_table("scores").merge(raw[["arm", "seed"]], on=["arm", "seed"])
+              .sort_values(["arm", "seed"], kind="stable").reset_index(drop=True))
     scores["reject"] = scores["reject"].astype(bool)
     return arms, raw, scores[SCORE_COLUMNS]
 
