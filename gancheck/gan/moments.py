@@ -50,10 +50,11 @@ def get_moments(x: torch.Tensor) -> torch.Tensor:
 def seed_get_moments(ds: torch.Tensor) -> torch.Tensor:
     """The seed's get_moments as the blog post writes it: one vector at a time, float powers.
 
-    Kept verbatim (only the comments are dropped) for one purpose: the throughput benchmark's
-    "seed loop" baseline, which is what a user runs today (the issue behind
-    benchmarks/throughput.py quotes it at ~15 member-epochs/s). Same values as get_moments to
-    rounding; ``ds`` is (rows, n). The trainers use get_moments.
+    Kept verbatim (only the comments are dropped) for the reference trainer
+    (gancheck.gan.reference), which is the seed's loop: the oracle of the equivalence tests and
+    the baseline of benchmarks/throughput.py (about 15 member-epochs/s on one core here). Same
+    values as get_moments to rounding; ``ds`` is (rows, n). The population trainer uses
+    get_moments' formulas, batched.
     """
     finals = []
     for d in ds:

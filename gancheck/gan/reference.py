@@ -2,9 +2,10 @@
 
 Step by step as in the seed: nn.Module networks, torch.optim.Adam, a scheduler stepped *before*
 each optimiser step, BCELoss, D trained on real then fake (the fake batch is not detached, as in
-the seed: G's stray gradients are zeroed before G's own step, so they change nothing). Only the
-random draws come from gancheck.gan.draws, so that the population trainer can be checked
-against this loop draw for draw.
+the seed: G's stray gradients are zeroed before G's own step, so they change nothing), and for
+the seed's 4-moment D the seed's own get_moments, one vector at a time with float powers
+(gancheck.gan.moments.seed_get_moments). Only the random draws come from gancheck.gan.draws,
+so that the population trainer can be checked against this loop draw for draw.
 """
 from __future__ import annotations
 
@@ -82,15 +83,14 @@ def build_reference(cfg: GANConfig, seed: int, dtype=torch.float32) -> tuple[Gen
 
 
 def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.float32,
-                    seed_moments: bool = False) -> TrainResult:
+                    batched_moments: bool = False) -> TrainResult:
     """Train one member exactly as the seed's loop does; sample ``n_draws`` outputs at the end.
 
-    ``seed_moments``: compute the 4 moments with the seed's own per-vector get_moments
-    (seed_get_moments) instead of the batched get_moments; the same values, about half the
-    speed. benchmarks/throughput.py times both.
+    ``batched_moments``: compute the seed's 4 moments with gancheck's batched get_moments instead
+    of the seed's own per-vector code: the same values to rounding, 2.3x the speed of the whole
+    loop (benchmarks/throughput.py times both). Other feature sets are the ablations' own
+    (gancheck.gan.features) either way.
     """
-    if seed_moments and cfg.features != "moments":
-        raise ValueError(f"seed_moments=True: the seed's get_moments gives the 'moments' features, not {cfg.features!r}")
     start = time.perf_counter()
     G, D = build_reference(cfg, seed, dtype)
     criterion = nn.BCELoss()
@@ -99,7 +99,10 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     g_optimizer = torch.optim.Adam(G.parameters(), lr=cfg.g_learning_rate, **adam)
     d_scheduler = _scheduler(d_optimizer, cfg, cfg.d_learning_rate, cfg.d_steps)
     g_scheduler = _scheduler(g_optimizer, cfg, cfg.g_learning_rate, cfg.g_steps)
-    features = seed_get_moments if seed_moments else (lambda x: discriminator_features(x, cfg.features))
+    if cfg.features == "moments" and not batched_moments:
+        features = seed_get_moments
+    else:
+        features = lambda x: discriminator_features(x, cfg.features)  # noqa: E731
     m = cfg.minibatch_size
     ones, zeros = torch.ones(m, 1, dtype=dtype), torch.zeros(m, 1, dtype=dtype)
     stream = member_generator(seed, "train")
