@@ -15,8 +15,9 @@ def _max_diff(a, b):
 
 @pytest.mark.parametrize("features", ["moments", "moments2", "raw", "sorted", "data_sq_diffs", "data_diffs"])
 def test_population_member_matches_reference_in_float64(features):
-    # Oracle: the plain nn.Module/torch.optim loop. In float64 the only differences are summation
-    # order inside matmuls, so 1e-12 is ~10^4 ulps of headroom over 3 epochs (120 steps).
+    # Oracle: the plain nn.Module/torch.optim loop (the seed's own get_moments for the 4 moments).
+    # In float64 the only differences are summation order and the seed's float powers against
+    # products, so 1e-12 is ~10^4 ulps of headroom over 3 epochs (120 steps).
     cfg = GANConfig(num_epochs=3, features=features)
     ref = train_reference(cfg, 11, n_draws=3, dtype=torch.float64)
     (member,) = train_population(Population([cfg], [11]), n_draws=3, dtype=torch.float64)
