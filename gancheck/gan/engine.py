@@ -40,31 +40,48 @@ MAX_HIDDEN_TO_COMPILE = 10
 
 
 @functools.lru_cache(maxsize=None)
+def compiler_problem() -> str | None:
+    """None if torch.compile works in this process, else why not (one line).
+
+    A compiler on the PATH is not enough (Python's headers or OpenMP can be missing), so this
+    compiles and runs a one-line function: 3 s once per process with inductor's disk cache warm,
+    about 8 s cold. Asked only where compiling is otherwise wanted.
+    """
+    if not any(c and shutil.which(c) for c in (os.environ.get("CXX"), "g++", "c++", "clang++")):
+        return "no C++ compiler found (g++ or clang++, or set $CXX)"
+    try:
+        import torch
+        probe = torch.compile(lambda x: x * 2 + 1, dynamic=False)
+        if float(probe(torch.ones(2))[0]) != 3.0:
+            return "a compiled test function gave a wrong result"
+    except Exception as exc:  # whatever inductor raises, the answer is "not here"
+        return f"torch.compile failed here ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+    return None
+
+
 def compiler_available() -> bool:
-    """Whether torch.compile's CPU backend can find a C++ compiler (it honours $CXX)."""
-    candidates = [os.environ.get("CXX"), "g++", "c++", "clang++"]
-    return any(c and shutil.which(c) for c in candidates)
+    """Whether torch.compile's CPU backend works in this process (see compiler_problem)."""
+    return compiler_problem() is None
 
 
 def check_compile_choice(choice: str) -> str:
     if choice not in COMPILE_CHOICES:
         raise ValueError(f"compile={choice!r}: must be one of {', '.join(COMPILE_CHOICES)}")
     if choice == "yes" and not compiler_available():
-        raise ValueError("compile='yes': torch.compile needs a C++ compiler (g++ or clang++, or set $CXX); "
-                         "none was found (use auto or no)")
+        raise ValueError(f"compile='yes': {compiler_problem()} (use auto or no)")
     return choice
 
 
 def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
-    """Whether compiled steps of ``cfg``'s shape were measured faster per member-epoch (and a
-    compiler is here). GPUs were not measured, so no."""
-    return (device_type == "cpu" and compiler_available() and cfg.features in COMPILE_PAYS_FEATURES
-            and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE)
+    """Whether compiled steps of ``cfg``'s shape were measured faster per member-epoch (and
+    compiling works here). GPUs were not measured, so no."""
+    return (device_type == "cpu" and cfg.features in COMPILE_PAYS_FEATURES
+            and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE and compiler_available())
 
 
 def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:
     """True to compile the steps of members of ``cfg``'s shape, under the user's ``choice``."""
     check_compile_choice(choice)
     if choice == "auto":
-        return compile_pays(cfg, device_type) and cfg.num_epochs >= MIN_EPOCHS_TO_COMPILE
+        return cfg.num_epochs >= MIN_EPOCHS_TO_COMPILE and compile_pays(cfg, device_type)
     return choice == "yes"

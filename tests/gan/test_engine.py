@@ -12,7 +12,7 @@ SEED = GANConfig()  # the seed's shape: 4 moments, H = 5, 2001 epochs
 def compiler(monkeypatch):
     """Pretend a C++ compiler is (or is not) installed."""
     def set_available(available: bool) -> None:
-        monkeypatch.setattr(engine, "compiler_available", lambda: available)
+        monkeypatch.setattr(engine, "compiler_problem", lambda: None if available else "no C++ compiler found")
     return set_available
 
 
@@ -48,7 +48,7 @@ def test_bad_choices_are_refused_naming_the_field(compiler):
     with pytest.raises(ValueError, match="compile='maybe'"):
         check_compile_choice("maybe")
     compiler(False)
-    with pytest.raises(ValueError, match="compile='yes'.*C\\+\\+ compiler"):
+    with pytest.raises(ValueError, match="compile='yes': no C\\+\\+ compiler found"):
         resolve_compile("yes", SEED)
     assert check_compile_choice("auto") == "auto"
 
@@ -57,3 +57,17 @@ def test_the_decision_ignores_the_block():
     # The rule reads the config only, so a resumed run (fewer members left) decides the same.
     import inspect
     assert list(inspect.signature(resolve_compile).parameters) == ["choice", "cfg", "device_type"]
+
+
+def test_the_probe_answers_for_this_machine(monkeypatch):
+    # Without a compiler on the PATH the probe says so without trying; with one (this machine,
+    # CI) a compiled one-liner must run. Oracle: shutil.which, and 2 * 1 + 1 = 3.
+    import shutil
+    engine.compiler_problem.cache_clear()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CXX", raising=False)
+    assert "no C++ compiler" in engine.compiler_problem()
+    engine.compiler_problem.cache_clear()
+    monkeypatch.undo()
+    if any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        assert engine.compiler_problem() is None

@@ -188,7 +188,7 @@ def test_each_invocation_records_its_engine(tmp_path, tiny_design, monkeypatch):
     # compiled and eager steps round differently, so a reader must be able to tell them apart.
     from gancheck.gan import engine
     from gancheck.runs.store import Store
-    monkeypatch.setattr(engine, "compiler_available", lambda: False)  # "auto" then trains eagerly
+    monkeypatch.setattr(engine, "compiler_problem", lambda: "none here")  # "auto" then trains eagerly
     run_design(tiny_design, tmp_path, compile="auto", **RUN)
     run_design(tiny_design, tmp_path, compile="no", **RUN)
     store = Store(tmp_path / STORE_NAME)
