@@ -51,9 +51,12 @@ def compiler_problem() -> str | None:
         return "no C++ compiler found (g++ or clang++, or set $CXX)"
     try:
         import torch
+        import torch._inductor.config
         probe = torch.compile(lambda x: x * 2 + 1, dynamic=False)
-        if float(probe(torch.ones(2))[0]) != 3.0:
-            return "a compiled test function gave a wrong result"
+        # One compiling thread: no pool of compiler processes just for this (see runs.execute).
+        with torch._inductor.config.patch(compile_threads=1):
+            if float(probe(torch.ones(2))[0]) != 3.0:
+                return "a compiled test function gave a wrong result"
     except Exception as exc:  # whatever inductor raises, the answer is "not here"
         return f"torch.compile failed here ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
     return None

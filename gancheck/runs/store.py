@@ -17,7 +17,6 @@ import functools
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,17 +134,17 @@ class Store:
             raise
 
     def close(self) -> None:
+        try:
+            if self.db.in_transaction:  # one a Ctrl-C left open: undo it, as SQLite would anyway
+                self.db.rollback()
+        except sqlite3.ProgrammingError:
+            pass  # already closed
         self.db.close()
 
-    @contextmanager
-    def transaction(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> "_Transaction":
+        """``with store.transaction() as db:``: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any
+        exception (Ctrl-C included)."""
+        return _Transaction(self.db)
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -222,3 +221,21 @@ def decode_array(blob: bytes | None, shape, dtype="<f8") -> np.ndarray | None:
     if blob is None:
         return None
     return np.frombuffer(blob, dtype=dtype).reshape(shape)
+
+
+class _Transaction:
+    """Store.transaction's context manager, written as a class rather than a generator: a Ctrl-C
+    that lands between BEGIN and the start of the ``with`` body then leaves only an open
+    transaction (Store.close rolls it back), not a suspended generator that tries to roll back
+    on a closed connection when it is collected, printing a traceback after the run's one line."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        return False
