@@ -51,6 +51,7 @@ from gancheck.gan.device import describe_device, resolve_device
 from gancheck.gan.engine import COMPILE_CHOICES, check_compile_choice, compile_pays
 from gancheck.gan.population import Population, train_population
 from gancheck.gan.reference import train_reference
+from gancheck.runs.execute import single_thread
 
 #: Epochs per reference run: its cost per epoch is flat; four (~0.15 s) keep timer noise small.
 REFERENCE_EPOCHS = 4
@@ -83,10 +84,10 @@ _barrier = None  # in a worker process: the barrier every worker waits at before
 
 
 def _init_worker(threads: int, barrier) -> None:
+    """Set a worker up as the ablation runner sets up its own, with ``threads`` torch threads."""
     global _barrier
-    import torch._inductor.config
+    single_thread()
     torch.set_num_threads(threads)
-    torch._inductor.config.compile_threads = 1  # as the runner's workers (gancheck.runs.execute)
     _barrier = barrier
 
 
