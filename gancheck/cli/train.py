@@ -78,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("num_epochs", args.epochs), ("g_hidden_size", args.hidden)) if v is not None}
     cfg = GANConfig().replace(**changes)
     device = resolve_device(args.device)
-    compiled = resolve_compile(args.compile, cfg, device.type)
     seeds = list(range(args.seeds))
+    # The memory check is instant; the compile decision may probe torch.compile (seconds).
     _check_memory(parameter_bytes(cfg, len(seeds)), cfg.g_hidden_size, args)
+    compiled = resolve_compile(args.compile, cfg, device.type)
     print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
           + (" (compiled steps: the first epoch includes compiling them, 5-15 s the first time)" if compiled
              else " (eager steps)"))
