@@ -1,43 +1,37 @@
-"""Aggregation over seeds and arms: rates with intervals, medians with bootstrap intervals,
-arm-vs-baseline comparisons with Holm's correction, and when training settles.
+"""Aggregation over seeds: rates with Wilson intervals, medians with distribution-free intervals,
+bootstrap intervals, and when training settles. Arm-vs-baseline tests: gancheck.stats.comparisons.
 
 Pure functions over tidy pandas DataFrames; nothing here knows about GANs or torch. The output
 tables follow the schemas in ``gancheck.report.data`` (pass_rates, collapse_rates, metric_summary,
 comparisons, settling). The statistics are written once: every rate gets its interval from
-`wilson_interval`, every median or difference of medians from `bootstrap_ci`. Why these choices:
+`wilson_interval`, every median from an order-statistic interval. Why these choices:
 ../shared/STATISTICS.md, "Over seeds and arms" (replicates are training seeds; compare arms on
 per-seed metrics, not on p-values; Holm across arms x metrics).
 
 Input tables (extra columns are ignored):
-    scores   arm, seed, test, status, reject, statistic    (gancheck.score rows + arm/seed)
-    members  arm, seed, spread_ratio, collapsed
-    samples  arm, seed, value                              (one output vector per member)
+    scores   arm, seed, test, status, reject               (gancheck.judge rows + arm/seed)
+    members  arm, seed, collapsed
     metrics  arm, seed, metric, value                      (long form; lower is better for all)
     history  arm, seed, epoch, g_mean, g_std
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
     "wilson_interval", "bootstrap_ci", "median_difference", "proportion_table", "pass_rates",
     "collapse_rates",
-    "metrics_from_scores", "metric_summary", "compare_to_baseline", "settling_by_member",
+    "metric_summary", "settling_by_member",
     "settling",
 ]
 
 PROPORTION_COLUMNS = ["n", "count", "rate", "ci_low", "ci_high"]
 METRIC_SUMMARY_COLUMNS = ["arm", "metric", "n", "median", "ci_low", "ci_high"]
-COMPARISON_COLUMNS = ["arm", "metric", "baseline", "n", "n_baseline", "difference", "ci_low",
-                      "ci_high", "statistic", "pvalue", "prob_improvement", "pvalue_holm",
-                      "reject_holm"]
 SETTLING_MEMBER_COLUMNS = ["arm", "seed", "metric", "target", "tolerance", "settled", "epoch",
                            "stays"]
 SETTLING_COLUMNS = ["arm", "metric", "n", "settled_rate", "median_epoch", "stays_rate"]
@@ -75,19 +69,6 @@ def _as_list(by, name: str) -> list[str]:
     if not columns:
         raise ValueError(f"{name} must name at least one column, got {by!r}")
     return columns
-
-
-def _finite(values) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    return array[np.isfinite(array)]
-
-
-def _stream(seed, *key):
-    """An independent, order-free random stream per table row: the same (seed, key) always gives
-    the same draws, whatever other rows are in the table. A Generator is used as given."""
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng([seed, zlib.crc32(repr(key).encode())])
 
 
 # ---------------------------------------------------------------------------- intervals
@@ -219,129 +200,27 @@ def collapse_rates(members: pd.DataFrame, *, confidence: float = 0.95) -> pd.Dat
 
 # ---------------------------------------------------------------------------- per-seed metrics
 
-def metrics_from_scores(scores: pd.DataFrame, members: pd.DataFrame, samples: pd.DataFrame, *,
-                        target_mean: float = 4.0, target_std: float = 1.25) -> pd.DataFrame:
-    """Long table ``[arm, seed, metric, value]`` of per-seed metrics, lower is better for all:
+def metric_summary(metrics: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Median over seeds per (arm, metric) with a distribution-free interval: ``[arm, metric, n,
+    median, ci_low, ci_high]``.
 
-    - ks_statistic, ad_statistic: ``statistic`` of the "ks"/"ad" rows of ``scores`` with status
-      "ok" (other rows give no value: a test that could not run has no statistic);
-    - abs_mean_error, abs_std_error: |mean - target_mean| and |std - target_std| of the member's
-      vector in ``samples`` (population std, ddof=0, as the seed computes it; a non-finite value
-      in the vector makes both NaN instead of being skipped);
-    - collapse_gap: |1 - spread_ratio| from ``members``.
-
-    Only the (arm, seed) pairs listed in ``members`` are kept, so controls that appear in scores
-    or samples but not in members do not enter arm comparisons."""
-    _check_frame(scores, ["arm", "seed", "test", "status", "statistic"], "scores")
-    _check_frame(members, ["arm", "seed", "spread_ratio"], "members")
-    _check_frame(samples, ["arm", "seed", "value"], "samples")
-    keys = ["arm", "seed"]
-    gof = scores[(scores["status"] == "ok") & scores["test"].isin(["ks", "ad"])]
-    gof = gof[keys].assign(metric=gof["test"] + "_statistic",
-                           value=gof["statistic"].astype(float))
-    moments = (samples.groupby(keys, sort=True)["value"]
-               .agg(mean=lambda v: np.mean(np.asarray(v, dtype=float)),
-                    std=lambda v: np.std(np.asarray(v, dtype=float), ddof=0)))
-    errors = pd.concat([
-        (moments["mean"] - target_mean).abs().rename("abs_mean_error"),
-        (moments["std"] - target_std).abs().rename("abs_std_error"),
-    ], axis=1).reset_index().melt(id_vars=keys, var_name="metric", value_name="value")
-    gap = members[keys].assign(metric="collapse_gap",
-                               value=(1 - members["spread_ratio"].astype(float)).abs())
-    metrics = pd.concat([gof, errors, gap], ignore_index=True)
-    metrics = metrics.merge(members[keys].drop_duplicates(), on=keys, how="inner")
-    return metrics.sort_values([*keys, "metric"], ignore_index=True)[[*keys, "metric", "value"]]
-
-
-def metric_summary(metrics: pd.DataFrame, *, confidence: float = 0.95,
-                   n_resamples: int = N_RESAMPLES, method: str = "percentile",
-                   seed=0) -> pd.DataFrame:
-    """Median over seeds per (arm, metric) with a bootstrap interval: ``[arm, metric, n, median,
-    ci_low, ci_high]``. Non-finite values are dropped and ``n`` counts the finite ones; n = 0
-    gives NaN median, n = 1 a median with NaN bounds (see `bootstrap_ci`)."""
+    The interval is the order-statistic interval of a median (binomial coverage >= confidence,
+    gancheck.stats.comparisons.median_ci); at 20 seeds a bootstrap percentile interval would
+    under-cover (STATISTICS.md). +inf (a failed member's worst value) is kept: it counts, it moves
+    the median when failures are common, and it can be an interval bound. NaN (not measured) is
+    dropped and ``n`` counts the rest."""
+    from gancheck.stats.comparisons import median_ci
     _check_frame(metrics, ["arm", "metric", "value"], "metrics")
+    _check_confidence(confidence)
     rows = []
     for (arm, metric), group in metrics.groupby(["arm", "metric"], sort=True):
-        values = _finite(group["value"])
-        low, high = bootstrap_ci(values, np.median, confidence=confidence,
-                                 n_resamples=n_resamples, method=method,
-                                 seed=_stream(seed, arm, metric))
+        values = np.asarray(group["value"], dtype=float)
+        values = values[~np.isnan(values)]
+        low, high = median_ci(values, confidence)
         rows.append({"arm": arm, "metric": metric, "n": values.size,
                      "median": float(np.median(values)) if values.size else np.nan,
                      "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows, columns=METRIC_SUMMARY_COLUMNS)
-
-
-# ---------------------------------------------------------------------------- arm vs baseline
-
-def _compare(x: np.ndarray, y: np.ndarray, *, min_n: int, bootstrap_options: dict) -> dict:
-    row = {"n": x.size, "n_baseline": y.size, "difference": np.nan, "ci_low": np.nan,
-           "ci_high": np.nan, "statistic": np.nan, "pvalue": np.nan, "prob_improvement": np.nan}
-    if x.size and y.size:
-        row["difference"] = float(np.median(x) - np.median(y))
-        # Counted over all n1*n2 pairs: the arm is better when its value is lower; ties count half.
-        wins = np.less.outer(x, y).sum() + 0.5 * np.equal.outer(x, y).sum()
-        row["prob_improvement"] = float(wins / (x.size * y.size))
-        row["ci_low"], row["ci_high"] = bootstrap_ci((x, y), median_difference,
-                                                     **bootstrap_options)
-    if x.size >= min_n and y.size >= min_n:
-        # method="auto": exact null distribution for small samples without ties (3 vs 3 cannot go
-        # below p = 0.10), normal approximation with tie correction otherwise.
-        result = stats.mannwhitneyu(x, y, alternative="two-sided", method="auto")
-        row["statistic"], row["pvalue"] = float(result.statistic), float(result.pvalue)
-    return row
-
-
-def compare_to_baseline(metrics: pd.DataFrame, baseline: str, *, confidence: float = 0.95,
-                        alpha: float = 0.05, min_n: int = 2, n_resamples: int = N_RESAMPLES,
-                        method: str = "percentile", seed=0) -> pd.DataFrame:
-    """Each arm against ``baseline``, per metric, on the finite per-seed values of ``metrics``.
-
-    Columns: arm, metric, baseline, n, n_baseline, difference (median arm - median baseline),
-    ci_low, ci_high (bootstrap interval of that difference, each group resampled independently),
-    statistic (scipy's Mann-Whitney U of the arm: pairs where arm > baseline, ties half), pvalue
-    (two-sided), prob_improvement (P(arm < baseline) + P(tie)/2 = 1 - U/(n n_baseline); > 0.5
-    favours the arm, as lower is better), pvalue_holm, reject_holm (Holm at ``alpha`` over the
-    whole family of arm x metric tests in this table).
-
-    A comparison with fewer than ``min_n`` finite values on either side is not tested: statistic
-    and pvalue are NaN, it stays out of the Holm family (so it does not dilute the others) and
-    reject_holm is False. The baseline arm itself is not compared."""
-    _check_frame(metrics, ["arm", "metric", "value"], "metrics")
-    arms = set(metrics["arm"])
-    if baseline not in arms:
-        raise ValueError(f"baseline {baseline!r} is not an arm of metrics; "
-                         f"arms: {sorted(arms, key=str)}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 1:
-        raise ValueError(f"min_n must be a positive integer, got {min_n!r}")
-    _check_confidence(confidence)
-    _check_bootstrap_options(n_resamples, method)
-
-    is_base = metrics["arm"] == baseline
-    base = {metric: _finite(group["value"])
-            for metric, group in metrics[is_base].groupby("metric", sort=True)}
-    rows = []
-    for (arm, metric), group in metrics[~is_base].groupby(["arm", "metric"], sort=True):
-        options = {"confidence": confidence, "n_resamples": n_resamples, "method": method,
-                   "seed": _stream(seed, arm, metric, baseline)}
-        rows.append({"arm": arm, "metric": metric, "baseline": baseline,
-                     **_compare(_finite(group["value"]), base.get(metric, np.empty(0)),
-                                min_n=min_n, bootstrap_options=options)})
-    table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-    table["pvalue_holm"] = np.nan
-    table["reject_holm"] = False
-    tested = table["pvalue"].notna()
-    if tested.any():
-        # A 1-D array and method="holm" explicitly: multipletests defaults to Holm-Sidak and
-        # misbehaves on 2-D input (STATISTICS.md, "Library traps").
-        reject, adjusted, _, _ = multipletests(table.loc[tested, "pvalue"].to_numpy(dtype=float),
-                                               alpha=alpha, method="holm")
-        table.loc[tested, "pvalue_holm"] = adjusted
-        table.loc[tested, "reject_holm"] = reject
-    table["reject_holm"] = table["reject_holm"].astype(bool)
-    return table
 
 
 # ---------------------------------------------------------------------------- training dynamics

@@ -1,0 +1,247 @@
+"""Each arm against the baseline: the test that fits each kind of per-seed data, one Holm family.
+
+Per-seed data come in two kinds, and each gets one pre-specified test whose effect is the one
+reported (../shared/STATISTICS.md, "Rates across seeds" and "Over seeds and arms"):
+
+- **Rates** (0/1 per seed: on target, collapsed, each outcome). Boschloo's exact unconditional
+  test (``scipy.stats.boschloo_exact``, two-sided), which is exact at 0/20 against 20/20 where a
+  rank test on 0/1 data is a large-sample chi-square in disguise. Effect: the difference of the
+  two rates, with Newcombe's hybrid score interval (statsmodels ``confint_proportions_2indep``).
+  Rates are compared unpaired: the exact paired test (McNemar's) uses only the discordant seeds
+  and, with 20 seeds and rates near 0 or 1, has less power than Boschloo's on the margins.
+- **Metrics** (a number per seed, lower is better). Arms share seeds (the same seed gives the
+  same initial weights and data streams in every arm), so the comparison is paired: the sign
+  test on the per-seed differences arm − baseline (exact binomial, ties dropped), whose effect
+  is the median of those differences, with its distribution-free interval from order statistics
+  (binomial; Hollander & Wolfe 1999, §3.6). The sign test assumes nothing about the shape of the
+  differences, which here are heavy-tailed (a few seeds fail outright).
+
+A member that diverged carries the worst value, +inf, in every metric (the caller sets it): it
+is never dropped, and ranks, signs and medians all take it as it is.
+
+``prob_improvement`` is P(arm better than baseline) over all pairs of seeds, ties half (the
+probability of improvement of Agarwal et al. 2021, rliable), with a percentile bootstrap
+interval that resamples each arm's seeds (rliable's stratified bootstrap, one stratum per arm).
+
+Holm's correction runs over every tested row of the table: all arms × (rates and metrics).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+__all__ = ["COMPARISON_COLUMNS", "compare_to_baseline", "compare_rates", "compare_metrics",
+           "median_ci", "prob_improvement_ci", "holm"]
+
+COMPARISON_COLUMNS = ["arm", "metric", "baseline", "test", "n", "n_baseline", "difference",
+                      "ci_low", "ci_high", "statistic", "pvalue", "prob_improvement",
+                      "prob_improvement_low", "prob_improvement_high", "pvalue_holm", "reject_holm"]
+#: Bootstrap resamples for the interval of prob_improvement (rliable uses 2,000 to 50,000).
+N_RESAMPLES = 4999
+
+
+def compare_to_baseline(metrics: pd.DataFrame, rates: pd.DataFrame, baseline: str, *,
+                        higher_is_better: frozenset | set = frozenset(), alpha: float = 0.05,
+                        confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Every arm against ``baseline`` on every metric and rate, Holm-corrected together.
+
+    metrics: long ``[arm, seed, metric, value]``, lower is better, +inf for a failed member.
+    rates: long ``[arm, seed, metric, value]`` with value 0/1 (NaN: not measured, left out).
+    higher_is_better: the rate metrics where 1 is the good value (e.g. "rate:on_target"); it
+    orients ``prob_improvement`` only, the test is two-sided.
+    Columns: COMPARISON_COLUMNS. The baseline arm itself is not compared.
+    """
+    _check_alpha(alpha)
+    _check_alpha(1 - confidence, "1 - confidence")
+    arms = set(metrics["arm"]) | set(rates["arm"])
+    if baseline not in arms:
+        raise ValueError(f"baseline {baseline!r} is not an arm; arms: {sorted(arms, key=str)}")
+    parts = [compare_rates(rates, baseline, higher_is_better=higher_is_better,
+                           confidence=confidence, seed=seed),
+             compare_metrics(metrics, baseline, confidence=confidence, seed=seed)]
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
+        else pd.DataFrame(columns=COMPARISON_COLUMNS)
+    table["pvalue_holm"], table["reject_holm"] = holm(table["pvalue"].to_numpy(dtype=float), alpha)
+    return table[COMPARISON_COLUMNS].sort_values(["arm", "metric"], kind="stable", ignore_index=True)
+
+
+def holm(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Holm-adjusted p-values and rejections; NaN p-values (not tested) stay NaN and never reject."""
+    adjusted = np.full(pvalues.shape, np.nan)
+    reject = np.zeros(pvalues.shape, dtype=bool)
+    tested = np.isfinite(pvalues)
+    if tested.any():
+        # A 1-D array and method="holm" explicitly: multipletests defaults to Holm-Sidak
+        # (STATISTICS.md, "Library traps").
+        reject[tested], adjusted[tested], _, _ = multipletests(pvalues[tested], alpha=alpha, method="holm")
+    return adjusted, reject
+
+
+# ------------------------------------------------------------------------------------ rates
+
+def compare_rates(rates: pd.DataFrame, baseline: str, *, higher_is_better=frozenset(),
+                  confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Boschloo's exact test of each arm's rate against the baseline's (module docstring)."""
+    _check_frame(rates, "rates")
+    rows = []
+    base = _by_metric(rates[rates["arm"] == baseline])
+    for (arm, metric), group in rates[rates["arm"] != baseline].groupby(["arm", "metric"], sort=True):
+        x, y = _measured(group["value"]), base.get(metric, np.empty(0))
+        row = _empty_row(arm, metric, baseline, "boschloo", x.size, y.size)
+        if x.size and y.size:
+            hits, base_hits = int(x.sum()), int(y.sum())
+            row["difference"] = hits / x.size - base_hits / y.size
+            low, high = confint_proportions_2indep(hits, x.size, base_hits, y.size,
+                                                   method="newcomb", compare="diff",
+                                                   alpha=1 - confidence)
+            row["ci_low"], row["ci_high"] = float(low), float(high)
+            row["statistic"], row["pvalue"] = boschloo(hits, x.size, base_hits, y.size)
+            sign = -1.0 if metric in higher_is_better else 1.0  # lower is better by default
+            row.update(_improvement(sign * x, sign * y, confidence, _rng(seed, arm, metric)))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+@functools.lru_cache(maxsize=4096)
+def boschloo(hits: int, n: int, base_hits: int, base_n: int) -> tuple[float, float]:
+    """(statistic, two-sided p) of Boschloo's test on the 2x2 table; cached, since designs
+    repeat the same tables (0/20 against 0/20 in most arms)."""
+    if hits + base_hits in (0, n + base_n):
+        # Both arms all 0 or all 1: no evidence of a difference, and scipy returns NaN here.
+        return 1.0, 1.0
+    result = stats.boschloo_exact([[hits, base_hits], [n - hits, base_n - base_hits]],
+                                  alternative="two-sided")
+    return float(result.statistic), float(min(1.0, result.pvalue))
+
+
+# ------------------------------------------------------------------------------------ metrics
+
+def compare_metrics(metrics: pd.DataFrame, baseline: str, *, confidence: float = 0.95,
+                    seed: int = 0) -> pd.DataFrame:
+    """The paired sign test of each arm's metric against the baseline's, seed for seed."""
+    _check_frame(metrics, "metrics")
+    base = metrics[metrics["arm"] == baseline]
+    rows = []
+    for (arm, metric), group in metrics[metrics["arm"] != baseline].groupby(["arm", "metric"], sort=True):
+        ours = group.set_index("seed")["value"].astype(float)
+        theirs = base[base["metric"] == metric].set_index("seed")["value"].astype(float)
+        x, y = ours.to_numpy(), theirs.to_numpy()
+        x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+        paired = pd.concat([ours, theirs], axis=1, join="inner").dropna()
+        row = _empty_row(arm, metric, baseline, "sign", x.size, y.size)
+        if len(paired):
+            diff = _paired_differences(paired.iloc[:, 0].to_numpy(), paired.iloc[:, 1].to_numpy())
+            row["difference"] = float(np.median(diff))
+            row["ci_low"], row["ci_high"] = median_ci(diff, confidence)
+            row["statistic"], row["pvalue"] = sign_test(diff)
+        if x.size and y.size:
+            row.update(_improvement(x, y, confidence, _rng(seed, arm, metric)))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def _paired_differences(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x - y, where two failed seeds (+inf - +inf) are a tie, not NaN."""
+    with np.errstate(invalid="ignore"):
+        diff = x - y
+    diff[np.isinf(x) & np.isinf(y) & (np.sign(x) == np.sign(y))] = 0.0
+    return diff
+
+
+def sign_test(diff: np.ndarray) -> tuple[float, float]:
+    """(number of positive differences, two-sided exact p); zero differences are dropped, the
+    classical sign test (scipy.stats.binomtest on the non-zero signs)."""
+    positive, negative = int((diff > 0).sum()), int((diff < 0).sum())
+    if positive + negative == 0:
+        return 0.0, 1.0
+    return float(positive), float(stats.binomtest(positive, positive + negative, 0.5).pvalue)
+
+
+def median_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for a median from order statistics: [x_(l), x_(n+1-l)] with the
+    largest l such that P(Bin(n, 1/2) < l) <= (1 - confidence)/2, so coverage >= confidence.
+    With too few values for any such l (n <= 5 at 95%) the interval is the whole line."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = x.size
+    if n == 0:
+        return np.nan, np.nan
+    tail = (1 - confidence) / 2
+    # P(Bin(n, 1/2) <= l - 1) <= tail  <=>  l - 1 <= binom.ppf-like bound
+    l = int(stats.binom.ppf(tail, n, 0.5))
+    if stats.binom.cdf(l, n, 0.5) > tail:
+        l -= 1
+    # l is now the largest count with cdf(l) <= tail; the interval is x_(l+1) .. x_(n-l) (1-based).
+    if l < 0:
+        return -np.inf, np.inf
+    return float(x[l]), float(x[n - 1 - l])
+
+
+# ------------------------------------------------------------------------------------ improvement
+
+def prob_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X < Y) + P(X = Y)/2 over all pairs: the arm (x) better than the baseline (y), lower better."""
+    return float((np.less.outer(x, y).sum() + 0.5 * np.equal.outer(x, y).sum()) / (x.size * y.size))
+
+
+def prob_improvement_ci(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95,
+                        n_resamples: int = N_RESAMPLES, rng=None) -> tuple[float, float]:
+    """Percentile bootstrap interval of `prob_improvement`, each arm's seeds resampled on their
+    own (rliable's stratified bootstrap). Needs >= 2 seeds per arm, else (NaN, NaN)."""
+    if x.size < 2 or y.size < 2:
+        return np.nan, np.nan
+    rng = np.random.default_rng(rng)
+    xs = x[rng.integers(0, x.size, (n_resamples, x.size))]
+    ys = y[rng.integers(0, y.size, (n_resamples, y.size))]
+    # Rank trick per resample: for each pair of resamples count wins and ties without n1*n2*R memory.
+    wins = (xs[:, :, None] < ys[:, None, :]).sum(axis=(1, 2)) + 0.5 * (xs[:, :, None] == ys[:, None, :]).sum(axis=(1, 2))
+    values = wins / (x.size * y.size)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail))
+
+
+def _improvement(x, y, confidence, rng) -> dict:
+    low, high = prob_improvement_ci(x, y, confidence=confidence, rng=rng)
+    return {"prob_improvement": prob_improvement(x, y), "prob_improvement_low": low,
+            "prob_improvement_high": high}
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def _empty_row(arm, metric, baseline, test, n, n_baseline) -> dict:
+    row = dict.fromkeys(COMPARISON_COLUMNS, np.nan)
+    row.update(arm=arm, metric=metric, baseline=baseline, test=test, n=int(n), n_baseline=int(n_baseline),
+               reject_holm=False)
+    return row
+
+
+def _by_metric(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {metric: _measured(group["value"]) for metric, group in frame.groupby("metric", sort=True)}
+
+
+def _measured(values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return array[~np.isnan(array)]
+
+
+def _rng(seed, *key) -> np.random.Generator:
+    """An order-free stream per row: the same (seed, key) always resamples the same way."""
+    import zlib
+    return np.random.default_rng([seed, zlib.crc32(repr(key).encode())])
+
+
+def _check_frame(frame, name: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in ("arm", "seed", "metric", "value") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} is missing columns {missing}; it has {list(frame.columns)}")
+
+
+def _check_alpha(alpha: float, name: str = "alpha") -> None:
+    if not 0 < alpha < 1:
+        raise ValueError(f"{name} must be in (0, 1), got {alpha!r}")
