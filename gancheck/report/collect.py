@@ -1,4 +1,6 @@
-"""From a run's store to tidy tables: the report's input, scores.csv, summary.csv, comparisons.csv."""
+"""From a run's store to tidy tables: the report's input and the run folder's CSVs.
+
+CSV_FILES lists what a run folder holds beside index.html and store.sqlite."""
 from __future__ import annotations
 
 import json
@@ -11,11 +13,18 @@ from gancheck.gan.result import HISTORY_COLUMNS
 from gancheck.report.data import ReportInput
 from gancheck.runs.files import atomic_write_text
 from gancheck.runs.store import STORE_NAME, Store, decode_array
+from gancheck.report import verdicts
 from gancheck.stats import aggregate
+from gancheck.stats.comparisons import compare_to_baseline
+from gancheck.stats.outcomes import outcome_table
 
 MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "spread_ratio",
-                  "diversity_pvalue", "collapsed"]
-SCORE_COLUMNS = ["arm", "seed", "kind", "test", "hypothesis", "statistic", "pvalue", "reject", "status", "n"]
+                  "fixed_share", "fixed_share_low", "fixed_share_high", "diversity_pvalue",
+                  "collapsed", "heterogeneous"]
+SCORE_COLUMNS = ["arm", "seed", "kind", "test", "group", "hypothesis", "statistic", "pvalue", "reject",
+                 "reject_rate", "status", "k", "n"]
+CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
+             "equivalence.csv")
 
 
 def _current(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -30,7 +39,8 @@ def _current(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame
     raw = raw[keep].sort_values(["arm", "seed"], kind="stable").reset_index(drop=True)
     # Rows are stored in the order tasks finished, which varies from run to run; sorting (stably,
     # keeping each member's tests in scoring order) makes the same results give the same CSVs.
-    scores = (store.read_table("scores").merge(raw[["arm", "seed"]], on=["arm", "seed"])
+    scores = (store.read_table("scores").rename(columns={"test_group": "group"})
+              .merge(raw[["arm", "seed"]], on=["arm", "seed"])
               .sort_values(["arm", "seed"], kind="stable").reset_index(drop=True))
     scores["reject"] = scores["reject"].astype(bool)
     return arms, raw, scores[SCORE_COLUMNS]
@@ -43,6 +53,31 @@ def _samples(raw: pd.DataFrame) -> pd.DataFrame:
         if values is not None:
             parts.append(pd.DataFrame({"arm": arm, "seed": seed, "index": np.arange(values.size), "value": values}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arm", "seed", "index", "value"])
+
+
+def _previews(raw: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    rows = raw.loc[raw["kind"].eq("member"), ["arm", "seed", "preview", "preview_shape"]]
+    for arm, seed, blob, shape in rows.itertuples(index=False):
+        draws = decode_array(blob, json.loads(shape), "<f4") if blob is not None else None
+        if draws is not None:
+            k, n = draws.shape
+            parts.append(pd.DataFrame({"arm": arm, "seed": seed, "draw": np.repeat(np.arange(k), n),
+                                       "index": np.tile(np.arange(n), k), "value": draws.ravel()}))
+    cols = ["arm", "seed", "draw", "index", "value"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def _coordinates(raw: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    rows = raw.loc[raw["kind"].eq("member"), ["arm", "seed", "coord_mean", "coord_sd"]]
+    for arm, seed, mean_blob, sd_blob in rows.itertuples(index=False):
+        mean, sd = decode_array(mean_blob, (-1,), "<f4"), decode_array(sd_blob, (-1,), "<f4")
+        if mean is not None and sd is not None:
+            parts.append(pd.DataFrame({"arm": arm, "seed": seed, "index": np.arange(mean.size),
+                                       "mean": mean, "sd": sd}))
+    cols = ["arm", "seed", "index", "mean", "sd"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
 def _history(raw: pd.DataFrame) -> pd.DataFrame:
@@ -71,45 +106,55 @@ def load_report_input(run_dir: Path) -> ReportInput:
         arms, raw, scores = _current(store, provenance)
     finally:
         store.close()
-    mean, std = provenance["target_mean"], provenance["target_std"]
+    mean, std, alpha = provenance["target_mean"], provenance["target_std"], provenance["alpha"]
     members = raw[MEMBER_COLUMNS].copy()
-    members["collapsed"] = members["collapsed"].astype("boolean")
-    samples, history = _samples(raw), _history(raw)
-    gan_members = members[members["kind"].eq("member")]
-    metrics = aggregate.metrics_from_scores(scores[scores["kind"].eq("member")], gan_members, samples,
-                                            target_mean=mean, target_std=std)
+    for flag in ("collapsed", "heterogeneous"):
+        members[flag] = members[flag].astype("boolean")
+    members = verdicts.with_outcomes(members, scores, target_std=std, alpha=alpha)
+    history = _history(raw)
+    metrics = verdicts.per_seed_metrics(members, scores)
     baseline = arms.loc[arms["is_baseline"].astype(bool), "arm"]
-    comparisons = (aggregate.compare_to_baseline(metrics, baseline.iloc[0], alpha=provenance["alpha"])
-                   if len(baseline) and len(gan_members) else pd.DataFrame())
+    comparisons = (compare_to_baseline(metrics, verdicts.per_seed_rates(members), baseline.iloc[0],
+                                       higher_is_better=verdicts.HIGHER_IS_BETTER, alpha=alpha)
+                   if len(baseline) and members["kind"].eq("member").any() else pd.DataFrame())
     arms = arms.assign(is_baseline=arms["is_baseline"].astype(bool)).drop(columns=["digest"])
     return ReportInput(
-        arms=arms, members=members, scores=scores, samples=samples, history=history,
+        arms=arms, members=members, scores=scores, samples=_samples(raw), history=history,
         pass_rates=aggregate.pass_rates(scores),
         collapse_rates=aggregate.collapse_rates(members),
         metric_summary=aggregate.metric_summary(metrics),
         comparisons=comparisons,
         settling=aggregate.settling(history, target_mean=mean, target_std=std),
-        provenance=provenance)
+        provenance=provenance,
+        outcomes=outcome_table(members),
+        metrics=metrics,
+        equivalence=verdicts.equivalence(members, scores, target_std=std, alpha=alpha),
+        previews=_previews(raw),
+        coordinates=_coordinates(raw))
 
 
 def summary_table(data: ReportInput) -> pd.DataFrame:
-    """One tidy table per arm and quantity: pass rates, collapse rate, metric medians, settling."""
+    """One tidy table per arm and quantity: generator-level pass rates per test, outcome rates,
+    the collapse flag's rate, and metric medians."""
     rates = data.pass_rates.assign(quantity="pass_rate:" + data.pass_rates["test"], statistic="rate")
+    outcomes = data.outcomes.assign(quantity="outcome_rate:" + data.outcomes["outcome"], statistic="rate")
     collapse = data.collapse_rates.assign(quantity="collapse_rate", statistic="rate")
     medians = data.metric_summary.rename(columns={"median": "rate"}).assign(
         quantity="median:" + data.metric_summary["metric"], statistic="median", count=np.nan)
     cols = ["arm", "quantity", "statistic", "n", "count", "rate", "ci_low", "ci_high"]
-    table = pd.concat([rates[cols], collapse[cols], medians[cols]], ignore_index=True)
+    table = pd.concat([rates[cols], outcomes[cols], collapse[cols], medians[cols]], ignore_index=True)
     return table.rename(columns={"rate": "estimate"})
 
 
 def write_outputs(run_dir: Path, *, render: bool = True) -> ReportInput:
-    """Write scores.csv, summary.csv, comparisons.csv and index.html, each atomically."""
+    """Write the CSV_FILES and index.html, each atomically (the page last: it checksums the CSVs)."""
     run_dir = Path(run_dir)
     data = load_report_input(run_dir)
-    atomic_write_text(run_dir / "scores.csv", data.scores.to_csv(index=False))
-    atomic_write_text(run_dir / "summary.csv", summary_table(data).to_csv(index=False))
-    atomic_write_text(run_dir / "comparisons.csv", data.comparisons.to_csv(index=False))
+    tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
+              "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
+              "metrics.csv": data.metrics, "equivalence.csv": data.equivalence}
+    for name in CSV_FILES:
+        atomic_write_text(run_dir / name, tables[name].to_csv(index=False))
     if render:
         from gancheck.report.render import render as render_report
         render_report(data, run_dir)

@@ -1,31 +1,29 @@
-"""The table printed at the end of a run: the verdict per arm, in plain text."""
+"""The table printed at the end of a run: each arm's outcomes, in plain text."""
 from __future__ import annotations
 
 import pandas as pd
 
 from gancheck.report.data import ReportInput
-
-_TESTS = ("ks", "ad", "shapiro")
+from gancheck.stats.outcomes import OUTCOMES
 
 
 def _rate(row) -> str:
-    return f"{row['rate']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return f"{int(row['count'])}/{int(row['n'])} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
 
 
 def summary_frame(data: ReportInput) -> pd.DataFrame:
-    rates = data.pass_rates[data.pass_rates["test"].isin(_TESTS)]
-    table = rates.assign(text=rates.apply(_rate, axis=1)).pivot(index="arm", columns="test", values="text")
-    table = table[[t for t in _TESTS if t in table.columns]].add_prefix("pass ")
-    collapse = data.collapse_rates.set_index("arm")
-    table["collapsed"] = collapse.apply(_rate, axis=1)
-    members = data.members
-    table["diverged"] = members[members["status"].eq("diverged")].groupby("arm").size().reindex(table.index).fillna(0).astype(int)
-    table["n"] = members.groupby("arm").size().reindex(table.index)
-    return table
+    """Arms (controls last) x outcomes: count/n with the Wilson interval of the rate."""
+    outcomes = data.outcomes
+    table = (outcomes.assign(text=outcomes.apply(_rate, axis=1))
+             .pivot(index="arm", columns="outcome", values="text"))
+    table = table[[o for o in OUTCOMES if o in table.columns]]
+    controls = set(data.arms.loc[data.arms["role"].eq("control"), "arm"])
+    order = sorted(table.index, key=lambda arm: (arm in controls, str(arm)))
+    return table.loc[order]
 
 
 def print_summary(outcome, data: ReportInput) -> None:
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_colwidth", 40):
         print(summary_frame(data).to_string())
     print(f"\n{outcome.trained} computed now, {outcome.reused} reused from earlier runs; "
-          f"{outcome.wall_s:.0f} s. Results in {outcome.run_dir}/ (index.html, scores.csv, summary.csv)")
+          f"{outcome.wall_s:.0f} s. Results in {outcome.run_dir}/ (index.html and the CSVs)")

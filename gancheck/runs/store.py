@@ -3,8 +3,10 @@
 Tables
   meta     key -> JSON value: the store's format, the design, provenance.
   arms     one row per arm (or control): its role, factor/level and full config.
-  members  one row per (arm, seed): status, diversity, history and sample (float32 bytes).
-  scores   one row per (arm, seed, test): exactly gancheck.score's columns.
+  members  one row per (arm, seed): status, diversity, history, draw 0, a preview of the first
+           draws and the per-coordinate mean and sd across all draws (raw float bytes).
+  scores   one row per (arm, seed, test): gancheck.judge's generator-level row ("group" is stored
+           as test_group, a word SQL reserves).
 
 A member and its scores are written in one transaction, so an interrupted run never leaves a
 member half-recorded; resuming skips every (arm, seed) already present with the same config
@@ -22,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "gancheck-store-1"
+#: Version 2: generator-level verdicts (gancheck.judge rows), diversity's components, previews.
+FORMAT = "gancheck-store-2"
 STORE_NAME = "store.sqlite"
 
 _SCHEMA = """
@@ -34,13 +37,15 @@ CREATE TABLE IF NOT EXISTS arms (
 CREATE TABLE IF NOT EXISTS members (
     arm TEXT NOT NULL, seed INTEGER NOT NULL, digest TEXT NOT NULL, kind TEXT NOT NULL,
     status TEXT NOT NULL, diverged_epoch INTEGER, wall_s REAL,
-    spread_ratio REAL, diversity_pvalue REAL, collapsed INTEGER,
-    history BLOB, history_shape TEXT, sample BLOB, finished_at REAL NOT NULL,
+    spread_ratio REAL, fixed_share REAL, fixed_share_low REAL, fixed_share_high REAL,
+    diversity_pvalue REAL, collapsed INTEGER, heterogeneous INTEGER,
+    history BLOB, history_shape TEXT, sample BLOB, preview BLOB, preview_shape TEXT,
+    coord_mean BLOB, coord_sd BLOB, finished_at REAL NOT NULL,
     PRIMARY KEY (arm, seed));
 CREATE TABLE IF NOT EXISTS scores (
     arm TEXT NOT NULL, seed INTEGER NOT NULL, test TEXT NOT NULL, kind TEXT NOT NULL,
-    hypothesis TEXT, statistic REAL, pvalue REAL, reject INTEGER NOT NULL, status TEXT NOT NULL,
-    n INTEGER, PRIMARY KEY (arm, seed, test));
+    test_group TEXT, hypothesis TEXT, statistic REAL, pvalue REAL, reject INTEGER NOT NULL,
+    reject_rate REAL, status TEXT NOT NULL, k INTEGER, n INTEGER, PRIMARY KEY (arm, seed, test));
 """
 
 
@@ -54,12 +59,18 @@ class MemberRecord:
     status: str                    # "done" | "diverged"
     diverged_epoch: int | None
     wall_s: float
-    spread_ratio: float
-    diversity_pvalue: float
-    collapsed: bool
+    diversity: dict                # DIVERSITY_FIELDS of gancheck.diversity's result
     history: np.ndarray | None     # (epochs, 4) float64, see gancheck.gan.result.HISTORY_COLUMNS
     sample: np.ndarray | None      # (n,) noise draw 0 of the trained generator
-    scores: list[dict]             # rows of gancheck.score for the sample
+    scores: list[dict]             # gancheck.judge rows: the generator-level verdict
+    preview: np.ndarray | None = None     # (PREVIEW_DRAWS, n) the first noise draws
+    coord_mean: np.ndarray | None = None  # (n,) per coordinate, mean across all draws
+    coord_sd: np.ndarray | None = None    # (n,) per coordinate, sd across all draws (ddof=1)
+
+
+#: The fields of gancheck.diversity's result kept per member (diversity_pvalue is its pvalue).
+DIVERSITY_FIELDS = ("spread_ratio", "fixed_share", "fixed_share_low", "fixed_share_high",
+                    "diversity_pvalue", "collapsed", "heterogeneous")
 
 
 class StoreError(ValueError):
@@ -183,19 +194,23 @@ class Store:
     @_store_errors("write")
     def put_member(self, rec: MemberRecord) -> None:
         """Record one member and its scores atomically; a second write of the same key is refused."""
-        hist = rec.history
+        hist, div = rec.history, rec.diversity
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO members VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO members VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (rec.arm, int(rec.seed), rec.digest, rec.kind, rec.status,
                  None if rec.diverged_epoch is None else int(rec.diverged_epoch), float(rec.wall_s),
-                 float(rec.spread_ratio), float(rec.diversity_pvalue), int(bool(rec.collapsed)),
-                 _blob(hist, "<f8"), None if hist is None else json.dumps(list(hist.shape)),
-                 _blob(rec.sample, "<f8"), time.time()))
+                 _float(div["spread_ratio"]), _float(div["fixed_share"]), _float(div["fixed_share_low"]),
+                 _float(div["fixed_share_high"]), _float(div["diversity_pvalue"]),
+                 int(bool(div["collapsed"])), int(bool(div["heterogeneous"])),
+                 _blob(hist, "<f8"), _shape(hist), _blob(rec.sample, "<f8"),
+                 _blob(rec.preview, "<f4"), _shape(rec.preview),
+                 _blob(rec.coord_mean, "<f4"), _blob(rec.coord_sd, "<f4"), time.time()))
             db.executemany(
-                "INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(rec.arm, int(rec.seed), r["test"], rec.kind, r["hypothesis"], _float(r["statistic"]),
-                  _float(r["pvalue"]), int(bool(r["reject"])), r["status"], _int(r["n"]))
+                "INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(rec.arm, int(rec.seed), r["test"], rec.kind, r["group"], r["hypothesis"],
+                  _float(r["statistic"]), _float(r["pvalue"]), int(bool(r["reject"])),
+                  _float(r["reject_rate"]), r["status"], _int(r["k"]), _int(r["n"]))
                  for r in rec.scores])
 
     @_store_errors("read")
@@ -211,6 +226,10 @@ class Store:
 
 def _float(value) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _shape(array: np.ndarray | None) -> str | None:
+    return None if array is None else json.dumps(list(array.shape))
 
 
 def _int(value) -> int | None:

@@ -1,4 +1,4 @@
-"""Run one task: train a population (or draw a control), sample, score. Runs in any worker.
+"""Run one task: train a population (or draw a control), sample, judge. Runs in any worker.
 
 A task carries configs and seeds only and returns MemberRecords (numpy arrays and plain values),
 so it can cross a process or machine boundary; nothing torch leaves this module.
@@ -12,11 +12,14 @@ import numpy as np
 
 from gancheck.runs.controls import draw_control
 from gancheck.runs.plan import Task
-from gancheck.runs.store import MemberRecord
+from gancheck.runs.store import DIVERSITY_FIELDS, MemberRecord
 
-#: The columns of gancheck.score kept per stored score row. (A record's digest is filled in by
+#: The columns of gancheck.judge kept per stored verdict row. (A record's digest is filled in by
 #: the driver, which knows the design.)
-SCORE_COLUMNS = ("test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
+VERDICT_COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reject_rate",
+                   "status", "k", "n")
+#: Noise draws kept per member for the report's picture of collapse (draws overlaid).
+PREVIEW_DRAWS = 8
 
 
 def run_task(task: Task, *, device: str = "cpu", compile: str = "auto",
@@ -29,12 +32,17 @@ def run_task(task: Task, *, device: str = "cpu", compile: str = "auto",
     raise ValueError(f"task kind={task.kind!r}: unknown")
 
 
-def _score_draws(draws: np.ndarray, mean: float, std: float, alpha: float):
-    """Score noise draw 0 within the vector, and all draws across noise for collapse."""
-    from gancheck.stats.scoring import diversity, score
-    rows = score(draws[0], mean=mean, std=std, alpha=alpha)
-    div = diversity(draws, mean=mean, std=std, alpha=alpha)
-    return [{c: r[c] for c in SCORE_COLUMNS} for r in rows.to_dict("records")], div
+def _judge_draws(draws: np.ndarray, mean: float, std: float, alpha: float) -> tuple[list[dict], dict]:
+    """The generator-level verdict on all K draws, and diversity's fields for the member row."""
+    from gancheck.stats.judge import judge_generator
+    verdict, div = judge_generator(draws, mean=mean, std=std, alpha=alpha)
+    rows = [{c: r[c] for c in VERDICT_COLUMNS} for r in verdict.to_dict("records")]
+    fields = {name: getattr(div, name) for name in DIVERSITY_FIELDS if name != "diversity_pvalue"}
+    return rows, {**fields, "diversity_pvalue": div.pvalue}
+
+
+def _coordinates(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return draws.mean(axis=0), draws.std(axis=0, ddof=1)
 
 
 def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[MemberRecord]:
@@ -51,13 +59,14 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
     for (arm, cfg, seed), res in zip(task.members, results):
         draws = res.samples
         usable = res.status == "done" and np.isfinite(draws).all()
-        scores, div = _score_draws(draws if usable else np.full_like(draws, np.nan),
+        scores, div = _judge_draws(draws if usable else np.full_like(draws, np.nan),
                                    cfg.data_mean, cfg.data_std, task.alpha)
+        coord_mean, coord_sd = _coordinates(draws) if usable else (None, None)
         records.append(MemberRecord(
             arm=arm, seed=seed, digest="", kind="member", status=res.status,
-            diverged_epoch=res.diverged_epoch, wall_s=res.wall_s, spread_ratio=div.spread_ratio,
-            diversity_pvalue=div.pvalue, collapsed=bool(div.collapsed), history=res.history,
-            sample=draws[0] if usable else None, scores=scores))
+            diverged_epoch=res.diverged_epoch, wall_s=res.wall_s, diversity=div, history=res.history,
+            sample=draws[0] if usable else None, scores=scores,
+            preview=draws[:PREVIEW_DRAWS] if usable else None, coord_mean=coord_mean, coord_sd=coord_sd))
     return records
 
 
@@ -67,10 +76,9 @@ def _run_control(task: Task) -> list[MemberRecord]:
     for arm, _, rep in task.members:
         start = time.perf_counter()
         draws = draw_control(task.control, rep, task.n_draws, task.n, mean, std)
-        scores, div = _score_draws(draws, mean, std, task.alpha)
+        scores, div = _judge_draws(draws, mean, std, task.alpha)
         records.append(MemberRecord(
             arm=arm, seed=rep, digest="", kind="control", status="done", diverged_epoch=None,
-            wall_s=time.perf_counter() - start, spread_ratio=div.spread_ratio,
-            diversity_pvalue=div.pvalue, collapsed=bool(div.collapsed), history=None,
-            sample=None, scores=scores))
+            wall_s=time.perf_counter() - start, diversity=div, history=None, sample=None,
+            scores=scores))
     return records

@@ -1,0 +1,89 @@
+"""The choices that turn stored verdicts into per-seed tables: one outcome per member, the per-seed
+metrics and rates that arms are compared on, and the equivalence margins.
+
+This is where gancheck decides what matters about a trained generator; gancheck.stats only
+provides the tests. Every table is long form, one row per (arm, seed, ...).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gancheck.stats.equivalence import EQUIVALENCE_COLUMNS, tost
+from gancheck.stats.outcomes import OUTCOMES, classify
+
+#: Per-seed metrics, lower is better: (metric, judge test whose statistic it is, transform).
+#: ks and ad: the median over draws of D and A²; mean and std: |median over draws of the error|.
+METRIC_SOURCES = (("ks_statistic", "ks", float), ("ad_statistic", "ad", float),
+                  ("abs_mean_error", "mean", abs), ("abs_std_error", "std", abs))
+#: The diversity ICC: the share of the output's variance fixed per coordinate across draws.
+FIXED_SHARE = "fixed_share"
+METRICS = tuple(name for name, _, _ in METRIC_SOURCES) + (FIXED_SHARE,)
+#: Rates compared between arms: each outcome, and diversity's collapse flag on its own (an arm
+#: can shift seeds between "stuck" and "collapsed" without changing the flag, or the reverse).
+RATES = tuple(f"rate:{o}" for o in OUTCOMES) + ("rate:collapse_flag",)
+HIGHER_IS_BETTER = frozenset({"rate:on_target"})
+#: Equivalence margins, as shares of the target sd: a generator whose mean is within 0.1 sd of
+#: the target, and whose sd is within 10% of it, is "equivalent" (two one-sided tests over seeds).
+#: 0.1 sd is below what one draw of n = 500 detects with 80% power (0.125 sd, STATISTICS.md),
+#: so an equivalent arm is close on the scale a user of 500 values could notice.
+EQUIVALENCE_MARGINS = {"mean": 0.1, "std": 0.1}
+#: Member outcomes whose metrics are the worst possible where they could not be measured.
+BROKEN_OUTCOMES = ("diverged", "stuck")
+
+
+def with_outcomes(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
+                  alpha: float) -> pd.DataFrame:
+    """``members`` with an ``outcome`` column (gancheck.stats.outcomes' decision list)."""
+    verdicts = {key: rows for key, rows in scores.groupby(["arm", "seed"], sort=False)}
+    empty = scores.iloc[0:0]
+    outcomes = [classify(verdicts.get((arm, seed), empty), collapsed=bool(collapsed),
+                         diverged=status == "diverged", target_std=target_std, alpha=alpha)
+                for arm, seed, status, collapsed in
+                members[["arm", "seed", "status", "collapsed"]].itertuples(index=False)]
+    return members.assign(outcome=outcomes)
+
+
+def per_seed_metrics(members: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """``[arm, seed, metric, value]`` for the GAN members (controls excluded). A metric that could
+    not be measured on a diverged or stuck member is +inf, its worst value, never dropped."""
+    gan = members[members["kind"] == "member"]
+    keys = gan[["arm", "seed", "outcome"]]
+    parts = []
+    for metric, test, transform in METRIC_SOURCES:
+        rows = scores[(scores["test"] == test) & (scores["status"] == "ok")]
+        values = rows.set_index(["arm", "seed"])["statistic"].astype(float).map(transform)
+        part = keys.assign(metric=metric)
+        part["value"] = [values.get((a, s), np.nan) for a, s in zip(part["arm"], part["seed"])]
+        parts.append(part)
+    parts.append(keys.assign(metric=FIXED_SHARE, value=gan[FIXED_SHARE].astype(float).to_numpy()))
+    table = pd.concat(parts, ignore_index=True)
+    broken = table["outcome"].isin(BROKEN_OUTCOMES) & table["value"].isna()
+    table.loc[broken, "value"] = np.inf
+    return (table.drop(columns="outcome")
+            .sort_values(["arm", "seed", "metric"], kind="stable", ignore_index=True))
+
+
+def per_seed_rates(members: pd.DataFrame) -> pd.DataFrame:
+    """``[arm, seed, metric, value]``, value 0/1: each outcome, and the collapse flag."""
+    gan = members[members["kind"] == "member"]
+    parts = [gan[["arm", "seed"]].assign(metric=f"rate:{o}", value=(gan["outcome"] == o).astype(float))
+             for o in OUTCOMES]
+    parts.append(gan[["arm", "seed"]].assign(metric="rate:collapse_flag",
+                                             value=gan["collapsed"].astype(float)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def equivalence(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
+                alpha: float) -> pd.DataFrame:
+    """Per arm, TOST of the per-seed mean and sd errors against EQUIVALENCE_MARGINS."""
+    gan = members.loc[members["kind"] == "member", ["arm", "seed"]]
+    rows = []
+    for quantity, share in EQUIVALENCE_MARGINS.items():
+        ok = scores[(scores["test"] == quantity) & (scores["status"] == "ok")]
+        errors = gan.merge(ok[["arm", "seed", "statistic"]], on=["arm", "seed"], how="left")
+        for arm, group in errors.groupby("arm", sort=True):
+            # A member without a measured error (broken output) enters as NaN: tost refuses it.
+            result = tost(group["statistic"].astype(float).to_numpy(), share * target_std, alpha=alpha)
+            rows.append({"arm": arm, "quantity": quantity, **result})
+    return pd.DataFrame(rows, columns=["arm", "quantity", *EQUIVALENCE_COLUMNS])
