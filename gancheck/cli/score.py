@@ -52,16 +52,18 @@ def run(args) -> int:
     layout = args.layout or default_layout(table, picked=bool(args.column))
     names, samples = select(table, layout)
     what = "noise draw(s) of one generator" if args.draws else "sample(s)"
-    _note(f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
-          f"sample: {len(names)} {what} of {samples.shape[1]} values")
+    # Notes are printed once the scoring succeeded: bad options stay a single line of error.
+    notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
+             f"sample: {len(names)} {what} of {samples.shape[1]} values"]
     if args.draws:
-        judge_generator(samples, args)
+        judge_generator(samples, args, notes)
         return 0
     from gancheck.stats.scoring import score  # lazy: pandas/scipy only when scoring
 
     result = score(samples, mean=args.mean, std=args.std, alpha=args.alpha)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
-    _note_ties(names, samples, result["status"])
+    notes.append(ties_note(names, samples, result["status"]))
+    _print_notes(notes)
     write(result, args.format, sys.stdout)
     return 0
 
@@ -82,7 +84,7 @@ def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
     return [f"row {i}" for i in range(1, table.values.shape[0] + 1)], table.values
 
 
-def judge_generator(draws: np.ndarray, args) -> None:
+def judge_generator(draws: np.ndarray, args, notes: list) -> None:
     """The generator-level verdict on (K, n) draws, and one line on their diversity."""
     import gancheck
 
@@ -90,14 +92,15 @@ def judge_generator(draws: np.ndarray, args) -> None:
     if judge is not None:
         verdict = judge(draws, mean=args.mean, std=args.std, alpha=args.alpha)
     else:  # before gancheck.judge exists: each draw scored alone
-        _note("gancheck.judge is not available in this version: each draw is scored alone")
+        notes.append("gancheck.judge is not available in this version: each draw is scored alone")
         verdict = gancheck.score(draws, mean=args.mean, std=args.std, alpha=args.alpha)
         verdict.insert(1, NAME_COLUMN, [f"draw {i + 1}" for i in verdict["sample"]])
-    if "status" in verdict:
-        _note_ties([f"draw {i}" for i in range(1, len(draws) + 1)], draws, verdict["status"])
+    summary = diversity_line(gancheck.diversity(draws, mean=args.mean, std=args.std, alpha=args.alpha))
+    names = [f"draw {i}" for i in range(1, len(draws) + 1)]
+    notes.append(ties_note(names, draws, verdict["status"] if "status" in verdict else ()))
+    _print_notes(notes)
     write(verdict, args.format, sys.stdout)
-    line = diversity_line(gancheck.diversity(draws, mean=args.mean, std=args.std, alpha=args.alpha))
-    print(line, file=sys.stdout if args.format == "table" else sys.stderr)
+    print(summary, file=sys.stdout if args.format == "table" else sys.stderr)
 
 
 def diversity_line(result) -> str:
@@ -121,20 +124,20 @@ def repeated_values(samples: np.ndarray) -> np.ndarray:
     return same.sum(axis=1)
 
 
-def _note_ties(names: list[str], samples: np.ndarray, statuses) -> None:
+def ties_note(names: list[str], samples: np.ndarray, statuses) -> str | None:
     """Say when ties were found: values rounded to few decimals repeat, and the continuous tests'
     p-values assume they do not. How the tests treat ties is gancheck.stats' business; its status
     strings say so, and rows whose status mentions ties are counted here."""
     repeats = repeated_values(samples)
     tied = np.flatnonzero(repeats)
     if tied.size == 0:
-        return
+        return None
     worst = tied[np.argmax(repeats[tied])]
     statuses = [str(s) for s in statuses]
     flagged = sum("tie" in s for s in statuses)
     treated = (f"; {flagged} test rows have a ties status ({_first_tie_status(statuses)}), "
                "which never counts as a pass") if flagged else ""
-    _note(f"ties found in {tied.size} of {len(names)} samples (most: {names[worst]!r}, "
+    return (f"ties found in {tied.size} of {len(names)} samples (most: {names[worst]!r}, "
           f"{repeats[worst]} of {samples.shape[1]} values repeat an earlier one){treated}")
 
 
@@ -142,8 +145,9 @@ def _first_tie_status(statuses: list[str]) -> str:
     return next(s for s in statuses if "tie" in s)
 
 
-def _note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
+def _print_notes(notes: list) -> None:
+    for note in filter(None, notes):
+        print(f"note: {note}", file=sys.stderr)
 
 
 def write(table, fmt: str, stream) -> None:
