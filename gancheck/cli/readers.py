@@ -288,11 +288,12 @@ def _convert(fields: list[str], lines: list[int], kept: int, source: str, labels
         pass  # a blank (missing value) or text somewhere: find it, field by field
     values = np.empty(len(fields))
     for i, field in enumerate(fields):
+        # Quotes around a value are allowed; a blank field, or "" (how pandas writes NaN in a
+        # single column, where a blank line would vanish), is a missing value.
+        text = field.strip().strip('"').strip()
         try:
-            values[i] = float(field)
+            values[i] = float(text) if text else np.nan
         except ValueError:
-            if field.strip():
-                raise UsageError(f"{source}: line {lines[i // kept]}, column {labels[i % kept]!r}: "
-                                 f"{field.strip()[:40]!r} is not a number") from None
-            values[i] = np.nan  # a blank field: a missing value, as pandas writes NaN
+            raise UsageError(f"{source}: line {lines[i // kept]}, column {labels[i % kept]!r}: "
+                             f"{text[:40]!r} is not a number") from None
     return values.reshape(-1, kept)
