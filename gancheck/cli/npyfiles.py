@@ -7,6 +7,7 @@ Pickled (object) arrays are refused outright: loading them could run code.
 """
 from __future__ import annotations
 
+import io
 import math
 import zipfile
 from pathlib import Path
@@ -35,8 +36,17 @@ def read_npy(handle: BinaryIO, source: str, total_bytes: int) -> np.ndarray:
     reader = _HEADER_READERS.get(version[0]) if len(version) == 2 else None
     if reader is None:
         raise UsageError(f"{source}: unknown .npy format version {tuple(version)}")
+    # The header's length is checked before the header is read: numpy's reader would first read
+    # (and allocate) whatever length the file claims, up to 4 GiB.
+    length_field = handle.read(2 if version[0] == 1 else 4)
+    length = int.from_bytes(length_field, "little")
+    if length > MAX_HEADER_SIZE:
+        raise UsageError(f"{source}: unreadable .npy header: it claims {length:,} bytes, "
+                         f"more than the {MAX_HEADER_SIZE:,} numpy allows")
+    header = handle.read(length)
     try:
-        shape, fortran_order, dtype = reader(handle, max_header_size=MAX_HEADER_SIZE)
+        shape, fortran_order, dtype = reader(io.BytesIO(length_field + header),
+                                             max_header_size=MAX_HEADER_SIZE)
     except (ValueError, SyntaxError, TypeError, EOFError) as exc:
         raise UsageError(f"{source}: unreadable .npy header: {exc}") from None
     _check_header(source, shape, dtype)
@@ -47,7 +57,8 @@ def read_npy(handle: BinaryIO, source: str, total_bytes: int) -> np.ndarray:
         raise UsageError(f"{source}: header claims shape {shape} ({memory.human(data_bytes)} of "
                          f"{dtype}) but the file holds {memory.human(held)} of data: truncated or corrupt")
     # The raw bytes and their float64 copy are both alive for a moment.
-    memory.require(source, data_bytes + 8 * count, f"an array of shape {shape}")
+    memory.require(source, data_bytes + 8 * count,
+                   f"an array of shape {shape} ({memory.human(data_bytes)} of {dtype} in the file)")
     buffer = handle.read(data_bytes)
     array = np.frombuffer(buffer, dtype=dtype, count=count)
     array = array.reshape(shape, order="F" if fortran_order else "C")
