@@ -50,13 +50,11 @@ class Table:
 def read_table(path: str, *, key: str | None = None, header: str = "auto",
                columns: Sequence[str] | None = None) -> Table:
     """Read ``path`` (or standard input for "-"), keeping only ``columns`` when given."""
-    if path == STDIN:
-        table = _read_stdin(header, columns)
-    else:
-        table = _read_path(Path(path), key, header, columns)
-    if key is not None and not (path.lower().endswith(".npz")):
+    if key is not None and not path.lower().endswith(".npz"):
         raise UsageError(f"{path}: --key applies to .npz archives only")
-    return table
+    if path == STDIN:
+        return _read_stdin(header, columns)
+    return _read_path(Path(path), key, header, columns)
 
 
 def _read_path(path: Path, key, header, columns) -> Table:
@@ -90,7 +88,8 @@ def _read_path(path: Path, key, header, columns) -> Table:
 def _read_stdin(header, columns) -> Table:
     source = "standard input"
     limit = memory.budget() // 4  # as for files: up to 8 bytes of values per 2 characters
-    data = sys.stdin.buffer.read(limit + 1)
+    stream = getattr(sys.stdin, "buffer", None)  # bytes, so that .npy can come through a pipe
+    data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
     if len(data) > limit:
         raise UsageError(f"{source}: too big for memory: more than {memory.human(limit)}")
     if data.startswith(npyfiles.MAGIC):
@@ -147,7 +146,8 @@ def _read_parquet(path: Path, columns) -> Table:
         raise UsageError(f"{path}: no data rows")
     for name in chosen:
         if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
-            raise UsageError(f"{path}: column {name!r} is not numeric (dtype {frame[name].dtype})")
+            raise UsageError(f"{path}: column {name!r} is not numeric (dtype {frame[name].dtype}); "
+                             "pick the numeric ones with --column")
     values = frame.to_numpy(dtype=float, na_value=np.nan)
     return Table(values, tuple(chosen), str(path), names=tuple(chosen))
 

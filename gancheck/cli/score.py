@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from gancheck.cli import UsageError, readers
+from gancheck.cli import readers
 
 FORMATS = ("table", "json", "csv")
 LAYOUTS = ("columns", "rows")
@@ -71,8 +71,7 @@ def run(args) -> int:
 def default_layout(table: readers.Table, *, picked: bool) -> str:
     """The obvious reading: named or picked columns, or a single column, are one sample each;
     a single row is one sample; any other headerless 2-D array has one sample per row."""
-    rows, columns = table.values.shape
-    if table.names is not None or picked or columns == 1:
+    if table.names is not None or picked or table.values.shape[1] == 1:
         return "columns"
     return "rows"
 
@@ -159,5 +158,3 @@ def write(table, fmt: str, stream) -> None:
     else:
         stream.write(table.to_string(index=False) + "\n")
 
-
-__all__ = ["add_parser", "run", "default_layout", "select", "judge_generator", "UsageError"]
