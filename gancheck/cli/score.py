@@ -1,79 +1,152 @@
 """`python -m gancheck score PATH`: score the samples in a file against N(mean, std).
 
-PATH is .npy, .csv or .txt holding one sample (1-D) or one sample per row (2-D). The table has one
-row per (sample, test), as gancheck.score returns it. Exit 0 once scored, whatever the verdict;
-a file that cannot be read or used raises UsageError (one line on stderr, exit 2).
-Nothing here imports torch: scoring must stay cheap for users who only bring numbers.
+PATH is .csv, .tsv, .txt, .npy, .npz (--key), .parquet, or - for standard input. Which numbers
+form a sample: --layout columns (each column is one sample) or rows (each row is one). By default
+a single column is one sample, several named columns (a header row) are one sample each, and a
+headerless 2-D file has one sample per row. --column NAME picks columns. --draws treats the
+samples as K noise draws of one generator and judges the generator on all of them.
+
+The table has one row per (sample, test), as gancheck.score returns it, plus sample_name (the
+column name, or "row 3"). A line on stderr says what was read (header or not, which layout) and
+whether ties were found. Exit 0 once scored, whatever the verdict; a file that cannot be read or
+used raises UsageError (one line on stderr, exit 2). Nothing here imports torch: scoring must stay
+cheap for users who only bring numbers.
 """
 from __future__ import annotations
 
-import io
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from gancheck.cli import UsageError
+from gancheck.cli import readers
 
 FORMATS = ("table", "json", "csv")
-#: .csv is comma-separated; .txt is whitespace-separated (np.loadtxt's default). '#' starts a comment.
-DELIMITERS = {".csv": ",", ".txt": None}
+LAYOUTS = ("columns", "rows")
+NAME_COLUMN = "sample_name"
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "score", help="score samples in a file against N(mean, std)", description=__doc__)
-    parser.add_argument("path", help=".npy, .csv or .txt; 1-D, or 2-D with one sample per row")
+    parser.add_argument("path", help="file to score: .csv, .tsv, .txt, .npy, .npz, .parquet; - reads stdin")
     parser.add_argument("--mean", type=float, default=4.0, help="target mean (default 4.0)")
     parser.add_argument("--std", type=float, default=1.25, help="target standard deviation (default 1.25)")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    parser.add_argument("--column", action="append", metavar="NAME",
+                        help="score this column (a header name, or a number from 1 without a "
+                             "header); repeat for several")
+    parser.add_argument("--layout", choices=LAYOUTS,
+                        help="each column or each row is one sample (default: see above)")
+    parser.add_argument("--header", choices=readers.HEADER_MODES, default="auto",
+                        help="text files: is the first row a header? (default auto: yes when "
+                             "none of its fields is a number)")
+    parser.add_argument("--key", help=".npz: the array to score (needed when it holds several)")
+    parser.add_argument("--draws", action="store_true",
+                        help="the samples are K noise draws of one generator: judge the generator")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column)
+    layout = args.layout or default_layout(table, picked=bool(args.column))
+    names, samples = select(table, layout)
+    what = "noise draw(s) of one generator" if args.draws else "sample(s)"
+    # Notes are printed once the scoring succeeded: bad options stay a single line of error.
+    notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
+             f"sample: {len(names)} {what} of {samples.shape[1]} values"]
+    if args.draws:
+        judge_generator(samples, args, notes)
+        return 0
     from gancheck.stats.scoring import score  # lazy: pandas/scipy only when scoring
 
-    samples = load_samples(Path(args.path))
-    table = score(samples, mean=args.mean, std=args.std, alpha=args.alpha)
-    write(table, args.format, sys.stdout)
+    result = score(samples, mean=args.mean, std=args.std, alpha=args.alpha)
+    result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
+    notes.append(ties_note(names, samples, result["status"]))
+    _print_notes(notes)
+    write(result, args.format, sys.stdout)
     return 0
 
 
-def load_samples(path: Path) -> np.ndarray:
-    """Read a 1-D or 2-D array of real numbers, or raise UsageError saying what is wrong."""
-    suffix = path.suffix.lower()
-    if suffix != ".npy" and suffix not in DELIMITERS:
-        raise UsageError(f"{path}: unsupported file type {path.suffix!r} (use .npy, .csv or .txt)")
-    try:
-        if suffix == ".npy":
-            array = _load_npy(path)
-        else:
-            text = path.read_text(encoding="utf-8")
-            if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
-                raise UsageError(f"{path}: no values in file")
-            array = np.loadtxt(io.StringIO(text), delimiter=DELIMITERS[suffix], dtype=float, ndmin=1)
-    except UsageError:
-        raise
-    except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from exc
-    if array.dtype.kind not in "biuf":
-        raise UsageError(f"{path}: values must be real numbers, got dtype {array.dtype}")
-    if array.ndim not in (1, 2):
-        raise UsageError(f"{path}: expected a 1-D or 2-D array, got shape {array.shape}")
-    if array.size == 0:
-        raise UsageError(f"{path}: no values in file")
-    return array
+def default_layout(table: readers.Table, *, picked: bool) -> str:
+    """The obvious reading: named or picked columns, or a single column, are one sample each;
+    a single row is one sample; any other headerless 2-D array has one sample per row."""
+    if table.names is not None or picked or table.values.shape[1] == 1:
+        return "columns"
+    return "rows"
 
 
-def _load_npy(path: Path) -> np.ndarray:
-    # allow_pickle=False: a .npy file must not be able to run code when loaded.
-    with path.open("rb") as handle:
-        # Without the magic bytes np.load guesses "pickle" and says so, which misleads here.
-        if handle.read(6) != b"\x93NUMPY":
-            raise UsageError(f"{path}: not a .npy file")
-        handle.seek(0)
-        return np.load(handle, allow_pickle=False)
+def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
+    """Sample names and the (samples, n) array the layout makes of the table."""
+    if layout == "columns":
+        return list(table.labels), np.ascontiguousarray(table.values.T)
+    return [f"row {i}" for i in range(1, table.values.shape[0] + 1)], table.values
+
+
+def judge_generator(draws: np.ndarray, args, notes: list) -> None:
+    """The generator-level verdict on (K, n) draws, and one line on their diversity."""
+    import gancheck
+
+    judge = getattr(gancheck, "judge", None)
+    if judge is not None:
+        verdict = judge(draws, mean=args.mean, std=args.std, alpha=args.alpha)
+    else:  # before gancheck.judge exists: each draw scored alone
+        notes.append("gancheck.judge is not available in this version: each draw is scored alone")
+        verdict = gancheck.score(draws, mean=args.mean, std=args.std, alpha=args.alpha)
+        verdict.insert(1, NAME_COLUMN, [f"draw {i + 1}" for i in verdict["sample"]])
+    summary = diversity_line(gancheck.diversity(draws, mean=args.mean, std=args.std, alpha=args.alpha))
+    names = [f"draw {i}" for i in range(1, len(draws) + 1)]
+    notes.append(ties_note(names, draws, verdict["status"] if "status" in verdict else ()))
+    _print_notes(notes)
+    write(verdict, args.format, sys.stdout)
+    print(summary, file=sys.stdout if args.format == "table" else sys.stderr)
+
+
+def diversity_line(result) -> str:
+    """'diversity: collapsed no; fixed share 0.012 (95% CI 0.000 to 0.031); ...' from whatever
+    fields the diversity result has (fixed_share comes with the verdicts work)."""
+    parts = [f"collapsed {'yes' if result.collapsed else 'no'}"]
+    if getattr(result, "fixed_share", None) is not None:
+        parts.append(f"fixed share {result.fixed_share:.3f} "
+                     f"(95% CI {result.fixed_share_low:.3f} to {result.fixed_share_high:.3f})")
+    parts.append(f"spread ratio {result.spread_ratio:.3f}")
+    parts.append(f"p = {result.pvalue:.3g}")
+    if getattr(result, "status", "ok") != "ok":
+        parts.append(f"status: {result.status}")
+    return "diversity: " + "; ".join(parts)
+
+
+def repeated_values(samples: np.ndarray) -> np.ndarray:
+    """Per sample, how many finite values equal an earlier one (0 when all are distinct)."""
+    ordered = np.sort(samples, axis=1)
+    same = (ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])
+    return same.sum(axis=1)
+
+
+def ties_note(names: list[str], samples: np.ndarray, statuses) -> str | None:
+    """Say when ties were found: values rounded to few decimals repeat, and the continuous tests'
+    p-values assume they do not. How the tests treat ties is gancheck.stats' business; its status
+    strings say so, and rows whose status mentions ties are counted here."""
+    repeats = repeated_values(samples)
+    tied = np.flatnonzero(repeats)
+    if tied.size == 0:
+        return None
+    worst = tied[np.argmax(repeats[tied])]
+    statuses = [str(s) for s in statuses]
+    flagged = sum("tie" in s for s in statuses)
+    treated = (f"; {flagged} test rows have a ties status ({_first_tie_status(statuses)}), "
+               "which never counts as a pass") if flagged else ""
+    return (f"ties found in {tied.size} of {len(names)} samples (most: {names[worst]!r}, "
+          f"{repeats[worst]} of {samples.shape[1]} values repeat an earlier one){treated}")
+
+
+def _first_tie_status(statuses: list[str]) -> str:
+    return next(s for s in statuses if "tie" in s)
+
+
+def _print_notes(notes: list) -> None:
+    for note in filter(None, notes):
+        print(f"note: {note}", file=sys.stderr)
 
 
 def write(table, fmt: str, stream) -> None:
@@ -84,3 +157,4 @@ def write(table, fmt: str, stream) -> None:
         table.to_csv(stream, index=False, lineterminator="\n")
     else:
         stream.write(table.to_string(index=False) + "\n")
+

@@ -17,6 +17,8 @@ from gancheck.stats.scoring import COLUMNS
 pytestmark = pytest.mark.filterwarnings("error")
 
 TESTS_PER_SAMPLE = 9
+#: The contract's columns, with the sample's name (column name or "row 3") after its index.
+CLI_COLUMNS = (COLUMNS[0], score_cli.NAME_COLUMN, *COLUMNS[1:])
 
 
 def main(argv=None) -> int:
@@ -55,19 +57,19 @@ def test_every_file_type_and_output_format(tmp_path, samples, capsys, suffix):
     code, out, _ = run(["score", path, "--format", "json"], capsys)
     assert code == 0
     rows = json.loads(out)
-    assert len(rows) == 3 * TESTS_PER_SAMPLE and set(rows[0]) == set(COLUMNS)
+    assert len(rows) == 3 * TESTS_PER_SAMPLE and set(rows[0]) == set(CLI_COLUMNS)
 
     code, out, _ = run(["score", path, "--format", "csv"], capsys)
     assert code == 0
     table = pd.read_csv(io.StringIO(out))
-    assert list(table.columns) == list(COLUMNS) and len(table) == 3 * TESTS_PER_SAMPLE
+    assert list(table.columns) == list(CLI_COLUMNS) and len(table) == 3 * TESTS_PER_SAMPLE
     # Same numbers as the JSON (text round trips of float64 at 15+ digits).
     np.testing.assert_allclose(table["pvalue"], [r["pvalue"] for r in rows], rtol=1e-12)
 
     code, out, _ = run(["score", path], capsys)  # table is the default
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].split() == list(COLUMNS) and len(lines) == 1 + 3 * TESTS_PER_SAMPLE
+    assert lines[0].split() == list(CLI_COLUMNS) and len(lines) == 1 + 3 * TESTS_PER_SAMPLE
 
 
 def test_one_dimensional_file_is_one_sample(tmp_path, samples, capsys):
@@ -77,6 +79,7 @@ def test_one_dimensional_file_is_one_sample(tmp_path, samples, capsys):
     assert code == 0
     rows = json.loads(out)
     assert {r["sample"] for r in rows} == {0} and {r["n"] for r in rows} == {50}
+    assert {r["sample_name"] for r in rows} == {"column 1"}
 
 
 def test_options_reach_score(tmp_path, capsys):
@@ -121,8 +124,8 @@ def unusable_files(tmp_path):
     cases["npz"] = tmp_path / "archive.npy"
     with cases["npz"].open("wb") as handle:
         np.savez(handle, x=np.zeros(10))
-    cases["text_header"] = tmp_path / "header.csv"
-    cases["text_header"].write_text("x,y\n1,2\n")
+    cases["header_only"] = tmp_path / "header.csv"
+    cases["header_only"].write_text("x,y\n")
     cases["ragged"] = tmp_path / "ragged.csv"
     cases["ragged"].write_text("1,2,3\n4,5\n")
     cases["empty_txt"] = tmp_path / "empty.txt"
@@ -136,7 +139,7 @@ def unusable_files(tmp_path):
 
 @pytest.mark.parametrize("case", [
     "missing", "suffix", "pickle", "strings", "three_d", "empty_npy", "garbage_npy", "npz",
-    "text_header", "ragged", "empty_txt", "binary_txt", "directory",
+    "header_only", "ragged", "empty_txt", "binary_txt", "directory",
 ])
 def test_unusable_file_exits_2_with_one_line(tmp_path, capsys, case):
     path = unusable_files(tmp_path)[case]
@@ -159,12 +162,13 @@ def test_scoring_never_imports_torch(tmp_path, samples):
     code = (
         "import sys, argparse\n"
         "from gancheck.cli import score\n"
-        f"score.run(argparse.Namespace(path={str(path)!r}, mean=4.0, std=1.25, alpha=0.05, format='csv'))\n"
+        "score.run(argparse.Namespace(path=" + repr(str(path)) + ", mean=4.0, std=1.25, alpha=0.05, "
+        "format='csv', column=None, layout=None, header='auto', key=None, draws=False))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(",".join(COLUMNS))
+    assert result.stdout.startswith(",".join(CLI_COLUMNS))
 
 
 COMMANDS_PRESENT = all(find_spec(f"gancheck.cli.{name}") for name in ("train", "report"))

@@ -1,0 +1,299 @@
+"""Read the files users bring to `gancheck score` into one labelled table of float64 values.
+
+Sources: .csv (comma), .tsv (tab), .txt (whitespace), .npy, .npz (one array, --key), .parquet
+(through pandas, where pyarrow is installed) and "-" for standard input (text, or .npy bytes).
+Text files may start with a header row: with header="auto" the first row is a header when none
+of its fields is a number. Every unusable file raises UsageError naming the file and the problem
+(with the line and column for text), and nothing bigger than this machine's memory is read.
+"""
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Sequence, TextIO
+
+import numpy as np
+
+from gancheck.cli import UsageError, memory, npyfiles
+
+STDIN = "-"
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: runs of whitespace (np.loadtxt's default)
+SUFFIXES = (*DELIMITERS, ".npy", ".npz", ".parquet")
+HEADER_MODES = ("auto", "yes", "no")
+#: Widest row read. A row is one sample in the rows layout, and 100,000 values is far beyond the
+#: n = 500 of the GAN; a hostile file with a million columns is refused after reading one bounded
+#: line, before a million strings are made.
+MAX_COLUMNS = 100_000
+#: Longest line read: MAX_COLUMNS values of 40 characters (np.savetxt's "%.18e" takes 25).
+MAX_LINE_CHARS = MAX_COLUMNS * 40
+#: Fields converted to float64 at once: bounds the Python strings alive while parsing.
+CHUNK_FIELDS = 65_536
+_BLANKS = np.frombuffer(b" \t\r\n\v\f", dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Table:
+    """values: (rows, columns) float64. labels: one per column, for the output ("value" from a
+    header, else "column 3"). names: the header's names, None without a header. note: what was
+    assumed about a header, for the user (None where the format says it, as .npy does)."""
+
+    values: np.ndarray
+    labels: tuple[str, ...]
+    source: str
+    names: tuple[str, ...] | None = None
+    note: str | None = None
+
+
+def read_table(path: str, *, key: str | None = None, header: str = "auto",
+               columns: Sequence[str] | None = None) -> Table:
+    """Read ``path`` (or standard input for "-"), keeping only ``columns`` when given."""
+    if key is not None and not path.lower().endswith(".npz"):
+        raise UsageError(f"{path}: --key applies to .npz archives only")
+    if path == STDIN:
+        return _read_stdin(header, columns)
+    return _read_path(Path(path), key, header, columns)
+
+
+def _read_path(path: Path, key, header, columns) -> Table:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(f"{path}: unsupported file type {path.suffix!r} "
+                         f"(use {', '.join(SUFFIXES)}, or - for standard input)")
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    size = path.stat().st_size
+    source = str(path)
+    try:
+        if suffix == ".npy":
+            return _array_table(npyfiles.read_npy_file(path), source, path.stem, columns)
+        if suffix == ".npz":
+            array, key = npyfiles.read_npz(path, key)
+            return _array_table(array, f"{path}[{key}]", key, columns)
+        if suffix == ".parquet":
+            return _read_parquet(path, columns)
+        # Values written as text take 4 characters or more ("4.1,"), so 2 x size bytes of float64;
+        # parsing also stops once the values read exceed the budget, whatever their width.
+        memory.require(f"{path} ({memory.human(size)})", 2 * size, "its values")
+        with path.open(encoding="utf-8-sig", newline=None) as handle:
+            return parse_text(handle, DELIMITERS[suffix], source, header=header, columns=columns)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _read_stdin(header, columns) -> Table:
+    source = "standard input"
+    limit = memory.budget() // 4  # as for files: up to 8 bytes of values per 2 characters
+    stream = getattr(sys.stdin, "buffer", None)  # bytes, so that .npy can come through a pipe
+    data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
+    if len(data) > limit:
+        raise UsageError(f"{source}: too big for memory: more than {memory.human(limit)}")
+    if data.startswith(npyfiles.MAGIC):
+        return _array_table(npyfiles.read_npy(io.BytesIO(data), source, len(data)), source, "stdin", columns)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not text (UTF-8) nor .npy bytes") from None
+    handle = io.StringIO(text, newline=None)
+    return parse_text(handle, _sniff_delimiter(text), source, header=header, columns=columns)
+
+
+def _sniff_delimiter(text: str) -> str | None:
+    """Tab, comma or whitespace: whichever the first data line uses (tab wins, as in TSV)."""
+    for line in text[:MAX_LINE_CHARS].splitlines():
+        content = line.split("#", 1)[0]
+        if content.strip():
+            return "\t" if "\t" in content else "," if "," in content else None
+    return None
+
+
+def _array_table(array: np.ndarray, source: str, name: str, columns) -> Table:
+    """A .npy/.npz array: 1-D is one named column; 2-D keeps its rows and columns."""
+    if array.ndim == 1:
+        table = Table(array[:, None], (name,), source)
+    else:
+        table = Table(array, tuple(f"column {j}" for j in range(1, array.shape[1] + 1)), source)
+    if columns:
+        indices = _column_indices(source, columns, None, table.values.shape[1])
+        table = Table(table.values[:, indices], tuple(table.labels[i] for i in indices), source)
+    return table
+
+
+def _read_parquet(path: Path, columns) -> Table:
+    if find_spec("pyarrow") is None:
+        raise UsageError(f"{path}: reading .parquet needs pyarrow, which is not installed "
+                         "(pip install pyarrow), or save the data as .csv or .npy")
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        names = tuple(parquet.schema_arrow.names)
+        rows = parquet.metadata.num_rows
+        indices = _column_indices(str(path), columns, names, len(names)) if columns else range(len(names))
+        chosen = [names[i] for i in indices]
+        memory.require(str(path), 16 * rows * len(chosen), f"{rows} rows x {len(chosen)} columns")
+        frame = pd.read_parquet(path, columns=chosen)
+    except UsageError:
+        raise
+    except Exception as exc:  # pyarrow's errors (ArrowInvalid, ...) have no common base with ours
+        raise UsageError(f"{path}: cannot read as parquet: {' '.join(str(exc).split())}") from None
+    if rows == 0:
+        raise UsageError(f"{path}: no data rows")
+    for name in chosen:
+        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+            raise UsageError(f"{path}: column {name!r} is not numeric (dtype {frame[name].dtype}); "
+                             "pick the numeric ones with --column")
+    values = frame.to_numpy(dtype=float, na_value=np.nan)
+    return Table(values, tuple(chosen), str(path), names=tuple(chosen))
+
+
+def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: str = "auto",
+               columns: Sequence[str] | None = None) -> Table:
+    """Parse delimited text; '#' starts a comment, blank fields are missing values (NaN)."""
+    lines = _data_lines(handle, source, delimiter)
+    first = next(lines, None)
+    if first is None:
+        raise UsageError(f"{source}: no values in file")
+    first_line, first_fields = first
+    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields))
+    width = len(first_fields)
+    names = tuple(f.strip().strip('"').strip("'").strip() for f in first_fields) if has_header else None
+    if names is None:
+        note = f"{source}: no header row (line {first_line} holds numbers)"
+        rows = _chain(first, lines)
+    else:
+        note = f"{source}: header row on line {first_line}: {_listing(names)}"
+        rows = lines
+    # pandas' to_csv writes its row index as a first column with an empty name: not a sample.
+    index_column = names is not None and width > 1 and names[0] == ""
+    if columns:
+        indices = _column_indices(source, columns, names, width)
+    else:
+        indices = list(range(1, width)) if index_column else None
+    if index_column:
+        note += " (its unnamed first column is read as a row index and not scored)"
+    labels = names if names is not None else tuple(f"column {j}" for j in range(1, width + 1))
+    if indices is not None:
+        labels = tuple(labels[i] for i in indices)
+    values = _parse_rows(rows, source, width, indices, labels)
+    if values.shape[0] == 0:
+        raise UsageError(f"{source}: header row ({_listing(names)}) but no data rows")
+    return Table(values, labels, source, names=labels if names is not None else None, note=note)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _data_lines(handle: TextIO, source: str, delimiter: str | None):
+    """(line number, fields) of each line holding data, reading at most MAX_LINE_CHARS at once."""
+    number = 0
+    while line := handle.readline(MAX_LINE_CHARS):
+        number += 1
+        if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
+            count = _field_count(line, delimiter)
+            if count > MAX_COLUMNS:
+                raise UsageError(f"{source}: line {number} has more than {MAX_COLUMNS:,} columns "
+                                 f"({count:,} in its first {MAX_LINE_CHARS:,} characters); "
+                                 f"at most {MAX_COLUMNS:,} values per row are read")
+            raise UsageError(f"{source}: line {number} is longer than {MAX_LINE_CHARS:,} characters")
+        content = line.split("#", 1)[0]
+        if not content.strip():
+            continue
+        count = _field_count(content, delimiter)  # counted before splitting: no million strings
+        if count > MAX_COLUMNS:
+            raise UsageError(f"{source}: line {number} has {count:,} columns; at most "
+                             f"{MAX_COLUMNS:,} values per row are read")
+        yield number, content.split(delimiter)
+
+
+def _field_count(line: str, delimiter: str | None) -> int:
+    if delimiter is not None:
+        return line.count(delimiter) + 1
+    raw = np.frombuffer(line.encode("utf-8", "replace"), dtype=np.uint8)
+    blank = np.isin(raw, _BLANKS)
+    starts = np.count_nonzero(~blank[1:] & blank[:-1])  # a field starts after a blank
+    return int(starts + (raw.size > 0 and not blank[0]))
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(fields: list[str]) -> bool:
+    """A header names its columns: some field is filled, and none is a number."""
+    filled = [f for f in fields if f.strip()]
+    return bool(filled) and not any(_is_number(f) for f in filled)
+
+
+def _listing(names: Sequence[str], most: int = 10) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names):,} in all)"
+
+
+def _column_indices(source: str, columns: Sequence[str], names, width: int) -> list[int]:
+    """Positions of the requested columns: by header name, else by 1-based number."""
+    indices = []
+    for column in columns:
+        if names is not None and column in names:
+            indices.append(names.index(column))
+        elif names is None and column.isdigit() and 1 <= int(column) <= width:
+            indices.append(int(column) - 1)
+        elif names is not None:
+            raise UsageError(f"{source}: no column {column!r} (--column); columns are: {_listing(names)}")
+        else:
+            raise UsageError(f"{source}: no column {column!r} (--column); this file has no header: "
+                             f"give a column number from 1 to {width}")
+    return indices
+
+
+def _parse_rows(rows, source: str, width: int, indices, labels) -> np.ndarray:
+    """Convert rows of strings to a (rows, len(labels)) array, CHUNK_FIELDS strings at a time."""
+    kept = len(labels)
+    cap = memory.budget() // 16  # values that fit, with room for the final concatenation
+    blocks, pending, pending_lines, total = [], [], [], 0
+    for number, fields in rows:
+        if len(fields) != width:
+            raise UsageError(f"{source}: line {number} has {len(fields)} values, expected {width} "
+                             "(every row must have the same number of values)")
+        pending.extend(fields if indices is None else [fields[i] for i in indices])
+        pending_lines.append(number)
+        if len(pending) >= CHUNK_FIELDS:
+            blocks.append(_convert(pending, pending_lines, kept, source, labels))
+            total += len(pending)
+            pending, pending_lines = [], []
+            if total > cap:
+                memory.require(source, 16 * total, f"more than {total:,} values")
+    if pending:
+        blocks.append(_convert(pending, pending_lines, kept, source, labels))
+    if not blocks:
+        return np.empty((0, kept))
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+
+
+def _convert(fields: list[str], lines: list[int], kept: int, source: str, labels) -> np.ndarray:
+    try:
+        return np.array(fields, dtype=float).reshape(-1, kept)
+    except ValueError:
+        pass  # a blank (missing value) or text somewhere: find it, field by field
+    values = np.empty(len(fields))
+    for i, field in enumerate(fields):
+        # Quotes around a value are allowed; a blank field, or "" (how pandas writes NaN in a
+        # single column, where a blank line would vanish), is a missing value.
+        text = field.strip().strip('"').strip()
+        try:
+            values[i] = float(text) if text else np.nan
+        except ValueError:
+            raise UsageError(f"{source}: line {lines[i // kept]}, column {labels[i % kept]!r}: "
+                             f"{text[:40]!r} is not a number") from None
+    return values.reshape(-1, kept)
