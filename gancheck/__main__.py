@@ -1,4 +1,4 @@
-"""python -m gancheck train | score | report"""
+"""python -m gancheck train | score | report | plan"""
 from __future__ import annotations
 
 import sys
@@ -12,8 +12,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     # Each command module registers its own parser and handler; imports stay lazy so `score`
     # does not pay for torch.
-    from gancheck.cli import report, score, train
-    for module in (train, score, report):
+    from gancheck.cli import plan, report, score, train
+    for module in (train, score, report, plan):
         module.add_parser(commands)
     args = parser.parse_args(argv)
     return args.handler(args)

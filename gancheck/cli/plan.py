@@ -1,0 +1,248 @@
+"""`python -m gancheck plan`: seeds per arm for a wanted power, and the power at 10, 20, 40, 80.
+
+Three ways to say what to detect:
+- ``--rates P0,P1``: a baseline rate P0 against an arm's rate P1 (two-sided Boschloo, the test
+  runs use; Fisher as a reference), exact enumeration (gancheck.stats.power);
+- ``--shift D --sd S``: a per-seed metric, the paired sign test on arm - baseline, when the
+  paired differences are N(D, S^2);
+- ``--from RUN_DIR``: a finished run as pilot: for every comparison of its comparisons.csv that
+  found no difference, the seeds per arm that would detect the observed effect.
+The level is alpha / M for a Holm family of M comparisons (Holm's first, strictest step: the
+conservative choice for planning). Bad input: one line, exit 2. Imports stay inside ``run``.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+from gancheck.cli import UsageError, positive_int
+
+SHOWN_SEEDS = (10, 20, 40, 80)
+OUTCOMES_COLUMNS = ["arm", "outcome", "count", "n", "rate"]
+COMPARISONS_COLUMNS = ["arm", "metric", "baseline", "pvalue", "reject_holm", "test"]
+METRICS_COLUMNS = ["arm", "seed", "metric", "value"]
+
+
+def _unit_interval(option: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{option}={text!r}: must be a number") from None
+        if not 0 < value < 1:
+            raise UsageError(f"{option}={text!r}: must be in (0, 1)")
+        return value
+    return parse
+
+
+def _rates(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        rates = tuple(float(part) for part in parts)
+    except ValueError:
+        raise UsageError(f"--rates={text!r}: must be two numbers P0,P1") from None
+    if len(rates) != 2:
+        raise UsageError(f"--rates={text!r}: must be two numbers P0,P1")
+    if not all(0 <= rate <= 1 for rate in rates):
+        raise UsageError(f"--rates={text!r}: rates must be in [0, 1]")
+    if rates[0] == rates[1]:
+        raise UsageError(f"--rates={text!r}: the two rates are equal; there is nothing to detect")
+    return rates
+
+
+def _finite(option: str, positive: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{option}={text!r}: must be a number") from None
+        if not math.isfinite(value) or (positive and value <= 0):
+            raise UsageError(f"{option}={text!r}: must be finite" + (" and > 0" if positive else ""))
+        return value
+    return parse
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "plan", help="seeds per arm for a wanted power (rates, metric shifts, or a pilot run)",
+        description=__doc__.split("\n\n")[0])
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--rates", metavar="P0,P1", type=_rates,
+                      help="baseline rate and arm rate, e.g. 0,0.15")
+    what.add_argument("--shift", metavar="D", type=_finite("--shift"),
+                      help="mean paired difference arm - baseline of a per-seed metric (needs --sd)")
+    what.add_argument("--from", dest="run_dir", metavar="RUN_DIR", type=Path,
+                      help="a finished run folder (outcomes.csv, comparisons.csv, metrics.csv)")
+    parser.add_argument("--sd", metavar="S", type=_finite("--sd", positive=True),
+                        help="standard deviation of the paired differences (with --shift)")
+    parser.add_argument("--alpha", metavar="A", type=_unit_interval("--alpha"), default=0.05,
+                        help="family-wise level (default 0.05)")
+    parser.add_argument("--power", metavar="P", type=_unit_interval("--power"), default=0.8,
+                        help="wanted power (default 0.8)")
+    parser.add_argument("--comparisons", metavar="M", type=positive_int("--comparisons"),
+                        default=None, help="comparisons in the Holm family (default 1; with "
+                        "--from: the tested rows of comparisons.csv)")
+    parser.add_argument("--max-seeds", metavar="N", type=positive_int("--max-seeds"), default=200,
+                        help="search seeds per arm up to N (default 200)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args) -> int:
+    if args.shift is not None and args.sd is None:
+        raise UsageError("plan: --shift needs --sd (the spread of the paired differences)")
+    if args.sd is not None and args.shift is None:
+        raise UsageError("plan: --sd goes with --shift")
+    if args.run_dir is not None:
+        _print_from_run(args, sys.stdout)
+        return 0
+    comparisons = args.comparisons or 1
+    level = args.alpha / comparisons
+    out = sys.stdout
+    print(f"level: alpha / M = {args.alpha:g} / {comparisons} = {level:.4g} per comparison "
+          "(Holm's first step: conservative for planning)", file=out)
+    if args.rates is not None:
+        _print_rates(args, comparisons, out)
+    else:
+        _print_shift(args, comparisons, out)
+    return 0
+
+
+def _needed(power_at, args) -> str:
+    from gancheck.stats.power import seeds_needed
+    n = seeds_needed(power_at, args.power, max_seeds=args.max_seeds)
+    return str(n) if n is not None else f"> {args.max_seeds}"
+
+
+def _print_rates(args, comparisons: int, out) -> None:
+    from gancheck.stats.power import rate_power
+    p0, p1 = args.rates
+    print(f"rates: baseline {p0:g} vs arm {p1:g}, two-sided exact tests, the same n in both arms",
+          file=out)
+    rows = []
+    for test, label in (("boschloo", "Boschloo"), ("fisher", "Fisher (reference)")):
+        def power_at(n, test=test):
+            return rate_power(p1, p0, n, alpha=args.alpha, comparisons=comparisons, test=test)
+        rows.append((label, _needed(power_at, args), [power_at(n) for n in SHOWN_SEEDS]))
+    _print_table(rows, args.power, out)
+
+
+def _print_shift(args, comparisons: int, out) -> None:
+    from gancheck.stats.power import shift_probabilities, sign_test_power
+    positive, negative = shift_probabilities(args.shift, args.sd)
+    print(f"metric: paired sign test on arm - baseline; differences N({args.shift:g}, "
+          f"{args.sd:g}^2), so P(d > 0) = {positive:.3f}", file=out)
+
+    def power_at(n):
+        return sign_test_power(n, positive, negative, alpha=args.alpha, comparisons=comparisons)
+    _print_table([("sign test", _needed(power_at, args), [power_at(n) for n in SHOWN_SEEDS])],
+                 args.power, out)
+
+
+def _print_table(rows, power: float, out) -> None:
+    width = max(len(label) for label, _, _ in rows)
+    header = "".join(f"{f'n={n}':>8}" for n in SHOWN_SEEDS)
+    print(f"{'test':<{width}}  seeds/arm for {power:.0%}  power at{header}", file=out)
+    for label, needed, powers in rows:
+        cells = "".join(f"{value:>8.3f}" for value in powers)
+        print(f"{label:<{width}}  {needed:>17}  {'':8}{cells}", file=out)
+
+
+# ---------------------------------------------------------------------------- --from RUN_DIR
+
+def _read(run_dir: Path, name: str, columns: list[str]):
+    import pandas as pd
+    path = run_dir / name
+    if not path.is_file():
+        raise UsageError(f"plan: --from {str(run_dir)!r} has no {name}")
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"plan: cannot read {path}: {exc}") from exc
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise UsageError(f"plan: {path} is missing columns {missing}")
+    return table
+
+
+def _is_rate_test(test) -> bool:
+    return any(word in str(test).lower() for word in ("boschloo", "fisher"))
+
+
+def _pilot_rate(arm: str, metric: str, metrics, outcomes) -> float | None:
+    """An arm's rate for a rate metric: the mean of its per-seed 0/1 values in metrics.csv, else
+    the rate of the outcome of outcomes.csv that the metric names (equal, or its suffix)."""
+    values = metrics.loc[(metrics["arm"] == arm) & (metrics["metric"] == metric), "value"]
+    if len(values):
+        return float(values.mean())
+    rows = outcomes[(outcomes["arm"] == arm)
+                    & outcomes["outcome"].map(lambda o: metric == o or metric.endswith(f"_{o}"))]
+    return float(rows["rate"].iloc[0]) if len(rows) == 1 else None
+
+
+def _pilot_differences(arm: str, baseline: str, metric: str, metrics):
+    """Per-seed differences arm - baseline on the seeds both have, as the paired test uses."""
+    import numpy as np
+    mine = metrics[metrics["metric"] == metric].pivot_table(
+        index="seed", columns="arm", values="value", aggfunc="first")
+    if arm not in mine or baseline not in mine:
+        return np.empty(0)
+    paired = mine[[arm, baseline]].dropna()
+    # Equal values (equal infinities of two diverged seeds included) are ties, difference 0.
+    a, b = paired[arm].to_numpy(float), paired[baseline].to_numpy(float)
+    return np.where(a == b, 0.0, a - b)
+
+
+def _print_from_run(args, out) -> None:
+    import pandas as pd
+    from gancheck.stats.power import pilot_probabilities, rate_power, sign_test_power
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"plan: --from {str(run_dir)!r} is not a folder")
+    comparisons = _read(run_dir, "comparisons.csv", COMPARISONS_COLUMNS)
+    outcomes = _read(run_dir, "outcomes.csv", OUTCOMES_COLUMNS)
+    metrics = _read(run_dir, "metrics.csv", METRICS_COLUMNS)
+    tested = comparisons["pvalue"].notna()
+    family = args.comparisons or int(tested.sum())
+    if family == 0:
+        raise UsageError(f"plan: {run_dir / 'comparisons.csv'} has no tested comparison")
+    rejected = comparisons["reject_holm"].astype(str).str.lower().isin(("true", "1"))
+    pending = comparisons[tested & ~rejected]
+    print(f"level: alpha / M = {args.alpha:g} / {family} = {args.alpha / family:.4g} per "
+          f"comparison (M: tested rows of comparisons.csv; Holm's first step)", file=out)
+    print(f"{len(pending)} of {int(tested.sum())} tested comparisons found no difference; seeds "
+          f"per arm to detect the observed effect with {args.power:.0%} power:", file=out)
+    rows = []
+    for row in pending.itertuples(index=False):
+        arm, metric, baseline = str(row.arm), str(row.metric), str(row.baseline)
+        if _is_rate_test(row.test):
+            p_arm = _pilot_rate(arm, metric, metrics, outcomes)
+            p_base = _pilot_rate(baseline, metric, metrics, outcomes)
+            if p_arm is None or p_base is None:
+                rows.append((arm, metric, "rates", "-", "rates not found in the run"))
+                continue
+            observed = f"{p_base:.3g} -> {p_arm:.3g}"
+            if p_arm == p_base:
+                rows.append((arm, metric, "boschloo", observed, "none: equal observed rates"))
+                continue
+            def power_at(n, p_arm=p_arm, p_base=p_base):
+                return rate_power(p_arm, p_base, n, alpha=args.alpha, comparisons=family)
+            rows.append((arm, metric, "boschloo", observed, _needed(power_at, args)))
+        else:
+            d = _pilot_differences(arm, baseline, metric, metrics)
+            if d.size == 0:
+                rows.append((arm, metric, "sign", "-", "no paired seeds in metrics.csv"))
+                continue
+            positive, negative = pilot_probabilities(d)
+            observed = f"median {pd.Series(d).median():.3g}, P(d>0)={positive:.2f}"
+            if positive == negative:
+                rows.append((arm, metric, "sign", observed, "none: no observed effect"))
+                continue
+            def power_at(n, positive=positive, negative=negative):
+                return sign_test_power(n, positive, negative, alpha=args.alpha,
+                                       comparisons=family)
+            rows.append((arm, metric, "sign", observed, _needed(power_at, args)))
+    table = pd.DataFrame(rows, columns=["arm", "metric", "test", "observed", "seeds_per_arm"])
+    print(table.to_string(index=False) if len(table) else "(none)", file=out)

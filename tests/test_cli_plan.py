@@ -1,0 +1,112 @@
+"""`python -m gancheck plan`: output figures (oracle: gancheck.stats.power, itself checked against
+scipy and by simulation in tests/stats/test_power.py), --from on a tiny fixture run folder, and
+one-line errors with exit 2."""
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gancheck.__main__ as gancheck_cli
+from gancheck.cli import EXIT_USAGE, run_cli
+from gancheck.stats import power
+
+
+def _run(argv, capsys):
+    code = run_cli(gancheck_cli.main, argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rates_prints_seeds_and_power_table(capsys):
+    code, out, _ = _run(["plan", "--rates", "0,0.15", "--power", "0.8"], capsys)
+    assert code == 0
+    boschloo = re.search(r"^Boschloo\s+(\d+)\s+([\d.\s]+)$", out, re.M)
+    fisher = re.search(r"^Fisher \(reference\)\s+(\d+)\s+([\d.\s]+)$", out, re.M)
+    # 44 and 52 seeds per arm: STATISTICS.md, checked by simulation in test_power.py.
+    assert boschloo.group(1) == "44" and fisher.group(1) == "52"
+    shown = [float(x) for x in boschloo.group(2).split()]
+    expected = [power.rate_power(0.15, 0, n) for n in (10, 20, 40, 80)]
+    np.testing.assert_allclose(shown, expected, atol=0.0005)
+
+
+def test_shift_prints_the_sign_test_plan(capsys):
+    code, out, _ = _run(["plan", "--shift", "0.5", "--sd", "1", "--comparisons", "3"], capsys)
+    assert code == 0
+    needed = int(re.search(r"^sign test\s+(\d+)", out, re.M).group(1))
+    p = power.shift_probabilities(0.5, 1)
+    assert power.seeds_needed(lambda n: power.sign_test_power(n, *p, comparisons=3), 0.8) == needed
+    assert "0.05 / 3" in out
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    """A tiny run: baseline 'base', arms 'wide' (a metric effect, not rejected), 'ratio' (a rate
+    effect, not rejected) and 'fixed' (rejected: must not be planned)."""
+    seeds = range(8)
+    metrics = []
+    for seed in seeds:
+        metrics += [("base", seed, "ks_d", 0.10 + 0.01 * seed), ("wide", seed, "ks_d", 0.12 + 0.01 * seed if seed < 6 else 0.05),
+                    ("ratio", seed, "ks_d", 0.10 + 0.01 * seed), ("fixed", seed, "ks_d", 0.5)]
+    pd.DataFrame(metrics, columns=["arm", "seed", "metric", "value"]).to_csv(tmp_path / "metrics.csv", index=False)
+    outcomes = [(arm, o, c, 8, c / 8, 0, 1) for arm, o, c in [
+        ("base", "collapsed", 0), ("ratio", "collapsed", 2), ("fixed", "collapsed", 0), ("wide", "collapsed", 0)]]
+    pd.DataFrame(outcomes, columns=["arm", "outcome", "count", "n", "rate", "ci_low", "ci_high"]).to_csv(
+        tmp_path / "outcomes.csv", index=False)
+    columns = ["arm", "metric", "baseline", "n", "n_baseline", "difference", "ci_low", "ci_high",
+               "statistic", "pvalue", "prob_improvement", "prob_improvement_low",
+               "prob_improvement_high", "pvalue_holm", "reject_holm", "test"]
+    rows = [("wide", "ks_d", 0.3, False, "sign"), ("ratio", "rate_collapsed", 0.2, False, "boschloo"),
+            ("fixed", "ks_d", 0.001, True, "sign"), ("wide", "rate_collapsed", np.nan, False, "boschloo")]
+    pd.DataFrame([dict(zip(columns, [arm, metric, "base", 8, 8, 0, 0, 0, 0, p, 0.5, 0.4, 0.6, p, r, t]))
+                  for arm, metric, p, r, t in rows]).to_csv(tmp_path / "comparisons.csv", index=False)
+    return tmp_path
+
+
+def test_from_run_plans_every_comparison_without_a_difference(run_dir, capsys):
+    code, out, _ = _run(["plan", "--from", str(run_dir)], capsys)
+    assert code == 0
+    assert "/ 3 =" in out                      # M = 3 tested rows (the NaN p-value is not tested)
+    lines = {tuple(line.split()[:2]): line for line in out.splitlines()}
+    assert ("fixed", "ks_d") not in lines       # rejected: nothing to plan
+    # ratio: 0 -> 0.25 collapsed (outcomes.csv), Boschloo at 0.05/3.
+    expected = power.seeds_needed(lambda n: power.rate_power(0.25, 0, n, comparisons=3), 0.8)
+    assert lines[("ratio", "rate_collapsed")].split()[-1] == str(expected)
+    # wide: 6 of 8 paired differences positive, 2 negative.
+    expected = power.seeds_needed(lambda n: power.sign_test_power(n, 0.75, 0.25, comparisons=3), 0.8)
+    assert lines[("wide", "ks_d")].split()[-1] == str(expected)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--rates", "0,1.5"], ["--rates", "'0,1.5'"]),
+    (["--rates", "0.2,0.2"], ["--rates", "equal"]),
+    (["--rates", "0.1"], ["--rates", "'0.1'"]),
+    (["--rates", "a,b"], ["--rates", "'a,b'"]),
+    (["--rates", "0,0.5", "--alpha", "1"], ["--alpha", "'1'"]),
+    (["--rates", "0,0.5", "--power", "0"], ["--power", "'0'"]),
+    (["--rates", "0,0.5", "--comparisons", "0"], ["--comparisons", "'0'"]),
+    (["--shift", "0.5"], ["--sd"]),
+    (["--shift", "0.5", "--sd", "-1"], ["--sd", "'-1'"]),
+    (["--from", "/no/such/run"], ["--from", "/no/such/run"]),
+    ([], ["--rates"]),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
+    code, _, err = _run(["plan", *argv], capsys)
+    assert code == EXIT_USAGE
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+@pytest.mark.parametrize("missing", ["comparisons.csv", "outcomes.csv", "metrics.csv"])
+def test_from_run_with_a_missing_file(run_dir, missing, capsys):
+    (run_dir / missing).unlink()
+    code, _, err = _run(["plan", "--from", str(run_dir)], capsys)
+    assert code == EXIT_USAGE and missing in err
+
+
+def test_from_run_with_a_missing_column(run_dir, capsys):
+    table = pd.read_csv(run_dir / "comparisons.csv").drop(columns=["test"])
+    table.to_csv(run_dir / "comparisons.csv", index=False)
+    code, _, err = _run(["plan", "--from", str(run_dir)], capsys)
+    assert code == EXIT_USAGE and "'test'" in err
