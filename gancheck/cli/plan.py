@@ -171,8 +171,9 @@ def _is_rate_test(test) -> bool:
 
 
 def _pilot_rate(arm: str, metric: str, metrics, outcomes) -> float | None:
-    """An arm's rate for a rate metric: the mean of its per-seed 0/1 values in metrics.csv, else
-    the rate of the outcome of outcomes.csv that the metric names (equal, or its suffix)."""
+    """An arm's rate for a rate metric: the mean of its per-seed 0/1 values in rates.csv (or
+    metrics.csv), else the rate of the outcome of outcomes.csv that the metric names (equal, or
+    its suffix)."""
     values = metrics.loc[(metrics["arm"] == arm) & (metrics["metric"] == metric), "value"]
     if len(values):
         return float(values.mean())
@@ -204,6 +205,8 @@ def _print_from_run(args, out) -> None:
     comparisons = _read(run_dir, "comparisons.csv", COMPARISONS_COLUMNS)
     outcomes = _read(run_dir, "outcomes.csv", OUTCOMES_COLUMNS)
     metrics = _read(run_dir, "metrics.csv", METRICS_COLUMNS)
+    if (run_dir / "rates.csv").exists():  # per-seed 0/1 rates, beside the metrics
+        metrics = pd.concat([metrics, _read(run_dir, "rates.csv", METRICS_COLUMNS)], ignore_index=True)
     tested = comparisons["pvalue"].notna()
     family = args.comparisons or int(tested.sum())
     if family == 0:

@@ -24,7 +24,7 @@ MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "
 SCORE_COLUMNS = ["arm", "seed", "kind", "test", "group", "hypothesis", "statistic", "pvalue", "reject",
                  "reject_rate", "status", "k", "n"]
 CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
-             "equivalence.csv")
+             "rates.csv", "equivalence.csv")
 
 
 def _current(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -113,8 +113,9 @@ def load_report_input(run_dir: Path) -> ReportInput:
     members = verdicts.with_outcomes(members, scores, target_std=std, alpha=alpha)
     history = _history(raw)
     metrics = verdicts.per_seed_metrics(members, scores)
+    rates = verdicts.per_seed_rates(members)
     baseline = arms.loc[arms["is_baseline"].astype(bool), "arm"]
-    comparisons = (compare_to_baseline(metrics, verdicts.per_seed_rates(members), baseline.iloc[0],
+    comparisons = (compare_to_baseline(metrics, rates, baseline.iloc[0],
                                        higher_is_better=verdicts.HIGHER_IS_BETTER, alpha=alpha)
                    if len(baseline) and members["kind"].eq("member").any() else pd.DataFrame())
     arms = arms.assign(is_baseline=arms["is_baseline"].astype(bool)).drop(columns=["digest"])
@@ -128,6 +129,7 @@ def load_report_input(run_dir: Path) -> ReportInput:
         provenance=provenance,
         outcomes=outcome_table(members),
         metrics=metrics,
+        rates=rates,
         equivalence=verdicts.equivalence(members, scores, target_std=std, alpha=alpha),
         previews=_previews(raw),
         coordinates=_coordinates(raw))
@@ -152,7 +154,8 @@ def write_outputs(run_dir: Path, *, render: bool = True) -> ReportInput:
     data = load_report_input(run_dir)
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
-              "metrics.csv": data.metrics, "equivalence.csv": data.equivalence}
+              "metrics.csv": data.metrics, "rates.csv": data.rates,
+              "equivalence.csv": data.equivalence}
     for name in CSV_FILES:
         atomic_write_text(run_dir / name, tables[name].to_csv(index=False))
     if render:

@@ -29,6 +29,8 @@ metrics         (arm, seed, metric): value. Per-seed metrics, lower is better, +
                 whose output is broken (never dropped): ks_statistic, ad_statistic (median over
                 draws), abs_mean_error, abs_std_error (|median over draws of the error|),
                 fixed_share (diversity's ICC).
+rates           (arm, seed, metric): value, 0/1. Per-seed rates: "rate:<outcome>" for each outcome,
+                and "rate:collapse_flag" (diversity's flag).
 metric_summary  (arm, metric): n, median, ci_low, ci_high (order-statistic interval).
 comparisons     (arm, metric) vs the baseline: baseline, test ("boschloo" for rates, "sign" for
                 metrics), n, n_baseline, difference (rate difference, or median of paired
@@ -71,6 +73,7 @@ class ReportInput:
     provenance: dict = field(default_factory=dict)
     outcomes: pd.DataFrame = field(default_factory=_empty)
     metrics: pd.DataFrame = field(default_factory=_empty)
+    rates: pd.DataFrame = field(default_factory=_empty)
     equivalence: pd.DataFrame = field(default_factory=_empty)
     previews: pd.DataFrame = field(default_factory=_empty)
     coordinates: pd.DataFrame = field(default_factory=_empty)

@@ -34,7 +34,7 @@ def expected_digests(design: Design) -> dict[tuple[str, int], str]:
 
 def _clear(run_dir: Path) -> None:
     for name in (STORE_NAME, STORE_NAME + "-wal", STORE_NAME + "-shm", "scores.csv", "summary.csv",
-                 "comparisons.csv", "outcomes.csv", "metrics.csv", "equivalence.csv", "effects.csv",
+                 "comparisons.csv", "outcomes.csv", "metrics.csv", "rates.csv", "equivalence.csv", "effects.csv",
                  "index.html"):
         (run_dir / name).unlink(missing_ok=True)
 

@@ -122,7 +122,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, tiny_design, monkeypatch
                 continue
             xa, xb = np.frombuffer(ra[blob]), np.frombuffer(rb[blob])
             np.testing.assert_allclose(xb, xa, rtol=1e-5, atol=1e-6, err_msg=f"{key} {blob}")
-        for column in ("spread_ratio", "diversity_pvalue"):
+        for column in ("spread_ratio", "fixed_share", "diversity_pvalue"):
             np.testing.assert_allclose(rb[column], ra[column], rtol=1e-4, atol=1e-6, err_msg=f"{key} {column}")
     sa, sb = read_scores(tmp_path / "whole" / STORE_NAME), read_scores(tmp_path / "resumed" / STORE_NAME)
     assert set(sa) == set(sb)

@@ -305,12 +305,14 @@ def test_atomic_write_failing_rename_keeps_the_old_file(tmp_path, monkeypatch):
 
 def _record(arm="seed", seed=0, scores=None) -> MemberRecord:
     rows = scores if scores is not None else [
-        dict(test=t, hypothesis="simple", statistic=0.1, pvalue=0.5, reject=False, status="ok", n=500)
+        dict(test=t, group="fit", hypothesis="simple", statistic=0.1, pvalue=0.5, reject=False,
+             reject_rate=0.05, status="ok", k=100, n=500)
         for t in ("ks", "ad", "cvm")]
+    diversity = dict(spread_ratio=1.0, fixed_share=0.0, fixed_share_low=0.0, fixed_share_high=0.01,
+                     diversity_pvalue=0.5, collapsed=False, heterogeneous=False)
     return MemberRecord(arm=arm, seed=seed, digest="d", kind="member", status="done",
-                        diverged_epoch=None, wall_s=0.1, spread_ratio=1.0, diversity_pvalue=0.5,
-                        collapsed=False, history=np.zeros((3, 4)), sample=np.full(500, 4.0),
-                        scores=rows)
+                        diverged_epoch=None, wall_s=0.1, diversity=diversity,
+                        history=np.zeros((3, 4)), sample=np.full(500, 4.0), scores=rows)
 
 
 class _InterruptedRows(list):
