@@ -132,7 +132,8 @@ def load_report_input(run_dir: Path) -> ReportInput:
         rates=rates,
         equivalence=verdicts.equivalence(members, scores, target_std=std, alpha=alpha),
         previews=_previews(raw),
-        coordinates=_coordinates(raw))
+        coordinates=_coordinates(raw),
+        effects=verdicts.factor_effects(arms, metrics, rates))
 
 
 def summary_table(data: ReportInput) -> pd.DataFrame:
@@ -158,6 +159,8 @@ def write_outputs(run_dir: Path, *, render: bool = True) -> ReportInput:
               "equivalence.csv": data.equivalence}
     for name in CSV_FILES:
         atomic_write_text(run_dir / name, tables[name].to_csv(index=False))
+    if len(data.effects):  # designs that cross factors
+        atomic_write_text(run_dir / "effects.csv", data.effects.to_csv(index=False))
     if render:
         from gancheck.report.render import render as render_report
         render_report(data, run_dir)

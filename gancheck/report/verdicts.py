@@ -87,3 +87,41 @@ def equivalence(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: floa
             result = tost(group["statistic"].astype(float).to_numpy(), share * target_std, alpha=alpha)
             rows.append({"arm": arm, "quantity": quantity, **result})
     return pd.DataFrame(rows, columns=["arm", "quantity", *EQUIVALENCE_COLUMNS])
+
+
+#: Rates whose factorial effects are estimated (Firth's logistic model): passing, and collapse.
+EFFECT_RATES = ("rate:on_target", "rate:collapse_flag")
+
+
+def crossed_factors(arms: pd.DataFrame) -> list[str]:
+    """The factors a design crosses (some arm changes two or more of them at once), else []: a
+    one-factor-at-a-time design has no interactions to estimate."""
+    import json
+    rows = arms[arms["role"] == "arm"]
+    if rows.empty:
+        return []
+    levels = pd.DataFrame([json.loads(text) for text in rows["factors_json"]])
+    varying = [f for f in levels.columns if levels[f].nunique() > 1]
+    base = rows["is_baseline"].astype(bool).to_numpy()
+    if not base.any() or len(varying) < 2:
+        return []
+    changed = (levels[varying] != levels[varying][base].iloc[0]).sum(axis=1)
+    return varying if (changed >= 2).any() else []
+
+
+def factor_effects(arms: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Main effects and two-way interactions (gancheck.stats.effects) of the crossed factors on
+    every per-seed metric (OLS on ranks, so a failed member's +inf counts as the worst rank) and
+    on EFFECT_RATES; an empty frame for designs that cross nothing."""
+    import json
+
+    from gancheck.stats.effects import effects
+    factors = crossed_factors(arms)
+    if not factors:
+        return pd.DataFrame()
+    levels = pd.DataFrame([{"arm": arm, **json.loads(text)} for arm, text in
+                           arms.loc[arms["role"] == "arm", ["arm", "factors_json"]].itertuples(index=False)])
+    table = pd.concat([metrics, rates[rates["metric"].isin(EFFECT_RATES)]], ignore_index=True)
+    table = table.merge(levels[["arm", *factors]], on="arm")
+    return effects(table, factors, rate_metrics=[m for m in EFFECT_RATES if m in set(table["metric"])],
+                   ranks=True)
