@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from gancheck.stats import registry
 from gancheck.stats.scoring import score
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("error")]
 
 REPLICATES = 2000
 ALPHA = 0.05
-TESTS = ["ks", "ad", "cvm", "shapiro", "ad_normal", "mean", "std", "skew", "kurtosis"]
+TESTS = [t.name for t in registry.SCORE_TESTS]
 SIZES = [500, 8]  # the GAN's n, and gof.MIN_N where the finite-n formulas matter most
 UNIFORMITY_CHECKS = len(TESTS) * len(SIZES)
 
@@ -50,8 +51,8 @@ def test_rejection_rate_under_the_null(null_scores, n, test):
 @pytest.mark.parametrize("test", TESTS)
 def test_pvalues_are_uniform_under_the_null(null_scores, n, test):
     pvalues = null_scores[n].loc[null_scores[n]["test"] == test, "pvalue"]
-    # KS against U(0, 1). There are 18 of these checks (9 tests x 2 sizes), so each is held at
-    # 0.01 / 18 (Bonferroni): a correct implementation then fails none of them with probability
+    # KS against U(0, 1). There are UNIFORMITY_CHECKS of these (tests x sizes: 18 for 9 tests), so each is
+    # held at 0.01 / UNIFORMITY_CHECKS (Bonferroni): a correct implementation then fails none of them with probability
     # >= 99% (at 0.01 each it would fail one about 17% of the time). Simulated p-values are
     # discrete in steps of 1/50000, far below the KS critical distance (~0.045 here).
     assert stats.kstest(pvalues, "uniform").pvalue > 0.01 / UNIFORMITY_CHECKS

@@ -11,12 +11,13 @@ import pytest
 
 from gancheck.cli import ArgumentParser, run_cli
 from gancheck.cli import score as score_cli
+from gancheck.stats import registry
 from gancheck.stats.scoring import COLUMNS
 
 # Scoring must not warn on any input it accepts (pyproject already errors on FutureWarning).
 pytestmark = pytest.mark.filterwarnings("error")
 
-TESTS_PER_SAMPLE = 9
+TESTS_PER_SAMPLE = len(registry.SCORE_TESTS)
 #: The contract's columns, with the sample's name (column name or "row 3") after its index.
 CLI_COLUMNS = (COLUMNS[0], score_cli.NAME_COLUMN, *COLUMNS[1:])
 

@@ -193,7 +193,17 @@ def test_row_status(row, status):
 
 
 def test_row_status_short_rows():
-    assert list(gof.row_status(np.zeros((3, gof.MIN_N - 1)))) == [gof.TOO_FEW] * 3
+    # Short rows are not broken (each test's min_n decides); an empty row is, and so is a short
+    # constant one; a single value is not "constant".
+    assert list(gof.row_status(np.arange(6.0).reshape(3, 2))) == [gof.OK] * 3
+    assert list(gof.row_status(np.ones((3, 1)))) == [gof.OK] * 3
+    assert list(gof.row_status(np.zeros((3, 2)))) == [gof.CONSTANT] * 3
+    assert list(gof.row_status(np.zeros((3, 0)))) == [gof.EMPTY] * 3
+
+
+def test_status_vocabularies_are_disjoint():
+    assert not gof.BROKEN_STATUSES & gof.UNTESTED_STATUSES
+    assert gof.OK not in gof.BROKEN_STATUSES | gof.UNTESTED_STATUSES
 
 
 @pytest.mark.parametrize("kwargs, name", [

@@ -1,15 +1,17 @@
 """score() on hostile input (issue 8): it never raises on well-formed arguments and never lets
-an invalid sample pass. Invalid: a non-finite value, fewer values than the tests need, a
-constant sample, or values so large that sums of squares overflow."""
+an invalid sample pass. Invalid (broken): no values, a non-finite value, a constant sample, or
+values so large that sums of squares overflow. Too few values for a test, or ties, are not broken:
+that test is not run (status not ok, reject False), which is no pass either."""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gancheck import score
+from gancheck.stats import gof, registry
 
-#: gancheck.stats.gof's limits: fewer than 8 values cannot be tested; above 1e150 in absolute
-#: value, squares overflow float64 (1e300 < max float 1.8e308 < 1e301).
-MIN_N, MAX_ABS = 8, 1e150
+#: gancheck.stats.gof's limit: above 1e150 in absolute value, squares overflow float64
+#: (1e300 < max float 1.8e308 < 1e301).
+MAX_ABS = 1e150
 
 special = st.sampled_from([np.nan, np.inf, -np.inf, 1e300, -1e300, 1e-300, 0.0, 4.0, 5e-324])
 ordinary = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -38,7 +40,7 @@ def hostile_samples(draw):
 
 
 def _invalid(x: np.ndarray) -> bool:
-    return (x.size < MIN_N or not np.isfinite(x).all() or np.all(x == x.flat[0])
+    return (x.size == 0 or not np.isfinite(x).all() or (x.size > 1 and np.all(x == x.flat[0]))
             or np.abs(x).max() > MAX_ABS)
 
 
@@ -46,14 +48,17 @@ def _invalid(x: np.ndarray) -> bool:
 @given(hostile_samples())
 def test_hostile_samples_never_raise_and_invalid_ones_never_pass(x):
     table = score(x)  # must not raise: the arguments are well formed
-    assert len(table) == 9  # one row per test (DESIGN.md's 9 test names)
+    assert len(table) == len(registry.SCORE_TESTS)  # one row per test
     ok = table["status"] == "ok"
-    # A row that is not ok always rejects, with no p-value (DESIGN.md contract).
-    assert table.loc[~ok, "reject"].all() and table.loc[~ok, "pvalue"].isna().all()
+    broken = table["status"].isin(gof.BROKEN_STATUSES)
+    # Every status is ok, broken or untested; only ok rows carry a p-value.
+    assert (ok | broken | table["status"].isin(gof.UNTESTED_STATUSES)).all()
+    assert table.loc[~ok, "pvalue"].isna().all()
+    # Broken rows reject, untested rows do not (issue 12: "not tested" is not "rejected").
+    assert table.loc[broken, "reject"].all() and not table.loc[~ok & ~broken, "reject"].any()
     # Rows that are ok carry a real p-value.
     assert table.loc[ok, "pvalue"].between(0, 1).all()
-    if _invalid(x):
-        assert not ok.any() and table["reject"].all()
+    assert (_invalid(x)) == broken.all() and (not _invalid(x)) == (~broken).all()
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,0 +1,100 @@
+"""judge(): one generator judged on all K of its draws, one row per registry test."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from gancheck.stats import gof, registry
+from gancheck.stats.diversity import diversity
+from gancheck.stats.scoring import score
+
+#: Columns of judge()'s table (the lead's aggregation reads them).
+COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reject_rate", "status", "k", "n")
+
+
+def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> pd.DataFrame:
+    """Judge a generator on its (K, n) draws: one row per registry test, in registry order.
+
+    Per-sample tests (every score() test): each of the K draws is scored; reject_rate is the share
+    of draws the test rejects, statistic the median over draws of the per-draw statistic (e.g. KS
+    D, A², mean error), and pvalue the exact binomial tail P(Bin(K, alpha) >= rejections). If the
+    generator is perfect its draws are independent samples of the target, so the K per-draw
+    rejections are iid Bernoulli(alpha) (each test is exact or simulated at level alpha) and the
+    binomial tail is a valid p-value, conservative because it is discrete. It judges the generator
+    at the user's sample size n (the question "does one draw of n look right?", asked K times);
+    pooling all K·n values into one sample would instead test at n·K and would be invalid under
+    collapse, where the draws are dependent. Power grows with K: one draw of n = 500 from
+    N(4.15, 1.25) is rejected by KS with probability 0.63, K = 100 draws almost always.
+
+    Diversity tests (fixed_coordinates, reused_values, heterogeneity): statistic is the
+    component's effect size (fixed_share, reuse_share, draw_share), pvalue the component's own
+    p-value, reject the decision of diversity() (memorisation: p < alpha / 2 and material;
+    heterogeneity: p < alpha), reject_rate NaN.
+
+    status is "ok", a BROKEN status (gof.BROKEN_STATUSES; reject True) when any draw is broken
+    for the test, else an UNTESTED status (gof.UNTESTED_STATUSES; reject False, pvalue NaN) when
+    any draw is one the test cannot take. A row whose status is not ok never counts as a pass.
+    """
+    gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    x = np.asarray(draws) if not isinstance(draws, np.ndarray) else draws
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"draws must hold real numbers, got dtype {x.dtype}")
+    if x.ndim != 2:
+        k, n = (x.shape[0], int(np.prod(x.shape[1:]))) if x.ndim else (0, 0)
+        return _frame([_row(t, status=gof.NOT_2D) for t in registry.REGISTRY], k, n)
+    k, n = x.shape
+    rows = [_judge_sample_test(table, test, alpha)
+            for test, (_, table) in zip(registry.SCORE_TESTS, _by_test(score(x, mean=mean, std=std, alpha=alpha)))]
+    result = diversity(x, mean=mean, std=std, alpha=alpha)
+    for test in registry.DIVERSITY_TESTS:
+        if result.status != gof.OK:
+            rows.append(_row(test, status=result.status))
+            continue
+        effect, pvalue, reject = result.component(test.name)
+        rows.append(_row(test, statistic=effect, pvalue=pvalue, reject=reject))
+    return _frame(rows, k, n)
+
+
+def _by_test(table: pd.DataFrame):
+    """score()'s long table split by test, in registry order."""
+    groups = dict(tuple(table.groupby("test", sort=False)))
+    return [(t.name, groups.get(t.name, table.iloc[:0])) for t in registry.SCORE_TESTS]
+
+
+def _judge_sample_test(table: pd.DataFrame, test: registry.StatTest, alpha: float) -> dict:
+    status = table["status"].to_numpy()
+    if status.size == 0:
+        return _row(test, status=gof.TOO_FEW_DRAWS)
+    broken = [s for s in status if s in gof.BROKEN_STATUSES]
+    if broken:
+        return _row(test, status=broken[0])
+    untested = [s for s in status if s != gof.OK]
+    if untested:
+        return _row(test, status=untested[0])
+    rejections = int(table["reject"].sum())
+    draws = len(table)
+    return _row(test, statistic=float(np.median(table["statistic"].to_numpy())),
+                pvalue=float(stats.binom.sf(rejections - 1, draws, alpha)),
+                reject_rate=rejections / draws, alpha=alpha)
+
+
+def _row(test: registry.StatTest, *, statistic=np.nan, pvalue=np.nan, reject=None, reject_rate=np.nan,
+         status=gof.OK, alpha=None) -> dict:
+    if reject is None:
+        if status in gof.BROKEN_STATUSES:
+            reject = True
+        elif status != gof.OK:
+            reject = False
+        else:
+            reject = bool(pvalue < alpha)
+    return {"test": test.name, "group": test.group, "hypothesis": test.hypothesis,
+            "statistic": statistic, "pvalue": pvalue, "reject": bool(reject),
+            "reject_rate": reject_rate, "status": status}
+
+
+def _frame(rows: list[dict], k: int, n: int) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("k", "n")])
+    frame["k"], frame["n"] = k, n
+    frame["reject"] = frame["reject"].astype(bool)
+    return frame[list(COLUMNS)]

@@ -1,0 +1,99 @@
+"""The one registry of statistical tests: adding a test is one entry here plus its own tests.
+
+score() runs the per-sample tests (those with a ``run`` function) in registry order; judge() adds
+the diversity tests after them; reports and CLIs read names, labels, groups and descriptions here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from gancheck.stats import gof
+
+GROUPS = ("fit", "shape", "moments", "diversity")
+
+
+@dataclass(frozen=True)
+class StatTest:
+    """One test: its name in score()/judge() output and what a report says about it.
+
+    min_n: smallest sample the test takes; shorter (non-broken) samples get gof.TOO_FEW.
+    ties: which grid check of gof makes a tied sample untested ("order" or "moments"; None for
+      the diversity tests, which are judged on generator output).
+    run: (sorted (m, n) rows, *, mean, std) -> (statistic, pvalue); None for the diversity tests,
+      which diversity() computes on all draws together.
+    """
+
+    name: str
+    hypothesis: str  # "simple": N(mean, std) exactly; "composite": a family (any location/scale ...)
+    label: str
+    group: str
+    order: int
+    description: str  # one sentence: the null hypothesis the test tests
+    reference: str
+    min_n: int
+    ties: str | None = None
+    run: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+
+
+_ENTRIES = (
+    StatTest("ks", "simple", "Kolmogorov–Smirnov", "fit", 1,
+             "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p.",
+             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", 1, "order", gof.ks),
+    StatTest("ad", "simple", "Anderson–Darling", "fit", 2,
+             "The sample is iid N(mean, std); tail-weighted ECDF distance A², known parameters.",
+             "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2)", gof.MIN_N, "order", gof.ad),
+    StatTest("cvm", "simple", "Cramér–von Mises", "fit", 3,
+             "The sample is iid N(mean, std); integrated squared ECDF distance W².",
+             "Csörgő & Faraway (1996), JRSS B 58(1)", gof.MIN_N, "order", gof.cvm),
+    StatTest("shapiro", "composite", "Shapiro–Wilk", "shape", 4,
+             "The sample is iid normal of any location and scale; W, null simulated at n.",
+             "Shapiro & Wilk (1965), Biometrika 52; Royston (1992), Stat. Comput. 2",
+             gof.MIN_N, "order", gof.shapiro),
+    StatTest("ad_normal", "composite", "Anderson–Darling (normal, estimated)", "shape", 5,
+             "The sample is iid normal of any location and scale; A² with estimated mean and sd.",
+             "Stephens (1974), JASA 69; D'Agostino & Stephens (1986)", gof.MIN_N, "order", gof.ad_normal),
+    StatTest("mean", "simple", "Mean error", "moments", 6,
+             "The sample mean is that of n iid N(mean, std) values; exact z test.",
+             "normal theory: x̄ ~ N(mean, std²/n)", 1, "moments", gof.mean_test),
+    StatTest("std", "simple", "Std error", "moments", 7,
+             "The sample sd is that of n iid N(mean, std) values; exact chi-square test.",
+             "normal theory: (n-1)s²/std² ~ chi²(n-1)", 2, "moments", gof.std_test),
+    StatTest("skew", "simple", "Skewness", "shape", 8,
+             "The sample skewness g1 is that of a normal sample; null simulated at n.",
+             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.skew_test),
+    StatTest("kurtosis", "simple", "Excess kurtosis", "shape", 9,
+             "The sample excess kurtosis g2 is that of a normal sample; null simulated at n.",
+             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test),
+    StatTest("fixed_coordinates", "composite", "Fixed coordinates", "diversity", 10,
+             "The K draws are independent samples of one continuous law, so no coordinate keeps "
+             "part of its value across draws; Kruskal–Wallis H with coordinates as groups, "
+             "effect size ICC(1).",
+             "Kruskal & Wallis (1952), JASA 47; Shrout & Fleiss (1979), Psychol. Bull. 86; "
+             "McGraw & Wong (1996), Psychol. Methods 1", 2),
+    StatTest("reused_values", "composite", "Reused values", "diversity", 11,
+             "The K draws are independent samples of one continuous law, so two draws are no more "
+             "alike than chance allows; mean two-sample KS D over disjoint pairs, lower tail.",
+             "Smirnov (1939); permutation null, Davison & Hinkley (1997), ch. 4", 2),
+    StatTest("heterogeneity", "composite", "Heterogeneity across draws", "diversity", 12,
+             "The K draws are samples of one law, so no draw sits higher or lower than the others; "
+             "Kruskal–Wallis H with draws as groups.",
+             "Kruskal & Wallis (1952), JASA 47", 2),
+)
+
+#: Every test, in order (score's tests first, then the diversity tests).
+REGISTRY: tuple[StatTest, ...] = tuple(sorted(_ENTRIES, key=lambda t: t.order))
+#: The per-sample tests that score() runs, in order.
+SCORE_TESTS: tuple[StatTest, ...] = tuple(t for t in REGISTRY if t.run is not None)
+#: The generator-level tests that only diversity() computes.
+DIVERSITY_TESTS: tuple[StatTest, ...] = tuple(t for t in REGISTRY if t.run is None)
+
+
+def lookup(name: str) -> StatTest:
+    """The registry entry called ``name``; ValueError naming it if there is none."""
+    for entry in REGISTRY:
+        if entry.name == name:
+            return entry
+    raise ValueError(f"test must be one of {[t.name for t in REGISTRY]}, got {name!r}")
