@@ -6,7 +6,7 @@ import pandas as pd
 from scipy import stats
 
 from gancheck.stats import gof, registry
-from gancheck.stats.diversity import diversity
+from gancheck.stats.diversity import DiversityResult, diversity
 from gancheck.stats.scoring import score
 
 #: Columns of judge()'s table (the lead's aggregation reads them).
@@ -14,6 +14,12 @@ COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reje
 
 
 def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> pd.DataFrame:
+    """The table of `judge_generator` (its docstring says what each row means)."""
+    return judge_generator(draws, mean=mean, std=std, alpha=alpha)[0]
+
+
+def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25,
+                    alpha: float = 0.05) -> tuple[pd.DataFrame, DiversityResult | None]:
     """Judge a generator on its (K, n) draws: one row per registry test, in registry order.
 
     Per-sample tests (every score() test): each of the K draws is scored; reject_rate is the share
@@ -35,6 +41,9 @@ def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -
     status is "ok", a BROKEN status (gof.BROKEN_STATUSES; reject True) when any draw is broken
     for the test, else an UNTESTED status (gof.UNTESTED_STATUSES; reject False, pvalue NaN) when
     any draw is one the test cannot take. A row whose status is not ok never counts as a pass.
+
+    Returns the table and diversity's full result (None when draws are not 2-D), so a caller
+    that stores both computes diversity once.
     """
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     x = np.asarray(draws) if not isinstance(draws, np.ndarray) else draws
@@ -42,7 +51,7 @@ def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -
         raise ValueError(f"draws must hold real numbers, got dtype {x.dtype}")
     if x.ndim != 2:
         k, n = (x.shape[0], int(np.prod(x.shape[1:]))) if x.ndim else (0, 0)
-        return _frame([_row(t, status=gof.NOT_2D) for t in registry.REGISTRY], k, n)
+        return _frame([_row(t, status=gof.NOT_2D) for t in registry.REGISTRY], k, n), None
     k, n = x.shape
     rows = [_judge_sample_test(table, test, alpha)
             for test, (_, table) in zip(registry.SCORE_TESTS, _by_test(score(x, mean=mean, std=std, alpha=alpha)))]
@@ -53,7 +62,7 @@ def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -
             continue
         effect, pvalue, reject = result.component(test.name)
         rows.append(_row(test, statistic=effect, pvalue=pvalue, reject=reject))
-    return _frame(rows, k, n)
+    return _frame(rows, k, n), result
 
 
 def _by_test(table: pd.DataFrame):
