@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from gancheck.stats import gof
+from gancheck.stats import gof, registry
 from gancheck.stats.scoring import score
 
 
@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     x = np.random.default_rng(args.seed).normal(4.0, 1.25, size=(args.rows, args.n))
-    print(f"scoring {args.rows:,} rows x {args.n} values, {len(gof.TESTS)} tests per row")
+    print(f"scoring {args.rows:,} rows x {args.n} values, {len(registry.SCORE_TESTS)} tests per row")
     tables = timed(gof.shape_null, args.n)
     print(f"null tables for n={args.n} (once per process, R={gof.null_replicates(args.n):,}): {tables:.2f} s")
 
@@ -43,7 +43,7 @@ def main() -> None:
     valid = np.sort(x, axis=1)
     print("breakdown of one pass (seconds):")
     print(f"  {'checks + sort':<14}{timed(gof.row_status, x) + timed(np.sort, x, axis=1):6.2f}")
-    for test in gof.TESTS:
+    for test in registry.SCORE_TESTS:
         print(f"  {test.name:<14}{timed(test.run, valid, mean=4.0, std=1.25):6.2f}")
 
 

@@ -14,8 +14,9 @@ component          statistic (null simulated once per (K, n), cached)           
 ================== =============================================================== ===========
 fixed coordinates  Kruskal–Wallis H on all N ranks, coordinates as groups, draws    upper
                    as replicates (part of each coordinate is the same in every draw)
-reused values      mean two-sample KS D over the K // 2 disjoint pairs of draws      lower
-                   (0, 1), (2, 3), ... (every draw reuses the same values, reordered)
+reused values      mean two-sample Cramér–von Mises T over the K // 2 disjoint       lower
+                   pairs of draws (0, 1), (2, 3), ... (every draw reuses the same
+                   values, reordered)
 heterogeneity      Kruskal–Wallis H on all N ranks, draws as groups (the draws come  upper
                    from different distributions, e.g. each draw's level moves)
 ================== =============================================================== ===========
@@ -26,9 +27,11 @@ Effect sizes (descriptive, computed on the raw values):
   variance that is fixed per coordinate; 0 for independent draws, 1 for a fixed vector. The 95% CI
   is the F-based one of the same papers (exact for normal data, approximate otherwise). Neither the
   estimate nor the CI is clipped: small negative values are noise around 0.
-- reuse_share: 1 - mean D / (its null mean): 0 for independent draws, 1 when every pair of draws
-  holds the same values. (If a share s of each draw's values is reused, D shrinks by about
-  (1 - s)^1.5, so reuse_share is about 1 - (1 - s)^1.5.)
+- reuse_share: 1 - sqrt(mean T / its null mean), a distance ratio: 0 for independent draws, 1
+  when every pair of draws holds the same values. (If a share s of each draw's values is reused,
+  the ECDF gaps shrink by about (1 - s)^1.5, so reuse_share is about 1 - (1 - s)^1.5.)
+  Cramér–von Mises rather than KS D: D takes few values at small n, and its lumpy null gave
+  p-values far from uniform (K = 10, n = 50); T sums squared gaps over all 2n points.
 - draw_share: ICC(1) with draws as groups: the share of variance that moves with the draw.
 
 Decision rule (stated once, here):
@@ -42,7 +45,7 @@ Decision rule (stated once, here):
 - pvalue: against the whole null, Bonferroni over the three components: min(1, 3 min(p)).
 
 A too-narrow or too-wide but independent generator is none of these (the std test's job).
-Data with ties (rounded values) break the "continuous" assumption: ties shrink D between pairs, so
+Data with ties (rounded values) break the "continuous" assumption: ties shrink T between pairs, so
 heavily rounded draws can look like reused values. Generator output (float32) has only the odd
 chance tie, which is harmless here.
 """
@@ -91,7 +94,7 @@ class DiversityResult:
     draw_share: float
     coordinates_statistic: float  # Kruskal–Wallis H, coordinates as groups
     coordinates_pvalue: float
-    values_statistic: float  # mean two-sample KS D over disjoint pairs of draws
+    values_statistic: float  # mean two-sample Cramér–von Mises T over disjoint pairs of draws
     values_pvalue: float
     heterogeneity_statistic: float  # Kruskal–Wallis H, draws as groups
     heterogeneity_pvalue: float
@@ -123,7 +126,7 @@ class DiversityNull:
     n: int
     coordinates: np.ndarray  # H, coordinates as groups
     heterogeneity: np.ndarray  # H, draws as groups
-    pair_sums: np.ndarray  # Σ over the K // 2 pairs of n·D (integers)
+    pair_sums: np.ndarray  # Σ over the K // 2 pairs of Σ (n·ECDF gap)² (integers)
 
 
 def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> DiversityResult:
@@ -151,7 +154,7 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
     p_values = (1.0 + np.searchsorted(null.pair_sums, pair_sum, side="right")) / (1.0 + null.pair_sums.size)
     fixed, low, high = _icc(x, alpha_ci=0.05)
     draw_share = _icc(x.T, alpha_ci=None)[0]
-    reuse = 1.0 - pair_sum / null.pair_sums.mean()
+    reuse = 1.0 - np.sqrt(pair_sum / null.pair_sums.mean())
     collapsed = bool((p_coordinates < alpha / 2 and fixed >= MATERIAL_FIXED_SHARE)
                      or (p_values < alpha / 2 and reuse >= MATERIAL_REUSE_SHARE))
     return DiversityResult(
@@ -160,7 +163,7 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
         heterogeneous=bool(p_draws < alpha), spread_ratio=float(x.std(axis=0, ddof=1).mean() / std),
         reuse_share=float(reuse), draw_share=draw_share,
         coordinates_statistic=float(h_coordinates), coordinates_pvalue=float(p_coordinates),
-        values_statistic=pair_sum / (n * (k // 2)), values_pvalue=float(p_values),
+        values_statistic=pair_sum / (4.0 * n * n * (k // 2)), values_pvalue=float(p_values),
         heterogeneity_statistic=float(h_draws), heterogeneity_pvalue=float(p_draws),
         status=gof.OK, k=k, n=n, alpha=alpha)
 
@@ -213,7 +216,11 @@ def _tie_correction(x: np.ndarray) -> float:
 
 
 def _pair_distances(x: np.ndarray) -> np.ndarray:
-    """n·D (an integer) of the two-sample KS statistic for the disjoint pairs (0, 1), (2, 3), ..."""
+    """Σ (n·(F_a - F_b))² over the 2n pooled values, for the disjoint pairs (0, 1), (2, 3), ...
+
+    An integer; divided by 4n² it is the two-sample Cramér–von Mises T of Anderson (1962),
+    T = nm/(n + m)² Σ (F_a - F_b)², as scipy.stats.cramervonmises_2samp reports it.
+    """
     k, n = x.shape
     pairs = x[: 2 * (k // 2)].reshape(k // 2, 2 * n)  # rows 2i and 2i + 1 side by side
     order = np.argsort(pairs, axis=1, kind="stable")
@@ -223,7 +230,7 @@ def _pair_distances(x: np.ndarray) -> np.ndarray:
     # Compare the two ECDFs only where both have taken all of a tied value's copies.
     last_of_value = np.ones_like(gap, dtype=bool)
     last_of_value[:, :-1] = values[:, 1:] != values[:, :-1]
-    return np.where(last_of_value, gap, 0).max(axis=1)
+    return (np.where(last_of_value, gap, 0).astype(np.int64) ** 2).sum(axis=1)
 
 
 def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float]:
@@ -282,7 +289,7 @@ def diversity_null(k: int, n: int, replicates: int | None = None, seed: int = NU
         coordinates.append(_kruskal_h(r.sum(axis=1), k, total))
         heterogeneity.append(_kruskal_h(r.sum(axis=2), n, total))
         steps = rng.permuted(np.tile(labels, (size * pairs, 1)), axis=1)
-        gaps = np.abs(np.cumsum(steps, axis=1)).max(axis=1)
+        gaps = (np.cumsum(steps, axis=1).astype(np.int64) ** 2).sum(axis=1)
         pair_sums.append(gaps.reshape(size, pairs).sum(axis=1))
     tables = {}
     for name, parts in (("coordinates", coordinates), ("heterogeneity", heterogeneity),

@@ -1,7 +1,8 @@
 """Goodness-of-fit and moment tests against N(mean, std), vectorised over the rows of an array.
 
 Every test takes ``x``, an (m, n) float array of m samples whose rows are sorted ascending, finite,
-not constant and at least MIN_N long (``row_status`` says which rows qualify), and returns
+not constant (``row_status``), at least the test's min_n long and not too coarsely tied (see
+gancheck.stats.registry, TIES_OCCUPANCY), and returns
 ``(statistic, pvalue)``, two arrays of shape (m,). How each p-value is obtained:
 
 ========== ============================================================================ =========
@@ -277,7 +278,8 @@ def shapiro(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.n
     small but not uniform above: with 20,000 normal samples at n = 500, only 1,719 p-values fell
     in [0.9, 1] (expected 2,000; KS against U(0, 1): p = 3e-4), and at n = 12, 2,932 did. Pooled
     p-values and p-value ECDFs need uniform ones, so W is referred to its own null at n instead.
-    Needs n <= SHAPIRO_MAX_N.
+    Royston's coefficients are fitted up to n = 5000; above it W (same coefficients) is still a
+    valid statistic with its null simulated at n, so there is no upper limit.
     """
     w = shapiro_w(x)
     null = shape_null(x.shape[1]).shapiro

@@ -102,3 +102,40 @@ def wider_scores():
 def test_power_against_a_wider_sd(wider_scores, test, reference):
     # STATISTICS.md: N(4, 1.375) at n = 500, alpha = 0.05 -> KS 0.18, AD (known) 0.40.
     assert abs(wider_scores[test] - reference) <= power_tolerance(reference, REPLICATES)
+
+
+# --- ties (issue 12 §5): rounded data ---------------------------------------------------------
+
+ORDER_TESTS = [t.name for t in registry.SCORE_TESTS if t.ties == "order"]
+MOMENT_TESTS = [t.name for t in registry.SCORE_TESTS if t.ties == "moments"]
+
+
+@pytest.mark.parametrize("n", [500, 2000])
+def test_rounded_data_order_tests_untested_moment_tests_calibrated(n):
+    # A CSV written to 1 decimal: the ECDF/order tests say "ties" (neither pass nor fail); the
+    # moment tests stay tested and reject at alpha within the binomial 99% band.
+    rng = np.random.default_rng(n)
+    table = score(np.round(rng.normal(4.0, 1.25, size=(REPLICATES, n)), 1))
+    order = table[table["test"].isin(ORDER_TESTS)]
+    assert (order["status"] == "ties").all() and not order["reject"].any()
+    # Bands held at 99% jointly over the moment tests (Bonferroni, scipy.stats.binom).
+    low, high = stats.binom.ppf([0.005 / len(MOMENT_TESTS), 1 - 0.005 / len(MOMENT_TESTS)],
+                                REPLICATES, ALPHA) / REPLICATES
+    for test in MOMENT_TESTS:
+        rows = table[table["test"] == test]
+        assert (rows["status"] == "ok").all()
+        print(f"\nrounded to 1 decimal, n={n}: {test} rejects {rows['reject'].mean():.4f} of {REPLICATES}")
+        assert low <= rows["reject"].mean() <= high, test
+
+
+def test_float32_output_is_not_tied():
+    # GAN output is float32, with the odd chance duplicate: it must be scored as continuous.
+    rng = np.random.default_rng(32)
+    table = score(rng.normal(4.0, 1.25, size=(REPLICATES, 500)).astype(np.float32))
+    assert (table["status"] == "ok").all()
+    # One binomial band per test, held at 99% jointly over the tests (Bonferroni, scipy.stats.binom).
+    tests = len(registry.SCORE_TESTS)
+    low, high = stats.binom.ppf([0.005 / tests, 1 - 0.005 / tests], REPLICATES, ALPHA) / REPLICATES
+    rates = table.groupby("test")["reject"].mean()
+    print(f"\nfloat32, n=500, {REPLICATES} samples:", rates.round(4).to_dict())
+    assert rates.between(low, high).all(), rates.to_dict()
