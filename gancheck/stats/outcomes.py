@@ -11,7 +11,9 @@ that holds, in this order:
    number with a little jitter, not a narrow but working one).
 3. ``collapsed``: ``diversity`` found material memorisation across draws (its own rule: significant
    and material; see gancheck.stats.diversity).
-4. ``off_target``: the mean or std test rejects: wrong location or scale.
+4. ``off_target``: wrong location or scale: the mean test rejects, or the std test rejects while
+   no shape test does. (The std test's null is the normal target, so a heavy-tailed sample of
+   the right sd fails it too; that is a wrong shape, rule 5, not a wrong scale.)
 5. ``wrong_shape``: any other generator-level test rejects: the fit tests (KS, AD, CvM), the shape
    tests, heterogeneity across draws, or memorisation too small to call collapse.
 6. ``on_target``: no generator-level test rejects.
@@ -37,7 +39,7 @@ STUCK_SD_SHARE = 0.1
 #: Statuses that mean the output itself is broken (gancheck.stats.gof's vocabulary).
 NON_FINITE_STATUSES = ("non-finite values", "values too large")
 CONSTANT_STATUSES = ("constant sample",)
-LOCATION_SCALE_TESTS = ("mean", "std")
+SHAPE_GROUP = "shape"
 
 
 def classify(verdict: pd.DataFrame, *, collapsed: bool, diverged: bool = False,
@@ -59,11 +61,22 @@ def classify(verdict: pd.DataFrame, *, collapsed: bool, diverged: bool = False,
     # A broken row other than the ones above (e.g. too few values for every draw) also fails.
     failed = rejected | (~tested & verdict["reject"].astype(bool).to_numpy())
     tests = verdict["test"].to_numpy()
-    if failed[np.isin(tests, LOCATION_SCALE_TESTS)].any():
+    shape_failed = failed[_shape_rows(verdict)].any()
+    if failed[tests == "mean"].any() or (failed[tests == "std"].any() and not shape_failed):
         return "off_target"
     if failed.any():
         return "wrong_shape"
     return "on_target"
+
+
+def _shape_rows(verdict: pd.DataFrame) -> np.ndarray:
+    """Rows of the composite shape tests (Shapiro-Wilk, AD with estimated parameters, skew,
+    kurtosis): the registry's "shape" group."""
+    if "group" in verdict.columns:
+        return (verdict["group"] == SHAPE_GROUP).to_numpy()
+    from gancheck.stats.registry import REGISTRY
+    shape = {t.name for t in REGISTRY if t.group == SHAPE_GROUP}
+    return verdict["test"].isin(shape).to_numpy()
 
 
 def _within_sd(verdict: pd.DataFrame, target_std: float) -> float:

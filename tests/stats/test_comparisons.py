@@ -168,6 +168,15 @@ def test_holm_runs_over_rates_and_metrics_together():
     assert list(table["reject_holm"]) == list(reject)
 
 
+def test_holm_matches_statsmodels_and_leaves_untested_rows_out():
+    p = np.array([0.01, np.nan, 0.04, 0.03, 0.005, 0.5])
+    adjusted, reject = cp.holm(p, 0.05)
+    oracle_reject, oracle, _, _ = multipletests(p[np.isfinite(p)], alpha=0.05, method="holm")
+    assert adjusted[np.isfinite(p)] == pytest.approx(oracle)
+    assert list(reject[np.isfinite(p)]) == list(oracle_reject)
+    assert np.isnan(adjusted[1]) and not reject[1]
+
+
 def test_compare_rejects_bad_arguments_and_survives_degenerate_input():
     metrics = long_table({("base", "m"): [1.0, 2.0], ("arm", "m"): [3.0, 4.0]})
     with pytest.raises(ValueError, match="baseline"):

@@ -35,6 +35,11 @@ def test_the_decision_list_in_order():
     assert classify(verdict(std_error=-1.15), collapsed=True) == "stuck"
     assert classify(verdict(), collapsed=True) == "collapsed"
     assert classify(verdict({"mean": 1e-6, "ks": 1e-6}), collapsed=False) == "off_target"
+    assert classify(verdict({"std": 1e-6, "ks": 1e-6}), collapsed=False) == "off_target"
+    # Heavy tails at the right sd fail the normal-theory std test AND a shape test: a wrong
+    # shape, not a wrong scale (the controls' t(5) sample is the case).
+    assert classify(verdict({"std": 1e-6, "kurtosis": 1e-6}), collapsed=False) == "wrong_shape"
+    assert classify(verdict({"mean": 1e-6, "kurtosis": 1e-6}), collapsed=False) == "off_target"
     assert classify(verdict({"kurtosis": 1e-6}), collapsed=False) == "wrong_shape"
     assert classify(verdict({"heterogeneity": 1e-6}), collapsed=False) == "wrong_shape"
 
