@@ -39,7 +39,7 @@ def _rest(data: ReportInput, arm: str, skip: tuple[str, ...]) -> str:
 def _change(data: ReportInput, row: pd.Series) -> str:
     """"features=raw raises the collapsed rate to 1.00 (+0.83 [+0.52, +0.96]; Boschloo p < 0.001,
     Holm p = 0.003)"."""
-    what = metric_label(row["metric"])
+    what = f"the {metric_label(row['metric'])}"
     verb = "raises" if row["difference"] > 0 else "lowers"
     level = ""
     if row["metric"].startswith("rate:"):
@@ -48,7 +48,7 @@ def _change(data: ReportInput, row: pd.Series) -> str:
         level = f" to {fmt_rate(arm_rate['rate'])}" if arm_rate is not None else ""
         fmt = lambda x: fmt_signed(x, 2)  # noqa: E731
     else:
-        what = f"the median {what}"
+        what = f"the median {metric_label(row['metric'])}"
         fmt = lambda x: fmt_signed(x, 3)  # noqa: E731
     test = TEST_NAMES.get(str(row.get("test", "")), str(row.get("test", "")))
     return (f"“{row['arm']}” {verb} {what}{level} ({fmt(row['difference'])} "
@@ -146,6 +146,7 @@ def _controls(data: ReportInput) -> str:
             good = rows.loc[rows["outcome"] == "on_target", "rate"]
             caught.append(1 - float(good.iloc[0]) if len(good) else float("nan"))
     if caught:
-        parts.append(f"the other {len(caught)} departures are caught in "
-                     f"{fmt_rate(min(caught))} to {fmt_rate(max(caught))} of their replicates")
+        share = (f"{fmt_rate(min(caught))} of their replicates each" if min(caught) == max(caught)
+                 else f"{fmt_rate(min(caught))} to {fmt_rate(max(caught))} of their replicates")
+        parts.append(f"the other {len(caught)} departures are named as a failure in {share}")
     return ("; ".join(parts)[0].upper() + "; ".join(parts)[1:] + ".") if parts else ""

@@ -30,15 +30,23 @@ def decision_list() -> list[dict]:
     doc = outcomes_module.__doc__ or ""
     found = dict(re.findall(r"^\d+\.\s+``(\w+)``:\s*(.+?)(?=^\d+\.\s+``|^\S|\Z)", doc, re.M | re.S))
     return [{"outcome": OUTCOME_LABELS.get(o, o),
-             "rule": " ".join(found.get(o, "").split()) or "(see gancheck.stats.outcomes)"}
-            for o in OUTCOMES]
+             "rule": plain(found.get(o, "")) or "(see gancheck.stats.outcomes)"} for o in OUTCOMES]
+
+
+def plain(text: str) -> str:
+    """Docstring text for the page: one line, no ``code`` marks, named constants by value."""
+    def value(match):
+        constant = getattr(outcomes_module, match.group(0), None)
+        return f"{constant:g}" if isinstance(constant, (int, float)) else match.group(0)
+    text = re.sub(r"``([^`]+)``", r"\1", " ".join(text.split()))
+    return re.sub(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", value, text)
 
 
 def holm_note() -> str:
     """The docstring's paragraph on what "rejects" means in the rules (Holm within a generator)."""
     doc = outcomes_module.__doc__ or ""
     match = re.search(r"^\"Rejects\".+?(?=\n\s*\n|\Z)", doc, re.M | re.S)
-    return " ".join(match.group(0).split()) if match else ""
+    return plain(match.group(0)) if match else ""
 
 
 def collapse_rule() -> str:

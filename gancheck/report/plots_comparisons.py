@@ -105,11 +105,12 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
                                 fontsize=7, color=colour)
             ax.axvline(0, color=TARGET_COLOUR, lw=1, ls="--")
             ax.set_xlim(lo, hi)
-            scale = "rate difference" if kind == "rates" else "median paired difference"
-            ax.set_title(f"{metric_label(metric)}\n({scale}, arm − baseline)")
+            ax.set_title(metric_label(metric) + (" (symlog axis)" if symlog else ""))
             if symlog:
+                ax.set_xticks(_decade_ticks(lo, hi, ax.xaxis.get_transform().linthresh))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-                ax.tick_params(axis="x", labelrotation=30)
+        fig.supxlabel("rate difference, arm − baseline" if kind == "rates"
+                      else "median of the paired differences, arm − baseline (metric's units)", fontsize=9)
         axes[0].set_yticks(range(len(names)), [wrap(n, 26) for n in names])
         axes[0].set_ylim(len(names) - 0.5, -0.5)
         for i, ax in enumerate(axes[: len(panels)]):
@@ -136,6 +137,18 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
                   "axis (infinite when failed seeds count as +∞)." + note,
                   f"Forest plots of each arm's {kind} difference from the baseline with 95% intervals",
                   src)
+
+
+def _decade_ticks(lo: float, hi: float, linthresh: float) -> list[float]:
+    """0 and the powers of ten beyond the linear zone, every other one when many: symlog's
+    default ticks crowd around 0."""
+    first = int(np.ceil(np.log10(linthresh)))
+    last = int(np.floor(np.log10(max(abs(lo), abs(hi), linthresh * 10))))
+    decades = list(range(first, last + 1))
+    if len(decades) > 3:
+        decades = decades[::2]
+    ticks = [0.0] + [s * 10.0 ** d for d in decades for s in (-1, 1)]
+    return sorted(t for t in ticks if lo <= t <= hi)
 
 
 # --------------------------------------------------------------------------------- trends

@@ -137,7 +137,7 @@ def control_rejection_figure(data: ReportInput) -> Figure | None:
             ax.axvline(alpha, color=TARGET_COLOUR, ls="--", lw=1.0)
             null = is_null_control(name)
             ax.set_title(f"{wrap(name.removeprefix('control:'))}\n"
-                         f"({'type-I error: near α' if null else 'power: near 1'})")
+                         f"({'type-I error' if null else 'power'})")
             ax.set_xlim(-0.02, 1.02)
         axes[0].set_yticks(range(len(tests)), [describe(t).label for t in tests])
         axes[0].set_ylim(len(tests) - 0.5, -0.5)

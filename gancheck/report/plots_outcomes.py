@@ -115,9 +115,12 @@ def representative_figure(data: ReportInput) -> Figure | None:
                           ls=("-", "--", ":", "-.")[i % 4])
             left.plot(grid, normal_pdf(grid, mean, std), color=TARGET_COLOUR, lw=1, ls="--")
             if finite.empty:
-                left.text(0.5, 0.5, "no finite output", transform=left.transAxes, ha="center")
+                left.text(0.5, 0.8, "no finite output", transform=left.transAxes, ha="center",
+                          bbox={"facecolor": "white", "edgecolor": "none"})
             left.set_xlim(lo, hi)
-            left.set_title(f"{title}\n{finite['draw'].nunique()} noise draws overlaid", loc="left")
+            drawn = finite["draw"].nunique()
+            left.set_title(f"{title}\n{drawn} noise draws overlaid" if drawn else f"{title}\noutput not finite",
+                           loc="left")
             coords = data.coordinates[(data.coordinates["arm"] == arm) & (data.coordinates["seed"] == seed)]
             coords = coords[np.isfinite(coords["mean"].to_numpy(dtype=float))].sort_values("mean")
             if len(coords):
@@ -127,7 +130,9 @@ def representative_figure(data: ReportInput) -> Figure | None:
                                    alpha=0.35, lw=0)
                 right.plot(x, np.clip(m, lo, hi), color=colour, lw=1.2)
             else:
-                right.text(0.5, 0.5, "no finite output", transform=right.transAxes, ha="center")
+                right.text(0.5, 0.8, "no finite output", transform=right.transAxes, ha="center",
+                           bbox={"facecolor": "white", "edgecolor": "none"})
+                right.set_xlim(0, max(1, int(data.coordinates["index"].max()) + 1 if len(data.coordinates) else 1))
             right.axhline(mean, color=TARGET_COLOUR, lw=1, ls="--")
             for bound in (mean - std, mean + std):
                 right.axhline(bound, color=TARGET_COLOUR, lw=0.7, ls=":")

@@ -23,6 +23,7 @@ from statsmodels.stats.diagnostic import normal_ad
 
 from gancheck.report.data import ReportInput
 from gancheck.runs.controls import CONTROLS, draw_control
+from gancheck.runs.provenance import Host, Invocation, Provenance
 from gancheck.stats.aggregate import settling, wilson_interval
 from gancheck.stats.comparisons import compare_to_baseline, median_ci
 from gancheck.stats import outcomes as outcomes_module
@@ -387,20 +388,23 @@ def make_report_input(*, arms: list[FakeArm] | None = None, n_seeds: int = 12, n
     baseline = arms[0].name
     comparisons = compare_to_baseline(metrics, _rate_rows(members), baseline, alpha=ALPHA,
                                       higher_is_better={"rate:on_target"})
-    provenance = dict(
-        name="synthetic", design="ablation" if len(arms) < 7 else "factorial", preset="quick",
+    # The typed record a run writes (gancheck.runs.provenance), as the store holds it.
+    invocation = Invocation(
         command="python -m experiments.ablate --preset quick --seeds 5 --out 'reports/<x>&y'",
-        seeds=seeds, num_epochs=[n_epochs], n_draws=n_draws, control_reps=n_control_reps,
-        baseline=baseline, device="cpu",
+        started="2026-11-27 10:00:00 UTC", git_commit="0123456789abcdef0123456789abcdef01234567",
+        git_dirty=True, diff_sha256="ab" * 32, device="cpu", executor="2 local worker processes",
+        workers=2, threads_per_worker=1, compile="eager: every arm (no C++ compiler)",
+        computed=len(arms) * n_seeds, wall_s=754.2,
+        host=Host("Intel(R) Xeon(R) <b>CPU</b> @ 2.20GHz", 2, "Debian GNU/Linux 12 (Linux 6.1.0)", "3.11.2"),
         versions={"python": "3.11.2", "torch": "2.13.0+cpu", "scipy": "1.17.1",
-                  "statsmodels": "0.15.0", "numpy": "2.4.6", "pandas": "3.1.1"},
-        git_commit="0123456789abcdef0123456789abcdef01234567",
-        started="2026-11-27 10:00:00 UTC", finished="2026-11-27 10:12:34 UTC",
-        wall_s=754.2, alpha=ALPHA, target_mean=TARGET_MEAN, target_std=TARGET_STD,
-        invocations=[dict(git_commit="0123456789abcdef0123456789abcdef01234567",
-                          command="python -m experiments.ablate --preset quick", started="2026-11-27 10:00:00 UTC",
-                          computed=len(arms) * n_seeds, wall_s=754.2, device="cpu",
-                          engine="compile=auto: eager baseline")])
+                  "statsmodels": "0.15.0", "numpy": "2.4.6", "pandas": "3.1.1"})
+    provenance = Provenance(
+        name="synthetic", design="ablation" if len(arms) < 7 else "factorial", preset="quick",
+        command=invocation.command, seeds=seeds, num_epochs=[n_epochs], n_draws=n_draws,
+        control_reps=n_control_reps, alpha=ALPHA, target_mean=TARGET_MEAN, target_std=TARGET_STD,
+        baseline=baseline, design_spec={"factors": "one at a time"},
+        started="2026-11-27 10:00:00 UTC", finished="2026-11-27 10:12:34 UTC", wall_s=754.2,
+        finished_ok=True, invocations=[invocation]).to_dict()
     return ReportInput(
         arms=pd.DataFrame(arm_rows), members=members, scores=scores,
         samples=pd.concat(samples, ignore_index=True), history=history,
