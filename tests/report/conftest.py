@@ -291,7 +291,7 @@ def _equivalence(scores: pd.DataFrame) -> pd.DataFrame:
         e = group["statistic"].to_numpy(dtype=float)
         e = e[np.isfinite(e)]
         margin = MARGINS[quantity]
-        if e.size < 2:
+        if e.size < 2 or np.ptp(e) == 0:  # no spread: no t interval
             continue
         se = e.std(ddof=1) / np.sqrt(e.size)
         t_crit = stats.t.ppf(0.95, e.size - 1)
