@@ -23,22 +23,25 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure as MplFigure
+from PIL import Image
 from scipy.special import ndtri
 
 from gancheck.report.data import ReportInput
+from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER
 from gancheck.report.tables import arm_order, baseline_name
 
-#: 90 dpi keeps a 13-inch figure at 1170 px, the page's width, and the full design's page
-#: (~10 figures of up to 15 panels) at a few MB.
-DPI = 90
-#: Full-width figures are 13 inches: 5 facets of about 2.5 inches side by side.
-WIDTH = 13.0
-MAX_COLUMNS = 5
+#: Figures are drawn 8 inches wide and shown at 96 CSS px per inch (768 px: they fit an 800-px
+#: window at full size, so 9-pt text stays 12 px), rendered at twice that (192 dpi) for sharp
+#: text on high-density screens and in print.
+CSS_DPI = 96
+DPI = 2 * CSS_DPI
+WIDTH = 8.0
+MAX_COLUMNS = 4
 #: The history is drawn at no more than this many epochs per arm (2001 epochs would only add
-#: bytes: a 1080-px-wide figure cannot show more points than it has pixels).
-MAX_EPOCHS_PLOTTED = 300
-#: Per-arm figures show at most this many arms (4 rows of 5 panels): a full factorial design
-#: (240 arms) would otherwise make 48-row figures of tens of MB.
+#: bytes: a 190-px-wide panel cannot show more points than it has pixels).
+MAX_EPOCHS_PLOTTED = 200
+#: Per-arm figures show at most this many arms (5 rows of 4 panels): a full factorial design
+#: (240 arms) would otherwise make 60-row figures of tens of MB.
 MAX_ARMS_PLOTTED = 20
 #: Okabe-Ito via seaborn's "colorblind": distinguishable under the common colour-vision deficiencies.
 PALETTE = sns.color_palette("colorblind")
@@ -52,6 +55,7 @@ class Figure:
     caption: str
     alt: str
     src: str  # data:image/png;base64,...
+    width: int = int(WIDTH * CSS_DPI)  # CSS px: the PNG holds twice as many
 
 
 @contextmanager
@@ -61,8 +65,10 @@ def style():
     ``text.parse_math`` is off because arm names come from users: a "$" in one would otherwise
     be parsed as mathtext and could abort the whole report.
     """
-    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.9),
-          "text.parse_math": False, "axes.titlesize": 11, "figure.titlesize": 12,
+    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper", font_scale=1.0),
+          "font.size": 9, "axes.labelsize": 9, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
+          "legend.fontsize": 8.5, "lines.linewidth": 1.2,
+          "text.parse_math": False, "axes.titlesize": 9, "figure.titlesize": 10,
           "figure.constrained_layout.h_pad": 0.06,
           "axes.prop_cycle": matplotlib.cycler(color=PALETTE)}
     with matplotlib.rc_context(rc):
@@ -70,13 +76,21 @@ def style():
 
 
 def encode(fig: MplFigure) -> str:
-    """PNG data URI of ``fig`` (rendered by Agg: savefig picks it for PNG on a bare Figure)."""
+    """PNG data URI of ``fig`` at 2x, reduced to a 256-colour palette.
+
+    Rendered by Agg (savefig picks it for PNG on a bare Figure). The palette keeps the full
+    design's page under 5 MB: a line drawing on white has few colours, and the quantised image
+    is about a third of the size, with no visible change.
+    """
     buffer = io.BytesIO()
-    # No metadata: the same data gives byte-identical PNGs, so re-rendering gives the same page.
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None},
-                pil_kwargs={"optimize": True})
+    fig.savefig(buffer, format="png", dpi=DPI)
     fig.clear()  # drop the artists now rather than at the next garbage collection
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    image = Image.open(buffer).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                        dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    # No metadata: the same data gives byte-identical PNGs, so re-rendering gives the same page.
+    image.save(out, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def new_figure(width: float, height: float) -> MplFigure:
@@ -104,10 +118,10 @@ def facets(n: int, *, panel_height: float, ncols: int = MAX_COLUMNS, sharex=True
 def axis_labels(fig: MplFigure, xlabel: str, ylabel: str) -> None:
     """One x and one y label for a grid of panels sharing their axes (repeating them per panel
     made neighbouring labels overlap)."""
-    fig.supxlabel(xlabel, fontsize=11)
-    # Wrapped to the figure's height so it is never clipped: 11 pt text runs ~9 characters per
+    fig.supxlabel(xlabel, fontsize=9)
+    # Wrapped to the figure's height so it is never clipped: 9 pt text runs ~11 characters per
     # inch, and titles, legend and x labels leave the label about two thirds of the height.
-    fig.supylabel(textwrap.fill(ylabel, max(12, int(fig.get_figheight() * 6))), fontsize=11)
+    fig.supylabel(textwrap.fill(ylabel, max(12, int(fig.get_figheight() * 7))), fontsize=9)
 
 
 def legend_above(fig: MplFigure, handles, labels, ncol: int = 3) -> None:
@@ -116,7 +130,7 @@ def legend_above(fig: MplFigure, handles, labels, ncol: int = 3) -> None:
                    frameon=False)
 
 
-def wrap(name: str, width: int = 30) -> str:
+def wrap(name: str, width: int = 24) -> str:
     """Arm names can be long ("features=raw,g_hidden_size=200"): wrap rather than overlap,
     after a comma where possible (factorial names join their factors with commas)."""
     lines = [""]
@@ -131,8 +145,8 @@ def wrap(name: str, width: int = 30) -> str:
 def plotted_arms(data: ReportInput, present: Iterable[str], role: str = "arm") -> tuple[list[str], str]:
     """The arms (of ``role``, among ``present``) that get a panel, and a caption note if capped.
 
-    Beyond MAX_ARMS_PLOTTED the baseline stays, with the arms of highest and lowest KS pass rate,
-    so a capped figure still shows both ends of the design.
+    Beyond MAX_ARMS_PLOTTED the baseline stays, with the arms of highest and lowest on-target
+    rate, so a capped figure still shows both ends of the design.
     """
     present = set(present)
     names = [a for a in arm_order(data, role) if a in present]
@@ -140,15 +154,31 @@ def plotted_arms(data: ReportInput, present: Iterable[str], role: str = "arm") -
         return names, ""
     base = baseline_name(data)
     rest = [n for n in names if n != base]
-    ks = data.pass_rates[data.pass_rates["test"] == "ks"].set_index("arm")["rate"]
-    ranked = sorted(rest, key=lambda n: -float(ks.get(n, -1.0)))  # stable: design order on ties
+    good = on_target_rates(data)
+    ranked = sorted(rest, key=lambda n: -float(good.get(n, -1.0)))  # stable: design order on ties
     room = MAX_ARMS_PLOTTED - (base in names)
     top, bottom = ranked[: room - room // 2], ranked[len(ranked) - room // 2:]
     keep = {base, *top, *bottom}
     chosen = [n for n in names if n in keep]
     return chosen, (f" Showing {len(chosen)} of {len(names)} arms: the baseline and the {len(top)} "
-                    f"with the highest and {len(bottom)} with the lowest KS pass rate; the verdict "
-                    "table and the CSV files hold every arm.")
+                    f"with the highest and {len(bottom)} with the lowest on-target rate; the "
+                    "tables and the CSV files hold every arm.")
+
+
+def on_target_rates(data: ReportInput) -> pd.Series:
+    """arm -> on-target rate (the outcomes table), or the KS pass rate for older inputs."""
+    if len(data.outcomes):
+        rows = data.outcomes[data.outcomes["outcome"] == "on_target"]
+        return rows.set_index("arm")["rate"]
+    return data.pass_rates[data.pass_rates["test"] == "ks"].set_index("arm")["rate"]
+
+
+def member_outcomes(data: ReportInput) -> dict:
+    """(arm, seed) -> outcome, for members that have one."""
+    if "outcome" not in data.members.columns:
+        return {}
+    members = data.members.dropna(subset=["outcome"])
+    return dict(zip(zip(members["arm"], members["seed"]), members["outcome"].astype(str)))
 
 
 def target(data: ReportInput) -> tuple[float, float]:
@@ -188,7 +218,7 @@ def histogram_figure(data: ReportInput) -> Figure | None:
     bins = np.linspace(lo, hi, 41)
     grid = np.linspace(lo, hi, 200)
     with style():
-        fig, axes = facets(len(names), panel_height=2.0)
+        fig, axes = facets(len(names), panel_height=1.6)
         for ax, name in zip(axes, names):
             rows = data.samples[data.samples["arm"] == name]
             x = rows["value"].to_numpy(dtype=float)
@@ -222,7 +252,8 @@ def _downsample_epochs(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def history_figure(data: ReportInput, metric: str) -> Figure | None:
-    """The seed's curve of G's batch mean (or std) per epoch: median and IQR over seeds, per arm."""
+    """The seed's curve of G's batch mean (or std) per epoch: every seed as a thin line coloured
+    by its outcome, under the median over seeds, per arm."""
     if metric not in data.history.columns:
         return None
     names, note = plotted_arms(data, data.history["arm"])
@@ -231,35 +262,51 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
     mean, std = target(data)
     goal = mean if metric == "g_mean" else std
     word = "mean" if metric == "g_mean" else "standard deviation"
-    history = _downsample_epochs(data.history[["arm", "seed", "epoch", metric]])
-    # Diverged members hold inf: treat them as missing so the median is over the live seeds.
-    values = history[metric].astype(float).where(np.isfinite(history[metric].astype(float)))
-    bands = (history.assign(value=values).groupby(["arm", "epoch"])["value"]
-             .quantile([0.25, 0.5, 0.75]).unstack())
-    ylo, yhi = robust_limits(bands.to_numpy().ravel(), [goal])
+    history = _downsample_epochs(data.history.loc[data.history["arm"].isin(names),
+                                                  ["arm", "seed", "epoch", metric]])
+    # Diverged members hold inf: missing, so the median is over the live seeds and a line stops.
+    values = history[metric].astype(float)
+    history = history.assign(value=values.where(np.isfinite(values)))
+    medians = history.groupby(["arm", "epoch"])["value"].median()
+    ylo, yhi = robust_limits(history["value"].to_numpy(), [goal])
+    outcome_of = member_outcomes(data)
+    seen: dict[str, object] = {}
     with style():
-        fig, axes = facets(len(names), panel_height=1.9)
+        fig, axes = facets(len(names), panel_height=1.55)
         for ax, name in zip(axes, names):
-            if name in bands.index.get_level_values("arm"):
-                band = bands.loc[name]
-                ax.fill_between(band.index, band[0.25], band[0.75], color=PALETTE[0], alpha=0.3,
-                                lw=0, label="interquartile range over seeds")
-                ax.plot(band.index, band[0.5], color=PALETTE[0], lw=1.4, label="median over seeds")
-            ax.axhline(goal, color=TARGET_COLOUR, ls="--", lw=1.2, label=f"target {word} {goal:g}")
+            for seed, rows in history[history["arm"] == name].groupby("seed"):
+                outcome = outcome_of.get((name, seed), "")
+                failing = outcome not in ("on_target", "")
+                # Failing seeds in their outcome's colour, in front; on-target seeds light grey.
+                colour = OUTCOME_COLOURS.get(outcome, "0.6") if failing else "0.72"
+                line, = ax.plot(rows["epoch"], rows["value"].clip(ylo, yhi), color=colour,
+                                lw=0.7 if failing else 0.5, alpha=0.9, zorder=3 if failing else 2)
+                seen.setdefault(outcome or "no outcome", line)
+            if name in medians.index.get_level_values("arm"):
+                median = medians.loc[name]
+                seen["median"] = ax.plot(median.index, median.to_numpy(), color=PALETTE[0], lw=1.8,
+                                         zorder=4)[0]
+            seen["target"] = ax.axhline(goal, color=TARGET_COLOUR, ls="--", lw=1.0, zorder=1)
             ax.set_title(wrap(name))
             ax.set_ylim(ylo, yhi)
         axis_labels(fig, "epoch", f"G's batch {'std' if metric == 'g_std' else 'mean'} (data units)")
-        legend_above(fig, *axes[0].get_legend_handles_labels())
+        order = ["median", "target", *[o for o in OUTCOME_ORDER if o in seen], "no outcome"]
+        labels = {"median": "median over seeds", "target": f"target {word} {goal:g}",
+                  "no outcome": "seed", **{o: f"seed: {OUTCOME_LABELS[o]}" for o in OUTCOME_LABELS}}
+        keys = [k for k in order if k in seen]
+        legend_above(fig, [seen[k] for k in keys], [labels[k] for k in keys], ncol=4)
         src = encode(fig)
-    return Figure(f"history_{metric}", f"G's batch {word} across epochs",
-                  f"G's batch {word} at the last G step of each epoch (as the seed prints it): "
-                  "median over seeds with the interquartile band; dashed line: the target. "
-                  "Diverged members drop out after they diverge; the y axis holds 99% of values." + note,
-                  f"Per-arm curves of the generator's batch {word} over epochs", src)
+    return Figure(f"history_{metric}", f"G's batch {word} across epochs, every seed",
+                  f"G's batch {word} at the last G step of each epoch (as the seed prints it). One "
+                  "thin line per seed, coloured by the seed's outcome (grey: on target); the thick "
+                  "line is the median over seeds; dashed: the target. A diverged seed's line stops "
+                  "where it diverged; values beyond the axis are drawn at its edge." + note,
+                  f"Per-arm curves of every seed's batch {word} over epochs, coloured by outcome, "
+                  "with the median over seeds", src)
 
 
 def seed_figures(data: ReportInput) -> list[Figure]:
-    """Section 2 of the report: the seed's histogram and its two curves."""
+    """The seed's histogram and its two curves, every seed visible."""
     figures = [histogram_figure(data), history_figure(data, "g_mean"),
                history_figure(data, "g_std")]
     return [f for f in figures if f is not None]

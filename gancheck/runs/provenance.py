@@ -1,12 +1,39 @@
-"""What a run records about where and how it ran."""
+"""What a run records about where and how it ran: a typed record, written by the run, read by the report.
+
+The driver builds one ``Provenance`` per run folder and one ``Invocation`` per command that
+computes into it (a resumed run has several, possibly on other machines or commits), and stores
+``Provenance.to_dict()`` as JSON in the run's store. The report reads it back with
+``Provenance.from_dict``, which also accepts the plain dicts older runs stored.
+
+Typical use in the driver::
+
+    record = Provenance.from_dict(store.get_meta("provenance") or {})
+    record = record.updated(name=..., design=..., preset=..., command=..., seeds=[...], ...)
+    this = Invocation.start(command=..., device="cpu", executor="2 local worker processes",
+                            workers=2, threads_per_worker=1, compile="eager: every arm")
+    record.invocations.append(this)
+    store.set_meta("provenance", record.to_dict())
+    ...                                    # train
+    this.finish(computed=trained, wall_s=elapsed)
+    record.finish(wall_s=elapsed)          # or leave finished empty when interrupted
+    store.set_meta("provenance", record.to_dict())
+"""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 import platform
 import subprocess
+import time
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-_PACKAGES = ("gancheck", "torch", "numpy", "scipy", "statsmodels", "pandas", "seaborn")
+_PACKAGES = ("gancheck", "torch", "numpy", "scipy", "statsmodels", "pandas", "matplotlib",
+             "seaborn", "jinja2")
+_ROOT = Path(__file__).resolve().parents[2]
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 
 
 def versions() -> dict[str, str]:
@@ -19,14 +46,172 @@ def versions() -> dict[str, str]:
     return found
 
 
-def git_commit() -> str:
-    """The commit of the gancheck checkout, with '-dirty' when it has uncommitted changes."""
-    root = Path(__file__).resolve().parents[2]
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=_ROOT, capture_output=True, timeout=10, check=True)
+
+
+def git_state() -> tuple[str, bool, str]:
+    """(commit, dirty, sha256 of ``git diff HEAD``) of the gancheck checkout.
+
+    The diff hash tells two dirty runs of the same commit apart (untracked files are not in
+    it). Outside a git checkout: ("unknown (not a git checkout)", False, "")."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = _git("rev-parse", "HEAD").stdout.decode().strip()
+        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary").stdout
     except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
+        return "unknown (not a git checkout)", False, ""
+    return commit, bool(diff), hashlib.sha256(diff).hexdigest() if diff else ""
+
+
+def git_commit() -> str:
+    """The commit, with '-dirty' when the checkout has uncommitted changes (older callers)."""
+    commit, dirty, _ = git_state()
     return commit + ("-dirty" if dirty else "")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def os_name() -> str:
+    try:
+        pretty = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    except OSError:
+        pretty = ""
+    system = f"{platform.system()} {platform.release()}"
+    return f"{pretty} ({system})" if pretty else system
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Host:
+    cpu_model: str = ""
+    cpu_count: int = 0
+    os: str = ""
+    python: str = ""
+
+    @classmethod
+    def collect(cls) -> "Host":
+        return cls(cpu_model(), os.cpu_count() or 0, os_name(), platform.python_version())
+
+
+@dataclass
+class Invocation:
+    """One command that computed into the run folder, and what its workers actually used."""
+
+    command: str = ""
+    started: str = ""
+    git_commit: str = ""
+    git_dirty: bool = False
+    diff_sha256: str = ""
+    device: str = ""                 # e.g. "cpu", "cuda:0 (NVIDIA H200)"
+    executor: str = ""               # e.g. "2 local worker processes", "dask (tcp://...)"
+    workers: int = 1
+    threads_per_worker: int = 0      # torch threads each worker ran with (0: not recorded)
+    compile: str = ""                # the compile mode decided when planning, per arm
+    computed: int = 0                # members computed by this invocation
+    wall_s: float = 0.0
+    host: Host = field(default_factory=Host)
+    versions: dict = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, *, command: str, device: str, executor: str = "in-process", workers: int = 1,
+              threads_per_worker: int = 0, compile: str = "") -> "Invocation":
+        """This machine's record now: git state, host, versions and the start time filled in."""
+        commit, dirty, diff = git_state()
+        return cls(command=command, started=time.strftime(TIME_FORMAT), git_commit=commit,
+                   git_dirty=dirty, diff_sha256=diff, device=device, executor=executor,
+                   workers=int(workers), threads_per_worker=int(threads_per_worker),
+                   compile=compile, host=Host.collect(), versions=versions())
+
+    def finish(self, *, computed: int, wall_s: float) -> None:
+        self.computed, self.wall_s = int(computed), float(wall_s)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Invocation":
+        d = dict(d or {})
+        commit = str(d.get("git_commit", ""))
+        if commit.endswith("-dirty"):  # the older records' spelling
+            d["git_commit"], d["git_dirty"] = commit.removesuffix("-dirty"), True
+        if "engine" in d and "compile" not in d:
+            d["compile"] = d["engine"]
+        d["host"] = Host(**_known(Host, d.get("host") or {}))
+        return cls(**_known(cls, d))
+
+
+@dataclass
+class Provenance:
+    """The run folder's record: the design as run, and every invocation that computed into it."""
+
+    name: str = ""
+    design: str = ""
+    preset: str = ""
+    command: str = ""                # the latest command (every one is in invocations)
+    seeds: list = field(default_factory=list)
+    num_epochs: list = field(default_factory=list)
+    n_draws: int = 0
+    control_reps: int = 0
+    alpha: float = 0.05
+    target_mean: float = 4.0
+    target_std: float = 1.25
+    baseline: str = ""
+    design_spec: dict = field(default_factory=dict)  # e.g. factors and levels, as the design states them
+    caveats: list = field(default_factory=list)      # limitations the run's author states in words
+    started: str = ""
+    finished: str = ""
+    wall_s: float = 0.0
+    finished_ok: bool = False
+    invocations: list = field(default_factory=list)  # of Invocation
+
+    def updated(self, **fields) -> "Provenance":
+        """A copy with ``fields`` replaced (a resumed run keeps started, wall_s and invocations)."""
+        if not self.started:
+            fields.setdefault("started", time.strftime(TIME_FORMAT))
+        return dataclasses.replace(self, **fields)
+
+    def finish(self, *, wall_s: float) -> None:
+        self.wall_s += float(wall_s)
+        self.finished, self.finished_ok = time.strftime(TIME_FORMAT), True
+
+    @property
+    def latest(self) -> Invocation:
+        return self.invocations[-1] if self.invocations else Invocation()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Provenance":
+        """From ``to_dict`` output, or from an older run's plain dict (unknown keys are dropped,
+        run-wide device/versions/git of old records move into their invocation)."""
+        d = dict(d or {})
+        invocations = [Invocation.from_dict(i) for i in d.get("invocations") or []]
+        if invocations and not invocations[-1].versions and d.get("versions"):
+            invocations[-1].versions = dict(d["versions"])
+        if not invocations and (d.get("git_commit") or d.get("device")):
+            invocations = [Invocation.from_dict({k: d.get(k) for k in ("git_commit", "device", "command")
+                                                 if d.get(k) is not None} | {"versions": d.get("versions") or {}})]
+        d["invocations"] = invocations
+        for key in ("seeds", "num_epochs"):
+            value = d.get(key)
+            d[key] = list(value) if isinstance(value, (list, tuple)) else ([] if value is None else [value])
+        d["finished"] = d.get("finished") or ""
+        return cls(**_known(cls, d))
+
+
+def _known(kind, d: dict) -> dict:
+    names = {f.name for f in dataclasses.fields(kind)}
+    return {k: v for k, v in d.items() if k in names and v is not None}

@@ -8,6 +8,7 @@ nothing beyond the standard library. The DOM comes from --dump-dom and the scree
 """
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
@@ -131,21 +132,9 @@ class DevTools:
             os.close(self._in)
 
 
-def console_errors(chromium: Path, page: Path, profile: Path) -> list[str]:
-    """Every uncaught exception, console.error/assert and error-level log entry while loading."""
-    tools = DevTools(chromium, profile)
-    try:
-        target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Page"):
-            tools.send(f"{domain}.enable", session=session)
-        tools.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
-        tools.wait(lambda m: m.get("method") == "Page.loadEventFired")
-        tools.drain(0.5)
-    finally:
-        tools.close()
+def _errors(events: list[dict]) -> list[str]:
     errors = []
-    for event in tools.events:
+    for event in events:
         method, params = event["method"], event.get("params", {})
         if method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
@@ -155,6 +144,53 @@ def console_errors(chromium: Path, page: Path, profile: Path) -> list[str]:
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
             errors.append(params["entry"]["text"])
     return errors
+
+
+#: What a reader sees, measured in the live page (document coordinates, CSS px).
+LAYOUT = """JSON.stringify({
+  answerTop: document.getElementById('answer').getBoundingClientRect().top + window.scrollY,
+  figureTop: document.getElementById('fig-outcomes_arm').getBoundingClientRect().top + window.scrollY,
+  pageWidth: document.documentElement.scrollWidth, viewWidth: document.documentElement.clientWidth,
+  bodyWidth: document.body.scrollWidth,
+  images: document.images.length,
+  withoutAlt: [...document.images].filter(i => !(i.alt || '').trim()).length,
+  broken: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length,
+  figuresWider: [...document.images].filter(i => i.getBoundingClientRect().right > document.documentElement.clientWidth).length,
+})"""
+
+
+def load(chromium: Path, page: Path, profile: Path, *, width: int = 1366, height: int = 1000,
+         expression: str | None = None, screenshot: Path | None = None) -> tuple[list[str], dict]:
+    """Console errors while loading ``page`` in a ``width`` x ``height`` window, the value of a
+    JavaScript ``expression`` (JSON) evaluated after load, and optionally a screenshot."""
+    tools = DevTools(chromium, profile)
+    facts: dict = {}
+    try:
+        target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            tools.send(f"{domain}.enable", session=session)
+        tools.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                          "deviceScaleFactor": 1, "mobile": False},
+                   session=session)
+        tools.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+        tools.wait(lambda m: m.get("method") == "Page.loadEventFired")
+        tools.drain(0.5)
+        if expression:
+            result = tools.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                                session=session)
+            facts = json.loads(result["result"]["value"])
+        if screenshot is not None:
+            shot = tools.send("Page.captureScreenshot", {"format": "png"}, session=session)
+            screenshot.write_bytes(base64.b64decode(shot["data"]))
+    finally:
+        tools.close()
+    return _errors(tools.events), facts
+
+
+def console_errors(chromium: Path, page: Path, profile: Path) -> list[str]:
+    """Every uncaught exception, console.error/assert and error-level log entry while loading."""
+    return load(chromium, page, profile)[0]
 
 
 def test_report_loads_without_console_errors(chromium, rendered, tmp_path):
@@ -177,7 +213,7 @@ def test_console_check_catches_errors(chromium, tmp_path):
 def test_verdict_table_in_the_dom(chromium, rendered, tmp_path):
     dom = run_chromium(chromium, tmp_path / "profile", "--dump-dom",
                        rendered.resolve().as_uri()).stdout.decode("utf-8")
-    assert '<table id="verdict">' in dom
+    assert '<table id="verdict" class="wide">' in dom
     # The hostile arm name is text in the live DOM, not an element.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
     assert "<script" not in dom
@@ -194,3 +230,36 @@ def test_screenshot_is_not_blank(chromium, rendered, tmp_path):
     # and the first figure: measured std ≈ 0.16 with about 20% non-white pixels.
     assert grey.std() > 0.05, grey.std()
     assert np.mean(grey < 0.95) > 0.05
+
+
+#: Screenshots a reviewer can look at (the issue asks for them); overwritten on every run.
+SCREENSHOTS = Path(os.environ.get("GANCHECK_SCREENSHOTS", "/tmp/report"))
+
+
+@pytest.mark.parametrize("width", [1366, 800])
+def test_first_screen_answers_and_nothing_scrolls_sideways(chromium, rendered, tmp_path, width):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"first_screen_{width}.png"
+    errors, facts = load(chromium, rendered, tmp_path / "profile", width=width, expression=LAYOUT,
+                         screenshot=shot)
+    assert errors == []
+    # Issue 14: the answer paragraph and the outcome figure within the first 1,000 px.
+    assert facts["answerTop"] < 1000 and facts["figureTop"] < 1000, facts
+    # No horizontal scrolling of the page body (wide tables scroll inside their own box).
+    assert facts["pageWidth"] <= facts["viewWidth"] and facts["bodyWidth"] <= facts["viewWidth"], facts
+    assert facts["figuresWider"] == 0, facts
+    # Every figure has alt text, and every image decodes.
+    assert facts["images"] >= 10 and facts["withoutAlt"] == 0 and facts["broken"] == 0, facts
+    assert mpimg.imread(shot).shape[:2] == (1000, width)
+
+
+def test_layout_check_catches_sideways_scrolling(chromium, tmp_path):
+    # The check above must be able to fail: a page wider than the window, an image without alt.
+    bad = tmp_path / "wide.html"
+    bad.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><title>wide</title></head><body>'
+                   '<p id="answer">a</p><figure id="fig-outcomes_arm"></figure>'
+                   '<div style="width: 2000px">wide</div><img src="data:image/gif;base64,'
+                   'R0lGODlhAQABAAAAACw=" alt=""></body></html>', encoding="utf-8")
+    _, facts = load(chromium, bad, tmp_path / "profile", width=800, expression=LAYOUT)
+    assert facts["pageWidth"] > facts["viewWidth"]
+    assert facts["withoutAlt"] == 1

@@ -1,0 +1,133 @@
+"""Names a reader sees: test labels, groups, hypotheses and references; outcome and metric labels.
+
+Tests are described by the statistics registry (``gancheck.stats.registry.REGISTRY``: one entry
+per test with name, hypothesis, label, group, order, description) when it is importable, and by
+the local table ``FALLBACK`` below otherwise. ``describe(test)`` is the one door the report goes
+through, so switching to the registry alone is a one-line change in ``_registry_entries``.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Iterable
+
+from gancheck.stats.outcomes import OUTCOMES
+
+
+@dataclass(frozen=True)
+class TestInfo:
+    name: str
+    label: str
+    group: str
+    order: int
+    hypothesis: str      # "simple" (the target exactly) | "composite" (any location/scale) | ...
+    description: str     # what the test asks, in one sentence, with its reference
+
+
+#: Group key -> the question a reader asks; tables and figures group tests in this order.
+GROUP_QUESTIONS = {
+    "fit": "Is it the target exactly?",
+    "shape": "Is the shape normal?",
+    "moments": "Are its moments the target's?",
+    "diversity": "Do its noise draws vary independently?",
+}
+
+#: Used until gancheck.stats.registry lands (and for any test the registry does not know).
+FALLBACK = {t.name: t for t in (
+    TestInfo("ks", "KS", "fit", 10, "simple",
+             "Kolmogorov–Smirnov: largest gap between the sample's CDF and the target's; exact "
+             "p-value (Marsaglia, Tsang & Wang 2003)."),
+    TestInfo("ad", "AD", "fit", 20, "simple",
+             "Anderson–Darling with the target's mean and std given (not estimated): weights the "
+             "tails (Anderson & Darling 1954; p-values of Marsaglia & Marsaglia 2004)."),
+    TestInfo("cvm", "CvM", "fit", 30, "simple",
+             "Cramér–von Mises: mean squared gap between the sample's CDF and the target's "
+             "(Csörgő & Faraway 1996)."),
+    TestInfo("shapiro", "Shapiro–Wilk", "shape", 40, "composite",
+             "Shapiro–Wilk: is the shape normal at some location and scale? (Shapiro & Wilk 1965; "
+             "Royston 1995)."),
+    TestInfo("ad_normal", "AD (est.)", "shape", 50, "composite",
+             "Anderson–Darling with mean and std estimated from the sample: normal shape at any "
+             "location and scale (Stephens 1974)."),
+    TestInfo("mean", "mean", "moments", 60, "simple",
+             "z-test of the sample mean against the target mean, with the target std known."),
+    TestInfo("std", "std", "moments", 70, "simple",
+             "χ² test of the sample variance against the target variance."),
+    TestInfo("skew", "skew", "moments", 80, "simple",
+             "D'Agostino's test of zero skewness (D'Agostino 1970)."),
+    TestInfo("kurtosis", "kurtosis", "moments", 90, "simple",
+             "Anscombe–Glynn test of normal kurtosis (Anscombe & Glynn 1983)."),
+    TestInfo("fixed_coordinates", "fixed coordinates", "diversity", 100, "any distribution",
+             "Coordinate memorisation: one-way ANOVA with the output coordinates as groups and "
+             "the noise draws as replicates; the intraclass correlation ICC(1) is the share of "
+             "variance fixed per coordinate (Shrout & Fleiss 1979), with a permutation null."),
+    TestInfo("reused_values", "reused values", "diversity", 110, "any distribution",
+             "Value memorisation: pairs of noise draws whose two-sample KS statistics are smaller "
+             "than their distribution-free null allows, i.e. the same values in another order."),
+    TestInfo("heterogeneity", "heterogeneity", "diversity", 120, "any distribution",
+             "Draws from different distributions: the draws' means vary more than the "
+             "within-draw variance allows (one-way ANOVA with draws as groups)."),
+)}
+
+OUTCOME_LABELS = {"diverged": "diverged", "stuck": "stuck", "collapsed": "collapsed",
+                  "off_target": "off target", "wrong_shape": "wrong shape",
+                  "on_target": "on target"}
+#: Okabe & Ito (2008), colour-blind safe; one fixed colour per outcome, in OUTCOMES' order.
+OUTCOME_COLOURS = {"diverged": "#000000", "stuck": "#D55E00", "collapsed": "#CC79A7",
+                   "off_target": "#E69F00", "wrong_shape": "#56B4E9", "on_target": "#009E73"}
+#: Bars, legends and tables read from the good end: on target first, diverged last.
+OUTCOME_ORDER = tuple(reversed(OUTCOMES))
+
+METRIC_LABELS = {"ks_statistic": "KS statistic D", "ad_statistic": "AD statistic A²",
+                 "abs_mean_error": "|mean − target|", "abs_std_error": "|std − target|",
+                 "fixed_share": "fixed share (ICC)"}
+#: Metrics whose values span orders of magnitude: drawn on a log axis.
+LOG_METRICS = frozenset({"ks_statistic", "ad_statistic", "abs_mean_error", "abs_std_error"})
+
+
+def _registry_entries() -> dict:
+    """name -> registry entry, or {} while gancheck.stats.registry does not exist."""
+    try:
+        from gancheck.stats.registry import REGISTRY
+    except ImportError:
+        return {}
+    entries = REGISTRY.values() if isinstance(REGISTRY, dict) else REGISTRY
+    return {str(_field(e, "name")): e for e in entries}
+
+
+def _field(entry, name: str, default=None):
+    return entry.get(name, default) if isinstance(entry, dict) else getattr(entry, name, default)
+
+
+@functools.lru_cache(maxsize=None)
+def describe(test: str) -> TestInfo:
+    """The label, group, order, hypothesis and description of ``test`` (registry first)."""
+    entry = _registry_entries().get(test)
+    local = FALLBACK.get(test)
+    if entry is None:
+        return local or TestInfo(test, test, "other", 10_000, "", "")
+    pick = lambda name, default: _field(entry, name, default)  # noqa: E731
+    return TestInfo(test, str(pick("label", local.label if local else test)),
+                    str(pick("group", local.group if local else "other")),
+                    int(pick("order", local.order if local else 10_000)),
+                    str(pick("hypothesis", local.hypothesis if local else "")),
+                    str(pick("description", local.description if local else "")))
+
+
+def group_question(group: str) -> str:
+    return GROUP_QUESTIONS.get(group, group.replace("_", " ").capitalize() or "Other tests")
+
+
+def ordered_tests(tests: Iterable[str]) -> list[str]:
+    """Tests present, by the registry's order (then by name)."""
+    return sorted(set(map(str, tests)), key=lambda t: (describe(t).order, t))
+
+
+def metric_label(metric: str) -> str:
+    """"rate:on_target" -> "on-target rate"; "ks_statistic" -> "KS statistic D"."""
+    if metric.startswith("rate:"):
+        what = metric.split(":", 1)[1]
+        if what == "collapse_flag":
+            return "collapse-flag rate"
+        return f"{OUTCOME_LABELS.get(what, what.replace('_', ' ')).replace(' ', '-')} rate"
+    return METRIC_LABELS.get(metric, metric)

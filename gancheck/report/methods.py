@@ -1,0 +1,129 @@
+"""The Methods section: the tests and their references, the outcome decision list, the collapse
+rule, the unit of analysis, the multiplicity family, the smallest detectable effect, and the
+run's limitations. Texts come from where the rules live (the test registry, the docstrings of
+gancheck.stats.outcomes and gancheck.stats.diversity); counts and limits from the run itself."""
+from __future__ import annotations
+
+import json
+import re
+
+from gancheck.report.data import ReportInput
+from gancheck.report.labels import OUTCOME_LABELS, describe, group_question, ordered_tests
+from gancheck.report.plots_diagnostics import factors_of
+from gancheck.report.tables import arm_order, fmt_count
+from gancheck.report.tables_comparisons import family, mde_summary
+from gancheck.runs.provenance import Provenance
+from gancheck.stats import outcomes as outcomes_module
+from gancheck.stats.outcomes import OUTCOMES
+
+#: Used while gancheck.stats.diversity states no COLLAPSE_RULE of its own.
+FALLBACK_COLLAPSE_RULE = ("A generator is collapsed when its diversity tests find memorisation across "
+                          "noise draws (fixed coordinates or reused values) that is both significant "
+                          "and material, by the one rule stated in gancheck.stats.diversity. A "
+                          "generator that is merely too narrow is not collapsed: that is the std test's "
+                          "job.")
+
+
+def decision_list() -> list[dict]:
+    """The ordered outcome rules, read from gancheck.stats.outcomes' docstring (its numbered
+    list), so the page says what the code does; names only if the docstring changes shape."""
+    doc = outcomes_module.__doc__ or ""
+    found = dict(re.findall(r"^\d+\.\s+``(\w+)``:\s*(.+?)(?=^\d+\.\s+``|^\S|\Z)", doc, re.M | re.S))
+    return [{"outcome": OUTCOME_LABELS.get(o, o),
+             "rule": plain(found.get(o, "")) or "(see gancheck.stats.outcomes)"} for o in OUTCOMES]
+
+
+def plain(text: str) -> str:
+    """Docstring text for the page: one line, no ``code`` marks, named constants by value."""
+    def value(match):
+        constant = getattr(outcomes_module, match.group(0), None)
+        return f"{constant:g}" if isinstance(constant, (int, float)) else match.group(0)
+    text = re.sub(r"``([^`]+)``", r"\1", " ".join(text.split()))
+    return re.sub(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", value, text)
+
+
+def holm_note() -> str:
+    """The docstring's paragraph on what "rejects" means in the rules (Holm within a generator)."""
+    doc = outcomes_module.__doc__ or ""
+    match = re.search(r"^\"Rejects\".+?(?=\n\s*\n|\Z)", doc, re.M | re.S)
+    return plain(match.group(0)) if match else ""
+
+
+def collapse_rule() -> str:
+    try:
+        from gancheck.stats import diversity
+    except ImportError:
+        return FALLBACK_COLLAPSE_RULE
+    return " ".join(str(getattr(diversity, "COLLAPSE_RULE", FALLBACK_COLLAPSE_RULE)).split())
+
+
+def tests(data: ReportInput) -> list[dict]:
+    present = ordered_tests(data.scores["test"]) if len(data.scores) else []
+    return [{"label": describe(t).label, "name": t, "group": group_question(describe(t).group),
+             "hypothesis": describe(t).hypothesis or "–", "description": describe(t).description or "–"}
+            for t in present]
+
+
+def unit_of_analysis(data: ReportInput) -> str:
+    record = Provenance.from_dict(data.provenance)
+    k = record.n_draws or (int(data.scores["k"].max()) if "k" in data.scores and len(data.scores) else 0)
+    n = int(data.scores["n"].max()) if "n" in data.scores and len(data.scores) else 0
+    seeds = len(record.seeds) or (data.members.groupby("arm").size().max() if len(data.members) else 0)
+    return (f"The unit of analysis is one trained generator: one seed of one arm ({fmt_count(seeds)} "
+            f"seeds per arm). Nested inside it are its {fmt_count(k) if k else 'K'} noise draws of "
+            f"{fmt_count(n) if n else 'n'} values each; every test judges the generator on all its "
+            "draws at once (one generator-level p-value per test), so draws are never counted as "
+            "independent replicates. Rates across seeds carry Wilson 95% intervals; medians carry "
+            "order-statistic intervals.")
+
+
+def multiplicity(data: ReportInput) -> str:
+    f = family(data)
+    alpha = data.provenance.get("alpha", 0.05)
+    arms = len(arm_order(data)) - 1
+    if not f["size"]:
+        return "This run compares no arms with the baseline, so no multiplicity correction applies."
+    return (f"Comparisons with the baseline form one Holm family: {arms} arms × every outcome rate, "
+            f"the collapse flag and every per-seed metric, {f['size']} rows ({f['tested']} tested; "
+            f"{f['significant']} significant at α = {alpha}). The figures draw unadjusted 95% "
+            "intervals and mark p < α unadjusted, so marks and intervals agree; the Holm-adjusted "
+            "p-value is printed beside every row, and only Holm-significant rows are called "
+            "differences in the text. Rates are compared by Boschloo's exact test, metrics by the "
+            "paired sign test (arms share seeds); prob_improvement is P(arm better than baseline) "
+            "over pairs of seeds with a stratified bootstrap interval (Agarwal et al. 2021).")
+
+
+def limitations(data: ReportInput) -> list[str]:
+    record = Provenance.from_dict(data.provenance)
+    items = []
+    factors, _ = factors_of(data)
+    arms = data.arms[data.arms["role"] == "arm"]
+    if len(arms) > 1 and not factors:
+        items.append("Arms change one factor at a time from the baseline, so interactions between "
+                     "factors are not measured: an effect seen here may not hold with other levels of "
+                     "the other factors.")
+    epochs = sorted({int(e) for e in record.num_epochs if str(e).strip() != ""})
+    if epochs:
+        text = " or ".join(map(str, epochs))
+        items.append(f"Every generator trained for {text} epochs; arms that learn more slowly may "
+                     "look worse here than with longer training.")
+    seeds = len(record.seeds)
+    if seeds:
+        items.append(f"{seeds} seeds per arm: a rate is known to within about "
+                     f"±{0.98 / seeds ** 0.5:.2f} (the half-width of a 95% interval at a rate of 0.5), "
+                     "and a difference smaller than that is unlikely to be detected.")
+    configs = [json.loads(c) for c in arms["config_json"] if c]
+    if configs and len({json.dumps(c, sort_keys=True) for c in configs}) < len(configs):
+        items.append("Some arms share a configuration; their differences are seed noise.")
+    items += [str(c) for c in record.caveats]
+    if not record.caveats:
+        items.append("Findings have not been replicated in an independent run unless stated "
+                     "otherwise; treat single significant comparisons in a large family with care.")
+    return items
+
+
+def methods(data: ReportInput) -> dict:
+    return {"tests": tests(data), "decision_list": decision_list(), "holm_note": holm_note(),
+            "collapse_rule": collapse_rule(), "unit": unit_of_analysis(data),
+            "multiplicity": multiplicity(data), "mde": mde_summary(data),
+            "limitations": limitations(data)}

@@ -1,0 +1,229 @@
+"""What happened to each seed: outcome bars, one direct picture per outcome, per-seed metrics.
+
+Built from ReportInput's DataFrames only; shared look and encoding live in plots.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from gancheck.report.data import ReportInput
+from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER,
+                                    metric_label)
+from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, encode, facets,
+                                   legend_above, new_figure, normal_pdf, plotted_arms, style,
+                                   target, wrap)
+from gancheck.report.tables import arm_order, baseline_name
+
+#: Dark text on the light outcome colours, white on the dark ones (diverged is black).
+_TEXT_ON = {"diverged": "white", "stuck": "white", "collapsed": "black", "off_target": "black",
+            "wrong_shape": "black", "on_target": "white"}
+#: A log axis needs a floor for a metric of exactly 0 (a KS D of 0 is not reachable, but a
+#: mean error of 0 is).
+LOG_FLOOR = 1e-4
+
+
+def outcome_figure(data: ReportInput, role: str = "arm") -> Figure | None:
+    """One horizontal bar per arm (or control), split into its seeds' outcomes, in a fixed order."""
+    outcomes = data.outcomes
+    if outcomes.empty:
+        return None
+    names = [a for a in arm_order(data, role) if a in set(outcomes["arm"])]
+    if not names:
+        return None
+    counts = outcomes.pivot_table(index="arm", columns="outcome", values="count", aggfunc="sum",
+                                  fill_value=0).reindex(index=names, columns=list(OUTCOME_ORDER),
+                                                        fill_value=0)
+    totals = counts.sum(axis=1).replace(0, 1)
+    base = baseline_name(data)
+    unit = "replicates" if role == "control" else "seeds"
+    with style():
+        fig = new_figure(WIDTH, 0.27 * len(names) + 0.95)
+        ax = fig.subplots()
+        for y, name in enumerate(names):
+            left = 0.0
+            for outcome in OUTCOME_ORDER:
+                count = int(counts.loc[name, outcome])
+                if not count:
+                    continue
+                share = count / totals[name]
+                ax.barh(y, share, left=left, height=0.72, color=OUTCOME_COLOURS[outcome],
+                        edgecolor="white", linewidth=0.6)
+                if share >= 0.06:  # room for the count inside the segment
+                    ax.text(left + share / 2, y, str(count), ha="center", va="center", fontsize=8,
+                            color=_TEXT_ON[outcome])
+                left += share
+            ax.text(1.01, y, f"n = {int(counts.loc[name].sum())}", va="center", fontsize=8)
+        labels = [wrap(n, 34) + (" (baseline)" if n == base else "") for n in names]
+        ax.set_yticks(range(len(names)), labels)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.grid(False, axis="y")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_xlabel(f"share of {unit} (the count is written in each segment)")
+        handles = [Patch(color=OUTCOME_COLOURS[o], label=OUTCOME_LABELS[o]) for o in OUTCOME_ORDER]
+        legend_above(fig, handles, [h.get_label() for h in handles], ncol=6)
+        src = encode(fig)
+    who = "control" if role == "control" else "arm"
+    return Figure(f"outcomes_{role}", f"What happened to each {'replicate' if role == 'control' else 'seed'}",
+                  f"Each bar is one {who}; each segment counts the {unit} with that outcome, named "
+                  "by the decision list in Methods (the first that applies: diverged, stuck, "
+                  "collapsed, off target, wrong shape, else on target).",
+                  f"Stacked bars of the outcome of every {unit[:-1]}, one bar per {who}, in the "
+                  "order on target, wrong shape, off target, collapsed, stuck, diverged", src)
+
+
+def representatives(data: ReportInput) -> list[tuple[str, str, int]]:
+    """(outcome, arm, seed): one member per outcome present, the baseline's first seed with that
+    outcome where it has one, else the first arm's (design order)."""
+    if "outcome" not in data.members.columns:
+        return []
+    members = data.members[data.members["kind"].eq("member")] if "kind" in data.members else data.members
+    order = {a: i for i, a in enumerate(arm_order(data))}
+    members = members[members["arm"].isin(order)].assign(rank=lambda m: m["arm"].map(order))
+    picked = []
+    for outcome in OUTCOME_ORDER:
+        rows = members[members["outcome"] == outcome].sort_values(["rank", "seed"], kind="stable")
+        if len(rows):
+            picked.append((outcome, str(rows["arm"].iloc[0]), int(rows["seed"].iloc[0])))
+    return picked
+
+
+def representative_figure(data: ReportInput) -> Figure | None:
+    """Per outcome, one seed drawn directly: a few noise draws overlaid, and each output
+    coordinate's mean ± sd across all draws against the target."""
+    picks = representatives(data)
+    if not picks or (data.previews.empty and data.coordinates.empty):
+        return None
+    mean, std = target(data)
+    lo, hi = mean - 4.5 * std, mean + 4.5 * std
+    bins = np.linspace(lo, hi, 37)
+    grid = np.linspace(lo, hi, 200)
+    with style():
+        fig = new_figure(WIDTH, 1.45 * len(picks) + 0.7)
+        axes = fig.subplots(len(picks), 2, squeeze=False)
+        for (outcome, arm, seed), (left, right) in zip(picks, axes):
+            colour = OUTCOME_COLOURS[outcome]
+            title = f"{OUTCOME_LABELS[outcome]}: {wrap(arm, 40)}, seed {seed}"
+            draws = data.previews[(data.previews["arm"] == arm) & (data.previews["seed"] == seed)]
+            finite = draws[np.isfinite(draws["value"].to_numpy(dtype=float))]
+            for i, (_, rows) in enumerate(finite.groupby("draw")):
+                left.hist(np.clip(rows["value"].to_numpy(dtype=float), lo, hi), bins=bins,
+                          density=True, histtype="step", lw=1.1, color=colour,
+                          ls=("-", "--", ":", "-.")[i % 4])
+            left.plot(grid, normal_pdf(grid, mean, std), color=TARGET_COLOUR, lw=1, ls="--")
+            if finite.empty:
+                left.text(0.5, 0.8, "no finite output", transform=left.transAxes, ha="center",
+                          bbox={"facecolor": "white", "edgecolor": "none"})
+            left.set_xlim(lo, hi)
+            drawn = finite["draw"].nunique()
+            left.set_title(f"{title}\n{drawn} noise draws overlaid" if drawn else f"{title}\noutput not finite",
+                           loc="left")
+            coords = data.coordinates[(data.coordinates["arm"] == arm) & (data.coordinates["seed"] == seed)]
+            coords = coords[np.isfinite(coords["mean"].to_numpy(dtype=float))].sort_values("mean")
+            if len(coords):
+                x = np.arange(len(coords))
+                m, s = coords["mean"].to_numpy(dtype=float), coords["sd"].to_numpy(dtype=float)
+                right.fill_between(x, np.clip(m - s, lo, hi), np.clip(m + s, lo, hi), color=colour,
+                                   alpha=0.35, lw=0)
+                right.plot(x, np.clip(m, lo, hi), color=colour, lw=1.2)
+            else:
+                right.text(0.5, 0.8, "no finite output", transform=right.transAxes, ha="center",
+                           bbox={"facecolor": "white", "edgecolor": "none"})
+                right.set_xlim(0, max(1, int(data.coordinates["index"].max()) + 1 if len(data.coordinates) else 1))
+            right.axhline(mean, color=TARGET_COLOUR, lw=1, ls="--")
+            for bound in (mean - std, mean + std):
+                right.axhline(bound, color=TARGET_COLOUR, lw=0.7, ls=":")
+            right.set_ylim(lo, hi)
+            right.set_title("each coordinate: mean ± sd across all draws\n(coordinates sorted by mean)",
+                            loc="left")
+        axes[-1][0].set_xlabel("value (data units)")
+        axes[-1][1].set_xlabel("output coordinate, sorted by its mean over draws")
+        src = encode(fig)
+    return Figure("representatives", "One seed of each outcome, drawn directly",
+                  "Left: a few noise draws of one generator overlaid (each line one draw), against "
+                  f"the target density (dashed). Right: for each of the output's coordinates, its "
+                  "mean (line) ± sd (band) across all the member's noise draws, coordinates sorted "
+                  "by mean; dashed: the target mean, dotted: ± one target sd. A healthy generator's "
+                  "band covers the dotted lines at every coordinate; a collapsed one has no band "
+                  "(each coordinate is fixed) and its means trace the target's quantiles; a stuck "
+                  "one is a flat line. Picked: the baseline's first seed with each outcome, else "
+                  "the first arm's.",
+                  "For one seed of each outcome, overlaid histograms of several noise draws and "
+                  "per-coordinate mean and sd across draws against the target", src)
+
+
+def metric_figure(data: ReportInput) -> Figure | None:
+    """Every seed's value of each per-seed metric, per arm: log axis where values span decades."""
+    metrics = data.metrics
+    if metrics.empty:
+        return None
+    names, note = plotted_arms(data, metrics["arm"])
+    kinds = [m for m in ("ks_statistic", "ad_statistic", "abs_mean_error", "abs_std_error",
+                         "fixed_share") if m in set(metrics["metric"])]
+    kinds += sorted(set(metrics["metric"]) - set(kinds))
+    if not names or not kinds:
+        return None
+    rng = np.random.default_rng(0)  # fixed jitter: the same data gives the same page
+    outcome_of = {}
+    if "outcome" in data.members.columns:
+        outcome_of = dict(zip(zip(data.members["arm"], data.members["seed"]), data.members["outcome"]))
+    with style():
+        fig, axes = facets(len(kinds), panel_height=0.24 * len(names) + 0.9, ncols=3, sharex=False)
+        for ax, metric in zip(axes, kinds):
+            rows = metrics[(metrics["metric"] == metric) & metrics["arm"].isin(names)]
+            values = rows["value"].to_numpy(dtype=float)
+            finite = values[np.isfinite(values)]
+            log = metric in LOG_METRICS and finite.size and (finite > 0).any()
+            if log:
+                ax.set_xscale("log")
+                floor = max(LOG_FLOOR, np.nanmin(finite[finite > 0]) / 2)
+                finite = np.clip(finite, floor, None)
+            top = (np.max(finite) if finite.size else 1.0) * (3 if log else 1.08)
+            bottom = np.min(finite) / 1.5 if log and finite.size else min(0.0, np.min(finite, initial=0))
+            for y, name in enumerate(names):
+                arm_rows = rows[rows["arm"] == name]
+                v = arm_rows["value"].to_numpy(dtype=float)
+                broken = ~np.isfinite(v)
+                shown = np.where(broken, top, np.clip(v, bottom, None) if log else v)
+                colours = [OUTCOME_COLOURS.get(str(outcome_of.get((name, s), "")), PALETTE[0])
+                           for s in arm_rows["seed"]]
+                jitter = rng.uniform(-0.22, 0.22, v.size)
+                ax.scatter(shown, y + jitter, s=11, c=colours, marker="o", lw=0, alpha=0.9, zorder=3)
+                if broken.any():
+                    ax.scatter(np.full(broken.sum(), top), y + jitter[broken], s=22, marker=">",
+                               color=OUTCOME_COLOURS["diverged"], zorder=4)
+                if (~broken).any() or broken.any():
+                    median = np.median(np.where(broken, np.inf, v))
+                    if np.isfinite(median):
+                        ax.plot([median] * 2, [y - 0.35, y + 0.35], color=TARGET_COLOUR, lw=1.6, zorder=5)
+            ax.set_xlim(bottom, top * (1.4 if log else 1.03))
+            ax.set_title(metric_label(metric) + (" (log axis)" if log else ""))
+            ax.set_yticks(range(len(names)), [wrap(n, 26) for n in names])
+            ax.set_ylim(len(names) - 0.5, -0.5)
+            if log:
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        for i, ax in enumerate(axes):
+            ax.tick_params(labelleft=i % 3 == 0)
+        present = [o for o in OUTCOME_ORDER if o in set(map(str, outcome_of.values()))]
+        handles = [Patch(color=OUTCOME_COLOURS[o], label=f"seed: {OUTCOME_LABELS[o]}") for o in present]
+        from matplotlib.lines import Line2D
+        handles.append(Line2D([], [], color=TARGET_COLOUR, lw=1.6, label="median over seeds"))
+        handles.append(Line2D([], [], color="black", marker=">", lw=0, label="broken output (+∞)"))
+        legend_above(fig, handles, [h.get_label() for h in handles], ncol=4)
+        src = encode(fig)
+    return Figure("metrics", "Every seed's error metrics",
+                  "One dot per seed, coloured by its outcome; the bar is the median over seeds. "
+                  "Every metric is an error (lower is better); KS D, A² and the moment errors are "
+                  "on log axes, since failed seeds sit orders of magnitude above healthy ones. A "
+                  "member with broken output counts as +∞ (the triangles at the right edge), never "
+                  "dropped." + note,
+                  "Strip plots of every seed's error metrics per arm, log axes for KS D, A² and "
+                  "the moment errors", src)
+
+
+def outcome_figures(data: ReportInput) -> dict[str, Figure | None]:
+    return {"outcomes": outcome_figure(data), "representatives": representative_figure(data),
+            "metrics": metric_figure(data), "control_outcomes": outcome_figure(data, "control")}

@@ -1,0 +1,113 @@
+"""The provenance section: the typed run record as rows, every arm's config, and the CSV files
+beside the page with their sha256 checksums."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gancheck.report.data import ReportInput
+from gancheck.report.tables import MISSING, baseline_name, fmt_seconds, target_text
+from gancheck.runs.provenance import Provenance, sha256_file
+
+#: The run folder's data files, in the order the page lists them, with what each holds.
+DATA_FILES = {
+    "outcomes.csv": "one row per (arm, outcome): counts, rates, Wilson intervals",
+    "comparisons.csv": "every arm against the baseline: test, difference, interval, p, Holm p, prob_improvement",
+    "scores.csv": "one row per (arm, seed, test): the generator-level verdicts",
+    "metrics.csv": "one row per (arm, seed, metric): the per-seed error metrics",
+    "summary.csv": "per arm: pass rates, collapse rate, metric medians, with intervals",
+    "equivalence.csv": "per arm: TOST of the mean and std errors against declared margins",
+    "effects.csv": "factorial designs: each factor's and interaction's effect",
+}
+
+
+def _text(value) -> str:
+    if value is None or value == "" or value == []:
+        return MISSING
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in dict.fromkeys(value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items()) or MISSING
+    return str(value)
+
+
+def seeds_text(seeds) -> str:
+    seeds = [int(s) for s in seeds or []]
+    if not seeds:
+        return MISSING
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]} ({len(seeds)} seeds)"
+    return ", ".join(map(str, seeds)) + f" ({len(seeds)} seeds)"
+
+
+def commit_text(commit: str, dirty: bool, diff: str) -> str:
+    if not commit:
+        return MISSING
+    if not dirty:
+        return commit
+    return f"{commit} plus uncommitted changes (sha256 of the diff: {diff or 'not recorded'})"
+
+
+def data_files(folder: Path | None) -> list[dict]:
+    """Each known CSV in ``folder``: name, what it holds, size and sha256 (absent ones skipped)."""
+    rows = []
+    for name, what in DATA_FILES.items():
+        path = Path(folder) / name if folder is not None else None
+        if path is not None and path.is_file():
+            rows.append({"name": name, "what": what, "bytes": f"{path.stat().st_size:,}",
+                         "sha256": sha256_file(path)})
+    return rows
+
+
+def provenance(data: ReportInput) -> dict:
+    """The run, each invocation, the software, and every arm's config."""
+    record = Provenance.from_dict(data.provenance)
+    run = [("name", _text(record.name)), ("design", _text(record.design)),
+           ("preset", _text(record.preset)), ("baseline", _text(record.baseline or baseline_name(data))),
+           ("seeds", seeds_text(record.seeds)), ("epochs", _text(record.num_epochs)),
+           ("noise draws per member", _text(record.n_draws or None)),
+           ("control replicates", _text(record.control_reps or None)),
+           ("target", target_text(data)), ("α", _text(record.alpha)),
+           ("started", _text(record.started)), ("finished", _text(record.finished)),
+           ("wall time", fmt_seconds(record.wall_s) if record.wall_s else MISSING)]
+    run += [(f"design: {k}", _text(v)) for k, v in record.design_spec.items()]
+    invocations = [{
+        "started": _text(i.started), "command": _text(i.command),
+        "commit": commit_text(i.git_commit, i.git_dirty, i.diff_sha256),
+        "device": _text(i.device), "executor": _text(i.executor),
+        "threads": f"{i.workers} × {i.threads_per_worker}" if i.threads_per_worker else MISSING,
+        "compile": _text(i.compile), "computed": str(i.computed),
+        "wall": fmt_seconds(i.wall_s) if i.wall_s else MISSING,
+        "host": ", ".join(x for x in (i.host.cpu_model, f"{i.host.cpu_count} CPUs" if i.host.cpu_count else "",
+                                      i.host.os) if x) or MISSING,
+    } for i in record.invocations]
+    versions = sorted((str(k), str(v)) for k, v in record.latest.versions.items())
+    return {"run": run, "invocations": invocations, "versions": versions,
+            "command": record.command or record.latest.command or MISSING,
+            "caveats": [str(c) for c in record.caveats], **arm_configs(data)}
+
+
+def arm_configs(data: ReportInput) -> dict:
+    base = baseline_name(data)
+    configs = {}
+    for row in data.arms.itertuples():
+        try:
+            configs[row.arm] = json.loads(row.config_json) if row.config_json else {}
+        except json.JSONDecodeError:
+            configs[row.arm] = {"config_json (unparsed)": row.config_json}
+    base_config = configs.get(base, {})
+    arms = []
+    for row in data.arms.itertuples():
+        config = configs[row.arm]
+        if not config:  # a control: samples drawn directly, no GAN behind them
+            arms.append({"arm": row.arm, "role": row.role, "factor": str(row.factor),
+                         "level": str(row.level), "changed": None, "json": ""})
+            continue
+        changed = [f"{k}: {base_config.get(k, MISSING)} → {v}" for k, v in sorted(config.items())
+                   if k in base_config and base_config[k] != v]
+        changed += [f"{k}: {v} (not in baseline)" for k, v in sorted(config.items())
+                    if k not in base_config]
+        arms.append({"arm": row.arm, "role": row.role, "factor": str(row.factor), "level": str(row.level),
+                     "changed": changed, "json": json.dumps(config, indent=2, sort_keys=True)})
+    return {"baseline": base, "arms": arms,
+            "baseline_config": sorted((k, json.dumps(v)) for k, v in base_config.items())}
