@@ -24,6 +24,13 @@ probability of improvement of Agarwal et al. 2021, rliable), with a percentile b
 interval that resamples each arm's seeds (rliable's stratified bootstrap, one stratum per arm).
 
 Holm's correction runs over every tested row of the table: all arms × (rates and metrics).
+
+``mde`` is the smallest difference the row's test would have detected with 80% power at level
+alpha / M (M: the tested rows; Holm's strictest step, so the figure is conservative), from
+gancheck.stats.power: for rates, the smallest rate difference from the baseline's observed rate
+(exact enumeration of Boschloo's test); for metrics, the smallest shift of normal paired
+differences with the observed differences' sd (exact sign-test power). It is what "no
+difference detected" can and cannot rule out.
 """
 from __future__ import annotations
 
@@ -39,14 +46,15 @@ __all__ = ["COMPARISON_COLUMNS", "compare_to_baseline", "compare_rates", "compar
 
 COMPARISON_COLUMNS = ["arm", "metric", "baseline", "test", "n", "n_baseline", "difference",
                       "ci_low", "ci_high", "statistic", "pvalue", "prob_improvement",
-                      "prob_improvement_low", "prob_improvement_high", "pvalue_holm", "reject_holm"]
+                      "prob_improvement_low", "prob_improvement_high", "pvalue_holm", "reject_holm",
+                      "mde"]
 #: Bootstrap resamples for the interval of prob_improvement (rliable uses 2,000 to 50,000).
 N_RESAMPLES = 4999
 
 
 def compare_to_baseline(metrics: pd.DataFrame, rates: pd.DataFrame, baseline: str, *,
                         higher_is_better: frozenset | set = frozenset(), alpha: float = 0.05,
-                        confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+                        confidence: float = 0.95, power: float = 0.8, seed: int = 0) -> pd.DataFrame:
     """Every arm against ``baseline`` on every metric and rate, Holm-corrected together.
 
     metrics: long ``[arm, seed, metric, value]``, lower is better, +inf for a failed member.
@@ -66,6 +74,7 @@ def compare_to_baseline(metrics: pd.DataFrame, rates: pd.DataFrame, baseline: st
     table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else pd.DataFrame(columns=COMPARISON_COLUMNS)
     table["pvalue_holm"], table["reject_holm"] = holm(table["pvalue"].to_numpy(dtype=float), alpha)
+    table["mde"] = _detectable(table, metrics, rates, baseline, alpha, power)
     return table[COMPARISON_COLUMNS].sort_values(["arm", "metric"], kind="stable", ignore_index=True)
 
 
@@ -87,6 +96,29 @@ def holm(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
         reject = adjusted <= alpha
     return adjusted, reject
+
+
+def _detectable(table: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame, baseline: str,
+                alpha: float, power: float) -> np.ndarray:
+    """The ``mde`` column (module docstring)."""
+    from gancheck.stats.power import detectable_rate_difference, detectable_shift
+    family = max(1, int(table["pvalue"].notna().sum()))
+    base_rates = _by_metric(rates[rates["arm"] == baseline])
+    out = np.full(len(table), np.nan)
+    for i, row in enumerate(table.itertuples(index=False)):
+        if not np.isfinite(row.pvalue) or row.n < 1 or row.n_baseline < 1:
+            continue
+        if row.test == "boschloo":
+            base = base_rates.get(row.metric, np.empty(0))
+            out[i] = detectable_rate_difference(round(float(base.mean()), 6), int(row.n),
+                                                n_baseline=int(row.n_baseline), power=power,
+                                                alpha=alpha, comparisons=family)
+        else:
+            diff = _paired(metrics, row.arm, baseline, row.metric)
+            finite = diff[np.isfinite(diff)]
+            sd = float(finite.std(ddof=1)) if finite.size >= 3 else np.nan
+            out[i] = detectable_shift(sd, diff.size, power=power, alpha=alpha, comparisons=family)
+    return out
 
 
 # ------------------------------------------------------------------------------------ rates
@@ -135,14 +167,11 @@ def compare_metrics(metrics: pd.DataFrame, baseline: str, *, confidence: float =
     base = metrics[metrics["arm"] == baseline]
     rows = []
     for (arm, metric), group in metrics[metrics["arm"] != baseline].groupby(["arm", "metric"], sort=True):
-        ours = group.set_index("seed")["value"].astype(float)
-        theirs = base[base["metric"] == metric].set_index("seed")["value"].astype(float)
-        x, y = ours.to_numpy(), theirs.to_numpy()
-        x, y = x[~np.isnan(x)], y[~np.isnan(y)]
-        paired = pd.concat([ours, theirs], axis=1, join="inner").dropna()
+        x = _measured(group["value"])
+        y = _measured(base.loc[base["metric"] == metric, "value"])
+        diff = _paired(metrics, arm, baseline, metric)
         row = _empty_row(arm, metric, baseline, "sign", x.size, y.size)
-        if len(paired):
-            diff = _paired_differences(paired.iloc[:, 0].to_numpy(), paired.iloc[:, 1].to_numpy())
+        if diff.size:
             row["difference"] = float(np.median(diff))
             row["ci_low"], row["ci_high"] = median_ci(diff, confidence)
             row["statistic"], row["pvalue"] = sign_test(diff)
@@ -150,6 +179,15 @@ def compare_metrics(metrics: pd.DataFrame, baseline: str, *, confidence: float =
             row.update(_improvement(x, y, confidence, _rng(seed, arm, metric)))
         rows.append(row)
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def _paired(metrics: pd.DataFrame, arm: str, baseline: str, metric: str) -> np.ndarray:
+    """Arm - baseline on the seeds both measured, seed for seed."""
+    rows = metrics[metrics["metric"] == metric]
+    ours = rows[rows["arm"] == arm].set_index("seed")["value"].astype(float)
+    theirs = rows[rows["arm"] == baseline].set_index("seed")["value"].astype(float)
+    paired = pd.concat([ours, theirs], axis=1, join="inner").dropna()
+    return _paired_differences(paired.iloc[:, 0].to_numpy(), paired.iloc[:, 1].to_numpy())
 
 
 def _paired_differences(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -276,3 +276,49 @@ def seeds_needed(power_at: Callable[[int], float], target: float, *, max_seeds: 
         if power_at(n) >= target:
             return n
     return high
+
+
+# ---------------------------------------------------------------------------- smallest detectable effects
+
+#: Grids searched for the smallest detectable effect: rates in steps of 0.005, shifts in steps of
+#: 0.01 sd (finer than any figure the report prints).
+_RATE_GRID = np.round(np.arange(0.0, 1.0001, 0.005), 3)
+_SHIFT_GRID = np.arange(0.01, 10.0001, 0.01)
+
+
+@lru_cache(maxsize=1024)
+def detectable_rate_difference(p_baseline: float, n: int, *, n_baseline: int | None = None,
+                               power: float = 0.8, alpha: float = 0.05, comparisons: int = 1) -> float:
+    """The smallest |p_arm - p_baseline| that Boschloo's test detects with ``power`` at level
+    alpha / comparisons, over n seeds in the arm (n_baseline in the baseline), searching rates
+    on both sides of the baseline's; NaN if no rate in [0, 1] reaches that power."""
+    p_baseline = _check_probability(p_baseline, "p_baseline")
+    best = np.nan
+    for p_arm in _RATE_GRID:
+        gap = abs(p_arm - p_baseline)
+        if gap == 0 or (np.isfinite(best) and gap >= best):
+            continue
+        if rate_power(p_arm, p_baseline, n, alpha=alpha, comparisons=comparisons,
+                      n_baseline=n_baseline) >= power:
+            best = gap
+    return float(best)
+
+
+def detectable_shift(sd: float, n: int, *, power: float = 0.8, alpha: float = 0.05,
+                     comparisons: int = 1) -> float:
+    """The smallest shift of normal paired differences N(shift, sd²) that the paired sign test
+    detects with ``power`` over n seeds at level alpha / comparisons, in the metric's units;
+    NaN if none up to 10 sd does."""
+    if not (math.isfinite(sd) and sd > 0):
+        return np.nan
+    return float(sd * _detectable_shift_ratio(n, power, alpha, comparisons))
+
+
+@lru_cache(maxsize=256)
+def _detectable_shift_ratio(n: int, power: float, alpha: float, comparisons: int) -> float:
+    """detectable_shift in sd units: it depends on n, power and the level only."""
+    for ratio in _SHIFT_GRID:
+        if sign_test_power(n, *shift_probabilities(ratio, 1.0), alpha=alpha,
+                           comparisons=comparisons) >= power:
+            return float(ratio)
+    return np.nan

@@ -159,3 +159,22 @@ def test_pilot_probabilities_count_ties():
 def test_bad_input_names_the_field(call, field):
     with pytest.raises(ValueError, match=field.replace("+", r"\+")):
         call()
+
+
+def test_detectable_rate_difference_is_the_smallest_gap_with_the_power():
+    from gancheck.stats.power import detectable_rate_difference, rate_power
+    gap = detectable_rate_difference(0.0, 20, power=0.8)
+    # Against a baseline that never passes, 20 seeds per arm: the exact power (rate_power, itself
+    # checked by simulation above) reaches 0.8 at this gap and not one grid step (0.005) below.
+    assert rate_power(gap, 0.0, 20) >= 0.8 > rate_power(gap - 0.005, 0.0, 20)
+    # More comparisons in the family need a larger effect (alpha / M is smaller).
+    assert detectable_rate_difference(0.0, 20, power=0.8, comparisons=100) > gap
+
+
+def test_detectable_shift_scales_with_sd_and_matches_sign_test_power():
+    from gancheck.stats.power import detectable_shift, shift_probabilities, sign_test_power
+    shift = detectable_shift(1.0, 20)
+    assert sign_test_power(20, *shift_probabilities(shift, 1.0)) >= 0.8
+    assert sign_test_power(20, *shift_probabilities(shift - 0.01, 1.0)) < 0.8
+    assert detectable_shift(2.5, 20) == pytest.approx(2.5 * shift)
+    assert np.isnan(detectable_shift(float("nan"), 20))
