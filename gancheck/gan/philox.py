@@ -7,20 +7,20 @@ never depend on which other members share the call, on their order, or on the de
 Philox4x32-10 (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3",
 SC'11; the Random123 library) maps a 128-bit counter and a 64-bit key to 128 random bits. It is
 the generator behind cuRAND's and torch's CUDA draws. Here each 32-bit word is held in an int64
-tensor (torch 2.13 has no shift or add for uint32), and the 32x32 -> 64-bit product of a round is
-split into two 16x32-bit products so that no intermediate exceeds 2^49: no signed overflow on any
-device or compiler.
+tensor (torch 2.13 has no shift or add for uint32), and each 32x32 -> 64-bit product of a round is
+formed without signed overflow (see _mulhilo), so the bits are the same on any device or compiler.
 
 Counter layout, per member (its key: 2 words from its seed, see ``member_keys``):
 
     counter = (block, step, stream, 0)
 
 ``block`` numbers the 128-bit blocks of one draw, ``step`` is the training step (the epoch),
-``stream`` names what is drawn (``STREAMS``). Value ``i`` of a draw (C order over ``shape``)
-comes from block ``i // per_block``: 4 values per block for float32 (one word each), 2 for
-float64 (two words each). A draw of n values is therefore the first n values of any longer draw
-with the same (stream, step, dtype), and a distinct (stream, step) never reuses a counter.
-Word 3 is left 0, reserved (e.g. for a sub-step or more stream bits).
+``stream`` names what is drawn (``STREAMS``). A draw of n values (C order over ``shape``) uses
+blocks 0 .. B - 1, B = ceil(n / per_block), and per_block values of each block: 4 for float32
+(one word each), 2 for float64 (two words each). Values are laid out by segment: value i is
+value i // B of block i % B, so that each of a block's values is written to a contiguous run
+(this is what lets a compiled kernel store whole vectors). Counter word 3 is left 0, reserved
+(e.g. for a sub-step or more stream bits). A distinct (stream, step) never reuses a counter.
 
 Conversions are exact where they can be: uniforms are k * 2^-24 (float32, from the top 24 bits
 of a word) or k * 2^-53 (float64, top 53 bits of two words, numpy's convention), in [0, 1): 0 is
@@ -73,12 +73,12 @@ def member_keys(seeds: Sequence[int], device: torch.device | str | None = None) 
 def _mulhilo(a: torch.Tensor, multiplier: int) -> tuple[torch.Tensor, torch.Tensor]:
     """High and low 32-bit words of a * multiplier, for 32-bit a held in int64.
 
-    a = a_hi * 2^16 + a_lo, so a * m = a_hi * m * 2^16 + a_lo * m with both products < 2^48.
+    a * m overflows int64 when m >= 2^31, so write m = (m - 2^32) + 2^32: p = a * (m - 2^32)
+    fits in int64 (|m - 2^32| < 2^31), has the low word of a * m, and a * m = p + a * 2^32.
+    No intermediate overflows, so the result is exact on every device and compiler.
     """
-    p_lo = (a & 0xFFFF) * multiplier
-    p_hi = (a >> 16) * multiplier
-    t = p_hi + (p_lo >> 16)                       # floor(a * m / 2^16) < 2^49
-    return t >> 16, ((t & 0xFFFF) << 16) | (p_lo & 0xFFFF)
+    p = a * (multiplier - 2 ** 32)
+    return (p >> 32) + a, p & MASK32
 
 
 def philox4x32(counter: Sequence[torch.Tensor], key: Sequence[torch.Tensor],
@@ -122,50 +122,65 @@ def _check_dtype(dtype) -> None:
 
 
 def random_words(keys: torch.Tensor, stream: int, step: int, n_blocks: int) -> torch.Tensor:
-    """(S, n_blocks, 4) raw 32-bit words (int64) of counters (block, step, stream, 0),
-    block = 0 .. n_blocks - 1, for each member's key."""
+    """(S, 4, n_blocks) raw 32-bit words (int64): [s, j, b] is word j of Philox4x32-10 of
+    counter (b, step, stream, 0) under member s's key."""
     _check_keys(keys)
     stream, step = _check_word("stream", stream), _check_word("step", step)
     if n_blocks - 1 > MASK32:
         raise ValueError(f"n_blocks={n_blocks!r}: at most 2^32 blocks per draw")
-    block = torch.arange(n_blocks, dtype=torch.int64, device=keys.device).unsqueeze(0)
+    return torch.stack(_words(keys, stream, step, n_blocks), dim=1)
+
+
+def _words(keys, stream, step, n_blocks) -> list[torch.Tensor]:
+    # The mask changes no value: it keeps inductor from folding block * multiplier into an
+    # arange whose step it multiplies in 32-bit int (torch 2.13's Vectorized<int64_t>::arange
+    # overflows from the 4th lane on), which gave wrong words from block 3 on when compiled.
+    block = (torch.arange(n_blocks, dtype=torch.int64, device=keys.device) & MASK32).unsqueeze(0)
     fixed = [torch.full((1, 1), word, dtype=torch.int64, device=keys.device) for word in (step, stream, 0)]
     words = philox4x32((block, *fixed), (keys[:, 0:1], keys[:, 1:2]))
-    return torch.stack(torch.broadcast_tensors(*words), dim=-1)
+    return list(torch.broadcast_tensors(*words))
 
 
-def _uniform_from_words(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """(S, B, 4) words -> (S, B * per_block) exact dyadic uniforms in [0, 1)."""
+def _uniform_segments(words: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tensor]:
+    """4 (S, B) words -> exact dyadic uniforms in [0, 1): 4 segments of k * 2^-24 for float32
+    (top 24 bits of each word), 2 of k * 2^-53 for float64 (top 53 bits of the 64-bit integers
+    w0 * 2^32 + w1 and w2 * 2^32 + w3, numpy's convention)."""
     if dtype == torch.float32:
-        return (words >> 8).to(torch.float32).mul_(2.0 ** -24).flatten(1)
-    pairs = words.unflatten(-1, (2, 2))       # (hi, lo) word pairs -> one 64-bit integer each
-    top53 = (pairs[..., 0] << 21) | (pairs[..., 1] >> 11)
-    return top53.to(torch.float64).mul_(2.0 ** -53).flatten(1)
+        return [(w >> 8).to(torch.float32) * 2.0 ** -24 for w in words]
+    return [((hi << 21) | (lo >> 11)).to(torch.float64) * 2.0 ** -53
+            for hi, lo in (words[0:2], words[2:4])]
+
+
+def _box_muller(segments: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Pairs of uniform segments (u1, u2) -> pairs of normal segments (r cos t, r sin t),
+    r = sqrt(-2 log(1 - u1)), t = 2 pi u2. 1 - u1 is in (0, 1] and exact, so log(0) never occurs."""
+    normals = []
+    for u1, u2 in zip(segments[0::2], segments[1::2]):
+        radius = torch.sqrt(-2.0 * torch.log(1.0 - u1))
+        angle = (2.0 * math.pi) * u2
+        normals += [radius * torch.cos(angle), radius * torch.sin(angle)]
+    return normals
 
 
 def _draw(keys, stream, step, shape, dtype, convert) -> torch.Tensor:
+    _check_keys(keys)
+    stream, step = _check_word("stream", stream), _check_word("step", step)
     shape = _check_shape(shape)
     _check_dtype(dtype)
     n = math.prod(shape)
-    n_blocks = -(-n // (4 if dtype == torch.float32 else 2))
-    values = convert(_uniform_from_words(random_words(keys, stream, step, n_blocks), dtype))
-    return values[:, :n].reshape(keys.shape[0], *shape)
+    per_block = 4 if dtype == torch.float32 else 2
+    n_blocks = -(-n // per_block)
+    if n_blocks - 1 > MASK32:
+        raise ValueError(f"shape={shape!r}: at most 2^32 blocks ({per_block * 2 ** 32} values) per draw")
+    segments = convert(_uniform_segments(_words(keys, stream, step, n_blocks), dtype))
+    return torch.cat(segments, dim=1)[:, :n].reshape(keys.shape[0], *shape)
 
 
 def uniform(keys: torch.Tensor, stream: int, step: int, shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(S, *shape) U[0, 1) values: k * 2^-24 (float32) or k * 2^-53 (float64), 0 possible, 1 not."""
-    return _draw(keys, stream, step, shape, dtype, lambda u: u)
-
-
-def _box_muller(u: torch.Tensor) -> torch.Tensor:
-    """(S, 2m) uniforms, consecutive pairs (u1, u2) -> (S, 2m) standard normals
-    (r cos t, r sin t) with r = sqrt(-2 log(1 - u1)), t = 2 pi u2."""
-    u1, u2 = u.unflatten(-1, (-1, 2)).unbind(-1)
-    radius = torch.sqrt(-2.0 * torch.log(1.0 - u1))
-    angle = (2.0 * math.pi) * u2
-    return torch.stack((radius * torch.cos(angle), radius * torch.sin(angle)), dim=-1).flatten(1)
+    return _draw(keys, stream, step, shape, dtype, lambda segments: segments)
 
 
 def normal(keys: torch.Tensor, stream: int, step: int, shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(S, *shape) standard normals by Box-Muller on consecutive pairs of ``uniform`` values."""
+    """(S, *shape) standard normals, by Box-Muller on pairs of ``uniform`` segments."""
     return _draw(keys, stream, step, shape, dtype, _box_muller)
