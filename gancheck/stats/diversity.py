@@ -64,6 +64,16 @@ from gancheck.stats import gof
 #: at K = 100, n = 500, so they clear it with room to spare.
 MATERIAL_FIXED_SHARE = 0.25
 MATERIAL_REUSE_SHARE = 0.25
+#: The collapse rule in words, for reports and CLIs (the code below is its only definition).
+COLLAPSE_RULE = (
+    f"A generator is collapsed when its noise draws share memorised output that is both "
+    f"significant and material: coordinates fixed across draws (Kruskal-Wallis over coordinates, "
+    f"p < alpha/2) making up at least {MATERIAL_FIXED_SHARE:.0%} of the output's variance "
+    f"(intraclass correlation), or values reused across draws in another order (Cramér-von Mises "
+    f"between pairs of draws too alike, p < alpha/2) with a reuse share of at least "
+    f"{MATERIAL_REUSE_SHARE:.0%}. Each p-value is distribution-free (ranks against a null "
+    f"simulated for the run's K and n), so the rule does not depend on the target's location or "
+    f"scale, and a generator that is merely too narrow is not collapsed: that is the std test's job.")
 #: Smallest number of values per draw: Kruskal–Wallis with coordinates as groups needs n >= 2.
 MIN_VALUES = 2
 MIN_DRAWS = 2
