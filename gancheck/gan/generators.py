@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from gancheck.gan.stacked import mlp_backward, mlp_forward
+from gancheck.gan.stacked import mlp_backward, mlp_backward_columns, mlp_forward, mlp_forward_columns
 
 if TYPE_CHECKING:
     import torch
@@ -58,20 +58,31 @@ class GeneratorKind:
         calls = self.calls(n)
         return t.reshape(t.shape[0], t.shape[1] * calls, t.shape[2] // calls)
 
+    def _columns(self, n: int, fused: bool) -> bool:
+        """Whether G runs with its calls as columns (stacked.mlp_forward_columns): eagerly, for
+        one value per call, where rows would be a few hidden units wide and the calls many."""
+        return not fused and self.values_per_call(n) == 1
+
     def forward(self, layers, noise: "torch.Tensor", n: int, *, keep: bool = False, fused: bool = False,
                 out: "torch.Tensor | None" = None):
         """Stacked members' vectors (S, B, n) from their noise (S, B, noise_size); with ``keep``,
-        also what backward needs. ``out`` (S, B, n) receives the vectors, if given."""
+        also what backward needs. ``out`` (S, B, n) receives the vectors, if given (rows only)."""
         S, B = noise.shape[:2]
-        result = mlp_forward(layers, self._as_calls(noise, n), keep, fused=fused,
-                             out=None if out is None else self._as_calls(out, n))
+        calls = self._as_calls(noise, n)
+        if self._columns(n, fused):
+            result = mlp_forward_columns(layers, calls.transpose(1, 2).contiguous(), keep)
+        else:
+            result = mlp_forward(layers, calls, keep, fused=fused, out=None if out is None else self._as_calls(out, n))
         x, saved = result if keep else (result, None)
-        x = x.reshape(S, B, n)
+        x = x.reshape(S, B, n)  # columns: (S, 1, B * n), one value per call, in call order
         return (x, saved) if keep else x
 
     def backward(self, layers, saved, grad: "torch.Tensor", grad_layers=None, *, fused: bool = False):
         """Parameter gradients from d loss / d vectors (S, B, n), as mlp_backward returns them."""
-        grads, _ = mlp_backward(layers, saved, self._as_calls(grad, grad.shape[-1]), grad_layers, fused=fused)
+        n = grad.shape[-1]
+        if self._columns(n, fused):
+            return mlp_backward_columns(layers, saved, grad.reshape(grad.shape[0], 1, -1), grad_layers)
+        grads, _ = mlp_backward(layers, saved, self._as_calls(grad, n), grad_layers, fused=fused)
         return grads
 
     def reference(self, module, noise: "torch.Tensor", n: int) -> "torch.Tensor":
