@@ -3,6 +3,8 @@
     python benchmarks/throughput.py [--device cpu|cuda] [--members 1,16,64,256,1024] [--epochs N]
                                     [--workers N] [--threads N] [--draw-threads N]
                                     [--compile auto|yes|no] [--json]
+                                    [--generator vector|per_value] [--noise uniform|normal]
+                                    [--minibatch-std] [--instance-noise SD] [--g-loss NAME]
 
 A member-epoch is one epoch (20 D steps and 20 G steps) of one member. Both trainers run in the
 same run under the same torch thread count: one warm-up run each, then ``--repeats`` rounds that
@@ -16,7 +18,9 @@ population's rate is its member-epochs over the slowest worker's time. ``--worke
 in one process. ``--compile`` is the trainer's choice (gancheck.gan.engine): ``auto`` compiles
 the feature sets and sizes where compiling was measured to pay (engine.compile_pays) and a C++
 compiler is found, whatever the number of epochs, since the warm-up absorbs the compile time. The seed's configuration (H = 5, minibatch 10, 500 outputs; ``--hidden`` changes
-H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``).
+H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``). Issue 13's
+remedies are timed with their GANConfig options (``--generator per_value`` uses Nag's one noise
+number per value).
 
 Peak RSS is measured for each size in a fresh subprocess (resource.getrusage(RUSAGE_SELF).ru_maxrss
 in the child, which trains that population for two epochs), so sizes do not contaminate each
@@ -68,7 +72,10 @@ def _population_kwargs(features: str, args) -> dict:
 
 
 def _config(features: str, epochs: int, args) -> GANConfig:
-    return GANConfig(num_epochs=epochs, features=features, g_hidden_size=args.hidden)
+    return GANConfig(num_epochs=epochs, features=features, g_hidden_size=args.hidden, generator=args.generator,
+                     g_input_size=1 if args.generator == "per_value" else GANConfig().g_input_size,
+                     noise=args.noise, minibatch_std=args.minibatch_std, instance_noise=args.instance_noise,
+                     g_loss=args.g_loss)
 
 
 def _population(members: int, features: str, epochs: int, args, first_seed: int = 0) -> Population:
@@ -131,7 +138,9 @@ def _peak_memory(members: int, features: str, args) -> dict:
     """Peak RSS (and GPU memory) of a fresh process training ``members`` for two epochs."""
     command = [sys.executable, os.path.abspath(__file__), "--memory-child", str(members), "--features", features,
                "--device", args.device, "--threads", str(args.threads), "--draw-threads", str(args.draw_threads),
-               "--hidden", str(args.hidden), "--compile", args.compile]
+               "--hidden", str(args.hidden), "--compile", args.compile, "--generator", args.generator,
+               "--noise", args.noise, "--instance-noise", str(args.instance_noise), "--g-loss", args.g_loss,
+               *(["--minibatch-std"] if args.minibatch_std else [])]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -202,11 +211,20 @@ def main(argv=None) -> int:
                         help="processes the population is split over (default: one per core)")
     parser.add_argument("--features", default="moments,raw", help="discriminator feature sets (default moments,raw)")
     parser.add_argument("--hidden", type=int, default=5, help="G's hidden size (default 5, the seed's)")
+    parser.add_argument("--generator", default="vector", help="G's kind (default vector, the seed's)")
+    parser.add_argument("--noise", default="uniform", help="G's noise (default uniform, the seed's)")
+    parser.add_argument("--minibatch-std", action="store_true", help="append the batch spread to D's features")
+    parser.add_argument("--instance-noise", type=float, default=0.0, help="instance noise sd (default 0)")
+    parser.add_argument("--g-loss", default="non_saturating", help="G's loss (default non_saturating, the seed's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    try:
+        _config(args.features.split(",")[0], 1, args)
+    except ValueError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     resolve_device(args.device)  # refuses cuda without a GPU, with a clear message
     try:
@@ -241,7 +259,9 @@ def main(argv=None) -> int:
         "population": first["population"],
         "features": feature_sets[0],
         "by_features": results,
-        "settings": {"hidden": args.hidden, "workers": args.workers, "threads": args.threads,
+        "settings": {"hidden": args.hidden, "generator": args.generator, "noise": args.noise,
+                     "minibatch_std": args.minibatch_std, "instance_noise": args.instance_noise,
+                     "g_loss": args.g_loss, "workers": args.workers, "threads": args.threads,
                      "draw_threads": args.draw_threads, "compile": args.compile,
                      "compiled": {features: _compiled(features, args) for features in feature_sets},
                      "epochs": args.epochs, "reference_epochs": REFERENCE_EPOCHS, "repeats": args.repeats,
@@ -252,6 +272,8 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
+    print(f"generator {args.generator}, noise {args.noise}, minibatch_std {args.minibatch_std}, instance noise "
+          f"{args.instance_noise}, g_loss {args.g_loss}")
     print(f"device: {report['device']}; population over {args.workers} worker processes, threads "
           f"{args.threads} each, draw threads {args.draw_threads}, compile {args.compile}; "
           f"load average {report['load_average']['before'][0]} -> {report['load_average']['after'][0]}")

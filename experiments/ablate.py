@@ -57,7 +57,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--preset", default="full", choices=list(PRESETS),
                    help="full: the seed's 2001 epochs, 20 seeds per arm (default); quick: a two-minute first look")
     p.add_argument("--design", default="one-factor", choices=list(DESIGNS),
-                   help="one-factor: vary one factor at a time around the seed (default); factorial: cross them")
+                   help="one-factor: vary one factor at a time around the seed (default); factorial: cross "
+                        "the seed's design choices; remedies: cross the remedies for the seed's collapse")
     p.add_argument("--seeds", type=parse_seeds, default=None,
                    help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every arm")
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")

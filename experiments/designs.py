@@ -1,8 +1,10 @@
 """The ablation designs: arms around the seed's baseline, and presets of epochs and seeds.
 
 Each factor changes one named field of GANConfig (the step ratio changes two, d_steps and
-g_steps, which together are the one thing it names). The default design varies one factor at a
-time around the seed; the factorial design crosses every level of every factor.
+g_steps, which together are the one thing it names; the per-value generator also sets its
+noise per call to Nag's one number). The default design varies one factor at a time around the
+seed; the factorial design crosses every level of the seed's own design choices (the first four
+factors); the remedies design crosses the remedies of issue 13 that attack the seed's collapse.
 """
 from __future__ import annotations
 
@@ -46,6 +48,48 @@ FACTORS: dict[str, dict[str, dict]] = {
         "5": {"g_hidden_size": 5},
         "200": {"g_hidden_size": 200},
     },
+    # Issue 13's remedies. Dev Nag's original G maps one noise number to one value, the same
+    # weights for all 500; the seed's maps 50 noise numbers to a whole vector.
+    "generator": {
+        "vector": {"generator": "vector"},
+        "per_value": {"generator": "per_value", "g_input_size": 1},
+    },
+    # With normal noise an affine G can represent N(4, 1.25) exactly.
+    "noise": {
+        "uniform": {"noise": "uniform"},
+        "normal": {"noise": "normal"},
+    },
+    # D sees the batch's spread across its vectors: a fixed vector cannot pass for real data.
+    "minibatch_std": {
+        "off": {"minibatch_std": False},
+        "on": {"minibatch_std": True},
+    },
+    # Cheap stabilisers. Instance noise of sd 1 (about the target's 1.25), annealed to 0.
+    "instance_noise": {
+        "0": {"instance_noise": 0.0},
+        "1": {"instance_noise": 1.0},
+    },
+    "g_loss": {
+        "non_saturating": {"g_loss": "non_saturating"},
+        "saturating": {"g_loss": "saturating"},
+    },
+    # Two time-scale update rule (Heusel et al. 2017): D learns 4x faster than G.
+    "d_learning_rate": {
+        "1e-4": {"d_learning_rate": 1e-4},
+        "4e-4": {"d_learning_rate": 4e-4},
+    },
+}
+
+#: The factors the factorial design crosses: the seed's own design choices (issue 4). Crossing
+#: every factor would make 30,720 arms; the remedies design crosses the remedies instead.
+FACTORIAL_FACTORS = ("features", "step_ratio", "lr_schedule", "g_hidden_size")
+
+#: The remedies design: factor -> the levels it crosses (the seed's level first), so that the
+#: interactions between generator, noise and what D sees show.
+REMEDIES = {
+    "generator": ["vector", "per_value"],
+    "noise": ["uniform", "normal"],
+    "minibatch_std": ["off", "on"],
 }
 
 
@@ -66,9 +110,12 @@ PRESETS = {
     # reaches the target's mean (see the full report), too few for it to settle.
     "quick": Preset(num_epochs=300, seeds=4, control_reps=200, n_draws=50,
                     levels={"features": ["raw"], "step_ratio": ["30:10"],
-                            "lr_schedule": ["constant"], "g_hidden_size": ["200"]}),
+                            "lr_schedule": ["constant"], "g_hidden_size": ["200"],
+                            # of issue 13's remedies, the one the seed's failure points to
+                            "generator": ["per_value"], "noise": [], "minibatch_std": [],
+                            "instance_noise": [], "g_loss": [], "d_learning_rate": []}),
 }
-DESIGNS = ("one-factor", "factorial")
+DESIGNS = ("one-factor", "factorial", "remedies")
 
 
 def _config(levels: dict[str, str], num_epochs: int) -> GANConfig:
@@ -96,13 +143,25 @@ def one_factor_arms(preset: Preset) -> list[Arm]:
 
 def factorial_arms(preset: Preset) -> list[Arm]:
     seed_levels = _seed_levels()
-    names = list(FACTORS)
+    names = list(FACTORIAL_FACTORS)
     if preset.levels is not None:  # small presets cross the seed level with their one contrast
         grid = [[seed_levels[f], *preset.levels.get(f, [])] for f in names]
     else:
         grid = [list(FACTORS[f]) for f in names]
+    return crossed_arms(dict(zip(names, grid)), preset)
+
+
+def remedies_arms(preset: Preset) -> list[Arm]:
+    """Every combination of the REMEDIES levels, whatever the preset (it is small already)."""
+    return crossed_arms(REMEDIES, preset)
+
+
+def crossed_arms(grid: dict[str, list[str]], preset: Preset) -> list[Arm]:
+    """One arm per combination of the grid's levels; every other factor at the seed's level."""
+    seed_levels = _seed_levels()
+    names = list(grid)
     arms = []
-    for combo in itertools.product(*grid):
+    for combo in itertools.product(*grid.values()):
         levels = dict(zip(names, combo))
         changed = {f: v for f, v in levels.items() if v != seed_levels[f]}
         name = BASELINE if not changed else ",".join(f"{f}={v}" for f, v in changed.items())
@@ -122,7 +181,7 @@ def build_design(*, design: str = "one-factor", preset: str = "full", seeds: lis
     p = PRESETS[preset]
     if epochs is not None:
         p = Preset(epochs, p.seeds, p.control_reps, p.n_draws, p.levels)
-    arms = one_factor_arms(p) if design == "one-factor" else factorial_arms(p)
+    arms = {"one-factor": one_factor_arms, "factorial": factorial_arms, "remedies": remedies_arms}[design](p)
     return Design(name=f"{design} ({preset})", arms=arms,
                   seeds=list(seeds) if seeds is not None else list(range(p.seeds)),
                   baseline=BASELINE, control_reps=p.control_reps, n_draws=p.n_draws)

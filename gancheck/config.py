@@ -11,11 +11,33 @@ import json
 import math
 from dataclasses import dataclass, fields
 
-#: Discriminator input feature sets (see gancheck/gan/features.py for their definitions).
-FEATURE_SETS = ("moments", "moments2", "raw", "sorted", "data_sq_diffs", "data_diffs")
+from gancheck.gan.losses import G_LOSSES as _G_LOSSES
 
 #: Learning-rate schedules (see gancheck/gan/schedules.py).
 LR_SCHEDULES = ("seed_cosine", "constant", "cosine_decay", "linear_decay")
+
+#: G's losses (gancheck/gan/losses.py), the seed's first.
+G_LOSSES = tuple(_G_LOSSES)
+
+#: Names read from the registries that hold each level's implementation, the seed's first:
+#: FEATURE_SETS (gancheck/gan/features.py), GENERATORS (gancheck/gan/generators.py), NOISES
+#: (gancheck/gan/draws.py). Those modules need torch, which this module must not import (scoring
+#: never loads torch), so the names are read on first use.
+_LAZY_REGISTRIES = {"FEATURE_SETS": ("gancheck.gan.features", "FEATURE_SETS"),
+                    "GENERATORS": ("gancheck.gan.generators", "GENERATORS"),
+                    "NOISES": ("gancheck.gan.draws", "NOISES")}
+
+
+def _registry(name: str) -> dict:
+    import importlib
+    module, attribute = _LAZY_REGISTRIES[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def __getattr__(name: str):
+    if name in _LAZY_REGISTRIES:
+        return tuple(_registry(name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -31,10 +53,26 @@ class GANConfig:
     # The blog never defines g_hidden_size; its notebook ran with 5 (DESIGN.md, "Decisions").
     g_hidden_size: int = 5
     g_output_size: int = 500
+    # How G makes a vector (gancheck/gan/generators.py): "vector", the seed's, maps g_input_size
+    # noise numbers to the whole 500-vector; "per_value", Dev Nag's original, maps g_input_size
+    # noise numbers (Nag: 1) to one value, with the same weights for each of the 500 values. So
+    # g_input_size is always the noise numbers per call of G.
+    generator: str = "vector"
+    # G's noise: the seed's U(0, 1), or N(0, 1) (with which a per-value G with one noise number
+    # can represent the target exactly, as an affine map).
+    noise: str = "uniform"
     # Discriminator: features(x) -> Linear(F,10) -> ReLU -> Linear(10,10) -> ReLU -> Linear(10,1) -> sigmoid.
     d_hidden_size: int = 10
     # The seed's D sees only the 4 moments of each 500-vector.
     features: str = "moments"
+    # Append the minibatch's spread (progressive GANs' minibatch std, gancheck/gan/features.py) to
+    # D's features, so that D sees across the batch's draws; the seed's D sees one vector at a time.
+    minibatch_std: bool = False
+    # Instance noise (Sonderby et al. 2017): N(0, sd^2) added to every value D sees, real and
+    # fake, with sd annealed linearly from this value at the first epoch to 0 at the last. 0: none.
+    instance_noise: float = 0.0
+    # G's loss (gancheck/gan/losses.py): the seed's BCE(D(G(z)), 1) is the non-saturating one.
+    g_loss: str = "non_saturating"
     minibatch_size: int = 10
     num_epochs: int = 2001
     d_steps: int = 20
@@ -61,9 +99,12 @@ class GANConfig:
 
     @property
     def d_input_size(self) -> int:
-        n = self.g_output_size
-        return {"moments": 4, "moments2": 2, "raw": n, "sorted": n,
-                "data_sq_diffs": 2 * n, "data_diffs": 2 * n}[self.features]
+        return _registry("FEATURE_SETS")[self.features].width(self.g_output_size) + int(self.minibatch_std)
+
+    @property
+    def g_noise_size(self) -> int:
+        """Noise numbers per output vector: g_input_size per call of G, times the calls."""
+        return _registry("GENERATORS")[self.generator].noise_size(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -89,7 +130,7 @@ class GANConfig:
 
 #: Fields that take a finite real number (ints are accepted and stored as float).
 _FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
-                 "adam_beta1", "adam_beta2", "adam_eps")
+                 "adam_beta1", "adam_beta2", "adam_eps", "instance_noise")
 
 
 def _is_finite_number(value) -> bool:
@@ -132,7 +173,13 @@ def validate_config(cfg: GANConfig) -> None:
     for name in ("adam_beta1", "adam_beta2"):
         if not 0 <= getattr(cfg, name) < 1:
             _fail(name, getattr(cfg, name), "must be in [0, 1)")
-    if cfg.features not in FEATURE_SETS:
-        _fail("features", cfg.features, f"must be one of {', '.join(FEATURE_SETS)}")
-    if cfg.lr_schedule not in LR_SCHEDULES:
-        _fail("lr_schedule", cfg.lr_schedule, f"must be one of {', '.join(LR_SCHEDULES)}")
+    if cfg.instance_noise < 0:
+        _fail("instance_noise", cfg.instance_noise, "must be >= 0")
+    if not isinstance(cfg.minibatch_std, bool):
+        _fail("minibatch_std", cfg.minibatch_std, "must be True or False")
+    names = {"features": _registry("FEATURE_SETS"), "generator": _registry("GENERATORS"),
+             "noise": _registry("NOISES"), "g_loss": G_LOSSES, "lr_schedule": LR_SCHEDULES}
+    for name, allowed in names.items():
+        value = getattr(cfg, name)
+        if not isinstance(value, str) or value not in allowed:
+            _fail(name, value, f"must be one of {', '.join(allowed)}")

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from gancheck.__main__ import main
@@ -20,3 +21,35 @@ def test_train_writes_config_histories_and_samples(tmp_path, capsys):
     assert list(history.columns) == ["seed", "epoch", "g_mean", "g_std", "d_loss", "g_loss"]
     samples = np.load(out / "samples.npy", allow_pickle=False)
     assert samples.shape == (2, 5, 500)  # seeds x draws x the seed's 500 outputs
+
+
+def test_train_takes_the_remedies_as_options(tmp_path, capsys):
+    # Issue 13: `--generator per_value --noise normal` (and the other new fields) reach the config;
+    # a per-value G takes Nag's one noise number per value unless --noise-size says otherwise.
+    out = tmp_path / "run"
+    argv = ["train", "--seeds", "1", "--epochs", "2", "--draws", "3", "--out", str(out), "--generator", "per_value",
+            "--noise", "normal", "--minibatch-std", "--instance-noise", "0.5", "--g-loss", "saturating",
+            "--d-lr", "4e-4"]
+    assert run_cli(main, argv) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["generator"], config["g_input_size"], config["noise"]) == ("per_value", 1, "normal")
+    assert (config["minibatch_std"], config["instance_noise"], config["g_loss"]) == (True, 0.5, "saturating")
+    assert (config["d_learning_rate"], config["g_learning_rate"]) == (4e-4, 1e-4)
+    assert np.load(out / "samples.npy", allow_pickle=False).shape == (1, 3, 500)
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["--generator", "pervalue"], "--generator='pervalue'"),
+    (["--noise", "gauss"], "--noise='gauss'"),
+    (["--g-loss", "wgan"], "--g-loss='wgan'"),
+    (["--features", "moment"], "--features='moment'"),
+    (["--instance-noise", "-1"], "--instance-noise=-1.0"),
+    (["--instance-noise", "x"], "--instance-noise"),
+    (["--d-lr", "0"], "--d-lr=0.0"),
+    (["--noise-size", "0"], "--noise-size='0'"),
+])
+def test_bad_remedy_options_are_one_line_exit_2(tmp_path, capsys, argv, named):
+    code = run_cli(main, ["train", "--seeds", "1", "--epochs", "1", "--out", str(tmp_path / "r"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and named in err, err
+    assert not (tmp_path / "r").exists()

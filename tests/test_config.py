@@ -22,20 +22,22 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gancheck.config import FEATURE_SETS, LR_SCHEDULES, GANConfig, validate_config
+from gancheck.config import FEATURE_SETS, G_LOSSES, GENERATORS, LR_SCHEDULES, NOISES, GANConfig, validate_config
 
 FIELDS = [f.name for f in dataclasses.fields(GANConfig)]
 
 INT_FIELDS = ("g_input_size", "g_hidden_size", "g_output_size", "d_hidden_size", "minibatch_size",
               "num_epochs", "d_steps", "g_steps", "cosine_t_max_factor")
 FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
-                "adam_beta1", "adam_beta2", "adam_eps")
-STR_FIELDS = {"features": FEATURE_SETS, "lr_schedule": LR_SCHEDULES}
+                "adam_beta1", "adam_beta2", "adam_eps", "instance_noise")
+STR_FIELDS = {"features": FEATURE_SETS, "lr_schedule": LR_SCHEDULES, "generator": GENERATORS,
+              "noise": NOISES, "g_loss": G_LOSSES}
+BOOL_FIELDS = ("minibatch_std",)
 
 
 def test_field_groups_cover_every_field():
     # Guard for the tables below: a new field must be added to a group (and get a bad value).
-    assert sorted(INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS)) == sorted(FIELDS)
+    assert sorted(INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS) + BOOL_FIELDS) == sorted(FIELDS)
 
 
 # --------------------------------------------------------------------------- the seed's defaults
@@ -65,6 +67,15 @@ def test_defaults_are_the_seed():
         "adam_beta1": adam["betas"].default[0],   # 0.9
         "adam_beta2": adam["betas"].default[1],   # 0.999
         "adam_eps": adam["eps"].default,          # 1e-8
+        # Issue 13's remedies, each at the seed's value: SUMMARY.md:7-8 "50 numbers per draw" ->
+        # "Linear(H,500)" is one vector per call; :7 noise "uniform U(0,1)"; :10 D sees each
+        # vector's moments only (no batch statistic); no instance noise; :17 G's loss is
+        # BCE(D(G(z)), 1), which is the non-saturating loss (Goodfellow et al. 2014, section 3).
+        "generator": "vector",
+        "noise": "uniform",
+        "minibatch_std": False,
+        "instance_noise": 0.0,
+        "g_loss": "non_saturating",
     }
     assert cfg.to_dict() == expected
     assert (cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps) == (0.9, 0.999, 1e-8)  # torch docs
@@ -75,6 +86,33 @@ def test_defaults_are_the_seed():
 def test_the_seeds_feature_set_and_schedule_are_named():
     assert "moments" in FEATURE_SETS      # SUMMARY.md:10
     assert "seed_cosine" in LR_SCHEDULES  # SUMMARY.md:14-15, DESIGN.md "Decisions"
+
+
+def test_every_registry_lists_the_seeds_level_first():
+    # Issue 13: "The seed's value stays the first level of every factor".
+    defaults = GANConfig()
+    for name, levels in STR_FIELDS.items():
+        assert levels[0] == getattr(defaults, name), name
+    # DESIGN.md "Decisions": vector and per_value; uniform and normal.
+    assert GENERATORS == ("vector", "per_value") and NOISES == ("uniform", "normal")
+
+
+@pytest.mark.parametrize(("features", "minibatch_std", "width"), [
+    ("moments", False, 4), ("moments2", False, 2), ("raw", False, 500), ("sorted", False, 500),
+    ("data_sq_diffs", False, 1000), ("data_diffs", False, 1000), ("moments", True, 5), ("raw", True, 501),
+])
+def test_d_input_size_is_the_feature_width_plus_the_batch_spread(features, minibatch_std, width):
+    # Hand count: 4 moments, mean and std, the 500 values, values plus 500 diffs; +1 for the spread.
+    assert GANConfig(features=features, minibatch_std=minibatch_std).d_input_size == width
+
+
+@pytest.mark.parametrize(("changes", "noise_size"), [
+    ({}, 50),                                              # SUMMARY.md:7, 50 noise numbers per vector
+    ({"generator": "per_value", "g_input_size": 1}, 500),  # Nag: one noise number per value
+    ({"generator": "per_value", "g_input_size": 3}, 1500),
+])
+def test_noise_size_is_noise_per_call_times_calls(changes, noise_size):
+    assert GANConfig(**changes).g_noise_size == noise_size
 
 
 # ------------------------------------------------------------------------- one bad value per field
@@ -109,6 +147,12 @@ BAD_VALUES = [
     ("adam_beta1", -0.1), ("adam_beta1", 1.0), ("adam_beta1", 1.5), ("adam_beta1", math.nan),
     ("adam_beta2", -0.001), ("adam_beta2", 1.0), ("adam_beta2", math.inf),
     ("adam_eps", 0.0), ("adam_eps", -1e-8), ("adam_eps", math.nan),
+    ("generator", "vectors"), ("generator", ""), ("generator", None), ("generator", 1),
+    ("noise", "gaussian"), ("noise", "Normal"), ("noise", None),
+    ("g_loss", "nonsaturating"), ("g_loss", "wasserstein"), ("g_loss", None),
+    ("minibatch_std", 1), ("minibatch_std", 0), ("minibatch_std", "yes"), ("minibatch_std", None),
+    ("instance_noise", -0.1), ("instance_noise", math.nan), ("instance_noise", math.inf),
+    ("instance_noise", True), ("instance_noise", "0.5"),
 ]
 
 
@@ -147,6 +191,8 @@ def test_learning_rate_below_lr_min_is_reported_on_lr_min():
     ("data_std", 1),             # an int is a finite number
     ("num_epochs", 1),
     ("features", "raw"), ("lr_schedule", "constant"),
+    ("generator", "per_value"), ("noise", "normal"), ("g_loss", "saturating"),
+    ("minibatch_std", True), ("instance_noise", 0.0), ("instance_noise", 2),
 ])
 def test_boundary_values_are_accepted(field, value):
     assert getattr(GANConfig(**{field: value}), field) == value
@@ -184,7 +230,8 @@ def expected_invalid_fields(values: dict) -> set:
     Counts are integers (not bool) >= 1, g_output_size >= 3; the float fields are finite real
     numbers (int or float, not bool) that a float can hold; data_std, both learning rates and
     adam_eps are > 0; 0 <= lr_min <= each valid learning rate; 0 <= betas < 1; features and
-    lr_schedule are names from FEATURE_SETS and LR_SCHEDULES.
+    lr_schedule are names from FEATURE_SETS and LR_SCHEDULES, and likewise generator, noise and
+    g_loss from theirs; instance_noise >= 0; minibatch_std is a bool.
     """
     bad = set()
     for name in INT_FIELDS:
@@ -196,6 +243,11 @@ def expected_invalid_fields(values: dict) -> set:
             bad.add(name)
     for name in ("data_std", "d_learning_rate", "g_learning_rate", "adam_eps"):
         if name not in bad and not values[name] > 0:
+            bad.add(name)
+    if "instance_noise" not in bad and not values["instance_noise"] >= 0:
+        bad.add("instance_noise")
+    for name in BOOL_FIELDS:
+        if not isinstance(values[name], bool):
             bad.add(name)
     if "lr_min" not in bad:
         # Compared with the learning rates that are themselves valid (a rate <= 0 is its own error).
@@ -225,6 +277,11 @@ TYPICAL = {
     "adam_eps": st.floats(1e-12, 1e-3),
     "features": st.sampled_from(FEATURE_SETS),
     "lr_schedule": st.sampled_from(LR_SCHEDULES),
+    "generator": st.sampled_from(GENERATORS),
+    "noise": st.sampled_from(NOISES),
+    "g_loss": st.sampled_from(G_LOSSES),
+    "minibatch_std": st.booleans(),
+    "instance_noise": st.one_of(st.floats(0, 2), st.just(0)),
 }
 # ... values at and across each rule's boundary (valid and invalid) ...
 EDGE_VALUES = {
@@ -239,6 +296,11 @@ EDGE_VALUES = {
     "adam_eps": [0.0, -1e-8, 5e-324, math.inf, True],
     "features": ["moment", "", "Raw", "raw ", "moments2", None, 4],
     "lr_schedule": ["cosine", "", "Constant", "linear_decay", None],
+    "generator": ["per_value", "per-value", "", None],
+    "noise": ["normal", "gauss", None, 0],
+    "g_loss": ["saturating", "Saturating", "", None],
+    "minibatch_std": [True, False, 1, 0, None, "True"],
+    "instance_noise": [0, -0.0, 0.5, -1e-300, math.inf, True, None],
 }
 EDGES = {name: st.sampled_from(values) for name, values in EDGE_VALUES.items()}
 # ... or anything at all.
@@ -325,6 +387,8 @@ ALTERNATIVES = {
     "num_epochs": 100, "d_steps": 1, "g_steps": 1, "d_learning_rate": 2e-4,
     "g_learning_rate": 2e-4, "lr_schedule": "constant", "lr_min": 0.0,
     "cosine_t_max_factor": 1, "adam_beta1": 0.5, "adam_beta2": 0.9, "adam_eps": 1e-6,
+    "generator": "per_value", "noise": "normal", "g_loss": "saturating", "minibatch_std": True,
+    "instance_noise": 0.5,
 }
 
 

@@ -1,4 +1,8 @@
-"""`python -m gancheck train`: train the seed's GAN over a few seeds at once and print its progress."""
+"""`python -m gancheck train`: train the seed's GAN over a few seeds at once and print its progress.
+
+Options change named GANConfig fields (the rest stay the seed's), e.g. `--generator per_value
+--noise normal` for Dev Nag's per-value generator on normal noise.
+"""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +19,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seeds", type=positive_int("--seeds"), default=3, help="number of seeds (0..N-1), default 3")
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="default: the seed's 2001")
     p.add_argument("--hidden", type=positive_int("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
+    p.add_argument("--generator", default=None,
+                   help="vector (the seed's: 50 noise numbers -> one 500-vector) or per_value (Nag's: one "
+                        "noise number -> one value, the same G for all 500)")
+    p.add_argument("--noise", default=None, help="G's noise: uniform (the seed's U(0,1)) or normal (N(0,1))")
+    p.add_argument("--noise-size", type=positive_int("--noise-size"), default=None,
+                   help="noise numbers per call of G, g_input_size (default: the seed's 50; 1 with --generator per_value)")
+    p.add_argument("--features", default=None, help="D's feature set (default: the seed's moments)")
+    p.add_argument("--minibatch-std", action="store_true", default=None,
+                   help="append the minibatch's spread across its vectors to D's features")
+    p.add_argument("--instance-noise", type=float, default=None,
+                   help="sd of the noise added to D's inputs, annealed linearly to 0 (default 0: none)")
+    p.add_argument("--g-loss", default=None, help="non_saturating (the seed's BCE(D(G(z)), 1)) or saturating")
+    p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: the seed's 1e-4)")
+    p.add_argument("--g-lr", type=float, default=None, help="G's learning rate (default: the seed's 1e-4)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                    help="torch.compile the training steps (default auto: where it pays and a C++ compiler is found)")
@@ -49,6 +67,32 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool)
     atomic_write_bytes(out / "samples.npy", buffer.getvalue())
 
 
+#: The GANConfig field each option sets.
+FIELD_OPTIONS = {"num_epochs": "--epochs", "g_hidden_size": "--hidden", "generator": "--generator",
+                 "noise": "--noise", "g_input_size": "--noise-size", "features": "--features",
+                 "minibatch_std": "--minibatch-std", "instance_noise": "--instance-noise", "g_loss": "--g-loss",
+                 "d_learning_rate": "--d-lr", "g_learning_rate": "--g-lr"}
+
+
+def build_config(args: argparse.Namespace):
+    """The seed's GANConfig with the options' changes; a bad value is a UsageError naming its option."""
+    import re
+
+    from gancheck.config import GANConfig
+    changes = {field: getattr(args, option[2:].replace("-", "_")) for field, option in FIELD_OPTIONS.items()}
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if changes.get("generator") == "per_value":
+        changes.setdefault("g_input_size", 1)  # Nag's: one noise number per value
+    try:
+        return GANConfig().replace(**changes)
+    except ValueError as exc:
+        named = re.match(r"GANConfig\.(\w+)=(.*?): (.*)$", str(exc))
+        if not named or named.group(1) not in FIELD_OPTIONS:
+            raise
+        field, value, why = named.groups()
+        raise UsageError(f"{FIELD_OPTIONS[field]}={value}: {why}") from None
+
+
 def _check_memory(need: int, hidden: int, args: argparse.Namespace) -> None:
     """Refuse, before any work, a run whose parameters alone would not fit in this machine's memory."""
     import os
@@ -75,14 +119,14 @@ def run(args: argparse.Namespace) -> int:
     from gancheck.stats.scoring import diversity, score
 
     torch.set_num_threads(1)  # small batched ops: one thread is fastest (see gancheck/runs/execute.py)
-    changes = {k: v for k, v in (("num_epochs", args.epochs), ("g_hidden_size", args.hidden)) if v is not None}
-    cfg = GANConfig().replace(**changes)
+    cfg = build_config(args)
     device = resolve_device(args.device)
     seeds = list(range(args.seeds))
     # The memory check is instant; the compile decision may probe torch.compile (seconds).
     _check_memory(parameter_bytes(cfg, len(seeds)), cfg.g_hidden_size, args)
     compiled = resolve_compile(args.compile, cfg, device.type)
-    print(f"training the seed's GAN: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
+    what = "the seed's GAN" if cfg.replace(num_epochs=GANConfig().num_epochs) == GANConfig() else "the GAN"
+    print(f"training {what}: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
           + (" (compiled steps: the first epoch includes compiling them, 5-15 s the first time)" if compiled
              else " (eager steps)"))
     print(f"config: {cfg.to_json()}")

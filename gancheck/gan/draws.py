@@ -9,13 +9,22 @@ CPU and then moved).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 
 from gancheck.config import GANConfig
+from gancheck.gan.generators import generator_kind, layer_shapes
+from gancheck.gan.schedules import instance_noise_sd
 
 _STREAMS = {"init": 0, "train": 1, "sample": 2}
+
+#: G's noise distributions, the seed's first: each fills a tensor in place from a generator.
+NOISES: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
+    "uniform": lambda out, gen: torch.rand(out.shape, generator=gen, dtype=out.dtype, out=out),
+    "normal": lambda out, gen: torch.randn(out.shape, generator=gen, dtype=out.dtype, out=out),
+}
 
 
 def check_seed(seed) -> int:
@@ -31,13 +40,8 @@ def member_generator(seed: int, stream: str) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]))
 
 
-def layer_shapes(in_size: int, hidden: int, out_size: int) -> list[tuple[int, int]]:
-    """(fan_in, fan_out) of the three Linear layers both of the seed's networks use."""
-    return [(in_size, hidden), (hidden, hidden), (hidden, out_size)]
-
-
 def generator_shapes(cfg: GANConfig) -> list[tuple[int, int]]:
-    return layer_shapes(cfg.g_input_size, cfg.g_hidden_size, cfg.g_output_size)
+    return generator_kind(cfg).shapes(cfg)
 
 
 def discriminator_shapes(cfg: GANConfig) -> list[tuple[int, int]]:
@@ -69,32 +73,55 @@ def initial_parameters(cfg: GANConfig, seed: int, dtype=torch.float32) -> tuple[
 
 @dataclass
 class EpochDraws:
-    """One member's random inputs for one epoch, in the order the seed's loop consumes them."""
+    """One member's random inputs for one epoch, in the order the seed's loop consumes them.
+
+    With instance noise (cfg.instance_noise > 0) ``real`` already carries its share, and the
+    fake batches' shares are ``d_fake_noise`` and ``g_fake_noise``, scaled to the epoch's sd.
+    """
     real: torch.Tensor      # (d_steps, minibatch, n): N(data_mean, data_std), one block per D step
-    d_noise: torch.Tensor   # (d_steps, minibatch, g_input): U(0, 1), G's input in D steps
-    g_noise: torch.Tensor   # (g_steps, minibatch, g_input): U(0, 1), G's input in G steps
+    d_noise: torch.Tensor   # (d_steps, minibatch, g_noise_size): G's input in D steps
+    g_noise: torch.Tensor   # (g_steps, minibatch, g_noise_size): G's input in G steps
+    d_fake_noise: torch.Tensor | None = None  # (d_steps, minibatch, n): added to G's batch in D steps
+    g_fake_noise: torch.Tensor | None = None  # (g_steps, minibatch, n): added to G's batch in G steps
 
 
-def draw_epoch(cfg: GANConfig, generator: torch.Generator, dtype=torch.float32, out: EpochDraws | None = None) -> EpochDraws:
-    """Draw one epoch of real data and noise from a member's training stream.
+def empty_draws(cfg: GANConfig, dtype=torch.float32, lead: tuple = ()) -> EpochDraws:
+    """Uninitialised tensors of one epoch's draws, with leading dimensions ``lead`` (members)."""
+    m, n, w = cfg.minibatch_size, cfg.g_output_size, cfg.g_noise_size
+    make = lambda steps, width: torch.empty(*lead, steps, m, width, dtype=dtype)  # noqa: E731
+    instance = cfg.instance_noise > 0
+    return EpochDraws(real=make(cfg.d_steps, n), d_noise=make(cfg.d_steps, w), g_noise=make(cfg.g_steps, w),
+                      d_fake_noise=make(cfg.d_steps, n) if instance else None,
+                      g_fake_noise=make(cfg.g_steps, n) if instance else None)
+
+
+def draw_epoch(cfg: GANConfig, generator: torch.Generator, dtype=torch.float32, out: EpochDraws | None = None,
+               *, epoch: int = 0) -> EpochDraws:
+    """Draw epoch ``epoch``'s real data and noise from a member's training stream.
 
     Pass ``out`` to fill preallocated (contiguous) tensors in place, as the population trainer
     does for each member's slice of its stacked buffers; the values are the same either way.
+    The seed's draws come first, in the seed's order; instance noise (only when asked for, so
+    the seed's stream is unchanged without it) comes after them.
     """
-    m = cfg.minibatch_size
     if out is None:
-        out = EpochDraws(real=torch.empty(cfg.d_steps, m, cfg.g_output_size, dtype=dtype),
-                         d_noise=torch.empty(cfg.d_steps, m, cfg.g_input_size, dtype=dtype),
-                         g_noise=torch.empty(cfg.g_steps, m, cfg.g_input_size, dtype=dtype))
+        out = empty_draws(cfg, dtype)
     # The seed draws real data in float64 with numpy and casts to float32; we draw N(0,1) in the
     # working dtype with torch (a named choice: same distribution, one library for all streams).
     torch.randn(out.real.shape, generator=generator, dtype=dtype, out=out.real)
     out.real.mul_(cfg.data_std).add_(cfg.data_mean)
-    torch.rand(out.d_noise.shape, generator=generator, dtype=dtype, out=out.d_noise)
-    torch.rand(out.g_noise.shape, generator=generator, dtype=dtype, out=out.g_noise)
+    noise = NOISES[cfg.noise]
+    noise(out.d_noise, generator)
+    noise(out.g_noise, generator)
+    if cfg.instance_noise > 0:
+        sd = instance_noise_sd(cfg, epoch)
+        out.real.add_(torch.randn(out.real.shape, generator=generator, dtype=dtype).mul_(sd))
+        for t in (out.d_fake_noise, out.g_fake_noise):
+            torch.randn(t.shape, generator=generator, dtype=dtype, out=t).mul_(sd)
     return out
 
 
 def sample_noise(cfg: GANConfig, seed: int, n_draws: int, dtype=torch.float32) -> torch.Tensor:
-    """The noise used to sample a trained generator: (n_draws, g_input), from the 'sample' stream."""
-    return torch.rand(n_draws, cfg.g_input_size, generator=member_generator(seed, "sample"), dtype=dtype)
+    """The noise used to sample a trained generator: (n_draws, g_noise_size), from the 'sample' stream."""
+    out = torch.empty(n_draws, cfg.g_noise_size, dtype=dtype)
+    return NOISES[cfg.noise](out, member_generator(seed, "sample"))

@@ -79,7 +79,13 @@ def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
     """Whether compiled steps of ``cfg``'s shape were measured faster per member-epoch (and
     compiling works here). GPUs were not measured, so no."""
     return (device_type == "cpu" and cfg.features in COMPILE_PAYS_FEATURES
-            and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE and compiler_available())
+            and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE and _measured_shape(cfg) and compiler_available())
+
+
+def _measured_shape(cfg: GANConfig) -> bool:
+    """Compiling was measured on the seed's generator and D input only (issue 13's remedies were
+    not: a per-value G is matmul-bound, like H = 200), so other shapes train eagerly."""
+    return cfg.generator == "vector" and not cfg.minibatch_std and cfg.instance_noise == 0
 
 
 def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:

@@ -1,5 +1,16 @@
-"""What the discriminator sees of each 500-vector: the seed's 4 moments, or an ablation's alternative."""
+"""What the discriminator sees of each 500-vector: one registry of feature sets, plus the
+minibatch spread that lets D see across the draws of a batch.
+
+A feature set is one entry of FEATURE_SETS: its width, its definition in plain differentiable
+torch (what the reference trainer runs, and the oracle of the tests), and the population
+trainer's forward and hand-written backward. gancheck.config.FEATURE_SETS and
+GANConfig.d_input_size derive from it; the tests (tests/gan/test_population_fast.py,
+tests/gan/test_population.py) are parametrised over it, so a new entry cannot skip them.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -7,6 +18,28 @@ import torch
 from gancheck.gan.moments import get_moments
 from gancheck.gan.moments_grad import moments_backward, moments_forward
 from gancheck.gan.workspace import Workspace, get_buffer
+
+#: Added to each coordinate's variance before the square root in minibatch_std, as progressive
+#: GANs do (Karras et al. 2018): a collapsed batch (variance 0) still has a finite gradient.
+MINIBATCH_STD_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """One discriminator feature set.
+
+    width(n): features per n-vector. reference(x): (..., n) -> (..., F), differentiable by
+    autograd. forward(x, *, branch_free, keep, ws) -> (values, context); backward(context, grad,
+    *, ws) -> d loss / d x. ``branch_free``: no data-dependent branch (for compiled graphs);
+    ``keep=False``: no backward will follow (the context may be None); ``ws``: a Workspace whose
+    "features.*" / "moments.*" tensors hold the big results.
+    """
+    description: str
+    width: Callable[[int], int]
+    reference: Callable[[torch.Tensor], torch.Tensor]
+    forward: Callable
+    backward: Callable
+
 
 def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
     # The source's decorate_with_diffs takes the mean from `data.data`, i.e. outside autograd;
@@ -17,57 +50,158 @@ def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
     return torch.cat((x, diffs * diffs if exponent == 2.0 else diffs), dim=-1)
 
 
-def discriminator_features(x: torch.Tensor, features: str) -> torch.Tensor:
-    """Map vectors (..., n) to the discriminator's input (..., F) for the named feature set.
-
-    moments: the seed's 4 (mean, std, skew, excess kurtosis); moments2: mean and std only;
-    raw: the 500 values; sorted: the values sorted (the empirical quantile function);
-    data_sq_diffs / data_diffs: the values plus (x - mean)^2 or (x - mean), the inputs of the
-    seed's own source (gan-in-50-lines).
-    """
-    if features == "moments":
-        return get_moments(x)
-    if features == "moments2":
-        return get_moments(x)[..., :2]
-    if features == "raw":
-        return x
-    if features == "sorted":
-        return torch.sort(x, dim=-1).values
-    if features == "data_sq_diffs":
-        return _with_diffs(x, 2.0)
-    if features == "data_diffs":
-        return _with_diffs(x, 1.0)
-    raise ValueError(f"features={features!r}: unknown feature set")
-
-
 # --------------------------------------------------------------------------- explicit backward
 # The population trainer differentiates by hand (no autograd graph per step): each feature set's
-# forward keeps what its backward needs. Values equal discriminator_features' and gradients
-# equal autograd's through it (tests/gan/test_population_fast.py checks every set in float64).
+# forward keeps what its backward needs. Values equal the reference's and gradients equal
+# autograd's through it (tests/gan/test_population_fast.py checks every set in float64).
+
+def _moments(order: int):
+    def forward(x, *, branch_free=False, keep=True, ws=None):
+        return moments_forward(x, order, branch_free=branch_free, ws=ws)
+
+    def backward(ctx, grad, *, ws=None):
+        return moments_backward(ctx, grad, ws=ws)
+    return forward, backward
+
+
+def _raw_forward(x, *, branch_free=False, keep=True, ws=None):
+    return x, None
+
+
+def _raw_backward(ctx, grad, *, ws=None):
+    return grad
+
+
+def _sorted_forward(x, *, branch_free=False, keep=True, ws=None):
+    if branch_free or x.device.type != "cpu" or x.requires_grad:
+        return torch.sort(x, dim=-1)
+    return _sort_cpu(x, keep, ws)
+
+
+def _sorted_backward(ctx, grad, *, ws=None):
+    # sort's backward scatters each gradient back to where its value came from.
+    out = torch.zeros_like(grad) if ws is None else ws.get("features.grad", grad.shape, grad).zero_()
+    return out.scatter_(-1, ctx, grad)
+
+
+def _diffs_forward(squared: bool):
+    def forward(x, *, branch_free=False, keep=True, ws=None):
+        # The mean is outside autograd, as in _with_diffs.
+        diffs = torch.sub(x, x.mean(dim=-1, keepdim=True), out=get_buffer(ws, "features.diffs", x.shape, x))
+        part = diffs * diffs if squared else diffs
+        out = get_buffer(ws, "features.cat", (*x.shape[:-1], 2 * x.shape[-1]), x)
+        return torch.cat((x, part), dim=-1, out=out), diffs
+    return forward
+
+
+def _diffs_backward(squared: bool):
+    def backward(ctx, grad, *, ws=None):
+        n = grad.shape[-1] // 2
+        out = get_buffer(ws, "features.grad", (*grad.shape[:-1], n), grad)
+        if squared:
+            # (x - m)**2 with m constant: 2 (x - m) g, added to the raw part's gradient.
+            return torch.addcmul(grad[..., :n], ctx, grad[..., n:], value=2.0, out=out)
+        return torch.add(grad[..., :n], grad[..., n:], out=out)
+    return backward
+
+
+#: Every discriminator feature set, the seed's first.
+FEATURE_SETS: dict[str, FeatureSet] = {
+    "moments": FeatureSet("the seed's 4: mean, std, skew, excess kurtosis", lambda n: 4,
+                          get_moments, *_moments(4)),
+    "moments2": FeatureSet("mean and std only", lambda n: 2,
+                           lambda x: get_moments(x)[..., :2], *_moments(2)),
+    "raw": FeatureSet("the n values", lambda n: n, lambda x: x, _raw_forward, _raw_backward),
+    "sorted": FeatureSet("the values sorted (the empirical quantile function)", lambda n: n,
+                         lambda x: torch.sort(x, dim=-1).values, _sorted_forward, _sorted_backward),
+    "data_sq_diffs": FeatureSet("the values and (x - mean)^2, as the seed's source", lambda n: 2 * n,
+                                lambda x: _with_diffs(x, 2.0), _diffs_forward(True), _diffs_backward(True)),
+    "data_diffs": FeatureSet("the values and (x - mean)", lambda n: 2 * n,
+                             lambda x: _with_diffs(x, 1.0), _diffs_forward(False), _diffs_backward(False)),
+}
+
+
+def feature_set(features: str) -> FeatureSet:
+    try:
+        return FEATURE_SETS[features]
+    except (KeyError, TypeError):
+        raise ValueError(f"features={features!r}: unknown feature set") from None
+
+
+def discriminator_features(x: torch.Tensor, features: str) -> torch.Tensor:
+    """Map vectors (..., n) to the named feature set's (..., F), differentiably (the reference's)."""
+    return feature_set(features).reference(x)
+
 
 def features_forward(x: torch.Tensor, features: str, *, branch_free: bool = False, keep: bool = True,
                      ws: Workspace | None = None):
-    """discriminator_features(x, features) and a context for features_backward.
+    """The named feature set's values and a context for features_backward (see FeatureSet)."""
+    return feature_set(features).forward(x, branch_free=branch_free, keep=keep, ws=ws)
 
-    ``branch_free`` is moments_forward's, and makes "sorted" use torch.sort (for compiled graphs).
-    ``keep=False``: no backward will follow (the context may be None). With a workspace ``ws``
-    the big results live in its "features.*" / "moments.*" tensors.
+
+def features_backward(ctx, grad: torch.Tensor, features: str, *, ws: Workspace | None = None) -> torch.Tensor:
+    """d loss / d x from d loss / d features, given features_forward's context."""
+    return feature_set(features).backward(ctx, grad, ws=ws)
+
+
+# --------------------------------------------------------------------------- across the batch
+# Every feature set looks at one vector at a time, so a generator that ignores its noise looks
+# as good to D as one that uses it. The minibatch spread (progressive GANs' "minibatch standard
+# deviation") shows D how much the batch's vectors differ: for each coordinate j of the n-vector,
+# the standard deviation of x[:, j] over the batch's m vectors, averaged over j, appended to
+# every vector's features. A vector G that emits one fixed vector scores 0 on it; m independent
+# N(4, 1.25) vectors score about 1.25. O(m n) per batch, the cost of one mean.
+
+def minibatch_std(x: torch.Tensor) -> torch.Tensor:
+    """(..., m, n) -> (..., m, 1): the batch's mean per-coordinate spread, differentiable."""
+    diffs = x - x.mean(dim=-2, keepdim=True)
+    spread = torch.sqrt((diffs * diffs).mean(dim=-2, keepdim=True) + MINIBATCH_STD_EPS)
+    return spread.mean(dim=-1, keepdim=True).expand(*x.shape[:-1], 1)
+
+
+def discriminator_input(x: torch.Tensor, features: str, with_minibatch_std: bool,
+                        feature_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """D's input for a batch (..., m, n), differentiably: the feature set's features of each
+    vector, then the batch spread if asked. ``feature_fn`` replaces the registry's (the seed's
+    own per-vector get_moments, in the reference)."""
+    feats = (feature_fn or feature_set(features).reference)(x)
+    return torch.cat((feats, minibatch_std(x)), dim=-1) if with_minibatch_std else feats
+
+
+@dataclass
+class InputContext:
+    features: object
+    diffs: torch.Tensor | None = None    # (..., m, n): x minus its batch mean per coordinate
+    spread: torch.Tensor | None = None   # (..., 1, n): sqrt(var + eps) per coordinate
+
+
+def input_forward(x: torch.Tensor, features: str, with_minibatch_std: bool, *, branch_free: bool = False,
+                  keep: bool = True, ws: Workspace | None = None):
+    """discriminator_input's values for a batch (..., m, n), and a context for input_backward."""
+    feats, ctx = features_forward(x, features, branch_free=branch_free, keep=keep, ws=ws)
+    if not with_minibatch_std:
+        return feats, InputContext(ctx)
+    diffs = x - x.mean(dim=-2, keepdim=True)
+    spread = torch.sqrt((diffs * diffs).mean(dim=-2, keepdim=True) + MINIBATCH_STD_EPS)
+    column = spread.mean(dim=-1, keepdim=True).expand(*x.shape[:-1], 1)
+    return torch.cat((feats, column), dim=-1), InputContext(ctx, diffs, spread)
+
+
+def input_backward(ctx: InputContext, grad: torch.Tensor, features: str, with_minibatch_std: bool, *,
+                   ws: Workspace | None = None) -> torch.Tensor:
+    """d loss / d x from d loss / d (D's input), given input_forward's context.
+
+    The spread's share: with d = x - batch mean, s_j = sqrt(mean_i d_ij^2 + eps) and the
+    column's gradient g summed over the m rows it was copied to, d loss / d x_ij =
+    g d_ij / (n m s_j) (the batch mean's own term is sum_i d_ij = 0).
     """
-    if features in ("moments", "moments2"):
-        return moments_forward(x, 4 if features == "moments" else 2, branch_free=branch_free, ws=ws)
-    if features == "raw":
-        return x, None
-    if features == "sorted":
-        if branch_free or x.device.type != "cpu" or x.requires_grad:
-            return torch.sort(x, dim=-1)
-        return _sort_cpu(x, keep, ws)
-    if features in ("data_sq_diffs", "data_diffs"):
-        # The mean is outside autograd, as in _with_diffs.
-        diffs = torch.sub(x, x.mean(dim=-1, keepdim=True), out=get_buffer(ws, "features.diffs", x.shape, x))
-        part = diffs * diffs if features == "data_sq_diffs" else diffs
-        out = get_buffer(ws, "features.cat", (*x.shape[:-1], 2 * x.shape[-1]), x)
-        return torch.cat((x, part), dim=-1, out=out), diffs
-    raise ValueError(f"features={features!r}: unknown feature set")
+    if not with_minibatch_std:
+        return features_backward(ctx.features, grad, features, ws=ws)
+    m, n = ctx.diffs.shape[-2], ctx.diffs.shape[-1]
+    total = grad[..., -1:].sum(dim=-2, keepdim=True)
+    out = features_backward(ctx.features, grad[..., :-1], features, ws=ws)
+    # Out of place: a feature set's backward may return a view of ``grad`` (raw does).
+    return torch.addcdiv(out, ctx.diffs * (total / (n * m)), ctx.spread)
 
 
 def _sort_cpu(x: torch.Tensor, indices: bool, ws: Workspace | None):
@@ -92,21 +226,3 @@ def _sort_cpu(x: torch.Tensor, indices: bool, ws: Workspace | None):
     return values, order
 
 
-def features_backward(ctx, grad: torch.Tensor, features: str, *, ws: Workspace | None = None) -> torch.Tensor:
-    """d loss / d x from d loss / d features, given features_forward's context."""
-    if features in ("moments", "moments2"):
-        return moments_backward(ctx, grad, ws=ws)
-    if features == "raw":
-        return grad
-    if features == "sorted":
-        # sort's backward scatters each gradient back to where its value came from.
-        out = torch.zeros_like(grad) if ws is None else ws.get("features.grad", grad.shape, grad).zero_()
-        return out.scatter_(-1, ctx, grad)
-    n = grad.shape[-1] // 2
-    out = get_buffer(ws, "features.grad", (*grad.shape[:-1], n), grad)
-    if features == "data_sq_diffs":
-        # (x - m)**2 with m constant: 2 (x - m) g, added to the raw part's gradient.
-        return torch.addcmul(grad[..., :n], ctx, grad[..., n:], value=2.0, out=out)
-    if features == "data_diffs":
-        return torch.add(grad[..., :n], grad[..., n:], out=out)
-    raise ValueError(f"features={features!r}: unknown feature set")

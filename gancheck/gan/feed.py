@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import torch
 
 from gancheck.config import GANConfig
-from gancheck.gan.draws import EpochDraws, draw_epoch, member_generator
+from gancheck.gan.draws import EpochDraws, draw_epoch, empty_draws, member_generator
 
 
 #: Members whose real data is drawn, then turned into features, together: few enough that the
@@ -36,9 +36,11 @@ class EpochInputs:
     ``real`` is (S, d_steps, minibatch, F): features of the real batches when the feed computed
     them (``featurised``), else the raw real data (F = n)."""
     real: torch.Tensor
-    d_noise: torch.Tensor   # (S, d_steps, minibatch, g_input)
-    g_noise: torch.Tensor   # (S, g_steps, minibatch, g_input)
+    d_noise: torch.Tensor   # (S, d_steps, minibatch, g_noise_size)
+    g_noise: torch.Tensor   # (S, g_steps, minibatch, g_noise_size)
     featurised: bool
+    d_fake_noise: torch.Tensor | None = None  # (S, d_steps, minibatch, n): instance noise, if any
+    g_fake_noise: torch.Tensor | None = None  # (S, g_steps, minibatch, n)
 
 
 class EpochFeed:
@@ -69,12 +71,12 @@ class EpochFeed:
         self._ranges = [(S * i // parts, S * (i + 1) // parts) for i in range(parts)]
         self._scratch = [torch.empty(min(hi - lo, FEATURE_CHUNK), cfg.d_steps, m, cfg.g_output_size, dtype=dtype)
                          for lo, hi in self._ranges]
-        real_size = feature_size if host_features else cfg.g_output_size
-        self._sets = [EpochInputs(real=torch.empty(S, cfg.d_steps, m, real_size, dtype=dtype),
-                                  d_noise=torch.empty(S, cfg.d_steps, m, cfg.g_input_size, dtype=dtype),
-                                  g_noise=torch.empty(S, cfg.g_steps, m, cfg.g_input_size, dtype=dtype),
-                                  featurised=host_features)
-                      for _ in range(2 if threads else 1)]
+        self._sets = []
+        for _ in range(2 if threads else 1):
+            draws = empty_draws(cfg, dtype, (S,))
+            real = torch.empty(S, cfg.d_steps, m, feature_size, dtype=dtype) if host_features else draws.real
+            self._sets.append(EpochInputs(real, draws.d_noise, draws.g_noise, host_features,
+                                          draws.d_fake_noise, draws.g_fake_noise))
         self._pool = ThreadPoolExecutor(parts, thread_name_prefix="gancheck-draws") if threads else None
         self._pending: list[Future] = []
         self._turn = 0
@@ -84,12 +86,14 @@ class EpochFeed:
         buffers, scratch = self._sets[turn % len(self._sets)], self._scratch[part]
         lo_part, hi_part = self._ranges[part]
         chunk = scratch.shape[0]
+        member = lambda t, s: None if t is None else t[s]  # noqa: E731
         for lo in range(lo_part, hi_part, chunk):
             hi = min(lo + chunk, hi_part)
             for s in range(lo, hi):
                 real = scratch[s - lo] if self.host_features else buffers.real[s]
-                draw_epoch(self.configs[s], self.streams[s], self.dtype,
-                           out=EpochDraws(real, buffers.d_noise[s], buffers.g_noise[s]))
+                draw_epoch(self.configs[s], self.streams[s], self.dtype, epoch=turn,
+                           out=EpochDraws(real, buffers.d_noise[s], buffers.g_noise[s],
+                                          member(buffers.d_fake_noise, s), member(buffers.g_fake_noise, s)))
             if self.host_features:
                 buffers.real[lo:hi] = self.real_features(scratch[:hi - lo])
 
@@ -109,8 +113,9 @@ class EpochFeed:
         self._turn += 1
         if self.device.type == "cpu":
             return buffers
-        return EpochInputs(*(t.to(self.device, non_blocking=True)
-                             for t in (buffers.real, buffers.d_noise, buffers.g_noise)), buffers.featurised)
+        move = lambda t: None if t is None else t.to(self.device, non_blocking=True)  # noqa: E731
+        return EpochInputs(move(buffers.real), move(buffers.d_noise), move(buffers.g_noise), buffers.featurised,
+                           move(buffers.d_fake_noise), move(buffers.g_fake_noise))
 
     def close(self) -> None:
         """Stop the background threads; draws already under way are finished and dropped."""

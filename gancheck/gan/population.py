@@ -39,7 +39,9 @@ from gancheck.config import GANConfig
 from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
                                 sample_noise)
 from gancheck.gan.feed import EpochFeed
-from gancheck.gan.features import features_backward, features_forward
+from gancheck.gan.features import input_backward, input_forward
+from gancheck.gan.generators import generator_kind
+from gancheck.gan.losses import G_LOSSES
 from gancheck.gan.result import TrainResult
 from gancheck.gan.schedules import epoch_learning_rates
 from gancheck.gan.stacked import (StackedAdam, StackedMLP, bce_sigmoid_backward, flatten_grads, layer_views,
@@ -48,7 +50,7 @@ from gancheck.gan.workspace import Workspace, get_buffer
 
 #: Fields members of one population may differ in; every other field is part of the shape.
 PER_MEMBER_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate",
-                     "lr_schedule", "lr_min", "cosine_t_max_factor")
+                     "lr_schedule", "lr_min", "cosine_t_max_factor", "noise")
 
 #: Members per block on the CPU: large enough to amortise per-operation overhead, small enough
 #: that one step's (block, minibatch, 500) tensors stay in a core's L2 cache.
@@ -106,9 +108,11 @@ class Population:
 class StepFunctions:
     """The trainer's per-step work as functions of tensors only (so torch.compile can take them).
 
-    real_features(real) -> features.
-    d_step(g_flat, d_flat, d_grad, real, noise, target) -> (D's gradient, D's output on [real; fake]).
-    g_step(g_flat, g_grad, d_flat, noise) -> (G's gradient, G's output, D's output on it).
+    real_features(real) -> D's input for real batches (..., minibatch, n).
+    d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise) -> (D's gradient, D's output
+    on [real; fake]).
+    g_step(g_flat, g_grad, d_flat, noise, fake_noise) -> (G's gradient, G's output, D's output on it).
+    ``fake_noise``: instance noise added to G's batch before D sees it, or None.
     Neither updates parameters (StackedAdam does). Eager steps write the gradient into the buffer
     they are given and return it; graph-form steps return a new tensor (a compiled graph that
     writes into views of its inputs splits).
@@ -129,7 +133,8 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     real features).
     """
     g_shapes, d_shapes = generator_shapes(cfg), discriminator_shapes(cfg)
-    m, n, features = cfg.minibatch_size, cfg.g_output_size, cfg.features
+    m, n, features, spread = cfg.minibatch_size, cfg.g_output_size, cfg.features, cfg.minibatch_std
+    kind, loss = generator_kind(cfg), G_LOSSES[cfg.g_loss]
     fused = compile if graph_form is None else graph_form
     ws = None if fused else Workspace()
     real_ws = threading.local()
@@ -137,38 +142,47 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     def gradient(grads, buffer):
         return flatten_grads(grads) if fused else buffer
 
+    def d_input(x, keep, workspace):
+        return input_forward(x, features, spread, branch_free=fused, keep=keep, ws=workspace)
+
     def real_features(real):
         if not fused and not hasattr(real_ws, "ws"):
             real_ws.ws = Workspace()
-        return features_forward(real, features, branch_free=fused, keep=False, ws=None if fused else real_ws.ws)[0]
+        return d_input(real, False, None if fused else real_ws.ws)[0]
 
-    def d_step(g_flat, d_flat, d_grad, real, noise, target):
+    def d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise=None):
         S = g_flat.shape[0]
         d_layers = layer_views(d_flat, d_shapes)
         # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
-        fake = mlp_forward(layer_views(g_flat, g_shapes), noise, fused=fused,
-                           out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
-        inputs = torch.cat((real, features_forward(fake, features, branch_free=fused, keep=False, ws=ws)[0]), dim=1)
+        fake = kind.forward(layer_views(g_flat, g_shapes), noise, n, fused=fused,
+                            out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
+        if fake_noise is not None:
+            fake = fake + fake_noise
+        inputs = torch.cat((real, d_input(fake, False, ws)[0]), dim=1)
         logit, saved = mlp_forward(d_layers, inputs, keep=True, fused=fused)
         p = torch.sigmoid(logit)
         grads, _ = mlp_backward(d_layers, saved, bce_sigmoid_backward(p, target, m),
                                 None if fused else layer_views(d_grad, d_shapes), fused=fused)
         return gradient(grads, d_grad), p
 
-    def g_step(g_flat, g_grad, d_flat, noise):
+    def g_step(g_flat, g_grad, d_flat, noise, fake_noise=None):
         S = g_flat.shape[0]
         g_layers, d_layers = layer_views(g_flat, g_shapes), layer_views(d_flat, d_shapes)
-        fake, g_saved = mlp_forward(g_layers, noise, keep=True, fused=fused,
-                                    out=get_buffer(ws, "g.fake", (S, m, n), g_flat))
-        feats, feats_saved = features_forward(fake, features, branch_free=fused, ws=ws)
+        fake, g_saved = kind.forward(g_layers, noise, n, keep=True, fused=fused,
+                                     out=get_buffer(ws, "g.fake", (S, m, n), g_flat))
+        seen = fake if fake_noise is None else fake + fake_noise  # d seen / d fake = 1
+        feats, feats_saved = d_input(seen, True, ws)
         logit, d_saved = mlp_forward(d_layers, feats, keep=True, fused=fused)
         p = torch.sigmoid(logit)
-        _, grad = mlp_backward(d_layers, d_saved, bce_sigmoid_backward(p, 1.0, m), param_grads=False,
+        upstream = bce_sigmoid_backward(p, loss.target, m)
+        if loss.sign < 0:
+            upstream = upstream.neg_()
+        _, grad = mlp_backward(d_layers, d_saved, upstream, param_grads=False,
                                input_grad=True, fused=fused,
                                input_grad_out=get_buffer(ws, "g.feature_grad", feats.shape, feats))
-        grad = features_backward(feats_saved, grad, features, ws=ws)
-        grads, _ = mlp_backward(g_layers, g_saved, grad, None if fused else layer_views(g_grad, g_shapes),
-                                fused=fused)
+        grad = input_backward(feats_saved, grad, features, spread, ws=ws)
+        grads = kind.backward(g_layers, g_saved, grad, None if fused else layer_views(g_grad, g_shapes),
+                              fused=fused)
         return gradient(grads, g_grad), fake, p
 
     steps = StepFunctions(real_features, d_step, g_step)
@@ -252,12 +266,15 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                 d_adam.begin_epoch(d_lr)
                 g_adam.begin_epoch(g_lr)
                 for k in range(cfg.d_steps):
-                    grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, real[:, k], inputs.d_noise[:, k], target)
+                    grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, real[:, k], inputs.d_noise[:, k], target,
+                                               _step(inputs.d_fake_noise, k))
                     d_adam.step(grad, k)
                 for k in range(cfg.g_steps):
-                    grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k])
+                    grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k],
+                                                       _step(inputs.g_fake_noise, k))
                     g_adam.step(grad, k)
-                _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at)
+                _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at,
+                           G_LOSSES[cfg.g_loss])
                 if on_epoch is not None:
                     on_epoch(S)
     finally:
@@ -273,7 +290,11 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
             for s in range(S)]
 
 
-def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at) -> None:
+def _step(noise: torch.Tensor | None, k: int) -> torch.Tensor | None:
+    return None if noise is None else noise[:, k]
+
+
+def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at, loss) -> None:
     """Record the epoch's history row; flag and reset members that turned non-finite."""
     m = g_fake.shape[1]
     flat_out = g_fake.reshape(g_fake.shape[0], -1)
@@ -282,7 +303,7 @@ def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverge
     diffs = flat_out - mean
     std = (torch.linalg.vecdot(diffs, diffs) / (flat_out.shape[1] - 1)).sqrt()
     d_loss = _bce(d_out[:, :m], 1.0) + _bce(d_out[:, m:], 0.0)
-    stats = torch.stack((mean[:, 0], std, d_loss, _bce(g_out, 1.0)), dim=1)
+    stats = torch.stack((mean[:, 0], std, d_loss, loss.sign * _bce(g_out, loss.target)), dim=1)
     finite = (torch.isfinite(stats).all(dim=1) & torch.isfinite(G.flat).all(dim=1)
               & torch.isfinite(D.flat).all(dim=1))
     newly_dead = alive & ~finite
@@ -306,5 +327,6 @@ def _epoch_rates(configs: Sequence[GANConfig], epoch: int) -> tuple[np.ndarray, 
 def _sample(G: StackedMLP, population: Population, n_draws: int, device, dtype) -> list[np.ndarray]:
     noise = torch.stack([sample_noise(c, seed, n_draws, dtype)
                          for c, seed in zip(population.configs, population.seeds)]).to(device)
-    out = mlp_forward(G.layers(), noise).double().cpu().numpy()
+    cfg = population.shape
+    out = generator_kind(cfg).forward(G.layers(), noise, cfg.g_output_size).double().cpu().numpy()
     return [out[s].copy() for s in range(out.shape[0])]

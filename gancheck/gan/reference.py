@@ -17,8 +17,10 @@ import torch
 from torch import nn
 
 from gancheck.config import GANConfig
-from gancheck.gan.draws import draw_epoch, initial_parameters, member_generator, sample_noise
-from gancheck.gan.features import discriminator_features
+from gancheck.gan.draws import draw_epoch, generator_shapes, initial_parameters, member_generator, sample_noise
+from gancheck.gan.features import discriminator_input
+from gancheck.gan.generators import generator_kind
+from gancheck.gan.losses import G_LOSSES
 from gancheck.gan.moments import seed_get_moments
 from gancheck.gan.result import TrainResult
 from gancheck.gan.schedules import learning_rates
@@ -73,8 +75,15 @@ def _bce(criterion, decision: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return criterion(decision, target)
 
 
+def _seen(fake: torch.Tensor, instance_noise: torch.Tensor | None, k: int) -> torch.Tensor:
+    """G's batch as D sees it: with the step's instance noise added, if any."""
+    return fake if instance_noise is None else fake + instance_noise[k]
+
+
 def build_reference(cfg: GANConfig, seed: int, dtype=torch.float32) -> tuple[Generator, Discriminator]:
-    g = Generator(cfg.g_input_size, cfg.g_hidden_size, cfg.g_output_size).to(dtype)
+    """G (one call's network: the generator kind maps noise to vectors with it) and D."""
+    (g_in, hidden), _, (_, g_out) = generator_shapes(cfg)
+    g = Generator(g_in, hidden, g_out).to(dtype)
     d = Discriminator(cfg.d_input_size, cfg.d_hidden_size, 1).to(dtype)
     g_init, d_init = initial_parameters(cfg, seed, dtype)
     _load(g, g_init)
@@ -99,10 +108,11 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     g_optimizer = torch.optim.Adam(G.parameters(), lr=cfg.g_learning_rate, **adam)
     d_scheduler = _scheduler(d_optimizer, cfg, cfg.d_learning_rate, cfg.d_steps)
     g_scheduler = _scheduler(g_optimizer, cfg, cfg.g_learning_rate, cfg.g_steps)
-    if cfg.features == "moments" and not batched_moments:
-        features = seed_get_moments
-    else:
-        features = lambda x: discriminator_features(x, cfg.features)  # noqa: E731
+    seed_moments = seed_get_moments if cfg.features == "moments" and not batched_moments else None
+    features = lambda x: discriminator_input(x, cfg.features, cfg.minibatch_std, seed_moments)  # noqa: E731
+    kind, n = generator_kind(cfg), cfg.g_output_size
+    generate = lambda noise: kind.reference(G, noise, n)  # noqa: E731
+    g_loss = G_LOSSES[cfg.g_loss]
     m = cfg.minibatch_size
     ones, zeros = torch.ones(m, 1, dtype=dtype), torch.zeros(m, 1, dtype=dtype)
     stream = member_generator(seed, "train")
@@ -113,21 +123,26 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
         # Reproducing the order is the point, so this one warning is expected here.
         warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
         for epoch in range(cfg.num_epochs):
-            draws = draw_epoch(cfg, stream, dtype)
+            draws = draw_epoch(cfg, stream, dtype, epoch=epoch)
             try:
                 for k in range(cfg.d_steps):
                     d_scheduler.step()
                     D.zero_grad()
                     d_real_error = _bce(criterion, D(features(draws.real[k])), ones)
                     d_real_error.backward()
-                    d_fake_error = _bce(criterion, D(features(G(draws.d_noise[k]))), zeros)
+                    d_fake_error = _bce(criterion, D(features(_seen(generate(draws.d_noise[k]), draws.d_fake_noise, k))),
+                                        zeros)
                     d_fake_error.backward()
                     d_optimizer.step()
                 for k in range(cfg.g_steps):
                     g_scheduler.step()
                     G.zero_grad()
-                    g_fake_data = G(draws.g_noise[k])
-                    g_error = _bce(criterion, D(features(g_fake_data)), ones)
+                    g_fake_data = generate(draws.g_noise[k])
+                    decision = D(features(_seen(g_fake_data, draws.g_fake_noise, k)))
+                    if g_loss.sign > 0:  # the seed's: BCE against ones
+                        g_error = _bce(criterion, decision, torch.full_like(decision, g_loss.target))
+                    else:
+                        g_error = -_bce(criterion, decision, torch.full_like(decision, g_loss.target))
                     g_error.backward()
                     g_optimizer.step()
                 history[epoch] = (g_fake_data.mean().item(), g_fake_data.std().item(),
@@ -143,7 +158,7 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     samples = None
     if n_draws:
         with torch.no_grad():
-            samples = G(sample_noise(cfg, seed, n_draws, dtype)).double().numpy()
+            samples = generate(sample_noise(cfg, seed, n_draws, dtype)).double().numpy()
     return TrainResult(config=cfg, seed=seed, status="diverged" if diverged_epoch is not None else "done",
                        diverged_epoch=diverged_epoch, history=history, generator=generator,
                        samples=samples, wall_s=time.perf_counter() - start)

@@ -39,3 +39,9 @@ def epoch_learning_rates(cfg: GANConfig, epoch: int) -> tuple[np.ndarray, np.nda
     g = epoch * cfg.g_steps + np.arange(1, cfg.g_steps + 1)
     return (learning_rates(cfg, cfg.d_learning_rate, cfg.d_steps, d),
             learning_rates(cfg, cfg.g_learning_rate, cfg.g_steps, g))
+
+
+def instance_noise_sd(cfg: GANConfig, epoch: int) -> float:
+    """The instance noise's sd at ``epoch`` (0-based): cfg.instance_noise at the first epoch,
+    falling linearly to 0 at the last."""
+    return cfg.instance_noise * (1.0 - epoch / max(cfg.num_epochs - 1, 1))

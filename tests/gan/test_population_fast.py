@@ -20,7 +20,10 @@ from gancheck.config import FEATURE_SETS
 from gancheck.gan import population as population_module
 from gancheck.gan.draws import draw_epoch, member_generator
 from gancheck.gan.feed import EpochFeed
-from gancheck.gan.features import discriminator_features, features_backward, features_forward
+from gancheck.config import GENERATORS
+from gancheck.gan.features import (discriminator_features, discriminator_input, features_backward, features_forward,
+                                   input_backward, input_forward, minibatch_std)
+from gancheck.gan.generators import GENERATORS as GENERATORS_REGISTRY
 from gancheck.gan.moments import get_moments
 from gancheck.gan.moments_grad import _may_be_constant, moments_backward, moments_forward
 from gancheck.gan.population import Population, make_steps, train_population
@@ -108,6 +111,59 @@ def test_features_forward_backward_match_autograd(features, workspace):
         grad = features_backward(ctx, upstream, features, ws=ws)
         assert torch.abs(values - expected).max() < TOL
         assert torch.abs(grad - expected_grad).max() < TOL
+
+
+@pytest.mark.parametrize("features", FEATURE_SETS)
+def test_minibatch_spread_forward_backward_match_autograd(features):
+    # Oracle: discriminator_input (features, then the batch spread) differentiated by autograd.
+    # Batches of m = 4 vectors; one batch is a fixed vector repeated (spread 0: sqrt(eps) = 1e-4).
+    x = _data((2, 3, 4, 30))
+    x[1, 2] = x[1, 2, 0]
+    width = discriminator_input(x, features, True).shape[-1]
+    upstream = _data((2, 3, 4, width), seed=2)
+    expected, expected_grad = _autograd(lambda t: discriminator_input(t, features, True), x, upstream)
+    for branch_free in (False, True):
+        values, ctx = input_forward(x, features, True, branch_free=branch_free, ws=Workspace())
+        grad = input_backward(ctx, upstream, features, True, ws=Workspace())
+        assert torch.abs(values - expected).max() < TOL
+        assert torch.abs(grad - expected_grad).max() < TOL
+    # Hand computation: a repeated vector has spread sqrt(0 + 1e-8) = 1e-4 in every row.
+    assert torch.allclose(values[1, 2, :, -1], torch.full((4,), 1e-4, dtype=F64), rtol=1e-12, atol=0)
+
+
+def test_minibatch_spread_of_independent_normal_vectors_is_their_sd():
+    # m = 1000 independent N(4, 1.25) vectors: each coordinate's population sd is 1.25 times
+    # sqrt((m-1)/m) in expectation (to O(1/m)); averaged over 50 coordinates the noise is ~0.004.
+    x = _data((1000, 50), seed=3)
+    assert abs(float(minibatch_std(x)[0, 0]) - 1.25) < 0.02
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+@pytest.mark.parametrize("fused", [False, True])
+def test_generator_kinds_forward_backward_match_autograd(generator, fused):
+    # Oracle: the reference's nn.Linear stack applied through GeneratorKind.reference, by autograd.
+    cfg = GANConfig(generator=generator, g_input_size=2, g_output_size=12, g_hidden_size=3)
+    kind = GENERATORS_REGISTRY[generator]
+    S, B = 2, 5
+    mlp = StackedMLP(kind.shapes(cfg), S, "cpu", F64)
+    mlp.flat.copy_(_data(mlp.flat.shape, seed=3) - 4.0)
+    noise = _data((S, B, cfg.g_noise_size), seed=4) - 4.0
+    upstream = _data((S, B, 12), seed=5)
+    out, saved = kind.forward(mlp.layers(), noise, 12, keep=True, fused=fused)
+    grads = kind.backward(mlp.layers(), saved, upstream, fused=fused)
+    for s in range(S):
+        params = [torch.as_tensor(t).requires_grad_(True) for t in mlp.export_member(s)]
+        module = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.ReLU(),
+                               nn.Linear(3, kind.values_per_call(12))).to(F64)
+        with torch.no_grad():
+            for p, value in zip(module.parameters(), params):
+                p.copy_(value)
+        expected = kind.reference(module, noise[s], 12)
+        assert torch.abs(expected - out[s]).max() < TOL
+        expected_grads = torch.autograd.grad((expected * upstream[s]).sum(), list(module.parameters()))
+        member = StackedMLP(mlp.shapes, 1, "cpu", F64)
+        member.load_member(0, expected_grads)
+        assert torch.abs(member.flat[0] - flatten_grads([(gw[s:s + 1], gb[s:s + 1]) for gw, gb in grads])[0]).max() < TOL
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -321,12 +377,16 @@ def test_block_size_is_checked():
             train_population(Population([GANConfig(num_epochs=1)], [0]), block_size=bad)
 
 
-@pytest.mark.parametrize("features", FEATURE_SETS)
-def test_graph_form_steps_match_the_reference(features, monkeypatch):
+GRAPH_LEVELS = ([{"features": f} for f in FEATURE_SETS] + [{"generator": g} for g in GENERATORS]
+                + [{"minibatch_std": True, "instance_noise": 0.5, "g_loss": "saturating", "noise": "normal"}])
+
+
+@pytest.mark.parametrize("changes", GRAPH_LEVELS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_graph_form_steps_match_the_reference(changes, monkeypatch):
     # The form a compiled graph runs (branch-free constant rows, fused matmuls, gradients as
     # values), run eagerly: same oracle and tolerance as test_population's equivalence test.
     monkeypatch.setattr(population_module, "make_steps", functools.partial(make_steps, graph_form=True))
-    cfg = GANConfig(num_epochs=2, features=features)
+    cfg = GANConfig(num_epochs=2, **changes)
     ref = train_reference(cfg, 11, n_draws=2, dtype=F64)
     (member,) = _train([cfg], [11])
     _assert_same([ref], [member])
@@ -386,3 +446,21 @@ def test_throughput_benchmark_prints_the_documented_json():
     for result in report["by_features"].values():
         for row in result["population"]:
             assert row["member_epochs_per_s"] > 0 and row["peak_rss_mb"] > 0
+
+
+def test_feed_draws_instance_noise_and_per_value_noise_epoch_by_epoch():
+    # Oracle: draw_epoch on each member's own stream, epoch by epoch (instance noise anneals).
+    cfg = GANConfig(num_epochs=3, generator="per_value", g_input_size=1, noise="normal", instance_noise=1.0)
+    seeds = [2, 7]
+    feed = EpochFeed([cfg] * 2, seeds, epochs=3, dtype=torch.float32, device="cpu", real_features=None,
+                     feature_size=4, host_features=False, threads=1)
+    streams = [member_generator(seed, "train") for seed in seeds]
+    try:
+        for epoch in range(3):
+            inputs = feed.next()
+            for s, stream in enumerate(streams):
+                draws = draw_epoch(cfg, stream, epoch=epoch)
+                for name in ("real", "d_noise", "g_noise", "d_fake_noise", "g_fake_noise"):
+                    assert torch.equal(getattr(inputs, name)[s], getattr(draws, name)), (epoch, name)
+    finally:
+        feed.close()

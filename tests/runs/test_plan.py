@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from experiments.designs import FACTORS, PRESETS, build_design
+from experiments.designs import FACTORIAL_FACTORS, FACTORS, PRESETS, REMEDIES, build_design
 from gancheck import GANConfig
 from gancheck.gan.population import population_shape
 from gancheck.runs.plan import Arm, Design, plan
@@ -24,8 +24,10 @@ def test_default_design_is_full_preset_one_factor_around_the_seed():
         if arm.name == design.baseline:
             continue
         changed = _changed_fields(arm.config, base)
-        # One named factor per arm: the step ratio is the one factor that sets two fields.
-        allowed = {"d_steps", "g_steps"} if arm.factor == "step_ratio" else {arm.factor}
+        # One named factor per arm: the step ratio sets two fields, and the per-value generator
+        # also sets its noise per call (Nag's one number).
+        allowed = {"step_ratio": {"d_steps", "g_steps"},
+                   "generator": {"generator", "g_input_size"}}.get(arm.factor, {arm.factor})
         assert changed and changed <= allowed, (arm.name, changed)
 
 
@@ -41,16 +43,32 @@ def test_design_covers_the_required_levels():
     for level in ("constant", "cosine_decay", "linear_decay"):
         assert f"lr_schedule={level}" in names
     assert "g_hidden_size=200" in names
+    # Issue 13's remedies, one at a time around the seed.
+    for name in ("generator=per_value", "noise=normal", "minibatch_std=on", "instance_noise=1",
+                 "g_loss=saturating", "d_learning_rate=4e-4"):
+        assert name in names
 
 
 def test_factorial_crosses_every_level():
     design = build_design(design="factorial")
     expected = 1
-    for levels in FACTORS.values():
-        expected *= len(levels)
+    for factor in FACTORIAL_FACTORS:
+        expected *= len(FACTORS[factor])
     assert len(design.arms) == expected  # 6 * 5 * 4 * 2 = 240 (product of level counts)
     assert len({a.config for a in design.arms}) == expected
     assert sum(a.name == "seed" for a in design.arms) == 1
+
+
+def test_remedies_design_crosses_its_levels_around_the_seed():
+    design = build_design(design="remedies")
+    expected = 1
+    for levels in REMEDIES.values():
+        expected *= len(levels)
+    assert len(design.arms) == len({a.config for a in design.arms}) == expected  # 2 * 2 * 2 = 8
+    assert next(a for a in design.arms if a.name == design.baseline).config == GANConfig()
+    fix = next(a for a in design.arms if a.name == "generator=per_value,noise=normal,minibatch_std=on").config
+    assert (fix.generator, fix.g_input_size, fix.noise, fix.minibatch_std) == ("per_value", 1, "normal", True)
+    assert fix.num_epochs == 2001 and len(design.seeds) == 20  # the full preset: the seed's budget
 
 
 def test_seeds_override_and_same_seed_list_in_every_arm():

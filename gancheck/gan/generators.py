@@ -1,0 +1,104 @@
+"""How G turns noise into an n-vector: one registry of generator kinds.
+
+Both of the seed's networks are the same three Linear layers (ReLU between, none after). A kind
+says how many times G is called per output vector and how many values each call emits:
+
+- ``vector`` (the seed): one call per vector, g_input_size noise numbers in, all n values out.
+  D judges each vector by its features, so nothing rewards G for varying its output with its
+  noise: one fixed vector with the right moments is a resting point.
+- ``per_value`` (Dev Nag's original, which the seed adapts): one call per value, g_input_size
+  noise numbers in (Nag's: 1), one value out, the same weights for all n values. The n values of
+  a vector are then n independent draws from one distribution, which is the target's form.
+
+So for every kind ``g_input_size`` is the noise numbers per call of G, and a vector takes
+``calls(n) * g_input_size`` noise numbers. The population trainer and the reference trainer both
+run a kind through GeneratorKind's methods, so the tests parametrised over GENERATORS
+(tests/gan/test_population.py) cover every kind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from gancheck.gan.stacked import mlp_backward, mlp_backward_columns, mlp_forward, mlp_forward_columns
+
+if TYPE_CHECKING:
+    import torch
+
+    from gancheck.config import GANConfig
+
+
+def layer_shapes(in_size: int, hidden: int, out_size: int) -> list[tuple[int, int]]:
+    """(fan_in, fan_out) of the three Linear layers both of the seed's networks use."""
+    return [(in_size, hidden), (hidden, hidden), (hidden, out_size)]
+
+
+@dataclass(frozen=True)
+class GeneratorKind:
+    """One way of making an n-vector from noise with G's three layers.
+
+    calls(n): G's calls per n-vector (n must be a multiple of it); each call takes g_input_size
+    noise numbers and emits n / calls(n) values.
+    """
+    description: str
+    calls: Callable[[int], int]
+
+    def values_per_call(self, n: int) -> int:
+        return n // self.calls(n)
+
+    def noise_size(self, cfg: "GANConfig") -> int:
+        """Noise numbers per output vector."""
+        return self.calls(cfg.g_output_size) * cfg.g_input_size
+
+    def shapes(self, cfg: "GANConfig") -> list[tuple[int, int]]:
+        return layer_shapes(cfg.g_input_size, cfg.g_hidden_size, self.values_per_call(cfg.g_output_size))
+
+    def _as_calls(self, t: "torch.Tensor", n: int) -> "torch.Tensor":
+        """(S, B, calls * width) -> (S, B * calls, width): one row per call of G."""
+        calls = self.calls(n)
+        return t.reshape(t.shape[0], t.shape[1] * calls, t.shape[2] // calls)
+
+    def _columns(self, n: int, fused: bool) -> bool:
+        """Whether G runs with its calls as columns (stacked.mlp_forward_columns): eagerly, for
+        one value per call, where rows would be a few hidden units wide and the calls many."""
+        return not fused and self.values_per_call(n) == 1
+
+    def forward(self, layers, noise: "torch.Tensor", n: int, *, keep: bool = False, fused: bool = False,
+                out: "torch.Tensor | None" = None):
+        """Stacked members' vectors (S, B, n) from their noise (S, B, noise_size); with ``keep``,
+        also what backward needs. ``out`` (S, B, n) receives the vectors, if given (rows only)."""
+        S, B = noise.shape[:2]
+        calls = self._as_calls(noise, n)
+        if self._columns(n, fused):
+            result = mlp_forward_columns(layers, calls.transpose(1, 2).contiguous(), keep)
+        else:
+            result = mlp_forward(layers, calls, keep, fused=fused, out=None if out is None else self._as_calls(out, n))
+        x, saved = result if keep else (result, None)
+        x = x.reshape(S, B, n)  # columns: (S, 1, B * n), one value per call, in call order
+        return (x, saved) if keep else x
+
+    def backward(self, layers, saved, grad: "torch.Tensor", grad_layers=None, *, fused: bool = False):
+        """Parameter gradients from d loss / d vectors (S, B, n), as mlp_backward returns them."""
+        n = grad.shape[-1]
+        if self._columns(n, fused):
+            return mlp_backward_columns(layers, saved, grad.reshape(grad.shape[0], 1, -1), grad_layers)
+        grads, _ = mlp_backward(layers, saved, self._as_calls(grad, n), grad_layers, fused=fused)
+        return grads
+
+    def reference(self, module, noise: "torch.Tensor", n: int) -> "torch.Tensor":
+        """An nn.Module G (of shapes(cfg)) on noise (..., noise_size) -> (..., n), by autograd."""
+        calls = self.calls(n)
+        lead = noise.shape[:-1]
+        return module(noise.reshape(*lead, calls, noise.shape[-1] // calls)).reshape(*lead, n)
+
+
+#: Every generator kind, the seed's first.
+GENERATORS: dict[str, GeneratorKind] = {
+    "vector": GeneratorKind("the seed's: g_input_size noise numbers -> one n-vector", lambda n: 1),
+    "per_value": GeneratorKind("Dev Nag's: g_input_size noise numbers -> one value, the same G for all n",
+                               lambda n: n),
+}
+
+
+def generator_kind(cfg: "GANConfig") -> GeneratorKind:
+    return GENERATORS[cfg.generator]
