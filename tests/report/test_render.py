@@ -161,7 +161,8 @@ def test_comparisons_show_p_holm_p_and_prob_improvement(rendered, report_input):
     assert "Holm p" in html and "prob_improvement" in html
     assert f"{row['prob_improvement']:.2f}" in html
     assert f"[{row['prob_improvement_low']:.2f}, {row['prob_improvement_high']:.2f}]" in html
-    assert "<th>Smallest detectable</th>" not in html  # no mde column in this run
+    # compare_to_baseline states the smallest detectable difference (mde) of every tested row.
+    assert "<th>Smallest detectable</th>" in html
 
 
 def test_mde_column_is_shown_when_the_run_computes_it(report_input):
