@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER,
@@ -204,7 +204,11 @@ def metric_figure(data: ReportInput) -> Figure | None:
             ax.set_yticks(range(len(names)), [wrap(n, 26) for n in names])
             ax.set_ylim(len(names) - 0.5, -0.5)
             if log:
+                # Ticks at 1, 2 and 5 of each decade with plain labels, and no minor labels:
+                # a range narrower than a decade otherwise gets overlapping mathtext minor labels.
+                ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=6))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                ax.xaxis.set_minor_formatter(NullFormatter())
         for i, ax in enumerate(axes):
             ax.tick_params(labelleft=i % 3 == 0)
         present = [o for o in OUTCOME_ORDER if o in set(map(str, outcome_of.values()))]
