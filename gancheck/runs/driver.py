@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gancheck.runs.execute import execute
-from gancheck.runs.files import RunLock
+from gancheck.runs.files import RunLock, WriteError
 from gancheck.runs.progress import progress_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import git_commit, versions
@@ -101,6 +101,7 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     trained = 0
     members = sum(len(t.members) for t in tasks if t.kind == 'population')
     bar = progress_bar(total, f"training {members} members", enabled=show_progress)
+    stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,
                                      progress=bar.update):
@@ -112,12 +113,19 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
                     continue  # already recorded (a retried task): keep the first, never write twice
                 trained += 1
             bar.set_postfix_str(f"{trained} stored", refresh=False)
+        stopped = False
     finally:
         bar.close()
         elapsed = time.perf_counter() - start
         provenance["wall_s"] = provenance["wall_s"] + elapsed
         this_invocation.update(computed=trained, wall_s=elapsed)
-        store.set_meta("provenance", provenance)
+        try:
+            store.set_meta("provenance", provenance)
+        except WriteError:
+            # The disk that stopped the run cannot take this either; the members are stored, and
+            # the reason the run stopped is the one line worth reporting.
+            if not stopped:
+                raise
     provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
     store.set_meta("provenance", provenance)
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
