@@ -272,5 +272,8 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite itself rolls back on some errors (a full disk)
+            self.db.execute("ROLLBACK")
         return False
