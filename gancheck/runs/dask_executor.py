@@ -265,7 +265,9 @@ def _as_completed(client, futures: dict, address: str, progress: Progress) -> It
             task = futures.pop(future)
             try:
                 records = future.result()
-            except (CancelledError, OSError) as exc:  # nothing is cancelled by us before the loop ends
+            except (CancelledError, distributed.comm.CommClosedError) as exc:
+                # Not ours: nothing is cancelled by this run before the loop ends. (An OSError a
+                # task itself raised is the task's: it propagates as is.)
                 why = getattr(exc, "reason", None) or _one_line(exc)  # e.g. scheduler-connection-lost
                 raise ClusterLost(f"--dask={address!r}: lost the Dask scheduler ({why})") from None
             except distributed.KilledWorker as exc:

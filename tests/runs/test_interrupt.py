@@ -5,9 +5,9 @@ processes). The command is started KILL_POINTS times and interrupted each time a
 (seeded), in one of three ways, shuffled: SIGINT to its process group, as Ctrl-C in a terminal
 sends it; SIGKILL to the group, workers included; and SIGKILL to the driver alone, as `kill -9
 PID`, the OOM killer or a batch system's time limit send it, which its workers must survive by
-no more than a few seconds. Each restart is a resume of the last. Half the kill points are
-timed from the start (imports, store creation, worker start-up), half come just after the store
-gains rows (mid-training, mid-commit, mid-report). After every interruption:
+no more than a few seconds. Each restart is a resume of the last. About half the kill points
+are timed from the start (imports, store creation, worker start-up), the others come just after
+the store gains rows (mid-training, mid-commit, mid-report). After every interruption:
 
 - no process of the killed run is left, ORPHAN_DEADLINE_S after it: none in its process group,
   none anywhere carrying its marker environment variable (inherited by every child);
@@ -150,19 +150,22 @@ def test_interrupted_ablation_always_resumes_to_a_complete_consistent_store(tmp_
     run_dir = tmp_path / "run"
     command = [PYTHON, "-m", "experiments.ablate", *ARGS, "--out", str(run_dir)]
     want = expected_digests(build_design(preset="quick", seeds=list(range(SEEDS)), epochs=EPOCHS))
-    ways = list(rng.permutation(np.repeat(WAYS, KILLS_PER_WAY)))
+    # Each way is used KILLS_PER_WAY times, alternately timed from the start (start-up: imports,
+    # store, workers) and just after the store gained rows (mid-training, mid-commit; once the
+    # store is complete, only the report is left to interrupt, and that point is timed); the
+    # order of the points is shuffled.
+    points = [(way, i % 2 == 0) for way in WAYS for i in range(KILLS_PER_WAY)]
+    points = [points[i] for i in rng.permutation(len(points))]
     seen: dict = {}
     allowed_temps: set[str] = set()   # temp files a SIGKILL may leave (it cannot clean up)
     left_behind: dict[int, set[int]] = {}
     rows_lost = 0
+    mid_run: list[str] = []   # the ways of the points that came after new rows
     log = []
 
-    for point, way in enumerate(ways):
+    for point, (way, after_rows) in enumerate(points):
         rows_at_start = len(seen)
-        # The first half of the kill points are timed (start-up: imports, store, workers); the
-        # rest wait for the store to gain a row (mid-run), unless it is complete, when only the
-        # report is left to interrupt.
-        by_rows = point >= KILL_POINTS // 2 and rows_at_start < len(want)
+        by_rows = after_rows and rows_at_start < len(want)
         delay = float(rng.uniform(0.0, 0.5) if by_rows else rng.uniform(0.3, 4.0))
         marker = uuid.uuid4().hex
         out, err = tmp_path / f"stdout.{point}", tmp_path / f"stderr.{point}"
@@ -198,6 +201,8 @@ def test_interrupted_ablation_always_resumes_to_a_complete_consistent_store(tmp_
             allowed_temps |= temps
         seen, lost = _check_store(run_dir, want, seen)
         rows_lost += len(lost)
+        if by_rows:
+            mid_run.append(way)
         log.append(f"{point:2d} {way} at {at:.1f} s ({'after new rows' if by_rows else 'timed'}): "
                    f"{rows_at_start} -> {len(seen)} of {len(want)} rows, exit {proc.returncode}, "
                    f"{len(left_behind[point])} processes left behind, {len(lost)} rows lost")
@@ -249,7 +254,8 @@ def test_interrupted_ablation_always_resumes_to_a_complete_consistent_store(tmp_
     assert (run_dir / "index.html").stat().st_size > 0
     assert _leftover_temps(run_dir) <= allowed_temps   # completed runs and Ctrl-C leave no temp files
 
-    counts = ", ".join(f"{ways.count(w)} {w}" for w in WAYS)
+    counts = ", ".join(f"{sum(w == way for w, _ in points)} {way} ({mid_run.count(way)} of them mid-run)"
+                       for way in WAYS)
     summary = (f"{KILL_POINTS} interruptions tried ({counts}), each resumed; "
                f"{sum(len(v) for v in left_behind.values())} processes left behind; {rows_lost} rows lost; "
                f"{len(want)} (arm, seed) stored once each; {len(allowed_temps)} temp files left by SIGKILL")
