@@ -117,10 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gancheck.runs.workers import default_workers
     workers = args.workers or default_workers()
     try:
-        outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
-                             fresh=args.fresh, command=command, show_progress=not args.no_progress)
-        # Everything the run stored becomes the CSVs and the report (each written atomically).
-        print_summary(outcome, write_outputs(out))
+        # Everything the run stored becomes the CSVs and the report (each written atomically),
+        # while the folder is still the run's.
+        run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
+                   fresh=args.fresh, command=command, show_progress=not args.no_progress,
+                   finish=lambda outcome: print_summary(outcome, write_outputs(out)))
     except (WriteError, ClusterLost) as exc:
         # Not bad input but the machine: a full disk, a read-only folder, a lost cluster. What
         # was stored stays (each member is committed whole), and the same command resumes.

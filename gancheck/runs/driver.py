@@ -7,6 +7,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from gancheck.runs.execute import execute
 from gancheck.runs.files import RunLock, WriteError
@@ -40,11 +41,14 @@ def _clear(run_dir: Path) -> None:
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
                device: str = "cpu", compile: str = "auto", fresh: bool = False, command: str = "",
-               show_progress: bool = True) -> RunOutcome:
+               show_progress: bool = True, finish: Callable[[RunOutcome], object] | None = None) -> RunOutcome:
     """Train, score and store every member of ``design`` not already in ``run_dir``'s store.
 
     ``compile``: gancheck.gan.engine's choice for the population steps (auto, yes or no); what
     it decided for each arm is recorded with the invocation, next to the device.
+    ``finish``: called with the outcome while the folder is still this run's (experiments.ablate
+    writes the CSVs and the report there), so that no other run gets in between, e.g. a
+    ``--fresh`` one that would delete the store the report is read from.
     """
     from gancheck.gan.device import describe_device, resolve_device
     from gancheck.gan.engine import check_compile_choice
@@ -62,11 +66,14 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
             _clear(run_dir)
         store = Store(run_dir / STORE_NAME, create=True)
         try:
-            return _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
-                               device=str(torch_device), device_text=describe_device(torch_device),
-                               command=command, show_progress=show_progress)
+            outcome = _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
+                                  device=str(torch_device), device_text=describe_device(torch_device),
+                                  command=command, show_progress=show_progress)
         finally:
             store.close()
+        if finish is not None:
+            finish(outcome)
+        return outcome
 
 
 def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device, device_text, command,
