@@ -195,7 +195,9 @@ def test_a_lost_cluster_stops_the_run_in_one_line_and_it_resumes_elsewhere(clust
     address = f"tcp://127.0.0.1:{port}"
     scheduler = _start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])
     worker = _start(["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"])
-    design = _design(epochs=150, seeds=[0, 1])
+    # 40 epochs: a task takes a fraction of a second, so the run is still going when its first
+    # rows are stored and the killer strikes, and the resume is short.
+    design = _design(epochs=40, seeds=[0, 1])
     run_dir = tmp_path / "run"
     stop = threading.Event()
 
