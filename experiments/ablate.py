@@ -15,6 +15,10 @@ from typing import Sequence
 # it light also starts them faster.
 from gancheck.cli import ArgumentParser, UsageError, positive_int, run_cli, sigint_deferred
 
+#: Exit status of a run stopped by its machine (full disk, read-only folder, lost Dask cluster),
+#: as opposed to bad input (2) or Ctrl-C (130).
+EXIT_RUN_FAILED = 1
+
 
 def parse_seeds(text: str) -> list[int]:
     """'N' -> seeds 0..N-1; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds."""
@@ -108,20 +112,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "experiments.ablate", *(sys.argv[1:] if argv is None else argv)])
     from gancheck.report.collect import write_outputs
     from gancheck.report.summary import print_summary
+    from gancheck.runs.dask_executor import ClusterLost
     from gancheck.runs.driver import run_design
-    from gancheck.runs.execute import default_workers
+    from gancheck.runs.files import WriteError
+    from gancheck.runs.workers import default_workers
     workers = args.workers or default_workers()
     try:
-        outcome = run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
-                             fresh=args.fresh, command=command, show_progress=not args.no_progress)
+        # Everything the run stored becomes the CSVs and the report (each written atomically),
+        # while the folder is still the run's.
+        run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
+                   fresh=args.fresh, command=command, show_progress=not args.no_progress,
+                   finish=lambda outcome: print_summary(outcome, write_outputs(out)))
+    except (WriteError, ClusterLost) as exc:
+        # Not bad input but the machine: a full disk, a read-only folder, a lost cluster. What
+        # was stored stays (each member is committed whole), and the same command resumes.
+        print(f"error: {exc}; stopped, finished members are saved: rerun the same command to resume "
+              "once this is fixed", file=sys.stderr)
+        return EXIT_RUN_FAILED
     except BaseException:
         # A run refused before it began (an unusable device, an unreachable --dask) leaves no
         # empty folder behind; one that began keeps its folder, store and lock file included.
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         raise
-    # Everything the run stored becomes the CSVs and the report (each written atomically).
-    print_summary(outcome, write_outputs(out))
     return 0
 
 

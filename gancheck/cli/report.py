@@ -25,8 +25,15 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     run_dir = Path(args.run_dir)
+    if run_dir.is_symlink() and not run_dir.exists():
+        raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is a symbolic link to "
+                         f"{_link_target(run_dir)!r}, which does not exist (or loops)")
     if not run_dir.exists():
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} does not exist")
+    # A symlinked run folder is followed, not refused: `reports/latest -> reports/2026-05-01` is a
+    # usual way to name the current run. What is written (the CSVs and index.html, each by a
+    # temp file renamed in the same folder) goes where the link leads, which is the run the user
+    # named; nothing outside that folder is touched.
     if not run_dir.is_dir():
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is not a folder")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
@@ -44,3 +51,10 @@ def run(args) -> int:
         path = render(load_report_input(run_dir), args.out)
     print(path)
     return 0
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return "?"

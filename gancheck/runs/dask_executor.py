@@ -18,12 +18,15 @@ import dataclasses
 import importlib.util
 import logging
 import re
+import time
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from gancheck.runs.plan import Task
 from gancheck.runs.task import run_task
+from gancheck.runs.workers import default_workers, single_thread
 
 Progress = Callable[[int], None]
 
@@ -35,6 +38,11 @@ RETRIES = 2
 DASHBOARD_ADDRESS = "127.0.0.1:8787"  # loopback, like the rest of a local cluster
 #: Seconds a local worker process gets to exit after it is asked to close (see _close_local).
 LOCAL_EXIT_S = 0.5
+#: Seconds between two looks at a cluster on which nothing finished meanwhile.
+POLL_S = 2.0
+#: Seconds a cluster may have no worker at all before the run stops (ClusterLost). Generous: a
+#: worker restarted by its nanny is back within seconds, an adaptive cluster may take longer.
+NO_WORKERS_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,6 @@ def connect(address: str) -> Iterator:
     cluster = client = None
     try:
         if spec.address is None:
-            from gancheck.runs.execute import default_workers
             # Processes, not threads: each worker trains under its own GIL. Loopback only: a
             # local cluster needs no open port.
             cluster = distributed.LocalCluster(
@@ -168,7 +175,6 @@ def cluster_workers(address: str) -> int:
     spec = parse_address(address)
     _check_installed(address, spec)
     if spec.address is None:
-        from gancheck.runs.execute import default_workers
         return spec.n_workers or default_workers()
     with connect(address) as client:
         try:
@@ -183,7 +189,6 @@ def train_block(task: Task, device: str, compile: str = "auto") -> list:
     """What a worker runs: one task, one torch thread, plain results only."""
     import torch
 
-    from gancheck.runs.execute import single_thread
     # One thread per worker, as in the local executors: small batched ops do not gain from
     # more, and threads of two workers on one machine contend.
     single_thread()
@@ -204,21 +209,87 @@ def _check_plain(records: list, torch) -> None:
                                 "and plain values")
 
 
+class ClusterLost(ConnectionError):
+    """The Dask scheduler, or every worker, went away mid-run. What the driver stored is kept;
+    the same command resumes, on this cluster once it is back or on another. experiments.ablate
+    prints the one line and exits 1 (not bad input); still an OSError for any other caller."""
+
+
 def run_on_dask(tasks: list[Task], *, address: str, device: str, compile: str = "auto",
                 progress: Progress) -> Iterator[tuple[Task, list]]:
     """Submit every task to the cluster; yield (task, records) in completion order."""
-    with connect(address) as client:
-        # pure=False: a task's key must not be shared with an identical task of another run.
-        # Submission order is priority order, so plan()'s heaviest-first order holds.
-        futures = {client.submit(train_block, task, device, compile, pure=False, retries=RETRIES): task
-                   for task in tasks}
-        try:
-            for future in _distributed().as_completed(futures, loop=client.loop):
-                task = futures.pop(future)
+    distributed = _distributed()
+    # A client that lost its scheduler retries to connect, and logs a traceback when it is
+    # closed meanwhile; the run says why it stopped in one line. So that logger is raised, only
+    # while a client that lost its scheduler is closed.
+    client_log = logging.getLogger("distributed.client")
+    level = client_log.level
+    try:
+        with connect(address) as client:
+            # pure=False: a task's key must not be shared with an identical task of another run.
+            # Submission order is priority order, so plan()'s heaviest-first order holds.
+            futures = {client.submit(train_block, task, device, compile, pure=False, retries=RETRIES): task
+                       for task in tasks}
+            lost = False
+            try:
+                yield from _as_completed(client, futures, address, progress)
+            except ClusterLost:
+                lost = True
+                client_log.setLevel(logging.CRITICAL)
+                raise
+            finally:
+                # On Ctrl-C or an error: tell a shared scheduler to drop what is left of this run.
+                if futures and not lost:
+                    client.cancel(list(futures))
+    finally:
+        client_log.setLevel(level)
+
+
+def _as_completed(client, futures: dict, address: str, progress: Progress) -> Iterator[tuple[Task, list]]:
+    """(task, records) as the cluster finishes them (``futures`` maps each future to its task, and
+    loses it once yielded); ClusterLost when the scheduler or every worker went away."""
+    distributed = _distributed()
+    completed = distributed.as_completed(list(futures), loop=client.loop)
+    quiet_since, no_workers_since = time.monotonic(), None
+    while futures:
+        done = completed.next_batch(block=False)
+        if not done:
+            if time.monotonic() - quiet_since > POLL_S:
+                # Nothing finished for a while: is there still someone to do it?
+                no_workers_since = _check_workers(client, address, no_workers_since)
+                quiet_since = time.monotonic()
+            time.sleep(0.1)  # as_completed's own pace when it blocks
+            continue
+        quiet_since = time.monotonic()
+        for future in done:
+            task = futures.pop(future)
+            try:
                 records = future.result()
-                progress(task.member_epochs)
-                yield task, records
-        finally:
-            # On Ctrl-C or an error: tell a shared scheduler to drop what is left of this run.
-            if futures:
-                client.cancel(list(futures))
+            except (CancelledError, distributed.comm.CommClosedError) as exc:
+                # Not ours: nothing is cancelled by this run before the loop ends. (An OSError a
+                # task itself raised is the task's: it propagates as is.)
+                why = getattr(exc, "reason", None) or _one_line(exc)  # e.g. scheduler-connection-lost
+                raise ClusterLost(f"--dask={address!r}: lost the Dask scheduler ({why})") from None
+            except distributed.KilledWorker as exc:
+                raise ClusterLost(f"--dask={address!r}: a task killed every worker that ran it "
+                                  f"(out of memory?): {_one_line(exc)}") from None
+            progress(task.member_epochs)
+            yield task, records
+
+
+def _check_workers(client, address: str, no_workers_since: float | None) -> float | None:
+    """When the cluster first had no workers (None while it has some); ClusterLost once it has
+    had none for NO_WORKERS_S, or when the scheduler no longer answers."""
+    try:
+        workers = client.nthreads()
+    except (OSError, TimeoutError, CancelledError) as exc:
+        raise ClusterLost(f"--dask={address!r}: lost the Dask scheduler ({_one_line(exc)})") from None
+    if workers:
+        return None
+    now = time.monotonic()
+    if no_workers_since is None:
+        return now
+    if now - no_workers_since > NO_WORKERS_S:
+        raise ClusterLost(f"--dask={address!r}: the Dask cluster has had no workers for "
+                          f"{NO_WORKERS_S:g} s")
+    return no_workers_since

@@ -7,9 +7,10 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from gancheck.runs.execute import execute
-from gancheck.runs.files import RunLock
+from gancheck.runs.files import RunLock, WriteError
 from gancheck.runs.progress import progress_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import git_commit, versions
@@ -41,11 +42,14 @@ def _clear(run_dir: Path) -> None:
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
                device: str = "cpu", compile: str = "auto", fresh: bool = False, command: str = "",
-               show_progress: bool = True) -> RunOutcome:
+               show_progress: bool = True, finish: Callable[[RunOutcome], object] | None = None) -> RunOutcome:
     """Train, score and store every member of ``design`` not already in ``run_dir``'s store.
 
     ``compile``: gancheck.gan.engine's choice for the population steps (auto, yes or no); what
     it decided for each arm is recorded with the invocation, next to the device.
+    ``finish``: called with the outcome while the folder is still this run's (experiments.ablate
+    writes the CSVs and the report there), so that no other run gets in between, e.g. a
+    ``--fresh`` one that would delete the store the report is read from.
     """
     from gancheck.gan.device import describe_device, resolve_device
     from gancheck.gan.engine import check_compile_choice
@@ -63,11 +67,14 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
             _clear(run_dir)
         store = Store(run_dir / STORE_NAME, create=True)
         try:
-            return _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
-                               device=str(torch_device), device_text=describe_device(torch_device),
-                               command=command, show_progress=show_progress)
+            outcome = _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
+                                  device=str(torch_device), device_text=describe_device(torch_device),
+                                  command=command, show_progress=show_progress)
         finally:
             store.close()
+        if finish is not None:
+            finish(outcome)
+        return outcome
 
 
 def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device, device_text, command,
@@ -102,6 +109,7 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     trained = 0
     members = sum(len(t.members) for t in tasks if t.kind == 'population')
     bar = progress_bar(total, f"training {members} members", enabled=show_progress)
+    stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,
                                      progress=bar.update):
@@ -113,12 +121,19 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
                     continue  # already recorded (a retried task): keep the first, never write twice
                 trained += 1
             bar.set_postfix_str(f"{trained} stored", refresh=False)
+        stopped = False
     finally:
         bar.close()
         elapsed = time.perf_counter() - start
         provenance["wall_s"] = provenance["wall_s"] + elapsed
         this_invocation.update(computed=trained, wall_s=elapsed)
-        store.set_meta("provenance", provenance)
+        try:
+            store.set_meta("provenance", provenance)
+        except WriteError:
+            # The disk that stopped the run cannot take this either; the members are stored, and
+            # the reason the run stopped is the one line worth reporting.
+            if not stopped:
+                raise
     provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
     store.set_meta("provenance", provenance)
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)

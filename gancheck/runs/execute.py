@@ -7,29 +7,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterator
 
 from gancheck.runs.plan import Task
 from gancheck.runs.task import run_task
+from gancheck.runs.workers import default_workers, setup_pool_worker, single_thread
 from gancheck.signals import sigint_deferred
 
+__all__ = ["default_workers", "execute", "run_in_process", "run_in_processes", "single_thread"]
+
 Progress = Callable[[int], None]
-
-
-def single_thread() -> None:
-    """Set up a worker for population work: one torch thread, one compiling thread."""
-    # One torch thread per worker: the population's ops are small, and two threads contending
-    # on a loaded 2-core machine ran 10x slower than one (benchmarks/throughput.py shows it).
-    # Parallelism comes from worker processes instead.
-    import torch
-    import torch._inductor.config
-    torch.set_num_threads(1)
-    # torch.compile would otherwise start its own pool of compiler processes in every worker;
-    # workers are stopped by terminate() when a run ends, and that pool's semaphores were then
-    # reported as leaked. Workers compile in turn anyway (one core each).
-    torch._inductor.config.compile_threads = 1
 
 
 def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
@@ -44,12 +33,9 @@ def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Pr
 _counter = None  # in a worker process: the shared member-epoch counter, set by _init_worker
 
 
-def _init_worker(counter) -> None:
-    # Ctrl-C is the driver's to handle: it stops submitting and keeps what finished. Workers
-    # ignore SIGINT so they do not each print a traceback; they die with the pool.
+def _init_worker(counter, parent_pid: int, parent_is_main_thread: bool) -> None:
     global _counter
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    single_thread()
+    setup_pool_worker(parent_pid, parent_is_main_thread=parent_is_main_thread)
     _counter = counter
 
 
@@ -66,8 +52,11 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: s
     ctx = multiprocessing.get_context("spawn")
     counter = ctx.Value("q", 0)  # member-epochs done, shared with the workers for the progress bar
     seen = 0
+    # Workers are spawned by the thread that submits (this one), and must die with this process.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(counter,))
+                               initargs=(counter, os.getpid(),
+                                         threading.current_thread() is threading.main_thread()))
+    finished = False
     try:
         # The pool spawns its workers during submit(). A Ctrl-C reaches the whole process group,
         # workers included, and one that is still importing (before _init_worker ignores SIGINT)
@@ -85,17 +74,18 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: s
             for future in done:
                 task = pending.pop(future)
                 yield task, future.result()
+        finished = True
     finally:
         workers_left = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        # Stop workers still busy with a cancelled run, so an interrupt returns promptly.
-        for proc in workers_left:
-            if proc.is_alive():
-                proc.terminate()
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        if not finished:
+            # Stop workers still busy with a cancelled run, so an interrupt returns promptly.
+            # Idle workers of a finished run are not: they exit by themselves while the report
+            # is written (the pool joins them at interpreter exit), and release what they hold;
+            # a terminated one cannot.
+            for proc in workers_left:
+                if proc.is_alive():
+                    proc.terminate()
 
 
 def execute(tasks: list[Task], *, workers: int = 1, dask: str | None = None, device: str = "cpu",

@@ -1,10 +1,38 @@
 """Files a run writes: atomically (temp file + rename), and a lock so one run owns its folder."""
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import tempfile
 from pathlib import Path
+
+#: errno values that say the folder cannot take the write (its disk, quota or mount), not that
+#: the path is wrong: the run stops, keeps what it stored, and resumes once this is fixed.
+UNWRITABLE = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG, errno.EROFS,
+                                   errno.EACCES, errno.EPERM, errno.EIO) if e is not None)
+
+
+class WriteError(OSError):
+    """A run could not write to its folder (full disk, quota, read-only or unwritable folder).
+
+    Not bad input: experiments.ablate prints its one line and exits 1. Still an OSError, so any
+    other command reports it as one line too (gancheck.cli.run_cli).
+    """
+
+    def __init__(self, code: int, message: str):
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def unwritable(path: Path, exc: OSError, what: str = "write") -> WriteError | OSError:
+    """``exc`` as a WriteError naming ``path`` and the cause, if it is a full or unwritable
+    folder; ``exc`` itself otherwise."""
+    if isinstance(exc, WriteError) or exc.errno not in UNWRITABLE:
+        return exc
+    return WriteError(exc.errno, f"cannot {what} {path}: {exc.strerror or os.strerror(exc.errno)}")
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
@@ -15,7 +43,10 @@ def atomic_write_text(path: Path, text: str) -> Path:
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path``: a temp file in the same folder, fsynced, then renamed over it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise unwritable(path, exc) from None
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
         with os.fdopen(fd, "wb") as handle:
@@ -23,8 +54,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise unwritable(path, exc) from None
         raise
     return path
 
@@ -43,7 +76,10 @@ class RunLock:
         self.handle = None
 
     def __enter__(self) -> "RunLock":
-        self.handle = open(self.path, "a+")
+        try:
+            self.handle = open(self.path, "a+")
+        except OSError as exc:
+            raise unwritable(self.path, exc) from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -52,10 +88,14 @@ class RunLock:
             self.handle.close()
             raise ValueError(f"run folder {self.path.parent} is in use by {holder}; "
                              "wait for it to finish or choose another --out") from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(f"pid {os.getpid()}")
-        self.handle.flush()
+        try:
+            self.handle.seek(0)
+            self.handle.truncate()
+            self.handle.write(f"pid {os.getpid()}")
+            self.handle.flush()
+        except OSError as exc:
+            self.__exit__()
+            raise unwritable(self.path, exc) from None
         return self
 
     def __exit__(self, *exc) -> None:

@@ -15,14 +15,18 @@ pickled, so opening a store cannot execute anything.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from gancheck.runs.files import WriteError
 
 #: Version 2: generator-level verdicts (gancheck.judge rows), diversity's components, previews.
 FORMAT = "gancheck-store-2"
@@ -81,10 +85,23 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+#: SQLite's primary result codes for a disk or folder that cannot take a write, as errno.
+_UNWRITABLE = {"SQLITE_FULL": errno.ENOSPC, "SQLITE_READONLY": errno.EROFS, "SQLITE_IOERR": errno.EIO,
+               "SQLITE_CANTOPEN": errno.EACCES}
+
+
+def _unwritable(path: Path, exc: sqlite3.Error) -> WriteError | None:
+    """A full disk or a read-only folder as a WriteError (the run stops, exit 1; every member
+    committed before stays, as SQLite rolls back the one being written); None for others."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    code = next((c for prefix, c in _UNWRITABLE.items() if name.startswith(prefix)), None)
+    return None if code is None else WriteError(code, f"cannot write {path}: {_one_line(exc)}")
+
+
 def _store_errors(verb: str):
-    """SQLite errors of a damaged file (a bad page found mid-read) or a full disk become a
-    one-line StoreError naming the file; IntegrityError passes through (the driver's signal
-    that a member is already recorded)."""
+    """SQLite errors of a damaged file (a bad page found mid-read) become a one-line StoreError
+    naming the file, a full disk or read-only folder a WriteError; IntegrityError passes
+    through (the driver's signal that a member is already recorded)."""
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
@@ -93,9 +110,25 @@ def _store_errors(verb: str):
             except sqlite3.IntegrityError:
                 raise
             except sqlite3.DatabaseError as exc:
+                if verb == "write" and (failure := _unwritable(self.path, exc)) is not None:
+                    raise failure from None
                 raise StoreError(f"{self.path}: cannot {verb} the store ({_one_line(exc)})") from None
         return wrapper
     return decorate
+
+
+def _format_error(path: Path, fmt) -> StoreError:
+    """A store of another format: a newer gancheck's says so (upgrade), anything else is foreign."""
+    ours, theirs = _format_version(FORMAT), _format_version(fmt)
+    if ours is not None and theirs is not None and theirs > ours:
+        return StoreError(f"{path}: written by a newer gancheck (store format {fmt!r}; this one reads "
+                          f"{FORMAT!r}): upgrade gancheck to read it")
+    return StoreError(f"{path}: store format {fmt!r}, this gancheck reads {FORMAT!r}")
+
+
+def _format_version(fmt) -> int | None:
+    match = re.fullmatch(r"gancheck-store-(\d+)", fmt) if isinstance(fmt, str) else None
+    return int(match.group(1)) if match else None
 
 
 def _blob(array: np.ndarray | None, dtype) -> bytes | None:
@@ -133,12 +166,14 @@ class Store:
             if fmt is None:
                 raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database, no format recorded)")
             if fmt != FORMAT:
-                raise StoreError(f"{self.path}: store format {fmt!r}, this gancheck reads {FORMAT!r}")
+                raise _format_error(self.path, fmt)
             # Only now, once it is known to be ours: WAL mode changes the file's header.
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            if create and (failure := _unwritable(self.path, exc)) is not None:
+                raise failure from None
             raise StoreError(f"{self.path}: unreadable store ({_one_line(exc)})") from None
         except BaseException:
             self.db.close()
@@ -256,5 +291,8 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite itself rolls back on some errors (a full disk)
+            self.db.execute("ROLLBACK")
         return False

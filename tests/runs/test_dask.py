@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from gancheck.runs.dask_executor import ClusterSpec, cluster_workers, parse_addr
 from gancheck.runs.driver import expected_digests, run_design  # noqa: E402
 from gancheck.runs.plan import Arm, Design, Task, plan  # noqa: E402
 from gancheck.runs.store import STORE_NAME  # noqa: E402
+from tests.runs.conftest import REPO_ROOT  # noqa: E402
 
 
 def _design(epochs: int, seeds: list[int]) -> Design:
@@ -157,6 +159,81 @@ def test_a_killed_worker_costs_only_its_task(cluster, tmp_path):
     assert set(counts.values()) == {1}
     assert per_member == {9}
     assert outcome.trained == len(want)  # nothing was refused as a duplicate, nothing lost
+
+
+# -- a lost scheduler, or all its workers --------------------------------------------------------
+
+#: the dask command line beside this Python (installed with distributed)
+DASK_CLI = os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def _start(argv: list[str]) -> subprocess.Popen:
+    # The repository first on the path, so the worker imports this gancheck (train_block).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([DASK_CLI, *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _stored(run_dir) -> dict:
+    path = run_dir / STORE_NAME
+    if not path.exists():
+        return {}
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+            return {(a, s): t for a, s, t in db.execute("SELECT arm, seed, finished_at FROM members")}
+    except sqlite3.Error:
+        return {}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(DASK_CLI), reason="no dask command line beside this Python")
+@pytest.mark.parametrize("lost", ["scheduler", "workers"])
+def test_a_lost_cluster_stops_the_run_in_one_line_and_it_resumes_elsewhere(cluster, tmp_path, monkeypatch, lost):
+    monkeypatch.setattr(dask_executor, "NO_WORKERS_S", 2.0)   # the 60 s default, shortened
+    monkeypatch.setattr(dask_executor, "POLL_S", 0.5)
+    port = _closed_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = _start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])
+    worker = _start(["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"])
+    # 40 epochs: a task takes a fraction of a second, so the run is still going when its first
+    # rows are stored and the killer strikes, and the resume is short.
+    design = _design(epochs=40, seeds=[0, 1])
+    run_dir = tmp_path / "run"
+    stop = threading.Event()
+
+    def kill_after_first_rows() -> None:
+        while not stop.is_set() and not _stored(run_dir):
+            time.sleep(0.05)
+        if not stop.is_set():
+            os.killpg((scheduler if lost == "scheduler" else worker).pid, signal.SIGKILL)
+    killer = threading.Thread(target=kill_after_first_rows)
+    try:
+        killer.start()
+        with pytest.raises(dask_executor.ClusterLost) as err:
+            run_design(design, run_dir, dask=address, show_progress=False)
+    finally:
+        stop.set()
+        killer.join()
+        for proc in (scheduler, worker):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"--dask={address!r}: "), message
+    assert ("lost the Dask scheduler" if lost == "scheduler" else "no workers") in message, message
+    kept = _stored(run_dir)
+    want = expected_digests(design)
+    assert 0 < len(kept) < len(want)            # stopped mid-run, with what it had stored
+    with closing(sqlite3.connect(run_dir / STORE_NAME)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # On a new cluster (the module's): only the rest is computed, nothing kept is redone.
+    outcome = run_design(design, run_dir, dask=cluster.scheduler_address, show_progress=False)
+    assert (outcome.reused, outcome.trained) == (len(kept), len(want) - len(kept))
+    after = _stored(run_dir)
+    assert set(after) == set(want) and all(after[k] == t for k, t in kept.items())
 
 
 # -- the address, and what a worker returns (no cluster needed) ------------------------------

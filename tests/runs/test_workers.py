@@ -1,0 +1,123 @@
+"""Worker set-up: a worker dies with its driver, and leaves no semaphore behind when stopped."""
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from gancheck.runs import workers
+from tests.runs.conftest import PYTHON, REPO_ROOT
+
+#: Seconds an orphaned worker may take to stop: the watchdog looks every PARENT_POLL_S (0.5 s),
+#: the rest is slack for a loaded 2-core CI machine.
+ORPHAN_DEADLINE_S = 3.0
+
+# The "driver": starts one "worker" (a plain subprocess, as spawn makes them), which guards
+# itself with die_with_parent and then either sleeps (the GIL free) or runs one long C call that
+# holds the GIL (sum over a huge range: no Python bytecode, so no thread switch). The driver
+# prints the worker's pid and waits for ever; the test kills the driver with SIGKILL.
+_DRIVER = textwrap.dedent("""
+    import subprocess, sys
+    worker = subprocess.Popen([sys.executable, "-c", sys.argv[1]])
+    print(worker.pid, flush=True)
+    worker.wait()
+""")
+_WORKER = textwrap.dedent("""
+    import os, sys, time
+    from gancheck.runs.workers import die_with_parent
+    die_with_parent(os.getppid(), parent_is_main_thread={main!r})
+    print("guarded", flush=True)
+    {work}
+""")
+_WORK = {"waiting": "time.sleep(120)", "in a long C call": "sum(range(10**13))"}
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's zombie waits for init, which may be slow to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _orphan_lifetime(main: bool, work: str) -> float:
+    """Seconds the worker lived after its driver was killed (inf if it outlived the deadline)."""
+    code = _WORKER.format(main=main, work=_WORK[work])
+    driver = subprocess.Popen([PYTHON, "-c", _DRIVER, code], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    worker_pid = None
+    try:
+        worker_pid = int(driver.stdout.readline())
+        assert driver.stdout.readline().strip() == "guarded"   # the worker's stdout is the driver's pipe
+        time.sleep(0.3)  # into its work
+        killed = time.monotonic()
+        driver.kill()
+        driver.wait()
+        while _alive(worker_pid) and time.monotonic() - killed < ORPHAN_DEADLINE_S:
+            time.sleep(0.05)
+        return float("inf") if _alive(worker_pid) else time.monotonic() - killed
+    finally:
+        if worker_pid is not None and _alive(worker_pid):
+            os.kill(worker_pid, signal.SIGKILL)
+        driver.stdout.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("work", list(_WORK))
+def test_kernel_kills_a_worker_whose_driver_died(work):
+    # PR_SET_PDEATHSIG: the kernel's SIGKILL arrives at once, even inside a C call.
+    assert _orphan_lifetime(main=True, work=work) < ORPHAN_DEADLINE_S
+
+
+def test_watchdog_stops_a_waiting_worker_whose_driver_died():
+    # Without the kernel's signal (another OS, or a worker spawned by a thread that may end),
+    # the watchdog thread alone: within a poll or two.
+    assert _orphan_lifetime(main=False, work="waiting") < ORPHAN_DEADLINE_S
+
+
+def test_an_orphan_at_birth_exits_at_once():
+    # The driver died before its worker set its guards: getppid() already differs.
+    code = textwrap.dedent(f"""
+        import os
+        from gancheck.runs.workers import die_with_parent
+        die_with_parent(os.getppid() + 1, parent_is_main_thread=False)  # not our parent: gone
+        raise SystemExit(0)
+    """)
+    result = subprocess.run([PYTHON, "-c", code], cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == workers.ORPHAN_EXIT
+
+
+def _semaphores_of_a_bar() -> list[str]:
+    """In a worker: the resources a tqdm bar registers with the resource tracker."""
+    from multiprocessing import resource_tracker
+
+    from tqdm import tqdm
+    registered = []
+    real = resource_tracker.register
+    resource_tracker.register = lambda name, rtype: (registered.append(rtype), real(name, rtype))
+    try:
+        with tqdm(total=1, file=io.StringIO()) as bar:
+            bar.update()
+    finally:
+        resource_tracker.register = real
+    return registered
+
+
+@pytest.mark.parametrize("set_up, expected", [(None, ["semaphore"]), (workers._thread_lock_for_tqdm, [])],
+                         ids=["plain worker", "gancheck worker"])
+def test_a_worker_bar_registers_no_semaphore(set_up, expected):
+    # torch.compile draws tqdm bars in a worker. In a plain spawned worker the first bar makes a
+    # named semaphore (the control case: the check can fail); a worker stopped mid-run cannot
+    # unregister it, and the resource tracker warned of 'leaked semaphore objects' after a run.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=set_up) as pool:
+        assert pool.submit(_semaphores_of_a_bar).result(timeout=60) == expected
