@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -20,8 +21,24 @@ from gancheck.cli import ArgumentParser, UsageError, positive_int, run_cli, sigi
 EXIT_RUN_FAILED = 1
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'N' -> seeds 0..N-1; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds."""
+#: The default maximum of ``--seeds auto``: twice the full preset's fixed 20 seeds per arm.
+AUTO_MAX_SEEDS = 40
+
+
+@dataclass(frozen=True)
+class AutoSeeds:
+    """``--seeds auto[:MAX]``: a sequential design of at most ``max_seeds`` seeds per arm."""
+    max_seeds: int
+
+
+def parse_seeds(text: str) -> list[int] | AutoSeeds:
+    """'N' -> seeds 0..N-1; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds; 'auto[:MAX]' ->
+    a sequential design that stops each arm when decided (at most MAX seeds, default 40)."""
+    if text == "auto" or text.startswith("auto:"):
+        limit = text.partition(":")[2] or str(AUTO_MAX_SEEDS)
+        if not limit.isdigit() or int(limit) < 2:
+            raise UsageError(f"--seeds={text!r}: auto:MAX needs a maximum of at least 2 seeds")
+        return AutoSeeds(int(limit))
     try:
         if ":" in text:
             start, stop = (int(p) for p in text.split(":"))
@@ -64,7 +81,9 @@ def build_parser() -> ArgumentParser:
                    help="one-factor: vary one factor at a time around the seed (default); factorial: cross "
                         "the seed's design choices; remedies: cross the remedies for the seed's collapse")
     p.add_argument("--seeds", type=parse_seeds, default=None,
-                   help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every arm")
+                   help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every "
+                        "arm; or auto[:MAX]: add seeds 5 at a time and stop each arm once its primary "
+                        f"comparisons are decided (at most MAX, default {AUTO_MAX_SEEDS})")
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: reports/<preset>)")
     p.add_argument("--device", default="cpu", choices=list(DEVICES))
@@ -100,7 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _import_heavy()
     args = build_parser().parse_args(argv)
     from experiments.designs import build_design
-    design = build_design(design=args.design, preset=args.preset, seeds=args.seeds, epochs=args.epochs)
+    auto = args.seeds if isinstance(args.seeds, AutoSeeds) else None
+    design = build_design(design=args.design, preset=args.preset,
+                          seeds=list(range(auto.max_seeds)) if auto else args.seeds, epochs=args.epochs)
     out = args.out or default_out(args.preset, args.design)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out={str(out)!r}: exists and is not a folder")
@@ -120,9 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Everything the run stored becomes the CSVs and the report (each written atomically),
         # while the folder is still the run's.
-        run_design(design, out, workers=workers, dask=args.dask, device=args.device, compile=args.compile,
-                   fresh=args.fresh, command=command, show_progress=not args.no_progress,
-                   finish=lambda outcome: print_summary(outcome, write_outputs(out)))
+        options = dict(workers=workers, dask=args.dask, device=args.device, compile=args.compile,
+                       fresh=args.fresh, command=command, show_progress=not args.no_progress,
+                       finish=lambda outcome: print_summary(outcome, write_outputs(out)))
+        if auto:
+            from gancheck.runs.sequential import run_sequential
+            run_sequential(design, out, max_seeds=auto.max_seeds, **options)
+        else:
+            run_design(design, out, **options)
     except (WriteError, ClusterLost) as exc:
         # Not bad input but the machine: a full disk, a read-only folder, a lost cluster. What
         # was stored stays (each member is committed whole), and the same command resumes.

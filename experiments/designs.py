@@ -184,4 +184,4 @@ def build_design(*, design: str = "one-factor", preset: str = "full", seeds: lis
     arms = {"one-factor": one_factor_arms, "factorial": factorial_arms, "remedies": remedies_arms}[design](p)
     return Design(name=f"{design} ({preset})", arms=arms,
                   seeds=list(seeds) if seeds is not None else list(range(p.seeds)),
-                  baseline=BASELINE, control_reps=p.control_reps, n_draws=p.n_draws)
+                  baseline=BASELINE, control_reps=p.control_reps, n_draws=p.n_draws, preset=preset)

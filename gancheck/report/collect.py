@@ -13,37 +13,13 @@ from gancheck.gan.result import HISTORY_COLUMNS
 from gancheck.report.data import ReportInput
 from gancheck.runs.files import atomic_write_text
 from gancheck.runs.store import STORE_NAME, Store, decode_array
-from gancheck.report import verdicts
+from gancheck.runs import verdicts
 from gancheck.stats import aggregate
 from gancheck.stats.comparisons import compare_to_baseline
 from gancheck.stats.outcomes import outcome_table
 
-MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "spread_ratio",
-                  "fixed_share", "fixed_share_low", "fixed_share_high", "diversity_pvalue",
-                  "collapsed", "heterogeneous"]
-SCORE_COLUMNS = ["arm", "seed", "kind", "test", "group", "hypothesis", "statistic", "pvalue", "reject",
-                 "reject_rate", "status", "k", "n"]
 CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
              "rates.csv", "equivalence.csv")
-
-
-def _current(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The arms, members and scores of the design as last run (older leftovers are ignored)."""
-    arms = store.read_table("arms")
-    raw = store.read_table("members")
-    seeds = set(provenance.get("seeds", []))
-    reps = set(range(int(provenance.get("control_reps", 0))))
-    digest = dict(zip(arms["arm"], arms["digest"]))
-    keep = raw["arm"].map(digest).eq(raw["digest"]) & np.where(
-        raw["kind"].eq("control"), raw["seed"].isin(reps), raw["seed"].isin(seeds))
-    raw = raw[keep].sort_values(["arm", "seed"], kind="stable").reset_index(drop=True)
-    # Rows are stored in the order tasks finished, which varies from run to run; sorting (stably,
-    # keeping each member's tests in scoring order) makes the same results give the same CSVs.
-    scores = (store.read_table("scores").rename(columns={"test_group": "group"})
-              .merge(raw[["arm", "seed"]], on=["arm", "seed"])
-              .sort_values(["arm", "seed"], kind="stable").reset_index(drop=True))
-    scores["reject"] = scores["reject"].astype(bool)
-    return arms, raw, scores[SCORE_COLUMNS]
 
 
 def _samples(raw: pd.DataFrame) -> pd.DataFrame:
@@ -103,14 +79,11 @@ def load_report_input(run_dir: Path) -> ReportInput:
         provenance = store.get_meta("provenance")
         if not provenance:
             raise ValueError(f"{run_dir / STORE_NAME}: the store holds no run yet")
-        arms, raw, scores = _current(store, provenance)
+        arms, raw, scores = verdicts.stored_results(store, provenance)
     finally:
         store.close()
     mean, std, alpha = provenance["target_mean"], provenance["target_std"], provenance["alpha"]
-    members = raw[MEMBER_COLUMNS].copy()
-    for flag in ("collapsed", "heterogeneous"):
-        members[flag] = members[flag].astype("boolean")
-    members = verdicts.with_outcomes(members, scores, target_std=std, alpha=alpha)
+    members = verdicts.member_table(raw, scores, target_std=std, alpha=alpha)
     history = _history(raw)
     metrics = verdicts.per_seed_metrics(members, scores)
     rates = verdicts.per_seed_rates(members)

@@ -122,8 +122,27 @@ def limitations(data: ReportInput) -> list[str]:
     return items
 
 
+def sequential(data: ReportInput) -> dict | None:
+    """A sequential run's stopping rule, looks and per-arm decisions (gancheck.runs.sequential
+    records them in the provenance's design_spec); None for a fixed design."""
+    spec = Provenance.from_dict(data.provenance).design_spec.get("sequential")
+    if not spec:
+        return None
+    rows = []
+    for arm, by_metric in sorted(spec.get("decisions", {}).items()):
+        for metric, d in sorted(by_metric.items()):
+            rows.append({"arm": arm, "metric": metric, "verdict": d.get("verdict", ""),
+                         "look": d.get("look", ""), "n": d.get("n", ""),
+                         "evalue": f"{float(d.get('evalue', float('nan'))):.3g}",
+                         "pvalue": f"{float(d.get('pvalue', float('nan'))):.3g}"})
+    looks = spec.get("looks_planned", [])
+    return {"rule": spec.get("rule", ""), "comparisons": spec.get("comparisons", ""),
+            "looks": f"{spec.get('looks_taken', '?')} of {len(looks)} planned (seeds {', '.join(map(str, looks))})",
+            "rows": rows}
+
+
 def methods(data: ReportInput) -> dict:
     return {"tests": tests(data), "decision_list": decision_list(), "holm_note": holm_note(),
             "collapse_rule": collapse_rule(), "unit": unit_of_analysis(data),
             "multiplicity": multiplicity(data), "mde": mde_summary(data),
-            "limitations": limitations(data)}
+            "limitations": limitations(data), "sequential": sequential(data)}

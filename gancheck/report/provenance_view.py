@@ -70,7 +70,8 @@ def provenance(data: ReportInput) -> dict:
            ("target", target_text(data)), ("α", _text(record.alpha)),
            ("started", _text(record.started)), ("finished", _text(record.finished)),
            ("wall time", fmt_seconds(record.wall_s) if record.wall_s else MISSING)]
-    run += [(f"design: {k}", _text(v)) for k, v in record.design_spec.items()]
+    # A sequential design's decisions have their own table in Methods.
+    run += [(f"design: {k}", _text(v)) for k, v in record.design_spec.items() if k != "sequential"]
     invocations = [{
         "started": _text(i.started), "command": _text(i.command),
         "commit": commit_text(i.git_commit, i.git_dirty, i.diff_sha256),

@@ -13,7 +13,7 @@ from gancheck.runs.execute import execute
 from gancheck.runs.files import RunLock, WriteError
 from gancheck.runs.progress import progress_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
-from gancheck.runs.provenance import git_commit, versions
+from gancheck.runs.provenance import Invocation, Provenance
 from gancheck.runs.store import STORE_NAME, Store
 
 
@@ -27,10 +27,23 @@ class RunOutcome:
 
 def expected_digests(design: Design) -> dict[tuple[str, int], str]:
     """(arm, seed) -> digest for every member and control replicate the design asks for."""
-    want = {(a.name, s): member_digest(design, a) for a in design.arms for s in design.seeds}
+    want = {(a.name, s): member_digest(design, a) for a in design.arms for s in design.arm_seeds(a.name)}
     for c in design.controls:
         want.update({(control_arm(c), r): control_digest(design, c) for r in range(design.control_reps)})
     return want
+
+
+def missing_members(design: Design, run_dir: Path) -> int:
+    """How many members and control replicates of ``design`` the run folder does not hold yet."""
+    path = Path(run_dir) / STORE_NAME
+    if not path.exists():
+        return len(expected_digests(design))
+    store = Store(path)
+    try:
+        have = store.finished()
+    finally:
+        store.close()
+    return sum(have.get(key) != digest for key, digest in expected_digests(design).items())
 
 
 def _clear(run_dir: Path) -> None:
@@ -42,7 +55,8 @@ def _clear(run_dir: Path) -> None:
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
                device: str = "cpu", compile: str = "auto", fresh: bool = False, command: str = "",
-               show_progress: bool = True, finish: Callable[[RunOutcome], object] | None = None) -> RunOutcome:
+               show_progress: bool = True, finish: Callable[[RunOutcome], object] | None = None,
+               design_spec: dict | None = None) -> RunOutcome:
     """Train, score and store every member of ``design`` not already in ``run_dir``'s store.
 
     ``compile``: gancheck.gan.engine's choice for the population steps (auto, yes or no); what
@@ -50,6 +64,8 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
     ``finish``: called with the outcome while the folder is still this run's (experiments.ablate
     writes the CSVs and the report there), so that no other run gets in between, e.g. a
     ``--fresh`` one that would delete the store the report is read from.
+    ``design_spec``: what the run's record states about its design beyond the arms (e.g. a
+    sequential design's stopping rule and decisions).
     """
     from gancheck.gan.device import describe_device, resolve_device
     from gancheck.gan.engine import check_compile_choice
@@ -69,7 +85,8 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
         try:
             outcome = _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
                                   device=str(torch_device), device_text=describe_device(torch_device),
-                                  command=command, show_progress=show_progress)
+                                  command=command, show_progress=show_progress,
+                                  design_spec=design_spec)
         finally:
             store.close()
         if finish is not None:
@@ -78,7 +95,7 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
 
 
 def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device, device_text, command,
-                show_progress) -> RunOutcome:
+                show_progress, design_spec=None) -> RunOutcome:
     start = time.perf_counter()
     want = expected_digests(design)
     have = store.finished()
@@ -86,25 +103,25 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     store.forget(stale)  # a member of a changed config is recomputed, not silently reused
     done = {k for k, d in have.items() if want.get(k) == d}
     store.put_arms(design.arm_rows())
-    previous = store.get_meta("provenance") or {}
     mean, std = design.target
-    provenance = dict(
-        name=run_dir.name, design=design.name, command=command, seeds=list(design.seeds),
-        num_epochs=sorted({a.config.num_epochs for a in design.arms}), n_draws=design.n_draws,
-        control_reps=design.control_reps, alpha=design.alpha, target_mean=mean, target_std=std,
-        baseline=design.baseline, device=device_text, executor=_executor_text(workers, dask),
-        versions=versions(), git_commit=git_commit(),
-        started=previous.get("started", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
-        finished=None, wall_s=previous.get("wall_s", 0.0), finished_ok=False,
-        # A resumed run is computed by several invocations, possibly of different commits:
-        # each one is recorded, so the report never credits one commit with all the results.
-        invocations=previous.get("invocations", []))
-    this_invocation = dict(git_commit=provenance["git_commit"], command=command,
-                           started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), computed=0, wall_s=0.0,
-                           device=device_text, engine=_engine_text(design, compile, device, dask))
-    provenance["invocations"] = provenance["invocations"] + [this_invocation]
-    store.set_meta("provenance", provenance)
+    # A resumed run is computed by several invocations, possibly of different commits and
+    # machines: each one is recorded, so the report never credits one with all the results.
+    provenance = Provenance.from_dict(store.get_meta("provenance") or {}).updated(
+        name=run_dir.name, design=design.name, preset=design.preset, command=command,
+        seeds=list(design.seeds), num_epochs=sorted({a.config.num_epochs for a in design.arms}),
+        n_draws=design.n_draws, control_reps=design.control_reps, alpha=design.alpha,
+        target_mean=mean, target_std=std, baseline=design.baseline, finished="", finished_ok=False,
+        **({"design_spec": design_spec} if design_spec is not None else {}))
+    compiled = _compile_decisions(design, compile, device, dask)
+    this_invocation = Invocation.start(
+        command=command, device=device_text, executor=_executor_text(workers, dask), workers=workers,
+        threads_per_worker=1, compile=_compile_text(compiled, compile, dask))
+    provenance.invocations.append(this_invocation)
+    store.set_meta("provenance", provenance.to_dict())
     tasks = plan(design, done, workers=workers)
+    for task in tasks:  # the decision made once above, which every worker follows
+        if task.kind == "population" and task.members[0][0] in compiled:
+            task.compile = "yes" if compiled[task.members[0][0]] else "no"
     total = sum(t.member_epochs for t in tasks)
     trained = 0
     members = sum(len(t.members) for t in tasks if t.kind == 'population')
@@ -125,35 +142,40 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     finally:
         bar.close()
         elapsed = time.perf_counter() - start
-        provenance["wall_s"] = provenance["wall_s"] + elapsed
-        this_invocation.update(computed=trained, wall_s=elapsed)
+        provenance.wall_s += elapsed
+        this_invocation.finish(computed=trained, wall_s=elapsed)
         try:
-            store.set_meta("provenance", provenance)
+            store.set_meta("provenance", provenance.to_dict())
         except WriteError:
             # The disk that stopped the run cannot take this either; the members are stored, and
             # the reason the run stopped is the one line worth reporting.
             if not stopped:
                 raise
-    provenance.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), finished_ok=True)
-    store.set_meta("provenance", provenance)
+    provenance.finish(wall_s=0.0)  # wall time already added above, even for an interrupted run
+    store.set_meta("provenance", provenance.to_dict())
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
 
 
-def _engine_text(design: Design, compile: str, device: str, dask: str | None = None) -> str:
-    """How this invocation trains each arm, e.g. 'compile=auto: compiled seed, constant; eager raw'.
-
-    ``auto`` also asks whether a C++ compiler is installed: this machine's answer is recorded,
-    and on a Dask cluster each worker answers for itself, which the record says."""
+def _compile_decisions(design: Design, compile: str, device: str, dask: str | None) -> dict[str, bool]:
+    """arm -> whether its steps are compiled, decided once here (gancheck.gan.engine) and then
+    followed by every worker; empty where each Dask worker decides for itself (--compile auto
+    depends on the worker's own compiler)."""
     import torch
 
     from gancheck.gan.engine import resolve_compile
-    compiled = [a.name for a in design.arms if resolve_compile(compile, a.config, torch.device(device).type)]
-    eager = [a.name for a in design.arms if a.name not in compiled]
-    parts = [f"{label} {', '.join(names)}" for label, names in (("compiled", compiled), ("eager", eager)) if names]
-    text = f"compile={compile}: " + "; ".join(parts)
     if dask and compile == "auto":
-        text += " (as decided on this machine; each Dask worker decides with its own compiler)"
-    return text
+        return {}
+    kind = torch.device(device).type
+    return {a.name: resolve_compile(compile, a.config, kind) for a in design.arms}
+
+
+def _compile_text(compiled: dict[str, bool], compile: str, dask: str | None) -> str:
+    """What was decided, e.g. 'compile=auto: compiled seed, constant; eager raw'."""
+    if not compiled:
+        return f"compile={compile}: decided by each Dask worker with its own compiler" if dask else f"compile={compile}"
+    parts = [f"{label} {', '.join(a for a, c in compiled.items() if c == flag)}"
+             for label, flag in (("compiled", True), ("eager", False)) if flag in compiled.values()]
+    return f"compile={compile}: " + "; ".join(parts)
 
 
 def _executor_text(workers: int, dask: str | None) -> str:

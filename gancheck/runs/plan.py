@@ -42,6 +42,13 @@ class Design:
     control_reps: int = 200
     n_draws: int = 100
     alpha: float = 0.05
+    preset: str = ""  # the preset it was built from, for the record
+    #: Seeds per arm where they differ from ``seeds`` (a sequential run stops arms at different
+    #: looks); each list must be a subset of ``seeds``.
+    seeds_by_arm: dict | None = None
+
+    def arm_seeds(self, arm: str) -> list[int]:
+        return list((self.seeds_by_arm or {}).get(arm, self.seeds))
 
     def __post_init__(self):
         names = [a.name for a in self.arms]
@@ -101,6 +108,10 @@ class Task:
     target: tuple[float, float] = (4.0, 1.25)
     n_draws: int = 100
     alpha: float = 0.05
+    #: "yes" or "no": whether to compile this population's steps, decided once by the driver when
+    #: planning; "" leaves it to the worker (a Dask worker under --compile auto, which knows
+    #: whether it has a compiler).
+    compile: str = ""
 
     @property
     def member_epochs(self) -> int:
@@ -113,7 +124,7 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
     Blocks are at most ``max_block`` members, and small enough that each worker gets work:
     the whole design is split into about ``2 * workers`` blocks or more.
     """
-    todo = [(a.name, a.config, s) for a in design.arms for s in design.seeds if (a.name, s) not in done]
+    todo = [(a.name, a.config, s) for a in design.arms for s in design.arm_seeds(a.name) if (a.name, s) not in done]
     groups: dict[tuple, list] = {}
     for member in todo:
         groups.setdefault(population_shape(member[1]), []).append(member)
@@ -138,5 +149,7 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
 
 
 def _cost_weight(cfg: GANConfig) -> float:
-    """Rough relative cost of one member-epoch, for ordering tasks (measured, not exact)."""
-    return 1.0 + cfg.d_input_size / 500 + cfg.g_hidden_size / 50
+    """Rough relative cost of one member-epoch, for ordering tasks (measured, not exact: a
+    per-value G ran 2 to 4.5 times slower than the seed's vector G, benchmarks/throughput.py)."""
+    per_value = 3.0 if cfg.generator == "per_value" else 0.0
+    return 1.0 + cfg.d_input_size / 500 + cfg.g_hidden_size / 50 + per_value

@@ -52,7 +52,7 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
     from gancheck.gan.population import Population, train_population
     configs = [cfg for _, cfg, _ in task.members]
     seeds = [seed for _, _, seed in task.members]
-    compiled = resolve_compile(compile, configs[0], torch.device(device).type)
+    compiled = resolve_compile(task.compile or compile, configs[0], torch.device(device).type)
     results = train_population(Population(configs, seeds), n_draws=task.n_draws,
                                device=device, compile=compiled, on_epoch=on_epoch)
     records = []

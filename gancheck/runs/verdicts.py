@@ -9,9 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gancheck.runs.store import Store
+
 from gancheck.stats.equivalence import EQUIVALENCE_COLUMNS, tost
 from gancheck.stats.outcomes import OUTCOMES, classify
 
+MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "spread_ratio",
+                  "fixed_share", "fixed_share_low", "fixed_share_high", "diversity_pvalue",
+                  "collapsed", "heterogeneous"]
+SCORE_COLUMNS = ["arm", "seed", "kind", "test", "group", "hypothesis", "statistic", "pvalue", "reject",
+                 "reject_rate", "status", "k", "n"]
 #: Per-seed metrics, lower is better: (metric, judge test whose statistic it is, transform).
 #: ks and ad: the median over draws of D and A²; mean and std: |median over draws of the error|.
 METRIC_SOURCES = (("ks_statistic", "ks", float), ("ad_statistic", "ad", float),
@@ -30,6 +37,34 @@ HIGHER_IS_BETTER = frozenset({"rate:on_target"})
 EQUIVALENCE_MARGINS = {"mean": 0.1, "std": 0.1}
 #: Member outcomes whose metrics are the worst possible where they could not be measured.
 BROKEN_OUTCOMES = ("diverged", "stuck")
+
+
+def stored_results(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The arms, members and scores of the design as last run (older leftovers are ignored)."""
+    arms = store.read_table("arms")
+    raw = store.read_table("members")
+    seeds = set(provenance.get("seeds", []))
+    reps = set(range(int(provenance.get("control_reps", 0))))
+    digest = dict(zip(arms["arm"], arms["digest"]))
+    keep = raw["arm"].map(digest).eq(raw["digest"]) & np.where(
+        raw["kind"].eq("control"), raw["seed"].isin(reps), raw["seed"].isin(seeds))
+    raw = raw[keep].sort_values(["arm", "seed"], kind="stable").reset_index(drop=True)
+    # Rows are stored in the order tasks finished, which varies from run to run; sorting (stably,
+    # keeping each member's tests in scoring order) makes the same results give the same CSVs.
+    scores = (store.read_table("scores").rename(columns={"test_group": "group"})
+              .merge(raw[["arm", "seed"]], on=["arm", "seed"])
+              .sort_values(["arm", "seed"], kind="stable").reset_index(drop=True))
+    scores["reject"] = scores["reject"].astype(bool)
+    return arms, raw, scores[SCORE_COLUMNS]
+
+
+def member_table(raw: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
+                 alpha: float) -> pd.DataFrame:
+    """The stored members' MEMBER_COLUMNS, flags as nullable booleans, with their outcome."""
+    members = raw[MEMBER_COLUMNS].copy()
+    for flag in ("collapsed", "heterogeneous"):
+        members[flag] = members[flag].astype("boolean")
+    return with_outcomes(members, scores, target_std=target_std, alpha=alpha)
 
 
 def with_outcomes(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
