@@ -85,16 +85,10 @@ def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
 
 def judge_generator(draws: np.ndarray, args, notes: list) -> None:
     """The generator-level verdict on (K, n) draws, and one line on their diversity."""
-    import gancheck
+    from gancheck.stats.judge import judge_generator as judge
 
-    judge = getattr(gancheck, "judge", None)
-    if judge is not None:
-        verdict = judge(draws, mean=args.mean, std=args.std, alpha=args.alpha)
-    else:  # before gancheck.judge exists: each draw scored alone
-        notes.append("gancheck.judge is not available in this version: each draw is scored alone")
-        verdict = gancheck.score(draws, mean=args.mean, std=args.std, alpha=args.alpha)
-        verdict.insert(1, NAME_COLUMN, [f"draw {i + 1}" for i in verdict["sample"]])
-    summary = diversity_line(gancheck.diversity(draws, mean=args.mean, std=args.std, alpha=args.alpha))
+    verdict, diversity = judge(draws, mean=args.mean, std=args.std, alpha=args.alpha)
+    summary = diversity_line(diversity) if diversity is not None else "diversity: not 2-D"
     names = [f"draw {i}" for i in range(1, len(draws) + 1)]
     notes.append(ties_note(names, draws, verdict["status"] if "status" in verdict else ()))
     _print_notes(notes)
@@ -103,12 +97,10 @@ def judge_generator(draws: np.ndarray, args, notes: list) -> None:
 
 
 def diversity_line(result) -> str:
-    """'diversity: collapsed no; fixed share 0.012 (95% CI 0.000 to 0.031); ...' from whatever
-    fields the diversity result has (fixed_share comes with the verdicts work)."""
-    parts = [f"collapsed {'yes' if result.collapsed else 'no'}"]
-    if getattr(result, "fixed_share", None) is not None:
-        parts.append(f"fixed share {result.fixed_share:.3f} "
-                     f"(95% CI {result.fixed_share_low:.3f} to {result.fixed_share_high:.3f})")
+    """'diversity: collapsed no; fixed share 0.012 (95% CI 0.000 to 0.031); ...'."""
+    parts = [f"collapsed {'yes' if result.collapsed else 'no'}",
+             f"fixed share {result.fixed_share:.3f} "
+             f"(95% CI {result.fixed_share_low:.3f} to {result.fixed_share_high:.3f})"]
     parts.append(f"spread ratio {result.spread_ratio:.3f}")
     parts.append(f"p = {result.pvalue:.3g}")
     if getattr(result, "status", "ok") != "ok":

@@ -143,7 +143,6 @@ def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
     steps at 1e8 each); its members are recorded as diverged, at that epoch, beside a normal arm
     in the same population, and the run completes with its CSVs and report."""
     from gancheck.config import GANConfig
-    from gancheck.report.tables import verdict
     from gancheck.report.collect import load_report_input, write_outputs
 
     base = GANConfig(num_epochs=2)  # the seed's steps; 2 epochs: diverged or not, it shows at once
@@ -177,9 +176,12 @@ def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
     assert (shown.loc["g_lr=1e8", "status"] == "diverged").all()
     assert (shown.loc["g_lr=1e8", "diverged_epoch"] == 0).all()
     assert (shown.loc["seed", "status"] == "done").all()
-    rows = {r["arm"]: r for r in verdict(data)["rows"]}    # the report's verdict table
-    # both seeds of the hot arm diverged, neither of the seed arm
-    assert rows["g_lr=1e8"]["diverged"] == "2 of 2" and rows["seed"]["diverged"] == "0 of 2"
+    # Both seeds of the hot arm are named diverged, neither of the seed arm (outcomes.csv), and
+    # their metrics are the worst value, +inf, never dropped.
+    outcomes = data.outcomes.set_index(["arm", "outcome"])["count"]
+    assert outcomes[("g_lr=1e8", "diverged")] == 2 and outcomes[("seed", "diverged")] == 0
+    hot_metrics = data.metrics[data.metrics["arm"] == "g_lr=1e8"]
+    assert len(hot_metrics) and np.isinf(hot_metrics["value"]).all()
     assert (tmp_path / "scores.csv").exists() and (tmp_path / "summary.csv").exists()
 
 
