@@ -136,7 +136,8 @@ class StepFunctions:
     g_step: Callable
 
 
-def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None) -> StepFunctions:
+def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None,
+               branch_free: bool | None = None) -> StepFunctions:
     """The step functions for configs of ``cfg``'s shape; ``compile`` wraps them in torch.compile.
 
     ``graph_form`` (default: ``compile``) writes the steps the way a compiled graph wants them:
@@ -144,12 +145,14 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     fuse (stacked_matmul), gradients returned rather than written into views, no workspaces.
     The same values either way; tests run the graph form eagerly too. The eager form writes its
     big intermediates into workspaces (one for the trainer's thread, one per thread computing
-    real features).
+    real features). ``branch_free`` (default: the graph form's choice) alone drops the
+    data-dependent branch, whose test waits for the device: the device mode's eager steps.
     """
     g_shapes, d_shapes = generator_shapes(cfg), discriminator_shapes(cfg)
     m, n, features, spread = cfg.minibatch_size, cfg.g_output_size, cfg.features, cfg.minibatch_std
     kind, loss = generator_kind(cfg), G_LOSSES[cfg.g_loss]
     fused = compile if graph_form is None else graph_form
+    branch_free = fused if branch_free is None else branch_free
     ws = None if fused else Workspace()
     real_ws = threading.local()
 
@@ -157,7 +160,7 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
         return flatten_grads(grads) if fused else buffer
 
     def d_input(x, keep, workspace):
-        return input_forward(x, features, spread, branch_free=fused, keep=keep, ws=workspace)
+        return input_forward(x, features, spread, branch_free=branch_free, keep=keep, ws=workspace)
 
     def real_features(real):
         if not fused and not hasattr(real_ws, "ws"):
@@ -244,7 +247,7 @@ def train_population(population: Population, *, n_draws: int = 0, device="cpu", 
     blocks = -(-S // block_size)
     # Equal blocks (sizes differ by at most one): fewer shapes for a compiled step to meet.
     bounds = np.linspace(0, S, blocks + 1).round().astype(int)
-    steps = make_steps(population.shape, compile=compile)
+    steps = make_steps(population.shape, compile=compile, branch_free=True if mode == "device" else None)
     results: list[TrainResult | None] = [None] * S
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         members = order[lo:hi]
