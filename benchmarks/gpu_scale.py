@@ -2,6 +2,7 @@
 
     python benchmarks/gpu_scale.py [--device cuda] [--rows 1024:5,16384:5,65536:5,4096:200]
                                    [--budget-s 130] [--compile no|yes] [--mode host|device]
+                                   [--draws auto|torch|philox]
 
 The timed part of benchmarks/gpu_check.sh; it runs on the CPU too (``--device cpu``, small
 rows) so that it can be checked without a GPU. Each row is ``members:H`` (G's hidden size), the
@@ -28,6 +29,7 @@ import torch
 
 from gancheck import GANConfig
 from gancheck.gan.device import TRAINING_MODES, describe_device, gpu_properties, resolve_device
+from gancheck.gan.engine import DRAW_STREAMS
 from gancheck.gan.population import Population, train_population
 
 #: Member-epochs per timed run: enough that the epochs dominate the one-epoch run's time.
@@ -44,7 +46,8 @@ def _timed_run(members: int, hidden: int, epochs: int, device, args) -> tuple[fl
     population = Population([cfg] * members, list(range(members)))
     _sync(device)
     start = time.perf_counter()
-    results = train_population(population, device=device, compile=args.compile == "yes", mode=args.mode)
+    results = train_population(population, device=device, compile=args.compile == "yes", mode=args.mode,
+                               draws=None if args.draws == "auto" else args.draws)
     _sync(device)
     return time.perf_counter() - start, results
 
@@ -74,6 +77,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-epochs", type=int, default=50, help="epochs of a timed run at most (default 50)")
     parser.add_argument("--compile", default="no", choices=("no", "yes"))
     parser.add_argument("--mode", default="device", choices=TRAINING_MODES)
+    parser.add_argument("--draws", default="auto", choices=("auto", *DRAW_STREAMS),
+                        help="draw stream (default auto: engine.resolve_draws; philox on CUDA)")
     args = parser.parse_args(argv)
     try:
         device = resolve_device(args.device)
