@@ -79,7 +79,8 @@ def test_a_member_draws_the_same_alone_in_a_block_of_three_and_in_any_chunk():
                 assert torch.equal(one_chunk[epoch][name][2 - s], together[epoch][name][s]), (s, epoch, name)
 
 
-def test_philox_feed_compiled_draws_equal_eager_draws():
+@pytest.mark.slow
+def test_philox_feed_compiled_draws_equal_eager_draws_and_ignore_the_company():
     pytest.importorskip("torch._inductor")
     from gancheck.gan.engine import compiler_available
     if not compiler_available():
@@ -88,6 +89,11 @@ def test_philox_feed_compiled_draws_equal_eager_draws():
     make = lambda compile: PhiloxFeed([cfg] * 3, [1, 2, 3], epochs=2, dtype=torch.float32, device="cpu",  # noqa: E731
                                       real_features=lambda r: r, feature_size=20, compile=compile)
     eager, compiled = _epochs(make(False), 2), _epochs(make(True), 2)
+    alone = _epochs(PhiloxFeed([cfg], [2], epochs=2, dtype=torch.float32, device="cpu", real_features=lambda r: r,
+                               feature_size=20, compile=True), 2)
+    for epoch in range(2):
+        for name in ("real", "d_noise", "g_noise"):  # compiled, every value bit for bit
+            assert torch.equal(alone[epoch][name][0], compiled[epoch][name][1]), (epoch, name)
     for epoch in range(2):
         assert torch.equal(eager[epoch]["d_noise"], compiled[epoch]["d_noise"])  # uniforms: exact
         # normals: the compiled log/cos/sin may round differently in the last bit
@@ -219,9 +225,10 @@ def test_philox_words_and_uniforms_are_the_same_bits_on_cuda_and_normals_agree_t
         u = philox.uniform(keys, 2, 3, (10, 50), dtype)
         assert torch.equal(u, philox.uniform(keys.cuda(), 2, 3, (10, 50), dtype).cpu())
         z = philox.normal(keys, 1, 3, (20, 10, 50), dtype)
-        # log, cos and sin differ by an ulp or so between CPU and CUDA libraries
-        assert torch.allclose(z, philox.normal(keys.cuda(), 1, 3, (20, 10, 50), dtype).cpu(),
-                              rtol=1e-5 if dtype == torch.float32 else 1e-13, atol=1e-5 if dtype == torch.float32 else 1e-13)
+        # log, cos and sin differ by an ulp or so between CPU and CUDA libraries: a few ulps of
+        # |z| <= 5.8 (float32) or 8.6 (float64), philox's module docstring.
+        tol = 1e-5 if dtype == torch.float32 else 1e-13
+        assert torch.allclose(z, philox.normal(keys.cuda(), 1, 3, (20, 10, 50), dtype).cpu(), rtol=tol, atol=tol)
 
 
 @pytest.mark.cuda
