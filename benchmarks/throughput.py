@@ -2,7 +2,8 @@
 
     python benchmarks/throughput.py [--device cpu|cuda] [--members 1,16,64,256,1024] [--epochs N]
                                     [--workers N] [--threads N] [--draw-threads N]
-                                    [--compile auto|yes|no] [--json]
+                                    [--compile auto|yes|no] [--draws auto|torch|philox[,...]]
+                                    [--mode host|device] [--json]
                                     [--generator vector|per_value] [--noise uniform|normal]
                                     [--minibatch-std] [--instance-noise SD] [--g-loss NAME]
 
@@ -19,7 +20,11 @@ in one process. ``--compile`` is the trainer's choice (gancheck.gan.engine): ``a
 the feature sets and sizes where compiling was measured to pay (engine.compile_pays) and a C++
 compiler is found, whatever the number of epochs, since the warm-up absorbs the compile time. The seed's configuration (H = 5, minibatch 10, 500 outputs; ``--hidden`` changes
 H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``). Issue 13's
-remedies are timed with their GANConfig options (``--generator per_value`` uses Nag's one noise
+remedies are timed with their GANConfig options. ``--draws`` names the draw streams to time
+(gancheck.gan.engine.DRAW_STREAMS; default auto, the trainer's own choice): with two, e.g.
+``--draws torch,philox``, every population row is timed once per stream in the same rounds and
+gets ``member_epochs_per_s_<stream>`` and the ratio ``philox_over_torch``. ``--mode device``
+trains the GPU's way (one block, no host synchronisation), on any device (``--generator per_value`` uses Nag's one noise
 number per value).
 
 Peak RSS is measured for each size in a fresh subprocess (resource.getrusage(RUSAGE_SELF).ru_maxrss
@@ -52,7 +57,8 @@ import torch
 
 from gancheck import GANConfig
 from gancheck.gan.device import describe_device, resolve_device
-from gancheck.gan.engine import COMPILE_CHOICES, check_compile_choice, compile_pays
+from gancheck.gan.device import TRAINING_MODES
+from gancheck.gan.engine import COMPILE_CHOICES, DRAW_STREAMS, check_compile_choice, compile_pays, resolve_draws
 from gancheck.gan.population import Population, train_population
 from gancheck.gan.reference import train_reference
 from gancheck.runs.execute import single_thread
@@ -67,8 +73,11 @@ def _compiled(features: str, args) -> bool:
     return args.compile == "yes"
 
 
-def _population_kwargs(features: str, args) -> dict:
-    return dict(device=args.device, draw_threads=args.draw_threads, compile=_compiled(features, args))
+def _population_kwargs(features: str, args, draws: str | None = None) -> dict:
+    compiled = _compiled(features, args)
+    draws = draws or args.draws[0]
+    return dict(device=args.device, draw_threads=args.draw_threads, compile=compiled, mode=args.mode,
+                draws=resolve_draws(torch.device(args.device).type, compiled) if draws == "auto" else draws)
 
 
 def _config(features: str, epochs: int, args) -> GANConfig:
@@ -98,13 +107,13 @@ def _init_worker(threads: int, barrier) -> None:
     _barrier = barrier
 
 
-def _train_share(members: int, first_seed: int, features: str, args) -> float:
+def _train_share(members: int, first_seed: int, features: str, args, draws: str | None = None) -> float:
     """Seconds to train this worker's share, timed from the moment every worker is ready."""
     population = _population(members, features, args.epochs, args, first_seed) if members else None
     _barrier.wait()
     start = time.perf_counter()
     if population is not None:
-        train_population(population, **_population_kwargs(features, args))
+        train_population(population, **_population_kwargs(features, args, draws))
         _sync(args.device)
     return time.perf_counter() - start
 
@@ -115,16 +124,17 @@ def _shares(members: int, workers: int) -> list[tuple[int, int]]:
     return [(hi - lo, lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-def _time_population(members: int, features: str, args, pool=None) -> float:
+def _time_population(members: int, features: str, args, pool=None, draws: str | None = None) -> float:
     """Member-epochs per second of one population run (over the workers' processes, if a pool)."""
     if pool is None:
         population = _population(members, features, args.epochs, args)
         _sync(args.device)
         start = time.perf_counter()
-        train_population(population, **_population_kwargs(features, args))
+        train_population(population, **_population_kwargs(features, args, draws))
         _sync(args.device)
         return members * args.epochs / (time.perf_counter() - start)
-    futures = [pool.submit(_train_share, share, first, features, args) for share, first in _shares(members, args.workers)]
+    futures = [pool.submit(_train_share, share, first, features, args, draws)
+               for share, first in _shares(members, args.workers)]
     return members * args.epochs / max(f.result() for f in futures)
 
 
@@ -138,7 +148,8 @@ def _peak_memory(members: int, features: str, args) -> dict:
     """Peak RSS (and GPU memory) of a fresh process training ``members`` for two epochs."""
     command = [sys.executable, os.path.abspath(__file__), "--memory-child", str(members), "--features", features,
                "--device", args.device, "--threads", str(args.threads), "--draw-threads", str(args.draw_threads),
-               "--hidden", str(args.hidden), "--compile", args.compile, "--generator", args.generator,
+               "--hidden", str(args.hidden), "--compile", args.compile, "--draws", args.draws[0],
+               *(["--mode", args.mode] if args.mode else []), "--generator", args.generator,
                "--noise", args.noise, "--instance-noise", str(args.instance_noise), "--g-loss", args.g_loss,
                *(["--minibatch-std"] if args.minibatch_std else [])]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -160,21 +171,29 @@ def measure(features: str, args, pool=None) -> dict:
     batched = features == "moments"  # only the seed's 4 moments have two implementations
     _time_reference(features, args)                       # warm-up
     for members in sizes:                           # warm-up (and, when compiling, compilation)
-        _time_population(members, features, args, pool)
+        for draws in args.draws:
+            _time_population(members, features, args, pool, draws)
     warmup_s = time.perf_counter() - start
-    reference, batched_reference, population = [], [], {m: [] for m in sizes}
+    reference, batched_reference = [], []
+    population = {(m, draws): [] for m in sizes for draws in args.draws}
     for _ in range(args.repeats):
         reference.append(_time_reference(features, args))
         if batched:
             batched_reference.append(_time_reference(features, args, batched_moments=True))
         for members in sizes:
-            population[members].append(_time_population(members, features, args, pool))
+            for draws in args.draws:
+                population[members, draws].append(_time_population(members, features, args, pool, draws))
     ref = statistics.median(reference)
     batched_ref = statistics.median(batched_reference) if batched else None
     rows = []
     for members in sizes:
-        rate = statistics.median(population[members])
+        rates = {draws: statistics.median(population[members, draws]) for draws in args.draws}
+        rate = rates[args.draws[0]]
         row = {"members": members, "member_epochs_per_s": round(rate, 1), "speedup": round(rate / ref, 1)}
+        if len(args.draws) > 1:
+            row.update({f"member_epochs_per_s_{draws}": round(r, 1) for draws, r in rates.items()})
+            if {"torch", "philox"} <= set(rates):
+                row["philox_over_torch"] = round(rates["philox"] / rates["torch"], 3)
         if batched:
             row["speedup_vs_batched_reference"] = round(rate / batched_ref, 1)
         if not args.no_memory:
@@ -207,6 +226,11 @@ def main(argv=None) -> int:
                         help="background threads drawing the next epoch (train_population's draw_threads)")
     parser.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                         help="compile the population's steps (default auto: where a C++ compiler is found)")
+    parser.add_argument("--draws", default="auto",
+                        help="draw streams to time, comma-separated: auto (the trainer's choice), "
+                             f"{', '.join(DRAW_STREAMS)}; the first fills member_epochs_per_s (default auto)")
+    parser.add_argument("--mode", default=None, choices=TRAINING_MODES,
+                        help="training mode (default: the device's; device trains the GPU's way)")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="processes the population is split over (default: one per core)")
     parser.add_argument("--features", default="moments,raw", help="discriminator feature sets (default moments,raw)")
@@ -231,6 +255,9 @@ def main(argv=None) -> int:
         check_compile_choice(args.compile)
     except ValueError as error:
         parser.error(str(error))
+    args.draws = args.draws.split(",")
+    if any(d not in ("auto", *DRAW_STREAMS) for d in args.draws) or len(set(args.draws)) != len(args.draws):
+        parser.error(f"--draws={','.join(args.draws)}: must be distinct values of auto, {', '.join(DRAW_STREAMS)}")
     if args.memory_child is not None:
         _memory_child(args.memory_child, args.features, args)
         return 0
@@ -262,7 +289,9 @@ def main(argv=None) -> int:
         "settings": {"hidden": args.hidden, "generator": args.generator, "noise": args.noise,
                      "minibatch_std": args.minibatch_std, "instance_noise": args.instance_noise,
                      "g_loss": args.g_loss, "workers": args.workers, "threads": args.threads,
-                     "draw_threads": args.draw_threads, "compile": args.compile,
+                     "draw_threads": args.draw_threads, "compile": args.compile, "mode": args.mode,
+                     "draws": {features: [_population_kwargs(features, args, d)["draws"] for d in args.draws]
+                               for features in feature_sets},
                      "compiled": {features: _compiled(features, args) for features in feature_sets},
                      "epochs": args.epochs, "reference_epochs": REFERENCE_EPOCHS, "repeats": args.repeats,
                      "torch": torch.__version__},

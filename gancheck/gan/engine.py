@@ -94,3 +94,33 @@ def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bo
     if choice == "auto":
         return cfg.num_epochs >= MIN_EPOCHS_TO_COMPILE and compile_pays(cfg, device_type)
     return choice == "yes"
+
+
+#: The draw streams a run can train from (recorded with the run: the same seed gives other
+#: numbers in another stream). "torch": each member's own torch.Generator on the host
+#: (gancheck.gan.draws). "philox": counter-based, the whole block in one batched call on the
+#: training device, the same numbers on every device (gancheck.gan.philox_draws).
+DRAW_STREAMS = ("torch", "philox")
+
+#: Whether compiled Philox draws were measured at least as fast as the torch generators inside
+#: the compiled CPU trainer (benchmarks/throughput.py --draws torch,philox, same run).
+PHILOX_PAYS_COMPILED_CPU = True
+
+
+def resolve_draws(device_type: str, compiled: bool) -> str:
+    """The draw stream for steps on ``device_type`` compiled or not: a function of these two
+    only (never of the block or the population), so every member of a run draws the same way.
+
+    Off the CPU: philox (host generators would feed the device one member at a time). On the
+    CPU: philox where its compiled draws were measured at least as fast (PHILOX_PAYS_COMPILED_CPU),
+    else torch (eager Philox is ~14x slower per value than a torch generator: benchmarks/draws.py).
+    """
+    if device_type != "cpu":
+        return "philox"
+    return "philox" if compiled and PHILOX_PAYS_COMPILED_CPU else "torch"
+
+
+def check_draws(draws: str) -> str:
+    if draws not in DRAW_STREAMS:
+        raise ValueError(f"draws={draws!r}: must be one of {', '.join(DRAW_STREAMS)}")
+    return draws

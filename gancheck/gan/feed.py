@@ -1,7 +1,10 @@
-"""Each epoch's random inputs for a block of members, drawn member by member from their own streams.
+"""Each epoch's random inputs for a block of members, from one of two draw streams.
 
-The draws themselves are gancheck.gan.draws.draw_epoch's, so a member's numbers depend only on
-(config, seed). Two things make feeding cheaper than drawing everything and moving it:
+``EpochFeed`` ("torch" stream) draws member by member from each member's own torch generator
+(gancheck.gan.draws.draw_epoch), on the host. ``PhiloxFeed`` ("philox" stream) draws whole
+chunks of members at once with gancheck.gan.philox_draws, on the training device. Either way a
+member's numbers depend only on (config, seed). Two things make EpochFeed cheaper than drawing
+everything and moving it:
 
 - **Real features on the host.** Real data never depends on the parameters, so on the CPU a
   member's real batch is turned into discriminator features right after it is drawn, while it
@@ -21,7 +24,10 @@ from typing import Callable, Sequence
 import torch
 
 from gancheck.config import GANConfig
+from gancheck.gan import philox_draws
 from gancheck.gan.draws import EpochDraws, draw_epoch, empty_draws, member_generator
+from gancheck.gan.philox import member_keys
+from gancheck.gan.schedules import instance_noise_sd
 
 
 #: Members whose real data is drawn, then turned into features, together: few enough that the
@@ -122,3 +128,67 @@ class EpochFeed:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool, self._pending = None, []
+
+
+#: Off the CPU, members drawn in one Philox call: up to this many values in the call's biggest
+#: draw (its int64 words and temporaries take ~30 bytes a value: ~4 GB), few enough calls that
+#: launching them costs little against the epoch's training.
+DEVICE_DRAW_VALUES = 2 ** 27
+
+
+class PhiloxFeed:
+    """Iterates over epochs like EpochFeed, drawing with Philox on the training device.
+
+    Members are drawn ``chunk`` at a time (on the CPU: FEATURE_CHUNK, so that the real data is
+    still in cache when it is turned into features; elsewhere: as many as DEVICE_DRAW_VALUES
+    allows). Real data is always turned into features here (``featurised``). A member's values
+    do not depend on its chunk (philox_draws), so neither on its company nor on the device, bit
+    for bit for uniforms; normals to within the float rounding of log, cos and sin across devices.
+    No host synchronisation: the epoch travels to the draws as a device tensor. ``compile`` runs
+    the draws through torch.compile (one graph per chunk size). A returned EpochInputs is valid
+    until the next call to ``next()``.
+    """
+
+    def __init__(self, configs: Sequence[GANConfig], seeds: Sequence[int], *, epochs: int, dtype, device,
+                 real_features: Callable[[torch.Tensor], torch.Tensor], feature_size: int,
+                 chunk: int | None = None, compile: bool = False):
+        cfg = self.cfg = configs[0]
+        S, m, w, n = len(seeds), cfg.minibatch_size, cfg.g_noise_size, cfg.g_output_size
+        self.device, self.dtype, self.epochs, self.real_features = torch.device(device), dtype, epochs, real_features
+        self.keys = member_keys(seeds, self.device)
+        self.columns = philox_draws.member_columns(configs, self.device, dtype)
+        if chunk is None:
+            per_member = cfg.d_steps * m * max(n, w)
+            chunk = FEATURE_CHUNK if self.device.type == "cpu" else max(1, DEVICE_DRAW_VALUES // per_member)
+        self._chunks = [(lo, min(lo + chunk, S), frozenset(c.noise for c in configs[lo:lo + chunk]))
+                        for lo in range(0, S, chunk)]
+        self._draw = torch.compile(philox_draws.draw_epoch, dynamic=False) if compile else philox_draws.draw_epoch
+        like = dict(dtype=dtype, device=self.device)
+        instance = cfg.instance_noise > 0
+        self._inputs = EpochInputs(
+            real=torch.empty(S, cfg.d_steps, m, feature_size, **like),
+            d_noise=torch.empty(S, cfg.d_steps, m, w, **like), g_noise=torch.empty(S, cfg.g_steps, m, w, **like),
+            featurised=True,
+            d_fake_noise=torch.empty(S, cfg.d_steps, m, n, **like) if instance else None,
+            g_fake_noise=torch.empty(S, cfg.g_steps, m, n, **like) if instance else None)
+        # Every epoch's step and instance-noise sd, made on the host once: none is copied per epoch.
+        self._steps = torch.arange(epochs, dtype=torch.int64, device=self.device)
+        self._sds = torch.tensor([instance_noise_sd(cfg, e) for e in range(epochs)], **like)
+        self._turn = 0
+
+    def next(self) -> EpochInputs:
+        if self._turn >= self.epochs:
+            raise ValueError(f"PhiloxFeed: all {self.epochs} epochs were drawn already")
+        step, sd, out = self._steps[self._turn], self._sds[self._turn], self._inputs
+        for lo, hi, kinds in self._chunks:
+            columns = {name: column[lo:hi] for name, column in self.columns.items()}
+            draws = self._draw(self.cfg, self.keys[lo:hi], columns, kinds, step, sd, self.dtype)
+            out.real[lo:hi] = self.real_features(draws.real)
+            out.d_noise[lo:hi], out.g_noise[lo:hi] = draws.d_noise, draws.g_noise
+            if out.d_fake_noise is not None:
+                out.d_fake_noise[lo:hi], out.g_fake_noise[lo:hi] = draws.d_fake_noise, draws.g_fake_noise
+        self._turn += 1
+        return out
+
+    def close(self) -> None:
+        """Nothing runs in the background; for EpochFeed's interface."""

@@ -50,9 +50,12 @@ ROUNDS = 10
 #: torch generators; 3 keeps the Philox key unrelated to those seeds.
 KEY_SPAWN = 3
 
-#: Suggested stream ids (counter word 2). Part of the reproducibility contract once in use:
-#: renumbering changes every draw.
-STREAMS = {"init": 0, "real": 1, "d_noise": 2, "g_noise": 3, "sample": 4}
+#: Stream ids (counter word 2): the single definition of what each stream draws. Part of the
+#: reproducibility contract: renumbering changes every draw, so new streams take new numbers.
+#: "init" is reserved (initial weights stay on the member's torch generator, draws.initial_parameters);
+#: the instance-noise streams are drawn only when a config asks for instance noise.
+STREAMS = {"init": 0, "real": 1, "d_noise": 2, "g_noise": 3, "sample": 4,
+           "instance_real": 5, "instance_d": 6, "instance_g": 7}
 
 _DTYPES = (torch.float32, torch.float64)
 
@@ -109,6 +112,16 @@ def _check_word(name: str, value) -> int:
     return int(value)
 
 
+def _check_step(step):
+    """An int step is checked here; a 0-d int64 tensor (so that a compiled caller does not
+    recompile for every step) is taken as it is: its caller keeps it in [0, 2^32)."""
+    if isinstance(step, torch.Tensor):
+        if step.dtype != torch.int64 or step.dim() != 0:
+            raise ValueError(f"step={step!r}: a tensor step must be a 0-d int64 tensor")
+        return step
+    return _check_word("step", step)
+
+
 def _check_shape(shape) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0 for d in shape):
@@ -125,7 +138,7 @@ def random_words(keys: torch.Tensor, stream: int, step: int, n_blocks: int) -> t
     """(S, 4, n_blocks) raw 32-bit words (int64): [s, j, b] is word j of Philox4x32-10 of
     counter (b, step, stream, 0) under member s's key."""
     _check_keys(keys)
-    stream, step = _check_word("stream", stream), _check_word("step", step)
+    stream, step = _check_word("stream", stream), _check_step(step)
     if n_blocks - 1 > MASK32:
         raise ValueError(f"n_blocks={n_blocks!r}: at most 2^32 blocks per draw")
     return torch.stack(_words(keys, stream, step, n_blocks), dim=1)
@@ -136,7 +149,8 @@ def _words(keys, stream, step, n_blocks) -> list[torch.Tensor]:
     # arange whose step it multiplies in 32-bit int (torch 2.13's Vectorized<int64_t>::arange
     # overflows from the 4th lane on), which gave wrong words from block 3 on when compiled.
     block = (torch.arange(n_blocks, dtype=torch.int64, device=keys.device) & MASK32).unsqueeze(0)
-    fixed = [torch.full((1, 1), word, dtype=torch.int64, device=keys.device) for word in (step, stream, 0)]
+    fixed = [word.to(keys.device).reshape(1, 1) if isinstance(word, torch.Tensor)
+             else torch.full((1, 1), word, dtype=torch.int64, device=keys.device) for word in (step, stream, 0)]
     words = philox4x32((block, *fixed), (keys[:, 0:1], keys[:, 1:2]))
     return list(torch.broadcast_tensors(*words))
 
@@ -164,7 +178,7 @@ def _box_muller(segments: list[torch.Tensor]) -> list[torch.Tensor]:
 
 def _draw(keys, stream, step, shape, dtype, convert) -> torch.Tensor:
     _check_keys(keys)
-    stream, step = _check_word("stream", stream), _check_word("step", step)
+    stream, step = _check_word("stream", stream), _check_step(step)
     shape = _check_shape(shape)
     _check_dtype(dtype)
     n = math.prod(shape)
@@ -176,11 +190,11 @@ def _draw(keys, stream, step, shape, dtype, convert) -> torch.Tensor:
     return torch.cat(segments, dim=1)[:, :n].reshape(keys.shape[0], *shape)
 
 
-def uniform(keys: torch.Tensor, stream: int, step: int, shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def uniform(keys: torch.Tensor, stream: int, step: int | torch.Tensor, shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(S, *shape) U[0, 1) values: k * 2^-24 (float32) or k * 2^-53 (float64), 0 possible, 1 not."""
     return _draw(keys, stream, step, shape, dtype, lambda segments: segments)
 
 
-def normal(keys: torch.Tensor, stream: int, step: int, shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def normal(keys: torch.Tensor, stream: int, step: int | torch.Tensor, shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(S, *shape) standard normals, by Box-Muller on pairs of ``uniform`` segments."""
     return _draw(keys, stream, step, shape, dtype, _box_muller)

@@ -23,6 +23,16 @@ Speed (benchmarks/throughput.py; figures in the README's "Performance" section):
 - ``draw_threads`` draws the next epoch on background threads while this one trains.
 - ``compile=True`` runs the same step functions through torch.compile (fused loops instead of
   one pass per operation). Optional: it needs a C++ compiler and costs compile time on first use.
+
+Draw streams (``draws``, chosen by gancheck.gan.engine.resolve_draws and returned in each
+TrainResult.draw_stream): "torch" feeds a block from each member's torch generator on the host
+(gancheck.gan.feed.EpochFeed); "philox" draws the block in batched calls on the training device
+(feed.PhiloxFeed), the same numbers on every device. The two streams give different numbers.
+
+Training modes (gancheck.gan.device.resolve_mode): "host", the CPU's, and "device", the GPU's:
+one block of the whole population, and the history and divergence flags kept on the device, so
+that nothing waits for the device until the population is done. The device mode runs on the CPU
+too (mode="device", or $GANCHECK_TRAINING_MODE=device), which is how the suite covers it.
 """
 from __future__ import annotations
 
@@ -36,9 +46,13 @@ import torch
 import torch.nn.functional as F
 
 from gancheck.config import GANConfig
+from gancheck.gan import philox_draws
+from gancheck.gan.device import resolve_mode
 from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
                                 sample_noise)
-from gancheck.gan.feed import EpochFeed
+from gancheck.gan.engine import check_draws, resolve_draws
+from gancheck.gan.feed import EpochFeed, PhiloxFeed
+from gancheck.gan.philox import member_keys
 from gancheck.gan.features import input_backward, input_forward
 from gancheck.gan.generators import generator_kind
 from gancheck.gan.losses import G_LOSSES
@@ -122,7 +136,8 @@ class StepFunctions:
     g_step: Callable
 
 
-def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None) -> StepFunctions:
+def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None,
+               branch_free: bool | None = None) -> StepFunctions:
     """The step functions for configs of ``cfg``'s shape; ``compile`` wraps them in torch.compile.
 
     ``graph_form`` (default: ``compile``) writes the steps the way a compiled graph wants them:
@@ -130,12 +145,14 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     fuse (stacked_matmul), gradients returned rather than written into views, no workspaces.
     The same values either way; tests run the graph form eagerly too. The eager form writes its
     big intermediates into workspaces (one for the trainer's thread, one per thread computing
-    real features).
+    real features). ``branch_free`` (default: the graph form's choice) alone drops the
+    data-dependent branch, whose test waits for the device: the device mode's eager steps.
     """
     g_shapes, d_shapes = generator_shapes(cfg), discriminator_shapes(cfg)
     m, n, features, spread = cfg.minibatch_size, cfg.g_output_size, cfg.features, cfg.minibatch_std
     kind, loss = generator_kind(cfg), G_LOSSES[cfg.g_loss]
     fused = compile if graph_form is None else graph_form
+    branch_free = fused if branch_free is None else branch_free
     ws = None if fused else Workspace()
     real_ws = threading.local()
 
@@ -143,7 +160,7 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
         return flatten_grads(grads) if fused else buffer
 
     def d_input(x, keep, workspace):
-        return input_forward(x, features, spread, branch_free=fused, keep=keep, ws=workspace)
+        return input_forward(x, features, spread, branch_free=branch_free, keep=keep, ws=workspace)
 
     def real_features(real):
         if not fused and not hasattr(real_ws, "ws"):
@@ -198,8 +215,8 @@ def _rate_key(cfg: GANConfig) -> tuple:
 
 def train_population(population: Population, *, n_draws: int = 0, device="cpu", dtype=torch.float32,
                      on_epoch: Callable[[int], None] | None = None, block_size: int | None = None,
-                     draw_threads: int = 0, compile: bool = False, fused_adam: bool | None = None
-                     ) -> list[TrainResult]:
+                     draw_threads: int = 0, compile: bool = False, fused_adam: bool | None = None,
+                     draws: str | None = None, mode: str | None = None) -> list[TrainResult]:
     """Train every member of ``population``; return one TrainResult per member, in order.
 
     ``on_epoch(members)`` is called after every epoch of every block (for progress bars). A member
@@ -208,14 +225,21 @@ def train_population(population: Population, *, n_draws: int = 0, device="cpu", 
 
     Speed settings (none changes a member's numbers beyond rounding):
     ``block_size``: members trained side by side (default CPU_BLOCK_SIZE on the CPU, all of them
-    elsewhere). ``draw_threads``: draw the next epoch on this many background threads while this
-    one trains (worth it when cores are free; 0 draws in turn). ``compile``: run the steps
-    through torch.compile. ``fused_adam``: use torch's fused Adam kernel (default: where it exists).
+    in device mode). ``draw_threads``: with the torch stream, draw the next epoch on this many
+    background threads while this one trains (worth it when cores are free; 0 draws in turn).
+    ``compile``: run the steps (and Philox draws) through torch.compile. ``fused_adam``: use
+    torch's fused Adam kernel (default: where it exists).
+
+    ``draws``: "torch" or "philox" (default: engine.resolve_draws(device type, compile)); this
+    changes the numbers, and each result records it. ``mode``: "host" or "device" (default:
+    device.resolve_mode); changes nothing beyond rounding.
     """
     device = torch.device(device)
     S = len(population.seeds)
+    mode = resolve_mode(mode, device)
+    draws = check_draws(resolve_draws(device.type, compile) if draws is None else draws)
     if block_size is None:
-        block_size = CPU_BLOCK_SIZE if device.type == "cpu" else S
+        block_size = CPU_BLOCK_SIZE if mode == "host" else S
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         raise ValueError(f"block_size={block_size!r}: must be a positive integer")
     # Members with equal rates side by side, so that a fused Adam call covers many of them.
@@ -223,46 +247,56 @@ def train_population(population: Population, *, n_draws: int = 0, device="cpu", 
     blocks = -(-S // block_size)
     # Equal blocks (sizes differ by at most one): fewer shapes for a compiled step to meet.
     bounds = np.linspace(0, S, blocks + 1).round().astype(int)
-    steps = make_steps(population.shape, compile=compile)
+    steps = make_steps(population.shape, compile=compile, branch_free=True if mode == "device" else None)
     results: list[TrainResult | None] = [None] * S
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         members = order[lo:hi]
         block = Population([population.configs[s] for s in members], [population.seeds[s] for s in members])
         trained = _train_block(block, steps, n_draws=n_draws, device=device, dtype=dtype, on_epoch=on_epoch,
-                               draw_threads=draw_threads, fused_adam=fused_adam)
+                               draw_threads=draw_threads, fused_adam=fused_adam, draws=draws,
+                               on_device=mode == "device", compile=compile)
         for s, result in zip(members, trained):
             results[s] = result
     return results
 
 
 def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, device, dtype,
-                 on_epoch, draw_threads: int, fused_adam: bool | None) -> list[TrainResult]:
+                 on_epoch, draw_threads: int, fused_adam: bool | None, draws: str, on_device: bool,
+                 compile: bool) -> list[TrainResult]:
     start = time.perf_counter()
     cfg, S = population.shape, len(population.seeds)
     m, E = cfg.minibatch_size, cfg.num_epochs
-    G = StackedMLP(generator_shapes(cfg), S, device, dtype)
-    D = StackedMLP(discriminator_shapes(cfg), S, device, dtype)
+    # Initial weights from each member's torch generator, loaded on the host, moved in one copy.
+    G = StackedMLP(generator_shapes(cfg), S, "cpu", dtype)
+    D = StackedMLP(discriminator_shapes(cfg), S, "cpu", dtype)
     for s, (member_cfg, seed) in enumerate(zip(population.configs, population.seeds)):
         g_init, d_init = initial_parameters(member_cfg, seed, dtype)
         G.load_member(s, g_init)
         D.load_member(s, d_init)
+    G.flat, D.flat = G.flat.to(device), D.flat.to(device)
     adam = dict(beta1=cfg.adam_beta1, beta2=cfg.adam_beta2, eps=cfg.adam_eps, fused=fused_adam)
     g_adam, d_adam = StackedAdam(G.flat, **adam), StackedAdam(D.flat, **adam)
-    feed = EpochFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
-                     real_features=steps.real_features, feature_size=cfg.d_input_size,
-                     host_features=device.type == "cpu", threads=draw_threads)
+    if draws == "philox":
+        feed = PhiloxFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
+                          real_features=steps.real_features, feature_size=cfg.d_input_size, compile=compile)
+    else:
+        feed = EpochFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
+                         real_features=steps.real_features, feature_size=cfg.d_input_size,
+                         host_features=device.type == "cpu", threads=draw_threads)
     # D's targets for [real; fake]: BCELoss(real, 1) + BCELoss(fake, 0).
     target = torch.cat((torch.ones(1, m, 1), torch.zeros(1, m, 1)), dim=1).to(device, dtype)
-    history = torch.full((E, S, 4), float("nan"), dtype=torch.float64)
-    diverged_at = np.full(S, -1)
+    # Kept where the block trains and read once at the end (in device mode nothing waits per epoch).
+    history = torch.full((E, S, 4), float("nan"), dtype=torch.float64, device=device)
+    diverged_at = torch.full((S,), -1, dtype=torch.int64, device=device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
+    rates = _RateTable(population.configs)
 
     try:
         with torch.no_grad():
             for epoch in range(E):
                 inputs = feed.next()
                 real = inputs.real if inputs.featurised else steps.real_features(inputs.real)
-                d_lr, g_lr = _epoch_rates(population.configs, epoch)
+                d_lr, g_lr = rates.epoch(epoch)
                 d_adam.begin_epoch(d_lr)
                 g_adam.begin_epoch(g_lr)
                 for k in range(cfg.d_steps):
@@ -274,19 +308,21 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                                                        _step(inputs.g_fake_noise, k))
                     g_adam.step(grad, k)
                 _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at,
-                           G_LOSSES[cfg.g_loss])
+                           G_LOSSES[cfg.g_loss], on_device)
                 if on_epoch is not None:
                     on_epoch(S)
     finally:
         feed.close()
 
-    samples = _sample(G, population, n_draws, device, dtype) if n_draws else [None] * S
+    samples = _sample(G, population, n_draws, dtype, draws) if n_draws else [None] * S
+    history, diverged_at = history.cpu(), diverged_at.cpu().numpy()
+    G.flat = G.flat.cpu()  # one copy, then each member's parameters are views of it
     wall = (time.perf_counter() - start) / S
     return [TrainResult(config=population.configs[s], seed=population.seeds[s],
                         status="done" if diverged_at[s] < 0 else "diverged",
                         diverged_epoch=None if diverged_at[s] < 0 else int(diverged_at[s]),
                         history=history[:, s].numpy().copy(), generator=G.export_member(s),
-                        samples=samples[s], wall_s=wall)
+                        samples=samples[s], wall_s=wall, draw_stream=draws)
             for s in range(S)]
 
 
@@ -294,8 +330,10 @@ def _step(noise: torch.Tensor | None, k: int) -> torch.Tensor | None:
     return None if noise is None else noise[:, k]
 
 
-def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at, loss) -> None:
-    """Record the epoch's history row; flag and reset members that turned non-finite."""
+def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at, loss, on_device) -> None:
+    """Record the epoch's history row; flag and reset members that turned non-finite (at the
+    epoch they do; their state is not used afterwards). ``on_device``: never wait for the device
+    (the reset is a masked fill over every member, rather than a test whether any died)."""
     m = g_fake.shape[1]
     flat_out = g_fake.reshape(g_fake.shape[0], -1)
     # torch.std (ddof=1, as the seed's .std()) in two plain passes: its Welford kernel was ~10x slower.
@@ -309,24 +347,37 @@ def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverge
     newly_dead = alive & ~finite
     alive &= finite
     # A member's history ends (NaN) at the epoch it diverged, as in the reference loop.
-    history[epoch] = torch.where(alive[:, None], stats, torch.nan).double().cpu()
-    if newly_dead.any():
-        diverged_at[newly_dead.cpu().numpy()] = epoch
+    history[epoch] = torch.where(alive[:, None], stats, torch.nan)
+    diverged_at.masked_fill_(newly_dead, epoch)
+    if on_device or newly_dead.any():
         for adam in adams:
-            adam.reset_members(~alive)
+            adam.reset_members(newly_dead)
 
 
-def _epoch_rates(configs: Sequence[GANConfig], epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, S) learning rates of every member for every inner step of this epoch, D's and G's."""
-    distinct = {c: epoch_learning_rates(c, epoch) for c in dict.fromkeys(configs)}  # seeds of an arm share them
-    rates = [distinct[c] for c in configs]
-    return np.stack([r[0] for r in rates], axis=1), np.stack([r[1] for r in rates], axis=1)
+class _RateTable:
+    """Learning rates of every member, computed once per distinct config and epoch (seeds of an
+    arm share them) and spread to the members by one index: no per-member work per epoch."""
+
+    def __init__(self, configs: Sequence[GANConfig]):
+        distinct = list(dict.fromkeys(configs))
+        self.configs = distinct
+        position = {c: i for i, c in enumerate(distinct)}
+        self.index = np.array([position[c] for c in configs])
+
+    def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, S) learning rates of every member for every inner step of ``epoch``, D's and G's."""
+        rates = [epoch_learning_rates(c, epoch) for c in self.configs]
+        return tuple(np.stack([r[i] for r in rates], axis=1)[:, self.index] for i in (0, 1))
 
 
 @torch.no_grad()
-def _sample(G: StackedMLP, population: Population, n_draws: int, device, dtype) -> list[np.ndarray]:
-    noise = torch.stack([sample_noise(c, seed, n_draws, dtype)
-                         for c, seed in zip(population.configs, population.seeds)]).to(device)
+def _sample(G: StackedMLP, population: Population, n_draws: int, dtype, draws: str) -> list[np.ndarray]:
+    device = G.flat.device
+    if draws == "philox":
+        noise = philox_draws.sample_noise(population.configs, member_keys(population.seeds, device), n_draws, dtype)
+    else:
+        noise = torch.stack([sample_noise(c, seed, n_draws, dtype)
+                             for c, seed in zip(population.configs, population.seeds)]).to(device)
     cfg = population.shape
     out = generator_kind(cfg).forward(G.layers(), noise, cfg.g_output_size).double().cpu().numpy()
     return [out[s].copy() for s in range(out.shape[0])]

@@ -28,3 +28,6 @@ class TrainResult:
     #: (n_draws, n): G's output for n_draws noise draws from the member's 'sample' stream.
     samples: np.ndarray | None = None
     wall_s: float = float("nan")
+    #: Where the training draws came from: "torch" (the member's torch generators) or "philox"
+    #: (counter-based, the same on every device); see gancheck.gan.engine.resolve_draws.
+    draw_stream: str = "torch"

@@ -241,8 +241,9 @@ class StackedAdam:
 
     @torch.no_grad()
     def reset_members(self, mask: torch.Tensor) -> None:
+        """Zero the rows of the members where ``mask`` (S,) is True (a masked fill: no host sync)."""
         for t in (self.params, self.exp_avg, self.exp_avg_sq):
-            t[mask] = 0.0
+            t.masked_fill_(mask[:, None], 0.0)
 
 
 def adam_update(params, grad, exp_avg, exp_avg_sq, scratch, step_scale: torch.Tensor, eps: torch.Tensor,

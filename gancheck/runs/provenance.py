@@ -122,6 +122,8 @@ class Invocation:
     workers: int = 1
     threads_per_worker: int = 0      # torch threads each worker ran with (0: not recorded)
     compile: str = ""                # the compile mode decided when planning, per arm
+    draws: str = ""                  # the draw stream(s) decided, per arm (gancheck.gan.engine.resolve_draws)
+    gpu: dict = field(default_factory=dict)  # a CUDA run's GPU: name, memory_gib (device.gpu_properties)
     computed: int = 0                # members computed by this invocation
     wall_s: float = 0.0
     host: Host = field(default_factory=Host)
@@ -129,13 +131,14 @@ class Invocation:
 
     @classmethod
     def start(cls, *, command: str, device: str, executor: str = "in-process", workers: int = 1,
-              threads_per_worker: int = 0, compile: str = "") -> "Invocation":
+              threads_per_worker: int = 0, compile: str = "", draws: str = "",
+              gpu: dict | None = None) -> "Invocation":
         """This machine's record now: git state, host, versions and the start time filled in."""
         commit, dirty, diff = git_state()
         return cls(command=command, started=time.strftime(TIME_FORMAT), git_commit=commit,
                    git_dirty=dirty, diff_sha256=diff, device=device, executor=executor,
                    workers=int(workers), threads_per_worker=int(threads_per_worker),
-                   compile=compile, host=Host.collect(), versions=versions())
+                   compile=compile, draws=draws, gpu=dict(gpu or {}), host=Host.collect(), versions=versions())
 
     def finish(self, *, computed: int, wall_s: float) -> None:
         self.computed, self.wall_s = int(computed), float(wall_s)

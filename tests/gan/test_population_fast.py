@@ -413,9 +413,11 @@ def test_compiled_steps_match_the_reference_whatever_the_company():
     # block of three (each shape its own kernels) and must not notice.
     cfg = GANConfig(num_epochs=2)
     ref = train_reference(cfg, 11, n_draws=2, dtype=F64)
-    (member,) = _train([cfg], [11], compile=True)
+    # The reference draws from the member's torch generators: the same stream, asked for by name
+    # (compiled CPU steps draw from Philox by default, engine.resolve_draws).
+    (member,) = _train([cfg], [11], compile=True, draws="torch")
     _assert_same([ref], [member])
-    _assert_same([member], _train([cfg] * 3, [10, 11, 12], compile=True)[1:2])
+    _assert_same([member], _train([cfg] * 3, [10, 11, 12], compile=True, draws="torch")[1:2])
 
 
 # --------------------------------------------------------------------------- the benchmark script
@@ -429,12 +431,17 @@ def test_throughput_benchmark_prints_the_documented_json():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "throughput.py"
+    import os
+
+    root = Path(__file__).resolve().parents[2]
+    script = root / "benchmarks" / "throughput.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH"))))}
     # Two worker processes (the default on a 2-core machine, and the path the figures use), eager
     # to keep it short: compiling is covered by the compiled-steps test above.
     out = subprocess.run([sys.executable, str(script), "--members", "1,3", "--epochs", "1", "--repeats", "1",
-                          "--features", "moments,raw", "--workers", "2", "--compile", "no", "--json"],
-                         check=True, capture_output=True, text=True).stdout
+                          "--features", "moments,raw", "--workers", "2", "--compile", "no", "--json",
+                          "--draws", "torch,philox"],
+                         check=True, capture_output=True, text=True, env=env).stdout  # this checkout's gancheck
     report = json.loads(out)
     assert report["device"].startswith("cpu") and report["reference_member_epochs_per_s"] > 0
     assert report["batched_reference_member_epochs_per_s"] > 0  # the moments D's second baseline
@@ -443,6 +450,8 @@ def test_throughput_benchmark_prints_the_documented_json():
     assert [row["members"] for row in report["population"]] == [1, 3]
     assert report["settings"]["workers"] == 2 and report["settings"]["compiled"] == {"moments": False, "raw": False}
     assert set(report["by_features"]) == {"moments", "raw"}
+    assert report["settings"]["draws"] == {"moments": ["torch", "philox"], "raw": ["torch", "philox"]}
+    assert all(row["philox_over_torch"] > 0 for row in report["population"])
     for result in report["by_features"].values():
         for row in result["population"]:
             assert row["member_epochs_per_s"] > 0 and row["peak_rss_mb"] > 0

@@ -1,0 +1,77 @@
+"""Every training and sampling draw of a member from Philox (gancheck.gan.philox): the "philox"
+draw stream, the counterpart of gancheck.gan.draws' per-member torch generators (the "torch" stream).
+
+A member's values are a pure function of (its seed's key, the philox.STREAMS id, the epoch, the
+index), so any set of members draws together in one batched call, on whatever device holds
+their keys, and each gets exactly what it would get alone. What each stream holds:
+
+- ``real``: the real batches of an epoch's D steps, N(0, 1) as (d_steps, minibatch, n), then
+  scaled to N(data_mean, data_std);
+- ``d_noise`` / ``g_noise``: G's noise in the D / G steps, (steps, minibatch, g_noise_size),
+  from the member's noise distribution (cfg.noise);
+- ``instance_real`` / ``instance_d`` / ``instance_g``: instance noise (drawn only when the
+  config has it), N(0, 1) scaled by the epoch's sd, added to the real batches and to G's batches;
+- ``sample``: the noise that samples the trained G, (n_draws, g_noise_size), at step 0.
+
+Initial weights stay on the member's torch generator (draws.initial_parameters): drawn once per
+member on the host, a few thousand numbers, so both streams start a member from the same weights.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from gancheck.config import GANConfig
+from gancheck.gan.draws import EpochDraws
+from gancheck.gan.philox import STREAMS, normal, uniform
+
+#: G's noise distributions (GANConfig.noise), drawn by Philox.
+NOISES = {"uniform": uniform, "normal": normal}
+
+
+def member_columns(configs: Sequence[GANConfig], device, dtype) -> dict[str, torch.Tensor]:
+    """The per-member settings the draws need, as (S, 1, 1, 1) tensors on ``device``: data_mean,
+    data_std, and normal_noise (True where cfg.noise is "normal")."""
+    def column(values, kind):
+        return torch.tensor(values, dtype=kind, device=device).view(-1, 1, 1, 1)
+    return {"data_mean": column([c.data_mean for c in configs], dtype),
+            "data_std": column([c.data_std for c in configs], dtype),
+            "normal_noise": column([c.noise == "normal" for c in configs], torch.bool)}
+
+
+def _noise(kinds: frozenset, normal_noise: torch.Tensor, keys, stream: str, step, shape, dtype):
+    if len(kinds) == 1:
+        (kind,) = kinds
+        return NOISES[kind](keys, STREAMS[stream], step, shape, dtype)
+    # Members of both kinds: each member takes its own kind's values (both are drawn for all).
+    return torch.where(normal_noise, normal(keys, STREAMS[stream], step, shape, dtype),
+                       uniform(keys, STREAMS[stream], step, shape, dtype))
+
+
+def draw_epoch(cfg: GANConfig, keys: torch.Tensor, columns: dict[str, torch.Tensor], kinds: frozenset,
+               step: torch.Tensor, instance_sd: torch.Tensor, dtype=torch.float32) -> EpochDraws:
+    """One epoch's draws of the members of ``keys`` (S, 2), with leading dimension S.
+
+    ``cfg``: any member's config (the shape fields); ``columns``: member_columns of these members;
+    ``kinds``: the set of their cfg.noise; ``step``: the epoch, a 0-d int64 tensor; ``instance_sd``:
+    the epoch's instance noise sd, a 0-d tensor (unused without instance noise).
+    """
+    m, n, w = cfg.minibatch_size, cfg.g_output_size, cfg.g_noise_size
+    real = normal(keys, STREAMS["real"], step, (cfg.d_steps, m, n), dtype)
+    real = real * columns["data_std"] + columns["data_mean"]
+    d_noise = _noise(kinds, columns["normal_noise"], keys, "d_noise", step, (cfg.d_steps, m, w), dtype)
+    g_noise = _noise(kinds, columns["normal_noise"], keys, "g_noise", step, (cfg.g_steps, m, w), dtype)
+    if cfg.instance_noise <= 0:
+        return EpochDraws(real, d_noise, g_noise)
+    instance = {name: normal(keys, STREAMS[f"instance_{name}"], step, (steps, m, n), dtype) * instance_sd
+                for name, steps in (("real", cfg.d_steps), ("d", cfg.d_steps), ("g", cfg.g_steps))}
+    return EpochDraws(real + instance["real"], d_noise, g_noise, instance["d"], instance["g"])
+
+
+def sample_noise(configs: Sequence[GANConfig], keys: torch.Tensor, n_draws: int, dtype=torch.float32) -> torch.Tensor:
+    """(S, n_draws, g_noise_size): the noise that samples each member's trained G."""
+    cfg = configs[0]
+    columns = member_columns(configs, keys.device, dtype)
+    kinds = frozenset(c.noise for c in configs)
+    return _noise(kinds, columns["normal_noise"][:, :, :, 0], keys, "sample", 0, (n_draws, cfg.g_noise_size), dtype)
