@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,16 +25,28 @@ class RunOutcome:
     wall_s: float
 
 
-def expected_digests(design: Design) -> dict[tuple[str, int], str]:
+def with_draw_streams(design: Design, *, device: str = "cpu", compile: str = "auto") -> Design:
+    """``design`` with each arm's draw stream, as a run on ``device`` under ``compile`` trains it
+    (kept if the design already states its streams)."""
+    if design.draw_streams is not None:
+        return design
+    return replace(design, draw_streams=_draw_streams(_compile_decisions(design, compile, device), device))
+
+
+def expected_digests(design: Design, *, device: str = "cpu", compile: str = "auto") -> dict[tuple[str, int], str]:
     """(arm, seed) -> digest for every member and control replicate the design asks for."""
+    design = with_draw_streams(design, device=device, compile=compile)
     want = {(a.name, s): member_digest(design, a) for a in design.arms for s in design.arm_seeds(a.name)}
     for c in design.controls:
         want.update({(control_arm(c), r): control_digest(design, c) for r in range(design.control_reps)})
     return want
 
 
-def missing_members(design: Design, run_dir: Path) -> int:
-    """How many members and control replicates of ``design`` the run folder does not hold yet."""
+def missing_members(design: Design, run_dir: Path, *, device: str = "cpu", compile: str = "auto") -> int:
+    """How many members and control replicates of ``design`` the run folder does not hold yet
+    (for the draw streams that ``device`` and ``compile`` give)."""
+    from gancheck.gan.device import resolve_device
+    design = with_draw_streams(design, device=str(resolve_device(device)), compile=compile)
     path = Path(run_dir) / STORE_NAME
     if not path.exists():
         return len(expected_digests(design))
@@ -97,6 +109,9 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
 def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device, device_text, command,
                 show_progress, design_spec=None) -> RunOutcome:
     start = time.perf_counter()
+    compiled = _compile_decisions(design, compile, device)
+    design = replace(design, draw_streams=_draw_streams(compiled, device))
+    streams = design.draw_streams
     want = expected_digests(design)
     have = store.finished()
     stale = [k for k, d in have.items() if k in want and want[k] != d]
@@ -112,15 +127,15 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
         n_draws=design.n_draws, control_reps=design.control_reps, alpha=design.alpha,
         target_mean=mean, target_std=std, baseline=design.baseline, finished="", finished_ok=False,
         **({"design_spec": design_spec} if design_spec is not None else {}))
-    compiled = _compile_decisions(design, compile, device, dask)
     this_invocation = Invocation.start(
         command=command, device=device_text, executor=_executor_text(workers, dask), workers=workers,
-        threads_per_worker=1, compile=_compile_text(compiled, compile, dask))
+        threads_per_worker=1, compile=_by_value(compiled, {True: "compiled", False: "eager"}, f"compile={compile}: "),
+        draws=_by_value(streams, {"philox": "philox", "torch": "torch"}), gpu=_gpu(device))
     provenance.invocations.append(this_invocation)
     store.set_meta("provenance", provenance.to_dict())
     tasks = plan(design, done, workers=workers)
     for task in tasks:  # the decision made once above, which every worker follows
-        if task.kind == "population" and task.members[0][0] in compiled:
+        if task.kind == "population":
             task.compile = "yes" if compiled[task.members[0][0]] else "no"
     total = sum(t.member_epochs for t in tasks)
     trained = 0
@@ -156,26 +171,38 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
 
 
-def _compile_decisions(design: Design, compile: str, device: str, dask: str | None) -> dict[str, bool]:
-    """arm -> whether its steps are compiled, decided once here (gancheck.gan.engine) and then
-    followed by every worker; empty where each Dask worker decides for itself (--compile auto
-    depends on the worker's own compiler)."""
+def _compile_decisions(design: Design, compile: str, device: str) -> dict[str, bool]:
+    """arm -> whether its steps are compiled, decided once here (gancheck.gan.engine, with this
+    machine's compiler) and then followed by every worker, Dask's included."""
     import torch
 
     from gancheck.gan.engine import resolve_compile
-    if dask and compile == "auto":
-        return {}
     kind = torch.device(device).type
     return {a.name: resolve_compile(compile, a.config, kind) for a in design.arms}
 
 
-def _compile_text(compiled: dict[str, bool], compile: str, dask: str | None) -> str:
-    """What was decided, e.g. 'compile=auto: compiled seed, constant; eager raw'."""
-    if not compiled:
-        return f"compile={compile}: decided by each Dask worker with its own compiler" if dask else f"compile={compile}"
-    parts = [f"{label} {', '.join(a for a, c in compiled.items() if c == flag)}"
-             for label, flag in (("compiled", True), ("eager", False)) if flag in compiled.values()]
-    return f"compile={compile}: " + "; ".join(parts)
+def _draw_streams(compiled: dict[str, bool], device: str) -> dict[str, str]:
+    """arm -> its draw stream, from the device and the compile decision (gancheck.gan.engine),
+    as train_population resolves it in the worker."""
+    import torch
+
+    from gancheck.gan.engine import resolve_draws
+    kind = torch.device(device).type
+    return {arm: resolve_draws(kind, flag) for arm, flag in compiled.items()}
+
+
+def _by_value(decisions: dict, labels: dict, prefix: str = "") -> str:
+    """'compile=auto: compiled seed, constant; eager raw' from {arm: decision}."""
+    parts = [f"{label} {', '.join(a for a, v in decisions.items() if v == value)}"
+             for value, label in labels.items() if value in decisions.values()]
+    return prefix + "; ".join(parts)
+
+
+def _gpu(device: str) -> dict:
+    import torch
+
+    from gancheck.gan.device import gpu_properties
+    return gpu_properties(torch.device(device)) or {}
 
 
 def _executor_text(workers: int, dask: str | None) -> str:

@@ -46,6 +46,10 @@ class Design:
     #: Seeds per arm where they differ from ``seeds`` (a sequential run stops arms at different
     #: looks); each list must be a subset of ``seeds``.
     seeds_by_arm: dict | None = None
+    #: arm -> the draw stream its members train with ("torch" or "philox", decided by the driver
+    #: from the device and the compile decision): part of each member's digest, since the same
+    #: seed draws different numbers from the two streams.
+    draw_streams: dict | None = None
 
     def arm_seeds(self, arm: str) -> list[int]:
         return list((self.seeds_by_arm or {}).get(arm, self.seeds))
@@ -94,8 +98,11 @@ def control_digest(design: Design, name: str) -> str:
 
 
 def member_digest(design: Design, arm: Arm) -> str:
-    """A member is reused on resume only if its config and its scoring settings are unchanged."""
-    return f"{arm.config.digest()}:draws={design.n_draws}:alpha={design.alpha}"
+    """A member is reused on resume only if its config, its draw stream and its scoring settings
+    are unchanged."""
+    stream = (design.draw_streams or {}).get(arm.name)
+    return (f"{arm.config.digest()}:draws={design.n_draws}:alpha={design.alpha}"
+            + (f":stream={stream}" if stream else ""))
 
 
 @dataclass

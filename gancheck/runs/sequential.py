@@ -56,7 +56,9 @@ def run_sequential(design: Design, run_dir: Path, *, max_seeds: int, look_every:
         last = look == len(plan.looks) or not running
         # A look already stored (a resumed run replaying its earlier looks) computes nothing and
         # records no invocation: its decisions are simply recomputed from the store.
-        if run_options.get("fresh") or missing_members(look_design, run_dir):
+        if run_options.get("fresh") or missing_members(look_design, run_dir,
+                                                       device=run_options.get("device", "cpu"),
+                                                       compile=run_options.get("compile", "auto")):
             outcome = run_design(look_design, run_dir, design_spec=_spec(plan, decisions, look),
                                  **run_options)
             trained, wall_s = trained + outcome.trained, wall_s + outcome.wall_s

@@ -199,5 +199,7 @@ def test_each_invocation_records_its_engine(tmp_path, tiny_design, monkeypatch):
     finally:
         store.close()
     arms = ", ".join(a.name for a in tiny_design.arms)
-    assert [i["engine"] for i in invocations] == [f"compile=auto: eager {arms}", f"compile=no: eager {arms}"]
+    assert [i["compile"] for i in invocations] == [f"compile=auto: eager {arms}", f"compile=no: eager {arms}"]
+    # Eager CPU steps draw from each member's torch generator (gancheck.gan.engine.resolve_draws).
+    assert [i["draws"] for i in invocations] == [f"torch {arms}"] * 2
     assert all(i["device"].startswith("cpu") for i in invocations)

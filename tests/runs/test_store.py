@@ -28,6 +28,7 @@ from gancheck.report.collect import load_report_input
 from gancheck.runs.driver import expected_digests, run_design
 from gancheck.runs.files import RunLock, atomic_write_text
 from gancheck.runs.store import FORMAT, STORE_NAME, MemberRecord, Store, StoreError
+from gancheck.stats.registry import REGISTRY
 from tests.runs.conftest import PYTHON, REPO_ROOT, integrity, read_members, read_scores, small_design
 
 RUN = dict(show_progress=False)
@@ -229,7 +230,8 @@ def test_second_ablation_refuses_while_first_runs_and_first_completes(tmp_path, 
     assert integrity(tmp_path / STORE_NAME) == "ok"
     members = read_members(tmp_path / STORE_NAME)
     assert set(members) == set(expected_digests(design))
-    assert all(len(rows) == 9 for rows in read_scores(tmp_path / STORE_NAME).values())  # DESIGN.md's 9 tests
+    # One generator-level row per registry test: DESIGN.md's 9 score tests and the 3 diversity tests.
+    assert all(len(rows) == len(REGISTRY) for rows in read_scores(tmp_path / STORE_NAME).values())
 
 
 # -- atomic writes -----------------------------------------------------------------------------------
