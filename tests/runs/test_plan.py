@@ -24,10 +24,13 @@ def test_default_design_is_full_preset_one_factor_around_the_seed():
         if arm.name == design.baseline:
             continue
         changed = _changed_fields(arm.config, base)
-        # One named factor per arm: the step ratio sets two fields, and the per-value generator
-        # also sets its noise per call (Nag's one number).
+        # One named factor per arm: the step ratio sets two fields, the per-value generator
+        # also sets its noise per call (Nag's one number), and the learning-rate regime sets
+        # both rates and their schedule.
         allowed = {"step_ratio": {"d_steps", "g_steps"},
-                   "generator": {"generator", "g_input_size"}}.get(arm.factor, {arm.factor})
+                   "generator": {"generator", "g_input_size"},
+                   "lr_regime": {"d_learning_rate", "g_learning_rate", "lr_schedule", "lr_min"},
+                   }.get(arm.factor, {arm.factor})
         assert changed and changed <= allowed, (arm.name, changed)
 
 
@@ -66,8 +69,9 @@ def test_remedies_design_crosses_its_levels_around_the_seed():
         expected *= len(levels)
     assert len(design.arms) == len({a.config for a in design.arms}) == expected  # 2 * 2 * 2 = 8
     assert next(a for a in design.arms if a.name == design.baseline).config == GANConfig()
-    fix = next(a for a in design.arms if a.name == "generator=per_value,noise=normal,minibatch_std=on").config
-    assert (fix.generator, fix.g_input_size, fix.noise, fix.minibatch_std) == ("per_value", 1, "normal", True)
+    fix = next(a for a in design.arms if a.name == "generator=per_value,noise=normal,lr_regime=fast_decay").config
+    assert (fix.generator, fix.g_input_size, fix.noise) == ("per_value", 1, "normal")
+    assert (fix.g_learning_rate, fix.lr_schedule, fix.lr_min) == (2e-3, "linear_decay", 0.0)
     assert fix.num_epochs == 2001 and len(design.seeds) == 20  # the full preset: the seed's budget
 
 
