@@ -22,53 +22,49 @@ CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "me
              "rates.csv", "equivalence.csv")
 
 
-def _samples(raw: pd.DataFrame) -> pd.DataFrame:
+def _per_member(raw: pd.DataFrame, blobs: list[str], frame_of, columns: list[str]) -> pd.DataFrame:
+    """One long table from every GAN member's stored arrays: ``frame_of(*row[blobs])`` gives a
+    member's rows (or None when it stored nothing), to which its arm and seed are prefixed."""
     parts = []
-    for arm, seed, blob in raw.loc[raw["kind"].eq("member"), ["arm", "seed", "sample"]].itertuples(index=False):
-        values = decode_array(blob, (-1,))
-        if values is not None:
-            parts.append(pd.DataFrame({"arm": arm, "seed": seed, "index": np.arange(values.size), "value": values}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arm", "seed", "index", "value"])
-
-
-def _previews(raw: pd.DataFrame) -> pd.DataFrame:
-    parts = []
-    rows = raw.loc[raw["kind"].eq("member"), ["arm", "seed", "preview", "preview_shape"]]
-    for arm, seed, blob, shape in rows.itertuples(index=False):
-        draws = decode_array(blob, json.loads(shape), "<f4") if blob is not None else None
-        if draws is not None:
-            k, n = draws.shape
-            parts.append(pd.DataFrame({"arm": arm, "seed": seed, "draw": np.repeat(np.arange(k), n),
-                                       "index": np.tile(np.arange(n), k), "value": draws.ravel()}))
-    cols = ["arm", "seed", "draw", "index", "value"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-
-
-def _coordinates(raw: pd.DataFrame) -> pd.DataFrame:
-    parts = []
-    rows = raw.loc[raw["kind"].eq("member"), ["arm", "seed", "coord_mean", "coord_sd"]]
-    for arm, seed, mean_blob, sd_blob in rows.itertuples(index=False):
-        mean, sd = decode_array(mean_blob, (-1,), "<f4"), decode_array(sd_blob, (-1,), "<f4")
-        if mean is not None and sd is not None:
-            parts.append(pd.DataFrame({"arm": arm, "seed": seed, "index": np.arange(mean.size),
-                                       "mean": mean, "sd": sd}))
-    cols = ["arm", "seed", "index", "mean", "sd"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-
-
-def _history(raw: pd.DataFrame) -> pd.DataFrame:
-    parts = []
-    rows = raw.loc[raw["kind"].eq("member"), ["arm", "seed", "history", "history_shape"]]
-    for arm, seed, blob, shape in rows.itertuples(index=False):
-        hist = decode_array(blob, json.loads(shape)) if blob is not None else None
-        if hist is not None:
-            frame = pd.DataFrame(hist, columns=list(HISTORY_COLUMNS))
-            frame.insert(0, "epoch", np.arange(len(hist)))
+    for arm, seed, *values in raw.loc[raw["kind"].eq("member"), ["arm", "seed", *blobs]].itertuples(index=False):
+        frame = frame_of(*values) if values[0] is not None else None
+        if frame is not None:
             frame.insert(0, "seed", seed)
             frame.insert(0, "arm", arm)
             parts.append(frame)
-    cols = ["arm", "seed", "epoch", *HISTORY_COLUMNS]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arm", "seed", *columns])
+
+
+def _samples(raw: pd.DataFrame) -> pd.DataFrame:
+    def frame(blob):
+        values = decode_array(blob, (-1,))
+        return pd.DataFrame({"index": np.arange(values.size), "value": values})
+    return _per_member(raw, ["sample"], frame, ["index", "value"])
+
+
+def _previews(raw: pd.DataFrame) -> pd.DataFrame:
+    def frame(blob, shape):
+        draws = decode_array(blob, json.loads(shape), "<f4")
+        k, n = draws.shape
+        return pd.DataFrame({"draw": np.repeat(np.arange(k), n), "index": np.tile(np.arange(n), k),
+                             "value": draws.ravel()})
+    return _per_member(raw, ["preview", "preview_shape"], frame, ["draw", "index", "value"])
+
+
+def _coordinates(raw: pd.DataFrame) -> pd.DataFrame:
+    def frame(mean_blob, sd_blob):
+        mean, sd = decode_array(mean_blob, (-1,), "<f4"), decode_array(sd_blob, (-1,), "<f4")
+        return pd.DataFrame({"index": np.arange(mean.size), "mean": mean, "sd": sd})
+    return _per_member(raw, ["coord_mean", "coord_sd"], frame, ["index", "mean", "sd"])
+
+
+def _history(raw: pd.DataFrame) -> pd.DataFrame:
+    def frame(blob, shape):
+        hist = decode_array(blob, json.loads(shape))
+        table = pd.DataFrame(hist, columns=list(HISTORY_COLUMNS))
+        table.insert(0, "epoch", np.arange(len(hist)))
+        return table
+    return _per_member(raw, ["history", "history_shape"], frame, ["epoch", *HISTORY_COLUMNS])
 
 
 def load_report_input(run_dir: Path) -> ReportInput:
