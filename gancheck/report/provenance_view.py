@@ -75,7 +75,9 @@ def provenance(data: ReportInput) -> dict:
     invocations = [{
         "started": _text(i.started), "command": _text(i.command),
         "commit": commit_text(i.git_commit, i.git_dirty, i.diff_sha256),
-        "device": _text(i.device), "executor": _text(i.executor),
+        "device": _text(i.device) + (f" ({i.gpu.get('name')}, {i.gpu.get('memory_gib')} GiB)"
+                                     if i.gpu and i.gpu.get("name") and i.gpu.get("name") not in i.device else ""),
+        "executor": _text(i.executor), "draws": _text(i.draws or None),
         "threads": f"{i.workers} × {i.threads_per_worker}" if i.threads_per_worker else MISSING,
         "compile": _text(i.compile), "computed": str(i.computed),
         "wall": fmt_seconds(i.wall_s) if i.wall_s else MISSING,
