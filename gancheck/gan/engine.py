@@ -124,3 +124,22 @@ def check_draws(draws: str) -> str:
     if draws not in DRAW_STREAMS:
         raise ValueError(f"draws={draws!r}: must be one of {', '.join(DRAW_STREAMS)}")
     return draws
+
+
+#: Graphs torch.compile may keep per function. Its default (8) is per code object, shared by
+#: every population a worker process trains: a full design's worker meets more shapes than
+#: that (arms x block sizes x draw chunks), and past the limit dynamo silently runs the function
+#: eagerly for the rest of the process. A full default run hit it and trained its later arms at
+#: a third of the compiled speed.
+RECOMPILE_LIMIT = 128
+
+
+def allow_recompiles() -> None:
+    """Raise torch.compile's per-function graph limit to RECOMPILE_LIMIT (never lower it)."""
+    import torch._dynamo.config as dynamo
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(dynamo, name):
+            setattr(dynamo, name, max(getattr(dynamo, name), RECOMPILE_LIMIT))
+    for name in ("accumulated_recompile_limit", "accumulated_cache_size_limit"):
+        if hasattr(dynamo, name):
+            setattr(dynamo, name, max(getattr(dynamo, name), 8 * RECOMPILE_LIMIT))

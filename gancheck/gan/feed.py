@@ -162,6 +162,9 @@ class PhiloxFeed:
             chunk = FEATURE_CHUNK if self.device.type == "cpu" else max(1, DEVICE_DRAW_VALUES // per_member)
         self._chunks = [(lo, min(lo + chunk, S), frozenset(c.noise for c in configs[lo:lo + chunk]))
                         for lo in range(0, S, chunk)]
+        if compile:
+            from gancheck.gan.engine import allow_recompiles
+            allow_recompiles()
         self._draw = torch.compile(philox_draws.draw_epoch, dynamic=False) if compile else philox_draws.draw_epoch
         like = dict(dtype=dtype, device=self.device)
         instance = cfg.instance_noise > 0

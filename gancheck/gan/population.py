@@ -50,7 +50,7 @@ from gancheck.gan import philox_draws
 from gancheck.gan.device import resolve_mode
 from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
                                 sample_noise)
-from gancheck.gan.engine import check_draws, resolve_draws
+from gancheck.gan.engine import allow_recompiles, check_draws, resolve_draws
 from gancheck.gan.feed import EpochFeed, PhiloxFeed
 from gancheck.gan.philox import member_keys
 from gancheck.gan.features import input_backward, input_forward
@@ -204,6 +204,7 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
 
     steps = StepFunctions(real_features, d_step, g_step)
     if compile:
+        allow_recompiles()
         steps = StepFunctions(*(torch.compile(f, dynamic=False) for f in (real_features, d_step, g_step)))
     return steps
 
