@@ -206,7 +206,11 @@ def metric_figure(data: ReportInput) -> Figure | None:
             if log:
                 # Ticks at 1, 2 and 5 of each decade with plain labels, and no minor labels:
                 # a range narrower than a decade otherwise gets overlapping mathtext minor labels.
-                ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=6))
+                decades = np.log10(top * 1.4 / bottom) if bottom > 0 else 9.0
+                subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+                ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+                if decades > 4:  # at most about four labels: every other decade
+                    ax.xaxis.set_major_locator(LogLocator(base=100, subs=(1.0,), numticks=12))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
                 ax.xaxis.set_minor_formatter(NullFormatter())
         for i, ax in enumerate(axes):
