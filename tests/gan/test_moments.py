@@ -219,7 +219,9 @@ def test_scale_scales_mean_and_std_and_skew_up_to_eps(x, a):
     assert abs((after[3] + 3) - ratio ** 4 * (before[3] + 3)) <= tol_ax[3] + ratio ** 4 * tol_x[3]
     # Quantified: |ratio - 1| <= 0.001 * |1 - 1/|a|| / s (from r(|a|s)/r(s) = (s+eps)/(s+eps/|a|)),
     # so for s >> 0.001 skew and kurtosis are scale-invariant to within 3x and 4x that.
-    assert abs(ratio - 1) <= EPS * abs(1 - 1 / abs(a)) / s * (1 + 1e-9)
+    # (+ 8 ulps of 1: ratio is itself computed in float64, so when |a| is near 1 its own rounding,
+    # a few ulps, is larger than the bound's relative slack; found by hypothesis: a = 0.99999.)
+    assert abs(ratio - 1) <= EPS * abs(1 - 1 / abs(a)) / s * (1 + 1e-9) + 8 * np.finfo(float).eps
     if a < 0:
         # a < 0 flips the sign of skew (scipy.stats.skew(-x) == -scipy.stats.skew(x)).
         assert np.sign(after[2]) == -np.sign(before[2]) or abs(before[2]) <= tol_x[2]

@@ -25,6 +25,7 @@ from gancheck.runs.dask_executor import ClusterSpec, cluster_workers, parse_addr
 from gancheck.runs.driver import expected_digests, run_design  # noqa: E402
 from gancheck.runs.plan import Arm, Design, Task, plan  # noqa: E402
 from gancheck.runs.store import STORE_NAME  # noqa: E402
+from gancheck.stats.registry import REGISTRY  # noqa: E402
 from tests.runs.conftest import REPO_ROOT  # noqa: E402
 
 
@@ -153,11 +154,11 @@ def test_a_killed_worker_costs_only_its_task(cluster, tmp_path):
         counts = dict(((arm, seed), n) for arm, seed, n in
                       db.execute("SELECT arm, seed, COUNT(*) FROM members GROUP BY arm, seed"))
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        # Every member has all its score rows: score() gives 9 tests (DESIGN.md's table).
+        # Every member has all its verdict rows: one per registry test.
         per_member = {n for (n,) in db.execute("SELECT COUNT(*) FROM scores GROUP BY arm, seed")}
     assert set(counts) == want
     assert set(counts.values()) == {1}
-    assert per_member == {9}
+    assert per_member == {len(REGISTRY)}  # one verdict row per registry test
     assert outcome.trained == len(want)  # nothing was refused as a duplicate, nothing lost
 
 

@@ -39,6 +39,7 @@ import pytest
 from experiments.designs import build_design
 from gancheck.runs.driver import expected_digests
 from gancheck.runs.store import STORE_NAME
+from gancheck.stats.registry import REGISTRY
 from tests.runs.conftest import PYTHON, REPO_ROOT, integrity, read_members, read_scores
 
 #: The ways to interrupt, each used KILLS_PER_WAY times (21 kill points; about 1.5 minutes on 2
@@ -60,8 +61,8 @@ EPOCHS, SEEDS = 5, 2
 ARGS = ["--preset", "quick", "--epochs", str(EPOCHS), "--seeds", str(SEEDS), "--no-progress", "--workers", "2"]
 #: gancheck.cli.run_cli's message on Ctrl-C
 SIGINT_LINE = "interrupted: finished work is saved; rerun the same command to resume"
-#: the tests of gancheck.score (DESIGN.md's table): each member has exactly these score rows
-TESTS = {"ks", "ad", "cvm", "shapiro", "ad_normal", "mean", "std", "skew", "kurtosis"}
+#: One stored verdict row per registry test: DESIGN.md's 9 score tests and the 3 diversity tests.
+TESTS = {t.name for t in REGISTRY}
 
 
 def _store_rows(path: Path) -> int:
