@@ -156,6 +156,15 @@ def factor_effects(arms: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFram
         return pd.DataFrame()
     levels = pd.DataFrame([{"arm": arm, **json.loads(text)} for arm, text in
                            arms.loc[arms["role"] == "arm", ["arm", "factors_json"]].itertuples(index=False)])
+    # The baseline's level of each factor is the reference, so a term reads "this level against
+    # the seed's" (gancheck.stats.effects takes the first category as the reference).
+    base = arms.loc[arms["is_baseline"].astype(bool), "arm"]
+    base_levels = levels.set_index("arm").loc[base.iloc[0]] if len(base) else None
+    for factor in factors:
+        order = list(pd.unique(levels[factor]))
+        if base_levels is not None:
+            order = [base_levels[factor]] + [v for v in order if v != base_levels[factor]]
+        levels[factor] = pd.Categorical(levels[factor], categories=order)
     table = pd.concat([metrics, rates[rates["metric"].isin(EFFECT_RATES)]], ignore_index=True)
     table = table.merge(levels[["arm", *factors]], on="arm")
     return effects(table, factors, rate_metrics=[m for m in EFFECT_RATES if m in set(table["metric"])],
