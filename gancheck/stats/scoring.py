@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gancheck.stats import gof, registry
+from gancheck.stats import gof, registry, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
 #: Columns of score()'s long-form table (the contract in DESIGN.md).
@@ -29,7 +29,7 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05)
     rejected): a BROKEN sample (gof.BROKEN_STATUSES: empty, non-finite, constant, huge values,
     not 1-D) rejects on every test; a sample a test cannot take but that is not broken
     (gof.UNTESTED_STATUSES: fewer values than that test's min_n, or ties on a grid too coarse for
-    it, see gof.TIES_OCCUPANCY) gets reject False and a NaN p-value for that test only: not
+    it, see gancheck.stats.ties) gets reject False and a NaN p-value for that test only: not
     tested, neither passed nor failed. An ok row rejects when pvalue < alpha. Tied samples get the
     ``ties`` status rather than corrected p-values. Raises ValueError for malformed arguments
     (non-numeric samples, std <= 0, alpha outside (0, 1)).
@@ -94,7 +94,7 @@ def _score_matrix(x: np.ndarray, mean: float, std: float):
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    coarse = {"order": gof.coarse_for_order_tests(valid), "moments": gof.coarse_for_moment_tests(valid)}
+    coarse = {"order": ties.coarse_for_order_tests(valid), "moments": ties.coarse_for_moment_tests(valid)}
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
