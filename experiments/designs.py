@@ -73,6 +73,16 @@ FACTORS: dict[str, dict[str, dict]] = {
         "non_saturating": {"g_loss": "non_saturating"},
         "saturating": {"g_loss": "saturating"},
     },
+    # Hidden units that cannot die (gancheck/gan/activations.py): D's as DCGAN's, and G's, where
+    # a region of noise with every unit off is an atom in G's output.
+    "g_activation": {
+        "relu": {"g_activation": "relu"},
+        "leaky_relu": {"g_activation": "leaky_relu"},
+    },
+    "d_activation": {
+        "relu": {"d_activation": "relu"},
+        "leaky_relu": {"d_activation": "leaky_relu"},
+    },
     # Two time-scale update rule (Heusel et al. 2017): D learns 4x faster than G.
     "d_learning_rate": {
         "1e-4": {"d_learning_rate": 1e-4},
@@ -126,6 +136,7 @@ PRESETS = {
                             # of issue 13's remedies, the one the seed's failure points to
                             "generator": ["per_value"], "noise": [], "minibatch_std": [],
                             "instance_noise": [], "g_loss": [], "d_learning_rate": [],
+                            "g_activation": [], "d_activation": [],
                             "lr_regime": []}),
 }
 DESIGNS = ("one-factor", "factorial", "remedies")

@@ -24,6 +24,7 @@ G_LOSSES = tuple(_G_LOSSES)
 #: (gancheck/gan/draws.py). Those modules need torch, which this module must not import (scoring
 #: never loads torch), so the names are read on first use.
 _LAZY_REGISTRIES = {"FEATURE_SETS": ("gancheck.gan.features", "FEATURE_SETS"),
+                    "ACTIVATIONS": ("gancheck.gan.activations", "ACTIVATIONS"),
                     "GENERATORS": ("gancheck.gan.generators", "GENERATORS"),
                     "NOISES": ("gancheck.gan.draws", "NOISES")}
 
@@ -58,6 +59,9 @@ class GANConfig:
     # noise numbers (Nag: 1) to one value, with the same weights for each of the 500 values. So
     # g_input_size is always the noise numbers per call of G.
     generator: str = "vector"
+    # G's hidden activation (gancheck/gan/activations.py): the seed's ReLU, or leaky ReLU. Where
+    # all of a ReLU G's units are off, a whole interval of noise maps to one value: an atom.
+    g_activation: str = "relu"
     # G's noise: the seed's U(0, 1), or N(0, 1) (with which a per-value G with one noise number
     # can represent the target exactly, as an affine map).
     noise: str = "uniform"
@@ -65,6 +69,9 @@ class GANConfig:
     d_hidden_size: int = 10
     # The seed's D sees only the 4 moments of each 500-vector.
     features: str = "moments"
+    # D's hidden activation (gancheck/gan/activations.py): the seed's ReLU, or leaky ReLU, whose
+    # units cannot die (a dead ReLU D says 0.5 to everything and G stops learning).
+    d_activation: str = "relu"
     # Append the minibatch's spread (progressive GANs' minibatch std, gancheck/gan/features.py) to
     # D's features, so that D sees across the batch's draws; the seed's D sees one vector at a time.
     minibatch_std: bool = False
@@ -73,6 +80,11 @@ class GANConfig:
     instance_noise: float = 0.0
     # G's loss (gancheck/gan/losses.py): the seed's BCE(D(G(z)), 1) is the non-saturating one.
     g_loss: str = "non_saturating"
+    # G as sampled and exported: the seed's last iterate (0), or an exponential moving average
+    # of G's weights, updated after every G step with this decay (Yazici et al. 2019, "The
+    # unusual effectiveness of averaging in GAN training"): an oscillation about the target is
+    # averaged out. Training itself, and its history, use the live weights.
+    g_ema: float = 0.0
     minibatch_size: int = 10
     num_epochs: int = 2001
     d_steps: int = 20
@@ -124,13 +136,26 @@ class GANConfig:
         return dataclasses.replace(self, **changes)
 
     def digest(self) -> str:
-        """A short hash of every field: a stored member is reused only for an identical config."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        """A short hash of every field: a stored member is reused only for an identical config.
+
+        A field added after members were first stored (ADDED_FIELDS) enters the hash only when it
+        differs from the seed's value, which every earlier config had implicitly: adding a field
+        leaves every stored member findable, and a member that sets it is still told apart."""
+        data = self.to_dict()
+        for name in ADDED_FIELDS:
+            if data[name] == _SEED_VALUES[name]:
+                del data[name]
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+#: Fields added after store format 2 (gancheck/runs/store.py) was published: see GANConfig.digest.
+ADDED_FIELDS = ("g_activation", "d_activation", "g_ema")
+_SEED_VALUES = {f.name: f.default for f in fields(GANConfig)}
 
 
 #: Fields that take a finite real number (ints are accepted and stored as float).
 _FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
-                 "adam_beta1", "adam_beta2", "adam_eps", "instance_noise")
+                 "adam_beta1", "adam_beta2", "adam_eps", "instance_noise", "g_ema")
 
 
 def _is_finite_number(value) -> bool:
@@ -170,7 +195,7 @@ def validate_config(cfg: GANConfig) -> None:
         _fail("lr_min", cfg.lr_min, "must be >= 0")
     if cfg.lr_min > min(cfg.d_learning_rate, cfg.g_learning_rate):
         _fail("lr_min", cfg.lr_min, "must not exceed d_learning_rate or g_learning_rate")
-    for name in ("adam_beta1", "adam_beta2"):
+    for name in ("adam_beta1", "adam_beta2", "g_ema"):
         if not 0 <= getattr(cfg, name) < 1:
             _fail(name, getattr(cfg, name), "must be in [0, 1)")
     if cfg.instance_noise < 0:
@@ -178,6 +203,7 @@ def validate_config(cfg: GANConfig) -> None:
     if not isinstance(cfg.minibatch_std, bool):
         _fail("minibatch_std", cfg.minibatch_std, "must be True or False")
     names = {"features": _registry("FEATURE_SETS"), "generator": _registry("GENERATORS"),
+             "g_activation": _registry("ACTIVATIONS"), "d_activation": _registry("ACTIVATIONS"),
              "noise": _registry("NOISES"), "g_loss": G_LOSSES, "lr_schedule": LR_SCHEDULES}
     for name, allowed in names.items():
         value = getattr(cfg, name)

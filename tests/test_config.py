@@ -22,16 +22,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gancheck.config import FEATURE_SETS, G_LOSSES, GENERATORS, LR_SCHEDULES, NOISES, GANConfig, validate_config
+from gancheck.config import (ACTIVATIONS, FEATURE_SETS, G_LOSSES, GENERATORS, LR_SCHEDULES, NOISES, GANConfig,
+                             validate_config)
 
 FIELDS = [f.name for f in dataclasses.fields(GANConfig)]
 
 INT_FIELDS = ("g_input_size", "g_hidden_size", "g_output_size", "d_hidden_size", "minibatch_size",
               "num_epochs", "d_steps", "g_steps", "cosine_t_max_factor")
 FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "lr_min",
-                "adam_beta1", "adam_beta2", "adam_eps", "instance_noise")
+                "adam_beta1", "adam_beta2", "adam_eps", "instance_noise", "g_ema")
 STR_FIELDS = {"features": FEATURE_SETS, "lr_schedule": LR_SCHEDULES, "generator": GENERATORS,
-              "noise": NOISES, "g_loss": G_LOSSES}
+              "noise": NOISES, "g_loss": G_LOSSES, "g_activation": ACTIVATIONS, "d_activation": ACTIVATIONS}
 BOOL_FIELDS = ("minibatch_std",)
 
 
@@ -76,6 +77,11 @@ def test_defaults_are_the_seed():
         "minibatch_std": False,
         "instance_noise": 0.0,
         "g_loss": "non_saturating",
+        # SUMMARY.md:8 and :10-11: "ReLU" between the layers of both networks.
+        "g_activation": "relu",
+        "d_activation": "relu",
+        # SUMMARY.md:18-20: the post samples the G it ends with, not an average of its weights.
+        "g_ema": 0.0,
     }
     assert cfg.to_dict() == expected
     assert (cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps) == (0.9, 0.999, 1e-8)  # torch docs
@@ -149,6 +155,9 @@ BAD_VALUES = [
     ("adam_eps", 0.0), ("adam_eps", -1e-8), ("adam_eps", math.nan),
     ("generator", "vectors"), ("generator", ""), ("generator", None), ("generator", 1),
     ("noise", "gaussian"), ("noise", "Normal"), ("noise", None),
+    ("g_activation", "leaky"), ("g_activation", "ReLU"), ("g_activation", None),
+    ("d_activation", "tanh"), ("d_activation", ""), ("d_activation", 0),
+    ("g_ema", 1.0), ("g_ema", -0.1), ("g_ema", math.nan), ("g_ema", "0.9"),
     ("g_loss", "nonsaturating"), ("g_loss", "wasserstein"), ("g_loss", None),
     ("minibatch_std", 1), ("minibatch_std", 0), ("minibatch_std", "yes"), ("minibatch_std", None),
     ("instance_noise", -0.1), ("instance_noise", math.nan), ("instance_noise", math.inf),
@@ -229,7 +238,7 @@ def expected_invalid_fields(values: dict) -> set:
 
     Counts are integers (not bool) >= 1, g_output_size >= 3; the float fields are finite real
     numbers (int or float, not bool) that a float can hold; data_std, both learning rates and
-    adam_eps are > 0; 0 <= lr_min <= each valid learning rate; 0 <= betas < 1; features and
+    adam_eps are > 0; 0 <= lr_min <= each valid learning rate; 0 <= betas, g_ema < 1; features and
     lr_schedule are names from FEATURE_SETS and LR_SCHEDULES, and likewise generator, noise and
     g_loss from theirs; instance_noise >= 0; minibatch_std is a bool.
     """
@@ -254,7 +263,7 @@ def expected_invalid_fields(values: dict) -> set:
         rates = [values[r] for r in ("d_learning_rate", "g_learning_rate") if r not in bad]
         if values["lr_min"] < 0 or any(values["lr_min"] > r for r in rates):
             bad.add("lr_min")
-    for name in ("adam_beta1", "adam_beta2"):
+    for name in ("adam_beta1", "adam_beta2", "g_ema"):
         if name not in bad and not 0 <= values[name] < 1:
             bad.add(name)
     for name, allowed in STR_FIELDS.items():
@@ -280,6 +289,9 @@ TYPICAL = {
     "generator": st.sampled_from(GENERATORS),
     "noise": st.sampled_from(NOISES),
     "g_loss": st.sampled_from(G_LOSSES),
+    "g_activation": st.sampled_from(ACTIVATIONS),
+    "d_activation": st.sampled_from(ACTIVATIONS),
+    "g_ema": st.one_of(st.just(0.0), st.floats(0, 0.9999)),
     "minibatch_std": st.booleans(),
     "instance_noise": st.one_of(st.floats(0, 2), st.just(0)),
 }
@@ -299,6 +311,9 @@ EDGE_VALUES = {
     "generator": ["per_value", "per-value", "", None],
     "noise": ["normal", "gauss", None, 0],
     "g_loss": ["saturating", "Saturating", "", None],
+    "g_activation": ["leaky_relu", "Leaky_ReLU", "", None],
+    "d_activation": ["leaky_relu", "relu ", 1, None],
+    "g_ema": [0, 0.999, 1.0, 1, -0.0, -1e-300, math.inf, True],
     "minibatch_std": [True, False, 1, 0, None, "True"],
     "instance_noise": [0, -0.0, 0.5, -1e-300, math.inf, True, None],
 }
@@ -388,7 +403,8 @@ ALTERNATIVES = {
     "g_learning_rate": 2e-4, "lr_schedule": "constant", "lr_min": 0.0,
     "cosine_t_max_factor": 1, "adam_beta1": 0.5, "adam_beta2": 0.9, "adam_eps": 1e-6,
     "generator": "per_value", "noise": "normal", "g_loss": "saturating", "minibatch_std": True,
-    "instance_noise": 0.5,
+    "instance_noise": 0.5, "g_activation": "leaky_relu", "d_activation": "leaky_relu",
+    "g_ema": 0.999,
 }
 
 
@@ -415,11 +431,34 @@ def test_from_dict_validates():
 
 
 def test_digest_is_a_hash_of_every_field():
-    cfg = GANConfig()
-    # Oracle: sha256 of the sorted-key JSON of all fields, first 16 hex digits (GANConfig.digest).
+    cfg = GANConfig(**ALTERNATIVES)
+    # Oracle: sha256 of the sorted-key JSON of all fields, first 16 hex digits (GANConfig.digest);
+    # every field differs from the seed's here, the added ones included.
     text = json.dumps(dataclasses.asdict(cfg), sort_keys=True)
     assert cfg.digest() == hashlib.sha256(text.encode()).hexdigest()[:16]
-    assert cfg.digest() == GANConfig().digest()
+    assert cfg.digest() == GANConfig(**ALTERNATIVES).digest()
+
+
+def test_fields_added_later_leave_stored_digests_alone():
+    # Oracle: the digests the published stores hold, written before g_activation and
+    # d_activation existed (reports/*/store.sqlite, arms table, "<config digest>:draws=...").
+    import sqlite3
+    from pathlib import Path
+
+    from experiments.designs import build_design
+    store = Path(__file__).resolve().parents[1] / "reports" / "full" / "store.sqlite"
+    if not store.exists():
+        pytest.skip("the published full report is not in this checkout")
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        stored = dict(db.execute("select arm, digest from arms where role = 'arm'").fetchall())
+    design = build_design(preset="full")
+    for arm in design.arms:
+        if arm.name in stored:
+            assert stored[arm.name].split(":")[0] == arm.config.digest(), arm.name
+    assert {"seed", "generator=per_value"} <= set(stored)
+    # A config that sets an added field is still told apart.
+    for name in ("g_activation", "d_activation"):
+        assert GANConfig(**{name: "leaky_relu"}).digest() != GANConfig().digest()
 
 
 def test_digest_is_stable_across_processes():

@@ -31,8 +31,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("--instance-noise", type=float, default=None,
                    help="sd of the noise added to D's inputs, annealed linearly to 0 (default 0: none)")
     p.add_argument("--g-loss", default=None, help="non_saturating (the seed's BCE(D(G(z)), 1)) or saturating")
+    p.add_argument("--g-activation", default=None,
+                   help="G's hidden activation: relu (the seed's) or leaky_relu (slope 0.2)")
+    p.add_argument("--d-activation", default=None,
+                   help="D's hidden activation: relu (the seed's) or leaky_relu (DCGAN's, slope 0.2)")
+    p.add_argument("--g-ema", type=float, default=None,
+                   help="decay of the moving average of G's weights that is sampled (default 0: the last G, the seed's)")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: the seed's 1e-4)")
     p.add_argument("--g-lr", type=float, default=None, help="G's learning rate (default: the seed's 1e-4)")
+    p.add_argument("--lr-schedule", default=None,
+                   help="seed_cosine (the seed's), constant, cosine_decay or linear_decay")
+    p.add_argument("--lr-min", type=float, default=None, help="the schedule's floor (default: the seed's 1e-5)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                    help="torch.compile the training steps (default auto: where it pays and a C++ compiler is found)")
@@ -71,7 +80,8 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool)
 FIELD_OPTIONS = {"num_epochs": "--epochs", "g_hidden_size": "--hidden", "generator": "--generator",
                  "noise": "--noise", "g_input_size": "--noise-size", "features": "--features",
                  "minibatch_std": "--minibatch-std", "instance_noise": "--instance-noise", "g_loss": "--g-loss",
-                 "d_learning_rate": "--d-lr", "g_learning_rate": "--g-lr"}
+                 "g_activation": "--g-activation", "d_activation": "--d-activation", "g_ema": "--g-ema", "d_learning_rate": "--d-lr", "g_learning_rate": "--g-lr",
+                 "lr_schedule": "--lr-schedule", "lr_min": "--lr-min"}
 
 
 def build_config(args: argparse.Namespace):

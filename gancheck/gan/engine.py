@@ -85,7 +85,8 @@ def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
 def _measured_shape(cfg: GANConfig) -> bool:
     """Compiling was measured on the seed's generator and D input only (issue 13's remedies were
     not: a per-value G is matmul-bound, like H = 200), so other shapes train eagerly."""
-    return cfg.generator == "vector" and not cfg.minibatch_std and cfg.instance_noise == 0
+    return (cfg.generator == "vector" and not cfg.minibatch_std and cfg.instance_noise == 0
+            and cfg.g_activation == cfg.d_activation == "relu")
 
 
 def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from gancheck.gan.activations import RELU, Activation
 from gancheck.gan.stacked import mlp_backward, mlp_backward_columns, mlp_forward, mlp_forward_columns
 
 if TYPE_CHECKING:
@@ -64,25 +65,29 @@ class GeneratorKind:
         return not fused and self.values_per_call(n) == 1
 
     def forward(self, layers, noise: "torch.Tensor", n: int, *, keep: bool = False, fused: bool = False,
-                out: "torch.Tensor | None" = None):
+                out: "torch.Tensor | None" = None, activation: Activation = RELU):
         """Stacked members' vectors (S, B, n) from their noise (S, B, noise_size); with ``keep``,
-        also what backward needs. ``out`` (S, B, n) receives the vectors, if given (rows only)."""
+        also what backward needs. ``out`` (S, B, n) receives the vectors, if given (rows only).
+        ``activation``: G's hidden activation (gancheck.gan.activations; backward takes the same)."""
         S, B = noise.shape[:2]
         calls = self._as_calls(noise, n)
         if self._columns(n, fused):
-            result = mlp_forward_columns(layers, calls.transpose(1, 2).contiguous(), keep)
+            result = mlp_forward_columns(layers, calls.transpose(1, 2).contiguous(), keep, activation)
         else:
-            result = mlp_forward(layers, calls, keep, fused=fused, out=None if out is None else self._as_calls(out, n))
+            result = mlp_forward(layers, calls, keep, fused=fused, out=None if out is None else self._as_calls(out, n),
+                                 activation=activation)
         x, saved = result if keep else (result, None)
         x = x.reshape(S, B, n)  # columns: (S, 1, B * n), one value per call, in call order
         return (x, saved) if keep else x
 
-    def backward(self, layers, saved, grad: "torch.Tensor", grad_layers=None, *, fused: bool = False):
+    def backward(self, layers, saved, grad: "torch.Tensor", grad_layers=None, *, fused: bool = False,
+                 activation: Activation = RELU):
         """Parameter gradients from d loss / d vectors (S, B, n), as mlp_backward returns them."""
         n = grad.shape[-1]
         if self._columns(n, fused):
-            return mlp_backward_columns(layers, saved, grad.reshape(grad.shape[0], 1, -1), grad_layers)
-        grads, _ = mlp_backward(layers, saved, self._as_calls(grad, n), grad_layers, fused=fused)
+            return mlp_backward_columns(layers, saved, grad.reshape(grad.shape[0], 1, -1), grad_layers, activation)
+        grads, _ = mlp_backward(layers, saved, self._as_calls(grad, n), grad_layers, fused=fused,
+                                activation=activation)
         return grads
 
     def reference(self, module, noise: "torch.Tensor", n: int) -> "torch.Tensor":

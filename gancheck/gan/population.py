@@ -47,6 +47,7 @@ import torch.nn.functional as F
 
 from gancheck.config import GANConfig
 from gancheck.gan import philox_draws
+from gancheck.gan.activations import ACTIVATIONS
 from gancheck.gan.device import resolve_mode
 from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
                                 sample_noise)
@@ -151,6 +152,7 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     g_shapes, d_shapes = generator_shapes(cfg), discriminator_shapes(cfg)
     m, n, features, spread = cfg.minibatch_size, cfg.g_output_size, cfg.features, cfg.minibatch_std
     kind, loss = generator_kind(cfg), G_LOSSES[cfg.g_loss]
+    g_activation, d_activation = ACTIVATIONS[cfg.g_activation], ACTIVATIONS[cfg.d_activation]
     fused = compile if graph_form is None else graph_form
     branch_free = fused if branch_free is None else branch_free
     ws = None if fused else Workspace()
@@ -171,35 +173,36 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
         S = g_flat.shape[0]
         d_layers = layer_views(d_flat, d_shapes)
         # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
-        fake = kind.forward(layer_views(g_flat, g_shapes), noise, n, fused=fused,
+        fake = kind.forward(layer_views(g_flat, g_shapes), noise, n, fused=fused, activation=g_activation,
                             out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
         if fake_noise is not None:
             fake = fake + fake_noise
         inputs = torch.cat((real, d_input(fake, False, ws)[0]), dim=1)
-        logit, saved = mlp_forward(d_layers, inputs, keep=True, fused=fused)
+        logit, saved = mlp_forward(d_layers, inputs, keep=True, fused=fused, activation=d_activation)
         p = torch.sigmoid(logit)
         grads, _ = mlp_backward(d_layers, saved, bce_sigmoid_backward(p, target, m),
-                                None if fused else layer_views(d_grad, d_shapes), fused=fused)
+                                None if fused else layer_views(d_grad, d_shapes), fused=fused,
+                                activation=d_activation)
         return gradient(grads, d_grad), p
 
     def g_step(g_flat, g_grad, d_flat, noise, fake_noise=None):
         S = g_flat.shape[0]
         g_layers, d_layers = layer_views(g_flat, g_shapes), layer_views(d_flat, d_shapes)
-        fake, g_saved = kind.forward(g_layers, noise, n, keep=True, fused=fused,
+        fake, g_saved = kind.forward(g_layers, noise, n, keep=True, fused=fused, activation=g_activation,
                                      out=get_buffer(ws, "g.fake", (S, m, n), g_flat))
         seen = fake if fake_noise is None else fake + fake_noise  # d seen / d fake = 1
         feats, feats_saved = d_input(seen, True, ws)
-        logit, d_saved = mlp_forward(d_layers, feats, keep=True, fused=fused)
+        logit, d_saved = mlp_forward(d_layers, feats, keep=True, fused=fused, activation=d_activation)
         p = torch.sigmoid(logit)
         upstream = bce_sigmoid_backward(p, loss.target, m)
         if loss.sign < 0:
             upstream = upstream.neg_()
         _, grad = mlp_backward(d_layers, d_saved, upstream, param_grads=False,
-                               input_grad=True, fused=fused,
+                               input_grad=True, fused=fused, activation=d_activation,
                                input_grad_out=get_buffer(ws, "g.feature_grad", feats.shape, feats))
         grad = input_backward(feats_saved, grad, features, spread, ws=ws)
         grads = kind.backward(g_layers, g_saved, grad, None if fused else layer_views(g_grad, g_shapes),
-                              fused=fused)
+                              fused=fused, activation=g_activation)
         return gradient(grads, g_grad), fake, p
 
     steps = StepFunctions(real_features, d_step, g_step)
@@ -277,6 +280,8 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
     G.flat, D.flat = G.flat.to(device), D.flat.to(device)
     adam = dict(beta1=cfg.adam_beta1, beta2=cfg.adam_beta2, eps=cfg.adam_eps, fused=fused_adam)
     g_adam, d_adam = StackedAdam(G.flat, **adam), StackedAdam(D.flat, **adam)
+    # G's moving average (cfg.g_ema), from its initial weights; what is sampled and exported.
+    g_average = G.flat.clone() if cfg.g_ema > 0 else None
     if draws == "philox":
         feed = PhiloxFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
                           real_features=steps.real_features, feature_size=cfg.d_input_size, compile=compile)
@@ -308,6 +313,8 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                     grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k],
                                                        _step(inputs.g_fake_noise, k))
                     g_adam.step(grad, k)
+                    if g_average is not None:
+                        g_average.lerp_(G.flat, 1 - cfg.g_ema)
                 _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at,
                            G_LOSSES[cfg.g_loss], on_device)
                 if on_epoch is not None:
@@ -315,6 +322,8 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
     finally:
         feed.close()
 
+    if g_average is not None:
+        G.flat = g_average
     samples = _sample(G, population, n_draws, dtype, draws) if n_draws else [None] * S
     history, diverged_at = history.cpu(), diverged_at.cpu().numpy()
     G.flat = G.flat.cpu()  # one copy, then each member's parameters are views of it
@@ -380,5 +389,6 @@ def _sample(G: StackedMLP, population: Population, n_draws: int, dtype, draws: s
         noise = torch.stack([sample_noise(c, seed, n_draws, dtype)
                              for c, seed in zip(population.configs, population.seeds)]).to(device)
     cfg = population.shape
-    out = generator_kind(cfg).forward(G.layers(), noise, cfg.g_output_size).double().cpu().numpy()
+    out = generator_kind(cfg).forward(G.layers(), noise, cfg.g_output_size,
+                                      activation=ACTIVATIONS[cfg.g_activation]).double().cpu().numpy()
     return [out[s].copy() for s in range(out.shape[0])]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gancheck.config import GANConfig
+from gancheck.gan.activations import ACTIVATIONS
 from gancheck.gan.draws import draw_epoch, generator_shapes, initial_parameters, member_generator, sample_noise
 from gancheck.gan.features import discriminator_input
 from gancheck.gan.generators import generator_kind
@@ -27,14 +28,14 @@ from gancheck.gan.schedules import learning_rates
 
 
 class Generator(nn.Module):
-    """The seed's G: Linear -> ReLU -> Linear -> ReLU -> Linear."""
+    """The seed's G: Linear -> ReLU -> Linear -> ReLU -> Linear (``activation`` for the ReLUs)."""
 
-    def __init__(self, input_size: int, hidden_size: int, output_size: int):
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str = "relu"):
         super().__init__()
         self.map1 = nn.Linear(input_size, hidden_size)
         self.map2 = nn.Linear(hidden_size, hidden_size)
         self.map3 = nn.Linear(hidden_size, output_size)
-        self.relu = nn.ReLU()
+        self.relu = ACTIVATIONS[activation].module()
         # The seed stores f=tanh here and never applies it: the output layer stays linear.
 
     def forward(self, x):
@@ -83,8 +84,8 @@ def _seen(fake: torch.Tensor, instance_noise: torch.Tensor | None, k: int) -> to
 def build_reference(cfg: GANConfig, seed: int, dtype=torch.float32) -> tuple[Generator, Discriminator]:
     """G (one call's network: the generator kind maps noise to vectors with it) and D."""
     (g_in, hidden), _, (_, g_out) = generator_shapes(cfg)
-    g = Generator(g_in, hidden, g_out).to(dtype)
-    d = Discriminator(cfg.d_input_size, cfg.d_hidden_size, 1).to(dtype)
+    g = Generator(g_in, hidden, g_out, cfg.g_activation).to(dtype)
+    d = Discriminator(cfg.d_input_size, cfg.d_hidden_size, 1, cfg.d_activation).to(dtype)
     g_init, d_init = initial_parameters(cfg, seed, dtype)
     _load(g, g_init)
     _load(d, d_init)
@@ -116,6 +117,7 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     m = cfg.minibatch_size
     ones, zeros = torch.ones(m, 1, dtype=dtype), torch.zeros(m, 1, dtype=dtype)
     stream = member_generator(seed, "train")
+    g_average = [p.detach().clone() for p in G.parameters()] if cfg.g_ema > 0 else None
     history = np.full((cfg.num_epochs, 4), np.nan)
     diverged_epoch = None
     with warnings.catch_warnings():
@@ -145,6 +147,9 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
                         g_error = -_bce(criterion, decision, torch.full_like(decision, g_loss.target))
                     g_error.backward()
                     g_optimizer.step()
+                    if g_average is not None:
+                        for average, p in zip(g_average, G.parameters()):
+                            average.lerp_(p.detach(), 1 - cfg.g_ema)
                 history[epoch] = (g_fake_data.mean().item(), g_fake_data.std().item(),
                                   (d_real_error + d_fake_error).item(), g_error.item())
                 if not (np.isfinite(history[epoch]).all()
@@ -154,6 +159,8 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
                 diverged_epoch = epoch
                 history[epoch:] = np.nan
                 break
+    if g_average is not None:  # the moving average is the G that is exported and sampled
+        _load(G, g_average)
     generator = [p.detach().cpu().numpy().copy() for p in G.parameters()]
     samples = None
     if n_draws:

@@ -15,6 +15,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from gancheck.gan.activations import RELU, Activation
+
 #: torch's binary_cross_entropy clamps (1 - p) * p below at this value in its backward: 1e-12 as
 #: a C float (9.99999996e-13), whatever the tensor's dtype.
 BCE_EPSILON = float(np.float32(1e-12))
@@ -70,9 +72,10 @@ def stacked_matmul(a: torch.Tensor, b: torch.Tensor, *, fused: bool = False,
 
 
 def mlp_forward(layers, x: torch.Tensor, keep: bool = False, *, fused: bool = False,
-                out: torch.Tensor | None = None):
+                out: torch.Tensor | None = None, activation: Activation = RELU):
     """x: (S, B, in) -> (S, B, out). With ``keep``, also return the layer inputs for mlp_backward.
-    ``out`` receives the output (a workspace tensor), if given; ``fused`` as in stacked_matmul."""
+    ``out`` receives the output (a workspace tensor), if given; ``fused`` as in stacked_matmul;
+    ``activation`` between layers (gancheck.gan.activations; the seed's ReLU by default)."""
     inputs = []
     for i, (w, b) in enumerate(layers):
         inputs.append(x)
@@ -84,14 +87,15 @@ def mlp_forward(layers, x: torch.Tensor, keep: bool = False, *, fused: bool = Fa
         else:
             x = torch.bmm(x, w).add_(b)  # faster than baddbmm's broadcast bias for narrow layers
         if not last:
-            x = x.relu()
+            x = activation.forward(x)
     return (x, inputs) if keep else x
 
 
 def mlp_backward(layers, inputs: list[torch.Tensor], grad: torch.Tensor, grad_layers=None, *,
                  param_grads: bool = True, input_grad: bool = False, fused: bool = False,
-                 input_grad_out: torch.Tensor | None = None) -> tuple[list, torch.Tensor | None]:
-    """Backward of mlp_forward. ``grad``: d loss / d output, (S, B, out).
+                 input_grad_out: torch.Tensor | None = None,
+                 activation: Activation = RELU) -> tuple[list, torch.Tensor | None]:
+    """Backward of mlp_forward (with the same ``activation``). ``grad``: d loss / d output, (S, B, out).
 
     Returns ([(gW, gb) per layer], d loss / d input). Parameter gradients are written into
     ``grad_layers`` (the layers() views of a gradient buffer) when given, else allocated; with
@@ -109,12 +113,11 @@ def mlp_backward(layers, inputs: list[torch.Tensor], grad: torch.Tensor, grad_la
             return grads[::-1], None
         grad = stacked_matmul(grad, w.transpose(1, 2), fused=fused, out=input_grad_out if i == 0 else None)
         if i > 0:
-            # ReLU's backward as autograd computes it from the ReLU output (NaN passes through).
-            grad = torch.ops.aten.threshold_backward(grad, x, 0)
+            grad = activation.backward(grad, x)  # from the activation's output, as saved
     return grads[::-1], grad
 
 
-def mlp_forward_columns(layers, xt: torch.Tensor, keep: bool = False):
+def mlp_forward_columns(layers, xt: torch.Tensor, keep: bool = False, activation: Activation = RELU):
     """mlp_forward with the batch as columns: xt (S, in, B) -> (S, out, B), the transpose of
     mlp_forward(layers, xt^T) (equal to rounding).
 
@@ -127,11 +130,12 @@ def mlp_forward_columns(layers, xt: torch.Tensor, keep: bool = False):
         inputs.append(xt)
         xt = torch.bmm(w.transpose(1, 2), xt).add_(b.transpose(1, 2))
         if i < len(layers) - 1:
-            xt = xt.relu_()  # in place: the pre-activation is not needed (ReLU's backward uses the output)
+            xt = activation.forward_(xt)  # in place: backward needs only the output
     return (xt, inputs) if keep else xt
 
 
-def mlp_backward_columns(layers, inputs: list[torch.Tensor], grad: torch.Tensor, grad_layers=None) -> list:
+def mlp_backward_columns(layers, inputs: list[torch.Tensor], grad: torch.Tensor, grad_layers=None,
+                         activation: Activation = RELU) -> list:
     """Parameter gradients of mlp_forward_columns from d loss / d output, (S, out, B); written
     into ``grad_layers`` (a gradient buffer's layers() views) when given."""
     grads = []
@@ -143,7 +147,7 @@ def mlp_backward_columns(layers, inputs: list[torch.Tensor], grad: torch.Tensor,
         bias = grad.sum(dim=2).unsqueeze(1)                              # (S, 1, out)
         grads.append((weight if gw is None else gw.copy_(weight), bias if gb is None else gb.copy_(bias)))
         if i > 0:
-            grad = torch.ops.aten.threshold_backward(torch.bmm(w, grad), x, 0)
+            grad = activation.backward(torch.bmm(w, grad), x)
     return grads[::-1]
 
 

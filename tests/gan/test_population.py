@@ -5,7 +5,7 @@ import torch
 
 from experiments.designs import FACTORS
 from gancheck import GANConfig
-from gancheck.config import FEATURE_SETS, G_LOSSES, GENERATORS, NOISES
+from gancheck.config import ACTIVATIONS, FEATURE_SETS, G_LOSSES, GENERATORS, NOISES
 from gancheck.gan.draws import draw_epoch, initial_parameters, member_generator, sample_noise
 from gancheck.gan.population import Population, population_shape, train_population
 from gancheck.gan.reference import train_reference
@@ -19,7 +19,8 @@ def _max_diff(a, b):
 #: values of the other remedies' fields that switch them on.
 LEVELS = ([("features", f) for f in FEATURE_SETS] + [("generator", g) for g in GENERATORS]
           + [("noise", v) for v in NOISES] + [("g_loss", v) for v in G_LOSSES]
-          + [("minibatch_std", True), ("instance_noise", 0.5)])
+          + [(field, v) for field in ("g_activation", "d_activation") for v in ACTIVATIONS]
+          + [("minibatch_std", True), ("instance_noise", 0.5), ("g_ema", 0.9)])
 
 
 @pytest.mark.parametrize(("field", "level"), LEVELS, ids=[f"{f}={v}" for f, v in LEVELS])
@@ -36,7 +37,8 @@ def test_every_remedy_at_once_matches_reference_in_float64():
     # The levels compose: per-value G with 2 noise numbers a call, normal noise, sorted values
     # plus the batch spread, instance noise in D's and G's steps, the saturating loss.
     cfg = GANConfig(num_epochs=3, generator="per_value", g_input_size=2, noise="normal", features="sorted",
-                    minibatch_std=True, instance_noise=0.3, g_loss="saturating", d_learning_rate=4e-4)
+                    minibatch_std=True, instance_noise=0.3, g_loss="saturating", d_learning_rate=4e-4,
+                    g_activation="leaky_relu", d_activation="leaky_relu", g_ema=0.99)
     _assert_matches_reference(cfg, 5, tol=1e-12)
 
 

@@ -378,7 +378,9 @@ def test_block_size_is_checked():
 
 
 GRAPH_LEVELS = ([{"features": f} for f in FEATURE_SETS] + [{"generator": g} for g in GENERATORS]
-                + [{"minibatch_std": True, "instance_noise": 0.5, "g_loss": "saturating", "noise": "normal"}])
+                + [{"minibatch_std": True, "instance_noise": 0.5, "g_loss": "saturating", "noise": "normal",
+                    "g_activation": "leaky_relu", "d_activation": "leaky_relu"},
+                   {"generator": "per_value", "g_input_size": 1, "g_activation": "leaky_relu"}])
 
 
 @pytest.mark.parametrize("changes", GRAPH_LEVELS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))

@@ -1,0 +1,54 @@
+"""The discriminator's hidden activation: one registry, the seed's first.
+
+Each entry holds the forward the stacked trainer applies, its hand-written backward, and the
+nn.Module the reference trainer uses, so both trainers read the same entry
+(tests/gan/test_population.py checks every entry against autograd in float64).
+
+- ``relu`` (the seed's): a hidden unit whose input stays below 0 on every real and fake batch
+  passes no gradient, and never recovers. D has 10 units a layer; once a whole layer is dead,
+  D says 0.5 to everything and G stops learning wherever it stands. In the remedies report's
+  best arm, the seeds whose mean froze far from 4 for their last 1,000 epochs had every unit
+  of D's second layer dead (README, findings).
+- ``leaky_relu``: slope LEAKY_SLOPE below 0 (Maas et al. 2013), as DCGAN's discriminator
+  (Radford et al. 2016): no unit's gradient is ever exactly 0, so D cannot die.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+#: DCGAN's slope (Radford et al. 2016, section 3).
+LEAKY_SLOPE = 0.2
+
+
+@dataclass(frozen=True)
+class Activation:
+    """forward(x) -> y; forward_(x): the same, in place (where the pre-activation is not kept);
+    backward(grad, y) -> d loss / d x from the *output* y (the stacked trainer keeps layer
+    outputs, not pre-activations; for both entries y > 0 exactly where x > 0, so this is the
+    gradient autograd forms from x); module() -> the reference's nn.Module."""
+    description: str
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    forward_: Callable[[torch.Tensor], torch.Tensor]
+    backward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    module: Callable[[], nn.Module]
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(
+        "the seed's ReLU", torch.relu, torch.relu_,
+        # threshold_backward is ReLU's backward as autograd computes it (NaN passes through).
+        lambda grad, y: torch.ops.aten.threshold_backward(grad, y, 0), nn.ReLU),
+    "leaky_relu": Activation(
+        f"leaky ReLU, slope {LEAKY_SLOPE} below 0 (DCGAN's D)",
+        lambda x: torch.nn.functional.leaky_relu(x, LEAKY_SLOPE),
+        lambda x: torch.nn.functional.leaky_relu_(x, LEAKY_SLOPE),
+        lambda grad, y: torch.ops.aten.leaky_relu_backward(grad, y, LEAKY_SLOPE, True),
+        lambda: nn.LeakyReLU(LEAKY_SLOPE)),
+}
+
+#: The seed's activation: G's always, D's by default.
+RELU = ACTIVATIONS["relu"]
