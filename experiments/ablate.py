@@ -79,7 +79,8 @@ def build_parser() -> ArgumentParser:
                    help="full: the seed's 2001 epochs, 20 seeds per arm (default); quick: a two-minute first look")
     p.add_argument("--design", default="one-factor", choices=list(DESIGNS),
                    help="one-factor: vary one factor at a time around the seed (default); factorial: cross "
-                        "the seed's design choices; remedies: cross the remedies for the seed's collapse")
+                        "the seed's design choices; remedies: cross the remedies for the seed's collapse; "
+                        "fix: the fix against the seed and against the fix less each of its parts")
     p.add_argument("--seeds", type=parse_seeds, default=None,
                    help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every "
                         "arm; or auto[:MAX]: add seeds 5 at a time and stop each arm once its primary "

@@ -4,7 +4,8 @@ Each factor changes one named field of GANConfig (the step ratio changes two, d_
 g_steps, which together are the one thing it names; the per-value generator also sets its
 noise per call to Nag's one number). The default design varies one factor at a time around the
 seed; the factorial design crosses every level of the seed's own design choices (the first four
-factors); the remedies design crosses the remedies of issue 13 that attack the seed's collapse.
+factors); the remedies design crosses the remedies of issue 13 that attack the seed's collapse;
+the fix design compares the fix (FIX) with the seed and with the fix less each of its parts.
 """
 from __future__ import annotations
 
@@ -115,6 +116,22 @@ REMEDIES = {
 }
 
 
+#: The fix: every level that issue 13's exploration found to matter, together. Per-value G on
+#: normal noise (it can represent the target, and cannot collapse to one vector), leaky ReLU in
+#: both networks (a ReLU D dies and freezes G; a ReLU G with every unit off over an interval of
+#: noise puts an atom in its output), and the fast, decaying learning rate (at the seed's rate a
+#: per-value G has not left its start after 600 epochs). README, findings.
+FIX = {
+    "generator": "per_value",
+    "noise": "normal",
+    "g_activation": "leaky_relu",
+    "d_activation": "leaky_relu",
+    "lr_regime": "fast_decay",
+}
+#: The fix design's baseline arm.
+FIX_ARM = "fix"
+
+
 @dataclass(frozen=True)
 class Preset:
     num_epochs: int
@@ -139,7 +156,7 @@ PRESETS = {
                             "g_activation": [], "d_activation": [],
                             "lr_regime": []}),
 }
-DESIGNS = ("one-factor", "factorial", "remedies")
+DESIGNS = ("one-factor", "factorial", "remedies", "fix")
 
 
 def _config(levels: dict[str, str], num_epochs: int) -> GANConfig:
@@ -180,6 +197,22 @@ def remedies_arms(preset: Preset) -> list[Arm]:
     return crossed_arms(REMEDIES, preset)
 
 
+def fix_arms(preset: Preset) -> list[Arm]:
+    """The fix (the baseline), the seed, and the fix with each of its levels put back to the
+    seed's, one at a time: what each part of the fix contributes, each compared with the fix."""
+    seed_levels = _seed_levels()
+
+    def arm(name: str, changed: dict[str, str], factor: str, level: str) -> Arm:
+        return Arm(name, _config(changed, preset.num_epochs), factor=factor, level=level,
+                   factors=tuple({**seed_levels, **changed}.items()))
+
+    arms = [arm(FIX_ARM, FIX, "baseline", FIX_ARM), arm(BASELINE, {}, "fix", "all at the seed's")]
+    for factor in FIX:
+        reverted = {f: v for f, v in FIX.items() if f != factor}
+        arms.append(arm(f"fix with {factor}={seed_levels[factor]}", reverted, "fix", f"{factor} at the seed's"))
+    return arms
+
+
 def crossed_arms(grid: dict[str, list[str]], preset: Preset) -> list[Arm]:
     """One arm per combination of the grid's levels; every other factor at the seed's level."""
     seed_levels = _seed_levels()
@@ -205,7 +238,9 @@ def build_design(*, design: str = "one-factor", preset: str = "full", seeds: lis
     p = PRESETS[preset]
     if epochs is not None:
         p = Preset(epochs, p.seeds, p.control_reps, p.n_draws, p.levels)
-    arms = {"one-factor": one_factor_arms, "factorial": factorial_arms, "remedies": remedies_arms}[design](p)
+    arms = {"one-factor": one_factor_arms, "factorial": factorial_arms, "remedies": remedies_arms,
+            "fix": fix_arms}[design](p)
     return Design(name=f"{design} ({preset})", arms=arms,
                   seeds=list(seeds) if seeds is not None else list(range(p.seeds)),
-                  baseline=BASELINE, control_reps=p.control_reps, n_draws=p.n_draws, preset=preset)
+                  baseline=FIX_ARM if design == "fix" else BASELINE, control_reps=p.control_reps,
+                  n_draws=p.n_draws, preset=preset)

@@ -141,7 +141,13 @@ def crossed_factors(arms: pd.DataFrame) -> list[str]:
     if not base.any() or len(varying) < 2:
         return []
     changed = (levels[varying] != levels[varying][base].iloc[0]).sum(axis=1)
-    return varying if (changed >= 2).any() else []
+    if not (changed >= 2).any():
+        return []
+    # Interactions are estimable only where every combination of levels was run (a full
+    # crossing); arms that change several factors in some other pattern (the fix design's
+    # leave-one-out arms) give rates and comparisons, not effects.
+    combinations = levels[varying].drop_duplicates()
+    return varying if len(combinations) == levels[varying].nunique().prod() else []
 
 
 def factor_effects(arms: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
