@@ -475,3 +475,30 @@ def test_feed_draws_instance_noise_and_per_value_noise_epoch_by_epoch():
                     assert torch.equal(getattr(inputs, name)[s], getattr(draws, name)), (epoch, name)
     finally:
         feed.close()
+
+
+@pytest.mark.parametrize(("activation", "passes"), [("relu", False), ("leaky_relu", True)])
+def test_a_dead_layer_passes_gradient_only_when_leaky(activation, passes):
+    # Why the fix uses leaky ReLU (gancheck.gan.activations): with every unit of D's second
+    # layer below 0 on its inputs, a ReLU D's input gradient is exactly 0 (G learns nothing);
+    # a leaky one still passes slope 0.2 of it. Oracle: torch.autograd on the same network.
+    from gancheck.gan.activations import ACTIVATIONS
+    from gancheck.gan.stacked import layer_views, mlp_backward, mlp_forward
+    shapes = [(4, 10), (10, 10), (10, 1)]
+    flat = torch.randn(1, sum(i * o + o for i, o in shapes), dtype=F64, generator=torch.Generator().manual_seed(0))
+    layers = layer_views(flat, shapes)
+    with torch.no_grad():
+        layers[1][1].fill_(-1e3)  # second layer's biases: every unit off, whatever its input
+    x = torch.randn(1, 8, 4, dtype=F64, requires_grad=True)
+    act = ACTIVATIONS[activation]
+    out, saved = mlp_forward(layers, x.detach(), keep=True, activation=act)
+    _, grad = mlp_backward(layers, saved, torch.ones_like(out), param_grads=False, input_grad=True, activation=act)
+    reference = torch.nn.Sequential(torch.nn.Linear(4, 10), act.module(), torch.nn.Linear(10, 10), act.module(),
+                                    torch.nn.Linear(10, 1)).to(F64)
+    with torch.no_grad():
+        for linear, (w, b) in zip(reference[::2], layers):
+            linear.weight.copy_(w[0].T)
+            linear.bias.copy_(b[0, 0])
+    reference(x[0]).sum().backward()
+    assert torch.allclose(grad[0], x.grad[0], rtol=0, atol=1e-12)
+    assert bool((grad.abs() > 0).any()) is passes

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from experiments.designs import FACTORIAL_FACTORS, FACTORS, PRESETS, REMEDIES, build_design
+from experiments.designs import FACTORIAL_FACTORS, FACTORS, FIX, PRESETS, REMEDIES, build_design
 from gancheck import GANConfig
 from gancheck.gan.population import population_shape
 from gancheck.runs.plan import Arm, Design, plan
@@ -48,7 +48,8 @@ def test_design_covers_the_required_levels():
     assert "g_hidden_size=200" in names
     # Issue 13's remedies, one at a time around the seed.
     for name in ("generator=per_value", "noise=normal", "minibatch_std=on", "instance_noise=1",
-                 "g_loss=saturating", "d_learning_rate=4e-4"):
+                 "g_loss=saturating", "d_learning_rate=4e-4", "g_activation=leaky_relu",
+                 "d_activation=leaky_relu"):
         assert name in names
 
 
@@ -73,6 +74,38 @@ def test_remedies_design_crosses_its_levels_around_the_seed():
     assert (fix.generator, fix.g_input_size, fix.noise) == ("per_value", 1, "normal")
     assert (fix.g_learning_rate, fix.lr_schedule, fix.lr_min) == (2e-3, "linear_decay", 0.0)
     assert fix.num_epochs == 2001 and len(design.seeds) == 20  # the full preset: the seed's budget
+
+
+def test_fix_design_is_the_fix_the_seed_and_the_fix_less_each_part():
+    design = build_design(design="fix")
+    arms = {a.name: a for a in design.arms}
+    fix = arms[design.baseline]
+    assert design.baseline == "fix" and arms["seed"].config == GANConfig()
+    assert (fix.config.generator, fix.config.noise, fix.config.g_activation, fix.config.d_activation) == (
+        "per_value", "normal", "leaky_relu", "leaky_relu")
+    assert len(design.arms) == 2 + len(FIX)  # the fix, the seed, one arm per part of the fix
+    seed_levels = dict(arms["seed"].factors)
+    for factor in FIX:
+        reverted = arms[f"fix with {factor}={seed_levels[factor]}"]
+        # Exactly the fields of that one factor are back at the seed's values.
+        changed = _changed_fields(reverted.config, fix.config)
+        expected = _changed_fields(GANConfig().replace(**FACTORS[factor][FIX[factor]]), GANConfig())
+        assert changed == expected, (factor, changed)
+        assert dict(reverted.factors)[factor] == seed_levels[factor]
+    assert fix.config.num_epochs == 2001 and design.seeds == list(range(20))
+
+
+def test_only_full_crossings_get_factorial_effects():
+    import pandas as pd
+
+    from gancheck.runs.verdicts import crossed_factors
+
+    def arms_table(design):
+        return pd.DataFrame(design.arm_rows())
+    assert crossed_factors(arms_table(build_design(design="remedies"))) == list(REMEDIES)
+    # The fix design changes several factors per arm, but crosses none of them fully.
+    assert crossed_factors(arms_table(build_design(design="fix"))) == []
+    assert crossed_factors(arms_table(build_design())) == []  # one factor at a time
 
 
 def test_seeds_override_and_same_seed_list_in_every_arm():
