@@ -7,7 +7,8 @@
 #   3. the quick preset end to end with --device cuda (skip with GPU_CHECK_QUICK=0).
 # Usage, from anywhere:  benchmarks/gpu_check.sh            (PYTHON=... picks the interpreter)
 # Prints one JSON object on stdout (progress on stderr); exits 2 at once without a GPU, 1 if a
-# step failed.
+# step failed. Each step has its own time limit (70 + 120 + 90 s): at worst 280 s in all, so
+# that one run fits a 5-minute device lease with its start-up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -22,11 +23,11 @@ trap 'rm -rf "$scratch"' EXIT
 start=$SECONDS
 
 echo "== 1/3 CUDA-marked tests" >&2
-timeout 90 "$PYTHON" -m pytest -m cuda -q -p no:cacheprovider tests >&2
+timeout 70 "$PYTHON" -m pytest -m cuda -q -p no:cacheprovider tests >&2
 tests_rc=$?
 
 echo "== 2/3 population trainer at scale" >&2
-timeout 130 "$PYTHON" benchmarks/gpu_scale.py --device cuda --budget-s 90 > "$scratch/scale.json"
+timeout 120 "$PYTHON" benchmarks/gpu_scale.py --device cuda --budget-s 75 > "$scratch/scale.json"
 scale_rc=$?
 [ -s "$scratch/scale.json" ] || echo null > "$scratch/scale.json"
 
@@ -34,7 +35,7 @@ quick_rc=-1 quick_s=0
 if [ "${GPU_CHECK_QUICK:-1}" != 0 ]; then
     echo "== 3/3 quick preset with --device cuda" >&2
     quick_start=$SECONDS
-    timeout 110 "$PYTHON" -m experiments.ablate --preset quick --device cuda --workers 4 --no-progress \
+    timeout 90 "$PYTHON" -m experiments.ablate --preset quick --device cuda --workers 4 --no-progress \
         --out "$scratch/quick" >&2
     quick_rc=$? quick_s=$((SECONDS - quick_start))
 fi
