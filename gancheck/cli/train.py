@@ -128,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
     from gancheck.runs.progress import progress_bar
     from gancheck.stats.scoring import diversity, score
 
+    from gancheck.runs.workers import keep_freed_memory
     torch.set_num_threads(1)  # small batched ops: one thread is fastest (see gancheck/runs/execute.py)
+    keep_freed_memory()
     cfg = build_config(args)
     device = resolve_device(args.device)
     seeds = list(range(args.seeds))

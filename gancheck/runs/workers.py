@@ -17,8 +17,36 @@ PARENT_POLL_S = 0.5
 ORPHAN_EXIT = 70
 
 
+#: glibc's mallopt parameters (<malloc.h>) and the values keep_freed_memory sets: tensors up to
+#: 32 MiB (glibc's largest mmap threshold on 64-bit) come from the heap, and up to 256 MiB of
+#: freed heap stays in the process for the next epoch's tensors.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 * 2 ** 20, 256 * 2 ** 20
+
+
+def keep_freed_memory() -> None:
+    """Let a training process reuse the memory of last epoch's large tensors (glibc only).
+
+    By default glibc maps each allocation above a threshold (128 kB, raised as such blocks are
+    freed) afresh and unmaps it when freed, and returns the heap's free top to the system: an
+    epoch's multi-MB tensors (the Philox draws of 8 members: 3.2 MB of real data) then cost a
+    page fault per 4 kB on every allocation, on some runs and not others as the threshold
+    moves. Measured (compiled seed trainer, 32 members, one process, 6 runs): 40 to 48 ms an
+    epoch by default, 41 to 42 ms with these settings. The numbers trained are unchanged."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (macOS, musl): its allocator keeps its own policy
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+
+
 def single_thread() -> None:
-    """Set up a worker for population work: one torch thread, one compiling thread."""
+    """Set up a worker for population work: one torch thread, one compiling thread, and an
+    allocator that keeps freed memory (keep_freed_memory)."""
+    keep_freed_memory()
     # One torch thread per worker: the population's ops are small, and two threads contending
     # on a loaded 2-core machine ran 10x slower than one (benchmarks/throughput.py shows it).
     # Parallelism comes from worker processes instead.
