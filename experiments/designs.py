@@ -79,6 +79,7 @@ FACTORS: dict[str, dict[str, dict]] = {
     "g_activation": {
         "relu": {"g_activation": "relu"},
         "leaky_relu": {"g_activation": "leaky_relu"},
+        "elu": {"g_activation": "elu"},           # smooth: no kinks, so no density spikes
     },
     "d_activation": {
         "relu": {"d_activation": "relu"},
@@ -117,14 +118,15 @@ REMEDIES = {
 
 
 #: The fix: every level that issue 13's exploration found to matter, together. Per-value G on
-#: normal noise (it can represent the target, and cannot collapse to one vector), leaky ReLU in
-#: both networks (a ReLU D dies and freezes G; a ReLU G with every unit off over an interval of
-#: noise puts an atom in its output), and the fast, decaying learning rate (at the seed's rate a
-#: per-value G has not left its start after 600 epochs). README, findings.
+#: normal noise (it can represent the target, and cannot collapse to one vector), a smooth G
+#: (ELU: a ReLU G with every unit off over an interval of noise puts an atom in its output, a
+#: leaky one a density spike where a piece is nearly flat), leaky ReLU in D (a ReLU D dies and
+#: freezes G), and the fast, decaying learning rate (at the seed's rate a per-value G has not
+#: left its start after 600 epochs). README, findings.
 FIX = {
     "generator": "per_value",
     "noise": "normal",
-    "g_activation": "leaky_relu",
+    "g_activation": "elu",
     "d_activation": "leaky_relu",
     "lr_regime": "fast_decay",
 }

@@ -156,7 +156,7 @@ BAD_VALUES = [
     ("generator", "vectors"), ("generator", ""), ("generator", None), ("generator", 1),
     ("noise", "gaussian"), ("noise", "Normal"), ("noise", None),
     ("g_activation", "leaky"), ("g_activation", "ReLU"), ("g_activation", None),
-    ("d_activation", "tanh"), ("d_activation", ""), ("d_activation", 0),
+    ("d_activation", "sigmoid"), ("d_activation", ""), ("d_activation", 0),
     ("g_ema", 1.0), ("g_ema", -0.1), ("g_ema", math.nan), ("g_ema", "0.9"),
     ("g_loss", "nonsaturating"), ("g_loss", "wasserstein"), ("g_loss", None),
     ("minibatch_std", 1), ("minibatch_std", 0), ("minibatch_std", "yes"), ("minibatch_std", None),

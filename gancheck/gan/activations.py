@@ -28,8 +28,8 @@ LEAKY_SLOPE = 0.2
 class Activation:
     """forward(x) -> y; forward_(x): the same, in place (where the pre-activation is not kept);
     backward(grad, y) -> d loss / d x from the *output* y (the stacked trainer keeps layer
-    outputs, not pre-activations; for both entries y > 0 exactly where x > 0, so this is the
-    gradient autograd forms from x); module() -> the reference's nn.Module."""
+    outputs, not pre-activations; each entry's derivative is a function of y: for the ReLUs,
+    y > 0 exactly where x > 0); module() -> the reference's nn.Module."""
     description: str
     forward: Callable[[torch.Tensor], torch.Tensor]
     forward_: Callable[[torch.Tensor], torch.Tensor]
@@ -48,6 +48,16 @@ ACTIVATIONS: dict[str, Activation] = {
         lambda x: torch.nn.functional.leaky_relu_(x, LEAKY_SLOPE),
         lambda grad, y: torch.ops.aten.leaky_relu_backward(grad, y, LEAKY_SLOPE, True),
         lambda: nn.LeakyReLU(LEAKY_SLOPE)),
+    # Smooth ones: a network of them has no kinks, so a G of one normal number has no density
+    # spikes where a piece's slope is small (what the fix's wrong-shape seeds show).
+    "elu": Activation(
+        "ELU (Clevert et al. 2016), alpha 1: smooth, linear above 0",
+        torch.nn.functional.elu, torch.nn.functional.elu_,
+        # d elu / dx = 1 above 0, y + 1 below: elu_backward from the result.
+        lambda grad, y: torch.ops.aten.elu_backward(grad, 1.0, 1.0, 1.0, True, y), nn.ELU),
+    "tanh": Activation(
+        "tanh (the activation the seed stores for G and never applies)",
+        torch.tanh, torch.tanh_, torch.ops.aten.tanh_backward, nn.Tanh),
 }
 
 #: The seed's activation: G's always, D's by default.

@@ -82,7 +82,7 @@ def test_fix_design_is_the_fix_the_seed_and_the_fix_less_each_part():
     fix = arms[design.baseline]
     assert design.baseline == "fix" and arms["seed"].config == GANConfig()
     assert (fix.config.generator, fix.config.noise, fix.config.g_activation, fix.config.d_activation) == (
-        "per_value", "normal", "leaky_relu", "leaky_relu")
+        "per_value", "normal", "elu", "leaky_relu")
     assert len(design.arms) == 2 + len(FIX)  # the fix, the seed, one arm per part of the fix
     seed_levels = dict(arms["seed"].factors)
     for factor in FIX:
