@@ -6,6 +6,7 @@
                                     [--mode host|device] [--json]
                                     [--generator vector|per_value] [--noise uniform|normal]
                                     [--minibatch-std] [--instance-noise SD] [--g-loss NAME]
+                                    [--g-activation NAME] [--d-activation NAME]
 
 A member-epoch is one epoch (20 D steps and 20 G steps) of one member. Both trainers run in the
 same run under the same torch thread count: one warm-up run each, then ``--repeats`` rounds that
@@ -84,7 +85,7 @@ def _config(features: str, epochs: int, args) -> GANConfig:
     return GANConfig(num_epochs=epochs, features=features, g_hidden_size=args.hidden, generator=args.generator,
                      g_input_size=1 if args.generator == "per_value" else GANConfig().g_input_size,
                      noise=args.noise, minibatch_std=args.minibatch_std, instance_noise=args.instance_noise,
-                     g_loss=args.g_loss)
+                     g_loss=args.g_loss, g_activation=args.g_activation, d_activation=args.d_activation)
 
 
 def _population(members: int, features: str, epochs: int, args, first_seed: int = 0) -> Population:
@@ -151,6 +152,7 @@ def _peak_memory(members: int, features: str, args) -> dict:
                "--hidden", str(args.hidden), "--compile", args.compile, "--draws", args.draws[0],
                *(["--mode", args.mode] if args.mode else []), "--generator", args.generator,
                "--noise", args.noise, "--instance-noise", str(args.instance_noise), "--g-loss", args.g_loss,
+               "--g-activation", args.g_activation, "--d-activation", args.d_activation,
                *(["--minibatch-std"] if args.minibatch_std else [])]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -240,6 +242,8 @@ def main(argv=None) -> int:
     parser.add_argument("--minibatch-std", action="store_true", help="append the batch spread to D's features")
     parser.add_argument("--instance-noise", type=float, default=0.0, help="instance noise sd (default 0)")
     parser.add_argument("--g-loss", default="non_saturating", help="G's loss (default non_saturating, the seed's)")
+    parser.add_argument("--g-activation", default="relu", help="G's hidden activation (default relu, the seed's)")
+    parser.add_argument("--d-activation", default="relu", help="D's hidden activation (default relu, the seed's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -288,7 +292,8 @@ def main(argv=None) -> int:
         "by_features": results,
         "settings": {"hidden": args.hidden, "generator": args.generator, "noise": args.noise,
                      "minibatch_std": args.minibatch_std, "instance_noise": args.instance_noise,
-                     "g_loss": args.g_loss, "workers": args.workers, "threads": args.threads,
+                     "g_loss": args.g_loss, "g_activation": args.g_activation, "d_activation": args.d_activation,
+                     "workers": args.workers, "threads": args.threads,
                      "draw_threads": args.draw_threads, "compile": args.compile, "mode": args.mode,
                      "draws": {features: [_population_kwargs(features, args, d)["draws"] for d in args.draws]
                                for features in feature_sets},
