@@ -59,8 +59,9 @@ class GANConfig:
     # noise numbers (Nag: 1) to one value, with the same weights for each of the 500 values. So
     # g_input_size is always the noise numbers per call of G.
     generator: str = "vector"
-    # G's hidden activation (gancheck/gan/activations.py): the seed's ReLU, or leaky ReLU. Where
-    # all of a ReLU G's units are off, a whole interval of noise maps to one value: an atom.
+    # G's hidden activation (gancheck/gan/activations.py: relu, leaky_relu, elu, tanh; the seed's
+    # ReLU first). Where all of a ReLU G's units are off, a whole interval of noise maps to one
+    # value: an atom; the fix's G is the smooth ELU.
     g_activation: str = "relu"
     # G's noise: the seed's U(0, 1), or N(0, 1) (with which a per-value G with one noise number
     # can represent the target exactly, as an affine map).
@@ -69,7 +70,7 @@ class GANConfig:
     d_hidden_size: int = 10
     # The seed's D sees only the 4 moments of each 500-vector.
     features: str = "moments"
-    # D's hidden activation (gancheck/gan/activations.py): the seed's ReLU, or leaky ReLU, whose
+    # D's hidden activation (the same registry): the seed's ReLU, or e.g. leaky ReLU, whose
     # units cannot die (a dead ReLU D says 0.5 to everything and G stops learning).
     d_activation: str = "relu"
     # Append the minibatch's spread (progressive GANs' minibatch std, gancheck/gan/features.py) to

@@ -32,7 +32,7 @@ def keep_freed_memory() -> None:
     epoch's multi-MB tensors (the Philox draws of 8 members: 3.2 MB of real data) then cost a
     page fault per 4 kB on every allocation, on some runs and not others as the threshold
     moves. Measured (compiled seed trainer, 32 members, one process, 6 runs): 40 to 48 ms an
-    epoch by default, 41 to 42 ms with these settings. The numbers trained are unchanged."""
+    epoch by default, 37 to 38 ms with these settings. The numbers trained are unchanged."""
     import ctypes
     try:
         libc = ctypes.CDLL(None)
