@@ -28,6 +28,7 @@ from gancheck.gan import philox_draws
 from gancheck.gan.draws import EpochDraws, draw_epoch, empty_draws, member_generator
 from gancheck.gan.philox import member_keys
 from gancheck.gan.schedules import instance_noise_sd
+from gancheck.gan.subnormals import flush_subnormals
 
 
 #: Members whose real data is drawn, then turned into features, together: few enough that the
@@ -83,7 +84,9 @@ class EpochFeed:
             real = torch.empty(S, cfg.d_steps, m, feature_size, dtype=dtype) if host_features else draws.real
             self._sets.append(EpochInputs(real, draws.d_noise, draws.g_noise, host_features,
                                           draws.d_fake_noise, draws.g_fake_noise))
-        self._pool = ThreadPoolExecutor(parts, thread_name_prefix="gancheck-draws") if threads else None
+        # Draw threads flush subnormals as the training thread does (gancheck.gan.subnormals).
+        self._pool = (ThreadPoolExecutor(parts, thread_name_prefix="gancheck-draws", initializer=flush_subnormals)
+                      if threads else None)
         self._pending: list[Future] = []
         self._turn = 0
 

@@ -59,6 +59,7 @@ from gancheck.gan.generators import generator_kind
 from gancheck.gan.losses import G_LOSSES
 from gancheck.gan.result import TrainResult
 from gancheck.gan.schedules import epoch_learning_rates
+from gancheck.gan.subnormals import subnormals_flushed
 from gancheck.gan.stacked import (StackedAdam, StackedMLP, bce_sigmoid_backward, flatten_grads, layer_views,
                                   mlp_backward, mlp_forward)
 from gancheck.gan.workspace import Workspace, get_buffer
@@ -253,15 +254,19 @@ def train_population(population: Population, *, n_draws: int = 0, device="cpu", 
     bounds = np.linspace(0, S, blocks + 1).round().astype(int)
     steps = make_steps(population.shape, compile=compile, branch_free=True if mode == "device" else None)
     results: list[TrainResult | None] = [None] * S
+    with subnormals_flushed():
+        _train_blocks(population, order, bounds, steps, results, n_draws=n_draws, device=device, dtype=dtype,
+                      on_epoch=on_epoch, draw_threads=draw_threads, fused_adam=fused_adam, draws=draws,
+                      on_device=mode == "device", compile=compile)
+    return results
+
+
+def _train_blocks(population, order, bounds, steps, results, **settings) -> None:
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         members = order[lo:hi]
         block = Population([population.configs[s] for s in members], [population.seeds[s] for s in members])
-        trained = _train_block(block, steps, n_draws=n_draws, device=device, dtype=dtype, on_epoch=on_epoch,
-                               draw_threads=draw_threads, fused_adam=fused_adam, draws=draws,
-                               on_device=mode == "device", compile=compile)
-        for s, result in zip(members, trained):
+        for s, result in zip(members, _train_block(block, steps, **settings)):
             results[s] = result
-    return results
 
 
 def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, device, dtype,
