@@ -8,7 +8,8 @@ members, 1 thread, member-epochs/s eager -> compiled): moments 789 -> 1,377 and 
 954 -> 1,486 at H = 5; but raw 782 -> 756, data_sq_diffs 494 -> 454, data_diffs 507 -> 458 (D's
 wide first layer is a matmul either way, and the compiled form is a broadcast product), sorted
 378 -> 86 (torch.sort inside a graph, against the eager trainer's numpy sort), and moments at
-H = 200 117 -> 102. ``auto`` compiles only where it was measured to pay (``compile_pays``).
+H = 200 117 -> 102. ``auto`` compiles only where it was measured to pay (``compile_pays``;
+the remedies' levels are measured at ``COMPILE_PAYS_ACTIVATIONS`` and ``_measured_shape``).
 
 Compiled and eager steps compute the same formulas; they round differently, and over 2001
 epochs rounding differences grow into different trajectories (of the same distribution). So
@@ -37,6 +38,12 @@ COMPILE_PAYS_FEATURES = frozenset({"moments", "moments2"})
 
 #: G hidden sizes up to this compile (measured: pays at 5, loses at 200, where the matmuls dominate).
 MAX_HIDDEN_TO_COMPILE = 10
+
+#: Hidden activations (G's and D's) whose compiled step was measured faster, on the seed's shape
+#: otherwise (20 members, one process each, eager and compiled side by side over 300 epochs,
+#: median member-epochs/s): leaky ReLU in D 394 -> 725, in G 411 -> 786. ELU in G was not
+#: (406 -> 392), and tanh was not measured.
+COMPILE_PAYS_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,10 +90,12 @@ def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
 
 
 def _measured_shape(cfg: GANConfig) -> bool:
-    """Compiling was measured on the seed's generator and D input only (issue 13's remedies were
-    not: a per-value G is matmul-bound, like H = 200), so other shapes train eagerly."""
-    return (cfg.generator == "vector" and not cfg.minibatch_std and cfg.instance_noise == 0
-            and cfg.g_activation == cfg.d_activation == "relu")
+    """Whether compiling was measured to pay for ``cfg``'s generator and activations (measured as
+    for COMPILE_PAYS_ACTIVATIONS): the seed's vector G, with or without the batch spread in D's
+    input (315 -> 620) and instance noise (253 -> 360). A per-value G loses (175 -> 88: its layers
+    are 5-wide GEMMs along 5,000 calls, which bmm does better than a compiled loop)."""
+    return (cfg.generator == "vector" and cfg.g_activation in COMPILE_PAYS_ACTIVATIONS
+            and cfg.d_activation in COMPILE_PAYS_ACTIVATIONS)
 
 
 def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:

@@ -420,6 +420,11 @@ def test_compiled_steps_match_the_reference_whatever_the_company():
     (member,) = _train([cfg], [11], compile=True, draws="torch")
     _assert_same([ref], [member])
     _assert_same([member], _train([cfg] * 3, [10, 11, 12], compile=True, draws="torch")[1:2])
+    # The remedies that --compile auto compiles as well (engine._measured_shape), all at once.
+    remedies = cfg.replace(minibatch_std=True, instance_noise=0.5, g_activation="leaky_relu",
+                           d_activation="leaky_relu")
+    _assert_same([train_reference(remedies, 11, n_draws=2, dtype=F64)],
+                 _train([remedies], [11], compile=True, draws="torch"))
 
 
 # --------------------------------------------------------------------------- the benchmark script
