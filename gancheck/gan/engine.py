@@ -9,7 +9,7 @@ members, 1 thread, member-epochs/s eager -> compiled): moments 789 -> 1,377 and 
 wide first layer is a matmul either way, and the compiled form is a broadcast product), sorted
 378 -> 86 (torch.sort inside a graph, against the eager trainer's numpy sort), and moments at
 H = 200 117 -> 102. ``auto`` compiles only where it was measured to pay (``compile_pays``;
-the remedies' levels are measured at ``COMPILE_PAYS_ACTIVATIONS`` and ``_measured_shape``).
+the remedies' levels: ``COMPILE_PAYS_GENERATORS`` and ``_measured_shape``).
 
 Compiled and eager steps compute the same formulas; they round differently, and over 2001
 epochs rounding differences grow into different trajectories (of the same distribution). So
@@ -39,11 +39,17 @@ COMPILE_PAYS_FEATURES = frozenset({"moments", "moments2"})
 #: G hidden sizes up to this compile (measured: pays at 5, loses at 200, where the matmuls dominate).
 MAX_HIDDEN_TO_COMPILE = 10
 
-#: Hidden activations (G's and D's) whose compiled step was measured faster, on the seed's shape
-#: otherwise (20 members, one process each, eager and compiled side by side over 300 epochs,
-#: median member-epochs/s): leaky ReLU in D 394 -> 725, in G 411 -> 786. ELU in G was not
-#: (406 -> 392), and tanh was not measured.
-COMPILE_PAYS_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+#: (generator kind, G's activation) pairs whose compiled step was measured faster (20 members, one
+#: process, median member-epochs/s eager -> compiled over 150 to 300 epochs). The seed's vector G:
+#: ReLU (above), leaky ReLU 411 -> 786, but not ELU (406 -> 392). A per-value G (its calls as
+#: columns, gancheck.gan.generators): ReLU 180 -> 288; ELU, in the fix's configuration (normal
+#: noise, leaky D, fast decay), 130 -> 223. Other pairs (tanh, a leaky per-value G) were not measured.
+COMPILE_PAYS_GENERATORS = frozenset({("vector", "relu"), ("vector", "leaky_relu"),
+                                     ("per_value", "relu"), ("per_value", "elu")})
+
+#: D activations whose compiled step was measured faster: leaky ReLU 394 -> 725 (the seed's shape
+#: otherwise, side by side with the eager one).
+COMPILE_PAYS_D_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
 
 
 @functools.lru_cache(maxsize=None)
@@ -90,12 +96,11 @@ def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
 
 
 def _measured_shape(cfg: GANConfig) -> bool:
-    """Whether compiling was measured to pay for ``cfg``'s generator and activations (measured as
-    for COMPILE_PAYS_ACTIVATIONS): the seed's vector G, with or without the batch spread in D's
-    input (315 -> 620) and instance noise (253 -> 360). A per-value G loses (175 -> 88: its layers
-    are 5-wide GEMMs along 5,000 calls, which bmm does better than a compiled loop)."""
-    return (cfg.generator == "vector" and cfg.g_activation in COMPILE_PAYS_ACTIVATIONS
-            and cfg.d_activation in COMPILE_PAYS_ACTIVATIONS)
+    """Whether compiling was measured to pay for ``cfg``'s generator and activations
+    (COMPILE_PAYS_GENERATORS, COMPILE_PAYS_D_ACTIVATIONS); with or without the batch spread in
+    D's input (315 -> 620) and instance noise (253 -> 360), both measured on the seed's shape."""
+    return ((cfg.generator, cfg.g_activation) in COMPILE_PAYS_GENERATORS
+            and cfg.d_activation in COMPILE_PAYS_D_ACTIVATIONS)
 
 
 def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:

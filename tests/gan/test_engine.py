@@ -24,10 +24,13 @@ def test_auto_compiles_the_seed_shape_when_a_compiler_is_there(compiler):
     assert resolve_compile("auto", SEED) is False
 
 
-# Measured faster compiled (engine.COMPILE_PAYS_ACTIVATIONS, engine._measured_shape).
+# Measured faster compiled (engine.COMPILE_PAYS_GENERATORS, engine._measured_shape).
 @pytest.mark.parametrize("change", [dict(d_activation="leaky_relu"), dict(g_activation="leaky_relu"),
                                     dict(minibatch_std=True), dict(instance_noise=1.0),
-                                    dict(d_activation="leaky_relu", minibatch_std=True)])
+                                    dict(d_activation="leaky_relu", minibatch_std=True),
+                                    dict(generator="per_value", g_input_size=1),
+                                    dict(generator="per_value", g_input_size=1, noise="normal", g_activation="elu",
+                                         d_activation="leaky_relu")])
 def test_auto_compiles_the_remedies_measured_to_pay(compiler, change):
     compiler(True)
     assert resolve_compile("auto", SEED.replace(**change)) is True
@@ -37,8 +40,8 @@ def test_auto_compiles_the_remedies_measured_to_pay(compiler, change):
                                     dict(features="data_sq_diffs"), dict(g_hidden_size=200),
                                     dict(num_epochs=MIN_EPOCHS_TO_COMPILE - 1), dict(g_activation="elu"),
                                     dict(g_activation="tanh"), dict(d_activation="elu"),
-                                    dict(generator="per_value", g_input_size=1),
-                                    dict(generator="per_value", g_input_size=1, d_activation="leaky_relu")])
+                                    dict(generator="per_value", g_input_size=1, g_activation="leaky_relu"),
+                                    dict(generator="per_value", g_input_size=1, g_activation="tanh")])
 def test_auto_stays_eager_where_compiling_was_measured_not_to_pay(compiler, change):
     compiler(True)
     assert resolve_compile("auto", SEED.replace(**change)) is False
