@@ -1,14 +1,14 @@
-"""Subnormal floats are flushed to zero while the population trainer runs on the CPU: a named,
-recorded choice.
+"""Subnormal floats are flushed to zero while the population trainer runs: a named choice
+(FLUSH_SUBNORMALS), in force on the CPU.
 
 Why: a ReLU unit that is off for every input gets a gradient of exactly 0, and Adam's first
 moment for its weights then decays by beta1 = 0.9 a step, into the subnormal range (below
 1.2e-38 in float32) within a few hundred steps; its second moment follows. x86 cores take tens to
 hundreds of cycles per subnormal operand, so a run slows down as its units die. Measured on this
 project's 2-core machine (20 members, one thread, G hidden size 200, eager): 111 member-epochs/s
-over the first 25 epochs, 32 by epochs 175-300; with subnormals flushed, 94 to 103 throughout
-(the seed's compiled shape, 600 epochs: 590 to 826 against a steady 694 to 795). That arm had been a third of
-the full design's time.
+over the first 25 epochs, 32 by epochs 175-300; with subnormals flushed, 94 to 103 throughout.
+That arm had been a third of the full design's time (1,189 core-seconds, now 421). The seed's
+compiled shape, over 600 epochs: 590 to 826 unflushed, a steady 694 to 795 flushed.
 
 What it changes: any value that would be subnormal (|x| < 1.2e-38 in float32, 2.2e-308 in
 float64) becomes 0, as an operand or a result (the CPU's FTZ and DAZ flags,
