@@ -14,7 +14,7 @@ from typing import Sequence
 # sigint_deferred, so a Ctrl-C while they load is reported in one line (exit 130), never as a
 # traceback, and never lost. Worker processes re-import this module as they start, so keeping
 # it light also starts them faster.
-from gancheck.cli import ArgumentParser, UsageError, positive_int, run_cli, sigint_deferred
+from gancheck.cli import ArgumentParser, UsageError, exit_with, positive_int, sigint_deferred
 
 #: Exit status of a run stopped by its machine (full disk, read-only folder, lost Dask cluster),
 #: as opposed to bad input (2) or Ctrl-C (130).
@@ -106,7 +106,7 @@ def default_out(preset: str, design: str) -> Path:
 
 def _import_heavy() -> None:
     # Everything the run will import, the report's plotting included, loaded at once.
-    with sigint_deferred():
+    with sigint_deferred(sigterm=True):
         import gancheck.gan.device  # noqa: F401
         import gancheck.report.render  # noqa: F401
         import gancheck.runs.driver  # noqa: F401
@@ -166,4 +166,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    exit_with(main)

@@ -1,10 +1,9 @@
 """python -m gancheck train | score | report | plan"""
 from __future__ import annotations
 
-import sys
 from typing import Sequence
 
-from gancheck.cli import ArgumentParser, run_cli
+from gancheck.cli import ArgumentParser, exit_with
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,4 +19,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    exit_with(main)

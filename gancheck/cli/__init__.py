@@ -5,12 +5,15 @@ Every command reports bad input as one line on stderr and exits 2, never with a 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Callable, Sequence
 
-from gancheck.signals import sigint_deferred  # noqa: F401 (re-exported for the CLIs)
+from gancheck.signals import Terminated, sigint_deferred, terminate_as_interrupt  # noqa: F401 (re-exported)
 
 EXIT_USAGE = 2
+#: Exit codes after Ctrl-C and SIGTERM: 128 + the signal's number, as a shell reports them.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 class UsageError(Exception):
@@ -58,7 +61,8 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     without permission), or a full disk, is a reason to print, not a traceback.
     """
     try:
-        return main(argv)
+        with terminate_as_interrupt():
+            return main(argv)
     except (UsageError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it held
         print(f"error: {message}", file=sys.stderr)
@@ -72,6 +76,22 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
             raise
         print(f"error: {_out_of_memory(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: finished work is saved; rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"{'terminated' if terminated else 'interrupted'}: finished work is saved; rerun the same command "
+              "to resume", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def exit_with(main: Callable[[Sequence[str] | None], int]) -> None:
+    """A command's ``__main__``: run_cli(main), then exit with its code.
+
+    Once main has returned, the work is done and its outcome printed: a Ctrl-C or SIGTERM that
+    arrives while the interpreter shuts down (a terminal's Ctrl-C as the run ends) is ignored.
+    Python would otherwise raise it inside whatever finaliser is running and print "Exception
+    ignored in ..." with a traceback after a run that succeeded.
+    """
+    code = run_cli(main)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    sys.exit(code)

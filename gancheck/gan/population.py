@@ -341,6 +341,9 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                         g_average.lerp_(G.flat, 1 - cfg.g_ema)
                 _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at,
                            G_LOSSES[cfg.g_loss], on_device)
+                if g_average is not None:
+                    # A diverged member's average took its non-finite weights: reset it as its G is.
+                    g_average.masked_fill_(~alive[:, None], 0.0)
                 if on_epoch is not None:
                     on_epoch(S)
     finally:

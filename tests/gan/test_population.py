@@ -179,6 +179,21 @@ def test_divergent_member_is_recorded_and_others_unaffected():
     assert _max_diff(alone.generator, mixed[1].generator) < 1e-6
 
 
+def test_a_diverged_members_moving_average_is_reset_like_its_generator():
+    # With g_ema the exported G is the moving average, which took the diverging weights: it is
+    # reset to zeros as the member's own G is (no NaN left to export or sample), and the
+    # healthy member beside it keeps a finite average.
+    good = GANConfig(num_epochs=3, g_ema=0.9)
+    bad = good.replace(g_learning_rate=1e8, lr_schedule="constant", lr_min=0.0)
+    plain = train_population(Population([bad.replace(g_ema=0.0)], [0]))[0]
+    mixed = train_population(Population([bad, good], [0, 1]), n_draws=5)
+    assert mixed[0].status == plain.status == "diverged"
+    assert all(np.array_equal(w, np.zeros_like(w)) for w in mixed[0].generator)
+    assert all(np.array_equal(w, np.zeros_like(w)) for w in plain.generator)
+    assert np.all(mixed[0].samples == 0.0)            # a constant sample: every verdict fails it
+    assert mixed[1].status == "done" and all(np.isfinite(w).all() for w in mixed[1].generator)
+
+
 def test_population_rejects_mixed_shapes():
     with pytest.raises(ValueError, match="shape"):
         Population([GANConfig(), GANConfig(g_hidden_size=200)], [0, 1])

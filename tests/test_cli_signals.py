@@ -1,0 +1,60 @@
+"""SIGTERM and late signals at the command-line entry points (gancheck.cli.exit_with).
+
+The real ablation CLI under SIGINT, SIGTERM and SIGKILL at random points is
+tests/runs/test_interrupt.py; here each rule is pinned with a tiny entry point in a subprocess,
+so the moment the signal arrives is certain rather than timed.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(body: str) -> subprocess.CompletedProcess:
+    """Run ``body`` (defining main) under exit_with in a fresh interpreter of this checkout."""
+    script = "import os, signal, time\nfrom gancheck.cli import exit_with\n" + textwrap.dedent(body) + "\nexit_with(main)\n"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+
+
+def test_sigterm_while_working_exits_143_with_one_line():
+    done = _run("""
+        def main(argv):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)   # the signal raises here, as it would mid-training
+            return 0
+    """)
+    assert done.returncode == 143   # 128 + SIGTERM, as a shell reports it
+    assert done.stderr.splitlines() == ["terminated: finished work is saved; rerun the same command to resume"]
+
+
+def test_ctrl_c_while_working_still_exits_130():
+    done = _run("""
+        def main(argv):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+            return 0
+    """)
+    assert done.returncode == 130
+    assert done.stderr.splitlines() == ["interrupted: finished work is saved; rerun the same command to resume"]
+
+
+def test_a_signal_after_the_work_is_done_is_ignored_silently():
+    # Sent from an exit handler, i.e. while the interpreter shuts down after a successful run:
+    # Python's default would raise KeyboardInterrupt inside it and print a traceback after the
+    # run had succeeded (seen when Ctrl-C met the end of a real ablation).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        done = _run(f"""
+            import atexit
+            def late():
+                os.kill(os.getpid(), {int(signum)})
+                time.sleep(0.2)
+            atexit.register(late)
+            def main(argv):
+                return 0
+        """)
+        assert (done.returncode, done.stderr) == (0, ""), (signum, done.stderr)
