@@ -151,23 +151,14 @@ def mlp_backward_columns(layers, inputs: list[torch.Tensor], grad: torch.Tensor,
     return grads[::-1]
 
 
-#: Weight gradients of at least this many values per member are written by bmm straight into
-#: the gradient buffer's (strided) view; smaller ones are computed apart and copied in. Measured
-#: (20 members, one thread, µs per call, copied -> written directly): 200 x 500: 1,341 -> 649;
-#: 50 x 200: 126 -> 67; 500 x 10: 119 -> 82; but 5 x 500: 28 -> 41 and 50 x 5: 16 -> 31.
-DIRECT_WEIGHT_GRAD_VALUES = 4096
-
-
 def _weight_grad(x: torch.Tensor, grad: torch.Tensor, fused: bool, out: torch.Tensor | None) -> torch.Tensor:
-    """x^T @ grad, (S, in, out), into ``out`` if given.
+    """x^T @ grad, (S, in, out), copied into ``out`` if given.
 
-    Eager, small (see DIRECT_WEIGHT_GRAD_VALUES): the GEMM runs in whichever orientation has the
-    wider result (grad^T @ x, transposed, when in > out: 10x faster for G's first layer), and the
-    result is copied into ``out``."""
+    Eager: the GEMM runs in whichever orientation has the wider result (grad^T @ x, transposed,
+    when in > out: 10x faster for G's first layer), and the result is copied into the gradient
+    buffer's view rather than written there by bmm(out=), which is slow for strided outputs."""
     if fused:
         return stacked_matmul(x.transpose(1, 2), grad, fused=True)
-    if out is not None and x.shape[2] * grad.shape[2] >= DIRECT_WEIGHT_GRAD_VALUES:
-        return torch.bmm(x.transpose(1, 2), grad, out=out)
     if x.shape[2] > grad.shape[2]:
         product = torch.bmm(grad.transpose(1, 2), x).transpose(1, 2)
     else:
