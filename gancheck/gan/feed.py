@@ -17,8 +17,6 @@ everything and moving it:
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -167,15 +165,10 @@ class PhiloxFeed:
             chunk = FEATURE_CHUNK if self.device.type == "cpu" else max(1, DEVICE_DRAW_VALUES // per_member)
         self._chunks = [(lo, min(lo + chunk, S), frozenset(c.noise for c in configs[lo:lo + chunk]))
                         for lo in range(0, S, chunk)]
-        self._shape = philox_draws.DrawShape.of(cfg)
-        draw = functools.partial(_featurised_draws, real_features)
         if compile:
             from gancheck.gan.engine import allow_recompiles
             allow_recompiles()
-            # One graph: the real data goes from Philox words to D's features in fused loops and
-            # is never written out whole (with features compiled apart, it was a tenth of an epoch).
-            draw = torch.compile(draw, dynamic=False)
-        self._draw = draw
+        self._draw = torch.compile(philox_draws.draw_epoch, dynamic=False) if compile else philox_draws.draw_epoch
         like = dict(dtype=dtype, device=self.device)
         instance = cfg.instance_noise > 0
         self._inputs = EpochInputs(
@@ -195,8 +188,8 @@ class PhiloxFeed:
         step, sd, out = self._steps[self._turn], self._sds[self._turn], self._inputs
         for lo, hi, kinds in self._chunks:
             columns = {name: column[lo:hi] for name, column in self.columns.items()}
-            draws = self._draw(self._shape, self.keys[lo:hi], columns, kinds, step, sd, self.dtype)
-            out.real[lo:hi] = draws.real
+            draws = self._draw(self.cfg, self.keys[lo:hi], columns, kinds, step, sd, self.dtype)
+            out.real[lo:hi] = self.real_features(draws.real)
             out.d_noise[lo:hi], out.g_noise[lo:hi] = draws.d_noise, draws.g_noise
             if out.d_fake_noise is not None:
                 out.d_fake_noise[lo:hi], out.g_fake_noise[lo:hi] = draws.d_fake_noise, draws.g_fake_noise
@@ -205,9 +198,3 @@ class PhiloxFeed:
 
     def close(self) -> None:
         """Nothing runs in the background; for EpochFeed's interface."""
-
-
-def _featurised_draws(real_features, shape, keys, columns, kinds, step, instance_sd, dtype) -> EpochDraws:
-    """philox_draws.draw_epoch with ``real`` already turned into D's features."""
-    draws = philox_draws.draw_epoch(shape, keys, columns, kinds, step, instance_sd, dtype)
-    return dataclasses.replace(draws, real=real_features(draws.real))

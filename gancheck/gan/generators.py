@@ -59,7 +59,7 @@ class GeneratorKind:
         calls = self.calls(n)
         return t.reshape(t.shape[0], t.shape[1] * calls, t.shape[2] // calls)
 
-    def runs_as_columns(self, n: int) -> bool:
+    def _columns(self, n: int) -> bool:
         """Whether G runs with its calls as columns (stacked.mlp_forward_columns): for one value
         per call, where rows would be a few hidden units wide and the calls many. Compiled steps
         too: the matmuls stay bmm calls and the elementwise passes between them fuse (a per-value
@@ -73,7 +73,7 @@ class GeneratorKind:
         ``activation``: G's hidden activation (gancheck.gan.activations; backward takes the same)."""
         S, B = noise.shape[:2]
         calls = self._as_calls(noise, n)
-        if self.runs_as_columns(n):
+        if self._columns(n):
             result = mlp_forward_columns(layers, calls.transpose(1, 2).contiguous(), keep, activation)
         else:
             result = mlp_forward(layers, calls, keep, fused=fused, out=None if out is None else self._as_calls(out, n),
@@ -86,7 +86,7 @@ class GeneratorKind:
                  activation: Activation = RELU):
         """Parameter gradients from d loss / d vectors (S, B, n), as mlp_backward returns them."""
         n = grad.shape[-1]
-        if self.runs_as_columns(n):
+        if self._columns(n):
             return mlp_backward_columns(layers, saved, grad.reshape(grad.shape[0], 1, -1), grad_layers, activation)
         grads, _ = mlp_backward(layers, saved, self._as_calls(grad, n), grad_layers, fused=fused,
                                 activation=activation)

@@ -18,7 +18,6 @@ member on the host, a few thousand numbers, so both streams start a member from 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -41,25 +40,6 @@ def member_columns(configs: Sequence[GANConfig], device, dtype) -> dict[str, tor
             "normal_noise": column([c.noise == "normal" for c in configs], torch.bool)}
 
 
-@dataclass(frozen=True)
-class DrawShape:
-    """The sizes an epoch's draws take from a config, read once outside any compiled graph:
-    GANConfig.g_noise_size looks its generator up in a lazily imported registry, which
-    torch.compile cannot trace (it broke the draws into three graphs, with the real data's
-    scaling run eagerly between them: a tenth of a compiled epoch)."""
-    d_steps: int
-    g_steps: int
-    minibatch: int
-    output: int
-    noise: int
-    instance_noise: bool
-
-    @classmethod
-    def of(cls, cfg: GANConfig) -> "DrawShape":
-        return cls(cfg.d_steps, cfg.g_steps, cfg.minibatch_size, cfg.g_output_size, cfg.g_noise_size,
-                   cfg.instance_noise > 0)
-
-
 def _noise(kinds: frozenset, normal_noise: torch.Tensor, keys, stream: str, step, shape, dtype):
     if len(kinds) == 1:
         (kind,) = kinds
@@ -69,23 +49,23 @@ def _noise(kinds: frozenset, normal_noise: torch.Tensor, keys, stream: str, step
                        uniform(keys, STREAMS[stream], step, shape, dtype))
 
 
-def draw_epoch(shape: DrawShape, keys: torch.Tensor, columns: dict[str, torch.Tensor], kinds: frozenset,
+def draw_epoch(cfg: GANConfig, keys: torch.Tensor, columns: dict[str, torch.Tensor], kinds: frozenset,
                step: torch.Tensor, instance_sd: torch.Tensor, dtype=torch.float32) -> EpochDraws:
     """One epoch's draws of the members of ``keys`` (S, 2), with leading dimension S.
 
-    ``shape``: DrawShape.of(any member's config); ``columns``: member_columns of these members;
+    ``cfg``: any member's config (the shape fields); ``columns``: member_columns of these members;
     ``kinds``: the set of their cfg.noise; ``step``: the epoch, a 0-d int64 tensor; ``instance_sd``:
     the epoch's instance noise sd, a 0-d tensor (unused without instance noise).
     """
-    m, n, w = shape.minibatch, shape.output, shape.noise
-    real = normal(keys, STREAMS["real"], step, (shape.d_steps, m, n), dtype)
+    m, n, w = cfg.minibatch_size, cfg.g_output_size, cfg.g_noise_size
+    real = normal(keys, STREAMS["real"], step, (cfg.d_steps, m, n), dtype)
     real = real * columns["data_std"] + columns["data_mean"]
-    d_noise = _noise(kinds, columns["normal_noise"], keys, "d_noise", step, (shape.d_steps, m, w), dtype)
-    g_noise = _noise(kinds, columns["normal_noise"], keys, "g_noise", step, (shape.g_steps, m, w), dtype)
-    if not shape.instance_noise:
+    d_noise = _noise(kinds, columns["normal_noise"], keys, "d_noise", step, (cfg.d_steps, m, w), dtype)
+    g_noise = _noise(kinds, columns["normal_noise"], keys, "g_noise", step, (cfg.g_steps, m, w), dtype)
+    if cfg.instance_noise <= 0:
         return EpochDraws(real, d_noise, g_noise)
     instance = {name: normal(keys, STREAMS[f"instance_{name}"], step, (steps, m, n), dtype) * instance_sd
-                for name, steps in (("real", shape.d_steps), ("d", shape.d_steps), ("g", shape.g_steps))}
+                for name, steps in (("real", cfg.d_steps), ("d", cfg.d_steps), ("g", cfg.g_steps))}
     return EpochDraws(real + instance["real"], d_noise, g_noise, instance["d"], instance["g"])
 
 

@@ -125,22 +125,17 @@ class StepFunctions:
     """The trainer's per-step work as functions of tensors only (so torch.compile can take them).
 
     real_features(real) -> D's input for real batches (..., minibatch, n).
-    fake_features(g_flat, noise, fake_noise) -> D's input for G's batches of every D step of an
-    epoch at once, (S, d_steps, minibatch, F) from noise (S, d_steps, minibatch, g_noise_size).
-    d_step(d_flat, d_grad, real, fake, target) -> (D's gradient, D's output on [real; fake]);
-    real and fake are one step's features, (S, minibatch, F).
+    d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise) -> (D's gradient, D's output
+    on [real; fake]).
     g_step(g_flat, g_grad, d_flat, noise, fake_noise) -> (G's gradient, G's output, D's output on it).
     ``fake_noise``: instance noise added to G's batch before D sees it, or None.
     Neither updates parameters (StackedAdam does). Eager steps write the gradient into the buffer
     they are given and return it; graph-form steps return a new tensor (a compiled graph that
-    writes into views of its inputs splits). ``traceable_real_features``: real_features never
-    wrapped in torch.compile, for a caller that compiles it into a bigger graph (feed.PhiloxFeed).
+    writes into views of its inputs splits).
     """
     real_features: Callable
-    fake_features: Callable
     d_step: Callable
     g_step: Callable
-    traceable_real_features: Callable
 
 
 def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None,
@@ -162,9 +157,6 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     fused = compile if graph_form is None else graph_form
     branch_free = fused if branch_free is None else branch_free
     ws = None if fused else Workspace()
-    # The D phase's features live through all its steps: their own workspace, so that G's steps
-    # (other shapes, same names) neither overwrite nor reallocate them.
-    d_phase_ws = None if fused else Workspace()
     real_ws = threading.local()
 
     def gradient(grads, buffer):
@@ -178,27 +170,15 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
             real_ws.ws = Workspace()
         return d_input(real, False, None if fused else real_ws.ws)[0]
 
-    def fake_features(g_flat, noise, fake_noise=None):
-        # G does not change during the D steps, so the batches the seed makes at each D step are
-        # made here for all of them at once, the same values to rounding: a vector G in one call
-        # of d_steps * minibatch rows (wider matmuls, one call instead of d_steps; the seed's
-        # shape trains 5-10% faster), a per-value G one step at a time (its hidden activations
-        # are (hidden, calls) wide, and all steps at once overflowed the cache: 30% slower).
-        S, K = noise.shape[:2]
-        g_layers = layer_views(g_flat, g_shapes)
-        if kind.runs_as_columns(n):
-            fake = torch.stack([kind.forward(g_layers, noise[:, k], n, fused=fused, activation=g_activation)
-                                for k in range(K)], dim=1)
-        else:
-            fake = kind.forward(g_layers, noise.reshape(S, K * m, -1), n, fused=fused, activation=g_activation,
-                                out=get_buffer(d_phase_ws, "fake", (S, K * m, n), g_flat)).view(S, K, m, n)
+    def d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise=None):
+        S = g_flat.shape[0]
+        d_layers = layer_views(d_flat, d_shapes)
+        # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
+        fake = kind.forward(layer_views(g_flat, g_shapes), noise, n, fused=fused, activation=g_activation,
+                            out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
         if fake_noise is not None:
             fake = fake + fake_noise
-        return d_input(fake, False, d_phase_ws)[0]
-
-    def d_step(d_flat, d_grad, real, fake, target):
-        d_layers = layer_views(d_flat, d_shapes)
-        inputs = torch.cat((real, fake), dim=1)
+        inputs = torch.cat((real, d_input(fake, False, ws)[0]), dim=1)
         logit, saved = mlp_forward(d_layers, inputs, keep=True, fused=fused, activation=d_activation)
         p = torch.sigmoid(logit)
         grads, _ = mlp_backward(d_layers, saved, bce_sigmoid_backward(p, target, m),
@@ -226,11 +206,10 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
                               fused=fused, activation=g_activation)
         return gradient(grads, g_grad), fake, p
 
-    functions = (real_features, fake_features, d_step, g_step)
-    steps = StepFunctions(*functions, real_features)
+    steps = StepFunctions(real_features, d_step, g_step)
     if compile:
         allow_recompiles()
-        steps = StepFunctions(*(torch.compile(f, dynamic=False) for f in functions), real_features)
+        steps = StepFunctions(*(torch.compile(f, dynamic=False) for f in (real_features, d_step, g_step)))
     return steps
 
 
@@ -307,8 +286,7 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
     g_average = G.flat.clone() if cfg.g_ema > 0 else None
     if draws == "philox":
         feed = PhiloxFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
-                          real_features=steps.traceable_real_features, feature_size=cfg.d_input_size,
-                          compile=compile)
+                          real_features=steps.real_features, feature_size=cfg.d_input_size, compile=compile)
     else:
         feed = EpochFeed(population.configs, population.seeds, epochs=E, dtype=dtype, device=device,
                          real_features=steps.real_features, feature_size=cfg.d_input_size,
@@ -329,9 +307,9 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                 d_lr, g_lr = rates.epoch(epoch)
                 d_adam.begin_epoch(d_lr)
                 g_adam.begin_epoch(g_lr)
-                fake = steps.fake_features(G.flat, inputs.d_noise, inputs.d_fake_noise)
                 for k in range(cfg.d_steps):
-                    grad, d_out = steps.d_step(D.flat, d_adam.grad, real[:, k], fake[:, k], target)
+                    grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, real[:, k], inputs.d_noise[:, k], target,
+                                               _step(inputs.d_fake_noise, k))
                     d_adam.step(grad, k)
                 for k in range(cfg.g_steps):
                     grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k],
