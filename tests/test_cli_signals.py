@@ -16,8 +16,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(body: str) -> subprocess.CompletedProcess:
-    """Run ``body`` (defining main) under exit_with in a fresh interpreter of this checkout."""
-    script = "import os, signal, time\nfrom gancheck.cli import exit_with\n" + textwrap.dedent(body) + "\nexit_with(main)\n"
+    """Run ``body`` (defining main) under exit_with in a fresh interpreter of this checkout.
+
+    Ctrl-C is set to Python's own handler first, as in a terminal: a test run started in the
+    background of a non-interactive shell inherits SIGINT ignored, and the process would then
+    never see it (an ignored SIGINT is the user's choice, e.g. ``nohup ... &``, and stays so)."""
+    script = ("import os, signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+              "from gancheck.cli import exit_with\n" + textwrap.dedent(body) + "\nexit_with(main)\n")
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
 
 

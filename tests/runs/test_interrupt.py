@@ -143,6 +143,13 @@ def _check_store(run_dir: Path, want: dict, seen: dict) -> tuple[dict, list]:
     return finished, lost
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """In the child before exec: SIGINT at its default, as a terminal's foreground job has it.
+    A test run started in the background of a non-interactive shell (a CI job, `cmd &`) passes
+    SIGINT on as ignored, and every SIGINT kill point would then test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(proc: subprocess.Popen, way: str) -> None:
     if way == "SIGKILL to the driver alone":
         proc.send_signal(signal.SIGKILL)
@@ -180,7 +187,8 @@ def test_interrupted_ablation_always_resumes_to_a_complete_consistent_store(tmp_
         # Output to files, not pipes: a process that outlived the run must not block the test.
         with open(out, "w") as stdout, open(err, "w") as stderr:
             proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=stdout, stderr=stderr, text=True,
-                                    start_new_session=True, env={**os.environ, MARKER: marker})
+                                    start_new_session=True, env={**os.environ, MARKER: marker},
+                                    preexec_fn=_sigint_as_in_a_terminal)
         started = time.monotonic()
         try:
             if by_rows:
