@@ -9,7 +9,8 @@ import signal
 import sys
 from typing import Callable, Sequence
 
-from gancheck.signals import Terminated, sigint_deferred, terminate_as_interrupt  # noqa: F401 (re-exported)
+from gancheck.signals import Terminated, terminate_as_interrupt
+from gancheck.signals import sigint_deferred  # noqa: F401 (re-exported for the CLIs)
 
 EXIT_USAGE = 2
 #: Exit codes after Ctrl-C and SIGTERM: 128 + the signal's number, as a shell reports them.
