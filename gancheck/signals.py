@@ -1,5 +1,5 @@
-"""Holding Ctrl-C while something must not be interrupted (imports, spawning workers), and
-SIGTERM handled as Ctrl-C is."""
+"""Holding Ctrl-C while something must not be interrupted (imports, spawning workers, library
+code that swallows exceptions), and SIGTERM handled as Ctrl-C is."""
 from __future__ import annotations
 
 import signal
@@ -10,25 +10,46 @@ from typing import Iterator
 
 @contextmanager
 def sigint_deferred(*, sigterm: bool = False) -> Iterator[None]:
-    """Hold Ctrl-C while heavy modules (torch, scipy, matplotlib) import; deliver it right after.
+    """Hold Ctrl-C while code that mishandles it runs; deliver it right after. Two kinds:
 
-    A KeyboardInterrupt raised inside an import can be swallowed by a library's bare ``except:``
-    (the command then runs on as if Ctrl-C had not been pressed), and one raised inside code
-    that a library exec()s (dataclasses do, while torch imports) makes CPython kill the process
-    with SIGINT at exit, whatever run_cli returned. Blocked, the signal waits, and becomes a
-    KeyboardInterrupt in our own code as the block ends: run_cli's one line and exit code 130.
+    - heavy imports (torch, scipy, matplotlib). A KeyboardInterrupt raised inside an import can be
+      swallowed by a library's bare ``except:`` (the command then runs on as if Ctrl-C had not
+      been pressed), and one raised inside code that a library exec()s (dataclasses do, while
+      torch imports) makes CPython kill the process with SIGINT at exit, whatever run_cli returned;
+    - library calls into compiled code that cannot pass an exception on: scipy's
+      ``boschloo_exact`` builds a Sobol engine, and a KeyboardInterrupt raised while its Cython
+      ``_initialize_v`` ran was printed as "Exception ignored" and dropped (seen in CI with
+      SIGTERM: the run went on and exited 0).
+
+    Held, the signal waits, and becomes a KeyboardInterrupt in our own code as the block ends:
+    run_cli's one line and exit code 130.
     With ``sigterm``, SIGTERM is held as well (terminate_as_interrupt turns it into the same
     exception). Not while spawning processes: they inherit the mask, and a worker that must be
     stopped (Process.terminate sends SIGTERM) would then run on.
     """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM} if sigterm else {signal.SIGINT})
+    held = {signal.SIGINT, signal.SIGTERM} if sigterm else {signal.SIGINT}
+    # Two locks, because either alone leaks. The mask is per thread: a signal sent to the process
+    # goes to another thread (OpenMP's, OpenBLAS's) when this one blocks it, and Python then runs
+    # the handler here at the next bytecode, inside the block. Python-level handlers, swapped
+    # for ones that only note the signal, are not inherited by spawned processes, which must
+    # start with SIGINT blocked (runs.execute). Only Python handlers are swapped: SIG_IGN stays
+    # ignored, and SIG_DFL (SIGTERM outside run_cli) ends the process as it would have anyway.
+    noted: list[int] = []
+    swapped = {signum: signal.signal(signum, lambda signum, frame: noted.append(signum))
+               for signum in held if callable(signal.getsignal(signum))}
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in swapped.items():
+            signal.signal(signum, handler)
+        if previous_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # one blocked here arrives now
+        if noted:
+            swapped[noted[0]](noted[0], None)  # the handler it would have met: raises here
 
 
 class Terminated(KeyboardInterrupt):

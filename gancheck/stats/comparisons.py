@@ -41,6 +41,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from gancheck.signals import sigint_deferred
+
 __all__ = ["COMPARISON_COLUMNS", "compare_to_baseline", "compare_rates", "compare_metrics",
            "median_ci", "prob_improvement_ci", "holm"]
 
@@ -153,8 +155,9 @@ def boschloo(hits: int, n: int, base_hits: int, base_n: int) -> tuple[float, flo
     if hits + base_hits in (0, n + base_n):
         # Both arms all 0 or all 1: no evidence of a difference, and scipy returns NaN here.
         return 1.0, 1.0
-    result = stats.boschloo_exact([[hits, base_hits], [n - hits, base_n - base_hits]],
-                                  alternative="two-sided")
+    with sigint_deferred(sigterm=True):  # its Sobol engine would swallow a Ctrl-C (gancheck.signals)
+        result = stats.boschloo_exact([[hits, base_hits], [n - hits, base_n - base_hits]],
+                                      alternative="two-sided")
     return float(result.statistic), float(min(1.0, result.pvalue))
 
 
