@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from gancheck.runs.plan import Task
 from gancheck.runs.task import run_task
-from gancheck.runs.workers import default_workers, setup_pool_worker, single_thread
+from gancheck.runs.workers import count_member_epochs, default_workers, init_pool_worker, single_thread
 from gancheck.signals import sigint_deferred
 
 __all__ = ["default_workers", "execute", "run_in_process", "run_in_processes", "single_thread"]
@@ -30,20 +30,8 @@ def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Pr
         yield task, records
 
 
-_counter = None  # in a worker process: the shared member-epoch counter, set by _init_worker
-
-
-def _init_worker(counter, parent_pid: int, parent_is_main_thread: bool) -> None:
-    global _counter
-    setup_pool_worker(parent_pid, parent_is_main_thread=parent_is_main_thread)
-    _counter = counter
-
-
 def _run_counted(task: Task, device: str, compile: str) -> list:
-    def tick(members: int) -> None:
-        with _counter.get_lock():
-            _counter.value += members
-    return run_task(task, device=device, compile=compile, on_epoch=tick)
+    return run_task(task, device=device, compile=compile, on_epoch=count_member_epochs)
 
 
 def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
@@ -53,13 +41,13 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: s
     counter = ctx.Value("q", 0)  # member-epochs done, shared with the workers for the progress bar
     seen = 0
     # Workers are spawned by the thread that submits (this one), and must die with this process.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker,
                                initargs=(counter, os.getpid(),
                                          threading.current_thread() is threading.main_thread()))
     finished = False
     try:
         # The pool spawns its workers during submit(). A Ctrl-C reaches the whole process group,
-        # workers included, and one that is still importing (before _init_worker ignores SIGINT)
+        # workers included, and one that is still importing (before init_pool_worker ignores SIGINT)
         # would print a KeyboardInterrupt traceback. So SIGINT is blocked while they are spawned:
         # they inherit the mask and start with it blocked, and here a Ctrl-C that came meanwhile
         # is delivered as soon as it is unblocked, not lost. (The stdlib's resource_tracker

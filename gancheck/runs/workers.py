@@ -63,6 +63,25 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+_member_epochs = None  # in a pool worker: the counter shared with the driver's progress bar
+
+
+def init_pool_worker(counter, parent_pid: int, parent_is_main_thread: bool) -> None:
+    """The local pool's initializer. It lives here, in a module that imports no torch, because a
+    spawned worker imports its initializer's module before running it: from gancheck.runs.execute
+    that meant importing torch (seconds on a loaded machine) before die_with_parent, and a driver
+    killed meanwhile left a worker running until the import ended."""
+    global _member_epochs
+    setup_pool_worker(parent_pid, parent_is_main_thread=parent_is_main_thread)
+    _member_epochs = counter
+
+
+def count_member_epochs(members: int) -> None:
+    """Add ``members`` member-epochs to the driver's progress counter (in a pool worker)."""
+    with _member_epochs.get_lock():
+        _member_epochs.value += members
+
+
 def setup_pool_worker(parent_pid: int, *, parent_is_main_thread: bool) -> None:
     """Everything a local pool worker needs before its first task (its pool's initializer)."""
     # Ctrl-C is the driver's to handle: it stops submitting and keeps what finished. Workers

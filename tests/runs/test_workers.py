@@ -121,3 +121,15 @@ def test_a_worker_bar_registers_no_semaphore(set_up, expected):
     # unregister it, and the resource tracker warned of 'leaked semaphore objects' after a run.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=set_up) as pool:
         assert pool.submit(_semaphores_of_a_bar).result(timeout=60) == expected
+
+
+def test_a_spawned_worker_reaches_its_guards_before_importing_torch():
+    # A spawned pool worker imports its initializer's module before running it. Were that
+    # module to import torch (seconds on a loaded machine), a driver killed meanwhile would
+    # leave a worker running until the import ended, past the interrupt test's deadline
+    # (gancheck.runs.execute passes this initializer to its pool).
+    import pickle
+    loaded = subprocess.run(
+        [PYTHON, "-c", "import pickle, sys; pickle.loads(sys.stdin.buffer.read()); print('torch' in sys.modules)"],
+        input=pickle.dumps(workers.init_pool_worker), capture_output=True, cwd=REPO_ROOT, timeout=60)
+    assert loaded.stdout.decode().split() == ["False"], loaded.stderr.decode()
