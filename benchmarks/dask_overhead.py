@@ -6,7 +6,7 @@ Each repeat runs the whole design from scratch both ways, in alternating order (
 in the machine's load hits both alike), and times run_design end to end: starting the pool or
 the cluster, warming the workers, training, scoring, storing (the report is not rendered: it is
 the same work for both). Throughput is member-epochs trained per second of that wall time.
-Goal (issue 7): Dask reaches >= 80% of the local executor's throughput.
+Goal: Dask reaches >= 80% of the local executor's throughput.
 """
 from __future__ import annotations
 

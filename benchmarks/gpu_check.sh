@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The device check of issue 16, under 5 minutes on one H100/H200-class GPU:
+# The GPU device check, under 5 minutes on one H100/H200-class GPU:
 #   1. the CUDA-marked tests (pytest -m cuda: Philox bits on CUDA = CPU, a population trained
 #      on CUDA = on the CPU, no host synchronisation inside the epoch loop);
 #   2. the population trainer timed at 1,024, 16,384 and 65,536 members (H = 5) and 4,096

@@ -20,7 +20,7 @@ population's rate is its member-epochs over the slowest worker's time. ``--worke
 in one process. ``--compile`` is the trainer's choice (gancheck.gan.engine): ``auto`` compiles
 the feature sets and sizes where compiling was measured to pay (engine.compile_pays) and a C++
 compiler is found, whatever the number of epochs, since the warm-up absorbs the compile time. The seed's configuration (H = 5, minibatch 10, 500 outputs; ``--hidden`` changes
-H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``). Issue 13's
+H), with the seed's 4-moment discriminator and with the raw-500 one (``--features``). The
 remedies are timed with their GANConfig options. ``--draws`` names the draw streams to time
 (gancheck.gan.engine.DRAW_STREAMS; default auto, the trainer's own choice): with two, e.g.
 ``--draws torch,philox``, every population row is timed once per stream in the same rounds and
@@ -57,6 +57,7 @@ from concurrent.futures import ProcessPoolExecutor
 import torch
 
 from gancheck import GANConfig
+from gancheck.fields import brought_along
 from gancheck.gan.device import describe_device, resolve_device
 from gancheck.gan.device import TRAINING_MODES
 from gancheck.gan.engine import COMPILE_CHOICES, DRAW_STREAMS, check_compile_choice, compile_pays, resolve_draws
@@ -83,7 +84,7 @@ def _population_kwargs(features: str, args, draws: str | None = None) -> dict:
 
 def _config(features: str, epochs: int, args) -> GANConfig:
     return GANConfig(num_epochs=epochs, features=features, g_hidden_size=args.hidden, generator=args.generator,
-                     g_input_size=1 if args.generator == "per_value" else GANConfig().g_input_size,
+                     **brought_along("generator", args.generator),  # e.g. per_value: one noise number a call
                      noise=args.noise, minibatch_std=args.minibatch_std, instance_noise=args.instance_noise,
                      g_loss=args.g_loss, g_activation=args.g_activation, d_activation=args.d_activation)
 

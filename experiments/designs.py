@@ -1,32 +1,28 @@
 """The ablation designs: arms around the seed's baseline, and presets of epochs and seeds.
 
-Each factor changes one named field of GANConfig (the step ratio changes two, d_steps and
-g_steps, which together are the one thing it names; the per-value generator also sets its
-noise per call to Nag's one number). The default design varies one factor at a time around the
-seed; the factorial design crosses every level of the seed's own design choices (the first four
-factors); the remedies design crosses the remedies of issue 13 that attack the seed's collapse;
-the fix design compares the fix (FIX) with the seed and with the fix less each of its parts.
+Each factor changes one named thing. A one-field factor's levels are declared with the field
+(gancheck/fields.py: a choice brings along what it needs, e.g. the per-value generator its one
+noise number per call); the two factors that set several fields, the step ratio and the
+learning-rate regime, are declared here. The default design varies one factor at a time around
+the seed; the factorial design crosses every level of the seed's own design choices (the first
+four factors); the remedies design crosses the remedies that attack the seed's collapse; the fix
+design compares the fix (FIX) with the seed and with the fix less each of its parts.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
 from gancheck.config import GANConfig
+from gancheck.fields import one_field_factors
 from gancheck.runs.plan import Arm, Design
 
-BASELINE = "seed"
+#: The arm whose config is the seed's own ("seed" would collide with the random seeds).
+BASELINE = "baseline"
 
-#: factor -> {level: the GANConfig fields that level sets}. The first level is the seed's.
-FACTORS: dict[str, dict[str, dict]] = {
-    "features": {
-        "moments": {"features": "moments"},
-        "moments2": {"features": "moments2"},        # does D need skew and kurtosis at all?
-        "raw": {"features": "raw"},
-        "sorted": {"features": "sorted"},            # sorted values = quantiles: sees the shape
-        "data_sq_diffs": {"features": "data_sq_diffs"},
-        "data_diffs": {"features": "data_diffs"},
-    },
+#: Factors that set several fields at once: factor -> {level: the fields it sets}, the seed's first.
+MULTI_FIELD_FACTORS: dict[str, dict[str, dict]] = {
     # D:G steps per epoch. Every arm holds the total at the seed's 40 steps per epoch, so arms
     # spend the same compute and take the same number of updates over the run: a difference is
     # the ratio's, not extra training. The seed's cosine schedule has T_max = 5 * steps, so its
@@ -38,63 +34,12 @@ FACTORS: dict[str, dict[str, dict]] = {
         "10:30": {"d_steps": 10, "g_steps": 30},
         "5:35": {"d_steps": 5, "g_steps": 35},
     },
-    "lr_schedule": {
-        "seed_cosine": {"lr_schedule": "seed_cosine"},
-        "constant": {"lr_schedule": "constant"},
-        "cosine_decay": {"lr_schedule": "cosine_decay"},
-        "linear_decay": {"lr_schedule": "linear_decay"},
-    },
-    # 5 is what the seed's notebook ran (DESIGN.md); 200 is what its code evidently meant.
-    "g_hidden_size": {
-        "5": {"g_hidden_size": 5},
-        "200": {"g_hidden_size": 200},
-    },
-    # Issue 13's remedies. Dev Nag's original G maps one noise number to one value, the same
-    # weights for all 500; the seed's maps 50 noise numbers to a whole vector.
-    "generator": {
-        "vector": {"generator": "vector"},
-        "per_value": {"generator": "per_value", "g_input_size": 1},
-    },
-    # With normal noise an affine G can represent N(4, 1.25) exactly.
-    "noise": {
-        "uniform": {"noise": "uniform"},
-        "normal": {"noise": "normal"},
-    },
-    # D sees the batch's spread across its vectors: a fixed vector cannot pass for real data.
-    "minibatch_std": {
-        "off": {"minibatch_std": False},
-        "on": {"minibatch_std": True},
-    },
-    # Cheap stabilisers. Instance noise of sd 1 (about the target's 1.25), annealed to 0.
-    "instance_noise": {
-        "0": {"instance_noise": 0.0},
-        "1": {"instance_noise": 1.0},
-    },
-    "g_loss": {
-        "non_saturating": {"g_loss": "non_saturating"},
-        "saturating": {"g_loss": "saturating"},
-    },
-    # Hidden units that cannot die (gancheck/gan/activations.py): D's as DCGAN's, and G's, where
-    # a region of noise with every unit off is an atom in G's output.
-    "g_activation": {
-        "relu": {"g_activation": "relu"},
-        "leaky_relu": {"g_activation": "leaky_relu"},
-        "elu": {"g_activation": "elu"},           # smooth: no kinks, so no density spikes
-    },
-    "d_activation": {
-        "relu": {"d_activation": "relu"},
-        "leaky_relu": {"d_activation": "leaky_relu"},
-    },
-    # Two time-scale update rule (Heusel et al. 2017): D learns 4x faster than G.
-    "d_learning_rate": {
-        "1e-4": {"d_learning_rate": 1e-4},
-        "4e-4": {"d_learning_rate": 4e-4},
-    },
     # The learning-rate regime as one named thing: the seed's (1e-4, cycling down to 1e-5 every
     # 10 epochs) against a 20x larger rate for both nets decayed linearly to 0 over the run. A
     # per-value G at the seed's rate is still stuck near its initial output after 600 epochs;
-    # at 2e-3 decayed to 0 it reached the target's mean and sd in the exploration of issue 13
-    # (1e-3 and 4e-3, constant, cosine decay and Adam beta1 = 0.5 did worse; README, findings).
+    # at 2e-3 decayed to 0 it reached the target's mean and sd in an exploration before the
+    # remedies design (1e-3 and 4e-3, constant, cosine decay and Adam beta1 = 0.5 did worse;
+    # docs/findings.md).
     "lr_regime": {
         "seed": {},
         "fast_decay": {"d_learning_rate": 2e-3, "g_learning_rate": 2e-3,
@@ -102,7 +47,25 @@ FACTORS: dict[str, dict[str, dict]] = {
     },
 }
 
-#: The factors the factorial design crosses: the seed's own design choices (issue 4). Crossing
+#: The order in which designs and reports list the factors (the published reports' order). A
+#: factor declared in gancheck/fields.py but missing here comes last, in declaration order.
+FACTOR_ORDER = ("features", "step_ratio", "lr_schedule", "g_hidden_size", "generator", "noise",
+                "minibatch_std", "instance_noise", "g_loss", "g_activation", "d_activation",
+                "d_learning_rate", "lr_regime")
+
+
+def _factors() -> dict[str, dict[str, dict]]:
+    every = {**one_field_factors(), **MULTI_FIELD_FACTORS}
+    unknown = set(FACTOR_ORDER) - set(every)
+    if unknown:
+        raise RuntimeError(f"FACTOR_ORDER names {', '.join(sorted(unknown))}, which no field or factor declares")
+    return {name: every[name] for name in (*FACTOR_ORDER, *(f for f in every if f not in FACTOR_ORDER))}
+
+
+#: factor -> {level: the GANConfig fields that level sets}. The first level is the seed's.
+FACTORS: dict[str, dict[str, dict]] = _factors()
+
+#: The factors the factorial design crosses: the seed's own design choices. Crossing
 #: every factor would make 30,720 arms; the remedies design crosses the remedies instead.
 FACTORIAL_FACTORS = ("features", "step_ratio", "lr_schedule", "g_hidden_size")
 
@@ -117,12 +80,13 @@ REMEDIES = {
 }
 
 
-#: The fix: every level that issue 13's exploration found to matter, together. Per-value G on
+#: The fix: every level the exploration before the remedies design found to matter, together.
+#: Per-value G on
 #: normal noise (it can represent the target, and cannot collapse to one vector), a smooth G
 #: (ELU: a ReLU G with every unit off over an interval of noise puts an atom in its output, a
 #: leaky one a density spike where a piece is nearly flat), leaky ReLU in D (a ReLU D dies and
 #: freezes G), and the fast, decaying learning rate (at the seed's rate a per-value G has not
-#: left its start after 600 epochs). README, findings.
+#: left its start after 600 epochs). docs/findings.md.
 FIX = {
     "generator": "per_value",
     "noise": "normal",
@@ -140,19 +104,33 @@ class Preset:
     seeds: int
     control_reps: int
     n_draws: int
-    #: the one-factor levels included (None: all); quick keeps one contrast per factor
+    #: the one-factor levels included, for every factor (None: all levels of all factors);
+    #: quick keeps one contrast per factor. A factor left out is an error, never "all levels".
     levels: dict | None = None
+
+    def __post_init__(self):
+        if self.levels is None:
+            return
+        missing = [f for f in FACTORS if f not in self.levels]
+        unknown = [f for f in self.levels if f not in FACTORS]
+        if missing or unknown:
+            raise ValueError(f"preset levels: list every factor's levels ([] for none); missing "
+                             f"{', '.join(missing) or 'none'}, unknown {', '.join(unknown) or 'none'}")
+        for factor, chosen in self.levels.items():
+            for level in chosen:
+                if level not in FACTORS[factor]:
+                    raise ValueError(f"preset levels: {factor}={level!r} is not a level of {factor}")
 
 
 PRESETS = {
-    # The seed's 2001 epochs, 20 seeds per arm (about 80% power for a 1-SD effect, STATISTICS.md).
+    # The seed's 2001 epochs, 20 seeds per arm (about 80% power for a 1-SD effect, docs/statistics.md).
     "full": Preset(num_epochs=2001, seeds=20, control_reps=500, n_draws=100),
     # A first look in under two minutes on 2 cores: 300 epochs is where the seed's G first
     # reaches the target's mean (see the full report), too few for it to settle.
     "quick": Preset(num_epochs=300, seeds=4, control_reps=200, n_draws=50,
                     levels={"features": ["raw"], "step_ratio": ["30:10"],
                             "lr_schedule": ["constant"], "g_hidden_size": ["200"],
-                            # of issue 13's remedies, the one the seed's failure points to
+                            # of the remedies, the one the seed's failure points to
                             "generator": ["per_value"], "noise": [], "minibatch_std": [],
                             "instance_noise": [], "g_loss": [], "d_learning_rate": [],
                             "g_activation": [], "d_activation": [],
@@ -176,8 +154,7 @@ def one_factor_arms(preset: Preset) -> list[Arm]:
     seed_levels = _seed_levels()
     arms = [Arm(BASELINE, _config({}, preset.num_epochs), factors=tuple(seed_levels.items()))]
     for factor, levels in FACTORS.items():
-        chosen = (preset.levels or {}).get(factor, list(levels)[1:]) if preset.levels is not None else list(levels)[1:]
-        for level in chosen:
+        for level in list(levels)[1:] if preset.levels is None else preset.levels[factor]:
             factors = {**seed_levels, factor: level}
             arms.append(Arm(f"{factor}={level}", _config({factor: level}, preset.num_epochs),
                             factor=factor, level=level, factors=tuple(factors.items())))
@@ -188,7 +165,7 @@ def factorial_arms(preset: Preset) -> list[Arm]:
     seed_levels = _seed_levels()
     names = list(FACTORIAL_FACTORS)
     if preset.levels is not None:  # small presets cross the seed level with their one contrast
-        grid = [[seed_levels[f], *preset.levels.get(f, [])] for f in names]
+        grid = [[seed_levels[f], *preset.levels[f]] for f in names]
     else:
         grid = [list(FACTORS[f]) for f in names]
     return crossed_arms(dict(zip(names, grid)), preset)
@@ -239,7 +216,7 @@ def build_design(*, design: str = "one-factor", preset: str = "full", seeds: lis
         raise ValueError(f"--design={design!r}: must be one of {', '.join(DESIGNS)}")
     p = PRESETS[preset]
     if epochs is not None:
-        p = Preset(epochs, p.seeds, p.control_reps, p.n_draws, p.levels)
+        p = dataclasses.replace(p, num_epochs=epochs)
     arms = {"one-factor": one_factor_arms, "factorial": factorial_arms, "remedies": remedies_arms,
             "fix": fix_arms}[design](p)
     return Design(name=f"{design} ({preset})", arms=arms,

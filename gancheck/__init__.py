@@ -1,6 +1,6 @@
 """gancheck: measure whether the seed's GAN really learns N(4, 1.25).
 
-Public contract (see DESIGN.md): get_moments, GANConfig, score, diversity, judge. Torch is imported only
+Public API (kept stable for outside scripts): get_moments, GANConfig, score, diversity, judge. Torch is imported only
 when get_moments is first used, so scoring works without paying for it.
 """
 from gancheck.config import GANConfig

@@ -24,7 +24,7 @@ def test_train_writes_config_histories_and_samples(tmp_path, capsys):
 
 
 def test_train_takes_the_remedies_as_options(tmp_path, capsys):
-    # Issue 13: `--generator per_value --noise normal` (and the other new fields) reach the config;
+    # The remedies: `--generator per_value --noise normal` (and the other new fields) reach the config;
     # a per-value G takes Nag's one noise number per value unless --noise-size says otherwise.
     out = tmp_path / "run"
     argv = ["train", "--seeds", "1", "--epochs", "2", "--draws", "3", "--out", str(out), "--generator", "per_value",

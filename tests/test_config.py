@@ -1,9 +1,8 @@
 """GANConfig: the seed's defaults, validation of every field, immutability, serialisation, digest.
 
-Oracles: the seed summary (/work/shared/seed/SUMMARY.md, cited by line as "SUMMARY.md:N"),
-DESIGN.md's "Decisions already taken about the seed", torch.optim.Adam's own defaults, and the
-validation rules written out independently in ``expected_invalid_fields`` below (issue 2 item 3,
-issue 8 "Bad configuration").
+Oracles: the seed's code as docs/seed.md describes it (cited as "seed.md: <what it says>"),
+torch.optim.Adam's own defaults, and the validation rules written out independently in
+``expected_invalid_fields`` below.
 """
 from __future__ import annotations
 
@@ -48,58 +47,58 @@ def test_defaults_are_the_seed():
     cfg = GANConfig()
     adam = inspect.signature(torch.optim.Adam).parameters
     expected = {
-        "data_mean": 4.0,            # SUMMARY.md:6 "N(mean=4, std=1.25)"
-        "data_std": 1.25,            # SUMMARY.md:6
-        "g_input_size": 50,          # SUMMARY.md:7 "50 numbers per draw", :8 "Linear(50,H)"
-        "g_hidden_size": 5,          # SUMMARY.md:9 undefined in the post; DESIGN.md "Decisions": 5
-        "g_output_size": 500,        # SUMMARY.md:6 "(minibatch, 500)", :8 "Linear(H,500)"
-        "d_hidden_size": 10,         # SUMMARY.md:11 "Linear(4,10) -> ReLU -> Linear(10,10)"
-        "features": "moments",       # SUMMARY.md:10 "input = get_moments of each 500-vector"
-        "minibatch_size": 10,        # SUMMARY.md:16 "minibatch of 10"
-        "num_epochs": 2001,          # SUMMARY.md:16 "2001 epochs"
-        "d_steps": 20,               # SUMMARY.md:16 "20 D steps"
-        "g_steps": 20,               # SUMMARY.md:16-17 "then 20 G steps"
-        "d_learning_rate": 1e-4,     # SUMMARY.md:14 "Adam, lr 1e-4 for both"
-        "g_learning_rate": 1e-4,     # SUMMARY.md:14
-        "lr_schedule": "seed_cosine",  # SUMMARY.md:14-15 CosineAnnealingLR stepped every inner step
-        "lr_min": 1e-5,              # SUMMARY.md:15 "eta_min=1e-5"
-        "cosine_t_max_factor": 5,    # SUMMARY.md:14 "T_max=d_steps*5 (resp. g_steps*5)"
-        # SUMMARY.md:14 passes only lr to Adam, so the rest are torch.optim.Adam's defaults.
+        "data_mean": 4.0,            # seed.md "N(mean=4, std=1.25)"
+        "data_std": 1.25,            # seed.md
+        "g_input_size": 50,          # seed.md "50 numbers per draw", "Linear(50,H)"
+        "g_hidden_size": 5,          # seed.md: undefined in the post, 5 in its notebook
+        "g_output_size": 500,        # seed.md "(minibatch, 500)", "Linear(H,500)"
+        "d_hidden_size": 10,         # seed.md "Linear(4,10) -> ReLU -> Linear(10,10)"
+        "features": "moments",       # seed.md "input = get_moments of each 500-vector"
+        "minibatch_size": 10,        # seed.md "minibatch of 10"
+        "num_epochs": 2001,          # seed.md "2001 epochs"
+        "d_steps": 20,               # seed.md "20 D steps"
+        "g_steps": 20,               # seed.md "then 20 G steps"
+        "d_learning_rate": 1e-4,     # seed.md "Adam, lr 1e-4 for both"
+        "g_learning_rate": 1e-4,     # seed.md
+        "lr_schedule": "seed_cosine",  # seed.md CosineAnnealingLR stepped every inner step
+        "lr_min": 1e-5,              # seed.md "eta_min=1e-5"
+        "cosine_t_max_factor": 5,    # seed.md "T_max=d_steps*5 (resp. g_steps*5)"
+        # seed.md passes only lr to Adam, so the rest are torch.optim.Adam's defaults.
         "adam_beta1": adam["betas"].default[0],   # 0.9
         "adam_beta2": adam["betas"].default[1],   # 0.999
         "adam_eps": adam["eps"].default,          # 1e-8
-        # Issue 13's remedies, each at the seed's value: SUMMARY.md:7-8 "50 numbers per draw" ->
-        # "Linear(H,500)" is one vector per call; :7 noise "uniform U(0,1)"; :10 D sees each
-        # vector's moments only (no batch statistic); no instance noise; :17 G's loss is
+        # The remedies, each at the seed's value: seed.md "50 numbers per draw" ->
+        # "Linear(H,500)" is one vector per call;  noise "uniform U(0,1)"; D sees each
+        # vector's moments only (no batch statistic); no instance noise;  G's loss is
         # BCE(D(G(z)), 1), which is the non-saturating loss (Goodfellow et al. 2014, section 3).
         "generator": "vector",
         "noise": "uniform",
         "minibatch_std": False,
         "instance_noise": 0.0,
         "g_loss": "non_saturating",
-        # SUMMARY.md:8 and :10-11: "ReLU" between the layers of both networks.
+        # seed.md: "ReLU" between the layers of both networks.
         "g_activation": "relu",
         "d_activation": "relu",
-        # SUMMARY.md:18-20: the post samples the G it ends with, not an average of its weights.
+        # seed.md: the post samples the G it ends with, not an average of its weights.
         "g_ema": 0.0,
     }
     assert cfg.to_dict() == expected
     assert (cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps) == (0.9, 0.999, 1e-8)  # torch docs
-    # SUMMARY.md:10-11: D's input is the 4 moments, "Linear(4,10)".
+    # seed.md: D's input is the 4 moments, "Linear(4,10)".
     assert cfg.d_input_size == 4
 
 
 def test_the_seeds_feature_set_and_schedule_are_named():
-    assert "moments" in FEATURE_SETS      # SUMMARY.md:10
-    assert "seed_cosine" in LR_SCHEDULES  # SUMMARY.md:14-15, DESIGN.md "Decisions"
+    assert "moments" in FEATURE_SETS      # seed.md
+    assert "seed_cosine" in LR_SCHEDULES  # seed.md
 
 
 def test_every_registry_lists_the_seeds_level_first():
-    # Issue 13: "The seed's value stays the first level of every factor".
+    # The seed's value is the first level of every factor.
     defaults = GANConfig()
     for name, levels in STR_FIELDS.items():
         assert levels[0] == getattr(defaults, name), name
-    # DESIGN.md "Decisions": vector and per_value; uniform and normal.
+    # docs/seed.md: vector (the seed's) and per_value (Nag's); uniform (the seed's) and normal.
     assert GENERATORS == ("vector", "per_value") and NOISES == ("uniform", "normal")
 
 
@@ -113,7 +112,7 @@ def test_d_input_size_is_the_feature_width_plus_the_batch_spread(features, minib
 
 
 @pytest.mark.parametrize(("changes", "noise_size"), [
-    ({}, 50),                                              # SUMMARY.md:7, 50 noise numbers per vector
+    ({}, 50),                                              # seed.md, 50 noise numbers per vector
     ({"generator": "per_value", "g_input_size": 1}, 500),  # Nag: one noise number per value
     ({"generator": "per_value", "g_input_size": 3}, 1500),
 ])
@@ -392,7 +391,7 @@ def test_frozen():
     cfg = GANConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.num_epochs = 5
-    assert cfg.num_epochs == 2001  # SUMMARY.md:16, unchanged
+    assert cfg.num_epochs == 2001  # seed.md, unchanged
 
 
 ALTERNATIVES = {
@@ -441,7 +440,7 @@ def test_digest_is_a_hash_of_every_field():
 
 #: Config digests as the published full run stored them (reports/full/store.sqlite, arms table,
 #: written at commit 82ff6c5, before g_activation, d_activation and g_ema existed).
-STORED_DIGESTS = {"seed": "ebcd113ec3abd306", "generator=per_value": "27bdce5792f47713",
+STORED_DIGESTS = {"baseline": "ebcd113ec3abd306", "generator=per_value": "27bdce5792f47713",
                   "lr_regime=fast_decay": "4a6a1dfde87f432c"}
 
 

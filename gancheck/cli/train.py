@@ -1,7 +1,8 @@
 """`python -m gancheck train`: train the seed's GAN over a few seeds at once and print its progress.
 
 Options change named GANConfig fields (the rest stay the seed's), e.g. `--generator per_value
---noise normal` for Dev Nag's per-value generator on normal noise.
+--noise normal` for Dev Nag's per-value generator on normal noise. The options, their help and
+their allowed values are read from the fields' declaration (gancheck/fields.py).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 from pathlib import Path
 
 from gancheck.cli import UsageError, positive_int
+from gancheck.fields import BY_NAME, FIELDS, ConfigError, brought_along
 from gancheck.gan.engine import COMPILE_CHOICES
 
 
@@ -17,31 +19,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train the seed's GAN (a few seeds) and print its progress",
                               description=__doc__)
     p.add_argument("--seeds", type=positive_int("--seeds"), default=3, help="number of seeds (0..N-1), default 3")
-    p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="default: the seed's 2001")
-    p.add_argument("--hidden", type=positive_int("--hidden"), default=None, help="g_hidden_size (default: the seed's 5)")
-    p.add_argument("--generator", default=None,
-                   help="vector (the seed's: 50 noise numbers -> one 500-vector) or per_value (Nag's: one "
-                        "noise number -> one value, the same G for all 500)")
-    p.add_argument("--noise", default=None, help="G's noise: uniform (the seed's U(0,1)) or normal (N(0,1))")
-    p.add_argument("--noise-size", type=positive_int("--noise-size"), default=None,
-                   help="noise numbers per call of G, g_input_size (default: the seed's 50; 1 with --generator per_value)")
-    p.add_argument("--features", default=None, help="D's feature set (default: the seed's moments)")
-    p.add_argument("--minibatch-std", action="store_true", default=None,
-                   help="append the minibatch's spread across its vectors to D's features")
-    p.add_argument("--instance-noise", type=float, default=None,
-                   help="sd of the noise added to D's inputs, annealed linearly to 0 (default 0: none)")
-    p.add_argument("--g-loss", default=None, help="non_saturating (the seed's BCE(D(G(z)), 1)) or saturating")
-    p.add_argument("--g-activation", default=None,
-                   help="G's hidden activation: relu (the seed's) or leaky_relu (slope 0.2)")
-    p.add_argument("--d-activation", default=None,
-                   help="D's hidden activation: relu (the seed's) or leaky_relu (DCGAN's, slope 0.2)")
-    p.add_argument("--g-ema", type=float, default=None,
-                   help="decay of the moving average of G's weights that is sampled (default 0: the last G, the seed's)")
-    p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: the seed's 1e-4)")
-    p.add_argument("--g-lr", type=float, default=None, help="G's learning rate (default: the seed's 1e-4)")
-    p.add_argument("--lr-schedule", default=None,
-                   help="seed_cosine (the seed's), constant, cosine_decay or linear_decay")
-    p.add_argument("--lr-min", type=float, default=None, help="the schedule's floor (default: the seed's 1e-5)")
+    _add_field_options(p)
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                    help="torch.compile the training steps (default auto: where it pays and a C++ compiler is found)")
@@ -49,6 +27,29 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, default=Path("runs") / "train",
                    help="folder for config.json, history.csv and samples.npy (default runs/train)")
     p.set_defaults(handler=run)
+
+
+def _field_help(f) -> str:
+    """A field's one line, its allowed names (from its declaration) and the seed's value."""
+    text = f.doc
+    if f.choices:
+        text += ": " + "; ".join(f"{c.name} ({c.description})" for c in f.choices)
+    return f"{text} (default: the seed's {f.default!r})".replace("%", "%%")
+
+
+def _add_field_options(p: argparse.ArgumentParser) -> None:
+    """One option per GANConfig field that declares one (gancheck/fields.py); unset options
+    leave the seed's value. Values are checked by GANConfig, which names the field."""
+    for f in FIELDS:
+        if not f.flag:
+            continue
+        if f.type is bool:
+            p.add_argument(f.flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                           help=_field_help(f))
+        else:
+            kind = {int: positive_int(f.flag), float: float, str: str}[f.type]
+            metavar = "{" + ",".join(f.names) + "}" if f.choices else {int: "N", float: "X"}[f.type]
+            p.add_argument(f.flag, dest=f.name, type=kind, default=None, help=_field_help(f), metavar=metavar)
 
 
 def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool) -> None:
@@ -76,31 +77,20 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool)
     atomic_write_bytes(out / "samples.npy", buffer.getvalue())
 
 
-#: The GANConfig field each option sets.
-FIELD_OPTIONS = {"num_epochs": "--epochs", "g_hidden_size": "--hidden", "generator": "--generator",
-                 "noise": "--noise", "g_input_size": "--noise-size", "features": "--features",
-                 "minibatch_std": "--minibatch-std", "instance_noise": "--instance-noise", "g_loss": "--g-loss",
-                 "g_activation": "--g-activation", "d_activation": "--d-activation", "g_ema": "--g-ema", "d_learning_rate": "--d-lr", "g_learning_rate": "--g-lr",
-                 "lr_schedule": "--lr-schedule", "lr_min": "--lr-min"}
-
-
 def build_config(args: argparse.Namespace):
     """The seed's GANConfig with the options' changes; a bad value is a UsageError naming its option."""
-    import re
-
     from gancheck.config import GANConfig
-    changes = {field: getattr(args, option[2:].replace("-", "_")) for field, option in FIELD_OPTIONS.items()}
-    changes = {field: value for field, value in changes.items() if value is not None}
-    if changes.get("generator") == "per_value":
-        changes.setdefault("g_input_size", 1)  # Nag's: one noise number per value
+    changes = {f.name: getattr(args, f.name) for f in FIELDS if f.flag and getattr(args, f.name) is not None}
+    for name, value in list(changes.items()):
+        for other, implied in brought_along(name, value).items():
+            changes.setdefault(other, implied)  # e.g. a per-value G takes one noise number per call
     try:
         return GANConfig().replace(**changes)
-    except ValueError as exc:
-        named = re.match(r"GANConfig\.(\w+)=(.*?): (.*)$", str(exc))
-        if not named or named.group(1) not in FIELD_OPTIONS:
+    except ConfigError as exc:
+        option = BY_NAME[exc.field].flag
+        if not option:
             raise
-        field, value, why = named.groups()
-        raise UsageError(f"{FIELD_OPTIONS[field]}={value}: {why}") from None
+        raise UsageError(f"{option}={exc.value!r}: {exc.why}") from None
 
 
 def _check_memory(need: int, hidden: int, args: argparse.Namespace) -> None:
@@ -111,7 +101,9 @@ def _check_memory(need: int, hidden: int, args: argparse.Namespace) -> None:
     except (ValueError, OSError, AttributeError):
         return  # unknown here: torch's own allocation error is still turned into one line
     if need > total:
-        option, value = ("--hidden", args.hidden) if args.hidden is not None else ("--seeds", args.seeds)
+        hidden = BY_NAME["g_hidden_size"]
+        option, value = ((hidden.flag, args.g_hidden_size) if args.g_hidden_size is not None
+                         else ("--seeds", args.seeds))
         raise UsageError(f"{option}='{value}': training {args.seeds} seed(s) at hidden size {hidden} needs at "
                          f"least {need / 2**30:,.1f} GiB of memory for the parameters alone; this machine has "
                          f"{total / 2**30:,.1f} GiB")

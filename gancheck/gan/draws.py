@@ -14,17 +14,19 @@ from typing import Callable
 import numpy as np
 import torch
 
+from gancheck import fields
 from gancheck.config import GANConfig
 from gancheck.gan.generators import generator_kind, layer_shapes
+from gancheck.gan.registry import register
 from gancheck.gan.schedules import instance_noise_sd
 
 _STREAMS = {"init": 0, "train": 1, "sample": 2}
 
 #: G's noise distributions, the seed's first: each fills a tensor in place from a generator.
-NOISES: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
+NOISES: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = register(fields.NOISES, {
     "uniform": lambda out, gen: torch.rand(out.shape, generator=gen, dtype=out.dtype, out=out),
     "normal": lambda out, gen: torch.randn(out.shape, generator=gen, dtype=out.dtype, out=out),
-}
+})
 
 
 def check_seed(seed) -> int:

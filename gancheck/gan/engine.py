@@ -8,8 +8,8 @@ members, 1 thread, member-epochs/s eager -> compiled): moments 789 -> 1,377 and 
 954 -> 1,486 at H = 5; but raw 782 -> 756, data_sq_diffs 494 -> 454, data_diffs 507 -> 458 (D's
 wide first layer is a matmul either way, and the compiled form is a broadcast product), sorted
 378 -> 86 (torch.sort inside a graph, against the eager trainer's numpy sort), and moments at
-H = 200 117 -> 102. ``auto`` compiles only where it was measured to pay (``compile_pays``;
-the remedies' levels: ``COMPILE_PAYS_GENERATORS`` and ``_measured_shape``).
+H = 200 117 -> 102. ``auto`` compiles only where it was measured to pay (``compile_pays``:
+each registry entry says whether it did, gancheck.gan.features, generators and activations).
 
 Compiled and eager steps compute the same formulas; they round differently, and over 2001
 epochs rounding differences grow into different trajectories (of the same distribution). So
@@ -33,23 +33,8 @@ COMPILE_CHOICES = ("auto", "yes", "no")
 #: trains its remaining members the way it trained the first ones.
 MIN_EPOCHS_TO_COMPILE = 1000
 
-#: Feature sets whose compiled step was measured faster than the eager one.
-COMPILE_PAYS_FEATURES = frozenset({"moments", "moments2"})
-
 #: G hidden sizes up to this compile (measured: pays at 5, loses at 200, where the matmuls dominate).
 MAX_HIDDEN_TO_COMPILE = 10
-
-#: (generator kind, G's activation) pairs whose compiled step was measured faster (20 members, one
-#: process, median member-epochs/s eager -> compiled over 150 to 300 epochs). The seed's vector G:
-#: ReLU (above), leaky ReLU 411 -> 786, but not ELU (406 -> 392). A per-value G (its calls as
-#: columns, gancheck.gan.generators): ReLU 180 -> 288; ELU, in the fix's configuration (normal
-#: noise, leaky D, fast decay), 130 -> 223. Other pairs (tanh, a leaky per-value G) were not measured.
-COMPILE_PAYS_GENERATORS = frozenset({("vector", "relu"), ("vector", "leaky_relu"),
-                                     ("per_value", "relu"), ("per_value", "elu")})
-
-#: D activations whose compiled step was measured faster: leaky ReLU 394 -> 725 (the seed's shape
-#: otherwise, side by side with the eager one).
-COMPILE_PAYS_D_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
 
 
 @functools.lru_cache(maxsize=None)
@@ -91,16 +76,21 @@ def check_compile_choice(choice: str) -> str:
 def compile_pays(cfg: GANConfig, device_type: str = "cpu") -> bool:
     """Whether compiled steps of ``cfg``'s shape were measured faster per member-epoch (and
     compiling works here). GPUs were not measured, so no."""
-    return (device_type == "cpu" and cfg.features in COMPILE_PAYS_FEATURES
-            and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE and _measured_shape(cfg) and compiler_available())
+    return (device_type == "cpu" and cfg.g_hidden_size <= MAX_HIDDEN_TO_COMPILE and _measured_shape(cfg)
+            and compiler_available())
 
 
 def _measured_shape(cfg: GANConfig) -> bool:
-    """Whether compiling was measured to pay for ``cfg``'s generator and activations
-    (COMPILE_PAYS_GENERATORS, COMPILE_PAYS_D_ACTIVATIONS); with or without the batch spread in
-    D's input (315 -> 620) and instance noise (253 -> 360), both measured on the seed's shape."""
-    return ((cfg.generator, cfg.g_activation) in COMPILE_PAYS_GENERATORS
-            and cfg.d_activation in COMPILE_PAYS_D_ACTIVATIONS)
+    """Whether compiling was measured to pay for ``cfg``'s feature set, generator and activations,
+    as their registry entries say; with or without the batch spread in D's input (315 -> 620)
+    and instance noise (253 -> 360), both measured on the seed's shape."""
+    # Imported here: this module is read by the command-line parsers, which must not load torch.
+    from gancheck.gan.activations import ACTIVATIONS
+    from gancheck.gan.features import FEATURE_SETS
+    from gancheck.gan.generators import GENERATORS
+    return (FEATURE_SETS[cfg.features].compile_pays
+            and cfg.g_activation in GENERATORS[cfg.generator].compile_pays_with
+            and ACTIVATIONS[cfg.d_activation].compile_pays_in_d)
 
 
 def resolve_compile(choice: str, cfg: GANConfig, device_type: str = "cpu") -> bool:

@@ -1,10 +1,10 @@
 """What the discriminator sees of each 500-vector: one registry of feature sets, plus the
 minibatch spread that lets D see across the draws of a batch.
 
-A feature set is one entry of FEATURE_SETS: its width, its definition in plain differentiable
-torch (what the reference trainer runs, and the oracle of the tests), and the population
-trainer's forward and hand-written backward. gancheck.config.FEATURE_SETS and
-GANConfig.d_input_size derive from it; the tests (tests/gan/test_population_fast.py,
+A feature set is one entry of FEATURE_SETS, under a name gancheck/fields.py declares (with its
+width, which GANConfig.d_input_size reads): its definition in plain differentiable torch (what
+the reference trainer runs, and the oracle of the tests), and the population trainer's forward
+and hand-written backward. The tests (tests/gan/test_population_fast.py,
 tests/gan/test_population.py) are parametrised over it, so a new entry cannot skip them.
 """
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from gancheck.gan.moments import get_moments
+from gancheck import fields
+from gancheck.gan.moments import get_moments, seed_get_moments
 from gancheck.gan.moments_grad import moments_backward, moments_forward
+from gancheck.gan.registry import register
 from gancheck.gan.workspace import Workspace, get_buffer
 
 #: Added to each coordinate's variance before the square root in minibatch_std, as progressive
@@ -28,17 +30,19 @@ MINIBATCH_STD_EPS = 1e-8
 class FeatureSet:
     """One discriminator feature set.
 
-    width(n): features per n-vector. reference(x): (..., n) -> (..., F), differentiable by
-    autograd. forward(x, *, branch_free, keep, ws) -> (values, context); backward(context, grad,
+    reference(x): (..., n) -> (..., F), differentiable by autograd. forward(x, *, branch_free, keep, ws) -> (values, context); backward(context, grad,
     *, ws) -> d loss / d x. ``branch_free``: no data-dependent branch (for compiled graphs);
     ``keep=False``: no backward will follow (the context may be None); ``ws``: a Workspace whose
-    "features.*" / "moments.*" tensors hold the big results.
+    "features.*" / "moments.*" tensors hold the big results. ``seed_code``: the seed's own code
+    for this set, one vector at a time, which the reference trainer runs instead of
+    ``reference`` (same values to rounding). ``compile_pays``: its compiled step was measured
+    faster than the eager one (see gancheck.gan.engine for the figures).
     """
-    description: str
-    width: Callable[[int], int]
     reference: Callable[[torch.Tensor], torch.Tensor]
     forward: Callable
     backward: Callable
+    seed_code: Callable[[torch.Tensor], torch.Tensor] | None = None
+    compile_pays: bool = False
 
 
 def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
@@ -106,19 +110,14 @@ def _diffs_backward(squared: bool):
 
 
 #: Every discriminator feature set, the seed's first.
-FEATURE_SETS: dict[str, FeatureSet] = {
-    "moments": FeatureSet("the seed's 4: mean, std, skew, excess kurtosis", lambda n: 4,
-                          get_moments, *_moments(4)),
-    "moments2": FeatureSet("mean and std only", lambda n: 2,
-                           lambda x: get_moments(x)[..., :2], *_moments(2)),
-    "raw": FeatureSet("the n values", lambda n: n, lambda x: x, _raw_forward, _raw_backward),
-    "sorted": FeatureSet("the values sorted (the empirical quantile function)", lambda n: n,
-                         lambda x: torch.sort(x, dim=-1).values, _sorted_forward, _sorted_backward),
-    "data_sq_diffs": FeatureSet("the values and (x - mean)^2, as the seed's source", lambda n: 2 * n,
-                                lambda x: _with_diffs(x, 2.0), _diffs_forward(True), _diffs_backward(True)),
-    "data_diffs": FeatureSet("the values and (x - mean)", lambda n: 2 * n,
-                             lambda x: _with_diffs(x, 1.0), _diffs_forward(False), _diffs_backward(False)),
-}
+FEATURE_SETS: dict[str, FeatureSet] = register(fields.FEATURE_SETS, {
+    "moments": FeatureSet(get_moments, *_moments(4), seed_code=seed_get_moments, compile_pays=True),
+    "moments2": FeatureSet(lambda x: get_moments(x)[..., :2], *_moments(2), compile_pays=True),
+    "raw": FeatureSet(lambda x: x, _raw_forward, _raw_backward),
+    "sorted": FeatureSet(lambda x: torch.sort(x, dim=-1).values, _sorted_forward, _sorted_backward),
+    "data_sq_diffs": FeatureSet(lambda x: _with_diffs(x, 2.0), _diffs_forward(True), _diffs_backward(True)),
+    "data_diffs": FeatureSet(lambda x: _with_diffs(x, 1.0), _diffs_forward(False), _diffs_backward(False)),
+})
 
 
 def feature_set(features: str) -> FeatureSet:

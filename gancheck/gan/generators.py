@@ -13,14 +13,17 @@ says how many times G is called per output vector and how many values each call 
 So for every kind ``g_input_size`` is the noise numbers per call of G, and a vector takes
 ``calls(n) * g_input_size`` noise numbers. The population trainer and the reference trainer both
 run a kind through GeneratorKind's methods, so the tests parametrised over GENERATORS
-(tests/gan/test_population.py) cover every kind.
+(tests/gan/test_population.py) cover every kind. The kinds' names, and how many calls each
+makes per vector, are declared in gancheck/fields.py.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from gancheck import fields
 from gancheck.gan.activations import RELU, Activation
+from gancheck.gan.registry import register
 from gancheck.gan.stacked import mlp_backward, mlp_backward_columns, mlp_forward, mlp_forward_columns
 
 if TYPE_CHECKING:
@@ -38,11 +41,19 @@ def layer_shapes(in_size: int, hidden: int, out_size: int) -> list[tuple[int, in
 class GeneratorKind:
     """One way of making an n-vector from noise with G's three layers.
 
-    calls(n): G's calls per n-vector (n must be a multiple of it); each call takes g_input_size
-    noise numbers and emits n / calls(n) values.
+    calls(n): G's calls per n-vector (n must be a multiple of it; declared in gancheck/fields.py);
+    each call takes g_input_size noise numbers and emits n / calls(n) values. ``cost``: added to
+    the rough cost weight of a member-epoch (runs.plan orders tasks by it): a per-value G ran 2 to
+    4.5 times slower than the seed's vector G (benchmarks/throughput.py). ``compile_pays_with``:
+    G's activations with which this kind's compiled step was measured faster than the eager one.
     """
-    description: str
-    calls: Callable[[int], int]
+    name: str
+    cost: float = 0.0
+    compile_pays_with: frozenset = frozenset()
+
+    @property
+    def calls(self) -> Callable[[int], int]:
+        return fields.BY_NAME["generator"].choice(self.name).calls
 
     def values_per_call(self, n: int) -> int:
         return n // self.calls(n)
@@ -99,12 +110,15 @@ class GeneratorKind:
         return module(noise.reshape(*lead, calls, noise.shape[-1] // calls)).reshape(*lead, n)
 
 
-#: Every generator kind, the seed's first.
-GENERATORS: dict[str, GeneratorKind] = {
-    "vector": GeneratorKind("the seed's: g_input_size noise numbers -> one n-vector", lambda n: 1),
-    "per_value": GeneratorKind("Dev Nag's: g_input_size noise numbers -> one value, the same G for all n",
-                               lambda n: n),
-}
+#: Every generator kind, the seed's first. Compiled steps measured (20 members, one process, median
+#: member-epochs/s eager -> compiled over 150 to 300 epochs): the seed's vector G with ReLU (see
+#: gancheck.gan.engine), leaky ReLU 411 -> 786, but not ELU (406 -> 392); a per-value G (its calls
+#: as columns) with ReLU 180 -> 288, and ELU in the fix's configuration (normal noise, leaky D,
+#: fast decay) 130 -> 223. Other pairs (tanh, a leaky per-value G) were not measured.
+GENERATORS: dict[str, GeneratorKind] = register(fields.GENERATORS, {
+    "vector": GeneratorKind("vector", compile_pays_with=frozenset({"relu", "leaky_relu"})),
+    "per_value": GeneratorKind("per_value", cost=3.0, compile_pays_with=frozenset({"relu", "elu"})),
+})
 
 
 def generator_kind(cfg: "GANConfig") -> GeneratorKind:

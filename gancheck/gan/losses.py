@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gancheck import fields
+from gancheck.gan.registry import register
+
 
 @dataclass(frozen=True)
 class GLoss:
     """G minimises ``sign * BCELoss(D(G(z)), target)`` (mean over the minibatch)."""
-    description: str
     target: float
     sign: float
 
 
 #: Every G loss, the seed's first.
-G_LOSSES: dict[str, GLoss] = {
-    "non_saturating": GLoss("the seed's: BCE(D(G(z)), 1) = -log D(G(z))", 1.0, 1.0),
-    "saturating": GLoss("minimax: -BCE(D(G(z)), 0) = log(1 - D(G(z)))", 0.0, -1.0),
-}
+G_LOSSES: dict[str, GLoss] = register(fields.G_LOSSES, {
+    "non_saturating": GLoss(1.0, 1.0),   # BCE(D(G(z)), 1) = -log D(G(z))
+    "saturating": GLoss(0.0, -1.0),      # -BCE(D(G(z)), 0) = log(1 - D(G(z)))
+})

@@ -22,31 +22,37 @@ from typing import Sequence
 
 import torch
 
+from gancheck import fields
 from gancheck.config import GANConfig
 from gancheck.gan.draws import EpochDraws
 from gancheck.gan.philox import STREAMS, normal, uniform
+from gancheck.gan.registry import register
 
 #: G's noise distributions (GANConfig.noise), drawn by Philox.
-NOISES = {"uniform": uniform, "normal": normal}
+NOISES = register(fields.NOISES, {"uniform": uniform, "normal": normal})
+_NOISE_INDEX = {name: i for i, name in enumerate(NOISES)}
 
 
 def member_columns(configs: Sequence[GANConfig], device, dtype) -> dict[str, torch.Tensor]:
     """The per-member settings the draws need, as (S, 1, 1, 1) tensors on ``device``: data_mean,
-    data_std, and normal_noise (True where cfg.noise is "normal")."""
+    data_std, and noise_kind (the position of cfg.noise in NOISES)."""
     def column(values, kind):
         return torch.tensor(values, dtype=kind, device=device).view(-1, 1, 1, 1)
     return {"data_mean": column([c.data_mean for c in configs], dtype),
             "data_std": column([c.data_std for c in configs], dtype),
-            "normal_noise": column([c.noise == "normal" for c in configs], torch.bool)}
+            "noise_kind": column([_NOISE_INDEX[c.noise] for c in configs], torch.int64)}
 
 
-def _noise(kinds: frozenset, normal_noise: torch.Tensor, keys, stream: str, step, shape, dtype):
+def _noise(kinds: frozenset, noise_kind: torch.Tensor, keys, stream: str, step, shape, dtype):
     if len(kinds) == 1:
         (kind,) = kinds
         return NOISES[kind](keys, STREAMS[stream], step, shape, dtype)
-    # Members of both kinds: each member takes its own kind's values (both are drawn for all).
-    return torch.where(normal_noise, normal(keys, STREAMS[stream], step, shape, dtype),
-                       uniform(keys, STREAMS[stream], step, shape, dtype))
+    # Members of several kinds: each member takes its own kind's values (every kind is drawn for all).
+    out = None
+    for kind in sorted(kinds, key=_NOISE_INDEX.get):
+        values = NOISES[kind](keys, STREAMS[stream], step, shape, dtype)
+        out = values if out is None else torch.where(noise_kind == _NOISE_INDEX[kind], values, out)
+    return out
 
 
 def draw_epoch(cfg: GANConfig, keys: torch.Tensor, columns: dict[str, torch.Tensor], kinds: frozenset,
@@ -60,8 +66,8 @@ def draw_epoch(cfg: GANConfig, keys: torch.Tensor, columns: dict[str, torch.Tens
     m, n, w = cfg.minibatch_size, cfg.g_output_size, cfg.g_noise_size
     real = normal(keys, STREAMS["real"], step, (cfg.d_steps, m, n), dtype)
     real = real * columns["data_std"] + columns["data_mean"]
-    d_noise = _noise(kinds, columns["normal_noise"], keys, "d_noise", step, (cfg.d_steps, m, w), dtype)
-    g_noise = _noise(kinds, columns["normal_noise"], keys, "g_noise", step, (cfg.g_steps, m, w), dtype)
+    d_noise = _noise(kinds, columns["noise_kind"], keys, "d_noise", step, (cfg.d_steps, m, w), dtype)
+    g_noise = _noise(kinds, columns["noise_kind"], keys, "g_noise", step, (cfg.g_steps, m, w), dtype)
     if cfg.instance_noise <= 0:
         return EpochDraws(real, d_noise, g_noise)
     instance = {name: normal(keys, STREAMS[f"instance_{name}"], step, (steps, m, n), dtype) * instance_sd
@@ -74,4 +80,4 @@ def sample_noise(configs: Sequence[GANConfig], keys: torch.Tensor, n_draws: int,
     cfg = configs[0]
     columns = member_columns(configs, keys.device, dtype)
     kinds = frozenset(c.noise for c in configs)
-    return _noise(kinds, columns["normal_noise"][:, :, :, 0], keys, "sample", 0, (n_draws, cfg.g_noise_size), dtype)
+    return _noise(kinds, columns["noise_kind"][:, :, :, 0], keys, "sample", 0, (n_draws, cfg.g_noise_size), dtype)

@@ -14,7 +14,7 @@ against its oracle):
   drawn (gancheck.gan.feed). G does not change during the D steps; the seed regenerates its
   batch each D step, and so does this (same values), while the batch is still in cache.
 
-Speed (benchmarks/throughput.py; figures in the README's "Performance" section):
+Speed (benchmarks/throughput.py; figures in docs/performance.md):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
   cache, and memory does not grow with the population. Members never interact, so a member's
   result does not depend on its block; members are sorted by their learning-rate settings so
@@ -45,7 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gancheck.config import GANConfig
+from gancheck.config import PER_MEMBER_FIELDS, GANConfig
 from gancheck.gan import philox_draws
 from gancheck.gan.activations import ACTIVATIONS
 from gancheck.gan.device import resolve_mode
@@ -63,10 +63,6 @@ from gancheck.gan.subnormals import subnormals_flushed
 from gancheck.gan.stacked import (StackedAdam, StackedMLP, bce_sigmoid_backward, flatten_grads, layer_views,
                                   mlp_backward, mlp_forward)
 from gancheck.gan.workspace import Workspace, get_buffer
-
-#: Fields members of one population may differ in; every other field is part of the shape.
-PER_MEMBER_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate",
-                     "lr_schedule", "lr_min", "cosine_t_max_factor", "noise")
 
 #: Members per block on the CPU: large enough to amortise per-operation overhead, small enough
 #: that one step's (block, minibatch, 500) tensors stay in a core's L2 cache.

@@ -4,7 +4,7 @@ Step by step as in the seed: nn.Module networks, torch.optim.Adam, a scheduler s
 each optimiser step, BCELoss, D trained on real then fake (the fake batch is not detached, as in
 the seed: G's stray gradients are zeroed before G's own step, so they change nothing), and for
 the seed's 4-moment D the seed's own get_moments, one vector at a time with float powers
-(gancheck.gan.moments.seed_get_moments). Only the random draws come from gancheck.gan.draws,
+(a feature set's ``seed_code``, gancheck.gan.moments.seed_get_moments). Only the random draws come from gancheck.gan.draws,
 so that the population trainer can be checked against this loop draw for draw.
 """
 from __future__ import annotations
@@ -19,18 +19,17 @@ from torch import nn
 from gancheck.config import GANConfig
 from gancheck.gan.activations import ACTIVATIONS
 from gancheck.gan.draws import draw_epoch, generator_shapes, initial_parameters, member_generator, sample_noise
-from gancheck.gan.features import discriminator_input
+from gancheck.gan.features import FEATURE_SETS, discriminator_input
 from gancheck.gan.generators import generator_kind
 from gancheck.gan.losses import G_LOSSES
-from gancheck.gan.moments import seed_get_moments
 from gancheck.gan.result import TrainResult
-from gancheck.gan.schedules import learning_rates
+from gancheck.gan.schedules import SCHEDULES, learning_rates
 
 
 class Generator(nn.Module):
     """The seed's G: Linear -> ReLU -> Linear -> ReLU -> Linear (``activation`` for the ReLUs)."""
 
-    def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str = "relu"):
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str):
         super().__init__()
         self.map1 = nn.Linear(input_size, hidden_size)
         self.map2 = nn.Linear(hidden_size, hidden_size)
@@ -56,9 +55,9 @@ def _load(module: nn.Module, tensors: list[torch.Tensor]) -> None:
 
 
 def _scheduler(optimizer, cfg: GANConfig, base_lr: float, steps: int):
-    if cfg.lr_schedule == "seed_cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=steps * cfg.cosine_t_max_factor, eta_min=cfg.lr_min)
+    own = SCHEDULES[cfg.lr_schedule].torch_scheduler
+    if own is not None:  # the seed's schedule, run by the seed's own torch scheduler
+        return own(optimizer, cfg, steps)
     # Other schedules are ablations, not the seed: express them through the same pure function
     # the population uses (LambdaLR multiplies the base rate by the lambda).
     return torch.optim.lr_scheduler.LambdaLR(
@@ -109,7 +108,7 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     g_optimizer = torch.optim.Adam(G.parameters(), lr=cfg.g_learning_rate, **adam)
     d_scheduler = _scheduler(d_optimizer, cfg, cfg.d_learning_rate, cfg.d_steps)
     g_scheduler = _scheduler(g_optimizer, cfg, cfg.g_learning_rate, cfg.g_steps)
-    seed_moments = seed_get_moments if cfg.features == "moments" and not batched_moments else None
+    seed_moments = None if batched_moments else FEATURE_SETS[cfg.features].seed_code
     features = lambda x: discriminator_input(x, cfg.features, cfg.minibatch_std, seed_moments)  # noqa: E731
     kind, n = generator_kind(cfg), cfg.g_output_size
     generate = lambda noise: kind.reference(G, noise, n)  # noqa: E731

@@ -1,15 +1,54 @@
-"""Learning-rate schedules as pure functions of the optimiser step.
+"""Learning-rate schedules: one registry of pure functions of the optimiser step.
 
 ``step`` counts scheduler.step() calls. The seed calls scheduler.step() *before* each
 optimiser step, so the first update already uses the rate at step 1, not the base rate.
+The names are declared in gancheck/fields.py (the seed's first).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
 import numpy as np
 
-from gancheck.config import GANConfig
+from gancheck import fields
+from gancheck.gan.registry import register
 
-def learning_rates(cfg: GANConfig, base_lr: float, steps_per_epoch: int, step: np.ndarray) -> np.ndarray:
+if TYPE_CHECKING:
+    from gancheck.config import GANConfig
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """rates(cfg, base_lr, total_steps, t_max, step) -> the rate at each (1-based, float64) step;
+    ``torch_scheduler(optimizer, cfg, steps_per_epoch)``: the seed's own torch scheduler where
+    the reference trainer should run it rather than this closed form (None: LambdaLR on rates)."""
+    rates: Callable[..., np.ndarray]
+    torch_scheduler: Callable | None = None
+
+
+def _cosine(base_lr, lo, period, step):
+    return lo + (base_lr - lo) * (1 + np.cos(np.pi * step / period)) / 2
+
+
+def _seed_cosine_torch(optimizer, cfg: "GANConfig", steps_per_epoch: int):
+    import torch
+    return torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=steps_per_epoch * cfg.cosine_t_max_factor, eta_min=cfg.lr_min)
+
+
+SCHEDULES: dict[str, Schedule] = register(fields.LR_SCHEDULES, {
+    # Closed form of torch's CosineAnnealingLR; past T_max the cosine keeps going, so the rate
+    # climbs back: a period of 2*T_max steps (tests/gan/test_schedules.py checks it against torch).
+    "seed_cosine": Schedule(lambda base_lr, lo, total, t_max, step: _cosine(base_lr, lo, t_max, step),
+                            _seed_cosine_torch),
+    "constant": Schedule(lambda base_lr, lo, total, t_max, step: np.full_like(step, base_lr)),
+    "cosine_decay": Schedule(lambda base_lr, lo, total, t_max, step: _cosine(base_lr, lo, total, step)),
+    "linear_decay": Schedule(lambda base_lr, lo, total, t_max, step: base_lr - (base_lr - lo) * step / total),
+})
+
+
+def learning_rates(cfg: "GANConfig", base_lr: float, steps_per_epoch: int, step: np.ndarray) -> np.ndarray:
     """Learning rate at each scheduler step (1-based, float64) for one optimiser of ``cfg``.
 
     seed_cosine: the seed's CosineAnnealingLR(T_max=5*steps), never restarted, so it cycles
@@ -17,23 +56,15 @@ def learning_rates(cfg: GANConfig, base_lr: float, steps_per_epoch: int, step: n
     lr_min over the whole run.
     """
     step = np.asarray(step, dtype=np.float64)
-    lo = cfg.lr_min
-    if cfg.lr_schedule == "constant":
-        return np.full_like(step, base_lr)
-    if cfg.lr_schedule == "seed_cosine":
-        # Closed form of torch's CosineAnnealingLR; past T_max the cosine keeps going, so the rate
-        # climbs back: a period of 2*T_max steps (tests/gan/test_schedules.py checks it against torch).
-        t_max = steps_per_epoch * cfg.cosine_t_max_factor
-        return lo + (base_lr - lo) * (1 + np.cos(np.pi * step / t_max)) / 2
-    total = cfg.num_epochs * steps_per_epoch
-    if cfg.lr_schedule == "cosine_decay":
-        return lo + (base_lr - lo) * (1 + np.cos(np.pi * step / total)) / 2
-    if cfg.lr_schedule == "linear_decay":
-        return base_lr - (base_lr - lo) * step / total
-    raise ValueError(f"lr_schedule={cfg.lr_schedule!r}: unknown schedule")
+    try:
+        schedule = SCHEDULES[cfg.lr_schedule]
+    except KeyError:
+        raise ValueError(f"lr_schedule={cfg.lr_schedule!r}: unknown schedule") from None
+    return schedule.rates(base_lr, cfg.lr_min, cfg.num_epochs * steps_per_epoch,
+                          steps_per_epoch * cfg.cosine_t_max_factor, step)
 
 
-def epoch_learning_rates(cfg: GANConfig, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+def epoch_learning_rates(cfg: "GANConfig", epoch: int) -> tuple[np.ndarray, np.ndarray]:
     """The D and G learning rates for every inner step of ``epoch`` (0-based)."""
     d = epoch * cfg.d_steps + np.arange(1, cfg.d_steps + 1)
     g = epoch * cfg.g_steps + np.arange(1, cfg.g_steps + 1)
@@ -41,7 +72,7 @@ def epoch_learning_rates(cfg: GANConfig, epoch: int) -> tuple[np.ndarray, np.nda
             learning_rates(cfg, cfg.g_learning_rate, cfg.g_steps, g))
 
 
-def instance_noise_sd(cfg: GANConfig, epoch: int) -> float:
+def instance_noise_sd(cfg: "GANConfig", epoch: int) -> float:
     """The instance noise's sd at ``epoch`` (0-based): cfg.instance_noise at the first epoch,
     falling linearly to 0 at the last."""
     return cfg.instance_noise * (1.0 - epoch / max(cfg.num_epochs - 1, 1))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gancheck.config import GANConfig
+from gancheck.gan.generators import GENERATORS
 from gancheck.gan.population import population_shape
 from gancheck.runs.controls import CONTROLS
 
@@ -105,11 +107,19 @@ def member_digest(design: Design, arm: Arm) -> str:
             + (f":stream={stream}" if stream else ""))
 
 
+class Member(NamedTuple):
+    """One member of a task: an arm's config and a seed, or a control's replicate (config None).
+    A named tuple, so code that unpacks ``arm, cfg, seed`` keeps working."""
+    arm: str
+    config: GANConfig | None
+    seed: int
+
+
 @dataclass
 class Task:
-    """Work for one worker: a population of (arm, config, seed), or one control's replicates."""
+    """Work for one worker: a population of Members, or one control's replicates."""
     kind: str                                   # "population" | "control"
-    members: list[tuple[str, GANConfig, int]] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
     control: str = ""
     n: int = 0                                  # control sample length
     target: tuple[float, float] = (4.0, 1.25)
@@ -122,7 +132,7 @@ class Task:
 
     @property
     def member_epochs(self) -> int:
-        return sum(cfg.num_epochs for _, cfg, _ in self.members if cfg is not None)
+        return sum(m.config.num_epochs for m in self.members if m.config is not None)
 
 
 def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_block: int = 64) -> list[Task]:
@@ -131,10 +141,11 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
     Blocks are at most ``max_block`` members, and small enough that each worker gets work:
     the whole design is split into about ``2 * workers`` blocks or more.
     """
-    todo = [(a.name, a.config, s) for a in design.arms for s in design.arm_seeds(a.name) if (a.name, s) not in done]
-    groups: dict[tuple, list] = {}
+    todo = [Member(a.name, a.config, s) for a in design.arms for s in design.arm_seeds(a.name)
+            if (a.name, s) not in done]
+    groups: dict[tuple, list[Member]] = {}
     for member in todo:
-        groups.setdefault(population_shape(member[1]), []).append(member)
+        groups.setdefault(population_shape(member.config), []).append(member)
     target_blocks = max(1, 2 * workers)
     block = max(1, min(max_block, math.ceil(len(todo) / target_blocks)))
     tasks = []
@@ -145,18 +156,17 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
                        n_draws=design.n_draws, alpha=design.alpha)
                   for i in range(0, len(members), size)]
     # Heaviest first, so the last task to finish is a short one.
-    tasks.sort(key=lambda t: -t.member_epochs * _cost_weight(t.members[0][1]))
+    tasks.sort(key=lambda t: -t.member_epochs * _cost_weight(t.members[0].config))
     n_out = design.arms[0].config.g_output_size
     for c in design.controls:
         reps = [r for r in range(design.control_reps) if (control_arm(c), r) not in done]
         if reps:
-            tasks.append(Task("control", [(control_arm(c), None, r) for r in reps], control=c, n=n_out,
+            tasks.append(Task("control", [Member(control_arm(c), None, r) for r in reps], control=c, n=n_out,
                               target=design.target, n_draws=design.n_draws, alpha=design.alpha))
     return tasks
 
 
 def _cost_weight(cfg: GANConfig) -> float:
-    """Rough relative cost of one member-epoch, for ordering tasks (measured, not exact: a
-    per-value G ran 2 to 4.5 times slower than the seed's vector G, benchmarks/throughput.py)."""
-    per_value = 3.0 if cfg.generator == "per_value" else 0.0
-    return 1.0 + cfg.d_input_size / 500 + cfg.g_hidden_size / 50 + per_value
+    """Rough relative cost of one member-epoch, for ordering tasks (measured, not exact): D's
+    input width, G's hidden size, and the generator kind's own cost (gancheck.gan.generators)."""
+    return 1.0 + cfg.d_input_size / 500 + cfg.g_hidden_size / 50 + GENERATORS[cfg.generator].cost

@@ -50,20 +50,21 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
 
     from gancheck.gan.engine import resolve_compile
     from gancheck.gan.population import Population, train_population
-    configs = [cfg for _, cfg, _ in task.members]
-    seeds = [seed for _, _, seed in task.members]
+    configs = [m.config for m in task.members]
+    seeds = [m.seed for m in task.members]
     compiled = resolve_compile(task.compile or compile, configs[0], torch.device(device).type)
     results = train_population(Population(configs, seeds), n_draws=task.n_draws,
                                device=device, compile=compiled, on_epoch=on_epoch)
     records = []
-    for (arm, cfg, seed), res in zip(task.members, results):
+    for member, res in zip(task.members, results):
+        cfg = member.config
         draws = res.samples
         usable = res.status == "done" and np.isfinite(draws).all()
         scores, div = _judge_draws(draws if usable else np.full_like(draws, np.nan),
                                    cfg.data_mean, cfg.data_std, task.alpha)
         coord_mean, coord_sd = _coordinates(draws) if usable else (None, None)
         records.append(MemberRecord(
-            arm=arm, seed=seed, digest="", kind="member", status=res.status,
+            arm=member.arm, seed=member.seed, digest="", kind="member", status=res.status,
             diverged_epoch=res.diverged_epoch, wall_s=res.wall_s, diversity=div, history=res.history,
             sample=draws[0] if usable else None, scores=scores,
             preview=draws[:PREVIEW_DRAWS] if usable else None, coord_mean=coord_mean, coord_sd=coord_sd))
@@ -73,12 +74,12 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
 def _run_control(task: Task) -> list[MemberRecord]:
     mean, std = task.target
     records = []
-    for arm, _, rep in task.members:
+    for member in task.members:  # a control's members: the seed is the replicate's number
         start = time.perf_counter()
-        draws = draw_control(task.control, rep, task.n_draws, task.n, mean, std)
+        draws = draw_control(task.control, member.seed, task.n_draws, task.n, mean, std)
         scores, div = _judge_draws(draws, mean, std, task.alpha)
         records.append(MemberRecord(
-            arm=arm, seed=rep, digest="", kind="control", status="done", diverged_epoch=None,
+            arm=member.arm, seed=member.seed, digest="", kind="control", status="done", diverged_epoch=None,
             wall_s=time.perf_counter() - start, diversity=div, history=None, sample=None,
             scores=scores))
     return records

@@ -24,7 +24,7 @@ def test_auto_compiles_the_seed_shape_when_a_compiler_is_there(compiler):
     assert resolve_compile("auto", SEED) is False
 
 
-# Measured faster compiled (engine.COMPILE_PAYS_GENERATORS, engine._measured_shape).
+# Measured faster compiled (compile_pays in the registries: gancheck.gan.features, generators, activations).
 @pytest.mark.parametrize("change", [dict(d_activation="leaky_relu"), dict(g_activation="leaky_relu"),
                                     dict(minibatch_std=True), dict(instance_noise=1.0),
                                     dict(d_activation="leaky_relu", minibatch_std=True),

@@ -1,4 +1,4 @@
-"""Property tests for get_moments (issue 2, item 2).
+"""Property tests for get_moments.
 
 The oracle throughout is scipy/numpy on the same values in float64:
 ``np.mean``, population ``np.std`` (ddof=0), ``scipy.stats.skew(bias=True)`` and
@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from gancheck.gan.moments import ZSCORE_EPS, get_moments, seed_get_moments
 
-EPS = 0.001  # the seed's "+ 0.001" (SUMMARY.md: "z-scores divide by std + 0.001")
+EPS = 0.001  # the seed's "+ 0.001" (docs/seed.md: z-scores divide by std + 0.001)
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 # Unit roundoff u = 2**-p (p = 24 for float32, 53 for float64).
 UNIT_ROUNDOFF = {torch.float32: 2.0 ** -24, torch.float64: 2.0 ** -53}
@@ -43,7 +43,7 @@ PROPERTY = settings(max_examples=150, deadline=None)
 
 
 def test_zscore_eps_is_the_seeds():
-    # SUMMARY.md: "z-scores divide by std + 0.001".
+    # docs/seed.md: z-scores divide by std + 0.001.
     assert ZSCORE_EPS == 0.001
 
 
@@ -53,7 +53,7 @@ def test_zscore_eps_is_the_seeds():
 def seed_oracle(x: np.ndarray) -> np.ndarray:
     """The seed's four moments computed from scipy's, via the exact +0.001 correction."""
     x = np.asarray(x, dtype=np.float64)
-    s = np.std(x)  # population std, ddof=0 (SUMMARY.md: "std is the population std")
+    s = np.std(x)  # population std, ddof=0 (docs/seed.md: the population std, ddof 0)
     r = s / (s + EPS)
     skew = scipy.stats.skew(x, bias=True) * r ** 3
     kurt = (scipy.stats.kurtosis(x, fisher=True, bias=True) + 3.0) * r ** 4 - 3.0
@@ -159,7 +159,7 @@ def test_uncorrected_difference_from_scipy_is_bounded(dtype, data):
 
 
 def test_eps_effect_at_the_seeds_target_is_below_half_a_percent():
-    # For the seed's target std 1.25 (SUMMARY.md), r = 1.25 / 1.251: the seed's skew is scipy's
+    # For the seed's target std 1.25 (docs/seed.md), r = 1.25 / 1.251: the seed's skew is scipy's
     # times r**3 and its kurtosis + 3 is scipy's times r**4, i.e. 0.24 % and 0.32 % smaller.
     x = np.random.default_rng(20261127).normal(4.0, 1.25, size=500)
     s = np.std(x)

@@ -1,4 +1,4 @@
-"""The population trainer's fast paths, each against its plain oracle (issue 6).
+"""The population trainer's fast paths, each against its plain oracle.
 
 Oracles: gancheck.gan.moments.get_moments and gancheck.gan.features.discriminator_features
 differentiated by torch.autograd; nn.BCELoss on a sigmoid; torch.optim.Adam; the reference loop

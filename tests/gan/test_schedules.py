@@ -19,7 +19,7 @@ def test_seed_cosine_matches_torch_cosine_annealing():
         torch_rates.append(opt.param_groups[0]["lr"])
     ours = learning_rates(cfg, cfg.d_learning_rate, 20, np.arange(1, 601))
     assert np.allclose(ours, torch_rates, rtol=1e-9, atol=0)
-    # Period = 2*T_max = 200 steps = 10 epochs of 20 steps (DESIGN.md): back at 1e-4 at step 200.
+    # Period = 2*T_max = 200 steps = 10 epochs of 20 steps (docs/seed.md): back at 1e-4 at step 200.
     assert ours[199] == pytest.approx(1e-4) and ours[99] == pytest.approx(1e-5)
 
 
