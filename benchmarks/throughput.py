@@ -60,6 +60,7 @@ from gancheck import GANConfig
 from gancheck.fields import brought_along
 from gancheck.gan.device import describe_device, resolve_device
 from gancheck.gan.device import TRAINING_MODES
+from gancheck.gan.features import FEATURE_SETS
 from gancheck.gan.engine import COMPILE_CHOICES, DRAW_STREAMS, check_compile_choice, compile_pays, resolve_draws
 from gancheck.gan.population import Population, train_population
 from gancheck.gan.reference import train_reference
@@ -171,7 +172,8 @@ def measure(features: str, args, pool=None) -> dict:
     """Reference and population throughput for one feature set, side by side."""
     sizes = args.members
     start = time.perf_counter()
-    batched = features == "moments"  # only the seed's 4 moments have two implementations
+    # Only a feature set with the seed's own code (the 4 moments) has a batched twin to time.
+    batched = FEATURE_SETS[features].seed_code is not None
     _time_reference(features, args)                       # warm-up
     for members in sizes:                           # warm-up (and, when compiling, compilation)
         for draws in args.draws:
@@ -238,13 +240,16 @@ def main(argv=None) -> int:
                         help="processes the population is split over (default: one per core)")
     parser.add_argument("--features", default="moments,raw", help="discriminator feature sets (default moments,raw)")
     parser.add_argument("--hidden", type=int, default=5, help="G's hidden size (default 5, the seed's)")
-    parser.add_argument("--generator", default="vector", help="G's kind (default vector, the seed's)")
-    parser.add_argument("--noise", default="uniform", help="G's noise (default uniform, the seed's)")
+    seed = GANConfig()
+    parser.add_argument("--generator", default=seed.generator, help=f"G's kind (default {seed.generator}, the seed's)")
+    parser.add_argument("--noise", default=seed.noise, help=f"G's noise (default {seed.noise}, the seed's)")
     parser.add_argument("--minibatch-std", action="store_true", help="append the batch spread to D's features")
     parser.add_argument("--instance-noise", type=float, default=0.0, help="instance noise sd (default 0)")
-    parser.add_argument("--g-loss", default="non_saturating", help="G's loss (default non_saturating, the seed's)")
-    parser.add_argument("--g-activation", default="relu", help="G's hidden activation (default relu, the seed's)")
-    parser.add_argument("--d-activation", default="relu", help="D's hidden activation (default relu, the seed's)")
+    parser.add_argument("--g-loss", default=seed.g_loss, help=f"G's loss (default {seed.g_loss}, the seed's)")
+    parser.add_argument("--g-activation", default=seed.g_activation,
+                        help=f"G's hidden activation (default {seed.g_activation}, the seed's)")
+    parser.add_argument("--d-activation", default=seed.d_activation,
+                        help=f"D's hidden activation (default {seed.d_activation}, the seed's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")

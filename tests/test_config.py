@@ -475,3 +475,25 @@ def test_digest_changes_when_any_field_changes():
         digests[name] = changed.digest()
     # Every single-field change gives a digest different from the seed's and from each other's.
     assert len(set(digests.values())) == len(digests), digests
+
+
+#: Every arm's config digest in each full design, as computed by the code before the fields were
+#: declared in one module (commit 8e7a843): the sha256 of the sorted JSON list of (arm, digest)
+#: pairs, first 16 hex digits, with the baseline arm (then named "seed") called "baseline".
+DESIGN_DIGESTS = {"one-factor": "4b7647b24a71fdf2", "factorial": "3c1ad662074c5cbd",
+                  "remedies": "33df53bbc5f35b86", "fix": "9ea6184024844977"}
+
+
+@pytest.mark.parametrize("design", list(DESIGN_DIGESTS))
+def test_every_arms_digest_is_unchanged_so_stores_resume(design):
+    from experiments.designs import build_design
+    pairs = sorted((arm.name, arm.config.digest()) for arm in build_design(design=design, preset="full").arms)
+    assert hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16] == DESIGN_DIGESTS[design]
+
+
+def test_a_digest_does_not_depend_on_the_arm_name():
+    # The digest hashes the config alone: renaming an arm (seed -> baseline) cannot change it.
+    from experiments.designs import BASELINE, build_design
+    from gancheck.runs.plan import Arm
+    base = next(a for a in build_design(preset="full").arms if a.name == BASELINE)
+    assert Arm("seed", base.config).config.digest() == base.config.digest() == STORED_DIGESTS["baseline"]
