@@ -16,12 +16,12 @@ from pathlib import Path
 from gancheck.runs.driver import RunOutcome, missing_members, run_design
 from gancheck.runs.plan import Design
 from gancheck.runs.store import STORE_NAME, Store
-from gancheck.runs.verdicts import member_table, per_seed_rates, stored_results
+from gancheck.runs.verdicts import PRIMARY, member_table, per_seed_rates, stored_results
 from gancheck.stats.sequential import SequentialPlan, decide
 
-#: The pre-specified primary comparisons of every arm against the baseline: does the arm learn
-#: the target more (or less) often, and does it collapse more (or less) often.
-PRIMARY = ("rate:on_target", "rate:collapse_flag")
+#: The comparisons a sequential run stops on are the primary family (gancheck.runs.verdicts.PRIMARY:
+#: does the arm learn the target more or less often), the one a fixed run answers first.
+__all__ = ["PRIMARY", "LOOK_EVERY", "SequentialOutcome", "run_sequential"]
 #: Seeds per look. Five keeps the number of looks small at the usual maxima (40 to 80).
 LOOK_EVERY = 5
 

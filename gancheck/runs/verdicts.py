@@ -35,8 +35,21 @@ HIGHER_IS_BETTER = frozenset({"rate:on_target"})
 #: 0.1 sd is below what one draw of n = 500 detects with 80% power (0.125 sd, STATISTICS.md),
 #: so an equivalent arm is close on the scale a user of 500 values could notice.
 EQUIVALENCE_MARGINS = {"mean": 0.1, "std": 0.1}
-#: Member outcomes whose metrics are the worst possible where they could not be measured.
-BROKEN_OUTCOMES = ("diverged", "stuck")
+#: Failed members: outcomes whose generator does not do its job whatever its per-seed metrics
+#: say. A stuck generator's fixed share is about 0 (nothing is fixed across draws when nothing
+#: varies), and a collapsed one may match the target's moments and shape well; a measured value
+#: would flatter them. So every per-seed metric of a failed member is FAILED_VALUE, the worst
+#: value of every metric (all are lower-is-better), measured or not: it ranks below every
+#: working seed in every comparison, and is never dropped. Any memorisation outcome the
+#: decision list adds beside "collapsed" belongs here too.
+FAILED_OUTCOMES = tuple(o for o in OUTCOMES if o in ("diverged", "stuck") or "collapse" in o
+                        or "memoris" in o)
+FAILED_VALUE = np.inf
+#: The Holm families of comparisons.csv, declared here once (gancheck.stats.comparisons runs
+#: Holm within each): PRIMARY, the question a run asks first (does the arm change how often
+#: the GAN learns the target?), one row per arm; the other RATES are secondary; the per-seed
+#: METRICS are descriptive. Sequential runs stop on the PRIMARY family too.
+PRIMARY = ("rate:on_target",)
 
 
 def stored_results(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -80,8 +93,9 @@ def with_outcomes(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: fl
 
 
 def per_seed_metrics(members: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """``[arm, seed, metric, value]`` for the GAN members (controls excluded). A metric that could
-    not be measured on a diverged or stuck member is +inf, its worst value, never dropped."""
+    """``[arm, seed, metric, value]`` for the GAN members (controls excluded). Every metric of a
+    failed member (FAILED_OUTCOMES) is FAILED_VALUE, measured or not; a metric a working member
+    could not measure stays NaN (not measured, left out)."""
     gan = members[members["kind"] == "member"]
     keys = gan[["arm", "seed", "outcome"]]
     parts = []
@@ -93,8 +107,7 @@ def per_seed_metrics(members: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
         parts.append(part)
     parts.append(keys.assign(metric=FIXED_SHARE, value=gan[FIXED_SHARE].astype(float).to_numpy()))
     table = pd.concat(parts, ignore_index=True)
-    broken = table["outcome"].isin(BROKEN_OUTCOMES) & table["value"].isna()
-    table.loc[broken, "value"] = np.inf
+    table.loc[table["outcome"].isin(FAILED_OUTCOMES), "value"] = FAILED_VALUE
     return (table.drop(columns="outcome")
             .sort_values(["arm", "seed", "metric"], kind="stable", ignore_index=True))
 
