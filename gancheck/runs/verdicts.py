@@ -30,11 +30,9 @@ METRICS = tuple(name for name, _, _ in METRIC_SOURCES) + (FIXED_SHARE,)
 #: can shift seeds between "stuck" and "collapsed" without changing the flag, or the reverse).
 RATES = tuple(f"rate:{o}" for o in OUTCOMES) + ("rate:collapse_flag",)
 HIGHER_IS_BETTER = frozenset({"rate:on_target"})
-#: Equivalence margins, as shares of the target sd: a generator whose mean is within 0.1 sd of
-#: the target, and whose sd is within 10% of it, is "equivalent" (two one-sided tests over seeds).
-#: 0.1 sd is below what one draw of n = 500 detects with 80% power (0.125 sd, STATISTICS.md),
-#: so an equivalent arm is close on the scale a user of 500 values could notice.
-EQUIVALENCE_MARGINS = {"mean": 0.1, "std": 0.1}
+#: The outcome that says a generator was shown within the declared tolerance: an arm's
+#: equivalence statement is the share of its seeds with this outcome.
+WITHIN_TOLERANCE = "on_target"
 #: Failed members: outcomes whose generator does not do its job whatever its per-seed metrics
 #: say. A stuck generator's fixed share is about 0 (nothing is fixed across draws when nothing
 #: varies), and a collapsed one may match the target's moments and shape well; a measured value
@@ -124,17 +122,15 @@ def per_seed_rates(members: pd.DataFrame) -> pd.DataFrame:
 
 def equivalence(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
                 alpha: float) -> pd.DataFrame:
-    """Per arm, TOST of the per-seed mean and sd errors against EQUIVALENCE_MARGINS."""
-    gan = members.loc[members["kind"] == "member", ["arm", "seed"]]
-    rows = []
-    for quantity, share in EQUIVALENCE_MARGINS.items():
-        ok = scores[(scores["test"] == quantity) & (scores["status"] == "ok")]
-        errors = gan.merge(ok[["arm", "seed", "statistic"]], on=["arm", "seed"], how="left")
-        for arm, group in errors.groupby("arm", sort=True):
-            # A member without a measured error (broken output) enters as NaN: tost refuses it.
-            result = tost(group["statistic"].astype(float).to_numpy(), share * target_std, alpha=alpha)
-            rows.append({"arm": arm, "quantity": quantity, **result})
-    return pd.DataFrame(rows, columns=["arm", "quantity", *EQUIVALENCE_COLUMNS])
+    """Per arm ``[arm, n, count, share, ci_low, ci_high, interval]``: the share of its seeds
+    individually shown within the tolerance (outcome WITHIN_TOLERANCE), with a Wilson
+    interval (gancheck.stats.equivalence.share_within). ``scores``, ``target_std`` and
+    ``alpha`` are kept for callers: each outcome already used them."""
+    from gancheck.stats.equivalence import SHARE_COLUMNS, share_within
+    gan = members[members["kind"] == "member"]
+    rows = [{"arm": arm, **share_within((group["outcome"] == WITHIN_TOLERANCE).to_numpy())}
+            for arm, group in gan.groupby("arm", sort=True)]
+    return pd.DataFrame(rows, columns=["arm", *SHARE_COLUMNS])
 
 
 #: Rates whose factorial effects are estimated (Firth's logistic model): passing, and collapse.
