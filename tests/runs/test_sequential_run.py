@@ -34,7 +34,7 @@ def test_sequential_run_stops_decided_arms_records_and_resumes(tmp_path):
     # scipy.special.beta) cannot reach 20: the arm stops at the first look by curtailment.
     decisions = outcome.decisions["g_hidden_size=8"]
     assert set(decisions) <= set(PRIMARY)
-    assert all(d["verdict"] in ("differs", "no difference") for d in decisions.values())
+    assert all(d["verdict"] in ("differs", "not shown by max") for d in decisions.values())
     stop = max(d["n"] for d in decisions.values())
     assert seeds["g_hidden_size=8"] == list(range(stop)) and stop in (5, 10)
     assert seeds["seed"] == list(range(stop))  # the baseline runs as long as the longest arm
