@@ -133,7 +133,7 @@ def equivalence(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: floa
     return pd.DataFrame(rows, columns=["arm", *SHARE_COLUMNS])
 
 
-#: Rates whose factorial effects are estimated (Firth's logistic model): passing, and collapse.
+#: Rates whose factorial effects are estimated (contrasts of cell rates): on target, and collapse.
 EFFECT_RATES = ("rate:on_target", "rate:collapse_flag")
 
 
@@ -160,9 +160,10 @@ def crossed_factors(arms: pd.DataFrame) -> list[str]:
 
 
 def factor_effects(arms: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
-    """Main effects and two-way interactions (gancheck.stats.effects) of the crossed factors on
-    every per-seed metric (OLS on ranks, so a failed member's +inf counts as the worst rank) and
-    on EFFECT_RATES; an empty frame for designs that cross nothing."""
+    """Main effects and interactions, three-way where three factors are crossed
+    (gancheck.stats.effects), of the crossed factors on every per-seed metric (OLS on ranks
+    with the seed as a block, so a failed member's +inf counts as the worst rank) and on
+    EFFECT_RATES (rate differences); an empty frame for designs that cross nothing."""
     import json
 
     from gancheck.stats.effects import effects
