@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["SequentialPlan", "Decision", "OperatingCharacteristics", "signs", "evalue", "decide",
            "operating_characteristics", "rate_sign_probabilities", "VERDICTS"]
