@@ -26,7 +26,9 @@ difference of differences, and the three-way term a difference of those. Its int
 interval: for L = sum c_j p_j, the lower bound is L - sqrt(sum over c_j > 0 of c_j^2 (p_j - l_j)^2
 + sum over c_j < 0 of c_j^2 (u_j - p_j)^2), the upper bound alike. For two cells this is
 Newcombe's hybrid score interval, the one comparisons.csv uses. The p-value inverts the
-interval (the largest level at which it still excludes 0), so test and interval agree. Most
+interval (the largest level at which it still excludes 0), so test and interval agree; where
+it excludes 0 at every level (a very strong effect), p comes from Price & Bonett's adjusted
+Wald statistic instead (`_adjusted_wald_pvalue`). Most
 cells of a GAN ablation are 0/20 or 20/20, where a logistic model's estimate is infinite
 (separation) and a log-odds contrast of zero-rate cells is undefined; Wilson's interval at 0/20
 is [0, 0.16], so every term stays finite. The cells are treated as independent samples: the
@@ -257,6 +259,18 @@ def mover_interval(weights, rates, lows, highs) -> tuple[float, float]:
     return estimate - down, estimate + up
 
 
+def _adjusted_wald_pvalue(weights, hits, n) -> float:
+    """Two-sided p of the contrast from Price & Bonett's (2004) adjusted Wald statistic: 2/m
+    successes and 4/m trials added to each of the m cells the contrast uses. Used only where the
+    MOVER interval excludes 0 at every level (its half-width is bounded, since each Wilson bound
+    stays in [0, 1]), so the inverted p would be 0; this p is then far below any level used."""
+    used = weights != 0
+    m = int(used.sum())
+    rate = (hits + 2 / m) / (n + 4 / m)
+    variance = float(np.sum(weights[used] ** 2 * rate[used] * (1 - rate[used]) / (n[used] + 4 / m)))
+    return float(2 * stats.norm.sf(abs(weights @ rate) / np.sqrt(variance)))
+
+
 def _rate_effects(group: pd.DataFrame, factors, block, confidence) -> list[dict]:
     from gancheck.stats.aggregate import wilson_interval
     from scipy import optimize
@@ -291,7 +305,7 @@ def _rate_effects(group: pd.DataFrame, factors, block, confidence) -> list[dict]
         if estimate == 0 or margin(1e-9) <= 0:
             pvalue = 1.0
         elif margin(1 - 1e-12) > 0:
-            pvalue = 1e-12   # excluded even at 1 - 1e-12: report the bound, not 0
+            pvalue = _adjusted_wald_pvalue(weights, hits, n)
         else:
             pvalue = 1 - optimize.brentq(margin, 1e-9, 1 - 1e-12, xtol=1e-12)
         rows["estimate"].append(estimate)

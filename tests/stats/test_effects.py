@@ -230,3 +230,19 @@ def test_unmeasured_rates_are_left_out_and_an_empty_cell_is_marked_not_estimable
     table.loc[table["a"] == "y", "value"] = np.nan
     row = effects(table, ["a"], rate_metrics=["r"]).iloc[0]
     assert not row["converged"] and np.isnan(row["estimate"]) and np.isnan(row["pvalue"])
+
+
+def test_a_very_strong_rate_effect_gets_a_small_finite_pvalue():
+    # 40/40 against 0/40: even at level 1 - 1e-12 (z = 7.0) the Wilson bounds are 0.45 and 0.55,
+    # so the MOVER interval [1 - 0.78, 1] never reaches 0 and the p-value is Price & Bonett's
+    # adjusted Wald: rates 41/42 and 1/42, z = (40/42) / sqrt(2 (41/42)(1/42) / 42) (by hand).
+    rows = [dict(a=a, seed=s, metric="r", value=float(a == "y")) for a in ("x", "y") for s in range(40)]
+    row = effects(pd.DataFrame(rows), ["a"], rate_metrics=["r"]).iloc[0]
+    z = (40 / 42) / np.sqrt(2 * (41 / 42) * (1 / 42) / 42)
+    from scipy import stats
+    assert row["pvalue"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-9)
+    assert 0 < row["pvalue"] < 1e-12 and row["ci_low"] > 0
+    # 20/20 against 0/20 is still within reach: the inverted p, the level where the interval
+    # touches 0, about 4e-12.
+    rows = [dict(a=a, seed=s, metric="r", value=float(a == "y")) for a in ("x", "y") for s in range(20)]
+    assert 0 < effects(pd.DataFrame(rows), ["a"], rate_metrics=["r"]).iloc[0]["pvalue"] < 1e-10
