@@ -23,11 +23,26 @@ def test_rates_prints_seeds_and_power_table(capsys):
     assert code == 0
     boschloo = re.search(r"^Boschloo\s+(\d+)\s+([\d.\s]+)$", out, re.M)
     fisher = re.search(r"^Fisher \(reference\)\s+(\d+)\s+([\d.\s]+)$", out, re.M)
-    # 44 and 52 seeds per arm: STATISTICS.md, checked by simulation in test_power.py.
+    # 44 and 52 seeds per arm: exact enumeration, checked by simulation in test_power.py.
     assert boschloo.group(1) == "44" and fisher.group(1) == "52"
     shown = [float(x) for x in boschloo.group(2).split()]
     expected = [power.rate_power(0.15, 0, n) for n in (10, 20, 40, 80)]
     np.testing.assert_allclose(shown, expected, atol=0.0005)
+
+
+def test_rates_say_the_detectable_difference_and_the_seeds_that_bring_it_to_0_3(capsys):
+    # The fix design's primary family: baseline 0.85 on target, 6 arms, 20 seeds per arm.
+    code, out, _ = _run(["plan", "--rates", "0.85,0.33", "--comparisons", "6"], capsys)
+    assert code == 0
+    detectable = float(re.search(r"(\d\.\d\d) at 20\b", out).group(1))
+    # Oracle: exact Boschloo power (gancheck.stats.power, checked against scipy): 0.85 -> 0.32
+    # is detected with 80% power at 0.05 / 6, 0.85 -> 0.33 is not (0.784, the table above).
+    assert detectable == pytest.approx(0.53)
+    assert power.rate_power(0.32, 0.85, 20, comparisons=6) >= 0.8 > power.rate_power(0.33, 0.85, 20, comparisons=6)
+    seeds = int(re.search(r"seeds per arm to bring it to 0.3: (\d+)", out).group(1))
+    # 0.85 -> 0.55 (0.85 -> 1 is nearer than 0.3, and no easier at these n): the first n with 80%.
+    assert power.rate_power(0.55, 0.85, seeds, comparisons=6) >= 0.8
+    assert max(power.rate_power(p, 0.85, seeds - 1, comparisons=6) for p in (0.55, 1.0)) < 0.8
 
 
 def test_shift_prints_the_sign_test_plan(capsys):
@@ -77,6 +92,18 @@ def test_from_run_plans_every_comparison_without_a_difference(run_dir, capsys):
     assert lines[("wide", "ks_d")].split()[-1] == str(expected)
 
 
+def test_from_run_plans_the_primary_family_by_default(run_dir, capsys):
+    table = pd.read_csv(run_dir / "comparisons.csv")
+    table["family"] = ["descriptive", "primary", "descriptive", "primary"]
+    table.to_csv(run_dir / "comparisons.csv", index=False)
+    code, out, _ = _run(["plan", "--from", str(run_dir)], capsys)
+    assert code == 0
+    assert "/ 1 =" in out                    # one tested primary row (the other is NaN)
+    assert "ratio" in out and "wide" not in out.split("found no difference")[1]
+    code, out, _ = _run(["plan", "--from", str(run_dir), "--family", "descriptive"], capsys)
+    assert code == 0 and "/ 2 =" in out and "ratio " not in out
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--rates", "0,1.5"], ["--rates", "'0,1.5'"]),
     (["--rates", "0.2,0.2"], ["--rates", "equal"]),
@@ -88,6 +115,7 @@ def test_from_run_plans_every_comparison_without_a_difference(run_dir, capsys):
     (["--shift", "0.5"], ["--sd"]),
     (["--shift", "0.5", "--sd", "-1"], ["--sd", "'-1'"]),
     (["--from", "/no/such/run"], ["--from", "/no/such/run"]),
+    (["--rates", "0,0.5", "--difference", "2"], ["--difference", "'2'"]),
     ([], ["--rates"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):

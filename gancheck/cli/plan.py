@@ -5,10 +5,13 @@ Three ways to say what to detect:
   runs use; Fisher as a reference), exact enumeration (gancheck.stats.power);
 - ``--shift D --sd S``: a per-seed metric, the paired sign test on arm - baseline, when the
   paired differences are N(D, S^2);
-- ``--from RUN_DIR``: a finished run as pilot: for every comparison of its comparisons.csv that
+- ``--from RUN_DIR``: a finished run as pilot: for every comparison of one Holm family of its
+  comparisons.csv (``--family``, default the primary family: each arm's on-target rate) that
   found no difference, the seeds per arm that would detect the observed effect.
 The level is alpha / M for a Holm family of M comparisons (Holm's first, strictest step: the
-conservative choice for planning). Bad input: one line, exit 2. Imports stay inside ``run``.
+conservative choice for planning). For rates it also says the smallest rate difference the
+test detects at each seed count, and how many seeds bring it down to ``--difference`` (0.3
+by default). Bad input: one line, exit 2. Imports stay inside ``run``.
 """
 from __future__ import annotations
 
@@ -19,6 +22,10 @@ from pathlib import Path
 from gancheck.cli import UsageError, positive_int
 
 SHOWN_SEEDS = (10, 20, 40, 80)
+#: The rate difference a plan asks the seed count for by default: a third of the scale, the
+#: size of change an ablation arm is usually meant to show.
+TARGET_DIFFERENCE = 0.3
+FAMILY_CHOICES = ("primary", "secondary", "descriptive", "all")
 OUTCOMES_COLUMNS = ["arm", "outcome", "count", "n", "rate"]
 COMPARISONS_COLUMNS = ["arm", "metric", "baseline", "pvalue", "reject_holm", "test"]
 METRICS_COLUMNS = ["arm", "seed", "metric", "value"]
@@ -85,6 +92,11 @@ def add_parser(subparsers):
                         "--from: the tested rows of comparisons.csv)")
     parser.add_argument("--max-seeds", metavar="N", type=positive_int("--max-seeds"), default=200,
                         help="search seeds per arm up to N (default 200)")
+    parser.add_argument("--difference", metavar="D", type=_unit_interval("--difference"),
+                        default=TARGET_DIFFERENCE, help="rate difference to plan the seeds for "
+                        f"(default {TARGET_DIFFERENCE:g})")
+    parser.add_argument("--family", choices=FAMILY_CHOICES, default="primary",
+                        help="with --from: the Holm family to plan (default primary)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -126,6 +138,30 @@ def _print_rates(args, comparisons: int, out) -> None:
             return rate_power(p1, p0, n, alpha=args.alpha, comparisons=comparisons, test=test)
         rows.append((label, _needed(power_at, args), [power_at(n) for n in SHOWN_SEEDS]))
     _print_table(rows, args.power, out)
+    _print_detectable(p0, comparisons, args, out)
+
+
+def _print_detectable(p0: float, comparisons: int, args, out, seeds=SHOWN_SEEDS) -> None:
+    """The smallest rate difference from p0 that Boschloo's test detects, and the seeds per arm
+    that bring it down to args.difference."""
+    from gancheck.stats.power import detectable_rate_difference, rate_power
+    cells = []
+    for n in seeds:
+        gap = detectable_rate_difference(round(p0, 6), n, power=args.power, alpha=args.alpha,
+                                         comparisons=comparisons)
+        cells.append(f"{gap:.2f} at {n}" if gap == gap else f"none at {n}")
+    print(f"smallest detectable rate difference from {p0:g} (Boschloo, {args.power:.0%} power): "
+          + ", ".join(cells), file=out)
+    # The detectable difference is the smaller of the two sides' (as the mde column's): it is at
+    # most d once a rate d away, or the bound of [0, 1] nearer than d, is detected.
+    arms = [p for p in (max(0.0, p0 - args.difference), min(1.0, p0 + args.difference)) if p != p0]
+
+    def power_at(n):
+        return max(rate_power(round(p, 6), p0, n, alpha=args.alpha, comparisons=comparisons)
+                   for p in arms)
+    print(f"seeds per arm to bring it to {args.difference:g}: "
+          f"{_needed(power_at, args) if arms else 'none: no rate that far from the baseline'}",
+          file=out)
 
 
 def _print_shift(args, comparisons: int, out) -> None:
@@ -195,6 +231,19 @@ def _pilot_differences(arm: str, baseline: str, metric: str, metrics):
     return np.where(a == b, 0.0, a - b)
 
 
+def _print_run_detectable(tested, metrics, outcomes, family: int, args, out) -> None:
+    """For the rates of the family: the smallest detectable difference at the run's seed count
+    and the seeds that bring it to args.difference (from the baseline's observed rate)."""
+    rates = tested[tested["test"].map(_is_rate_test)]
+    for (baseline, metric), rows in rates.groupby(["baseline", "metric"], sort=True):
+        p0 = _pilot_rate(str(baseline), str(metric), metrics, outcomes)
+        if p0 is None:
+            continue
+        n = int(rows["n_baseline"].max()) if "n_baseline" in rows else None
+        print(f"{metric}:", file=out)
+        _print_detectable(p0, family, args, out, seeds=(n,) if n else SHOWN_SEEDS)
+
+
 def _print_from_run(args, out) -> None:
     import pandas as pd
     from gancheck.stats.power import pilot_probabilities, rate_power, sign_test_power
@@ -207,14 +256,19 @@ def _print_from_run(args, out) -> None:
     metrics = _read(run_dir, "metrics.csv", METRICS_COLUMNS)
     if (run_dir / "rates.csv").exists():  # per-seed 0/1 rates, beside the metrics
         metrics = pd.concat([metrics, _read(run_dir, "rates.csv", METRICS_COLUMNS)], ignore_index=True)
+    where = "comparisons.csv"
+    if args.family != "all" and "family" in comparisons.columns:
+        comparisons = comparisons[comparisons["family"] == args.family]
+        where = f"the {args.family} family of comparisons.csv"
     tested = comparisons["pvalue"].notna()
     family = args.comparisons or int(tested.sum())
     if family == 0:
-        raise UsageError(f"plan: {run_dir / 'comparisons.csv'} has no tested comparison")
+        raise UsageError(f"plan: {where} in {str(run_dir)!r} has no tested comparison")
     rejected = comparisons["reject_holm"].astype(str).str.lower().isin(("true", "1"))
     pending = comparisons[tested & ~rejected]
     print(f"level: alpha / M = {args.alpha:g} / {family} = {args.alpha / family:.4g} per "
-          f"comparison (M: tested rows of comparisons.csv; Holm's first step)", file=out)
+          f"comparison (M: tested rows of {where}; Holm's first step)", file=out)
+    _print_run_detectable(comparisons[tested], metrics, outcomes, family, args, out)
     print(f"{len(pending)} of {int(tested.sum())} tested comparisons found no difference; seeds "
           f"per arm to detect the observed effect with {args.power:.0%} power:", file=out)
     rows = []

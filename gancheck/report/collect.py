@@ -84,7 +84,7 @@ def load_report_input(run_dir: Path) -> ReportInput:
     metrics = verdicts.per_seed_metrics(members, scores)
     rates = verdicts.per_seed_rates(members)
     baseline = arms.loc[arms["is_baseline"].astype(bool), "arm"]
-    comparisons = (compare_to_baseline(metrics, rates, baseline.iloc[0],
+    comparisons = (compare_to_baseline(metrics, rates, baseline.iloc[0], primary=verdicts.PRIMARY,
                                        higher_is_better=verdicts.HIGHER_IS_BETTER, alpha=alpha)
                    if len(baseline) and members["kind"].eq("member").any() else pd.DataFrame())
     arms = arms.assign(is_baseline=arms["is_baseline"].astype(bool)).drop(columns=["digest"])

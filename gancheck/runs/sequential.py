@@ -4,7 +4,8 @@ valid at any looks).
 
 After each look, the pre-specified PRIMARY comparisons of every arm still running are tested on
 the seeds stored so far, seed for seed against the baseline. An arm stops when all of them are
-decided ("differs" or "no difference"), or at the maximum. The baseline runs as many seeds as the
+decided ("differs", "not shown by max", or, with a declared margin, "equivalent"), or at the
+maximum. The baseline runs as many seeds as the
 longest-running arm. The decisions are recomputed from the store at every look, so a resumed run
 (after a kill between or in the middle of looks) reaches the same state and goes on from there.
 """
@@ -16,12 +17,12 @@ from pathlib import Path
 from gancheck.runs.driver import RunOutcome, missing_members, run_design
 from gancheck.runs.plan import Design
 from gancheck.runs.store import STORE_NAME, Store
-from gancheck.runs.verdicts import member_table, per_seed_rates, stored_results
+from gancheck.runs.verdicts import PRIMARY, member_table, per_seed_rates, stored_results
 from gancheck.stats.sequential import SequentialPlan, decide
 
-#: The pre-specified primary comparisons of every arm against the baseline: does the arm learn
-#: the target more (or less) often, and does it collapse more (or less) often.
-PRIMARY = ("rate:on_target", "rate:collapse_flag")
+#: The comparisons a sequential run stops on are the primary family (gancheck.runs.verdicts.PRIMARY:
+#: does the arm learn the target more or less often), the one a fixed run answers first.
+__all__ = ["PRIMARY", "LOOK_EVERY", "SequentialOutcome", "run_sequential"]
 #: Seeds per look. Five keeps the number of looks small at the usual maxima (40 to 80).
 LOOK_EVERY = 5
 
@@ -34,15 +35,17 @@ class SequentialOutcome:
 
 
 def run_sequential(design: Design, run_dir: Path, *, max_seeds: int, look_every: int = LOOK_EVERY,
-                   finish=None, **run_options) -> SequentialOutcome:
+                   margin: float | None = None, finish=None, **run_options) -> SequentialOutcome:
     """Run ``design`` sequentially up to ``max_seeds`` seeds per arm (seeds 0..max_seeds-1).
 
     ``run_options`` go to gancheck.runs.driver.run_design at every look (``fresh`` only at the
     first). ``finish`` is called with the last look's outcome while the folder is still locked.
+    ``margin``: a declared equivalence margin on the on-target rate difference, without which
+    no arm is called "equivalent" (gancheck.stats.sequential).
     """
     arms = [a.name for a in design.arms if a.name != design.baseline]
     plan = SequentialPlan(max_seeds, min(look_every, max_seeds), alpha=design.alpha,
-                          comparisons=max(1, len(arms) * len(PRIMARY)))
+                          comparisons=max(1, len(arms) * len(PRIMARY)), margin=margin)
     seeds = list(range(max_seeds))
     decisions: dict[str, dict] = {}
     stopped_at = {}                       # arm -> seeds it stopped with
@@ -116,6 +119,9 @@ def _spec(plan: SequentialPlan, decisions: dict, look: int) -> dict:
         "rule": (f"e-process on the signs of paired per-seed differences (Beta({plan.prior:g}, "
                  f"{plan.prior:g}) mixture; gancheck.stats.sequential), 'differs' when the e-value "
                  f"reaches {plan.threshold:g} = comparisons / alpha; looks every {plan.look_every} "
-                 f"seeds up to {plan.max_seeds}; primary comparisons: {', '.join(PRIMARY)}"),
+                 f"seeds up to {plan.max_seeds}; primary comparisons: {', '.join(PRIMARY)}; "
+                 + (f"'equivalent' when both one-sided e-values against a rate difference of "
+                    f"{plan.margin:g} reach the threshold" if plan.margin is not None else
+                    "no equivalence margin declared, so no arm is called equivalent")),
         "comparisons": plan.comparisons, "looks_planned": list(plan.looks), "looks_taken": look,
         "decisions": decisions}}

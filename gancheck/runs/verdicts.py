@@ -30,13 +30,24 @@ METRICS = tuple(name for name, _, _ in METRIC_SOURCES) + (FIXED_SHARE,)
 #: can shift seeds between "stuck" and "collapsed" without changing the flag, or the reverse).
 RATES = tuple(f"rate:{o}" for o in OUTCOMES) + ("rate:collapse_flag",)
 HIGHER_IS_BETTER = frozenset({"rate:on_target"})
-#: Equivalence margins, as shares of the target sd: a generator whose mean is within 0.1 sd of
-#: the target, and whose sd is within 10% of it, is "equivalent" (two one-sided tests over seeds).
-#: 0.1 sd is below what one draw of n = 500 detects with 80% power (0.125 sd, STATISTICS.md),
-#: so an equivalent arm is close on the scale a user of 500 values could notice.
-EQUIVALENCE_MARGINS = {"mean": 0.1, "std": 0.1}
-#: Member outcomes whose metrics are the worst possible where they could not be measured.
-BROKEN_OUTCOMES = ("diverged", "stuck")
+#: The outcome that says a generator was shown within the declared tolerance: an arm's
+#: equivalence statement is the share of its seeds with this outcome.
+WITHIN_TOLERANCE = "on_target"
+#: Failed members: outcomes whose generator does not do its job whatever its per-seed metrics
+#: say. A stuck generator's fixed share is about 0 (nothing is fixed across draws when nothing
+#: varies), and a collapsed one may match the target's moments and shape well; a measured value
+#: would flatter them. So every per-seed metric of a failed member is FAILED_VALUE, the worst
+#: value of every metric (all are lower-is-better), measured or not: it ranks below every
+#: working seed in every comparison, and is never dropped. Any memorisation outcome the
+#: decision list adds beside "collapsed" belongs here too.
+FAILED_OUTCOMES = tuple(o for o in OUTCOMES if o in ("diverged", "stuck") or "collapse" in o
+                        or "memoris" in o)
+FAILED_VALUE = np.inf
+#: The Holm families of comparisons.csv, declared here once (gancheck.stats.comparisons runs
+#: Holm within each): PRIMARY, the question a run asks first (does the arm change how often
+#: the GAN learns the target?), one row per arm; the other RATES are secondary; the per-seed
+#: METRICS are descriptive. Sequential runs stop on the PRIMARY family too.
+PRIMARY = ("rate:on_target",)
 
 
 def stored_results(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -80,8 +91,9 @@ def with_outcomes(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: fl
 
 
 def per_seed_metrics(members: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """``[arm, seed, metric, value]`` for the GAN members (controls excluded). A metric that could
-    not be measured on a diverged or stuck member is +inf, its worst value, never dropped."""
+    """``[arm, seed, metric, value]`` for the GAN members (controls excluded). Every metric of a
+    failed member (FAILED_OUTCOMES) is FAILED_VALUE, measured or not; a metric a working member
+    could not measure stays NaN (not measured, left out)."""
     gan = members[members["kind"] == "member"]
     keys = gan[["arm", "seed", "outcome"]]
     parts = []
@@ -93,8 +105,7 @@ def per_seed_metrics(members: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
         parts.append(part)
     parts.append(keys.assign(metric=FIXED_SHARE, value=gan[FIXED_SHARE].astype(float).to_numpy()))
     table = pd.concat(parts, ignore_index=True)
-    broken = table["outcome"].isin(BROKEN_OUTCOMES) & table["value"].isna()
-    table.loc[broken, "value"] = np.inf
+    table.loc[table["outcome"].isin(FAILED_OUTCOMES), "value"] = FAILED_VALUE
     return (table.drop(columns="outcome")
             .sort_values(["arm", "seed", "metric"], kind="stable", ignore_index=True))
 
@@ -111,20 +122,18 @@ def per_seed_rates(members: pd.DataFrame) -> pd.DataFrame:
 
 def equivalence(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
                 alpha: float) -> pd.DataFrame:
-    """Per arm, TOST of the per-seed mean and sd errors against EQUIVALENCE_MARGINS."""
-    gan = members.loc[members["kind"] == "member", ["arm", "seed"]]
-    rows = []
-    for quantity, share in EQUIVALENCE_MARGINS.items():
-        ok = scores[(scores["test"] == quantity) & (scores["status"] == "ok")]
-        errors = gan.merge(ok[["arm", "seed", "statistic"]], on=["arm", "seed"], how="left")
-        for arm, group in errors.groupby("arm", sort=True):
-            # A member without a measured error (broken output) enters as NaN: tost refuses it.
-            result = tost(group["statistic"].astype(float).to_numpy(), share * target_std, alpha=alpha)
-            rows.append({"arm": arm, "quantity": quantity, **result})
-    return pd.DataFrame(rows, columns=["arm", "quantity", *EQUIVALENCE_COLUMNS])
+    """Per arm ``[arm, n, count, share, ci_low, ci_high, interval]``: the share of its seeds
+    individually shown within the tolerance (outcome WITHIN_TOLERANCE), with a Wilson
+    interval (gancheck.stats.equivalence.share_within). ``scores``, ``target_std`` and
+    ``alpha`` are kept for callers: each outcome already used them."""
+    from gancheck.stats.equivalence import SHARE_COLUMNS, share_within
+    gan = members[members["kind"] == "member"]
+    rows = [{"arm": arm, **share_within((group["outcome"] == WITHIN_TOLERANCE).to_numpy())}
+            for arm, group in gan.groupby("arm", sort=True)]
+    return pd.DataFrame(rows, columns=["arm", *SHARE_COLUMNS])
 
 
-#: Rates whose factorial effects are estimated (Firth's logistic model): passing, and collapse.
+#: Rates whose factorial effects are estimated (contrasts of cell rates): on target, and collapse.
 EFFECT_RATES = ("rate:on_target", "rate:collapse_flag")
 
 
@@ -151,9 +160,10 @@ def crossed_factors(arms: pd.DataFrame) -> list[str]:
 
 
 def factor_effects(arms: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
-    """Main effects and two-way interactions (gancheck.stats.effects) of the crossed factors on
-    every per-seed metric (OLS on ranks, so a failed member's +inf counts as the worst rank) and
-    on EFFECT_RATES; an empty frame for designs that cross nothing."""
+    """Main effects and interactions, three-way where three factors are crossed
+    (gancheck.stats.effects), of the crossed factors on every per-seed metric (OLS on ranks
+    with the seed as a block, so a failed member's +inf counts as the worst rank) and on
+    EFFECT_RATES (rate differences); an empty frame for designs that cross nothing."""
     import json
 
     from gancheck.stats.effects import effects

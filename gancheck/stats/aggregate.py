@@ -4,9 +4,9 @@ bootstrap intervals, and when training settles. Arm-vs-baseline tests: gancheck.
 Pure functions over tidy pandas DataFrames; nothing here knows about GANs or torch. The output
 tables follow the schemas in ``gancheck.report.data`` (pass_rates, collapse_rates, metric_summary,
 comparisons, settling). The statistics are written once: every rate gets its interval from
-`wilson_interval`, every median from an order-statistic interval. Why these choices:
-../shared/STATISTICS.md, "Over seeds and arms" (replicates are training seeds; compare arms on
-per-seed metrics, not on p-values; Holm across arms x metrics).
+`wilson_interval`, every median from an order-statistic interval. Replicates are training
+seeds (noise draws of one trained generator are nested inside its seed), and arms are compared
+on per-seed metrics, not on p-values.
 
 Input tables (extra columns are ignored):
     scores   arm, seed, test, status, reject               (gancheck.judge rows + arm/seed)
@@ -130,7 +130,7 @@ def bootstrap_ci(values, statistic: Callable = np.median, *, confidence: float =
       the "interval" would say nothing about uncertainty);
     - every sample constant: every resample equals the data, so the interval is the point
       ``(statistic(data), statistic(data))``.
-    Percentile is the default: at 3-10 seeds BCa is no better (both under-cover, STATISTICS.md)
+    Percentile is the default: at 3-10 seeds BCa is no better (both under-cover, about 0.87 at 5 seeds)
     and BCa returns NaN with a warning on near-degenerate data.
     """
     _check_confidence(confidence)
@@ -182,7 +182,7 @@ def proportion_table(df: pd.DataFrame, by, success_col: str, *,
 def pass_rates(scores: pd.DataFrame, *, by=("arm", "test"),
                confidence: float = 0.95) -> pd.DataFrame:
     """Pass rate per (arm, test): a row passes only if ``status == "ok"`` and ``reject`` is False,
-    so unusable samples and missing verdicts count as failures (DESIGN.md). Controls included."""
+    so unusable samples and missing verdicts count as failures, never as passes. Controls included."""
     by = _as_list(by, "by")
     _check_frame(scores, [*by, "status", "reject"], "scores")
     # A missing status or verdict is a failure, not "unmeasured": with nullable dtypes the
@@ -206,7 +206,7 @@ def metric_summary(metrics: pd.DataFrame, *, confidence: float = 0.95) -> pd.Dat
 
     The interval is the order-statistic interval of a median (binomial coverage >= confidence,
     gancheck.stats.comparisons.median_ci); at 20 seeds a bootstrap percentile interval would
-    under-cover (STATISTICS.md). +inf (a failed member's worst value) is kept: it counts, it moves
+    under-cover. +inf (a failed member's worst value) is kept: it counts, it moves
     the median when failures are common, and it can be an interval bound. NaN (not measured) is
     dropped and ``n`` counts the rest."""
     from gancheck.stats.comparisons import median_ci

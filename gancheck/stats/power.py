@@ -2,14 +2,14 @@
 
 - **Rates** (pass, collapse, outcome rates: one 0/1 outcome per seed): two arms of n seeds each,
   true rates ``p_arm`` and ``p_baseline``, compared by a two-sided exact test. Boschloo's test is
-  the one runs use (STATISTICS.md, "Rates across seeds"); Fisher's is the reference. Power is
+  the one runs use ; Fisher's is the reference. Power is
   computed by exact enumeration: every outcome (x_arm, x_baseline) of the two binomials, weighted
   by its probability, rejected or not by the test's own p-value. No simulation, no normal
   approximation (at a baseline rate of 0 the arcsine approximation asks for 13 seeds per arm where
   the exact test needs 44; see tests/stats/test_power.py).
 - **Per-seed metrics**: the paired sign test on per-seed differences arm - baseline (seeds are
   shared, so seed s of the arm is paired with seed s of the baseline). Its power depends only on
-  P(d > 0) and P(d < 0), so it is exact too: a trinomial enumeration. A planned shift D with a
+  P(d > 0) and P(d < 0), so it is exact too: two binomial tails (zeros count against rejection). A planned shift D with a
   spread S of the paired differences gives P(d > 0) = Phi(D / S) under a normal model; a pilot's
   differences give the two probabilities directly (no normality needed).
 
@@ -40,6 +40,7 @@ from scipy import optimize, special, stats
 __all__ = [
     "boschloo_pvalues", "fisher_pvalues", "rate_power", "sign_test_power", "shift_probabilities",
     "pilot_probabilities", "seeds_needed", "planning_level", "RATE_TESTS",
+    "detectable_rate_difference", "detectable_shift", "detectable_sign_probability",
 ]
 
 RATE_TESTS = ("boschloo", "fisher")
@@ -229,25 +230,22 @@ def sign_test_power(n: int, p_positive: float, p_negative: float | None = None, 
     """Exact power of the two-sided paired sign test over n seeds at level alpha / comparisons.
 
     Each seed's difference is positive with probability ``p_positive``, negative with
-    ``p_negative`` (default 1 - p_positive: no ties) and zero otherwise; zeros are dropped, as the
-    sign test does. Power = sum over m nonzero differences and k positives of
-    Binom(m; n, p+ + p-) Binom(k; m, p+ / (p+ + p-)) [the test rejects k of m]."""
+    ``p_negative`` (default 1 - p_positive: no ties) and zero otherwise. Zeros count against
+    rejection, as the test counts them (gancheck.stats.comparisons.sign_test: the least
+    favourable split), so it rejects exactly when the positives alone, or the negatives alone,
+    reach the upper critical count c = n - l of the binomial test on all n seeds:
+    power = P(Bin(n, p+) >= c) + P(Bin(n, p-) >= c) (disjoint, since c > n/2)."""
     n = _check_count(n, "n")
     p_positive = _check_probability(p_positive, "p_positive")
     p_negative = 1 - p_positive if p_negative is None else _check_probability(p_negative, "p_negative")
     if p_positive + p_negative > 1 + 1e-12:
         raise ValueError(f"p_positive + p_negative must be <= 1, got {p_positive + p_negative!r}")
-    level = planning_level(alpha, comparisons)
-    p_nonzero = min(1.0, p_positive + p_negative)
-    if p_nonzero == 0:
-        return 0.0
-    share_positive = p_positive / p_nonzero
-    power = 0.0
-    for m, weight in enumerate(stats.binom.pmf(np.arange(n + 1), n, p_nonzero)):
-        if m and weight > 0:
-            k = np.arange(m + 1)
-            power += weight * stats.binom.pmf(k, m, share_positive)[_sign_test_rejects(m, level)].sum()
-    return float(power)
+    rejects = _sign_test_rejects(n, planning_level(alpha, comparisons))
+    upper = np.flatnonzero(rejects[(n + 1) // 2:])
+    if upper.size == 0:
+        return 0.0   # too few seeds for any rejection at this level
+    critical = int(upper[0]) + (n + 1) // 2
+    return float(stats.binom.sf(critical - 1, n, p_positive) + stats.binom.sf(critical - 1, n, p_negative))
 
 
 # ---------------------------------------------------------------------------- sample size
@@ -261,7 +259,7 @@ def seeds_needed(power_at: Callable[[int], float], target: float, *, max_seeds: 
     bisection: n doubles from min_seeds until the power reaches target, then every n from the
     last doubling that fell short is scanned. (An n below that doubling point reaching target
     would need a dip larger than the curve's rise over a doubling; the suite checks the search
-    against a full scan on the issue's cases.)"""
+    against a full scan on typical cases.)"""
     target = _check_probability(target, "power", open_interval=True)
     max_seeds = _check_count(max_seeds, "max_seeds")
     low = _check_count(min_seeds, "min_seeds")
@@ -321,4 +319,21 @@ def _detectable_shift_ratio(n: int, power: float, alpha: float, comparisons: int
         if sign_test_power(n, *shift_probabilities(ratio, 1.0), alpha=alpha,
                            comparisons=comparisons) >= power:
             return float(ratio)
+    return np.nan
+
+
+#: Probabilities searched for the smallest detectable P(arm better on a seed), steps of 0.005.
+_PROBABILITY_GRID = np.round(np.arange(0.505, 1.0001, 0.005), 3)
+
+
+@lru_cache(maxsize=1024)
+def detectable_sign_probability(n: int, *, power: float = 0.8, alpha: float = 0.05,
+                                comparisons: int = 1) -> float:
+    """The smallest probability q that a seed of the arm beats the same seed of the baseline
+    (no ties) which the paired sign test over n seeds detects with ``power`` at level
+    alpha / comparisons: a scale-free mde for per-seed metrics, finite however heavy their
+    tails. By symmetry q and 1 - q are detected alike. NaN if even q = 1 is not."""
+    for q in _PROBABILITY_GRID:
+        if sign_test_power(n, float(q), alpha=alpha, comparisons=comparisons) >= power:
+            return float(q)
     return np.nan

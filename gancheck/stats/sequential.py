@@ -26,9 +26,18 @@ inequality. The price is power per seed: for 0 vs 0.15 with looks every 5 seeds,
 using 48 seeds per arm on average, against 44 fixed seeds for 0.81 (`operating_characteristics`,
 exact). On a null arm it stops by curtailment before max_seeds.
 
-"No difference" is declared at ``max_seeds``, or earlier by curtailment: when even the most
-favourable remaining seeds could not reach the threshold. Curtailment only stops tests that could
-no longer reject, so it cannot add false "differs".
+Verdicts say what was shown, nothing more:
+- ``differs``: the e-value reached M / alpha.
+- ``not shown by max``: no difference was shown by ``max_seeds`` (or can no longer be: when even
+  the most favourable remaining seeds could not reach the threshold, the arm stops early by
+  curtailment, which cannot add false "differs"). It is not evidence of no difference: at 0.15
+  against 0.30 with a maximum of 80 it is the usual verdict.
+- ``equivalent``: only with a declared ``margin`` on the difference P(+1) - P(-1) (for 0/1
+  outcomes, exactly the difference of the two rates). Two one-sided e-processes, one against
+  "difference >= margin" and one against "difference <= -margin", each a mixture over a grid of
+  fixed bets of products of 1 + lambda (margin -+ sign) (a nonnegative supermartingale under
+  its null, as the sign lies in [-1, 1]); "equivalent" when both reach M / alpha at the same
+  look (intersection-union: each at the full level).
 
 Multiplicity: a Holm family of M comparisons spends alpha / M per comparison (threshold M / alpha,
 Bonferroni on e-values). The family-wise error is then at most alpha for any dependence between
@@ -42,12 +51,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["SequentialPlan", "Decision", "OperatingCharacteristics", "signs", "evalue", "decide",
            "operating_characteristics", "rate_sign_probabilities", "VERDICTS"]
 
-VERDICTS = ("differs", "no difference", "continue")
+VERDICTS = ("differs", "equivalent", "not shown by max", "continue")
+#: The fixed bets mixed in each equivalence e-process, as shares of the largest bet that keeps
+#: every factor positive (1 / (1 - margin)).
+EQUIVALENCE_BETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
 
 @dataclass(frozen=True)
@@ -55,12 +67,14 @@ class SequentialPlan:
     """A pre-set sequential design for one comparison of a Holm family of ``comparisons``.
 
     Looks are after look_every, 2 look_every, ... seeds, and at max_seeds (the last look even if
-    max_seeds is not a multiple of look_every). ``prior`` is a of the Beta(a, a) mixture."""
+    max_seeds is not a multiple of look_every). ``prior`` is a of the Beta(a, a) mixture.
+    ``margin``: the equivalence margin on P(+1) - P(-1), in (0, 1); None: no "equivalent"."""
     max_seeds: int
     look_every: int
     alpha: float = 0.05
     comparisons: int = 1
     prior: float = 0.5
+    margin: float | None = None
     looks: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -75,6 +89,9 @@ class SequentialPlan:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
         if not (isinstance(self.prior, (int, float)) and self.prior > 0 and np.isfinite(self.prior)):
             raise ValueError(f"prior must be finite and > 0, got {self.prior!r}")
+        if self.margin is not None and not (isinstance(self.margin, (int, float))
+                                            and 0 < self.margin < 1):
+            raise ValueError(f"margin must be in (0, 1) or None, got {self.margin!r}")
         looks = list(range(self.look_every, self.max_seeds + 1, self.look_every))
         if looks[-1] != self.max_seeds:
             looks.append(self.max_seeds)
@@ -90,7 +107,7 @@ class SequentialPlan:
 class Decision:
     """What the rule says after the seeds seen so far.
 
-    verdict: 'differs', 'no difference' or 'continue'; look: 1-based index of the look that
+    verdict: one of VERDICTS; look: 1-based index of the look that
     decided (or the last look taken; 0 before the first); n: seeds used up to that look;
     positive, negative: signs of arm - baseline up to that look; evalue: the largest e-value over
     the looks taken; pvalue: the always-valid p-value min(1, M / max evalue), comparable with
@@ -139,6 +156,55 @@ def _best_reachable(positive, negative, remaining: int, prior: float):
                       np.maximum(evalue(k + remaining, m, prior), evalue(k, m + remaining, prior)))
 
 
+def equivalence_evalues(positive, negative, n, margin: float):
+    """(E against "difference >= margin", E against "difference <= -margin") after ``positive``
+    +1, ``negative`` -1 and n - positive - negative zero signs; broadcasts over arrays."""
+    k, m, n = (np.asarray(v, dtype=float) for v in (positive, negative, n))
+    zeros = n - k - m
+    upper, lower = 0.0, 0.0
+    for share in EQUIVALENCE_BETS:
+        bet = share / (1 - margin)
+        # Against difference >= margin: factors 1 + bet (margin - sign).
+        upper = upper + np.exp(k * np.log1p(bet * (margin - 1)) + zeros * np.log1p(bet * margin)
+                               + m * np.log1p(bet * (margin + 1)))
+        lower = lower + np.exp(m * np.log1p(bet * (margin - 1)) + zeros * np.log1p(bet * margin)
+                               + k * np.log1p(bet * (margin + 1)))
+    return upper / len(EQUIVALENCE_BETS), lower / len(EQUIVALENCE_BETS)
+
+
+def _equivalence_reachable(positive, negative, n, remaining: int, margin: float, threshold: float):
+    """Whether ``remaining`` more seeds could still show equivalence: each one multiplies every
+    bet's product by at most 1 + bet (margin + 1), so each side's e-value is bounded by that."""
+    reachable = np.ones(np.broadcast(positive, negative, n).shape, dtype=bool)
+    k, m, n = (np.asarray(v, dtype=float) for v in (positive, negative, n))
+    zeros = n - k - m
+    for side in (0, 1):
+        best = 0.0
+        for share in EQUIVALENCE_BETS:
+            bet = share / (1 - margin)
+            good, bad = (m, k) if side == 0 else (k, m)
+            best = best + np.exp(bad * np.log1p(bet * (margin - 1)) + zeros * np.log1p(bet * margin)
+                                 + (good + remaining) * np.log1p(bet * (margin + 1)))
+        reachable &= best / len(EQUIVALENCE_BETS) >= threshold
+    return reachable
+
+
+def _verdict_at(plan: SequentialPlan, k, m, n, best):
+    """The verdict at a look with k positive and m negative signs over n seeds (arrays
+    broadcast): 'differs', 'equivalent', 'not shown by max' or 'continue'."""
+    threshold, remaining = plan.threshold, plan.max_seeds - n
+    differs = np.asarray(best >= threshold)
+    equivalent = np.zeros(differs.shape, dtype=bool)
+    can_differ = np.asarray(_best_reachable(k, m, remaining, plan.prior) >= threshold)
+    if plan.margin is not None:
+        upper, lower = equivalence_evalues(k, m, n, plan.margin)
+        equivalent = ~differs & (upper >= threshold) & (lower >= threshold)
+        can_differ = can_differ | _equivalence_reachable(k, m, n, remaining, plan.margin, threshold)
+    stopped = ~differs & ~equivalent & (np.asarray(n == plan.max_seeds) | ~can_differ)
+    return np.select([differs, equivalent, stopped], ["differs", "equivalent", "not shown by max"],
+                     "continue")
+
+
 def decide(plan: SequentialPlan, arm, baseline) -> Decision:
     """The verdict after the seeds seen so far (``arm`` and ``baseline``: one value per shared
     seed, in seed order; 0/1 outcomes or metric values). Stateless: only looks the data reach are
@@ -156,12 +222,8 @@ def decide(plan: SequentialPlan, arm, baseline) -> Decision:
         k, m = int(positive[n - 1]), int(negative[n - 1])
         best = max(best, float(evalue(k, m, plan.prior)))
         state = (index, n, k, m)
-        verdict = None
-        if best >= plan.threshold:
-            verdict = "differs"
-        elif n == plan.max_seeds or _best_reachable(k, m, plan.max_seeds - n, plan.prior) < plan.threshold:
-            verdict = "no difference"
-        if verdict:
+        verdict = str(_verdict_at(plan, k, m, n, best))
+        if verdict != "continue":
             return Decision(verdict, index, n, k, m, best, min(1.0, plan.comparisons / best),
                             plan.threshold)
     index, n, k, m = state
@@ -185,11 +247,13 @@ class OperatingCharacteristics:
     """Exact behaviour of a plan when every seed's sign is +1, -1, 0 with fixed probabilities.
 
     p_differs: probability of a final "differs" (the type-I error when p_positive = p_negative,
-    else the power); expected_seeds: expected seeds per arm used; stop_probability: probability of
-    stopping at each look (plan.looks)."""
+    else the power); p_equivalent: of "equivalent" (0 without a margin); expected_seeds:
+    expected seeds per arm used; stop_probability: probability of stopping at each look
+    (plan.looks)."""
     p_differs: float
     expected_seeds: float
     stop_probability: tuple[float, ...]
+    p_equivalent: float = 0.0
 
 
 def operating_characteristics(plan: SequentialPlan, p_positive: float,
@@ -208,7 +272,7 @@ def operating_characteristics(plan: SequentialPlan, p_positive: float,
     e_values = evalue(k, m, plan.prior)
     mass = np.zeros((size, size))
     mass[0, 0] = 1.0
-    p_differs, expected, stops = 0.0, 0.0, []
+    p_differs, p_equivalent, expected, stops = 0.0, 0.0, 0.0, []
     # Running max of E over looks matters only through "already decided", and decided mass is
     # removed at once, so E at the current look is enough.
     for n in range(1, plan.max_seeds + 1):
@@ -217,15 +281,14 @@ def operating_characteristics(plan: SequentialPlan, p_positive: float,
         step[:, 1:] += mass[:, :-1] * p_negative
         mass = step
         if n in plan.looks:
-            differs = e_values >= plan.threshold
-            if n == plan.max_seeds:
-                futile = ~differs
-            else:
-                futile = ~differs & (_best_reachable(k, m, plan.max_seeds - n, plan.prior)
-                                     < plan.threshold)
-            stopped_differs, stopped_futile = mass[differs].sum(), mass[futile].sum()
-            p_differs += stopped_differs
-            stops.append(float(stopped_differs + stopped_futile))
+            possible = k + m <= n
+            verdict = np.where(possible, _verdict_at(plan, k, m, n, e_values), "continue")
+            differs, equivalent = verdict == "differs", verdict == "equivalent"
+            stopped = verdict != "continue"
+            p_differs += mass[differs].sum()
+            p_equivalent += mass[equivalent].sum()
+            stops.append(float(mass[stopped].sum()))
             expected += n * stops[-1]
-            mass = np.where(differs | futile, 0.0, mass)
-    return OperatingCharacteristics(float(p_differs), float(expected), tuple(stops))
+            mass = np.where(stopped, 0.0, mass)
+    return OperatingCharacteristics(float(p_differs), float(expected), tuple(stops),
+                                    float(p_equivalent))

@@ -35,10 +35,11 @@ def test_a_crossed_run_writes_effects_with_an_interaction(tmp_path):
     run_design(design, tmp_path, **RUN)
     write_outputs(tmp_path, render=False)
     effects = pd.read_csv(tmp_path / "effects.csv")
-    assert list(effects.columns) == ["metric", "term", "estimate", "ci_low", "ci_high", "pvalue", "method"]
+    assert list(effects.columns) == ["metric", "term", "estimate", "ci_low", "ci_high", "pvalue", "method",
+                                     "units", "converged"]
     assert effects["term"].str.contains(":").any()          # the two-way interaction
     assert {"rate:on_target", "ks_statistic"} <= set(effects["metric"])
-    assert set(effects.loc[effects["metric"].str.startswith("rate:"), "method"]) <= {"firth-wald"}
+    assert set(effects.loc[effects["metric"].str.startswith("rate:"), "method"]) <= {"rate-mover-wilson"}
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """Tests for gancheck.stats.aggregate on tiny hand-computable tables.
 
-Every asserted number names its oracle: a hand computation (shown), statsmodels/scipy, or
-../shared/STATISTICS.md.
+Every asserted number names its oracle: a hand computation (shown), or statsmodels/scipy.
 """
 from __future__ import annotations
 

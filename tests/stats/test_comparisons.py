@@ -104,10 +104,11 @@ def test_sign_test_on_paired_differences_by_hand():
     arm = [1.0, 2.0, 3.0, 4.0, 6.0, 5.0]  # differences -4, -3, -2, -1, +1, 0
     metrics = long_table({("base", "m"): base, ("arm", "m"): arm})
     row = cp.compare_metrics(metrics, "base").iloc[0]
-    # By hand: one positive, four negative, one tie dropped: P = 2 * P(Bin(5, 1/2) <= 1) = 12/32.
+    # By hand: one positive, four negative, one zero counted on the side least favourable to
+    # rejection (positive): 2 of 6, P = 2 * P(Bin(6, 1/2) <= 2) = 2 * 22/64 = 44/64.
     assert row["test"] == "sign" and row["statistic"] == 1.0
-    assert row["pvalue"] == pytest.approx(12 / 32)
-    assert row["pvalue"] == pytest.approx(stats.binomtest(1, 5).pvalue)
+    assert row["pvalue"] == pytest.approx(44 / 64)
+    assert row["pvalue"] == pytest.approx(stats.binomtest(2, 6).pvalue)
     assert row["difference"] == pytest.approx(-1.5)  # median of -4, -3, -2, -1, 0, 1
 
 
@@ -135,37 +136,88 @@ def test_failed_members_are_the_worst_value_not_dropped():
     assert cp.compare_metrics(both, "base").iloc[0]["statistic"] == 1.0
 
 
-def test_prob_improvement_by_hand_with_ties():
-    x, y = np.array([1.0, 2.0, 2.0]), np.array([2.0, 3.0, 4.0])
-    # Over 9 pairs: arm lower in 3 (1 vs all) + 4 (each 2 vs 3, 4) = 7; ties 2 count half -> 8/9.
-    assert cp.prob_improvement(x, y) == pytest.approx(8 / 9)
-    # Identity with scipy's U of the arm (pairs arm > base, ties half): P = 1 - U/(n1 n2).
-    u = stats.mannwhitneyu(x, y).statistic
-    assert cp.prob_improvement(x, y) == pytest.approx(1 - u / 9)
+def test_zero_inflated_differences_are_not_a_difference_in_the_median():
+    # 6 positive and 14 zero differences: the median difference is 0, and the interval holds 0.
+    # Dropping the zeros would give 2 * 0.5^6 = 0.031 here (binomial by hand) beside it.
+    diff = np.array([1.0] * 6 + [0.0] * 14)
+    statistic, pvalue = cp.sign_test(diff)
+    low, high = cp.median_ci(diff)
+    # Least favourable split: 10 of 20 positive, p = 1 (scipy.stats.binomtest(10, 20)).
+    assert (statistic, pvalue) == (6.0, stats.binomtest(10, 20).pvalue) == (6.0, 1.0)
+    assert low <= 0 <= high
 
 
-def test_prob_improvement_interval_is_reproducible_and_covers():
-    rng = np.random.default_rng(3)
-    x, y = rng.normal(0, 1, 20), rng.normal(0.5, 1, 20)
-    first = cp.prob_improvement_ci(x, y, rng=1)
-    assert first == cp.prob_improvement_ci(x, y, rng=1)
-    assert first[0] <= cp.prob_improvement(x, y) <= first[1]
-    assert all(math.isnan(v) for v in cp.prob_improvement_ci(x[:1], y))
+def test_sign_test_and_interval_agree_on_random_data_with_zeros_and_infinite_ties():
+    rng = np.random.default_rng(11)
+    disagreements, rejections = 0, 0
+    for _ in range(1000):
+        n = int(rng.integers(6, 41))
+        # Values on a coarse grid (many exact ties), with failed seeds (+inf) in both arms and
+        # a few -inf: +inf - +inf and -inf - -inf are ties, as two failures on one seed are.
+        grid = np.array([0.0, 1.0, 2.0, np.inf, -np.inf])
+        weights = rng.dirichlet(np.ones(5)) * np.array([1, 1, 1, 1, 0.2])
+        weights /= weights.sum()
+        x, y = rng.choice(grid, n, p=weights), rng.choice(grid, n, p=weights)
+        x[rng.random(n) < rng.uniform(0, 0.5)] += rng.integers(-1, 2)
+        y = y + rng.integers(0, 3)   # some data sets with a real shift (infinities stay)
+        diff = cp._paired_differences(x, y)
+        if np.isnan(diff).any():   # +inf - -inf is inf, never NaN; -inf - +inf likewise
+            raise AssertionError("a paired difference came out NaN")
+        _, pvalue = cp.sign_test(diff)
+        low, high = cp.median_ci(diff, 0.95)
+        rejects = pvalue <= 0.05
+        rejections += rejects
+        disagreements += rejects != (not low <= 0 <= high)
+    # The procedure is one (sign_test's docstring): agreement is exact, in every data set.
+    assert disagreements == 0
+    assert rejections > 50   # the check ran on data sets of both kinds
 
 
 # ---------------------------------------------------------------------------- the family
 
-def test_holm_runs_over_rates_and_metrics_together():
+def test_holm_runs_within_each_family():
     metrics = long_table({("base", "m"): [5.0] * 6, ("A", "m"): [1.0] * 6, ("B", "m"): [4.0] * 5 + [6.0]})
     rates = long_table({("base", "rate:on_target"): [0] * 6, ("A", "rate:on_target"): [1] * 6,
-                        ("B", "rate:on_target"): [0] * 6})
-    table = cp.compare_to_baseline(metrics, rates, "base", higher_is_better={"rate:on_target"}, alpha=0.05)
+                        ("B", "rate:on_target"): [0] * 6,
+                        ("base", "rate:stuck"): [1] * 6, ("A", "rate:stuck"): [0] * 6,
+                        ("B", "rate:stuck"): [1] * 6})
+    table = cp.compare_to_baseline(metrics, rates, "base", primary={"rate:on_target"},
+                                   higher_is_better={"rate:on_target"}, alpha=0.05)
     assert list(table.columns) == cp.COMPARISON_COLUMNS
-    assert set(table["test"]) == {"sign", "boschloo"} and len(table) == 4
-    raw = table["pvalue"].to_numpy()
-    reject, adjusted, _, _ = multipletests(raw, alpha=0.05, method="holm")  # the oracle
-    assert table["pvalue_holm"].to_numpy() == pytest.approx(adjusted)
-    assert list(table["reject_holm"]) == list(reject)
+    assert list(table["family"]) == ["primary"] * 2 + ["secondary"] * 2 + ["descriptive"] * 2
+    assert set(table.loc[table["family"] == "descriptive", "test"]) == {"sign"}
+    for family, rows in table.groupby("family"):
+        reject, adjusted, _, _ = multipletests(rows["pvalue"], alpha=0.05, method="holm")  # oracle
+        assert rows["pvalue_holm"].to_numpy() == pytest.approx(adjusted), family
+        assert list(rows["reject_holm"]) == list(reject), family
+    assert set(table["interval"]) == {"95% unadjusted"}
+    assert list(table["mde_scale"]) == ["rate difference"] * 4 + ["P(arm better on a seed)"] * 2
+    with pytest.raises(ValueError, match="primary"):
+        cp.compare_to_baseline(metrics, rates, "base", primary={"rate:nothing"})
+
+
+def test_published_fix_design_is_significant_in_the_primary_family():
+    # On-target counts of the fix design as published in reports/full-fix/outcomes.csv: the
+    # baseline "fix" 17/20; its leave-one-out arms 7, 9, 0, 4, 0 of 20, and "seed" 0/20: six arms.
+    counts = {"fix": 17, "fix with d_activation=relu": 7, "fix with g_activation=relu": 9,
+              "fix with generator=vector": 0, "fix with lr_regime=seed": 4,
+              "fix with noise=uniform": 0, "seed": 0}
+    table = {(arm, "rate:on_target"): [1] * k + [0] * (20 - k) for arm, k in counts.items()}
+    table.update({(arm, "rate:stuck"): [0] * 20 for arm in counts})
+    rates = long_table(table)
+    metrics = long_table({(arm, "m"): list(np.arange(20.0)) for arm in counts})
+    result = cp.compare_to_baseline(metrics, rates, "fix", primary={"rate:on_target"},
+                                    higher_is_better={"rate:on_target"}).set_index(["family", "arm"])
+    row = result.loc[("primary", "fix with d_activation=relu")]
+    oracle = stats.boschloo_exact([[7, 17], [13, 3]], alternative="two-sided").pvalue
+    assert row["pvalue"] == pytest.approx(oracle) and 0.0005 < oracle < 0.002   # about 0.001
+    # Holm over the six arms: the four zero-or-four arms have smaller p, so relu is 5th of 6:
+    # adjusted p = max over steps (statsmodels' multipletests is the oracle).
+    primary = result.loc["primary"]
+    _, adjusted, _, _ = multipletests(primary["pvalue"], method="holm")
+    assert row["pvalue_holm"] == pytest.approx(adjusted[list(primary.index).index(row.name[1])])
+    assert row["pvalue_holm"] < 0.05 and row["reject_holm"]
+    assert len(primary) == 6
 
 
 def test_holm_matches_statsmodels_and_leaves_untested_rows_out():

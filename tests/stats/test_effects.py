@@ -1,14 +1,19 @@
-"""gancheck.stats.effects: Firth's logistic model and the factorial effects table.
+"""gancheck.stats.effects: the factorial effects table, and Firth's logistic model.
 
 Oracles: statsmodels' GLM (plain maximum likelihood), the closed form of Firth's estimate in a
 2x2 table (Haldane's 1/2 in every cell: Heinze & Schemper 2002), statsmodels' OLS with the same
-design, and simulated data with known effects (their centred-coding values by hand)."""
+design, statsmodels' Newcombe interval (MOVER for two cells), hand contrasts of cell rates, and
+simulated data with known effects (their centred-coding values by hand)."""
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from gancheck.stats.effects import EFFECT_COLUMNS, effects, factorial_design, firth_logistic
+from scipy import special
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from gancheck.stats.effects import (EFFECT_COLUMNS, effects, factorial_design, firth_logistic,
+                                    profile_interval)
 
 
 def test_unpenalised_fit_is_statsmodels_glm(rng):
@@ -63,38 +68,105 @@ def _simulated(rng, seeds=20):
 # other factors' levels: a[a1] = 1.0 + 1.2 P(b = b1) = 1.4; b[b1] = 1.2 P(a = a1) = 0.6;
 # b[b2] = 0.8; c[c1] = 0; the interaction a[a1]:b[b1] = 1.2; every other interaction 0.
 TRUE = {"a[a1]": 1.4, "b[b1]": 0.6, "b[b2]": 0.8, "c[c1]": 0.0, "a[a1]:b[b1]": 1.2,
-        "a[a1]:b[b2]": 0.0, "a[a1]:c[c1]": 0.0, "b[b1]:c[c1]": 0.0, "b[b2]:c[c1]": 0.0}
+        "a[a1]:b[b2]": 0.0, "a[a1]:c[c1]": 0.0, "b[b1]:c[c1]": 0.0, "b[b2]:c[c1]": 0.0,
+        "a[a1]:b[b1]:c[c1]": 0.0, "a[a1]:b[b2]:c[c1]": 0.0}
+
+
+def _true_rate_effects() -> dict:
+    """The rate-difference effects of _simulated's "pass": each cell's marginal rate
+    E[expit(eta + seed effect)], seed effect N(0, 0.3^2), by Gauss-Hermite quadrature (60
+    nodes), then each term's contrast of the cell rates by hand-coded centred indicators."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / weights.sum()
+    cells = pd.DataFrame([dict(a=a, b=b, c=c) for a in ("a0", "a1") for b in ("b0", "b1", "b2")
+                          for c in ("c0", "c1")])
+    eta = (-0.5 + 1.0 * (cells["a"] == "a1") + 0.8 * (cells["b"] == "b2")
+           + 1.2 * (cells["a"] == "a1") * (cells["b"] == "b1")).to_numpy()
+    rates = special.expit(eta[:, None] + 0.3 * nodes[None, :]) @ weights
+    X, names, reported = factorial_design(cells, ["a", "b", "c"], block=None)
+    return dict(zip(names[1:reported], np.linalg.solve(X, rates)[1:reported]))
 
 
 def test_recovers_known_main_effects_and_interaction(rng):
-    # 40 seeds: enough that the logistic interaction (1.2 on the log-odds scale) is detected.
-    # 99% intervals: one dataset, many terms; a 95% interval misses 1 term in 20 by design (the
-    # coverage itself is checked over replicates below).
+    # 40 seeds: enough that the interactions are detected. 99% intervals: one dataset, many
+    # terms; a 95% interval misses 1 term in 20 by design (coverage is checked over replicates).
     table = effects(_simulated(rng, seeds=40), ["a", "b", "c"], rate_metrics=["pass"],
                     confidence=0.99)
     assert list(table.columns) == EFFECT_COLUMNS
-    assert set(table["method"]) == {"firth-wald", "ols-seed-block"}
-    for metric in ("pass", "error"):
+    assert set(table["method"]) == {"rate-mover-wilson", "ols-seed-block"}
+    assert table["converged"].all()
+    truths = {"error": TRUE, "pass": _true_rate_effects()}
+    for metric, truth in truths.items():
         rows = table[table["metric"] == metric].set_index("term")
-        assert set(rows.index) == set(TRUE)
-        for term, value in TRUE.items():
+        assert set(rows.index) == set(truth)
+        for term, value in truth.items():
             assert rows.loc[term, "ci_low"] <= value <= rows.loc[term, "ci_high"], \
                 (metric, term, rows.loc[term].to_dict())
-        # The real interaction is detected; so are the non-zero main effects.
-        assert rows.loc["a[a1]:b[b1]", "pvalue"] < 0.01
         assert rows.loc["a[a1]", "pvalue"] < 0.01
+    assert table.loc[table["metric"] == "pass", "units"].eq("rate difference").all()
+    assert table.loc[table["metric"] == "error", "units"].eq("error units").all()
+    error = table[table["metric"] == "error"].set_index("term")
+    assert error.loc["a[a1]:b[b1]", "pvalue"] < 0.01   # the real interaction (1.2) is detected
 
 
 @pytest.mark.slow
 def test_interval_coverage_over_replicates(rng):
     # 95% intervals cover each true value in about 95% of 60 replicates (binomial: >= 0.83 at 99%).
     reps, hits = 60, {}
+    truths = {"error": TRUE, "pass": _true_rate_effects()}
     for _ in range(reps):
         table = effects(_simulated(rng, seeds=10), ["a", "b", "c"], rate_metrics=["pass"])
         for row in table.itertuples():
-            hits.setdefault((row.metric, row.term), []).append(row.ci_low <= TRUE[row.term] <= row.ci_high)
+            hits.setdefault((row.metric, row.term), []).append(
+                row.ci_low <= truths[row.metric][row.term] <= row.ci_high)
     for key, covered in hits.items():
         assert np.mean(covered) >= 0.83, key
+
+
+def test_one_non_zero_cell_of_a_two_by_two_by_two_design_gives_a_finite_three_way_term():
+    # The remedies design's picture: 8 of 20 seeds on target in the one cell where all three
+    # remedies are on, 0 of 20 everywhere else.
+    rows = [dict(a=a, b=b, c=c, seed=s, metric="rate:on_target",
+                 value=float(a == b == c == "on" and s < 8))
+            for a in ("off", "on") for b in ("off", "on") for c in ("off", "on") for s in range(20)]
+    table = effects(pd.DataFrame(rows), ["a", "b", "c"], rate_metrics=["rate:on_target"])
+    three = table.set_index("term").loc["a[on]:b[on]:c[on]"]
+    # By hand: the difference of differences of differences of cell rates is 8/20 = 0.4 (every
+    # other cell is 0); a main effect averages over four pairs of cells: 0.4 / 4 = 0.1.
+    assert three["estimate"] == pytest.approx(0.4)
+    assert table.set_index("term").loc["a[on]", "estimate"] == pytest.approx(0.1)
+    # MOVER with Wilson intervals (module docstring): 8/20 -> [0.219, 0.613], 0/20 -> [0, 0.161];
+    # the lower bound is 0.4 - sqrt(0.181^2 + 4 * 0.161^2) = 0.030 (hand computation).
+    assert 0 < three["ci_low"] == pytest.approx(0.0303, abs=5e-4)
+    assert np.isfinite(three["ci_high"]) and three["pvalue"] < 0.05 and three["converged"]
+    assert len(table) == 7 and table["units"].eq("rate difference").all()
+
+
+def test_two_cell_contrast_is_newcombes_interval_and_the_pvalue_inverts_it():
+    rows = [dict(a=a, seed=s, metric="r", value=float(s < (12 if a == "y" else 3)))
+            for a in ("x", "y") for s in range(20)]
+    row = effects(pd.DataFrame(rows), ["a"], rate_metrics=["r"]).iloc[0]
+    # One factor with two levels: the term is p_y - p_x; MOVER of two Wilson intervals is
+    # Newcombe's hybrid score interval (statsmodels' confint_proportions_2indep, "newcomb").
+    low, high = confint_proportions_2indep(12, 20, 3, 20, method="newcomb", compare="diff")
+    assert row["estimate"] == pytest.approx(0.45)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), abs=1e-9)
+    # The p-value is the level at which the interval touches 0.
+    level = 1 - row["pvalue"]
+    touch = confint_proportions_2indep(12, 20, 3, 20, method="newcomb", compare="diff",
+                                       alpha=1 - level)[0]
+    assert touch == pytest.approx(0, abs=1e-7)
+
+
+def test_profile_interval_of_firth_fit_is_finite_under_separation():
+    # 0/10 against 10/10: Wald intervals are useless; the profile penalised-likelihood interval
+    # is finite and holds the estimate (2 log 21 = 6.09, the half-cell closed form), and the
+    # penalised likelihood-ratio test rejects.
+    x = np.r_[np.zeros(10), np.ones(10)]
+    X = np.column_stack([np.ones(20), x])
+    fit = firth_logistic(X, x)
+    low, high, pvalue, ok = profile_interval(X, x, fit, 1)
+    assert ok and 0 < low < 2 * np.log(21) < high < np.inf and pvalue < 0.01
 
 
 def test_ols_matches_statsmodels_formula_with_seed_block(rng):
@@ -118,7 +190,7 @@ def test_all_zero_and_all_one_cells_give_finite_estimates():
             for a in ("off", "on") for b in ("x", "y") for s in range(20)]
     table = effects(pd.DataFrame(rows), ["a", "b"], rate_metrics=["pass"])
     assert np.isfinite(table[["estimate", "ci_low", "ci_high", "pvalue"]].to_numpy()).all()
-    assert table.set_index("term").loc["a[on]", "estimate"] > 3
+    assert table.set_index("term").loc["a[on]", "estimate"] == 1.0   # 20/20 against 0/20
 
 
 def test_design_names_and_reference_levels():
@@ -147,3 +219,30 @@ def test_non_binary_rate_and_infinite_metric_are_refused():
     with pytest.raises(ValueError, match="non-finite"):
         effects(rows, ["a"])
     assert len(effects(rows, ["a"], ranks=True)) == 1   # ranks take +inf (a diverged seed)
+
+
+def test_unmeasured_rates_are_left_out_and_an_empty_cell_is_marked_not_estimable():
+    rows = [dict(a=a, seed=s, metric="r", value=float(s < 5)) for a in ("x", "y") for s in range(10)]
+    table = pd.DataFrame(rows)
+    table.loc[(table["a"] == "y") & (table["seed"] < 5), "value"] = np.nan   # y: 0 of 5 measured
+    row = effects(table, ["a"], rate_metrics=["r"]).iloc[0]
+    assert row["estimate"] == pytest.approx(-0.5) and row["converged"]   # 0/5 - 5/10, by hand
+    table.loc[table["a"] == "y", "value"] = np.nan
+    row = effects(table, ["a"], rate_metrics=["r"]).iloc[0]
+    assert not row["converged"] and np.isnan(row["estimate"]) and np.isnan(row["pvalue"])
+
+
+def test_a_very_strong_rate_effect_gets_a_small_finite_pvalue():
+    # 40/40 against 0/40: even at level 1 - 1e-12 (z = 7.0) the Wilson bounds are 0.45 and 0.55,
+    # so the MOVER interval [1 - 0.78, 1] never reaches 0 and the p-value is Price & Bonett's
+    # adjusted Wald: rates 41/42 and 1/42, z = (40/42) / sqrt(2 (41/42)(1/42) / 42) (by hand).
+    rows = [dict(a=a, seed=s, metric="r", value=float(a == "y")) for a in ("x", "y") for s in range(40)]
+    row = effects(pd.DataFrame(rows), ["a"], rate_metrics=["r"]).iloc[0]
+    z = (40 / 42) / np.sqrt(2 * (41 / 42) * (1 / 42) / 42)
+    from scipy import stats
+    assert row["pvalue"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-9)
+    assert 0 < row["pvalue"] < 1e-12 and row["ci_low"] > 0
+    # 20/20 against 0/20 is still within reach: the inverted p, the level where the interval
+    # touches 0, about 4e-12.
+    rows = [dict(a=a, seed=s, metric="r", value=float(a == "y")) for a in ("x", "y") for s in range(20)]
+    assert 0 < effects(pd.DataFrame(rows), ["a"], rate_metrics=["r"]).iloc[0]["pvalue"] < 1e-10

@@ -1,7 +1,7 @@
 """gancheck.stats.power: exact power of the rate tests and the paired sign test.
 
 Oracles: scipy.stats.boschloo_exact / fisher_exact / binomtest table by table; simulation of the
-same tests in the same test; STATISTICS.md's reference figures (which quote issue 15)."""
+same tests in the same test; published reference figures for 0 against 0.15."""
 import numpy as np
 import pytest
 from scipy import stats
@@ -41,9 +41,9 @@ def test_fisher_pvalues_match_scipy(n_arm, n_baseline):
             assert ours[x_arm, x_base] == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-9)
 
 
-def test_issue_figures_for_zero_against_fifteen_percent():
-    # STATISTICS.md (from issue 15): Fisher 0.17 at 20 and 0.57 at 40 seeds per arm, 80% power
-    # at 52; Boschloo 0.74 at 40, 80% power at 44. Boschloo at 20 is 0.170, not the issue's 0.35:
+def test_reference_figures_for_zero_against_fifteen_percent():
+    # Reference figures for 0 against 0.15: Fisher 0.17 at 20 and 0.57 at 40 seeds per arm, 80%
+    # power at 52; Boschloo 0.74 at 40, 80% power at 44. Boschloo at 20 is 0.170, not 0.35:
     # scipy's two-sided p of 4/20 vs 0/20 is 0.061 > 0.05 (checked below), so 5 successes are
     # needed, P(Binom(20, 0.15) >= 5) = 0.170; 0.35 = P(>= 4) is the one-sided test's power.
     assert stats.boschloo_exact([[4, 0], [16, 20]]).pvalue > 0.05
@@ -108,7 +108,10 @@ def test_sign_test_power_at_the_null_is_at_most_the_level():
 
 @pytest.mark.slow
 def test_sign_test_power_by_simulation_with_ties(rng):
-    # Differences +, -, 0 with 0.5, 0.2, 0.3; the sign test drops zeros (scipy binomtest).
+    # Differences +, -, 0 with 0.5, 0.2, 0.3, each simulated data set judged by the test runs use
+    # (gancheck.stats.comparisons.sign_test: zeros split the least favourable way, scipy's
+    # binomtest on all n).
+    from gancheck.stats.comparisons import sign_test
     reps, n = 3000, 25
     draws = rng.choice([1, -1, 0], p=[0.5, 0.2, 0.3], size=(reps, n))
     pos, neg = (draws > 0).sum(1), (draws < 0).sum(1)
@@ -116,7 +119,7 @@ def test_sign_test_power_by_simulation_with_ties(rng):
     hits = 0
     for k, m in zip(pos, neg):
         if (k, m) not in cache:
-            cache[k, m] = k + m > 0 and stats.binomtest(int(k), int(k + m), 0.5).pvalue <= 0.05
+            cache[k, m] = sign_test(np.array([1.0] * k + [-1.0] * m + [0.0] * (n - k - m)))[1] <= 0.05
         hits += cache[k, m]
     exact = power.sign_test_power(n, 0.5, 0.2)
     assert abs(hits / reps - exact) < 3 * np.sqrt(exact * (1 - exact) / reps)
@@ -178,3 +181,24 @@ def test_detectable_shift_scales_with_sd_and_matches_sign_test_power():
     assert sign_test_power(20, *shift_probabilities(shift - 0.01, 1.0)) < 0.8
     assert detectable_shift(2.5, 20) == pytest.approx(2.5 * shift)
     assert np.isnan(detectable_shift(float("nan"), 20))
+
+
+def test_detectable_sign_probability_is_the_smallest_probability_with_the_power():
+    from gancheck.stats.power import detectable_sign_probability, sign_test_power
+    q = detectable_sign_probability(20, comparisons=6)
+    # The grid's step is 0.005: q reaches 80% power (exact binomial tails), q - 0.005 does not.
+    assert sign_test_power(20, q, comparisons=6) >= 0.8 > sign_test_power(20, q - 0.005, comparisons=6)
+    # Finite whatever the metric's tails, and smaller with more seeds.
+    assert 0.5 < detectable_sign_probability(80, comparisons=6) < q < 1
+    # 5 seeds cannot reach p <= 0.05 (2/32 = 0.0625, binomial by hand): nothing is detectable.
+    assert np.isnan(detectable_sign_probability(5))
+
+
+def test_sign_test_power_counts_zeros_against_rejection():
+    from gancheck.stats.comparisons import sign_test
+    # 10 seeds, positive with 0.6, zero with 0.4, never negative: the test rejects only when
+    # all 10 are positive... or 9: by hand, binomtest(9, 10) = 22/1024 <= 0.05, binomtest(8, 10)
+    # = 112/1024 > 0.05; so power = P(Bin(10, 0.6) >= 9).
+    assert sign_test(np.array([1.0] * 9 + [0.0]))[1] == pytest.approx(22 / 1024)
+    assert sign_test(np.array([1.0] * 8 + [0.0] * 2))[1] == pytest.approx(112 / 1024)
+    assert power.sign_test_power(10, 0.6, 0.0) == pytest.approx(stats.binom.sf(8, 10, 0.6))

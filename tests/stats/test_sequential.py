@@ -51,7 +51,7 @@ def _simulate(plan, draw, reps, rng):
 
 
 def _binomial_upper(alpha, reps):
-    # One-sided 99% binomial band above alpha (STATISTICS.md: alpha + 2.58 sqrt(alpha(1-alpha)/R)).
+    # One-sided 99% binomial band above alpha: alpha + 2.58 sqrt(alpha (1 - alpha) / R).
     return alpha + 2.58 * np.sqrt(alpha * (1 - alpha) / reps)
 
 
@@ -72,7 +72,7 @@ def test_false_differs_at_most_alpha_on_null_rate_arms(rate, rng):
     spread = 3 * np.sqrt(max(exact.p_differs, 1 / reps) / reps)
     assert abs(false_differs - exact.p_differs) <= spread
     assert abs(used.mean() - exact.expected_seeds) <= 3 * used.std() / np.sqrt(reps) + 1e-9
-    assert set(verdicts) <= {"differs", "no difference"}
+    assert set(verdicts) <= {"differs", "not shown by max"}   # no margin: never "equivalent"
 
 
 @pytest.mark.slow
@@ -124,13 +124,13 @@ def test_decide_is_stateless_and_keeps_earlier_decisions():
     assert first.pvalue == pytest.approx(1 / seq.evalue(10, 0))
 
 
-def test_decide_reaches_no_difference_on_ties():
+def test_decide_reaches_not_shown_by_max_on_ties():
     # All seeds tie: E stays 1; 20 remaining seeds could reach E(20,0) >> 20, so continue, until
     # too few remain: with r left, E(r, 0) < 20 first at r = 6.
     plan = seq.SequentialPlan(max_seeds=30, look_every=2)
     ties = np.zeros(30)
     decision = seq.decide(plan, ties, ties)
-    assert decision.verdict == "no difference"
+    assert decision.verdict == "not shown by max"
     assert seq.evalue(30 - decision.n, 0) < 20 <= seq.evalue(30 - decision.n + 2, 0)
     assert seq.decide(plan, ties[:4], ties[:4]).verdict == "continue"
 
@@ -153,3 +153,31 @@ def test_signs_treat_equal_infinities_as_ties():
 def test_bad_input_names_the_field(call, field):
     with pytest.raises(ValueError, match=field):
         call()
+
+
+def test_equivalent_needs_a_declared_margin_and_holds_its_level_at_the_margin():
+    ties = np.zeros(40)
+    # Without a margin, 40 tied seeds are "not shown by max", never "equivalent".
+    assert seq.decide(seq.SequentialPlan(40, 5), ties, ties).verdict == "not shown by max"
+    plan = seq.SequentialPlan(40, 5, margin=0.3)
+    decision = seq.decide(plan, ties, ties)
+    assert decision.verdict == "equivalent" and decision.n < 40
+    # Exact (dynamic programme): at a true rate difference of exactly +-margin, "equivalent"
+    # at most alpha of the time (each one-sided e-process is valid by Ville's inequality), and
+    # "differs" at the null at most alpha.
+    for p_arm, p_base in ((0.5, 0.2), (0.2, 0.5), (0.9, 0.6)):
+        oc = seq.operating_characteristics(plan, *seq.rate_sign_probabilities(p_arm, p_base))
+        assert oc.p_equivalent <= plan.alpha
+        assert sum(oc.stop_probability) == pytest.approx(1.0)
+    null = seq.operating_characteristics(plan, *seq.rate_sign_probabilities(0.85, 0.85))
+    assert null.p_differs <= plan.alpha and null.p_equivalent > 0.5
+    with pytest.raises(ValueError, match="margin"):
+        seq.SequentialPlan(40, 5, margin=1.5)
+
+
+def test_equivalence_evalues_by_hand():
+    # One bet only would be 1 + b (margin - sign) per seed; the mixture averages over the bets.
+    # One zero sign at margin 0.2: mean over bets b of 1 + b * 0.2, b = share / 0.8.
+    upper, lower = seq.equivalence_evalues(0, 0, 1, 0.2)
+    expected = np.mean([1 + s / 0.8 * 0.2 for s in seq.EQUIVALENCE_BETS])
+    assert upper == pytest.approx(expected) and lower == pytest.approx(expected)
