@@ -12,21 +12,32 @@ A member and its scores are written in one transaction, so an interrupted run ne
 member half-recorded; resuming skips every (arm, seed) already present with the same config
 digest. Arrays are stored as raw little-endian float32/float64 bytes with their shape, never
 pickled, so opening a store cannot execute anything.
+
+Only a run writes its store (``create=True``): after gancheck.runs.safe_files has checked that
+neither the store nor its companion files are links, and created the file itself. Everyone else
+(the report, the planner, resume's bookkeeping) opens it read-only, so a run can be read from a
+read-only folder, or by a user who does not own it; where SQLite cannot even keep its read locks
+there (a read-only folder without the lock file), the file is read as immutable. Every row is
+checked as it is read: a damaged one is a StoreError naming the table and the row.
 """
 from __future__ import annotations
 
 import errno
+import fcntl
 import functools
 import json
+import os
 import re
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gancheck.runs.files import WriteError
+from gancheck.runs.files import WriteError, unwritable
+from gancheck.runs.safe_files import check_sqlite_files, prepare_sqlite
 
 #: Version 2: generator-level verdicts (gancheck.judge rows), diversity's components, previews.
 FORMAT = "gancheck-store-2"
@@ -98,6 +109,10 @@ def _unwritable(path: Path, exc: sqlite3.Error) -> WriteError | None:
     return None if code is None else WriteError(code, f"cannot write {path}: {_one_line(exc)}")
 
 
+def _unwritable_os(path: Path, exc: OSError) -> OSError:
+    return unwritable(path, exc, "create")
+
+
 def _store_errors(verb: str):
     """SQLite errors of a damaged file (a bad page found mid-read) become a one-line StoreError
     naming the file, a full disk or read-only folder a WriteError; IntegrityError passes
@@ -135,16 +150,50 @@ def _blob(array: np.ndarray | None, dtype) -> bytes | None:
     return None if array is None else np.ascontiguousarray(array, dtype=dtype).tobytes()
 
 
+def _uri(path: Path, query: str) -> str:
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?{query}"
+
+
+#: SQLite's error names when a read-only connection cannot keep its locks beside the file.
+_NO_READ_LOCKS = ("SQLITE_READONLY", "SQLITE_CANTOPEN")
+
+
+def _run_in_progress(run_dir: Path) -> bool:
+    """Whether a run holds this folder's lock now (gancheck.runs.files.RunLock); True when it
+    cannot be told, so that the reader then takes SQLite's own locks."""
+    try:
+        fd = os.open(run_dir / ".run.lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the shared lock at once
+
+
 class Store:
-    def __init__(self, path: Path, *, create: bool = False):
+    def __init__(self, path: Path, *, create: bool = False, lock_held: bool = False):
+        """``create``: a run's store, opened to write (created if absent). Otherwise read-only;
+        ``lock_held``: this process holds the folder's run lock, so no run is writing it."""
         self.path = Path(path)
-        if not create and not self.path.exists():
+        self.writable, self.lock_held = create, lock_held
+        if not create and not os.path.lexists(self.path):
             raise StoreError(f"{self.path}: no run store here (expected {STORE_NAME}; run the ablation first)")
+        if os.path.isdir(self.path):
+            raise StoreError(f"{self.path}: cannot open store (it is a folder)")
         try:
-            # isolation_level=None: we open transactions ourselves, one per member.
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.Error as exc:  # e.g. the path is a folder
-            raise StoreError(f"{self.path}: cannot open store ({_one_line(exc)})") from None
+            check_sqlite_files(self.path)  # also for reading: SQLite creates -wal/-shm beside it
+            if create:
+                prepare_sqlite(self.path)
+        except OSError as exc:
+            raise (_unwritable_os(self.path, exc)) from None
+        self.db = self._connect()
         try:
             existing = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not existing and not create:
@@ -167,9 +216,11 @@ class Store:
                 raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database, no format recorded)")
             if fmt != FORMAT:
                 raise _format_error(self.path, fmt)
-            # Only now, once it is known to be ours: WAL mode changes the file's header.
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                # Only now, once it is known to be ours: WAL mode changes the file's header.
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                check_sqlite_files(self.path)  # the -wal and -shm SQLite made: plain files too
         except sqlite3.DatabaseError as exc:
             self.db.close()
             if create and (failure := _unwritable(self.path, exc)) is not None:
@@ -178,6 +229,38 @@ class Store:
         except BaseException:
             self.db.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we open transactions ourselves, one per member. mode=rw never
+        # creates a file (prepare_sqlite did); mode=ro never writes the database.
+        try:
+            if self.writable:
+                return sqlite3.connect(_uri(self.path, "mode=rw"), uri=True, timeout=30, isolation_level=None)
+            if not os.path.lexists(f"{self.path}-wal") and (
+                    self.lock_held or not _run_in_progress(self.path.parent)):
+                # A closed run (SQLite removes its -wal on the last close; a killed one leaves it):
+                # all of it is in the file. Read it as immutable, so that reading leaves nothing
+                # behind, not even the -wal and -shm a read-only connection would create and
+                # could not remove.
+                return sqlite3.connect(_uri(self.path, "mode=ro&immutable=1"), uri=True, timeout=30,
+                                       isolation_level=None)
+            db = sqlite3.connect(_uri(self.path, "mode=ro"), uri=True, timeout=30, isolation_level=None)
+            try:
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not (getattr(exc, "sqlite_errorname", "") or "").startswith(_NO_READ_LOCKS):
+                    return db  # a damaged file: the checks below say so in their words
+                db.close()
+            else:
+                return db
+            # A read-only folder (a mount, another user's run) where the WAL lock file cannot be
+            # made: read the file as it is, without locks. A run cannot be writing there either.
+            return sqlite3.connect(_uri(self.path, "mode=ro&immutable=1"), uri=True, timeout=30,
+                                   isolation_level=None)
+        except sqlite3.Error as exc:
+            if self.writable and (failure := _unwritable(self.path, exc)) is not None:
+                raise failure from None
+            raise StoreError(f"{self.path}: cannot open store ({_one_line(exc)})") from None
 
     def close(self) -> None:
         try:
