@@ -282,7 +282,12 @@ class Store:
     @_store_errors("read")
     def get_meta(self, key: str):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            raise StoreError(f"{self.path}: damaged row {key!r} of table meta: not JSON") from None
 
     @_store_errors("write")
     def set_meta(self, key: str, value) -> None:
@@ -333,13 +338,89 @@ class Store:
 
     @_store_errors("read")
     def read_table(self, table: str):
+        """A table as a DataFrame, once every row is checked (StoreError naming a damaged one)."""
         import pandas as pd
         if table not in ("arms", "members", "scores"):
             raise ValueError(f"table={table!r}: unknown table")
+        self.check_rows(table)
         try:
             return pd.read_sql_query(f"SELECT * FROM {table}", self.db)  # noqa: S608 (fixed names)
         except pd.errors.DatabaseError as exc:  # pandas' wrapper of a failed query (an OSError)
             raise StoreError(f"{self.path}: cannot read the store ({_one_line(exc)})") from None
+
+
+    @_store_errors("read")
+    def check_rows(self, table: str) -> None:
+        """Every value of ``table`` has the type its column declares (SQLite itself lets any
+        column hold any type), and every array blob the size its shape says; else a StoreError
+        naming the table, the row and the column."""
+        declared = {name: (kind.upper(), bool(notnull)) for _, name, kind, notnull, *_ in
+                    self.db.execute(f"PRAGMA table_info({table})")}  # noqa: S608 (fixed names)
+        missing = [c for c in _KEYS[table] if c not in declared]
+        if missing:
+            raise StoreError(f"{self.path}: table {table} lacks column(s) {', '.join(missing)}: not a "
+                             "gancheck store, or a damaged one")
+        conditions = " OR ".join(
+            f"typeof({name}) NOT IN ({', '.join(repr(t) for t in _ALLOWED[kind] + (() if nn else ('null',)))})"
+            for name, (kind, nn) in declared.items() if kind in _ALLOWED)
+        keys = ", ".join(_KEYS[table])
+        bad = self.db.execute(f"SELECT rowid, {keys}, * FROM {table} WHERE {conditions} LIMIT 1").fetchone()  # noqa: S608
+        if bad is not None:
+            row = dict(zip([d[0] for d in self.db.execute(f"SELECT * FROM {table} LIMIT 0").description],  # noqa: S608
+                           bad[1 + len(_KEYS[table]):]))
+            column = next(name for name, (kind, nn) in declared.items() if kind in _ALLOWED
+                          and _sql_type(row[name]) not in _ALLOWED[kind] + (() if nn else ("null",)))
+            raise self._damaged_row(table, bad[0], bad[1:1 + len(_KEYS[table])], column,
+                                    f"holds {_sql_type(row[column])} where {declared[column][0].lower()} belongs")
+        if table == "members":
+            self._check_member_arrays()
+
+    def _check_member_arrays(self) -> None:
+        query = ("SELECT rowid, arm, seed, history, history_shape, sample, preview, preview_shape, "
+                 "coord_mean, coord_sd FROM members")
+        for rowid, arm, seed, history, hshape, sample, preview, pshape, mean, sd in self.db.execute(query):
+            def fail(column, why):
+                return self._damaged_row("members", rowid, (arm, seed), column, why)
+            for blob, shape_text, column, width in ((history, hshape, "history", 8), (preview, pshape, "preview", 4)):
+                if blob is None:
+                    continue
+                shape = _parse_shape(shape_text)
+                if shape is None:
+                    raise fail(f"{column}_shape", f"holds {shape_text!r}, not a 2-D shape")
+                if len(blob) != width * shape[0] * shape[1]:
+                    raise fail(column, f"holds {len(blob):,} bytes, its shape {shape} needs "
+                                       f"{width * shape[0] * shape[1]:,}")
+            for blob, column, width in ((sample, "sample", 8), (mean, "coord_mean", 4), (sd, "coord_sd", 4)):
+                if blob is not None and len(blob) % width:
+                    raise fail(column, f"holds {len(blob):,} bytes, not a whole number of {width}-byte values")
+
+    def _damaged_row(self, table: str, rowid, key, column: str, why: str) -> StoreError:
+        names = ", ".join(f"{k} {v!r}" for k, v in zip(_KEYS[table], key))
+        return StoreError(f"{self.path}: damaged row {rowid} of table {table} ({names}): column "
+                          f"{column} {why}")
+
+
+#: The columns that name a row in a message, per table.
+_KEYS = {"arms": ("arm",), "members": ("arm", "seed"), "scores": ("arm", "seed", "test")}
+#: SQLite's typeof() values each declared type accepts (an integer where a real belongs is fine).
+_ALLOWED = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer"), "BLOB": ("blob",)}
+
+
+def _sql_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bytes: "blob", str: "text", int: "integer", float: "real"}.get(type(value), type(value).__name__)
+
+
+def _parse_shape(text) -> tuple[int, int] | None:
+    try:
+        shape = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    if (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        return shape[0], shape[1]
+    return None
 
 
 def _float(value) -> float | None:
