@@ -8,10 +8,12 @@ Pickled (object) arrays are refused outright: loading them could run code.
 from __future__ import annotations
 
 import io
+import lzma
 import math
 import zipfile
+import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -27,8 +29,20 @@ _HEADER_READERS = {
 }
 
 
-def read_npy(handle: BinaryIO, source: str, total_bytes: int) -> np.ndarray:
-    """The float64 array of a .npy stream of ``total_bytes`` bytes; UsageError if unusable."""
+#: Most values in one row of a 2-D array: a row is one sample in the rows layout, and 100,000
+#: values is far beyond the n = 500 of the GAN (text files are held to the same cap).
+MAX_ROW_VALUES = 100_000
+#: Bytes of the file converted to float64 at a time: the raw bytes are never all held at once.
+READ_CHUNK_BYTES = 1 << 22
+
+#: Called with an array's shape once its header is checked, before any of its data is read: the
+#: caller's chance to refuse what the whole command would need (gancheck.cli.memory).
+Admit = Callable[[tuple], None]
+
+
+def read_npy(handle: BinaryIO, source: str, total_bytes: int | None, admit: Admit | None = None) -> np.ndarray:
+    """The float64 array of a .npy stream; UsageError if unusable. ``total_bytes``: the stream's
+    length where known (a file), None for a pipe (the data is then checked as it is read)."""
     if handle.read(len(MAGIC)) != MAGIC:
         # Without the magic bytes np.load guesses "pickle" and says so, which misleads here.
         raise UsageError(f"{source}: not a .npy file")
@@ -48,21 +62,49 @@ def read_npy(handle: BinaryIO, source: str, total_bytes: int) -> np.ndarray:
         shape, fortran_order, dtype = reader(io.BytesIO(length_field + header),
                                              max_header_size=MAX_HEADER_SIZE)
     except (ValueError, SyntaxError, TypeError, EOFError) as exc:
-        raise UsageError(f"{source}: unreadable .npy header: {exc}") from None
+        raise UsageError(f"{source}: unreadable .npy header: {' '.join(str(exc).split())}") from None
     _check_header(source, shape, dtype)
-    count = math.prod(shape)  # Python ints: an absurd shape cannot overflow here
+    count = math.prod(shape)  # Python ints, every dimension checked >= 0: no overflow, no sign
     data_bytes = count * dtype.itemsize
-    held = total_bytes - handle.tell()
-    if data_bytes > held:
+    held = None if total_bytes is None else total_bytes - handle.tell()
+    if held is not None and data_bytes > held:
         raise UsageError(f"{source}: header claims shape {shape} ({memory.human(data_bytes)} of "
                          f"{dtype}) but the file holds {memory.human(held)} of data: truncated or corrupt")
-    # The raw bytes and their float64 copy are both alive for a moment.
-    memory.require(source, data_bytes + 8 * count,
+    if len(shape) == 2 and shape[1] > MAX_ROW_VALUES:
+        raise UsageError(f"{source}: rows of {shape[1]:,} values (shape {shape}); at most "
+                         f"{MAX_ROW_VALUES:,} values per row are read")
+    memory.require(source, 8 * count + min(data_bytes, READ_CHUNK_BYTES),
                    f"an array of shape {shape} ({memory.human(data_bytes)} of {dtype} in the file)")
-    buffer = handle.read(data_bytes)
-    array = np.frombuffer(buffer, dtype=dtype, count=count)
-    array = array.reshape(shape, order="F" if fortran_order else "C")
-    return array.astype(float)
+    if admit is not None:
+        admit(shape)
+    return _read_values(handle, source, shape, dtype, fortran_order)
+
+
+def _read_values(handle: BinaryIO, source: str, shape: tuple, dtype: np.dtype, fortran_order: bool) -> np.ndarray:
+    """The data as float64, converted a chunk at a time into the one array that is kept."""
+    count = math.prod(shape)
+    values = np.empty(count)
+    per = max(1, READ_CHUNK_BYTES // dtype.itemsize)
+    for start in range(0, count, per):
+        n = min(per, count - start)
+        raw = _read_exactly(handle, n * dtype.itemsize)
+        if len(raw) < n * dtype.itemsize:
+            raise UsageError(f"{source}: truncated: the header claims shape {shape} of {dtype}, the "
+                             f"data ends after {start + len(raw) // dtype.itemsize:,} of {count:,} values")
+        values[start:start + n] = np.frombuffer(raw, dtype=dtype, count=n)
+    return values.reshape(shape, order="F" if fortran_order else "C")
+
+
+def _read_exactly(handle: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, fewer only at the end of the stream (a pipe may give less per read)."""
+    parts, got = [], 0
+    while got < size:
+        part = handle.read(size - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
 
 
 def _check_header(source: str, shape: tuple, dtype: np.dtype) -> None:
@@ -73,29 +115,52 @@ def _check_header(source: str, shape: tuple, dtype: np.dtype) -> None:
         raise UsageError(f"{source}: values must be real numbers, got dtype {dtype}")
     if len(shape) not in (1, 2):
         raise UsageError(f"{source}: expected a 1-D or 2-D array, got shape {shape}")
+    if any(not isinstance(d, int) or d < 0 for d in shape):
+        raise UsageError(f"{source}: unreadable .npy header: shape {shape} has a negative dimension")
     if math.prod(shape) == 0:
         raise UsageError(f"{source}: no values in file (shape {shape})")
 
 
-def read_npy_file(path: Path) -> np.ndarray:
+def read_npy_file(path: Path, admit: Admit | None = None) -> np.ndarray:
     with path.open("rb") as handle:
-        return read_npy(handle, str(path), path.stat().st_size)
+        return read_npy(handle, str(path), path.stat().st_size, admit)
 
 
-def read_npz(path: Path, key: str | None) -> tuple[np.ndarray, str]:
+#: What a damaged or unusual archive raises while it is read: a bad directory (BadZipFile), an
+#: encrypted member (RuntimeError), a method zipfile lacks such as deflate64
+#: (NotImplementedError), corrupt deflate (zlib.error), LZMA (LZMAError) or bzip2 (OSError,
+#: ValueError) data, a member cut short (EOFError).
+_DAMAGED_ARCHIVE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError, RuntimeError,
+                    EOFError, OSError, ValueError)
+
+
+def read_npz(path: Path, key: str | None, admit: Admit | None = None) -> tuple[np.ndarray, str]:
     """The array named ``key`` in a .npz archive (the only one when ``key`` is None), and its key."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise UsageError(f"{path}: not a .npz archive: {exc}") from None
+    except _DAMAGED_ARCHIVE as exc:
+        raise _damaged(path, exc) from None
+    try:
+        with archive:
             members = {name[:-4]: info for info in archive.infolist()
                        if (name := info.filename).endswith(".npy")}
             key = _choose_key(path, key, members)
             info = members[key]
             with archive.open(info) as handle:
-                # file_size is the uncompressed size the archive declares: a compressed member
-                # cannot expand past it, and read_npy checks the header against it.
-                return read_npy(handle, f"{path}[{key}]", info.file_size), key
-    except zipfile.BadZipFile as exc:
-        raise UsageError(f"{path}: not a .npz archive: {exc}") from None
+                # file_size is the uncompressed size the archive declares: read_npy checks the
+                # header against it, and reads no more than the header's shape.
+                return read_npy(handle, f"{path}[{key}]", info.file_size, admit), key
+    except UsageError:
+        raise
+    except _DAMAGED_ARCHIVE as exc:
+        raise _damaged(path, exc) from None
+
+
+def _damaged(path: Path, exc: BaseException) -> UsageError:
+    what = " ".join(str(exc).split()) or type(exc).__name__
+    return UsageError(f"{path}: damaged or unsupported .npz archive ({type(exc).__name__}: {what})")
 
 
 def _choose_key(path: Path, key: str | None, members: dict) -> str:

@@ -4,7 +4,10 @@ Sources: .csv (comma), .tsv (tab), .txt (whitespace), .npy, .npz (one array, --k
 (through pandas, where pyarrow is installed) and "-" for standard input (text, or .npy bytes).
 Text files may start with a header row: with header="auto" the first row is a header when none
 of its fields is a number. Every unusable file raises UsageError naming the file and the problem
-(with the line and column for text), and nothing bigger than this machine's memory is read.
+(with the line and column for text), and nothing bigger than this machine's memory is read:
+``admit``, given by the command, is called with the table's (rows, columns) as soon as they are
+known (before any data of a .npy, .npz or .parquet is read; after text is parsed, the parsing
+itself being held to the budget) and refuses what the whole command could not hold.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 import numpy as np
 
@@ -23,10 +26,9 @@ STDIN = "-"
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: runs of whitespace (np.loadtxt's default)
 SUFFIXES = (*DELIMITERS, ".npy", ".npz", ".parquet")
 HEADER_MODES = ("auto", "yes", "no")
-#: Widest row read. A row is one sample in the rows layout, and 100,000 values is far beyond the
-#: n = 500 of the GAN; a hostile file with a million columns is refused after reading one bounded
-#: line, before a million strings are made.
-MAX_COLUMNS = 100_000
+#: Widest row read (as for .npy rows). A hostile file with a million columns is refused after
+#: reading one bounded line, before a million strings are made.
+MAX_COLUMNS = npyfiles.MAX_ROW_VALUES
 #: Longest line read: MAX_COLUMNS values of 40 characters (np.savetxt's "%.18e" takes 25).
 MAX_LINE_CHARS = MAX_COLUMNS * 40
 #: Fields converted to float64 at once: bounds the Python strings alive while parsing.
@@ -47,17 +49,35 @@ class Table:
     note: str | None = None
 
 
+#: admit(source, rows, columns, named): refuse (UsageError) a table the command cannot hold.
+Admit = Callable[[str, int, int, bool], None]
+
+
+def _no_admit(source: str, rows: int, columns: int, named: bool) -> None:
+    pass
+
+
 def read_table(path: str, *, key: str | None = None, header: str = "auto",
-               columns: Sequence[str] | None = None) -> Table:
+               columns: Sequence[str] | None = None, admit: Admit = _no_admit) -> Table:
     """Read ``path`` (or standard input for "-"), keeping only ``columns`` when given."""
     if key is not None and not path.lower().endswith(".npz"):
         raise UsageError(f"{path}: --key applies to .npz archives only")
     if path == STDIN:
-        return _read_stdin(header, columns)
-    return _read_path(Path(path), key, header, columns)
+        table = _read_stdin(header, columns, admit)
+    else:
+        table = _read_path(Path(path), key, header, columns, admit)
+    return table
 
 
-def _read_path(path: Path, key, header, columns) -> Table:
+def _array_admit(admit: Admit, source: str, columns) -> Callable[[tuple], None]:
+    """An array's shape, given to ``admit`` before its data is read."""
+    def check(shape: tuple) -> None:
+        rows, width = (shape[0], 1) if len(shape) == 1 else shape
+        admit(source, rows, len(columns) if columns else width, bool(columns))
+    return check
+
+
+def _read_path(path: Path, key, header, columns, admit: Admit) -> Table:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UsageError(f"{path}: unsupported file type {path.suffix!r} "
@@ -68,38 +88,97 @@ def _read_path(path: Path, key, header, columns) -> Table:
     source = str(path)
     try:
         if suffix == ".npy":
-            return _array_table(npyfiles.read_npy_file(path), source, path.stem, columns)
+            array = npyfiles.read_npy_file(path, _array_admit(admit, source, columns))
+            return _array_table(array, source, path.stem, columns)
         if suffix == ".npz":
-            array, key = npyfiles.read_npz(path, key)
+            array, key = npyfiles.read_npz(path, key, _array_admit(admit, source, columns))
             return _array_table(array, f"{path}[{key}]", key, columns)
         if suffix == ".parquet":
-            return _read_parquet(path, columns)
+            return _read_parquet(path, columns, admit)
         # Values written as text take 4 characters or more ("4.1,"), so 2 x size bytes of float64;
         # parsing also stops once the values read exceed the budget, whatever their width.
         memory.require(f"{path} ({memory.human(size)})", 2 * size, "its values")
         with path.open(encoding="utf-8-sig", newline=None) as handle:
-            return parse_text(handle, DELIMITERS[suffix], source, header=header, columns=columns)
+            table = parse_text(handle, DELIMITERS[suffix], source, header=header, columns=columns)
+        admit(source, *table.values.shape, table.names is not None or bool(columns))
+        return table
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not a text file (not UTF-8)") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _read_stdin(header, columns) -> Table:
+def _read_stdin(header, columns, admit: Admit) -> Table:
+    """Standard input, streamed: .npy bytes (its header checked before its data is read) or text
+    parsed line by line, never held whole. Closed or unreadable, it is one line like a file."""
     source = "standard input"
-    limit = memory.budget() // 4  # as for files: up to 8 bytes of values per 2 characters
-    stream = getattr(sys.stdin, "buffer", None)  # bytes, so that .npy can come through a pipe
-    data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
-    if len(data) > limit:
-        raise UsageError(f"{source}: too big for memory: more than {memory.human(limit)}")
-    if data.startswith(npyfiles.MAGIC):
-        return _array_table(npyfiles.read_npy(io.BytesIO(data), source, len(data)), source, "stdin", columns)
+    if sys.stdin is None:  # `gancheck score - <&-`: Python found no descriptor 0
+        raise UsageError(f"{source}: closed (nothing to read); pipe the values in, or give a file")
     try:
-        text = data.decode("utf-8-sig")
+        stream = getattr(sys.stdin, "buffer", None)  # bytes, so that .npy can come through a pipe
+        if stream is None:  # a text-only stream (an embedding program's): text, then
+            return _parse_stream(sys.stdin, source, header, columns, admit)
+        head = npyfiles._read_exactly(stream, len(npyfiles.MAGIC))
+        joined = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)
+        if head == npyfiles.MAGIC:
+            array = npyfiles.read_npy(joined, source, None, _array_admit(admit, source, columns))
+            return _array_table(array, source, "stdin", columns)
+        text = io.TextIOWrapper(joined, encoding="utf-8-sig", newline=None)
+        return _parse_stream(text, source, header, columns, admit)
     except UnicodeDecodeError:
         raise UsageError(f"{source}: not text (UTF-8) nor .npy bytes") from None
-    handle = io.StringIO(text, newline=None)
-    return parse_text(handle, _sniff_delimiter(text), source, header=header, columns=columns)
+    except (OSError, ValueError) as exc:  # a descriptor opened for writing, a folder, a closed file
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError(f"{source}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _parse_stream(handle: TextIO, source: str, header, columns, admit: Admit) -> Table:
+    held, delimiter = _sniff_lines(handle)
+    table = parse_text(_Replay(held, handle), delimiter, source, header=header, columns=columns)
+    admit(source, *table.values.shape, table.names is not None or bool(columns))
+    return table
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already taken from a stream (to look for .npy's magic), then the rest of it."""
+
+    def __init__(self, head: bytes, rest):
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.rest.read1(len(buffer)) if hasattr(self.rest, "read1") else self.rest.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+class _Replay:
+    """Lines already read (to find the delimiter), then the rest of the stream: parse_text's
+    handle."""
+
+    def __init__(self, lines: list[str], rest: TextIO):
+        self.lines, self.rest = lines, rest
+
+    def readline(self, limit: int = -1) -> str:
+        return self.lines.pop(0) if self.lines else self.rest.readline(limit)
+
+
+def _sniff_lines(handle: TextIO) -> tuple[list[str], str | None]:
+    """The lines up to the first holding data, and the delimiter that line uses."""
+    held = []
+    while line := handle.readline(MAX_LINE_CHARS):
+        held.append(line)
+        content = line.split("#", 1)[0]
+        if content.strip():
+            return held, _sniff_delimiter(content)
+    return held, None
 
 
 def _sniff_delimiter(text: str) -> str | None:
@@ -123,7 +202,7 @@ def _array_table(array: np.ndarray, source: str, name: str, columns) -> Table:
     return table
 
 
-def _read_parquet(path: Path, columns) -> Table:
+def _read_parquet(path: Path, columns, admit: Admit) -> Table:
     if find_spec("pyarrow") is None:
         raise UsageError(f"{path}: reading .parquet needs pyarrow, which is not installed "
                          "(pip install pyarrow), or save the data as .csv or .npy")
@@ -137,6 +216,7 @@ def _read_parquet(path: Path, columns) -> Table:
         indices = _column_indices(str(path), columns, names, len(names)) if columns else range(len(names))
         chosen = [names[i] for i in indices]
         memory.require(str(path), 16 * rows * len(chosen), f"{rows} rows x {len(chosen)} columns")
+        admit(str(path), rows, len(chosen), True)
         frame = pd.read_parquet(path, columns=chosen)
     except UsageError:
         raise

@@ -9,16 +9,20 @@ samples as K noise draws of one generator and judges the generator on all of the
 The table has one row per (sample, test), as gancheck.score returns it, plus sample_name (the
 column name, or "row 3"). A line on stderr says what was read (header or not, which layout) and
 whether ties were found. Exit 0 once scored, whatever the verdict; a file that cannot be read or
-used raises UsageError (one line on stderr, exit 2). Nothing here imports torch: scoring must stay
-cheap for users who only bring numbers.
+used raises UsageError (one line on stderr, exit 2), and so does one too big for this machine's
+memory: reading, scoring and output share one budget (gancheck.cli.memory), checked as soon as
+the input's shape is known. Nothing here imports torch: scoring must stay cheap for users who
+only bring numbers.
 """
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
-from gancheck.cli import readers
+from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, memory, readers
+from gancheck.signals import Terminated
 
 FORMATS = ("table", "json", "csv")
 LAYOUTS = ("columns", "rows")
@@ -44,11 +48,41 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--key", help=".npz: the array to score (needed when it holds several)")
     parser.add_argument("--draws", action="store_true",
                         help="the samples are K noise draws of one generator: judge the generator")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run_reporting)
+
+
+def run_reporting(args) -> int:
+    """run(), with score's own words for an interrupt (there is nothing to resume) and for
+    memory running out (the advice of the training commands does not apply)."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # Extreme but accepted --mean/--std overflow inside the tests; the rows concerned get
+            # a failed status (never a pass), and numpy's warnings would only be noise.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return run(args)
+    except MemoryError:
+        print(f"error: {args.path}: not enough memory to score it here "
+              f"({memory.human(memory.available_bytes())} available)", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"{'terminated' if terminated else 'interrupted'}: nothing was scored", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def admit_for(args):
+    """readers.Admit for this command: the layout the table will get, and the whole command's
+    memory for it (gancheck.cli.memory.command_bytes)."""
+    def admit(source: str, rows: int, columns: int, named: bool) -> None:
+        layout = args.layout or ("columns" if named or columns == 1 else "rows")
+        sample_size, samples = (rows, columns) if layout == "columns" else (columns, rows)
+        memory.require_command(source, rows * columns, sample_size, samples, whole=bool(args.draws))
+    return admit
 
 
 def run(args) -> int:
-    table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column)
+    table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column,
+                               admit=admit_for(args))
     layout = args.layout or default_layout(table, picked=bool(args.column))
     names, samples = select(table, layout)
     what = "noise draw(s) of one generator" if args.draws else "sample(s)"
@@ -58,9 +92,7 @@ def run(args) -> int:
     if args.draws:
         judge_generator(samples, args, notes)
         return 0
-    from gancheck.stats.scoring import score  # lazy: pandas/scipy only when scoring
-
-    result = score(samples, mean=args.mean, std=args.std, alpha=args.alpha)
+    result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
     notes.append(ties_note(names, samples, result["status"]))
     _print_notes(notes)
@@ -76,10 +108,26 @@ def default_layout(table: readers.Table, *, picked: bool) -> str:
     return "rows"
 
 
+def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: float):
+    """gancheck.stats.score over chunks of about memory.CHUNK_VALUES values (whole samples), so
+    that its working space is one chunk's; the same table as one call."""
+    import pandas as pd
+
+    from gancheck.stats.scoring import score  # lazy: pandas/scipy only when scoring
+    per = max(1, memory.CHUNK_VALUES // max(1, samples.shape[1]))
+    parts = []
+    for start in range(0, samples.shape[0], per):
+        part = score(np.ascontiguousarray(samples[start:start + per]), mean=mean, std=std, alpha=alpha)
+        part["sample"] += start
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
 def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
-    """Sample names and the (samples, n) array the layout makes of the table."""
+    """Sample names and the (samples, n) array the layout makes of the table (a view: scoring
+    copies a chunk at a time)."""
     if layout == "columns":
-        return list(table.labels), np.ascontiguousarray(table.values.T)
+        return list(table.labels), table.values.T
     return [f"row {i}" for i in range(1, table.values.shape[0] + 1)], table.values
 
 
@@ -110,9 +158,12 @@ def diversity_line(result) -> str:
 
 def repeated_values(samples: np.ndarray) -> np.ndarray:
     """Per sample, how many finite values equal an earlier one (0 when all are distinct)."""
-    ordered = np.sort(samples, axis=1)
-    same = (ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])
-    return same.sum(axis=1)
+    per = max(1, memory.CHUNK_VALUES // max(1, samples.shape[1]))
+    counts = []
+    for start in range(0, samples.shape[0], per):  # sorted a chunk at a time, as it is scored
+        ordered = np.sort(samples[start:start + per], axis=1)
+        counts.append(((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).sum(axis=1))
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=int)
 
 
 def ties_note(names: list[str], samples: np.ndarray, statuses) -> str | None:

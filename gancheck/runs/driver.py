@@ -3,6 +3,7 @@ Rerunning the same command resumes; nothing finished is recomputed. The CSVs and
 written from the store afterwards, by gancheck.report.collect.write_outputs."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, replace
@@ -14,7 +15,8 @@ from gancheck.runs.files import RunLock, WriteError
 from gancheck.runs.progress import progress_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import Invocation, Provenance
-from gancheck.runs.store import STORE_NAME, Store
+from gancheck.runs.safe_files import SQLITE_COMPANIONS, refuse_link
+from gancheck.runs.store import STORE_NAME, Store, StoreError
 
 
 @dataclass
@@ -58,11 +60,31 @@ def missing_members(design: Design, run_dir: Path, *, device: str = "cpu", compi
     return sum(have.get(key) != digest for key, digest in expected_digests(design).items())
 
 
+#: What a run writes into its folder besides the store: all that --fresh may delete.
+RUN_OUTPUTS = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv", "rates.csv",
+               "equivalence.csv", "effects.csv", "index.html")
+
+
 def _clear(run_dir: Path) -> None:
-    for name in (STORE_NAME, STORE_NAME + "-wal", STORE_NAME + "-shm", "scores.csv", "summary.csv",
-                 "comparisons.csv", "outcomes.csv", "metrics.csv", "rates.csv", "equivalence.csv", "effects.csv",
-                 "index.html"):
-        (run_dir / name).unlink(missing_ok=True)
+    """--fresh: delete what an earlier run wrote, once the folder is shown to be a run of a store
+    format this gancheck reads; anything else is refused (one line) and nothing is deleted."""
+    store_files = [STORE_NAME + suffix for suffix in ("", *SQLITE_COMPANIONS)]
+    for name in store_files:
+        refuse_link(run_dir / name)
+    present = [n for n in (*store_files, *RUN_OUTPUTS) if os.path.lexists(run_dir / n)]
+    store = run_dir / STORE_NAME
+    outputs = [n for n in present if n in RUN_OUTPUTS]
+    if os.path.lexists(store) and os.path.getsize(store) > 0:
+        try:
+            Store(store, lock_held=True).close()  # read-only: a foreign, damaged or newer store is refused here
+        except StoreError as exc:
+            raise StoreError(f"--fresh: {exc}; it deletes only a run this gancheck reads, so nothing "
+                             "was deleted") from None
+    elif outputs:
+        raise StoreError(f"--fresh: {run_dir} holds {', '.join(outputs)} but no gancheck store: not a "
+                         "run folder, so nothing was deleted (choose another --out)")
+    for name in present:
+        (run_dir / name).unlink(missing_ok=True)  # unlink removes a link itself, never its target
 
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,

@@ -1,11 +1,13 @@
-"""Files a run writes: atomically (temp file + rename), and a lock so one run owns its folder."""
+"""Files a run writes: atomically (temp file + rename), and a lock so one run owns its folder.
+Both follow gancheck.runs.safe_files' rule: nothing is ever written through a link."""
 from __future__ import annotations
 
 import errno
 import fcntl
 import os
-import tempfile
 from pathlib import Path
+
+from gancheck.runs.safe_files import create_temp, open_for_update
 
 #: errno values that say the folder cannot take the write (its disk, quota or mount), not that
 #: the path is wrong: the run stops, keeps what it stored, and resumes once this is fixed.
@@ -41,14 +43,15 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path``: a temp file in the same folder, fsynced, then renamed over it."""
+    """Write ``data`` to ``path``: a temp file in the same folder, fsynced, then renamed over it
+    (a link at ``path`` is replaced, its target never written)."""
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = create_temp(path)
     except OSError as exc:
         raise unwritable(path, exc) from None
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
+        os.fchmod(fd, 0o666 & ~_umask())  # ordinary permissions, whatever the umask made of them
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -69,7 +72,8 @@ def _umask() -> int:
 
 
 class RunLock:
-    """An exclusive lock on a run folder (flock: released by the OS even if the holder is killed)."""
+    """An exclusive lock on a run folder (flock: released by the OS even if the holder is killed).
+    ``.run.lock`` is opened without following a link, and must be a plain file of one name."""
 
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / ".run.lock"
@@ -77,7 +81,7 @@ class RunLock:
 
     def __enter__(self) -> "RunLock":
         try:
-            self.handle = open(self.path, "a+")
+            self.handle = os.fdopen(open_for_update(self.path), "r+")
         except OSError as exc:
             raise unwritable(self.path, exc) from None
         try:

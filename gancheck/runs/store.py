@@ -12,21 +12,32 @@ A member and its scores are written in one transaction, so an interrupted run ne
 member half-recorded; resuming skips every (arm, seed) already present with the same config
 digest. Arrays are stored as raw little-endian float32/float64 bytes with their shape, never
 pickled, so opening a store cannot execute anything.
+
+Only a run writes its store (``create=True``): after gancheck.runs.safe_files has checked that
+neither the store nor its companion files are links, and created the file itself. Everyone else
+(the report, the planner, resume's bookkeeping) opens it read-only, so a run can be read from a
+read-only folder, or by a user who does not own it; where SQLite cannot even keep its read locks
+there (a read-only folder without the lock file), the file is read as immutable. Every row is
+checked as it is read: a damaged one is a StoreError naming the table and the row.
 """
 from __future__ import annotations
 
 import errno
+import fcntl
 import functools
 import json
+import os
 import re
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gancheck.runs.files import WriteError
+from gancheck.runs.files import WriteError, unwritable
+from gancheck.runs.safe_files import check_sqlite_files, prepare_sqlite
 
 #: Version 2: generator-level verdicts (gancheck.judge rows), diversity's components, previews.
 FORMAT = "gancheck-store-2"
@@ -98,6 +109,10 @@ def _unwritable(path: Path, exc: sqlite3.Error) -> WriteError | None:
     return None if code is None else WriteError(code, f"cannot write {path}: {_one_line(exc)}")
 
 
+def _unwritable_os(path: Path, exc: OSError) -> OSError:
+    return unwritable(path, exc, "create")
+
+
 def _store_errors(verb: str):
     """SQLite errors of a damaged file (a bad page found mid-read) become a one-line StoreError
     naming the file, a full disk or read-only folder a WriteError; IntegrityError passes
@@ -135,16 +150,50 @@ def _blob(array: np.ndarray | None, dtype) -> bytes | None:
     return None if array is None else np.ascontiguousarray(array, dtype=dtype).tobytes()
 
 
+def _uri(path: Path, query: str) -> str:
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?{query}"
+
+
+#: SQLite's error names when a read-only connection cannot keep its locks beside the file.
+_NO_READ_LOCKS = ("SQLITE_READONLY", "SQLITE_CANTOPEN")
+
+
+def _run_in_progress(run_dir: Path) -> bool:
+    """Whether a run holds this folder's lock now (gancheck.runs.files.RunLock); True when it
+    cannot be told, so that the reader then takes SQLite's own locks."""
+    try:
+        fd = os.open(run_dir / ".run.lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the shared lock at once
+
+
 class Store:
-    def __init__(self, path: Path, *, create: bool = False):
+    def __init__(self, path: Path, *, create: bool = False, lock_held: bool = False):
+        """``create``: a run's store, opened to write (created if absent). Otherwise read-only;
+        ``lock_held``: this process holds the folder's run lock, so no run is writing it."""
         self.path = Path(path)
-        if not create and not self.path.exists():
+        self.writable, self.lock_held = create, lock_held
+        if not create and not os.path.lexists(self.path):
             raise StoreError(f"{self.path}: no run store here (expected {STORE_NAME}; run the ablation first)")
+        if os.path.isdir(self.path):
+            raise StoreError(f"{self.path}: cannot open store (it is a folder)")
         try:
-            # isolation_level=None: we open transactions ourselves, one per member.
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.Error as exc:  # e.g. the path is a folder
-            raise StoreError(f"{self.path}: cannot open store ({_one_line(exc)})") from None
+            check_sqlite_files(self.path)  # also for reading: SQLite creates -wal/-shm beside it
+            if create:
+                prepare_sqlite(self.path)
+        except OSError as exc:
+            raise (_unwritable_os(self.path, exc)) from None
+        self.db = self._connect()
         try:
             existing = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not existing and not create:
@@ -167,9 +216,11 @@ class Store:
                 raise StoreError(f"{self.path}: not a gancheck store (foreign SQLite database, no format recorded)")
             if fmt != FORMAT:
                 raise _format_error(self.path, fmt)
-            # Only now, once it is known to be ours: WAL mode changes the file's header.
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                # Only now, once it is known to be ours: WAL mode changes the file's header.
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                check_sqlite_files(self.path)  # the -wal and -shm SQLite made: plain files too
         except sqlite3.DatabaseError as exc:
             self.db.close()
             if create and (failure := _unwritable(self.path, exc)) is not None:
@@ -178,6 +229,38 @@ class Store:
         except BaseException:
             self.db.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we open transactions ourselves, one per member. mode=rw never
+        # creates a file (prepare_sqlite did); mode=ro never writes the database.
+        try:
+            if self.writable:
+                return sqlite3.connect(_uri(self.path, "mode=rw"), uri=True, timeout=30, isolation_level=None)
+            if not os.path.lexists(f"{self.path}-wal") and (
+                    self.lock_held or not _run_in_progress(self.path.parent)):
+                # A closed run (SQLite removes its -wal on the last close; a killed one leaves it):
+                # all of it is in the file. Read it as immutable, so that reading leaves nothing
+                # behind, not even the -wal and -shm a read-only connection would create and
+                # could not remove.
+                return sqlite3.connect(_uri(self.path, "mode=ro&immutable=1"), uri=True, timeout=30,
+                                       isolation_level=None)
+            db = sqlite3.connect(_uri(self.path, "mode=ro"), uri=True, timeout=30, isolation_level=None)
+            try:
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not (getattr(exc, "sqlite_errorname", "") or "").startswith(_NO_READ_LOCKS):
+                    return db  # a damaged file: the checks below say so in their words
+                db.close()
+            else:
+                return db
+            # A read-only folder (a mount, another user's run) where the WAL lock file cannot be
+            # made: read the file as it is, without locks. A run cannot be writing there either.
+            return sqlite3.connect(_uri(self.path, "mode=ro&immutable=1"), uri=True, timeout=30,
+                                   isolation_level=None)
+        except sqlite3.Error as exc:
+            if self.writable and (failure := _unwritable(self.path, exc)) is not None:
+                raise failure from None
+            raise StoreError(f"{self.path}: cannot open store ({_one_line(exc)})") from None
 
     def close(self) -> None:
         try:
@@ -199,7 +282,12 @@ class Store:
     @_store_errors("read")
     def get_meta(self, key: str):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            raise StoreError(f"{self.path}: damaged row {key!r} of table meta: not JSON") from None
 
     @_store_errors("write")
     def set_meta(self, key: str, value) -> None:
@@ -250,13 +338,89 @@ class Store:
 
     @_store_errors("read")
     def read_table(self, table: str):
+        """A table as a DataFrame, once every row is checked (StoreError naming a damaged one)."""
         import pandas as pd
         if table not in ("arms", "members", "scores"):
             raise ValueError(f"table={table!r}: unknown table")
+        self.check_rows(table)
         try:
             return pd.read_sql_query(f"SELECT * FROM {table}", self.db)  # noqa: S608 (fixed names)
         except pd.errors.DatabaseError as exc:  # pandas' wrapper of a failed query (an OSError)
             raise StoreError(f"{self.path}: cannot read the store ({_one_line(exc)})") from None
+
+
+    @_store_errors("read")
+    def check_rows(self, table: str) -> None:
+        """Every value of ``table`` has the type its column declares (SQLite itself lets any
+        column hold any type), and every array blob the size its shape says; else a StoreError
+        naming the table, the row and the column."""
+        declared = {name: (kind.upper(), bool(notnull)) for _, name, kind, notnull, *_ in
+                    self.db.execute(f"PRAGMA table_info({table})")}  # noqa: S608 (fixed names)
+        missing = [c for c in _KEYS[table] if c not in declared]
+        if missing:
+            raise StoreError(f"{self.path}: table {table} lacks column(s) {', '.join(missing)}: not a "
+                             "gancheck store, or a damaged one")
+        conditions = " OR ".join(
+            f"typeof({name}) NOT IN ({', '.join(repr(t) for t in _ALLOWED[kind] + (() if nn else ('null',)))})"
+            for name, (kind, nn) in declared.items() if kind in _ALLOWED)
+        keys = ", ".join(_KEYS[table])
+        bad = self.db.execute(f"SELECT rowid, {keys}, * FROM {table} WHERE {conditions} LIMIT 1").fetchone()  # noqa: S608
+        if bad is not None:
+            row = dict(zip([d[0] for d in self.db.execute(f"SELECT * FROM {table} LIMIT 0").description],  # noqa: S608
+                           bad[1 + len(_KEYS[table]):]))
+            column = next(name for name, (kind, nn) in declared.items() if kind in _ALLOWED
+                          and _sql_type(row[name]) not in _ALLOWED[kind] + (() if nn else ("null",)))
+            raise self._damaged_row(table, bad[0], bad[1:1 + len(_KEYS[table])], column,
+                                    f"holds {_sql_type(row[column])} where {declared[column][0].lower()} belongs")
+        if table == "members":
+            self._check_member_arrays()
+
+    def _check_member_arrays(self) -> None:
+        query = ("SELECT rowid, arm, seed, history, history_shape, sample, preview, preview_shape, "
+                 "coord_mean, coord_sd FROM members")
+        for rowid, arm, seed, history, hshape, sample, preview, pshape, mean, sd in self.db.execute(query):
+            def fail(column, why):
+                return self._damaged_row("members", rowid, (arm, seed), column, why)
+            for blob, shape_text, column, width in ((history, hshape, "history", 8), (preview, pshape, "preview", 4)):
+                if blob is None:
+                    continue
+                shape = _parse_shape(shape_text)
+                if shape is None:
+                    raise fail(f"{column}_shape", f"holds {shape_text!r}, not a 2-D shape")
+                if len(blob) != width * shape[0] * shape[1]:
+                    raise fail(column, f"holds {len(blob):,} bytes, its shape {shape} needs "
+                                       f"{width * shape[0] * shape[1]:,}")
+            for blob, column, width in ((sample, "sample", 8), (mean, "coord_mean", 4), (sd, "coord_sd", 4)):
+                if blob is not None and len(blob) % width:
+                    raise fail(column, f"holds {len(blob):,} bytes, not a whole number of {width}-byte values")
+
+    def _damaged_row(self, table: str, rowid, key, column: str, why: str) -> StoreError:
+        names = ", ".join(f"{k} {v!r}" for k, v in zip(_KEYS[table], key))
+        return StoreError(f"{self.path}: damaged row {rowid} of table {table} ({names}): column "
+                          f"{column} {why}")
+
+
+#: The columns that name a row in a message, per table.
+_KEYS = {"arms": ("arm",), "members": ("arm", "seed"), "scores": ("arm", "seed", "test")}
+#: SQLite's typeof() values each declared type accepts (an integer where a real belongs is fine).
+_ALLOWED = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer"), "BLOB": ("blob",)}
+
+
+def _sql_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bytes: "blob", str: "text", int: "integer", float: "real"}.get(type(value), type(value).__name__)
+
+
+def _parse_shape(text) -> tuple[int, int] | None:
+    try:
+        shape = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    if (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        return shape[0], shape[1]
+    return None
 
 
 def _float(value) -> float | None:

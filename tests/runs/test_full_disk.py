@@ -106,7 +106,7 @@ def test_a_csv_on_a_full_disk_is_one_line_naming_it(tmp_path, monkeypatch):
 def test_an_unwritable_folder_for_a_csv_is_one_line_naming_it(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(files, "create_temp", refuse)
     with pytest.raises(WriteError, match=rf"^cannot write {tmp_path / 'summary.csv'}: Read-only file system$"):
         atomic_write_text(tmp_path / "summary.csv", "x\n")
 

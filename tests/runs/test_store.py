@@ -464,3 +464,67 @@ def test_no_code_unpickles_untrusted_data():
     assert len(files) > 20   # the package and the experiments, not an empty glob
     found = [f for path in files for f in unsafe_loads(path.read_text(encoding="utf-8"), str(path))]
     assert found == []
+
+
+# -- damaged rows: one line naming the table, the row and the column ---------------------------------
+
+def _damage_row(path: Path, sql: str) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(sql)
+    db.close()
+
+
+ROW_DAMAGE = {
+    # SQLite keeps any type in any column: text where a blob, a real or an integer belongs.
+    "text history": ("UPDATE members SET history = 'garbage' WHERE seed = 1", "members", "history", "seed 1"),
+    "short history": ("UPDATE members SET history = zeroblob(13) WHERE seed = 1", "members", "history",
+                      "13 bytes"),
+    "bad shape": ("UPDATE members SET history_shape = '[3, -4]' WHERE seed = 1", "members", "history_shape",
+                  "seed 1"),
+    "text p-value": ("UPDATE scores SET pvalue = 'NaN' WHERE seed = 1 AND test = 'ks'", "scores", "pvalue",
+                     "test 'ks'"),
+    "ragged sample": ("UPDATE members SET sample = zeroblob(12) WHERE seed = 1", "members", "sample", "12 bytes"),
+}
+
+
+@pytest.mark.parametrize("kind", list(ROW_DAMAGE))
+def test_a_damaged_row_names_the_table_row_and_column(tmp_path, kind, capsys):
+    path = tmp_path / STORE_NAME
+    store = Store(path, create=True)
+    store.put_member(_record(seed=0))
+    store.put_member(_record(seed=1))
+    store.set_meta("provenance", {"name": "x"})
+    store.close()
+    sql, table, column, detail = ROW_DAMAGE[kind]
+    _damage_row(path, sql)
+    reader = Store(path)
+    try:
+        with pytest.raises(StoreError) as info:
+            reader.read_table(table)
+    finally:
+        reader.close()
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message, message
+    assert f"of table {table}" in message and f"column {column}" in message and detail in message, message
+    assert "damaged row" in message
+
+
+def test_a_damaged_meta_row_is_named(tmp_path):
+    path = tmp_path / STORE_NAME
+    Store(path, create=True).close()
+    _damage_row(path, "INSERT INTO meta VALUES ('provenance', '{not json')")
+    reader = Store(path)
+    try:
+        with pytest.raises(StoreError, match="damaged row 'provenance' of table meta"):
+            reader.get_meta("provenance")
+    finally:
+        reader.close()
+
+
+def test_report_on_a_damaged_row_is_one_line(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_design(small_design(), run_dir, **RUN)
+    _damage_row(run_dir / STORE_NAME, "UPDATE members SET preview = x'00' WHERE seed = 0 AND kind = 'member'")
+    assert run_cli(gancheck_cli.main, ["report", str(run_dir), "--out", str(tmp_path / "out")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "damaged row" in line and "column preview" in line and "seed 0" in line, line

@@ -1,14 +1,23 @@
 """Files `gancheck score` must refuse: one line naming the file and the problem, exit 2, no
-traceback, and memory bounded whatever the file claims (issues 17 and 18)."""
+traceback, and memory bounded whatever the file claims."""
 import io
+import os
+import subprocess
 import sys
 import tracemalloc
+import warnings
+import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gancheck.cli import memory, readers
+from gancheck.cli import score as score_cli
+from gancheck.signals import Terminated
 from tests.stats.test_cli_score import run
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def refused(capsys, argv, *fragments):
@@ -165,3 +174,160 @@ def test_stdin_empty_and_too_big(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"4.0\n" * 10_000)))
     monkeypatch.setattr(memory, "available_bytes", lambda: 20_000)
     refused(capsys, ["-"], "standard input", "too big for memory")
+
+
+# -- headers checked completely -------------------------------------------------------------------
+
+def _raw_npy(path, shape_text: str, data: bytes = b"") -> None:
+    """A .npy whose header states ``shape_text`` verbatim (numpy's writer refuses bad shapes)."""
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % shape_text
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"   # pad to 64 bytes, as numpy does
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + data)
+
+
+@pytest.mark.parametrize("shape", ["(-1,)", "(-3, -4)", "(2, -1)"])
+def test_a_negative_dimension_is_refused_naming_the_file(tmp_path, capsys, shape):
+    path = tmp_path / "negative.npy"
+    _raw_npy(path, shape, b"\0" * 64)
+    peak = peak_bytes(lambda: refused(capsys, [path], "negative.npy", "negative dimension"))
+    assert peak < 5_000_000   # nothing of a declared size was allocated
+
+
+def test_rows_over_the_cap_are_refused_from_the_header(tmp_path, capsys):
+    path = tmp_path / "wide.npy"
+    np.save(path, np.zeros((1, readers.MAX_COLUMNS + 1)))   # one row of 100,001 values
+    refused(capsys, [path], "wide.npy", f"at most {readers.MAX_COLUMNS:,} values per row")
+
+
+# -- one budget for the whole command ------------------------------------------------------------
+
+def test_the_budget_covers_scoring_not_only_reading(tmp_path, monkeypatch, capsys):
+    # 100,000 float64 values: reading takes 0.8 MB (plus one chunk), scoring about 9 times that
+    # (memory.SCORE_FACTOR, measured). With 4 MB usable, reading alone would fit, scoring not.
+    path = tmp_path / "sample.npy"
+    np.save(path, np.random.default_rng(3).normal(4, 1.25, 100_000))
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8_000_000)
+    refused(capsys, [path], "sample.npy", "too big for memory", "scoring 1 sample(s) of 100,000 values",
+            "4.0 MB can be used")
+
+
+def test_a_compressed_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch, capsys):
+    # 2 M zeros (16 MB) deflate to about 16 kB; the archive states their size, which is compared
+    # with the budget before a byte is inflated.
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, x=np.zeros(2_000_000))
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100_000_000)   # 50 MB usable
+    peak = peak_bytes(lambda: refused(capsys, [path], "bomb.npz", "too big for memory"))
+    assert peak < 5_000_000
+
+
+def test_scoring_in_chunks_gives_the_table_of_one_call(monkeypatch):
+    # The chunked scorer must be invisible: the same rows as gancheck.stats.score in one call.
+    from gancheck.stats.scoring import score
+    samples = np.random.default_rng(5).normal(4, 1.25, (7, 50))
+    monkeypatch.setattr(memory, "CHUNK_VALUES", 120)   # 2 samples of 50 values per chunk
+    chunked = score_cli.score_in_chunks(samples, mean=4.0, std=1.25, alpha=0.05)
+    whole = score(samples, mean=4.0, std=1.25, alpha=0.05)
+    # Equal up to the order of floating-point sums (vectorised over 2 rows or 7): 1e-14 seen.
+    pd.testing.assert_frame_equal(chunked, whole, rtol=1e-12, atol=0)
+
+
+# -- damaged archives and streams ----------------------------------------------------------------
+
+def _patched_npz(path, *, method=None, flags=None, corrupt=False, compression=zipfile.ZIP_DEFLATED):
+    """An .npz of one array, then damaged: its compression method or flag bits rewritten in the
+    local and central headers (where zipfile reads them), or its compressed bytes scrambled."""
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        buffer = io.BytesIO()
+        np.save(buffer, np.random.default_rng(4).normal(4, 1.25, 2000))
+        archive.writestr("x.npy", buffer.getvalue())
+    data = bytearray(path.read_bytes())
+    local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    if method is not None:
+        data[local + 8:local + 10] = data[central + 10:central + 12] = method.to_bytes(2, "little")
+    if flags is not None:
+        data[local + 6:local + 8] = data[central + 8:central + 10] = flags.to_bytes(2, "little")
+    if corrupt:
+        start = local + 30 + int.from_bytes(data[local + 26:local + 28], "little")
+        data[start + 10:start + 400] = bytes(range(256)) + bytes(range(134))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["encrypted", "deflate64", "corrupt deflate", "corrupt lzma"])
+def test_a_damaged_npz_is_one_line(tmp_path, capsys, damage):
+    path = tmp_path / "damaged.npz"
+    if damage == "encrypted":
+        _patched_npz(path, flags=0x1)
+    elif damage == "deflate64":
+        _patched_npz(path, method=9)          # zipfile cannot inflate method 9
+    elif damage == "corrupt deflate":
+        _patched_npz(path, corrupt=True)
+    else:
+        _patched_npz(path, corrupt=True, compression=zipfile.ZIP_LZMA)
+    refused(capsys, [path], "damaged.npz", "damaged or unsupported .npz")
+
+
+def test_closed_stdin_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", None)   # what Python makes of `<&-`
+    refused(capsys, ["-"], "standard input", "closed")
+
+
+@pytest.mark.slow
+def test_closed_and_unreadable_stdin_at_the_real_entry_point(tmp_path):
+    # `<&-` closes descriptor 0; `0>file` opens it for writing only, so reading it fails (EBADF).
+    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
+    closed = subprocess.run(["bash", "-c", f"{sys.executable} -m gancheck score - <&-"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120, env=env)
+    write_only = os.open(tmp_path / "sink", os.O_WRONLY | os.O_CREAT)
+    try:
+        unreadable = subprocess.run([sys.executable, "-m", "gancheck", "score", "-"], stdin=write_only,
+                                    cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        os.close(write_only)
+    for proc, expect in ((closed, "closed"), (unreadable, "cannot read")):
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and expect in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stdin_text_is_streamed_not_held(monkeypatch, capsys):
+    # 20,000 values sent as 200 kB of text: parsed line by line (one sample, one output table).
+    values = np.random.default_rng(6).normal(4, 1.25, 20_000)
+    text = "".join(f"{v:.6f}\n" for v in values).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    code, out, err = run(["score", "-", "--format", "csv"], capsys)
+    assert code == 0, err
+    assert "20000 values" in err   # the note counts what was read: every line
+
+
+# -- score's own words ---------------------------------------------------------------------------
+
+def test_sigterm_during_score_does_not_speak_of_resuming(tmp_path, monkeypatch, capsys):
+    path = write(tmp_path, "x.csv", "4.0\n4.5\n3.9\n")
+    def stopped(*args, **kwargs):
+        raise Terminated()
+    monkeypatch.setattr(score_cli, "score_in_chunks", stopped)
+    code, out, err = run(["score", str(path)], capsys)
+    assert code == 143   # 128 + SIGTERM, as a shell reports it
+    assert "resume" not in err and "saved" not in err and err.startswith("terminated")
+
+
+def test_out_of_memory_advice_is_about_scoring(tmp_path, monkeypatch, capsys):
+    path = write(tmp_path, "x.csv", "4.0\n4.5\n3.9\n")
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+    monkeypatch.setattr(score_cli, "score_in_chunks", exhausted)
+    err = refused(capsys, [path], "x.csv", "not enough memory")
+    assert "--hidden" not in err and "--seeds" not in err and "--workers" not in err
+
+
+@pytest.mark.parametrize("mean, std", [(1e300, 1e-300), (1e308, 1e308)])
+def test_extreme_accepted_targets_print_no_numpy_warnings(tmp_path, capsys, mean, std):
+    path = tmp_path / "x.csv"
+    np.savetxt(path, np.random.default_rng(1).normal(4, 1.25, 200))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run(["score", str(path), "--mean", repr(mean), "--std", repr(std)], capsys)
+    assert code == 0, err
+    assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert "Warning" not in err
