@@ -151,19 +151,23 @@ def summary_table(data: ReportInput) -> pd.DataFrame:
     return table.rename(columns={"rate": "estimate"})
 
 
-def write_outputs(run_dir: Path, *, render: bool = True) -> ReportInput:
-    """Write the CSV_FILES and index.html, each atomically (the page last: it checksums the CSVs)."""
+def write_outputs(run_dir: Path, *, render: bool = True, out_dir: Path | None = None) -> ReportInput:
+    """Write the CSV_FILES and index.html into ``out_dir`` (default: the run folder), each
+    atomically (the page last: it checksums the CSVs). Every CSV the page shows is written
+    beside it, so a page rendered elsewhere is published with its numbers."""
     run_dir = Path(run_dir)
     data = load_report_input(run_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir
+    out.mkdir(parents=True, exist_ok=True)
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
               "metrics.csv": data.metrics, "rates.csv": data.rates,
               "equivalence.csv": data.equivalence}
     for name in CSV_FILES:
-        atomic_write_text(run_dir / name, tables[name].to_csv(index=False))
+        atomic_write_text(out / name, tables[name].to_csv(index=False))
     if len(data.effects):  # designs that cross factors
-        atomic_write_text(run_dir / "effects.csv", data.effects.to_csv(index=False))
+        atomic_write_text(out / "effects.csv", data.effects.to_csv(index=False))
     if render:
         from gancheck.report.render import render as render_report
-        render_report(data, run_dir)
+        render_report(data, out)
     return data

@@ -66,8 +66,8 @@ def style():
     be parsed as mathtext and could abort the whole report.
     """
     rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper", font_scale=1.0),
-          "font.size": 9, "axes.labelsize": 9, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
-          "legend.fontsize": 8.5, "lines.linewidth": 1.2,
+          "font.size": 9, "axes.labelsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9,
+          "legend.fontsize": 9, "lines.linewidth": 1.2,
           "text.parse_math": False, "axes.titlesize": 9, "figure.titlesize": 10,
           "figure.constrained_layout.h_pad": 0.06,
           "axes.prop_cycle": matplotlib.cycler(color=PALETTE)}
@@ -153,16 +153,28 @@ def plotted_arms(data: ReportInput, present: Iterable[str], role: str = "arm") -
     if len(names) <= MAX_ARMS_PLOTTED:
         return names, ""
     base = baseline_name(data)
-    rest = [n for n in names if n != base]
     good = on_target_rates(data)
-    ranked = sorted(rest, key=lambda n: -float(good.get(n, -1.0)))  # stable: design order on ties
-    room = MAX_ARMS_PLOTTED - (base in names)
-    top, bottom = ranked[: room - room // 2], ranked[len(ranked) - room // 2:]
-    keep = {base, *top, *bottom}
+    # First the arms the verdict and the tables single out (the baseline, the best on-target
+    # rate, every Holm-significant comparison), then alternately the highest and lowest
+    # on-target rates; the caption names every arm left out, so no arm disappears silently.
+    ranked = sorted((n for n in names if n != base), key=lambda n: -float(good.get(n, -1.0)))
+    hits = holm_significant_arms(data)
+    first = [base, *ranked[:1], *[n for n in names if n in hits]]
+    rest = [x for pair in zip(ranked, reversed(ranked)) for x in pair]
+    keep = list(dict.fromkeys(n for n in [*first, *rest] if n in names))[:MAX_ARMS_PLOTTED]
     chosen = [n for n in names if n in keep]
-    return chosen, (f" Showing {len(chosen)} of {len(names)} arms: the baseline and the {len(top)} "
-                    f"with the highest and {len(bottom)} with the lowest on-target rate; the "
-                    "tables and the CSV files hold every arm.")
+    left = [n for n in names if n not in keep]
+    return chosen, (f" Showing {len(chosen)} of {len(names)} arms: the baseline, the best on-target "
+                    "rate, the arms with a Holm-significant comparison, then the highest and lowest "
+                    f"on-target rates. Left out: {', '.join(left)}; the tables and the CSV files "
+                    "hold every arm.")
+
+
+def holm_significant_arms(data: ReportInput) -> set:
+    rows = data.comparisons
+    if rows.empty or "reject_holm" not in rows:
+        return set()
+    return set(rows.loc[rows["reject_holm"].astype(bool), "arm"])
 
 
 def on_target_rates(data: ReportInput) -> pd.Series:
@@ -277,15 +289,16 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
             for seed, rows in history[history["arm"] == name].groupby("seed"):
                 outcome = outcome_of.get((name, seed), "")
                 failing = outcome not in ("on_target", "")
-                # Failing seeds in their outcome's colour, in front; on-target seeds light grey.
-                colour = OUTCOME_COLOURS.get(outcome, "0.6") if failing else "0.72"
+                # Every seed in its outcome's colour (the same colour as in every other figure);
+                # failing seeds drawn in front.
+                colour = OUTCOME_COLOURS.get(outcome, "0.6")
                 line, = ax.plot(rows["epoch"], rows["value"].clip(ylo, yhi), color=colour,
                                 lw=0.7 if failing else 0.5, alpha=0.9, zorder=3 if failing else 2)
                 seen.setdefault(outcome or "no outcome", line)
             if name in medians.index.get_level_values("arm"):
                 median = medians.loc[name]
-                seen["median"] = ax.plot(median.index, median.to_numpy(), color=PALETTE[0], lw=1.8,
-                                         zorder=4)[0]
+                seen["median"] = ax.plot(median.index, median.to_numpy(), color="0.35", lw=2.2,
+                                         ls=(0, (4, 1.5)), zorder=4)[0]
             seen["target"] = ax.axhline(goal, color=TARGET_COLOUR, ls="--", lw=1.0, zorder=1)
             ax.set_title(wrap(name))
             ax.set_ylim(ylo, yhi)
@@ -298,7 +311,7 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
         src = encode(fig)
     return Figure(f"history_{metric}", f"G's batch {word} across epochs, every seed",
                   f"G's batch {word} at the last G step of each epoch (as the seed prints it). One "
-                  "thin line per seed, coloured by the seed's outcome (grey: on target); the thick "
+                  "thin line per seed, coloured by the seed's outcome; the thick grey dashed "
                   "line is the median over seeds; dashed: the target. A diverged seed's line stops "
                   "where it diverged; values beyond the axis are drawn at its edge." + note,
                   f"Per-arm curves of every seed's batch {word} over epochs, coloured by outcome, "
