@@ -26,6 +26,7 @@ from matplotlib.figure import Figure as MplFigure
 from PIL import Image
 from scipy.special import ndtri
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER
 from gancheck.report.tables import arm_order, baseline_name
@@ -251,7 +252,8 @@ def histogram_figure(data: ReportInput) -> Figure | None:
                   "Histogram of one output vector (noise draw 0) per seed, pooled over seeds, "
                   "against the target normal density (dashed). Values outside the axis are counted "
                   "in the end bins." + note,
-                  "Per-arm histograms of generator output with the target density",
+                  findings.output_spread(data, names, mean, std) + " Per-arm histograms of "
+                  "generator output with the target density.",
                   src)
 
 
@@ -314,8 +316,8 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
                   "thin line per seed, coloured by the seed's outcome; the thick grey dashed "
                   "line is the median over seeds; dashed: the target. A diverged seed's line stops "
                   "where it diverged; values beyond the axis are drawn at its edge." + note,
-                  f"Per-arm curves of every seed's batch {word} over epochs, coloured by outcome, "
-                  "with the median over seeds", src)
+                  findings.history(data, metric, goal) + f" Per-arm curves of every seed's batch "
+                  f"{word} over epochs, coloured by outcome.", src)
 
 
 def seed_figures(data: ReportInput) -> list[Figure]:

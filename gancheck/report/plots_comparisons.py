@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import LOG_METRICS, OUTCOME_COLOURS, OUTCOME_ORDER, metric_label
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, encode, legend_above,
@@ -131,7 +132,8 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
                   "significant after Holm's correction are listed, with their Holm-adjusted p, in "
                   "the table below the figure. Triangles at an edge: the difference or bound is beyond the "
                   "axis (infinite when failed seeds count as +∞)." + note,
-                  f"Forest plots of each arm's {kind} difference from the baseline with 95% intervals",
+                  findings.forest(data, kind) + f" Forest plots of each arm's {kind} difference "
+                  "from the baseline with 95% intervals.",
                   src)
 
 
@@ -224,7 +226,7 @@ def trend_figure(data: ReportInput) -> Figure | None:
                   "ordered by D/G), the on-target, collapsed and stuck rates at each level with "
                   "Wilson 95% intervals; the baseline's level is marked. Only the arms that change "
                   "this factor alone are drawn.",
-                  "Line plots of outcome rates across the ordered levels of each ordered factor", src)
+                  findings.trend(data, trends), src)
 
 
 def comparison_figures(data: ReportInput) -> list[Figure]:

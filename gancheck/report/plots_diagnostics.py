@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, axis_labels, encode,
                                    facets, legend_above, new_figure, normal_ppf, plotted_arms,
@@ -54,7 +55,8 @@ def qq_figure(data: ReportInput) -> Figure | None:
                   "perfect fit. A line steeper than the diagonal means too much spread, shifted "
                   "up means too high a mean, an S-shape means wrong tails. Diverged seeds are "
                   "left out; values beyond the axes are drawn at its edge." + note,
-                  "Per-arm QQ plots of generator output against the target normal", src)
+                  findings.output_spread(data, names, mean, std) + " Per-arm QQ plots of "
+                  "generator output against the target normal.", src)
 
 
 def factors_of(data: ReportInput) -> tuple[list[str], pd.DataFrame]:
@@ -118,7 +120,7 @@ def heatmap_figure(data: ReportInput) -> Figure | None:
                   "Each cell is the share of seeds on target (left) or collapsed (right) of the one "
                   "arm with that combination of factor levels; its count and interval are in the "
                   "per-arm table. The effects list gives each factor's effect with its interval.",
-                  "Heatmaps of the on-target and collapsed rates over factor levels", src)
+                  findings.heatmap(data, levels), src)
 
 
 def control_rejection_figure(data: ReportInput) -> Figure | None:
@@ -157,7 +159,8 @@ def control_rejection_figure(data: ReportInput) -> Figure | None:
                   "blue: tests of one sample against the target, red: the diversity tests across "
                   f"noise draws. The dashed line is α = {alpha:g}: on the null control every test "
                   "should straddle it; on each departure, the tests built to see it should reach 1.",
-                  "Per-control rejection rates of every test, the diversity tests included, with "
+                  findings.controls(data, controls, alpha) + " Per-control rejection rates of "
+                  "every test, the diversity tests included, with "
                   "Wilson intervals", src)
 
 

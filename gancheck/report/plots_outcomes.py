@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS,
                                     OUTCOME_ORDER, metric_label, text_on)
@@ -75,10 +76,11 @@ def outcome_figure(data: ReportInput, role: str = "arm") -> Figure | None:
     who = "control" if role == "control" else "arm"
     return Figure(f"outcomes_{role}", f"What happened to each {'replicate' if role == 'control' else 'seed'}",
                   f"Each bar is one {who}; each segment counts the {unit} with that outcome, named "
-                  "by the decision list in Methods (the first that applies: diverged, stuck, "
-                  "collapsed, off target, wrong shape, else on target).",
-                  f"Stacked bars of the outcome of every {unit[:-1]}, one bar per {who}, in the "
-                  "order on target, wrong shape, off target, collapsed, stuck, diverged", src)
+                  "by the decision list in Methods (the first that applies, in the order "
+                  + ", ".join(OUTCOME_LABELS[o] for o in reversed(OUTCOME_ORDER)) + ").",
+                  findings.outcomes(data, role) + f" Stacked bars of the outcome of every "
+                  f"{unit[:-1]}, one bar per {who}, in the "
+                  "order " + ", ".join(OUTCOME_LABELS[o] for o in OUTCOME_ORDER) + ".", src)
 
 
 def representatives(data: ReportInput) -> list[tuple[str, str, int]]:
@@ -157,7 +159,8 @@ def representative_figure(data: ReportInput) -> Figure | None:
                   "(each coordinate is fixed) and its means trace the target's quantiles; a stuck "
                   "one is a flat line. Picked: the baseline's first seed with each outcome, else "
                   "the first arm's.",
-                  "For one seed of each outcome, overlaid histograms of several noise draws and "
+                  findings.representatives(picks) + " For one seed of each outcome, overlaid "
+                  "histograms of several noise draws and "
                   "per-coordinate mean and sd across draws against the target", src)
 
 
@@ -234,8 +237,7 @@ def metric_figure(data: ReportInput) -> Figure | None:
                   "on log axes, since failed seeds sit orders of magnitude above healthy ones. A "
                   "member with broken output counts as +∞ (the triangles at the right edge), never "
                   "dropped." + note,
-                  "Strip plots of every seed's error metrics per arm, log axes for KS D, A² and "
-                  "the moment errors", src)
+                  findings.metrics(data) + " Strip plots of every seed's error metrics per arm.", src)
 
 
 def outcome_figures(data: ReportInput) -> dict[str, Figure | None]:
