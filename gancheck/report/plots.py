@@ -11,6 +11,7 @@ whatever backend the caller's session uses, are never registered with pyplot's f
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 import textwrap
@@ -32,15 +33,18 @@ from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDE
 from gancheck.report.tables import arm_order, baseline_name
 
 #: Figures are drawn 8 inches wide and shown at 96 CSS px per inch (768 px: they fit an 800-px
-#: window at full size, so 9-pt text stays 12 px), rendered at twice that (192 dpi) for sharp
-#: text on high-density screens and in print.
+#: window at full size, so 9-pt text stays 12 px), rendered at 1.5 times that (144 dpi): sharp
+#: enough on high-density screens, and it keeps the largest design's page under 1.5 MB.
 CSS_DPI = 96
-DPI = 2 * CSS_DPI
+DPI = 1.5 * CSS_DPI
 WIDTH = 8.0
+#: Tints of each drawing colour (its share against white) in the PNGs' fixed palette: enough
+#: for antialiased edges, few enough to compress well.
+TINTS = (1.0, 0.7, 0.45, 0.25)
 MAX_COLUMNS = 4
 #: The history is drawn at no more than this many epochs per arm (2001 epochs would only add
-#: bytes: a 190-px-wide panel cannot show more points than it has pixels).
-MAX_EPOCHS_PLOTTED = 200
+#: bytes: 60 points trace a 190-px-wide panel's curves as far as the eye can follow them).
+MAX_EPOCHS_PLOTTED = 60
 #: Per-arm figures show at most this many arms (5 rows of 4 panels): a full factorial design
 #: (240 arms) would otherwise make 60-row figures of tens of MB.
 MAX_ARMS_PLOTTED = 20
@@ -56,7 +60,7 @@ class Figure:
     caption: str
     alt: str
     src: str  # data:image/png;base64,...
-    width: int = int(WIDTH * CSS_DPI)  # CSS px: the PNG holds twice as many
+    width: int = int(WIDTH * CSS_DPI)  # CSS px: the PNG holds 1.5 times as many
 
 
 @contextmanager
@@ -76,18 +80,36 @@ def style():
         yield
 
 
-def encode(fig: MplFigure) -> str:
-    """PNG data URI of ``fig`` at 2x, reduced to a 256-colour palette.
+@functools.lru_cache(maxsize=1)
+def _palette_image() -> Image.Image:
+    """A fixed PNG palette: every outcome colour and every figure colour exactly, their tints
+    against white, greys, and cividis steps for heatmaps. A palette chosen per image (median
+    cut) shifted the outcome colours, so that "off target" read as tan in one figure and rose in
+    the next; with a fixed one, each outcome has one colour in every figure."""
+    bases = [*OUTCOME_COLOURS.values(), *PALETTE, (0.35, 0.35, 0.35)]
+    colours = [tuple(round(255 * (t * c + (1 - t))) for c in matplotlib.colors.to_rgb(b))
+               for b in bases for t in TINTS]
+    colours += [(g, g, g) for g in range(0, 256, 17)]
+    cividis = matplotlib.colormaps["cividis"]
+    colours += [tuple(round(255 * c) for c in cividis(x)[:3]) for x in np.linspace(0, 1, 24)]
+    colours = list(dict.fromkeys(colours))[:256]
+    flat = [v for c in colours for v in c] + [0, 0, 0] * (256 - len(colours))
+    image = Image.new("P", (1, 1))
+    image.putpalette(flat)
+    return image
 
-    Rendered by Agg (savefig picks it for PNG on a bare Figure). The palette keeps the full
-    design's page under 5 MB: a line drawing on white has few colours, and the quantised image
-    is about a third of the size, with no visible change.
+
+def encode(fig: MplFigure) -> str:
+    """PNG data URI of ``fig`` at 1.5x, reduced to the fixed palette (_palette_image).
+
+    Rendered by Agg (savefig picks it for PNG on a bare Figure). The palette keeps the largest
+    design's page under 1.5 MB: a line drawing on white has few colours, and the quantised
+    image is about a third of the size.
     """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     fig.clear()  # drop the artists now rather than at the next garbage collection
-    image = Image.open(buffer).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                                                        dither=Image.Dither.NONE)
+    image = Image.open(buffer).convert("RGB").quantize(palette=_palette_image(), dither=Image.Dither.NONE)
     out = io.BytesIO()
     # No metadata: the same data gives byte-identical PNGs, so re-rendering gives the same page.
     image.save(out, format="PNG", optimize=True)

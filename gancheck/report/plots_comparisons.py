@@ -130,7 +130,7 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
                   f"Per arm: the {how}. Intervals and filled marks are both unadjusted (a filled "
                   f"mark is p < {alpha:g}, which its interval agrees with); rows that stay "
                   "significant after Holm's correction are listed, with their Holm-adjusted p, in "
-                  "the table below the figure. Triangles at an edge: the difference or bound is beyond the "
+                  "the comparisons tables. Triangles at an edge: the difference or bound is beyond the "
                   "axis (infinite when failed seeds count as +∞)." + note,
                   findings.forest(data, kind) + f" Forest plots of each arm's {kind} difference "
                   "from the baseline with 95% intervals.",

@@ -31,7 +31,8 @@ def comparison_rows(data: ReportInput, metrics=None, frame: pd.DataFrame | None 
         [*KEY_METRICS, *sorted(m for m in frame["metric"] if m.startswith("rate:")),
          *sorted(m for m in frame["metric"] if not m.startswith("rate:"))]))}
     frame = frame.assign(_a=frame["arm"].map(order).fillna(1e9), _m=frame["metric"].map(metric_order))
-    has_mde = "mde" in frame.columns
+    # A column of dashes says nothing: shown only where some row has a smallest detectable effect.
+    has_mde = "mde" in frame.columns and pd.to_numeric(frame["mde"], errors="coerce").notna().any()
     rows = []
     for _, r in frame.sort_values(["_a", "_m"], kind="stable").iterrows():
         fmt = _difference_format(r["metric"])
@@ -114,13 +115,15 @@ def _term_sentence(term: str, estimate: str, units: str, ci: str, p: str) -> str
     else:
         what = (f"how the effect of {named[0]} changes when " + " and ".join(named[1:])
                 + " (a difference of differences)")
-    return f"{what}: {estimate} {units} {ci}, p = {p}."
+    return f"{what}: {estimate} {units} {ci}, p {p if p.startswith('<') else '= ' + p}."
 
 
 def effect_rows(data: ReportInput) -> list[dict]:
+    """Every effect row, the on-target rate's first (its sentences lead the section)."""
     frame = data.effects
     if frame is None or frame.empty:
         return []
+    frame = frame.assign(_first=frame["metric"] != "rate:on_target").sort_values("_first", kind="stable")
     rows = []
     for _, r in frame.iterrows():
         metric = str(r["metric"])

@@ -158,9 +158,11 @@ def _line_mechanism(data: ReportInput, base: str) -> str:
     if not failures:
         return ""
     total = sum(c for _, c in failures)
-    (main, count), = failures[:1]
-    text = (f"Of the baseline's {total} seeds that miss the target, {count} are "
-            f"{OUTCOME_LABELS.get(main, main)}")
+    main, count = max(failures, key=lambda f: f[1])  # the first in reading order on a tie
+    label = OUTCOME_LABELS.get(main, main)
+    text = (f"All {total} of the baseline's seeds that miss the target are {label}" if count == total
+            else f"Of the baseline's {total} seeds that miss the target, the most, {count}, "
+                 f"{'is' if count == 1 else 'are'} {label}")
     frame = data.comparisons
     if not frame.empty and "reject_holm" in frame:
         lowered = frame[frame["metric"].isin([f"rate:{o}" for o, _ in failures])
