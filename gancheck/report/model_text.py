@@ -44,6 +44,11 @@ def model(data: ReportInput, n_draws: int, n_values: int) -> list[str]:
     c = baseline_config(data)
     if not c:
         return []
+    try:  # fields a config does not record are GANConfig's defaults (older runs stored fewer)
+        from gancheck.config import GANConfig
+        c = {**GANConfig().to_dict(), **c}
+    except Exception:  # noqa: BLE001 - without the config class, unrecorded fields show as "?"
+        pass
     g = lambda key, default="?": c.get(key, default)  # noqa: E731
     act = lambda name: {"relu": "ReLU", "leaky_relu": "leaky ReLU", "elu": "ELU", "tanh": "tanh"}.get(name, name)  # noqa: E731
     n = int(g("g_output_size", 500))
