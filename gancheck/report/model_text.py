@@ -66,11 +66,16 @@ def model(data: ReportInput, n_draws: int, n_values: int) -> list[str]:
            f"One call maps {g('g_input_size')} noise numbers to a whole vector of {n} values.")
         + f" Noise: {NOISE_TEXT.get(str(g('noise')), g('noise'))}, independent for every number.")
     features = _registry_description("FEATURE_SETS", str(g("features")))
+    try:
+        from gancheck.config import _registry
+        width = str(_registry("FEATURE_SETS")[str(g("features"))].width(n) + int(bool(g("minibatch_std", False))))
+    except Exception:  # noqa: BLE001 - without torch the width stays a letter
+        width = "F"
     discriminator = (
         f"Discriminator D: sees each {n}-value vector through the feature set “{g('features')}”"
         f"{' (' + features + ')' if features else ''}"
         f"{', plus the minibatch’s mean spread per coordinate' if g('minibatch_std', False) else ''}"
-        f", then Linear(F, {g('d_hidden_size')}) → {act(g('d_activation'))} → "
+        f", then Linear({width}, {g('d_hidden_size')}) → {act(g('d_activation'))} → "
         f"Linear({g('d_hidden_size')}, {g('d_hidden_size')}) → {act(g('d_activation'))} → "
         "Linear(·, 1) → sigmoid.")
     steps = int(g("d_steps", 0)) + int(g("g_steps", 0))

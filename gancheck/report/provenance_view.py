@@ -20,7 +20,6 @@ DATA_FILES = {
     "equivalence.csv": "per arm: TOST of the mean and std errors against declared margins",
     "rates.csv": "one row per (arm, seed, outcome): 0/1, the per-seed rates the comparisons test",
     "effects.csv": "factorial designs: each factor's and interaction's effect",
-    "store.sqlite": "the run's store: `python -m gancheck report` rebuilds this page from it",
 }
 
 

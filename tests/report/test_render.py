@@ -320,6 +320,10 @@ def test_figures_cap_the_number_of_arms():
     assert len(names) == MAX_ARMS_PLOTTED
     assert names[0] == "baseline"
     assert f"{MAX_ARMS_PLOTTED} of 30 arms" in note
+    # The arms left out are named, so none disappears silently (ties at one rate included).
+    left = [a for a in data.arms.query("role == 'arm'").arm if a not in names]
+    assert len(left) == 30 - MAX_ARMS_PLOTTED
+    assert note.split("Left out: ", 1)[1].split(";", 1)[0].split(", ") == left
 
 
 def test_nullable_columns_as_the_store_gives_them(report_input):
