@@ -20,7 +20,7 @@ from gancheck.stats.comparisons import compare_to_baseline
 from gancheck.stats.outcomes import outcome_table
 
 CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
-             "rates.csv", "equivalence.csv")
+             "rates.csv", "equivalence.csv", "arms.csv")
 
 
 def _per_member(raw: pd.DataFrame, blobs: list[str], frame_of, columns: list[str]) -> pd.DataFrame:
@@ -162,7 +162,7 @@ def write_outputs(run_dir: Path, *, render: bool = True, out_dir: Path | None = 
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
               "metrics.csv": data.metrics, "rates.csv": data.rates,
-              "equivalence.csv": data.equivalence}
+              "equivalence.csv": data.equivalence, "arms.csv": data.arms}
     for name in CSV_FILES:
         atomic_write_text(out / name, tables[name].to_csv(index=False))
     if len(data.effects):  # designs that cross factors

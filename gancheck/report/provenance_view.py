@@ -12,6 +12,7 @@ from gancheck.runs.provenance import Provenance, sha256_file
 
 #: The run folder's data files, in the order the page lists them, with what each holds.
 DATA_FILES = {
+    "arms.csv": "one row per arm and control: role, factor levels, is_baseline, the full GANConfig as JSON",
     "outcomes.csv": "one row per (arm, outcome): counts, rates, Wilson intervals",
     "comparisons.csv": "every arm against the baseline: test, difference, interval, p, Holm p, prob_improvement",
     "scores.csv": "one row per (arm, seed, test): the generator-level verdicts",

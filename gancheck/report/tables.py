@@ -241,7 +241,7 @@ def controls(data: ReportInput) -> dict:
 
 def _shipped(text: str) -> str:
     """A description as the page may show it: names of planning notes that do not ship with the
-    package ("STATISTICS.md power KS 0.63") read as what they are ("planned power KS 0.63")."""
+    package (a planning note's file name before "power KS 0.63") read as what they are ("planned power KS 0.63")."""
     import re
     return re.sub(r"\b[A-Z]+\.md\s+", "planned ", str(text))
 

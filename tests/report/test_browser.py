@@ -250,7 +250,7 @@ def test_screenshot_is_not_blank(chromium, rendered, tmp_path):
     assert np.mean(grey < 0.95) > 0.05
 
 
-#: Screenshots a reviewer can look at (the issue asks for them); overwritten on every run.
+#: Screenshots a reviewer can look at; overwritten on every run.
 SCREENSHOTS = Path(os.environ.get("GANCHECK_SCREENSHOTS", "/tmp/report"))
 
 

@@ -29,7 +29,7 @@ def test_simulation_matches_published_values():
     assert d_normal > 150 and d_deut < 100
 
 
-def test_the_issue_s_failure_is_caught():
+def test_the_old_palette_s_failure_is_caught():
     # The palette before this check: on target #009E73 and collapsed #CC79A7 turn the same mid
     # grey for a deuteranope (Delta E 17.9 by this module), so the check must fail it.
     assert min_delta_e(["#009E73", "#CC79A7"], "deuteranopia")[0] < MIN_DELTA_E

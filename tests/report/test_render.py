@@ -91,7 +91,7 @@ def test_verdict_table_lists_every_arm_once(rendered, report_input):
     assert any(row.startswith(SCRIPT_ARM) for row in page.verdict_rows)
 
 
-def test_sections_in_the_issue_order(rendered):
+def test_sections_in_reading_order(rendered):
     html = rendered.read_text(encoding="utf-8")
     # The story first (verdict, outcomes, primary comparisons, controls), then the detail.
     order = ["verdict-box", "outcomes-section", "comparisons", "controls", "seeds", "methods",
