@@ -400,6 +400,9 @@ def test_report_command_writes_the_page(real_run, tmp_path, capsys):
     args = _parse(["report", str(real_run), "--out", str(tmp_path / "out")])
     assert args.handler(args) == 0
     assert (tmp_path / "out" / "index.html").exists()
+    # Every CSV the page shows and checksums is written beside it, so the folder publishes whole.
+    from gancheck.report.collect import CSV_FILES
+    assert all((tmp_path / "out" / name).is_file() for name in CSV_FILES)
     assert capsys.readouterr().out.strip() == str(tmp_path / "out" / "index.html")
 
 

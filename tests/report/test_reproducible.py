@@ -111,3 +111,21 @@ def test_provenance_of_a_clean_run_has_no_patch(report_input):
     clean = Invocation(command="python -m experiments.ablate --out r", git_commit="abc", git_dirty=False)
     view = provenance(_with_invocations(report_input, clean))
     assert view["patch"] == "" and not view["dirty"] and view["commit"] == "abc"
+
+
+def test_a_dirty_checkout_records_its_patch(monkeypatch):
+    import subprocess
+
+    from gancheck.runs import provenance as module
+    diff = b"diff --git a/x b/x\n+new line\n"
+
+    def fake_git(*args):  # a checkout with one uncommitted change
+        out = b"0" * 40 + b"\n" if args[0] == "rev-parse" else diff
+        return subprocess.CompletedProcess(["git", *args], 0, stdout=out, stderr=b"")
+
+    monkeypatch.setattr(module, "_git", fake_git)
+    record = Invocation.start(command="c", device="cpu")
+    assert record.git_dirty and record.patch == diff.decode()
+    # Oracle: hashlib over the same bytes, as git_state computes it.
+    import hashlib
+    assert record.diff_sha256 == hashlib.sha256(diff).hexdigest()
