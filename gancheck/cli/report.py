@@ -38,8 +38,7 @@ def run(args) -> int:
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is not a folder")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
-    from gancheck.report.render import render
-    from gancheck.report.collect import load_report_input, write_outputs
+    from gancheck.report.collect import write_outputs
 
     # A missing or corrupt store raises ValueError with a one-line message; run_cli prints it
     # and exits 2.
@@ -48,7 +47,9 @@ def run(args) -> int:
         write_outputs(run_dir)
         path = run_dir / "index.html"
     else:
-        path = render(load_report_input(run_dir), args.out)
+        # Elsewhere: the page and every CSV it shows and checksums, so the folder publishes whole.
+        write_outputs(run_dir, out_dir=args.out)
+        path = args.out / "index.html"
     print(path)
     return 0
 

@@ -14,12 +14,13 @@ from gancheck.report.data import ReportInput
 from gancheck.runs.files import atomic_write_text
 from gancheck.runs.store import STORE_NAME, Store, decode_array
 from gancheck.runs import verdicts
+from gancheck.runs.provenance import Provenance
 from gancheck.stats import aggregate
 from gancheck.stats.comparisons import compare_to_baseline
 from gancheck.stats.outcomes import outcome_table
 
 CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
-             "rates.csv", "equivalence.csv")
+             "rates.csv", "equivalence.csv", "arms.csv")
 
 
 def _per_member(raw: pd.DataFrame, blobs: list[str], frame_of, columns: list[str]) -> pd.DataFrame:
@@ -67,6 +68,33 @@ def _history(raw: pd.DataFrame) -> pd.DataFrame:
     return _per_member(raw, ["history", "history_shape"], frame, ["epoch", *HISTORY_COLUMNS])
 
 
+def _number(where: Path, provenance: dict, key: str, *, low: float, high: float) -> float:
+    """provenance[key] as a finite float in (low, high), or ValueError naming the field: a
+    damaged record must read as one line, not as a KeyError or a numpy ufunc error later on."""
+    if key not in provenance:
+        raise ValueError(f"{where}: the run's provenance has no {key!r}; the store is damaged "
+                         "or was written by another program")
+    value = provenance[key]
+    try:
+        number = float(value) if not isinstance(value, (bool, str)) else float("nan")
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (low < number < high):  # NaN fails both comparisons
+        raise ValueError(f"{where}: the run's provenance has {key}={value!r}; it must be a number "
+                         f"between {low:g} and {high:g} (exclusive)")
+    return number
+
+
+def checked_target(where: Path, provenance) -> tuple[float, float, float]:
+    """(target_mean, target_std, alpha) of a stored provenance record, each checked."""
+    if not isinstance(provenance, dict):
+        raise ValueError(f"{where}: the run's provenance is not a record ({type(provenance).__name__}); "
+                         "the store is damaged")
+    return (_number(where, provenance, "target_mean", low=-1e12, high=1e12),
+            _number(where, provenance, "target_std", low=0.0, high=1e12),
+            _number(where, provenance, "alpha", low=0.0, high=1.0))
+
+
 def load_report_input(run_dir: Path) -> ReportInput:
     """Read a run folder's store and aggregate it. A missing or foreign store raises ValueError."""
     run_dir = Path(run_dir)
@@ -75,10 +103,15 @@ def load_report_input(run_dir: Path) -> ReportInput:
         provenance = store.get_meta("provenance")
         if not provenance:
             raise ValueError(f"{run_dir / STORE_NAME}: the store holds no run yet")
+        mean, std, alpha = checked_target(run_dir / STORE_NAME, provenance)
+        provenance = {**provenance, "target_mean": mean, "target_std": std, "alpha": alpha}
+        try:
+            Provenance.from_dict(provenance)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{run_dir / STORE_NAME}: the run's provenance is damaged ({exc})") from None
         arms, raw, scores = verdicts.stored_results(store, provenance)
     finally:
         store.close()
-    mean, std, alpha = provenance["target_mean"], provenance["target_std"], provenance["alpha"]
     members = verdicts.member_table(raw, scores, target_std=std, alpha=alpha)
     history = _history(raw)
     metrics = verdicts.per_seed_metrics(members, scores)
@@ -118,19 +151,23 @@ def summary_table(data: ReportInput) -> pd.DataFrame:
     return table.rename(columns={"rate": "estimate"})
 
 
-def write_outputs(run_dir: Path, *, render: bool = True) -> ReportInput:
-    """Write the CSV_FILES and index.html, each atomically (the page last: it checksums the CSVs)."""
+def write_outputs(run_dir: Path, *, render: bool = True, out_dir: Path | None = None) -> ReportInput:
+    """Write the CSV_FILES and index.html into ``out_dir`` (default: the run folder), each
+    atomically (the page last: it checksums the CSVs). Every CSV the page shows is written
+    beside it, so a page rendered elsewhere is published with its numbers."""
     run_dir = Path(run_dir)
     data = load_report_input(run_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir
+    out.mkdir(parents=True, exist_ok=True)
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
               "metrics.csv": data.metrics, "rates.csv": data.rates,
-              "equivalence.csv": data.equivalence}
+              "equivalence.csv": data.equivalence, "arms.csv": data.arms}
     for name in CSV_FILES:
-        atomic_write_text(run_dir / name, tables[name].to_csv(index=False))
+        atomic_write_text(out / name, tables[name].to_csv(index=False))
     if len(data.effects):  # designs that cross factors
-        atomic_write_text(run_dir / "effects.csv", data.effects.to_csv(index=False))
+        atomic_write_text(out / "effects.csv", data.effects.to_csv(index=False))
     if render:
         from gancheck.report.render import render as render_report
-        render_report(data, run_dir)
+        render_report(data, out)
     return data

@@ -69,14 +69,49 @@ FALLBACK = {t.name: t for t in (
              "within-draw variance allows (one-way ANOVA with draws as groups)."),
 )}
 
-OUTCOME_LABELS = {"diverged": "diverged", "stuck": "stuck", "collapsed": "collapsed",
-                  "off_target": "off target", "wrong_shape": "wrong shape",
-                  "on_target": "on target"}
-#: Okabe & Ito (2008), colour-blind safe; one fixed colour per outcome, in OUTCOMES' order.
-OUTCOME_COLOURS = {"diverged": "#000000", "stuck": "#D55E00", "collapsed": "#CC79A7",
-                   "off_target": "#E69F00", "wrong_shape": "#56B4E9", "on_target": "#009E73"}
+_KNOWN_LABELS = {"diverged": "diverged", "stuck": "stuck", "collapsed": "collapsed",
+                 "off_target": "off target", "wrong_shape": "wrong shape", "undecided": "undecided",
+                 "on_target": "on target"}
+#: Every outcome gancheck.stats.outcomes defines, labelled (a new outcome reads as its name).
+OUTCOME_LABELS = {o: _KNOWN_LABELS.get(o, o.replace("_", " ")) for o in OUTCOMES}
+
+#: Eight colours from Paul Tol's schemes that stay at least 28 CIE76 Delta E apart from each
+#: other and from the white page for normal vision and under simulated protanopia, deuteranopia
+#: and tritanopia (tests/report/test_colours.py checks it; gancheck.report.colours simulates).
+OUTCOME_PALETTE = ("#4477AA", "#EECC66", "#EE6677", "#882255", "#997700", "#000000", "#66CCEE",
+                   "#332288")
+_KNOWN_COLOURS = {"on_target": "#4477AA", "wrong_shape": "#EECC66", "off_target": "#EE6677",
+                  "collapsed": "#882255", "stuck": "#997700", "diverged": "#000000",
+                  "undecided": "#66CCEE"}
+#: Hatching per outcome (matplotlib's patterns), the second cue beside colour; the page uses the
+#: same patterns in its swatches.
+_KNOWN_HATCHES = {"on_target": "", "wrong_shape": "..", "off_target": "//", "collapsed": "xx",
+                  "stuck": "--", "diverged": "", "undecided": "\\\\"}
+_SPARE_HATCHES = ("++", "oo", "||")
+
+
+def _assigned(known: dict, spare) -> dict:
+    """Known outcomes keep their entry; any other outcome takes the next unused spare."""
+    free = [c for c in spare if c not in known.values()]
+    out = {}
+    for o in OUTCOMES:
+        out[o] = known[o] if o in known else (free.pop(0) if free else "#BBBBBB")
+    return out
+
+
+#: One fixed colour per outcome, used by every figure and table of the page.
+OUTCOME_COLOURS = _assigned(_KNOWN_COLOURS, OUTCOME_PALETTE)
+OUTCOME_HATCHES = _assigned(_KNOWN_HATCHES, _SPARE_HATCHES)
 #: Bars, legends and tables read from the good end: on target first, diverged last.
 OUTCOME_ORDER = tuple(reversed(OUTCOMES))
+
+
+def text_on(colour: str) -> str:
+    """Black or white, whichever reads better on ``colour`` (WCAG relative luminance)."""
+    from gancheck.report.colours import linear, srgb
+    luminance = float(linear(srgb(colour)) @ (0.2126, 0.7152, 0.0722))
+    return "black" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "white"
+
 
 METRIC_LABELS = {"ks_statistic": "KS statistic D", "ad_statistic": "AD statistic A²",
                  "abs_mean_error": "|mean − target|", "abs_std_error": "|std − target|",

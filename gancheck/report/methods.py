@@ -1,12 +1,13 @@
 """The Methods section: the tests and their references, the outcome decision list, the collapse
-rule, the unit of analysis, the multiplicity family, the smallest detectable effect, and the
-run's limitations. Texts come from where the rules live (the test registry, the docstrings of
+rule, the unit of analysis, the multiplicity family, the smallest detectable effect, the model
+and its training (model_text), and the run's limitations. Texts come from where the rules live (the test registry, the docstrings of
 gancheck.stats.outcomes and gancheck.stats.diversity); counts and limits from the run itself."""
 from __future__ import annotations
 
 import json
 import re
 
+from gancheck.report import model_text
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import OUTCOME_LABELS, describe, group_question, ordered_tests
 from gancheck.report.plots_diagnostics import factors_of
@@ -24,12 +25,49 @@ FALLBACK_COLLAPSE_RULE = ("A generator is collapsed when its diversity tests fin
                           "job.")
 
 
+def how_judged(data: ReportInput) -> dict:
+    """Methods' "How a generator is judged": {tolerance: a short phrase for the verdict box,
+    text: the paragraph}. The one place the page says what "on target" allows."""
+    # wired to gancheck.stats.tolerance / decision describe() at merge
+    alpha = data.provenance.get("alpha", 0.05)
+    return {
+        "tolerance": f"no test rejects at α = {alpha:g} after Holm's correction over its own tests",
+        "text": ("A generator is on target when none of its generator-level tests rejects after "
+                 f"Holm's correction at α = {alpha:g} over its own tests (the decision list below); "
+                 "how close that is depends on the tests' power at this run's number of values per "
+                 "draw, which the controls section measures. A perfect generator is on target "
+                 f"with probability at least {1 - float(alpha):.2f}."),
+    }
+
+
+def families(data: ReportInput) -> str:
+    """The comparison families and the α each spends, from comparisons.csv's ``family`` column
+    where it has one."""
+    frame = data.comparisons
+    alpha = data.provenance.get("alpha", 0.05)
+    if frame.empty:
+        return ""
+    if "family" not in frame.columns:
+        return (f"All comparisons with the baseline form one Holm family at α = {alpha:g}; the "
+                "primary question, each arm's on-target rate against the baseline's, is tested "
+                "within it.")
+    counts = frame["family"].astype(str).value_counts()
+    words = {"primary": "primary (each arm's on-target rate against the baseline's; Holm over arms)",
+             "secondary": "secondary (the other outcome rates and the metrics; Holm within the family)",
+             "descriptive": "descriptive (intervals only, no test is claimed)"}
+    parts = [f"{words.get(f, f)}: {counts[f]} rows" for f in ("primary", "secondary", "descriptive")
+             if f in counts] + [f"{f}: {counts[f]} rows" for f in counts.index
+                                if f not in words]
+    return (f"Comparisons fall in families, each corrected on its own at α = {alpha:g}: "
+            + "; ".join(parts) + ".")
+
+
 def decision_list() -> list[dict]:
     """The ordered outcome rules, read from gancheck.stats.outcomes' docstring (its numbered
     list), so the page says what the code does; names only if the docstring changes shape."""
     doc = outcomes_module.__doc__ or ""
     found = dict(re.findall(r"^\d+\.\s+``(\w+)``:\s*(.+?)(?=^\d+\.\s+``|^\S|\Z)", doc, re.M | re.S))
-    return [{"outcome": OUTCOME_LABELS.get(o, o),
+    return [{"outcome": OUTCOME_LABELS.get(o, o), "key": o,
              "rule": plain(found.get(o, "")) or "(see gancheck.stats.outcomes)"} for o in OUTCOMES]
 
 
@@ -142,7 +180,11 @@ def sequential(data: ReportInput) -> dict | None:
 
 
 def methods(data: ReportInput) -> dict:
-    return {"tests": tests(data), "decision_list": decision_list(), "holm_note": holm_note(),
+    record = Provenance.from_dict(data.provenance)
+    n_values = int(data.scores["n"].max()) if "n" in data.scores and len(data.scores) else 0
+    return {"judged": how_judged(data), "families": families(data),
+            "model": model_text.model(data, record.n_draws, n_values),
+            "outcome_keys": list(OUTCOMES),"tests": tests(data), "decision_list": decision_list(), "holm_note": holm_note(),
             "collapse_rule": collapse_rule(), "unit": unit_of_analysis(data),
             "multiplicity": multiplicity(data), "mde": mde_summary(data),
             "limitations": limitations(data), "sequential": sequential(data)}

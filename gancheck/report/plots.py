@@ -11,6 +11,7 @@ whatever backend the caller's session uses, are never registered with pyplot's f
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 import textwrap
@@ -26,20 +27,24 @@ from matplotlib.figure import Figure as MplFigure
 from PIL import Image
 from scipy.special import ndtri
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER
 from gancheck.report.tables import arm_order, baseline_name
 
 #: Figures are drawn 8 inches wide and shown at 96 CSS px per inch (768 px: they fit an 800-px
-#: window at full size, so 9-pt text stays 12 px), rendered at twice that (192 dpi) for sharp
-#: text on high-density screens and in print.
+#: window at full size, so 9-pt text stays 12 px), rendered at 1.5 times that (144 dpi): sharp
+#: enough on high-density screens, and it keeps the largest design's page under 1.5 MB.
 CSS_DPI = 96
-DPI = 2 * CSS_DPI
+DPI = 1.5 * CSS_DPI
 WIDTH = 8.0
+#: Tints of each drawing colour (its share against white) in the PNGs' fixed palette: enough
+#: for antialiased edges, few enough to compress well.
+TINTS = (1.0, 0.7, 0.45, 0.25)
 MAX_COLUMNS = 4
 #: The history is drawn at no more than this many epochs per arm (2001 epochs would only add
-#: bytes: a 190-px-wide panel cannot show more points than it has pixels).
-MAX_EPOCHS_PLOTTED = 200
+#: bytes: 60 points trace a 190-px-wide panel's curves as far as the eye can follow them).
+MAX_EPOCHS_PLOTTED = 60
 #: Per-arm figures show at most this many arms (5 rows of 4 panels): a full factorial design
 #: (240 arms) would otherwise make 60-row figures of tens of MB.
 MAX_ARMS_PLOTTED = 20
@@ -55,7 +60,7 @@ class Figure:
     caption: str
     alt: str
     src: str  # data:image/png;base64,...
-    width: int = int(WIDTH * CSS_DPI)  # CSS px: the PNG holds twice as many
+    width: int = int(WIDTH * CSS_DPI)  # CSS px: the PNG holds 1.5 times as many
 
 
 @contextmanager
@@ -66,8 +71,8 @@ def style():
     be parsed as mathtext and could abort the whole report.
     """
     rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper", font_scale=1.0),
-          "font.size": 9, "axes.labelsize": 9, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
-          "legend.fontsize": 8.5, "lines.linewidth": 1.2,
+          "font.size": 9, "axes.labelsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9,
+          "legend.fontsize": 9, "lines.linewidth": 1.2,
           "text.parse_math": False, "axes.titlesize": 9, "figure.titlesize": 10,
           "figure.constrained_layout.h_pad": 0.06,
           "axes.prop_cycle": matplotlib.cycler(color=PALETTE)}
@@ -75,18 +80,36 @@ def style():
         yield
 
 
-def encode(fig: MplFigure) -> str:
-    """PNG data URI of ``fig`` at 2x, reduced to a 256-colour palette.
+@functools.lru_cache(maxsize=1)
+def _palette_image() -> Image.Image:
+    """A fixed PNG palette: every outcome colour and every figure colour exactly, their tints
+    against white, greys, and cividis steps for heatmaps. A palette chosen per image (median
+    cut) shifted the outcome colours, so that "off target" read as tan in one figure and rose in
+    the next; with a fixed one, each outcome has one colour in every figure."""
+    bases = [*OUTCOME_COLOURS.values(), *PALETTE, (0.35, 0.35, 0.35)]
+    colours = [tuple(round(255 * (t * c + (1 - t))) for c in matplotlib.colors.to_rgb(b))
+               for b in bases for t in TINTS]
+    colours += [(g, g, g) for g in range(0, 256, 17)]
+    cividis = matplotlib.colormaps["cividis"]
+    colours += [tuple(round(255 * c) for c in cividis(x)[:3]) for x in np.linspace(0, 1, 24)]
+    colours = list(dict.fromkeys(colours))[:256]
+    flat = [v for c in colours for v in c] + [0, 0, 0] * (256 - len(colours))
+    image = Image.new("P", (1, 1))
+    image.putpalette(flat)
+    return image
 
-    Rendered by Agg (savefig picks it for PNG on a bare Figure). The palette keeps the full
-    design's page under 5 MB: a line drawing on white has few colours, and the quantised image
-    is about a third of the size, with no visible change.
+
+def encode(fig: MplFigure) -> str:
+    """PNG data URI of ``fig`` at 1.5x, reduced to the fixed palette (_palette_image).
+
+    Rendered by Agg (savefig picks it for PNG on a bare Figure). The palette keeps the largest
+    design's page under 1.5 MB: a line drawing on white has few colours, and the quantised
+    image is about a third of the size.
     """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     fig.clear()  # drop the artists now rather than at the next garbage collection
-    image = Image.open(buffer).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                                                        dither=Image.Dither.NONE)
+    image = Image.open(buffer).convert("RGB").quantize(palette=_palette_image(), dither=Image.Dither.NONE)
     out = io.BytesIO()
     # No metadata: the same data gives byte-identical PNGs, so re-rendering gives the same page.
     image.save(out, format="PNG", optimize=True)
@@ -153,16 +176,28 @@ def plotted_arms(data: ReportInput, present: Iterable[str], role: str = "arm") -
     if len(names) <= MAX_ARMS_PLOTTED:
         return names, ""
     base = baseline_name(data)
-    rest = [n for n in names if n != base]
     good = on_target_rates(data)
-    ranked = sorted(rest, key=lambda n: -float(good.get(n, -1.0)))  # stable: design order on ties
-    room = MAX_ARMS_PLOTTED - (base in names)
-    top, bottom = ranked[: room - room // 2], ranked[len(ranked) - room // 2:]
-    keep = {base, *top, *bottom}
+    # First the arms the verdict and the tables single out (the baseline, the best on-target
+    # rate, every Holm-significant comparison), then alternately the highest and lowest
+    # on-target rates; the caption names every arm left out, so no arm disappears silently.
+    ranked = sorted((n for n in names if n != base), key=lambda n: -float(good.get(n, -1.0)))
+    hits = holm_significant_arms(data)
+    first = [base, *ranked[:1], *[n for n in names if n in hits]]
+    rest = [x for pair in zip(ranked, reversed(ranked)) for x in pair]
+    keep = list(dict.fromkeys(n for n in [*first, *rest] if n in names))[:MAX_ARMS_PLOTTED]
     chosen = [n for n in names if n in keep]
-    return chosen, (f" Showing {len(chosen)} of {len(names)} arms: the baseline and the {len(top)} "
-                    f"with the highest and {len(bottom)} with the lowest on-target rate; the "
-                    "tables and the CSV files hold every arm.")
+    left = [n for n in names if n not in keep]
+    return chosen, (f" Showing {len(chosen)} of {len(names)} arms: the baseline, the best on-target "
+                    "rate, the arms with a Holm-significant comparison, then the highest and lowest "
+                    f"on-target rates. Left out: {', '.join(left)}; the tables and the CSV files "
+                    "hold every arm.")
+
+
+def holm_significant_arms(data: ReportInput) -> set:
+    rows = data.comparisons
+    if rows.empty or "reject_holm" not in rows:
+        return set()
+    return set(rows.loc[rows["reject_holm"].astype(bool), "arm"])
 
 
 def on_target_rates(data: ReportInput) -> pd.Series:
@@ -239,7 +274,8 @@ def histogram_figure(data: ReportInput) -> Figure | None:
                   "Histogram of one output vector (noise draw 0) per seed, pooled over seeds, "
                   "against the target normal density (dashed). Values outside the axis are counted "
                   "in the end bins." + note,
-                  "Per-arm histograms of generator output with the target density",
+                  findings.output_spread(data, names, mean, std) + " Per-arm histograms of "
+                  "generator output with the target density.",
                   src)
 
 
@@ -277,15 +313,16 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
             for seed, rows in history[history["arm"] == name].groupby("seed"):
                 outcome = outcome_of.get((name, seed), "")
                 failing = outcome not in ("on_target", "")
-                # Failing seeds in their outcome's colour, in front; on-target seeds light grey.
-                colour = OUTCOME_COLOURS.get(outcome, "0.6") if failing else "0.72"
+                # Every seed in its outcome's colour (the same colour as in every other figure);
+                # failing seeds drawn in front.
+                colour = OUTCOME_COLOURS.get(outcome, "0.6")
                 line, = ax.plot(rows["epoch"], rows["value"].clip(ylo, yhi), color=colour,
                                 lw=0.7 if failing else 0.5, alpha=0.9, zorder=3 if failing else 2)
                 seen.setdefault(outcome or "no outcome", line)
             if name in medians.index.get_level_values("arm"):
                 median = medians.loc[name]
-                seen["median"] = ax.plot(median.index, median.to_numpy(), color=PALETTE[0], lw=1.8,
-                                         zorder=4)[0]
+                seen["median"] = ax.plot(median.index, median.to_numpy(), color="0.35", lw=2.2,
+                                         ls=(0, (4, 1.5)), zorder=4)[0]
             seen["target"] = ax.axhline(goal, color=TARGET_COLOUR, ls="--", lw=1.0, zorder=1)
             ax.set_title(wrap(name))
             ax.set_ylim(ylo, yhi)
@@ -298,11 +335,11 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
         src = encode(fig)
     return Figure(f"history_{metric}", f"G's batch {word} across epochs, every seed",
                   f"G's batch {word} at the last G step of each epoch (as the seed prints it). One "
-                  "thin line per seed, coloured by the seed's outcome (grey: on target); the thick "
+                  "thin line per seed, coloured by the seed's outcome; the thick grey dashed "
                   "line is the median over seeds; dashed: the target. A diverged seed's line stops "
                   "where it diverged; values beyond the axis are drawn at its edge." + note,
-                  f"Per-arm curves of every seed's batch {word} over epochs, coloured by outcome, "
-                  "with the median over seeds", src)
+                  findings.history(data, metric, goal) + f" Per-arm curves of every seed's batch "
+                  f"{word} over epochs, coloured by outcome.", src)
 
 
 def seed_figures(data: ReportInput) -> list[Figure]:

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import LOG_METRICS, OUTCOME_COLOURS, OUTCOME_ORDER, metric_label
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, encode, legend_above,
@@ -99,10 +100,6 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
                     ax.plot(difference, yy, "o", color=colour, mfc=colour if significant else "white", ms=5)
                 else:  # +inf or -inf: every paired seed failed on one side
                     ax.plot(hi if difference > 0 else lo, yy, ">" if difference > 0 else "<", color=colour, ms=6)
-                if bool(row["reject_holm"]):
-                    ax.annotate(f"Holm p {fmt_p(row['pvalue_holm'])}", (1.0, yy), xycoords=("axes fraction", "data"),
-                                xytext=(-2, 5.5), textcoords="offset points", ha="right", va="center",
-                                fontsize=7, color=colour)
             ax.axvline(0, color=TARGET_COLOUR, lw=1, ls="--")
             ax.set_xlim(lo, hi)
             ax.set_title(metric_label(metric) + (" (symlog axis)" if symlog else ""))
@@ -132,10 +129,11 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
     return Figure(f"forest_{kind}", title,
                   f"Per arm: the {how}. Intervals and filled marks are both unadjusted (a filled "
                   f"mark is p < {alpha:g}, which its interval agrees with); rows that stay "
-                  "significant after Holm's correction over the whole family carry their "
-                  "Holm-adjusted p. Triangles at an edge: the difference or bound is beyond the "
+                  "significant after Holm's correction are listed, with their Holm-adjusted p, in "
+                  "the comparisons tables. Triangles at an edge: the difference or bound is beyond the "
                   "axis (infinite when failed seeds count as +∞)." + note,
-                  f"Forest plots of each arm's {kind} difference from the baseline with 95% intervals",
+                  findings.forest(data, kind) + f" Forest plots of each arm's {kind} difference "
+                  "from the baseline with 95% intervals.",
                   src)
 
 
@@ -228,7 +226,7 @@ def trend_figure(data: ReportInput) -> Figure | None:
                   "ordered by D/G), the on-target, collapsed and stuck rates at each level with "
                   "Wilson 95% intervals; the baseline's level is marked. Only the arms that change "
                   "this factor alone are drawn.",
-                  "Line plots of outcome rates across the ordered levels of each ordered factor", src)
+                  findings.trend(data, trends), src)
 
 
 def comparison_figures(data: ReportInput) -> list[Figure]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, axis_labels, encode,
                                    facets, legend_above, new_figure, normal_ppf, plotted_arms,
@@ -54,7 +55,8 @@ def qq_figure(data: ReportInput) -> Figure | None:
                   "perfect fit. A line steeper than the diagonal means too much spread, shifted "
                   "up means too high a mean, an S-shape means wrong tails. Diverged seeds are "
                   "left out; values beyond the axes are drawn at its edge." + note,
-                  "Per-arm QQ plots of generator output against the target normal", src)
+                  findings.output_spread(data, names, mean, std) + " Per-arm QQ plots of "
+                  "generator output against the target normal.", src)
 
 
 def factors_of(data: ReportInput) -> tuple[list[str], pd.DataFrame]:
@@ -73,13 +75,22 @@ def factors_of(data: ReportInput) -> tuple[list[str], pd.DataFrame]:
     levels = pd.DataFrame([{"arm": a, **f} for a, f in parsed.items() if f])
     names = [k for k in dict.fromkeys(k for f in parsed.values() for k in f)
              if levels[k].nunique() >= 2]
+    # Crossed means every combination of the factors' levels is an arm. A design that changes
+    # several settings at once in some arms (the fix against the seed) is not crossed: a
+    # factor-by-factor grid of it would put unrelated arms side by side.
+    cells = levels[names].drop_duplicates()
+    full = int(np.prod([levels[k].nunique() for k in names])) if names else 0
+    if not names or len(cells) != full or cells.isna().any().any():
+        return [], pd.DataFrame()
     return names, levels
 
 
 def heatmap_figure(data: ReportInput) -> Figure | None:
     """Factor × factor grid of the on-target and collapsed rates, when the design is factorial."""
     factors, levels = factors_of(data)
-    if len(factors) < 2 or data.outcomes.empty:
+    # Only two crossed factors: each cell is then one arm. With a third factor a cell would
+    # average arms (0 against 0.40 shows as 0.20); the per-arm table holds every cell instead.
+    if len(factors) != 2 or data.outcomes.empty:
         return None
     rates = data.outcomes[["arm", "outcome", "rate"]]
     frames = {"on-target rate (higher is better)": levels.merge(rates[rates["outcome"] == "on_target"], on="arm"),
@@ -106,10 +117,10 @@ def heatmap_figure(data: ReportInput) -> Figure | None:
                 ax.tick_params(axis="y", rotation=0)
         src = encode(fig)
     return Figure("heatmap", "Factor × factor",
-                  "Each cell is the share of seeds on target (left) or collapsed (right) for one "
-                  "combination of factor levels; with more than two factors a cell averages over "
-                  "the others. The effects table gives each factor's effect with its interval.",
-                  "Heatmaps of the on-target and collapsed rates over factor levels", src)
+                  "Each cell is the share of seeds on target (left) or collapsed (right) of the one "
+                  "arm with that combination of factor levels; its count and interval are in the "
+                  "per-arm table. The effects list gives each factor's effect with its interval.",
+                  findings.heatmap(data, levels), src)
 
 
 def control_rejection_figure(data: ReportInput) -> Figure | None:
@@ -148,7 +159,8 @@ def control_rejection_figure(data: ReportInput) -> Figure | None:
                   "blue: tests of one sample against the target, red: the diversity tests across "
                   f"noise draws. The dashed line is α = {alpha:g}: on the null control every test "
                   "should straddle it; on each departure, the tests built to see it should reach 1.",
-                  "Per-control rejection rates of every test, the diversity tests included, with "
+                  findings.controls(data, controls, alpha) + " Per-control rejection rates of "
+                  "every test, the diversity tests included, with "
                   "Wilson intervals", src)
 
 

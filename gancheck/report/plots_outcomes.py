@@ -4,22 +4,21 @@ Built from ReportInput's DataFrames only; shared look and encoding live in plots
 """
 from __future__ import annotations
 
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from gancheck.report import findings
 from gancheck.report.data import ReportInput
-from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER,
-                                    metric_label)
+from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS,
+                                    OUTCOME_ORDER, metric_label, text_on)
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, encode, facets,
                                    legend_above, new_figure, normal_pdf, plotted_arms, style,
                                    target, wrap)
 from gancheck.report.tables import arm_order, baseline_name
 
-#: Dark text on the light outcome colours, white on the dark ones (diverged is black).
-_TEXT_ON = {"diverged": "white", "stuck": "white", "collapsed": "black", "off_target": "black",
-            "wrong_shape": "black", "on_target": "white"}
 #: A log axis needs a floor for a metric of exactly 0 (a KS D of 0 is not reachable, but a
 #: mean error of 0 is).
 LOG_FLOOR = 1e-4
@@ -49,13 +48,19 @@ def outcome_figure(data: ReportInput, role: str = "arm") -> Figure | None:
                 if not count:
                     continue
                 share = count / totals[name]
-                ax.barh(y, share, left=left, height=0.72, color=OUTCOME_COLOURS[outcome],
-                        edgecolor="white", linewidth=0.6)
-                if share >= 0.06:  # room for the count inside the segment
-                    ax.text(left + share / 2, y, str(count), ha="center", va="center", fontsize=8,
-                            color=_TEXT_ON[outcome])
+                colour = OUTCOME_COLOURS[outcome]
+                # The hatch is drawn in the edge colour: a faint line of the text colour reads as
+                # texture without hiding the count.
+                ax.barh(y, share, left=left, height=0.72, color=colour,
+                        edgecolor=(*matplotlib.colors.to_rgb(text_on(colour)), 0.45),
+                        hatch=OUTCOME_HATCHES[outcome] or None, linewidth=0)
+                ax.barh(y, share, left=left, height=0.72, fill=False, edgecolor="white", linewidth=0.8)
+                if share >= 0.045:  # room for the count inside the segment
+                    ax.text(left + share / 2, y, str(count), ha="center", va="center", fontsize=9,
+                            color=text_on(colour), fontweight="bold",
+                            bbox={"facecolor": colour, "edgecolor": "none", "pad": 0.5})
                 left += share
-            ax.text(1.01, y, f"n = {int(counts.loc[name].sum())}", va="center", fontsize=8)
+            ax.text(1.01, y, f"n = {int(counts.loc[name].sum())}", va="center", fontsize=9)
         labels = [wrap(n, 34) + (" (baseline)" if n == base else "") for n in names]
         ax.set_yticks(range(len(names)), labels)
         ax.set_ylim(len(names) - 0.5, -0.5)
@@ -63,16 +68,19 @@ def outcome_figure(data: ReportInput, role: str = "arm") -> Figure | None:
         ax.grid(False, axis="y")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
         ax.set_xlabel(f"share of {unit} (the count is written in each segment)")
-        handles = [Patch(color=OUTCOME_COLOURS[o], label=OUTCOME_LABELS[o]) for o in OUTCOME_ORDER]
+        handles = [Patch(facecolor=OUTCOME_COLOURS[o], hatch=OUTCOME_HATCHES[o] or None,
+                         edgecolor=(*matplotlib.colors.to_rgb(text_on(OUTCOME_COLOURS[o])), 0.45),
+                         label=OUTCOME_LABELS[o]) for o in OUTCOME_ORDER]
         legend_above(fig, handles, [h.get_label() for h in handles], ncol=6)
         src = encode(fig)
     who = "control" if role == "control" else "arm"
     return Figure(f"outcomes_{role}", f"What happened to each {'replicate' if role == 'control' else 'seed'}",
                   f"Each bar is one {who}; each segment counts the {unit} with that outcome, named "
-                  "by the decision list in Methods (the first that applies: diverged, stuck, "
-                  "collapsed, off target, wrong shape, else on target).",
-                  f"Stacked bars of the outcome of every {unit[:-1]}, one bar per {who}, in the "
-                  "order on target, wrong shape, off target, collapsed, stuck, diverged", src)
+                  "by the decision list in Methods (the first that applies, in the order "
+                  + ", ".join(OUTCOME_LABELS[o] for o in reversed(OUTCOME_ORDER)) + ").",
+                  findings.outcomes(data, role) + f" Stacked bars of the outcome of every "
+                  f"{unit[:-1]}, one bar per {who}, in the "
+                  "order " + ", ".join(OUTCOME_LABELS[o] for o in OUTCOME_ORDER) + ".", src)
 
 
 def representatives(data: ReportInput) -> list[tuple[str, str, int]]:
@@ -151,7 +159,8 @@ def representative_figure(data: ReportInput) -> Figure | None:
                   "(each coordinate is fixed) and its means trace the target's quantiles; a stuck "
                   "one is a flat line. Picked: the baseline's first seed with each outcome, else "
                   "the first arm's.",
-                  "For one seed of each outcome, overlaid histograms of several noise draws and "
+                  findings.representatives(picks) + " For one seed of each outcome, overlaid "
+                  "histograms of several noise draws and "
                   "per-coordinate mean and sd across draws against the target", src)
 
 
@@ -228,8 +237,7 @@ def metric_figure(data: ReportInput) -> Figure | None:
                   "on log axes, since failed seeds sit orders of magnitude above healthy ones. A "
                   "member with broken output counts as +∞ (the triangles at the right edge), never "
                   "dropped." + note,
-                  "Strip plots of every seed's error metrics per arm, log axes for KS D, A² and "
-                  "the moment errors", src)
+                  findings.metrics(data) + " Strip plots of every seed's error metrics per arm.", src)
 
 
 def outcome_figures(data: ReportInput) -> dict[str, Figure | None]:

@@ -3,6 +3,7 @@ beside the page with their sha256 checksums."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from gancheck.report.data import ReportInput
@@ -11,12 +12,14 @@ from gancheck.runs.provenance import Provenance, sha256_file
 
 #: The run folder's data files, in the order the page lists them, with what each holds.
 DATA_FILES = {
+    "arms.csv": "one row per arm and control: role, factor levels, is_baseline, the full GANConfig as JSON",
     "outcomes.csv": "one row per (arm, outcome): counts, rates, Wilson intervals",
     "comparisons.csv": "every arm against the baseline: test, difference, interval, p, Holm p, prob_improvement",
     "scores.csv": "one row per (arm, seed, test): the generator-level verdicts",
     "metrics.csv": "one row per (arm, seed, metric): the per-seed error metrics",
     "summary.csv": "per arm: pass rates, collapse rate, metric medians, with intervals",
     "equivalence.csv": "per arm: TOST of the mean and std errors against declared margins",
+    "rates.csv": "one row per (arm, seed, outcome): 0/1, the per-seed rates the comparisons test",
     "effects.csv": "factorial designs: each factor's and interaction's effect",
 }
 
@@ -46,6 +49,55 @@ def commit_text(commit: str, dirty: bool, diff: str) -> str:
     if not dirty:
         return commit
     return f"{commit} plus uncommitted changes (sha256 of the diff: {diff or 'not recorded'})"
+
+
+#: The page embeds a run's patch up to this many characters (the store keeps it whole).
+MAX_PATCH_CHARS = 200_000
+
+
+def rerun_command(command: str, name: str = "") -> str:
+    """The recorded command made safe to rerun: without ``--fresh`` (which would delete the
+    published folder's results) and with an ``--out`` that is not the published folder (its
+    own name plus "-rerun"; a command without --out gets one)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    if not words:
+        return command
+    out, kept, skip = None, [], False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        if word == "--fresh":
+            continue
+        if word == "--out" and i + 1 < len(words):
+            out, skip = words[i + 1], True
+            continue
+        if word.startswith("--out="):
+            out = word.split("=", 1)[1]
+            continue
+        kept.append(word)
+    target = f"{out.rstrip('/')}-rerun" if out else f"rerun-{name or 'run'}"
+    return shlex.join([*kept, "--out", target])
+
+
+def pairing_note(record: Provenance) -> str:
+    """Where arms ran with different draw streams or compile modes: seeds are paired by number,
+    but not by random stream across those groups. "" when every arm ran alike."""
+    mixed = []
+    for i in record.invocations:
+        for what, text in (("draw stream", i.draws), ("compile mode", i.compile)):
+            body = str(text).split(": ", 1)[-1] if str(text).startswith("compile=") else str(text)
+            if ";" in body:
+                mixed.append(f"{what} ({body})")
+    if not mixed:
+        return ""
+    return ("Arms ran with different " + " and ".join(dict.fromkeys(mixed)) + ". Seeds are paired "
+            "by their number across arms, but arms in different groups draw different noise and "
+            "minibatches for the same seed number, so the pairing across groups is by index only "
+            "(the paired tests stay valid; they gain less from pairing).")
 
 
 def data_files(folder: Path | None) -> list[dict]:
@@ -85,8 +137,18 @@ def provenance(data: ReportInput) -> dict:
                                       i.host.os) if x) or MISSING,
     } for i in record.invocations]
     versions = sorted((str(k), str(v)) for k, v in record.latest.versions.items())
+    command = record.command or record.latest.command or ""
+    dirty = [i for i in record.invocations if i.git_dirty]
+    patch = next((i.patch for i in reversed(dirty) if getattr(i, "patch", "")), "")
+    if len(patch) > MAX_PATCH_CHARS:
+        patch = (f"(the patch is {len(patch):,} characters, too long to show here: the run's store "
+                 "holds it whole, in its provenance record)")
+    latest = record.latest
     return {"run": run, "invocations": invocations, "versions": versions,
-            "command": record.command or record.latest.command or MISSING,
+            "commit": commit_text(latest.git_commit, latest.git_dirty, latest.diff_sha256),
+            "command": command or MISSING, "rerun": rerun_command(command, record.name) if command else MISSING,
+            "pairing": pairing_note(record), "dirty": bool(dirty), "patch": patch,
+            "patch_lines": f"{patch.count(chr(10)):,}",
             "caveats": [str(c) for c in record.caveats], **arm_configs(data)}
 
 

@@ -7,14 +7,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from gancheck.report import tables, tables_comparisons
-from gancheck.report.answer import answer
 from gancheck.report.data import ReportInput
-from gancheck.report.methods import methods
+from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS, OUTCOME_ORDER
+from gancheck.report.methods import decision_list, how_judged, methods
 from gancheck.report.plots import seed_figures
 from gancheck.report.plots_comparisons import comparison_figures
 from gancheck.report.plots_diagnostics import control_figures, diagnostic_figures, factors_of
 from gancheck.report.plots_outcomes import outcome_figures
 from gancheck.report.provenance_view import data_files, provenance
+from gancheck.report.verdict import primary, verdict
 from gancheck.runs.files import atomic_write_text
 
 PAGE = "index.html"
@@ -37,25 +38,88 @@ def _environment() -> Environment:
     return env
 
 
-def page(data: ReportInput, csv_dir: Path | None = None) -> str:
+#: CSS hatching per matplotlib hatch, so a swatch on the page shows the figures' pattern.
+_CSS_HATCH = {"//": "repeating-linear-gradient(45deg, {c} 0 2px, transparent 2px 5px)",
+              "\\\\": "repeating-linear-gradient(-45deg, {c} 0 2px, transparent 2px 5px)",
+              "xx": "repeating-linear-gradient(45deg, {c} 0 1.5px, transparent 1.5px 5px), "
+                    "repeating-linear-gradient(-45deg, {c} 0 1.5px, transparent 1.5px 5px)",
+              "--": "repeating-linear-gradient(0deg, {c} 0 2px, transparent 2px 5px)",
+              "||": "repeating-linear-gradient(90deg, {c} 0 2px, transparent 2px 5px)",
+              "..": "radial-gradient({c} 1.2px, transparent 1.6px) 0 0 / 5px 5px",
+              "++": "repeating-linear-gradient(0deg, {c} 0 1.5px, transparent 1.5px 6px), "
+                    "repeating-linear-gradient(90deg, {c} 0 1.5px, transparent 1.5px 6px)",
+              "oo": "radial-gradient(circle, transparent 1.3px, {c} 1.5px, transparent 2.2px) 0 0 / 6px 6px"}
+
+
+def swatch_style(outcome: str) -> str:
+    from gancheck.report.labels import text_on
+    colour = OUTCOME_COLOURS[outcome]
+    pattern = _CSS_HATCH.get(OUTCOME_HATCHES[outcome], "")
+    ink = "rgba(0,0,0,0.45)" if text_on(colour) == "black" else "rgba(255,255,255,0.55)"
+    return f"background: {pattern.format(c=ink) + ', ' if pattern else ''}{colour}"
+
+
+def _short(rule: str) -> str:
+    """A decision-list rule's first clause: "wrong location or scale: the mean test …" →
+    "wrong location or scale"."""
+    cut = min((i for i in (rule.find(":"), rule.find(" ("), rule.find(";")) if i > 0), default=len(rule))
+    return rule[:cut].rstrip(".")
+
+
+def outcome_key(keys) -> list[dict]:
+    rules = {r["key"]: r["rule"] for r in decision_list()}
+    return [{"label": OUTCOME_LABELS[o], "style": swatch_style(o), "definition": _short(rules.get(o, ""))}
+            for o in keys]
+
+
+def siblings(out_dir: Path | None) -> list[dict]:
+    """The other reports of the project: when the page goes into a folder of a ``reports``
+    folder, the folders beside it that hold an index.html."""
+    if out_dir is None:
+        return []
+    out_dir = Path(out_dir).resolve()
+    if out_dir.parent.name != "reports":
+        return []
+    try:
+        found = sorted(p.parent.name for p in out_dir.parent.glob("*/index.html")
+                       if p.parent.name != out_dir.name)
+    except OSError:
+        return []
+    return [{"name": name, "href": f"../{name}/index.html"} for name in found]
+
+
+def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = None) -> str:
     """The report as one HTML string (deterministic: the same data and files give the same page).
 
-    ``csv_dir`` is the folder whose CSV files the page lists, links and checksums (none if None).
+    ``csv_dir`` is the folder whose CSV files the page lists, links and checksums (none if None);
+    ``out_dir``, where the page goes: its sibling folders' reports are linked.
     """
     data = tables.normalised(data)
     factors, _ = factors_of(data)
     outcome_figs = outcome_figures(data)
+    judged = how_judged(data)
+    box = verdict(data, judged["tolerance"])
+    outcomes = tables.outcome_rows(data)
+    outcomes["outcomes"] = [{"label": OUTCOME_LABELS[o], "style": swatch_style(o)} for o in OUTCOME_ORDER]
+    comparisons = comparison_figures(data)
+    prov = provenance(data)
     context = {
         "title": f"gancheck report: {data.provenance.get('name') or 'run'}",
-        "answer": answer(data),
+        "verdict": box,
+        "outcome_key": outcome_key(box["outcomes"]),
+        "tolerance": judged["tolerance"],
+        "siblings": siblings(out_dir),
+        "interval_kind": tables_comparisons.interval_adjustment(data),
+        "pairing": prov["pairing"],
+        "has_trend": any(f.key == "trend" for f in comparisons),
         "outcome_figure": outcome_figs["outcomes"],
-        "outcomes": tables.outcome_rows(data),
+        "outcomes": outcomes,
         "tests": tables.test_rows(data),
         "seed_figures": [f for f in (outcome_figs["representatives"], *seed_figures(data),
                                      outcome_figs["metrics"]) if f is not None],
         "diagnostic_figures": diagnostic_figures(data),
-        "comparison_figures": comparison_figures(data),
-        "key_comparisons": tables_comparisons.comparison_rows(data, tables_comparisons.KEY_METRICS),
+        "comparison_figures": comparisons,
+        "key_comparisons": tables_comparisons.comparison_rows(data, frame=primary(data)),
         "all_comparisons": tables_comparisons.comparison_rows(data),
         "equivalence": tables_comparisons.equivalence_rows(data),
         "effects": tables_comparisons.effect_rows(data),
@@ -65,7 +129,7 @@ def page(data: ReportInput, csv_dir: Path | None = None) -> str:
         "control_outcome_figure": outcome_figs["control_outcomes"],
         "control_figures": control_figures(data),
         "methods": methods(data),
-        "provenance": provenance(data),
+        "provenance": prov,
         "files": data_files(csv_dir),
         "factors": factors,
         "alpha": tables.fmt_num(data.provenance.get("alpha", 0.05)),
@@ -85,7 +149,7 @@ def render(data: ReportInput, out_dir, *, csv_dir=None) -> Path:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    html = page(data, Path(csv_dir) if csv_dir is not None else out_dir)
+    html = page(data, Path(csv_dir) if csv_dir is not None else out_dir, out_dir)
     target = out_dir / PAGE
     atomic_write_text(target, html)
     return target

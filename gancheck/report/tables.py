@@ -62,7 +62,9 @@ def fmt_rate(x) -> str:
 
 def fmt_fixed(x, decimals: int = 3) -> str:
     if finite(x):
-        return f"{float(x):,.{decimals}f}"
+        text = f"{float(x):,.{decimals}f}"
+        # "-0.00" reads as a negative value: a number that rounds to zero has no sign.
+        return text.lstrip("-") if float(text.replace(",", "")) == 0 else text
     if x is not None and not pd.isna(x) and np.isinf(float(x)):
         return "+∞" if float(x) > 0 else "−∞"
     return MISSING
@@ -120,8 +122,9 @@ def shade(goodness: float) -> str:
 
 def rate_cell(row, goodness=None, unit: str = "seeds") -> dict:
     if row is None:
-        return {"rate": MISSING, "ci": "", "title": "no rows", "style": ""}
+        return {"rate": MISSING, "ci": "", "count": "", "title": "no rows", "style": ""}
     return {"rate": fmt_rate(row["rate"]), "ci": fmt_interval(row["ci_low"], row["ci_high"]),
+            "count": f"{fmt_count(row['count'])}/{fmt_count(row['n'])}",
             "title": f"{fmt_count(row['count'])} of {fmt_count(row['n'])} {unit}",
             "style": shade(row["rate"] if goodness is None else goodness)}
 
@@ -228,13 +231,19 @@ def controls(data: ReportInput) -> dict:
     collapse = data.collapse_rates.set_index("arm")
     flags = [rate_cell(collapse.loc[n] if n in collapse.index else None, unit="replicates flagged")
              | {"style": ""} for n in names]
-    definitions = [{"control": n, "definition": CONTROL_DESCRIPTIONS.get(n.removeprefix("control:"),
-                                                                         "not described")}
-                   for n in names]
+    definitions = [{"control": n, "definition": _shipped(CONTROL_DESCRIPTIONS.get(
+        n.removeprefix("control:"), "not described"))} for n in names]
     n = data.scores.loc[data.scores["arm"].isin(names), "n"]
     return {"controls": names, "short": [n.removeprefix("control:") for n in names], "rows": by_test,
             "collapse": flags, "definitions": definitions,
             "n_values": ", ".join(fmt_count(v) for v in sorted(set(n.dropna()))) or MISSING}
+
+
+def _shipped(text: str) -> str:
+    """A description as the page may show it: names of planning notes that do not ship with the
+    package (a planning note's file name before "power KS 0.63") read as what they are ("planned power KS 0.63")."""
+    import re
+    return re.sub(r"\b[A-Z]+\.md\s+", "planned ", str(text))
 
 
 def metric_summary(data: ReportInput) -> dict:

@@ -63,6 +63,16 @@ def git_state() -> tuple[str, bool, str]:
     return commit, bool(diff), hashlib.sha256(diff).hexdigest() if diff else ""
 
 
+def git_patch() -> str:
+    """``git diff HEAD --binary`` as text: with the commit, what rebuilds a dirty checkout
+    (``git apply``). Untracked files are not in it. "" when clean or outside a checkout."""
+    try:
+        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary").stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return diff.decode("utf-8", errors="replace")
+
+
 def git_commit() -> str:
     """The commit, with '-dirty' when the checkout has uncommitted changes (older callers)."""
     commit, dirty, _ = git_state()
@@ -117,6 +127,7 @@ class Invocation:
     git_commit: str = ""
     git_dirty: bool = False
     diff_sha256: str = ""
+    patch: str = ""                  # the uncommitted changes themselves (git_patch), if dirty
     device: str = ""                 # e.g. "cpu", "cuda:0 (NVIDIA H200)"
     executor: str = ""               # e.g. "2 local worker processes", "dask (tcp://...)"
     workers: int = 1
@@ -136,7 +147,7 @@ class Invocation:
         """This machine's record now: git state, host, versions and the start time filled in."""
         commit, dirty, diff = git_state()
         return cls(command=command, started=time.strftime(TIME_FORMAT), git_commit=commit,
-                   git_dirty=dirty, diff_sha256=diff, device=device, executor=executor,
+                   git_dirty=dirty, diff_sha256=diff, patch=git_patch() if dirty else "", device=device, executor=executor,
                    workers=int(workers), threads_per_worker=int(threads_per_worker),
                    compile=compile, draws=draws, gpu=dict(gpu or {}), host=Host.collect(), versions=versions())
 

@@ -191,8 +191,8 @@ def judge(draws: np.ndarray, rng, fast: bool = False, kind: str = "healthy") -> 
         per, rates = {}, {}
         for t, (statistic, p) in score_draws(draws).items():
             rejections = int((p < ALPHA).sum())
-            # Generator-level p: the rejection count against Binomial(K, alpha) (STATISTICS.md,
-            # "Judging a generator"); the statistic is the median over draws.
+            # Generator-level p: the rejection count against Binomial(K, alpha) (a simple stand-in
+            # for gancheck.judge's generator-level test); the statistic is the median over draws.
             per[t] = (float(np.median(statistic)),
                       stats.binomtest(rejections, k, ALPHA, alternative="greater").pvalue)
             rates[t] = rejections / k

@@ -1,0 +1,200 @@
+"""The verdict box: the run's answer in four lines, generated from its outcomes and comparisons.
+
+1. the baseline's on-target rate with its interval (and what the baseline is);
+2. the best arm's rate with its interval, and whether it differs from the baseline;
+3. which parts are necessary: the arms whose on-target rate differs from the baseline's in the
+   primary comparisons;
+4. the mechanism, where the run measured one: how the failing seeds fail, and which arm removes
+   a failure mode.
+
+Nothing is hard-coded about what a run found: when the results change, the lines change.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from gancheck.report.data import ReportInput
+from gancheck.report.labels import OUTCOME_LABELS, OUTCOME_ORDER
+from gancheck.report.tables import (arm_order, baseline_name, fmt_count, fmt_interval, fmt_p,
+                                    fmt_rate, fmt_signed)
+
+PRIMARY_METRIC = "rate:on_target"
+
+
+def _outcome(data: ReportInput, arm: str, outcome: str):
+    if data.outcomes.empty:
+        return None
+    rows = data.outcomes[(data.outcomes["arm"] == arm) & (data.outcomes["outcome"] == outcome)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def rate_text(row, unit: str = "seeds") -> str:
+    """"0 of 20 seeds (0.00, 95% CI [0.00, 0.16])"."""
+    return (f"{fmt_count(row['count'])} of {fmt_count(row['n'])} {unit} ({fmt_rate(row['rate'])}, "
+            f"95% CI {fmt_interval(row['ci_low'], row['ci_high'])})")
+
+
+def primary(data: ReportInput) -> pd.DataFrame:
+    """The primary comparisons: the ``family == "primary"`` rows where comparisons.csv marks
+    families, else every arm's on-target-rate row (Holm p then over the whole table)."""
+    frame = data.comparisons
+    if frame.empty:
+        return frame
+    if "family" in frame.columns:
+        rows = frame[frame["family"].astype(str) == "primary"]
+        if len(rows):
+            return rows
+    return frame[frame["metric"] == PRIMARY_METRIC]
+
+
+def _holm(row) -> str:
+    p = fmt_p(row.get("pvalue_holm"))
+    return f"Holm p {p}" if p.startswith("<") else f"Holm p = {p}"
+
+
+def _significant(row) -> bool:
+    return bool(row.get("reject_holm", False)) if pd.notna(row.get("reject_holm", False)) else False
+
+
+def _failures(data: ReportInput, arm: str) -> list[tuple[str, int]]:
+    rows = data.outcomes[(data.outcomes["arm"] == arm) & (data.outcomes["outcome"] != "on_target")
+                         & (data.outcomes["count"] > 0)]
+    order = {o: i for i, o in enumerate(OUTCOME_ORDER)}
+    rows = rows.assign(_o=rows["outcome"].map(order)).sort_values("_o")
+    return [(str(o), int(c)) for o, c in zip(rows["outcome"], rows["count"])]
+
+
+def _failure_text(failures) -> str:
+    return ", ".join(f"{c} {OUTCOME_LABELS.get(o, o)}" for o, c in failures)
+
+
+def baseline_settings(data: ReportInput) -> str:
+    """What the baseline is: its configuration's differences from GANConfig's defaults (the
+    seed's setup), "the seed's configuration" when there are none; "" if none was stored."""
+    from gancheck.report.model_text import baseline_config
+    config = baseline_config(data)
+    if not config:
+        return ""
+    try:
+        from gancheck.config import GANConfig
+        defaults = GANConfig().to_dict()
+    except Exception:  # noqa: BLE001 - without the config class the page names no settings
+        return ""
+    changed = [f"{k}={config[k]}" for k in sorted(config) if k in defaults and config[k] != defaults[k]
+               and k not in ("num_epochs",)]
+    return ("the seed's configuration, with " + ", ".join(changed)) if changed else "the seed's configuration"
+
+
+def _line_baseline(data: ReportInput, base: str, tolerance: str) -> str:
+    on = _outcome(data, base, "on_target")
+    settings = baseline_settings(data)
+    what = f"The baseline, “{base}”" + (f" ({settings})" if settings else "")
+    if on is None:
+        return f"{what}, has no outcomes recorded."
+    text = f"{what}, is on target ({tolerance}) in {rate_text(on)}."
+    failures = _failures(data, base)
+    if failures:
+        text += f" Its other seeds: {_failure_text(failures)}."
+    return text
+
+
+def _line_best(data: ReportInput, base: str) -> str:
+    arms = [a for a in arm_order(data) if a != base]
+    rows = [(a, _outcome(data, a, "on_target")) for a in arms]
+    rows = [(a, r) for a, r in rows if r is not None]
+    if not rows:
+        return "This run has no other arm to compare with the baseline."
+    best_rate = max(float(r["rate"]) for _, r in rows)
+    best = [(a, r) for a, r in rows if float(r["rate"]) == best_rate]
+    arm, row = best[0]
+    base_row = _outcome(data, base, "on_target")
+    if base_row is not None and best_rate <= float(base_row["rate"]) and best_rate == 0:
+        return (f"No arm reaches the target: all {len(rows)} arms are on target in 0 of their "
+                f"seeds, like the baseline, so no arm is better.")
+    tie = f" (tied with {len(best) - 1} other arm{'s' if len(best) > 2 else ''})" if len(best) > 1 else ""
+    text = f"The best arm, “{arm}”{tie}, is on target in {rate_text(row)}"
+    comparison = primary(data)
+    comparison = comparison[comparison["arm"] == arm] if len(comparison) else comparison
+    if len(comparison):
+        c = comparison.iloc[0]
+        verdict = "significantly better than the baseline" if _significant(c) and c["difference"] > 0 \
+            else ("significantly worse than the baseline" if _significant(c)
+                  else "not significantly different from the baseline")
+        fmt = lambda x: fmt_signed(x, 2)  # noqa: E731
+        text += (f": {fmt(c['difference'])} {fmt_interval(c['ci_low'], c['ci_high'], fmt)} against "
+                 f"the baseline, {_holm(c)}, {verdict}")
+    return text + "."
+
+
+def _line_necessary(data: ReportInput) -> str:
+    rows = primary(data)
+    if rows.empty:
+        return "The run made no comparison with the baseline, so it shows no part necessary."
+    hits = rows[rows.apply(_significant, axis=1)] if len(rows) else rows
+    family_size = int(rows["pvalue"].notna().sum()) if "pvalue" in rows else len(rows)
+    if hits.empty:
+        return (f"No arm's on-target rate differs from the baseline's after Holm's correction over "
+                f"{family_size} primary comparisons: this run shows no part necessary and no change "
+                "helpful (not the same as showing that none is).")
+    worse = [f"“{r['arm']}” ({fmt_signed(r['difference'], 2)}, {_holm(r)})"
+             for _, r in hits.iterrows() if r["difference"] < 0]
+    better = [f"“{r['arm']}” ({fmt_signed(r['difference'], 2)}, {_holm(r)})"
+              for _, r in hits.iterrows() if r["difference"] > 0]
+    parts = []
+    if worse:
+        parts.append("the baseline's setting is necessary wherever an arm that changes it lowers "
+                     "the on-target rate: " + "; ".join(worse))
+    if better:
+        parts.append("changes that raise it: " + "; ".join(better))
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + f" (Holm over {family_size} primary comparisons). "
+            f"The other {len(rows) - len(hits)} arms are not shown to differ.")
+
+
+def _line_mechanism(data: ReportInput, base: str) -> str:
+    failures = _failures(data, base)
+    if not failures:
+        return ""
+    total = sum(c for _, c in failures)
+    main, count = max(failures, key=lambda f: f[1])  # the first in reading order on a tie
+    label = OUTCOME_LABELS.get(main, main)
+    text = (f"All {total} of the baseline's seeds that miss the target are {label}" if count == total
+            else f"Of the baseline's {total} seeds that miss the target, the most, {count}, "
+                 f"{'is' if count == 1 else 'are'} {label}")
+    frame = data.comparisons
+    if not frame.empty and "reject_holm" in frame:
+        lowered = frame[frame["metric"].isin([f"rate:{o}" for o, _ in failures])
+                        & frame["reject_holm"].fillna(False).astype(bool) & (frame["difference"] < 0)]
+        if len(lowered):
+            r = lowered.sort_values("pvalue_holm", kind="stable").iloc[0]
+            outcome = r["metric"].split(":", 1)[1]
+            after = _outcome(data, r["arm"], outcome)
+            before = _outcome(data, base, outcome)
+            if after is not None and before is not None:
+                text += (f"; “{r['arm']}” lowers the {OUTCOME_LABELS.get(outcome, outcome)} rate "
+                         f"from {fmt_rate(before['rate'])} to {fmt_rate(after['rate'])} ({_holm(r)})")
+                still = _outcome(data, r["arm"], "on_target")
+                if still is not None and float(still["rate"]) <= float(_outcome(data, base, "on_target")["rate"]):
+                    text += ", but its seeds fail otherwise: " + (_failure_text(_failures(data, r["arm"])) or "none")
+    return text + "."
+
+
+def verdict(data: ReportInput, tolerance: str) -> dict:
+    """{lines: [{key, label, text}], outcomes: [outcome keys present]} for the verdict box.
+
+    ``tolerance`` names what "on target" allows (from Methods' how_judged)."""
+    base = baseline_name(data)
+    if not base or data.outcomes.empty:
+        return {"lines": [{"key": "none", "label": "Answer",
+                           "text": "This run has no baseline with outcomes to report."}],
+                "outcomes": []}
+    lines = [{"key": "baseline", "label": "Baseline", "text": _line_baseline(data, base, tolerance)},
+             {"key": "best", "label": "Best arm", "text": _line_best(data, base)},
+             {"key": "necessary", "label": "What matters", "text": _line_necessary(data)}]
+    mechanism = _line_mechanism(data, base)
+    if mechanism:
+        lines.append({"key": "mechanism", "label": "Why", "text": mechanism})
+    present = set(data.outcomes.loc[data.outcomes["count"] > 0, "outcome"]) | {"on_target"}
+    return {"lines": lines, "outcomes": [o for o in OUTCOME_ORDER if o in present]}

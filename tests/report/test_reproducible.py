@@ -1,0 +1,131 @@
+"""What makes a published report rerunnable and readable whatever the design: the safe rerun
+command, the embedded patch, the pairing note, sibling links, the model in Methods, and the
+displays that read new comparison and effect columns when present and degrade when absent."""
+from __future__ import annotations
+
+import dataclasses
+import shlex
+
+import numpy as np
+import pandas as pd
+
+from gancheck.report import tables_comparisons
+from gancheck.report.methods import methods
+from gancheck.report.provenance_view import pairing_note, provenance, rerun_command
+from gancheck.report.render import page, render
+from gancheck.runs.provenance import Invocation, Provenance
+
+from .conftest import default_arms, make_report_input
+
+
+def test_rerun_command_never_deletes_or_overwrites_the_published_folder():
+    command = "python -m experiments.ablate --preset full --fresh --out reports/full --workers 2"
+    safe = shlex.split(rerun_command(command))
+    assert "--fresh" not in safe
+    assert safe[safe.index("--out") + 1] == "reports/full-rerun"
+    assert safe.count("--out") == 1 and "--workers" in safe
+    assert shlex.split(rerun_command("python -m experiments.ablate --out=reports/x/"))[-1] == "reports/x-rerun"
+    # Without --out the design would write its default folder, the published one: it gets its own.
+    assert rerun_command("python -m experiments.ablate --preset full", "full").endswith("--out rerun-full")
+
+
+def _with_invocations(data, *invocations):
+    record = Provenance.from_dict(data.provenance)
+    record.invocations = list(invocations)
+    return dataclasses.replace(data, provenance=record.to_dict())
+
+
+def test_a_dirty_run_embeds_its_patch_and_says_when_it_cannot(report_input):
+    patch = "diff --git a/x.py b/x.py\n+changed = '<b>'\n"
+    dirty = Invocation(command="c", git_commit="abc", git_dirty=True, diff_sha256="ff", patch=patch)
+    html = page(_with_invocations(report_input, dirty))
+    assert 'id="patch"' in html and "changed = &#39;&lt;b&gt;&#39;" in html  # escaped, whole
+    unrecorded = Invocation(command="c", git_commit="abc", git_dirty=True, diff_sha256="ff")
+    html = page(_with_invocations(report_input, unrecorded))
+    assert 'id="patch"' not in html and "cannot be rebuilt exactly" in html
+
+
+def test_mixed_draw_streams_and_compile_modes_are_said_where_seeds_are_paired(report_input):
+    mixed = Invocation(command="c", compile="compile=auto: compiled a, b; eager c",
+                       draws="philox a, b; torch c")
+    note = pairing_note(Provenance(invocations=[mixed]))
+    assert "draw stream (philox a, b; torch c)" in note and "compile mode" in note
+    assert pairing_note(Provenance(invocations=[Invocation(draws="philox a, b, c",
+                                                           compile="eager: every arm")])) == ""
+    html = page(_with_invocations(report_input, mixed))
+    comparisons = html.index('<section id="comparisons"')
+    assert html.index("Arms ran with different draw stream", comparisons) < html.index('<section id="controls"')
+
+
+def test_reports_of_one_project_link_to_each_other(report_input, tmp_path):
+    data = make_report_input(arms=default_arms()[:2], controls={}, n_seeds=3, n_epochs=3, fast=True)
+    # Links go to reports already there (a project republishes each in turn, so each links the
+    # others once all are written).
+    for name in ("full-fix", "full"):
+        render(data, tmp_path / "reports" / name)
+    html = (tmp_path / "reports" / "full" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="../full-fix/index.html">full-fix</a>' in html
+    # Outside a reports folder nothing is linked (a scratch render names no neighbours).
+    assert 'id="siblings"' not in render(data, tmp_path / "elsewhere").read_text(encoding="utf-8")
+
+
+def test_methods_describe_the_model_from_its_config(report_input):
+    text = " ".join(methods(report_input)["model"])
+    # Oracle: conftest's base config (g_hidden_size 5, features "moments", 20 D and 20 G steps).
+    assert "Linear(50, 5)" in text and "“moments”" in text and "20 D steps" in text
+    assert "noise draw" in text and "one outcome" in text
+
+
+def test_comparison_table_reads_families_when_present_and_not_when_absent(report_input):
+    plain = tables_comparisons.comparison_rows(report_input)
+    assert not plain["has_family"]
+    marked = report_input.comparisons.assign(
+        family=np.where(report_input.comparisons["metric"] == "rate:on_target", "primary", "secondary"))
+    rows = tables_comparisons.comparison_rows(dataclasses.replace(report_input, comparisons=marked))
+    assert rows["has_family"] and {r["family"] for r in rows["rows"]} == {"primary", "secondary"}
+
+
+def test_effects_state_units_and_a_sentence_and_flag_non_convergence(factorial_input):
+    assert len(factorial_input.effects)
+    rows = tables_comparisons.effect_rows(factorial_input)
+    assert rows[0]["metric"] == "on-target rate"  # the primary outcome's terms lead
+    assert all(r["units"] and r["sentence"].endswith(".") for r in rows)
+    three = pd.DataFrame([dict(metric="rate:on_target", term="a[x]:b[y]:c[z]", estimate=0.5, ci_low=-1.0,
+                               ci_high=2.0, pvalue=0.4, method="firth-wald", units="log-odds",
+                               converged=False)])
+    row, = tables_comparisons.effect_rows(dataclasses.replace(factorial_input, effects=three))
+    assert "how the effect of a = x changes when b = y and c = z" in row["sentence"]
+    assert "log-odds" in row["sentence"] and "did not converge" in row["sentence"]
+
+
+def test_equivalence_as_a_share_of_seeds_within_the_tolerance(report_input):
+    share = pd.DataFrame({"arm": ["baseline", "features=raw"], "count": [3, 0], "n": [12, 12],
+                          "rate": [0.25, 0.0], "ci_low": [0.09, 0.0], "ci_high": [0.53, 0.24]})
+    rows = tables_comparisons.equivalence_rows(dataclasses.replace(report_input, equivalence=share))
+    assert rows[0]["estimate"] == "0.25 (3 of 12)" and rows[0]["ci"] == "[0.09, 0.53]"
+    assert rows[0]["quantity"] == "share of seeds within the tolerance"
+    assert tables_comparisons.equivalence_rows(report_input)[0]["equivalent"] in ("yes", "not shown")
+
+
+def test_provenance_of_a_clean_run_has_no_patch(report_input):
+    clean = Invocation(command="python -m experiments.ablate --out r", git_commit="abc", git_dirty=False)
+    view = provenance(_with_invocations(report_input, clean))
+    assert view["patch"] == "" and not view["dirty"] and view["commit"] == "abc"
+
+
+def test_a_dirty_checkout_records_its_patch(monkeypatch):
+    import subprocess
+
+    from gancheck.runs import provenance as module
+    diff = b"diff --git a/x b/x\n+new line\n"
+
+    def fake_git(*args):  # a checkout with one uncommitted change
+        out = b"0" * 40 + b"\n" if args[0] == "rev-parse" else diff
+        return subprocess.CompletedProcess(["git", *args], 0, stdout=out, stderr=b"")
+
+    monkeypatch.setattr(module, "_git", fake_git)
+    record = Invocation.start(command="c", device="cpu")
+    assert record.git_dirty and record.patch == diff.decode()
+    # Oracle: hashlib over the same bytes, as git_state computes it.
+    import hashlib
+    assert record.diff_sha256 == hashlib.sha256(diff).hexdigest()
