@@ -71,10 +71,11 @@ FALLBACK = {t.name: t for t in (
 
 OUTCOME_LABELS = {"diverged": "diverged", "stuck": "stuck", "collapsed": "collapsed",
                   "off_target": "off target", "wrong_shape": "wrong shape",
-                  "on_target": "on target"}
+                  "on_target": "on target", "memorised": "memorised", "undecided": "undecided"}
 #: Okabe & Ito (2008), colour-blind safe; one fixed colour per outcome, in OUTCOMES' order.
 OUTCOME_COLOURS = {"diverged": "#000000", "stuck": "#D55E00", "collapsed": "#CC79A7",
-                   "off_target": "#E69F00", "wrong_shape": "#56B4E9", "on_target": "#009E73"}
+                   "off_target": "#E69F00", "wrong_shape": "#56B4E9", "on_target": "#009E73",
+                   "memorised": "#0072B2", "undecided": "#BBBBBB"}
 #: Bars, legends and tables read from the good end: on target first, diverged last.
 OUTCOME_ORDER = tuple(reversed(OUTCOMES))
 

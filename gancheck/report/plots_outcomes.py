@@ -19,7 +19,7 @@ from gancheck.report.tables import arm_order, baseline_name
 
 #: Dark text on the light outcome colours, white on the dark ones (diverged is black).
 _TEXT_ON = {"diverged": "white", "stuck": "white", "collapsed": "black", "off_target": "black",
-            "wrong_shape": "black", "on_target": "white"}
+            "wrong_shape": "black", "on_target": "white", "memorised": "white", "undecided": "black"}
 #: A log axis needs a floor for a metric of exactly 0 (a KS D of 0 is not reachable, but a
 #: mean error of 0 is).
 LOG_FLOOR = 1e-4

@@ -12,7 +12,7 @@ import pandas as pd
 from gancheck.stats import gof, registry, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
-#: Columns of score()'s long-form table (the contract in DESIGN.md).
+#: Columns of score()'s long-form table (a public contract: outside scripts read them).
 COLUMNS = ("sample", "test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
 
 
@@ -25,8 +25,8 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05)
     reject, status ("ok" or why the sample was not tested), n (values in the sample). Rows come
     in sample order, tests in registry order (registry.SCORE_TESTS).
 
-    Status and reject (a change from DESIGN.md's first contract, where every non-ok row
-    rejected): a BROKEN sample (gof.BROKEN_STATUSES: empty, non-finite, constant, huge values,
+    Status and reject (a change from the first version of this contract, where every non-ok
+    row rejected): a BROKEN sample (gof.BROKEN_STATUSES: empty, non-finite, constant, huge values,
     not 1-D) rejects on every test; a sample a test cannot take but that is not broken
     (gof.UNTESTED_STATUSES: fewer values than that test's min_n, or ties on a grid too coarse for
     it, see gancheck.stats.ties) gets reject False and a NaN p-value for that test only: not
