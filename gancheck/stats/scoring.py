@@ -94,12 +94,13 @@ def _score_matrix(x: np.ndarray, mean: float, std: float):
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    coarse = {"order": ties.coarse_for_order_tests(valid), "moments": ties.coarse_for_moment_tests(valid)}
+    grid = ties.grid_to_sd(valid)
+    moments = ties.coarse_for_moment_tests(valid)
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
             continue
-        tied = coarse[test.ties]
+        tied = ties.coarse_for_order_tests(valid, test.name, grid) if test.ties == "order" else moments
         status[ok[tied], j] = gof.TIES
         if tied.all():
             continue
