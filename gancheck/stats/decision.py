@@ -14,7 +14,8 @@ The first rule that holds names the generator:
    tolerance's ratio of chance repeats.
 5. ``off_target``: the mean shown outside its band; or the sd shown outside its band while the
    composite shape tests (Shapiro-Wilk, Anderson-Darling with estimated parameters, skewness,
-   kurtosis: location- and scale-free) do not reject, so the law is normal but of the wrong scale.
+   kurtosis: location- and scale-free) do not reject at SHAPE_GUARD_SHARE of alpha (Holm), so
+   the law is normal but of the wrong scale.
 6. ``wrong_shape``: the KS distance or a tail share shown outside its band, or the sd shown
    outside while the shape tests reject (heavy tails inflate the sd: that is a shape error).
 7. ``on_target``: every band shown within: mean, sd, KS distance, both tails (two one-sided tests
@@ -34,7 +35,10 @@ cases, by construction, at any K and n):
   rejects "outside" at level alpha, so a generator outside some band is called on target in at
   most alpha of cases, with no correction (Berger 1982, Technometrics 24).
 - The labels between departures (rule 5 against 6) use the shape tests only to NAME a departure
-  already shown; they add no departures and spend no alpha.
+  already shown; they add no departures and spend no alpha. They are read at a fifth of alpha,
+  so a normal generator of the wrong scale is misnamed wrong_shape in at most alpha / 5 of cases
+  (at alpha itself, 9 of 200 sd-1.3 controls were), while heavy tails, whose shape tests give
+  p-values near 0, are still named.
 - Rules 1 and 2 are not tests: a perfect generator never emits NaN, and its within-draw sd is not
   below 1% of the target's at n >= 3 except with negligible probability.
 Each test's own level holds as stated in gancheck.stats.criteria (t on K - 1 df over per-draw
@@ -60,6 +64,8 @@ STUCK_SD_SHARE = 0.01
 #: The six "shown outside" tests whose p-values share the alpha budget (Holm).
 SLOTS = ("fixed_share", "repeats", "mean", "std", "ks", "tail")
 SHAPE_GROUP = "shape"
+#: The shape tests name a scale departure a shape error at this share of alpha (rule 5).
+SHAPE_GUARD_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ def _shape_rejects(judged: pd.DataFrame, alpha: float) -> bool:
     rows = judged[(judged["group"] == SHAPE_GROUP) & (judged["status"] == "ok")]
     if rows.empty:
         return False
-    _, rejected = holm(rows["pvalue"].to_numpy(dtype=float), alpha)
+    _, rejected = holm(rows["pvalue"].to_numpy(dtype=float), SHAPE_GUARD_SHARE * alpha)
     return bool(rejected.any())
 
 

@@ -11,7 +11,8 @@ import pandas as pd
 
 from gancheck.stats.aggregate import wilson_interval
 from gancheck.stats.comparisons import holm
-from gancheck.stats.decision import DEPARTURES, OUTCOMES, STUCK_SD_SHARE  # noqa: F401  (re-exported)
+from gancheck.stats.decision import (  # noqa: F401  (re-exported)
+    DEPARTURES, OUTCOMES, SHAPE_GUARD_SHARE, STUCK_SD_SHARE)
 
 from gancheck.stats import decision as _decision  # noqa: E402
 

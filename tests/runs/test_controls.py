@@ -62,3 +62,32 @@ def test_null_control_rejects_at_alpha_and_mean_shift_at_exact_power():
     power = stats.norm.cdf(z - 1.96) + stats.norm.cdf(-z - 1.96)
     rate, _ = _reject_rate("mean_shift", "mean", 200)
     assert rate >= power - 2.58 * np.sqrt(max(power * (1 - power), 1e-4) / 400), rate
+
+
+def test_each_members_verdict_is_stored_and_read_back(tmp_path):
+    # Judged where the draws are (the task), written with the member, read back by stored_results
+    # and member_table; a member of an older store without a verdict reads as undecided.
+    import dataclasses
+
+    from gancheck.runs.provenance import Provenance
+    from gancheck.runs.store import Store
+    from gancheck.runs.verdicts import member_table, stored_results
+    from gancheck.stats.tolerance import Tolerance
+
+    task = Task("control", [("control:mean_shift", None, r) for r in range(2)], control="mean_shift",
+                n=500, n_draws=20)
+    records = run_task(task)
+    store = Store(tmp_path / "store.sqlite", create=True)
+    store.put_arms([{"arm": "control:mean_shift", "role": "control", "factor": "", "level": "",
+                     "is_baseline": 0, "factors_json": "{}", "config_json": "{}", "digest": "d"}])
+    store.put_member(dataclasses.replace(records[0], digest="d"))
+    store.put_member(dataclasses.replace(records[1], digest="d", verdict=None))
+    provenance = {"seeds": [], "control_reps": 2}
+    _, raw, scores = stored_results(store, provenance)
+    members = member_table(raw, scores, target_std=1.25, alpha=0.05).set_index("seed")
+    assert members.loc[0, "outcome"] == records[0].verdict["outcome"] == "off_target"
+    assert members.loc[0, "reason"] == records[0].verdict["reason"] and members.loc[0, "detected"]
+    assert members.loc[1, "outcome"] == "undecided" and "no verdict stored" in members.loc[1, "reason"]
+    # The run record states the tolerance the verdicts were judged against.
+    assert Provenance().tolerance == Tolerance().as_dict()
+    store.close()

@@ -78,6 +78,17 @@ def test_each_rule(base):
     assert run(base, div=dataclasses.replace(div, fixed_within_pvalue=0.3)).outcome == "undecided"
 
 
+def test_the_shape_guard_names_at_a_fifth_of_alpha(base):
+    judged, _ = base
+    # Kurtosis p = 0.004 rejects at alpha = 0.05 (Holm's first step 0.05 / 4 = 0.0125) but not
+    # at a fifth of it (0.0025): a scale error stays off_target; p = 0.002 names a wrong shape.
+    for p, outcome in ((0.004, "off_target"), (0.002, "wrong_shape")):
+        j = judged.copy()
+        j.loc[j["test"] != "kurtosis", "pvalue"] = 0.9
+        j.loc[j["test"] == "kurtosis", "pvalue"] = p
+        assert run(base, bands(std=1e-9), judged=j).outcome == outcome
+
+
 def test_detected_is_beside_the_label(base):
     judged, _ = base
     # A single test rejecting (Holm over judge's rows) is "detected" whatever the label.
