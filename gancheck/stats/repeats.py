@@ -18,8 +18,11 @@ together (ratio about 1, whatever the grid); a pool raises C only.
 The test (used by gancheck.stats.diversity): H0 "C <= ratio · E" (ratio the tolerance's
 ``repeats``, 2 by default) against more; p = P(Poisson(ratio · E) >= C). When E is 0 (float64 data
 with no grid at all), any repeat is memorisation and p is 0 for C > 0, 1 for C = 0. The factor
-2 is far above the few per cent by which the histogram can misjudge E, so rounded data, however
-coarse, are not called memorised.
+2 is far above the few per cent by which the histogram misjudges E for smooth laws (measured:
+C / E within 0.94 to 1.12 for N(4, 1.25), t(3) and U(0, 1) rounded to 1, 2 or 3 decimals or a
+0.05 grid, K = 10 to 100), so rounded data, however coarse, are not called memorised. Caveat: a
+law with features narrower than the histogram's bin (a spike a tenth of an sd wide) has more
+chance repeats than the histogram sees; rounded coarsely, such output can read as memorised.
 """
 from __future__ import annotations
 
