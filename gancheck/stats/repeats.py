@@ -10,7 +10,7 @@ in different draws, C, against its chance expectation E at the data's own resolu
 
 where P = (N² - Σ_k n_k²) / 2 is the number of cross-draw pairs and cell(x) f(x) is the chance
 that an independent value lands in x's cell (the law's density f times the cell's width). f is
-estimated by a histogram with bins of a quarter of a robust sd, far wider than any cell and than
+estimated by a histogram with bins of a quarter of a robust sd (a whole number of cells), wider than any cell and than
 the spacing of a memorised pool, so a pool's spikes do not enter the chance count; cell widths
 are found from the values themselves (resolution()). A rounding grid therefore raises C and E
 together (ratio about 1, whatever the grid); a pool raises C only.
@@ -26,6 +26,7 @@ chance repeats than the histogram sees; rounded coarsely, such output can read a
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,7 +119,13 @@ def _expected(v: np.ndarray, cells: np.ndarray, k: int, n: int) -> float:
     width = DENSITY_BIN_SD * spread
     if not width > 0:
         return 0.0
-    bins = np.floor((v - v[0]) / width).astype(np.int64)
+    # Bins hold a whole number of the widest cell, starting half a cell below the smallest value,
+    # so that on a grid every bin holds the same number of grid points (a bin narrower than a
+    # cell, or holding 4 and 5 cells in turn, would misjudge the density by that ratio). On a grid
+    # as coarse as a quarter sd each bin is one cell, and the count is exactly sum of p².
+    widest = float(cells.max())
+    width = math.ceil(width / widest) * widest
+    bins = np.floor((v - v[0] + widest / 2) / width).astype(np.int64)
     counts = np.bincount(bins).astype(float)
     cell_sum = np.bincount(bins, weights=cells)
     with np.errstate(invalid="ignore", divide="ignore"):
