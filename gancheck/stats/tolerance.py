@@ -33,6 +33,7 @@ class Tolerance:
     ks = 0.06: sup|F - target CDF| <= 0.06. The largest KS distance of a NORMAL generator inside
       the mean and sd bands is 0.056 (mean +0.1 sd with sd 0.9 target sd), so this band never
       overrules the two moment bands on a normal generator; it catches shape errors of that size.
+      Widen it with them: a mean band of 0.2 sd admits shifts that are 0.08 in KS distance.
     tail = 0.005: at most 0.5% of values beyond 3 target sds on either side (the target has
       0.135%). The largest such share of a normal generator inside the moment bands is 0.42%
       (mean +0.1 sd, sd 1.1 sd); a t(3) or t(5) scaled to the right sd has 0.69% and 0.59%. The
