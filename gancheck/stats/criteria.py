@@ -17,12 +17,13 @@ tail        the draw's share below mean - 3 sd, and above        [0, tail] each
             mean + 3 sd
 =========== ==================================================== ===============================
 
-For each criterion two p-values: ``p_within`` (two one-sided tests, TOST: small when the data show
-the parameter inside its band) and ``p_outside`` (small when they show it outside; both ends counted at the
-observed statistic). A t-test on per-draw means is valid for K >= 2 at any n
-because the draw statistics are independent and, averaging n values, close to normal; the
-variance criterion uses the sample's own spread, so a generator of the right mean but a wider
-law does not fail the mean band (the error of a fixed-sd z test).
+For each criterion two p-values: ``p_within`` (two one-sided tests, TOST: small when the data
+show the parameter inside its band) and ``p_outside`` (small when they show it outside; both ends
+counted at the observed statistic). The t reference is exact for normal per-draw statistics and
+close otherwise (they are independent across draws and average n values); the calibration is
+checked from K = 10, n = 50 to K = 1,000 in tests/stats/test_verdict.py. The mean band's error
+comes from the draws' own spread, so a generator of the right mean but a wider law does not fail
+it (the fault of a z test that assumes the target's sd).
 
 The ks criterion bounds sup|F - Φ| from a grid of points: at a grid point |F - Φ| <= sup, so a
 point shown outside ks shows the sup outside; between neighbouring points (1% of target mass
