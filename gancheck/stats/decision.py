@@ -20,7 +20,9 @@ The first rule that holds names the generator:
    outside while the shape tests reject (heavy tails inflate the sd: that is a shape error).
 7. ``on_target``: every band shown within: mean, sd, KS distance, both tails (two one-sided tests
    each, at level alpha) and the fixed share shown below the tolerance's fixed share; with no
-   departure shown.
+   departure shown. Repeated values are a screen only: where chance gives almost none (float64
+   or float32 output) their absence cannot be shown at a level, so they block on_target only
+   when shown above their ratio.
 8. ``undecided``: none of the above is shown; more draws would decide.
 
 The alpha budget (why a generator exactly on target is named a departure in at most alpha of
