@@ -171,11 +171,12 @@ def test_far_tail_samples_reject_with_tiny_pvalues(rng):
         assert 0 <= p[0] < 1e-6
 
 
-def test_ad_pvalue_has_no_floor_in_the_far_tail():
-    # The published correction alone would floor p at 6e-4/n (1.2e-6 at n = 500); the true tail
-    # keeps falling. Hand check of the asymptotic tail: 1 - ADinf(12) = exp(poly(12)) = 2e-8.
+def test_ad_pvalue_has_no_artificial_floor_in_the_far_tail():
+    # The published correction alone would floor p at 6e-4/n (1.2e-6 at n = 500); the tail keeps
+    # falling below it, but never below the provable bound P(chi2_1 >= 2 A²) = 9.6e-7 at A² = 12
+    # (scipy.stats.chi2.sf), which the approximation's 2e-8 (exp(poly(12)), by hand) undercut.
     p = gof.ad_pvalue(np.array([12.0]), 500)[0]
-    assert 0 < p < 1e-7
+    assert stats.chi2.sf(24.0, 1) <= p < 1.2e-6
 
 
 # --- input checks ---------------------------------------------------------------------------
