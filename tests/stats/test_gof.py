@@ -119,7 +119,7 @@ def test_std_pvalue_by_hand():
     assert p[0] == pytest.approx(0.10, abs=2e-5)
 
 
-# --- p-value functions at the published critical values (STATISTICS.md) --------------------
+# --- p-value functions at the published critical values ----------------------------------------
 # The printed points carry 3-4 digits and are either approximate (Stephens' modified KS form) or
 # asymptotic (AD, known parameters; used at n = 500): we accept 5% of the level. The largest gap
 # measured is 2.5%, at AD's 1% point: the classical 3.857 against 3.878 obtained by inverting
