@@ -84,14 +84,24 @@ def repeats(x: np.ndarray, *, ratio: float = 2.0) -> RepeatsResult:
 
 
 def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, str]:
-    """Cell width of each sorted value v: float32 spacing when every value is a float32 number,
-    else the step of a local grid (GRID_WINDOW distinct neighbours whose gaps are all whole
-    multiples of their smallest gap), else 0 (continuous: no chance repeats)."""
-    if x.dtype == np.float32 or np.array_equal(v.astype(np.float32).astype(v.dtype), v):
-        return np.spacing(np.abs(v).astype(np.float32)).astype(float), "float32"
+    """Cell width of each sorted value v: the step of a local grid (GRID_WINDOW distinct
+    neighbours whose gaps are all whole multiples of their smallest gap); where there is none,
+    the float32 spacing when every value is a float32 number; else 0 (continuous: no chance
+    repeats). The grid comes first because a coarse grid (halves, integers) is also made of
+    float32 numbers, and its cells, not float32's, make the chance repeats."""
+    grid = _grid_cells(v, new_value)
+    if np.array_equal(v.astype(np.float32).astype(v.dtype), v):
+        spacing = np.spacing(np.abs(v).astype(np.float32)).astype(float)
+        cells = np.maximum(grid, spacing)
+        return cells, "grid" if (grid > spacing).all() else "float32"
+    kind = "grid" if (grid > 0).all() else ("continuous" if not (grid > 0).any() else "mixed")
+    return grid, kind
+
+
+def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     distinct = v[new_value]
-    if distinct.size < 3:
-        return np.zeros_like(v), "continuous"
+    if distinct.size < 2:  # one value: a constant output, judged elsewhere
+        return np.zeros_like(v)
     gaps = np.diff(distinct)
     w = min(GRID_WINDOW, gaps.size)
     starts = np.minimum(np.arange(gaps.size), gaps.size - w)  # each gap's window, kept in range
@@ -102,9 +112,7 @@ def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.
     gap_cell = np.where(on_grid, step, 0.0)
     # A distinct value takes the cell of the gap after it (the last one, the gap before it).
     distinct_cell = np.append(gap_cell, gap_cell[-1])
-    cells = distinct_cell[np.cumsum(new_value) - 1]
-    kind = "grid" if on_grid.all() else ("continuous" if not on_grid.any() else "mixed")
-    return cells, kind
+    return distinct_cell[np.cumsum(new_value) - 1]
 
 
 def _expected(v: np.ndarray, cells: np.ndarray, k: int, n: int) -> float:
