@@ -1,11 +1,11 @@
 """gancheck: measure whether the seed's GAN really learns N(4, 1.25).
 
-Public API (kept stable for outside scripts): get_moments, GANConfig, score, diversity, judge. Torch is imported only
-when get_moments is first used, so scoring works without paying for it.
+Public API: get_moments, GANConfig, score, diversity, judge, verdict, Tolerance. Everything but
+GANConfig is imported on first use, so building a config never imports torch.
 """
 from gancheck.config import GANConfig
 
-__all__ = ["GANConfig", "get_moments", "score", "diversity", "judge"]
+__all__ = ["GANConfig", "get_moments", "score", "diversity", "judge", "verdict", "Tolerance"]
 __version__ = "0.1.0"
 
 
@@ -22,4 +22,10 @@ def __getattr__(name: str):
     if name == "judge":
         from gancheck.stats.judge import judge
         return judge
+    if name == "verdict":
+        from gancheck.stats.verdict import verdict
+        return verdict
+    if name == "Tolerance":
+        from gancheck.stats.tolerance import Tolerance
+        return Tolerance
     raise AttributeError(f"module 'gancheck' has no attribute {name!r}")

@@ -4,7 +4,8 @@ PATH is .csv, .tsv, .txt, .npy, .npz (--key), .parquet, or - for standard input.
 form a sample: --layout columns (each column is one sample) or rows (each row is one). By default
 a single column is one sample, several named columns (a header row) are one sample each, and a
 headerless 2-D file has one sample per row. --column NAME picks columns. --draws treats the
-samples as K noise draws of one generator and judges the generator on all of them.
+samples as K noise draws of one generator, judges the generator on all of them and prints its
+verdict against --tolerance (gancheck.cli.verdict_output).
 
 The table has one row per (sample, test), as gancheck.score returns it, plus sample_name (the
 column name, or "row 3"). A line on stderr says what was read (header or not, which layout) and
@@ -21,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, memory, readers
+from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, memory, readers, verdict_output
 from gancheck.signals import Terminated
 
 FORMATS = ("table", "json", "csv")
@@ -48,6 +49,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--key", help=".npz: the array to score (needed when it holds several)")
     parser.add_argument("--draws", action="store_true",
                         help="the samples are K noise draws of one generator: judge the generator")
+    verdict_output.add_arguments(parser)
     parser.set_defaults(handler=run_reporting)
 
 
@@ -81,6 +83,7 @@ def admit_for(args):
 
 
 def run(args) -> int:
+    tolerance = verdict_output.parse_tolerance(args)
     table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column,
                                admit=admit_for(args))
     layout = args.layout or default_layout(table, picked=bool(args.column))
@@ -90,7 +93,7 @@ def run(args) -> int:
     notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
              f"sample: {len(names)} {what} of {samples.shape[1]} values"]
     if args.draws:
-        judge_generator(samples, args, notes)
+        verdict_output.judge_generator(samples, args, notes, tolerance)
         return 0
     result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
@@ -129,19 +132,6 @@ def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
     if layout == "columns":
         return list(table.labels), table.values.T
     return [f"row {i}" for i in range(1, table.values.shape[0] + 1)], table.values
-
-
-def judge_generator(draws: np.ndarray, args, notes: list) -> None:
-    """The generator-level verdict on (K, n) draws, and one line on their diversity."""
-    from gancheck.stats.judge import judge_generator as judge
-
-    verdict, diversity = judge(draws, mean=args.mean, std=args.std, alpha=args.alpha)
-    summary = diversity_line(diversity) if diversity is not None else "diversity: not 2-D"
-    names = [f"draw {i}" for i in range(1, len(draws) + 1)]
-    notes.append(ties_note(names, draws, verdict["status"] if "status" in verdict else ()))
-    _print_notes(notes)
-    write(verdict, args.format, sys.stdout)
-    print(summary, file=sys.stdout if args.format == "table" else sys.stderr)
 
 
 def diversity_line(result) -> str:

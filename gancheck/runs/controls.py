@@ -1,18 +1,24 @@
-"""Controls: samples of known truth, scored by the same pipeline as the generators.
+"""Controls: samples of known truth, judged by the same pipeline as the generators.
 
-The null control is exact N(mean, std) draws, so its rejection rate is each test's observed
-type-I error at this run's n. The negative controls are known departures; their rejection rates
-are each test's power at this run's n (compare STATISTICS.md's reference power figures).
+The null control is exact N(mean, std) draws: its rejection rate is each test's observed type-I
+error at this run's n, and its verdict must be on_target or undecided (a departure in at most
+alpha of replicates). The negative controls are known departures, far enough outside the default
+tolerance (0.1 target sd for mean and sd) to be named at the run's K: the shifted one by 0.3 sd is
+off_target, the wider one (sd 1.3 times the target's) off_target, the collapsed one collapsed.
+Their rejection rates are each test's power at this run's n.
 """
 from __future__ import annotations
 
 import numpy as np
 
+#: The shifted and the wider controls: three times the default tolerance's mean and sd bands.
+MEAN_SHIFT = 0.3
+STD_RATIO = 1.3
 #: name -> (description, how to draw (k, n) draws of it)
 CONTROL_DESCRIPTIONS = {
     "null": "exact N(mean, std) draws: rejection rate = observed type-I error",
-    "mean_shift": "N(mean + 0.12 std, std), i.e. N(4.15, 1.25): STATISTICS.md power KS 0.63, AD 0.73",
-    "wrong_std": "N(mean, 1.1 std), i.e. N(4, 1.375): STATISTICS.md power KS 0.18, AD 0.40",
+    "mean_shift": "N(mean + 0.3 std, std), i.e. N(4.375, 1.25): three times the mean tolerance",
+    "wrong_std": "N(mean, 1.3 std), i.e. N(4, 1.625): three times the sd tolerance",
     "heavy_tails": "Student t with 5 df, rescaled to the target mean and std",
     "bimodal": "equal mixture of N(mean -/+ 0.8 std, 0.6 std): right mean and std, two modes",
     "collapsed": "one N(mean, std) vector repeated for every noise draw: a collapsed generator",
@@ -26,9 +32,9 @@ def draw_control(name: str, seed: int, k: int, n: int, mean: float, std: float) 
     if name == "null":
         return rng.normal(mean, std, (k, n))
     if name == "mean_shift":
-        return rng.normal(mean + 0.12 * std, std, (k, n))
+        return rng.normal(mean + MEAN_SHIFT * std, std, (k, n))
     if name == "wrong_std":
-        return rng.normal(mean, 1.1 * std, (k, n))
+        return rng.normal(mean, STD_RATIO * std, (k, n))
     if name == "heavy_tails":
         df = 5
         # Var of t(df) is df/(df-2): rescale to unit variance, then to the target.

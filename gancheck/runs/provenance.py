@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from gancheck.stats.tolerance import Tolerance
+
 _PACKAGES = ("gancheck", "torch", "numpy", "scipy", "statsmodels", "pandas", "matplotlib",
              "seaborn", "jinja2")
 _ROOT = Path(__file__).resolve().parents[2]
@@ -179,6 +181,8 @@ class Provenance:
     n_draws: int = 0
     control_reps: int = 0
     alpha: float = 0.05
+    # The tolerance every member's verdict was judged against (gancheck.Tolerance's fields).
+    tolerance: dict = field(default_factory=lambda: Tolerance().as_dict())
     target_mean: float = 4.0
     target_std: float = 1.25
     baseline: str = ""

@@ -7,6 +7,7 @@ Tables
            draws and the per-coordinate mean and sd across all draws (raw float bytes).
   scores   one row per (arm, seed, test): gancheck.judge's generator-level row ("group" is stored
            as test_group, a word SQL reserves).
+  verdicts one row per (arm, seed): gancheck.verdict's outcome, reason and detected flag.
 
 A member and its scores are written in one transaction, so an interrupted run never leaves a
 member half-recorded; resuming skips every (arm, seed) already present with the same config
@@ -61,6 +62,9 @@ CREATE TABLE IF NOT EXISTS scores (
     arm TEXT NOT NULL, seed INTEGER NOT NULL, test TEXT NOT NULL, kind TEXT NOT NULL,
     test_group TEXT, hypothesis TEXT, statistic REAL, pvalue REAL, reject INTEGER NOT NULL,
     reject_rate REAL, status TEXT NOT NULL, k INTEGER, n INTEGER, PRIMARY KEY (arm, seed, test));
+CREATE TABLE IF NOT EXISTS verdicts (
+    arm TEXT NOT NULL, seed INTEGER NOT NULL, outcome TEXT NOT NULL, detected INTEGER NOT NULL,
+    reason TEXT NOT NULL, PRIMARY KEY (arm, seed));
 """
 
 
@@ -81,6 +85,7 @@ class MemberRecord:
     preview: np.ndarray | None = None     # (PREVIEW_DRAWS, n) the first noise draws
     coord_mean: np.ndarray | None = None  # (n,) per coordinate, mean across all draws
     coord_sd: np.ndarray | None = None    # (n,) per coordinate, sd across all draws (ddof=1)
+    verdict: dict | None = None           # gancheck.verdict's outcome, reason, detected
 
 
 #: The fields of gancheck.diversity's result kept per member (diversity_pvalue is its pvalue).
@@ -313,6 +318,7 @@ class Store:
             for arm, seed in keys:
                 db.execute("DELETE FROM members WHERE arm = ? AND seed = ?", (arm, seed))
                 db.execute("DELETE FROM scores WHERE arm = ? AND seed = ?", (arm, seed))
+                db.execute("DELETE FROM verdicts WHERE arm = ? AND seed = ?", (arm, seed))
 
     @_store_errors("write")
     def put_member(self, rec: MemberRecord) -> None:
@@ -335,12 +341,16 @@ class Store:
                   _float(r["statistic"]), _float(r["pvalue"]), int(bool(r["reject"])),
                   _float(r["reject_rate"]), r["status"], _int(r["k"]), _int(r["n"]))
                  for r in rec.scores])
+            if rec.verdict is not None:
+                db.execute("INSERT INTO verdicts VALUES (?,?,?,?,?)",
+                           (rec.arm, int(rec.seed), rec.verdict["outcome"],
+                            int(bool(rec.verdict["detected"])), rec.verdict["reason"]))
 
     @_store_errors("read")
     def read_table(self, table: str):
         """A table as a DataFrame, once every row is checked (StoreError naming a damaged one)."""
         import pandas as pd
-        if table not in ("arms", "members", "scores"):
+        if table not in ("arms", "members", "scores", "verdicts"):
             raise ValueError(f"table={table!r}: unknown table")
         self.check_rows(table)
         try:

@@ -32,13 +32,17 @@ def run_task(task: Task, *, device: str = "cpu", compile: str = "auto",
     raise ValueError(f"task kind={task.kind!r}: unknown")
 
 
-def _judge_draws(draws: np.ndarray, mean: float, std: float, alpha: float) -> tuple[list[dict], dict]:
-    """The generator-level verdict on all K draws, and diversity's fields for the member row."""
-    from gancheck.stats.judge import judge_generator
-    verdict, div = judge_generator(draws, mean=mean, std=std, alpha=alpha)
-    rows = [{c: r[c] for c in VERDICT_COLUMNS} for r in verdict.to_dict("records")]
+def _judge_draws(draws: np.ndarray, mean: float, std: float, alpha: float,
+                 diverged: bool = False) -> tuple[list[dict], dict, dict]:
+    """The generator-level verdict on all K draws (gancheck.verdict, default tolerance): judge's
+    rows, diversity's fields for the member row, and the outcome with its reason."""
+    from gancheck.stats.verdict import verdict
+    found = verdict(draws, mean=mean, std=std, alpha=alpha, diverged=diverged)
+    rows = [{c: r[c] for c in VERDICT_COLUMNS} for r in found.judge.to_dict("records")]
+    div = found.diversity
     fields = {name: getattr(div, name) for name in DIVERSITY_FIELDS if name != "diversity_pvalue"}
-    return rows, {**fields, "diversity_pvalue": div.pvalue}
+    outcome = {"outcome": found.outcome, "reason": found.reason, "detected": found.detected}
+    return rows, {**fields, "diversity_pvalue": div.pvalue}, outcome
 
 
 def _coordinates(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,14 +64,16 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
         cfg = member.config
         draws = res.samples
         usable = res.status == "done" and np.isfinite(draws).all()
-        scores, div = _judge_draws(draws if usable else np.full_like(draws, np.nan),
-                                   cfg.data_mean, cfg.data_std, task.alpha)
+        scores, div, outcome = _judge_draws(draws if usable else np.full_like(draws, np.nan),
+                                            cfg.data_mean, cfg.data_std, task.alpha,
+                                            diverged=res.status == "diverged")
         coord_mean, coord_sd = _coordinates(draws) if usable else (None, None)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="member", status=res.status,
             diverged_epoch=res.diverged_epoch, wall_s=res.wall_s, diversity=div, history=res.history,
             sample=draws[0] if usable else None, scores=scores,
-            preview=draws[:PREVIEW_DRAWS] if usable else None, coord_mean=coord_mean, coord_sd=coord_sd))
+            preview=draws[:PREVIEW_DRAWS] if usable else None, coord_mean=coord_mean, coord_sd=coord_sd,
+            verdict=outcome))
     return records
 
 
@@ -77,9 +83,9 @@ def _run_control(task: Task) -> list[MemberRecord]:
     for member in task.members:  # a control's members: the seed is the replicate's number
         start = time.perf_counter()
         draws = draw_control(task.control, member.seed, task.n_draws, task.n, mean, std)
-        scores, div = _judge_draws(draws, mean, std, task.alpha)
+        scores, div, outcome = _judge_draws(draws, mean, std, task.alpha)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="control", status="done", diverged_epoch=None,
             wall_s=time.perf_counter() - start, diversity=div, history=None, sample=None,
-            scores=scores))
+            scores=scores, verdict=outcome))
     return records

@@ -12,11 +12,13 @@ import pandas as pd
 from gancheck.runs.store import Store
 
 from gancheck.stats.equivalence import EQUIVALENCE_COLUMNS, tost
-from gancheck.stats.outcomes import OUTCOMES, classify
+from gancheck.stats.outcomes import OUTCOMES
 
 MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "spread_ratio",
                   "fixed_share", "fixed_share_low", "fixed_share_high", "diversity_pvalue",
                   "collapsed", "heterogeneous"]
+#: A member's stored verdict (gancheck.verdict): outcome, whether a test detected a departure, why.
+VERDICT_FIELDS = ["outcome", "detected", "reason"]
 SCORE_COLUMNS = ["arm", "seed", "kind", "test", "group", "hypothesis", "statistic", "pvalue", "reject",
                  "reject_rate", "status", "k", "n"]
 #: Per-seed metrics, lower is better: (metric, judge test whose statistic it is, transform).
@@ -66,13 +68,18 @@ def stored_results(store: Store, provenance: dict) -> tuple[pd.DataFrame, pd.Dat
               .merge(raw[["arm", "seed"]], on=["arm", "seed"])
               .sort_values(["arm", "seed"], kind="stable").reset_index(drop=True))
     scores["reject"] = scores["reject"].astype(bool)
+    # Each member's verdict was decided where its draws were (the draws are not stored); a store
+    # written before verdicts were stored has none, and its members read as undecided.
+    verdicts = store.read_table("verdicts")[["arm", "seed", *VERDICT_FIELDS]]
+    raw = raw.drop(columns=[c for c in VERDICT_FIELDS if c in raw.columns]).merge(
+        verdicts, on=["arm", "seed"], how="left")
     return arms, raw, scores[SCORE_COLUMNS]
 
 
 def member_table(raw: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
                  alpha: float) -> pd.DataFrame:
     """The stored members' MEMBER_COLUMNS, flags as nullable booleans, with their outcome."""
-    members = raw[MEMBER_COLUMNS].copy()
+    members = raw[MEMBER_COLUMNS + [c for c in VERDICT_FIELDS if c in raw.columns]].copy()
     for flag in ("collapsed", "heterogeneous"):
         members[flag] = members[flag].astype("boolean")
     return with_outcomes(members, scores, target_std=target_std, alpha=alpha)
@@ -80,14 +87,23 @@ def member_table(raw: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
 
 def with_outcomes(members: pd.DataFrame, scores: pd.DataFrame, *, target_std: float,
                   alpha: float) -> pd.DataFrame:
-    """``members`` with an ``outcome`` column (gancheck.stats.outcomes' decision list)."""
-    verdicts = {key: rows for key, rows in scores.groupby(["arm", "seed"], sort=False)}
-    empty = scores.iloc[0:0]
-    outcomes = [classify(verdicts.get((arm, seed), empty), collapsed=bool(collapsed),
-                         diverged=status == "diverged", target_std=target_std, alpha=alpha)
-                for arm, seed, status, collapsed in
-                members[["arm", "seed", "status", "collapsed"]].itertuples(index=False)]
-    return members.assign(outcome=outcomes)
+    """``members`` with its stored verdict: ``outcome`` (gancheck.stats.decision's list, against
+    the tolerance in the run's record), ``detected`` (some single test detected a departure,
+    whatever the tolerance) and ``reason``. A member without a stored verdict (an older store)
+    is ``undecided``; a diverged member is ``diverged`` whatever was stored. ``scores``,
+    ``target_std`` and ``alpha`` are kept for callers; the verdict needed the draws, so it was
+    decided when the member ran."""
+    members = members.copy()
+    outcome = members["outcome"] if "outcome" in members.columns else pd.Series(np.nan, index=members.index)
+    reason = members["reason"] if "reason" in members.columns else pd.Series(np.nan, index=members.index)
+    detected = members["detected"] if "detected" in members.columns else pd.Series(np.nan, index=members.index)
+    missing = outcome.isna()
+    members["outcome"] = outcome.where(~missing, "undecided").astype(object)
+    members["reason"] = reason.where(~missing, "no verdict stored for this member").astype(object)
+    members["detected"] = detected.astype("boolean")
+    diverged = members["status"].eq("diverged")
+    members.loc[diverged, "outcome"] = "diverged"
+    return members
 
 
 def per_seed_metrics(members: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:

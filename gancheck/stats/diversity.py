@@ -2,52 +2,51 @@
 
 Null hypothesis: the (K, n) draws are K independent samples of n iid values from ONE continuous
 distribution, of any location, scale or shape. Then all N = n·K values are exchangeable, so their
-ranks are a uniformly random permutation of 1..N whatever the distribution. Every p-value here is
-computed from ranks (or from the order of values within pairs of draws) and referred to a null
-simulated once per (K, n) by permuting ranks, so it is distribution-free: a monotone transform of
-the data (N(4, 0.6), N(100, 50), t(3), U(0, 1) ...) leaves every p-value unchanged.
+ranks are a uniformly random permutation of 1..N whatever the distribution. The rank tests'
+p-values are referred to a null simulated once per (K, n) by permuting ranks, so they are
+distribution-free: a monotone transform of the data (N(4, 0.6), N(100, 50), t(3), U(0, 1) ...)
+leaves them unchanged.
 
-Three components, each with its own p-value:
+Three components:
 
 ================== =============================================================== ===========
-component          statistic (null simulated once per (K, n), cached)               tail
+component          statistic                                                        tail
 ================== =============================================================== ===========
-fixed coordinates  Kruskal–Wallis H on all N ranks, coordinates as groups, draws    upper
-                   as replicates (part of each coordinate is the same in every draw)
-reused values      mean two-sample Cramér–von Mises T over the K // 2 disjoint       lower
-                   pairs of draws (0, 1), (2, 3), ... (every draw reuses the same
-                   values, reordered)
-heterogeneity      Kruskal–Wallis H on all N ranks, draws as groups (the draws come  upper
+fixed coordinates  Kruskal-Wallis H on all N ranks, coordinates as groups, draws    upper
+                   as replicates (part of each coordinate is the same in every draw);
+                   null simulated once per (K, n) by permuting ranks, cached
+reused values      cross-draw pairs of equal values over their chance count at the   upper
+                   data's resolution (gancheck.stats.repeats), Poisson at the
+                   tolerance's ratio
+heterogeneity      Kruskal-Wallis H on all N ranks, draws as groups (the draws come  upper
                    from different distributions, e.g. each draw's level moves)
 ================== =============================================================== ===========
 
-Effect sizes (descriptive, computed on the raw values):
+Effect sizes:
 - fixed_share: ICC(1) = (MSB - MSW) / (MSB + (K - 1) MSW) of the one-way layout with coordinates
   as groups (Shrout & Fleiss 1979, ICC(1,1); McGraw & Wong 1996, ICC(1)): the share of the output's
-  variance that is fixed per coordinate; 0 for independent draws, 1 for a fixed vector. The 95% CI
-  is the F-based one of the same papers (exact for normal data, approximate otherwise). Neither the
-  estimate nor the CI is clipped: small negative values are noise around 0.
-- reuse_share: 1 - sqrt(mean T / its null mean), a distance ratio: 0 for independent draws, 1
-  when every pair of draws holds the same values. (If a share s of each draw's values is reused,
-  the ECDF gaps shrink by about (1 - s)^1.5, so reuse_share is about 1 - (1 - s)^1.5.)
-  Cramér–von Mises rather than KS D: D takes few values at small n, and its lumpy null gave
-  p-values far from uniform (K = 10, n = 50); T sums squared gaps over all 2n points.
+  variance that is fixed per coordinate; 0 for independent draws, 1 for a fixed vector. Its 95% CI
+  is the F-based one of the same papers. Neither is clipped: small negative values are noise.
+- reuse_share: the share of values equal to a value in another draw (descriptive).
 - draw_share: ICC(1) with draws as groups: the share of variance that moves with the draw.
 
-Decision rule (stated once, here):
-- collapsed = memorisation that is significant AND material:
-  (coordinates_pvalue < alpha / 2 and fixed_share >= MATERIAL_FIXED_SHARE) or
-  (values_pvalue < alpha / 2 and reuse_share >= MATERIAL_REUSE_SHARE).
-  Bonferroni over the two memorisation components keeps the false-flag rate <= alpha; materiality
-  keeps a tiny but detectable (at K = 100, n = 500) memorised share from counting as a collapse.
-- heterogeneous = heterogeneity_pvalue < alpha (no materiality rule: it is reported, not an
-  outcome of its own).
+Memorisation is decided against the tolerance (gancheck.stats.tolerance), not against zero, so
+the verdict does not tighten as K grows:
+- memorised_pvalue: H0 "fixed share <= tolerance.fixed_share", from F = MSB / MSW, which under
+  ICC = rho is (1 + (K - 1) rho) / (1 - rho) times an F(n - 1, n(K - 1)) variable (McGraw & Wong
+  1996); collapse_pvalue: the same at tolerance.collapse; fixed_within_pvalue: H0 "fixed share
+  >= tolerance.fixed_share" (small: shown below it).
+- values_pvalue: H0 "repeats <= tolerance.repeats times chance" (gancheck.stats.repeats). Exact
+  repeats are counted at the data's own resolution, so a rounded file is not a memorised pool.
+- diversity's own flags (the verdict spends its own alpha budget on the same p-values):
+  collapsed = collapse_pvalue < alpha / 2; memorised = not collapsed and (memorised_pvalue <
+  alpha / 2 or values_pvalue < alpha / 2). Bonferroni over the two memorisation components.
+- heterogeneous = heterogeneity_pvalue < alpha.
 - pvalue: against the whole null, Bonferroni over the three components: min(1, 3 min(p)).
 
-A too-narrow or too-wide but independent generator is none of these (the std test's job).
-Data with ties (rounded values) break the "continuous" assumption: ties shrink T between pairs, so
-heavily rounded draws can look like reused values. Generator output (float32) has only the odd
-chance tie, which is harmless here.
+The rank tests are distribution-free (a monotone transform of the data leaves their p-values
+unchanged) and tie-corrected; the F statistic of the fixed share is exact for normal data and
+conservative for the others at a fixed share of 0, far below the tolerance it is tested at.
 """
 from __future__ import annotations
 
@@ -58,22 +57,19 @@ import numpy as np
 from scipy import stats
 
 from gancheck.stats import gof
+from gancheck.stats.repeats import repeats
+from gancheck.stats.tolerance import Tolerance
 
-#: A memorised share counts as a collapse from here: a quarter of the output's variance (or of its
-#: values) is the same in every draw. Fixed shares of 0.5 and above are estimated at 0.5 +- 0.01
-#: at K = 100, n = 500, so they clear it with room to spare.
-MATERIAL_FIXED_SHARE = 0.25
-MATERIAL_REUSE_SHARE = 0.25
-#: The collapse rule in words, for reports and CLIs (the code below is its only definition).
+#: The memorisation rule in words, for reports and CLIs (the code below is its only definition).
 COLLAPSE_RULE = (
-    f"A generator is collapsed when its noise draws share memorised output that is both "
-    f"significant and material: coordinates fixed across draws (Kruskal-Wallis over coordinates, "
-    f"p < alpha/2) making up at least {MATERIAL_FIXED_SHARE:.0%} of the output's variance "
-    f"(intraclass correlation), or values reused across draws in another order (Cramér-von Mises "
-    f"between pairs of draws too alike, p < alpha/2) with a reuse share of at least "
-    f"{MATERIAL_REUSE_SHARE:.0%}. Each p-value is distribution-free (ranks against a null "
-    f"simulated for the run's K and n), so the rule does not depend on the target's location or "
-    f"scale, and a generator that is merely too narrow is not collapsed: that is the std test's job.")
+    "A generator is collapsed when the share of its output's variance that is fixed per "
+    "coordinate across noise draws (intraclass correlation) is shown above the tolerance's "
+    "collapse share, and memorised when that share is shown above the tolerance's fixed share, or "
+    "when values repeat exactly across draws more than the tolerance's ratio times what the data's "
+    "resolution (float32 spacing or the grid of a rounded file) gives by chance. Each is a "
+    "one-sided test against the tolerance, not against zero, so more draws do not turn a "
+    "negligible memorised share into a collapse; a generator that is merely too narrow is not "
+    "collapsed (that is the sd band's job).")
 #: Smallest number of values per draw: Kruskal–Wallis with coordinates as groups needs n >= 2.
 MIN_VALUES = 2
 MIN_DRAWS = 2
@@ -104,28 +100,34 @@ class DiversityResult:
     draw_share: float
     coordinates_statistic: float  # Kruskal–Wallis H, coordinates as groups
     coordinates_pvalue: float
-    values_statistic: float  # mean two-sample Cramér–von Mises T over disjoint pairs of draws
+    values_statistic: float  # cross-draw repeats over their chance count (gancheck.stats.repeats)
     values_pvalue: float
     heterogeneity_statistic: float  # Kruskal–Wallis H, draws as groups
     heterogeneity_pvalue: float
     status: str
     k: int
     n: int
+    memorised: bool = False
+    memorised_pvalue: float = float("nan")  # H0: fixed share <= tolerance.fixed_share
+    collapse_pvalue: float = float("nan")  # H0: fixed share <= tolerance.collapse
+    fixed_within_pvalue: float = float("nan")  # H0: fixed share >= tolerance.fixed_share
+    repeats_count: int = 0
+    repeats_expected: float = float("nan")
+    resolution: str = ""
+    alpha: float = 0.05
 
     def component(self, name: str) -> tuple[float, float, bool]:
-        """(effect size, p-value, reject) of one component, as judge() reports it."""
+        """(effect size, p-value, reject) of one component, as judge() reports it: the rank tests'
+        p-values against no memorisation at all, reject when p < alpha / 2 (memorisation) or
+        alpha (heterogeneity); the repeats' p-value against the tolerance's ratio."""
         alpha_half = self.alpha / 2
         if name == "fixed_coordinates":
-            return self.fixed_share, self.coordinates_pvalue, bool(
-                self.coordinates_pvalue < alpha_half and self.fixed_share >= MATERIAL_FIXED_SHARE)
+            return self.fixed_share, self.coordinates_pvalue, bool(self.coordinates_pvalue < alpha_half)
         if name == "reused_values":
-            return self.reuse_share, self.values_pvalue, bool(
-                self.values_pvalue < alpha_half and self.reuse_share >= MATERIAL_REUSE_SHARE)
+            return self.values_statistic, self.values_pvalue, bool(self.values_pvalue < alpha_half)
         if name == "heterogeneity":
             return self.draw_share, self.heterogeneity_pvalue, self.heterogeneous
         raise ValueError(f"component must be one of {COMPONENTS}, got {name!r}")
-
-    alpha: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -136,19 +138,21 @@ class DiversityNull:
     n: int
     coordinates: np.ndarray  # H, coordinates as groups
     heterogeneity: np.ndarray  # H, draws as groups
-    pair_sums: np.ndarray  # Σ over the K // 2 pairs of Σ (n·ECDF gap)² (integers)
 
 
-def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> DiversityResult:
+def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
+              tolerance: Tolerance | None = None) -> DiversityResult:
     """Test a (K, n) array of K noise draws of one generator for memorisation and heterogeneity.
 
     ``mean`` and ``std`` do not enter any test (the null is "any continuous distribution"); ``std``
     only scales the descriptive spread_ratio (mean over coordinates of the sd across draws, ddof=1,
-    divided by std). Input that cannot be tested (not 2-D, K < 2, n < 2, non-finite, huge or all
-    equal values) gets a status saying why, NaN statistics and collapsed=True, so a broken
-    generator never passes. Raises ValueError for malformed arguments or non-numeric draws.
+    divided by std). ``tolerance`` (default Tolerance()) sets the memorisation bands. Input that
+    cannot be tested (not 2-D, K < 2, n < 2, non-finite, huge or all equal values) gets a status
+    saying why, NaN statistics and collapsed=True, so a broken generator never passes. Raises
+    ValueError for malformed arguments or non-numeric draws.
     """
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    tolerance = Tolerance() if tolerance is None else tolerance
     x, status = _as_draws(draws)
     if status != gof.OK:
         return _undecided(status, *x.shape, alpha=alpha)
@@ -158,24 +162,35 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
     ties = _tie_correction(x)
     h_coordinates = _kruskal_h(ranks.sum(axis=0), k, k * n) / ties
     h_draws = _kruskal_h(ranks.sum(axis=1), n, k * n) / ties
-    pair_sum = int(_pair_distances(x).sum())
     p_coordinates = _upper_p(null.coordinates, h_coordinates)
     p_draws = _upper_p(null.heterogeneity, h_draws)
-    p_values = (1.0 + np.searchsorted(null.pair_sums, pair_sum, side="right")) / (1.0 + null.pair_sums.size)
-    fixed, low, high = _icc(x, alpha_ci=0.05)
+    fixed, low, high, f0 = _icc(x, alpha_ci=0.05)
     draw_share = _icc(x.T, alpha_ci=None)[0]
-    reuse = 1.0 - np.sqrt(pair_sum / null.pair_sums.mean())
-    collapsed = bool((p_coordinates < alpha / 2 and fixed >= MATERIAL_FIXED_SHARE)
-                     or (p_values < alpha / 2 and reuse >= MATERIAL_REUSE_SHARE))
+    p_memorised = _icc_pvalue(f0, tolerance.fixed_share, k, n)
+    p_collapse = _icc_pvalue(f0, tolerance.collapse, k, n)
+    p_fixed_within = 1.0 - p_memorised if np.isfinite(f0) else 0.0
+    found = repeats(x, ratio=tolerance.repeats)  # float32 values stay exact in float64
+    collapsed = bool(p_collapse < alpha / 2)
+    memorised = bool(not collapsed and (p_memorised < alpha / 2 or found.pvalue < alpha / 2))
     return DiversityResult(
         collapsed=collapsed, fixed_share=fixed, fixed_share_low=low, fixed_share_high=high,
-        pvalue=float(min(1.0, 3 * min(p_coordinates, p_values, p_draws))),
+        pvalue=float(min(1.0, 3 * min(p_coordinates, found.pvalue, p_draws))),
         heterogeneous=bool(p_draws < alpha), spread_ratio=float(x.std(axis=0, ddof=1).mean() / std),
-        reuse_share=float(reuse), draw_share=draw_share,
+        reuse_share=found.share, draw_share=draw_share,
         coordinates_statistic=float(h_coordinates), coordinates_pvalue=float(p_coordinates),
-        values_statistic=pair_sum / (4.0 * n * n * (k // 2)), values_pvalue=float(p_values),
+        values_statistic=found.ratio, values_pvalue=found.pvalue,
         heterogeneity_statistic=float(h_draws), heterogeneity_pvalue=float(p_draws),
-        status=gof.OK, k=k, n=n, alpha=alpha)
+        status=gof.OK, k=k, n=n, memorised=memorised, memorised_pvalue=p_memorised,
+        collapse_pvalue=p_collapse, fixed_within_pvalue=float(p_fixed_within),
+        repeats_count=found.count, repeats_expected=found.expected, resolution=found.resolution,
+        alpha=alpha)
+
+
+def _icc_pvalue(f0: float, rho: float, k: int, n: int) -> float:
+    """P(F >= f0) when the fixed share is rho: F / ((1 + (K-1) rho) / (1 - rho)) ~ F(n-1, n(K-1))."""
+    if not np.isfinite(f0):
+        return 0.0  # every coordinate constant across draws: all variance fixed
+    return float(stats.f.sf(f0 * (1 - rho) / (1 + (k - 1) * rho), n - 1, n * (k - 1)))
 
 
 def _as_draws(draws) -> tuple[np.ndarray, str]:
@@ -210,7 +225,7 @@ def _undecided(status: str, k: int, n: int, *, alpha: float) -> DiversityResult:
     """Untestable draws: counted as collapsed, so a broken generator never passes."""
     nan = float("nan")
     return DiversityResult(True, nan, nan, nan, nan, False, nan, nan, nan, nan, nan, nan, nan, nan, nan,
-                           status, k, n, alpha)
+                           status, k, n, alpha=alpha)
 
 
 def _kruskal_h(group_sums: np.ndarray, size: int, total: int) -> np.ndarray:
@@ -225,26 +240,8 @@ def _tie_correction(x: np.ndarray) -> float:
     return 1.0 - float(((counts.astype(float) ** 3) - counts).sum()) / (total**3 - total)
 
 
-def _pair_distances(x: np.ndarray) -> np.ndarray:
-    """Σ (n·(F_a - F_b))² over the 2n pooled values, for the disjoint pairs (0, 1), (2, 3), ...
-
-    An integer; divided by 4n² it is the two-sample Cramér–von Mises T of Anderson (1962),
-    T = nm/(n + m)² Σ (F_a - F_b)², as scipy.stats.cramervonmises_2samp reports it.
-    """
-    k, n = x.shape
-    pairs = x[: 2 * (k // 2)].reshape(k // 2, 2 * n)  # rows 2i and 2i + 1 side by side
-    order = np.argsort(pairs, axis=1, kind="stable")
-    values = np.take_along_axis(pairs, order, axis=1)
-    steps = np.where(order < n, 1, -1)
-    gap = np.abs(np.cumsum(steps, axis=1))
-    # Compare the two ECDFs only where both have taken all of a tied value's copies.
-    last_of_value = np.ones_like(gap, dtype=bool)
-    last_of_value[:, :-1] = values[:, 1:] != values[:, :-1]
-    return (np.where(last_of_value, gap, 0).astype(np.int64) ** 2).sum(axis=1)
-
-
-def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float]:
-    """ICC(1) of the one-way layout with columns as groups and rows as replicates, and its CI.
+def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float, float]:
+    """ICC(1) of the one-way layout with columns as groups and rows as replicates, its CI, and F.
 
     McGraw & Wong (1996), case 1: F = MSB / MSW on (g - 1, g(r - 1)) df; the CI maps
     F / F_crit and F · F_crit' through (F - 1) / (F + r - 1).
@@ -256,15 +253,16 @@ def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float]
     msb = r * float((column_means**2).sum()) / (g - 1)  # overall mean of z is 0
     msw = float(((z - column_means) ** 2).sum()) / (g * (r - 1))
     if msw == 0.0:  # every column constant: all variance is fixed
-        return 1.0, 1.0, 1.0
+        return 1.0, 1.0, 1.0, float("inf")
     f0 = msb / msw
     icc = (msb - msw) / (msb + (r - 1) * msw)
     if alpha_ci is None:
-        return float(icc), float("nan"), float("nan")
+        return float(icc), float("nan"), float("nan"), float(f0)
     df1, df2 = g - 1, g * (r - 1)
     f_low = f0 / stats.f.ppf(1 - alpha_ci / 2, df1, df2)
     f_high = f0 * stats.f.ppf(1 - alpha_ci / 2, df2, df1)
-    return float(icc), float((f_low - 1) / (f_low + r - 1)), float((f_high - 1) / (f_high + r - 1))
+    return (float(icc), float((f_low - 1) / (f_low + r - 1)), float((f_high - 1) / (f_high + r - 1)),
+            float(f0))
 
 
 def _upper_p(null_sorted: np.ndarray, observed: float) -> float:
@@ -280,30 +278,24 @@ def null_replicates(k: int, n: int) -> int:
 
 @functools.lru_cache(maxsize=8)
 def diversity_null(k: int, n: int, replicates: int | None = None, seed: int = NULL_SEED) -> DiversityNull:
-    """Null draws of the three statistics at (K, n), simulated once by permuting ranks, cached.
+    """Null draws of the two rank statistics at (K, n), simulated once by permuting ranks, cached.
 
-    Under the null the rank matrix is a uniformly random arrangement of 1..N, and the order of
-    the 2n values in a pair of draws is a uniformly random interleaving of n and n, whatever the
+    Under the null the rank matrix is a uniformly random arrangement of 1..N, whatever the
     distribution. The statistics are computed by the same functions that judge the data.
     """
     replicates = null_replicates(k, n) if replicates is None else replicates
     rng = np.random.default_rng([seed, k, n])
-    total, pairs = k * n, k // 2
+    total = k * n
     chunk = max(1, 2**20 // total)
     ranks = np.arange(1, total + 1, dtype=float)
-    labels = np.repeat(np.array([1, -1], dtype=np.int32), n)
-    coordinates, heterogeneity, pair_sums = [], [], []
+    coordinates, heterogeneity = [], []
     for start in range(0, replicates, chunk):
         size = min(chunk, replicates - start)
         r = rng.permuted(np.tile(ranks, (size, 1)), axis=1).reshape(size, k, n)
         coordinates.append(_kruskal_h(r.sum(axis=1), k, total))
         heterogeneity.append(_kruskal_h(r.sum(axis=2), n, total))
-        steps = rng.permuted(np.tile(labels, (size * pairs, 1)), axis=1)
-        gaps = (np.cumsum(steps, axis=1).astype(np.int64) ** 2).sum(axis=1)
-        pair_sums.append(gaps.reshape(size, pairs).sum(axis=1))
     tables = {}
-    for name, parts in (("coordinates", coordinates), ("heterogeneity", heterogeneity),
-                        ("pair_sums", pair_sums)):
+    for name, parts in (("coordinates", coordinates), ("heterogeneity", heterogeneity)):
         table = np.sort(np.concatenate(parts))
         table.flags.writeable = False  # shared by every caller through the cache
         tables[name] = table

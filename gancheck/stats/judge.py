@@ -8,6 +8,7 @@ from scipy import stats
 from gancheck.stats import gof, registry
 from gancheck.stats.diversity import DiversityResult, diversity
 from gancheck.stats.scoring import score
+from gancheck.stats.tolerance import Tolerance
 
 #: Columns of judge()'s table (the lead's aggregation reads them).
 COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reject_rate", "status", "k", "n")
@@ -18,8 +19,8 @@ def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -
     return judge_generator(draws, mean=mean, std=std, alpha=alpha)[0]
 
 
-def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25,
-                    alpha: float = 0.05) -> tuple[pd.DataFrame, DiversityResult | None]:
+def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
+                    tolerance: Tolerance | None = None) -> tuple[pd.DataFrame, DiversityResult | None]:
     """Judge a generator on its (K, n) draws: one row per registry test, in registry order.
 
     Per-sample tests (every score() test): each of the K draws is scored; reject_rate is the share
@@ -34,9 +35,11 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25,
     N(4.15, 1.25) is rejected by KS with probability 0.63, K = 100 draws almost always.
 
     Diversity tests (fixed_coordinates, reused_values, heterogeneity): statistic is the
-    component's effect size (fixed_share, reuse_share, draw_share), pvalue the component's own
-    p-value, reject the decision of diversity() (memorisation: p < alpha / 2 and material;
-    heterogeneity: p < alpha), reject_rate NaN.
+    component's effect size (fixed_share; repeats over their chance count; draw_share), pvalue
+    the component's own p-value (``tolerance`` sets the repeats' ratio), reject p < alpha / 2 for
+    the two memorisation components (Bonferroni) and p < alpha for heterogeneity, reject_rate NaN.
+    These rows say whether a test DETECTS something; whether it matters is the verdict's question
+    (gancheck.stats.verdict), asked against the tolerance.
 
     status is "ok", a BROKEN status (gof.BROKEN_STATUSES; reject True) when any draw is broken
     for the test, else an UNTESTED status (gof.UNTESTED_STATUSES; reject False, pvalue NaN) when
@@ -55,7 +58,7 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25,
     k, n = x.shape
     rows = [_judge_sample_test(table, test, alpha)
             for test, (_, table) in zip(registry.SCORE_TESTS, _by_test(score(x, mean=mean, std=std, alpha=alpha)))]
-    result = diversity(x, mean=mean, std=std, alpha=alpha)
+    result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance)
     for test in registry.DIVERSITY_TESTS:
         if result.status != gof.OK:
             rows.append(_row(test, status=result.status))

@@ -1,42 +1,26 @@
-"""One named outcome per generator, from one ordered decision list.
+"""The outcome table: how many generators of each arm got each outcome, with Wilson intervals.
 
-A generator (in gancheck: one seed of one arm) is judged on all its K noise draws by
-``gancheck.judge``; `classify` turns that verdict into exactly one of OUTCOMES, the first rule
-that holds, in this order:
-
-1. ``diverged``: the generator's output is not finite (training blew up, or any draw holds NaN or
-   inf), or the caller says it diverged.
-2. ``stuck``: the output is nearly constant within a draw: a draw is constant, or the median
-   within-draw sd is below STUCK_SD_SHARE of the target sd (a tenth: a generator emitting one
-   number with a little jitter, not a narrow but working one).
-3. ``collapsed``: ``diversity`` found material memorisation across draws (its own rule: significant
-   and material; see gancheck.stats.diversity).
-4. ``off_target``: wrong location or scale: the mean test rejects, or the std test rejects while
-   no shape test does. (The std test's null is the normal target, so a heavy-tailed sample of
-   the right sd fails it too; that is a wrong shape, rule 5, not a wrong scale.)
-5. ``wrong_shape``: any other generator-level test rejects: the fit tests (KS, AD, CvM), the shape
-   tests, heterogeneity across draws, or memorisation too small to call collapse.
-6. ``on_target``: no generator-level test rejects.
-
-"Rejects" in rules 4 to 6 is Holm's correction at ``alpha`` over the generator's own tested rows
-(about a dozen tests): without it a perfect generator would fail some test 1 - 0.95^12 = 46% of
-the time, and "on target" would mean "lucky". With it, a perfect generator is on target with
-probability at least 1 - alpha. Rows that could not be tested (an untested status) neither pass
-nor fail and stay out of the family.
+The outcome of one generator comes from gancheck.stats.decision's ordered decision list (through
+gancheck.stats.verdict); OUTCOMES lists them in that order. That module's description of the list
+is appended below, so that readers of this module (the report's Methods) see the rules as coded.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from gancheck.stats.comparisons import holm
 from gancheck.stats.aggregate import wilson_interval
+from gancheck.stats.comparisons import holm
+from gancheck.stats.decision import (  # noqa: F401  (re-exported)
+    DEPARTURES, OUTCOMES, SHAPE_GUARD_SHARE, STUCK_SD_SHARE)
 
-OUTCOMES = ("diverged", "stuck", "collapsed", "off_target", "wrong_shape", "on_target")
+from gancheck.stats import decision as _decision  # noqa: E402
+
+__doc__ = (__doc__ or "") + "\n" + (_decision.__doc__ or "")
+
 OUTCOME_COLUMNS = ["arm", "outcome", "count", "n", "rate", "ci_low", "ci_high"]
-#: Within-draw sd below this share of the target sd is "stuck" (rule 2).
-STUCK_SD_SHARE = 0.1
-#: Statuses that mean the output itself is broken (gancheck.stats.gof's vocabulary).
+#: classify()'s "stuck": median within-draw sd below a tenth of the target sd.
+CLASSIFY_STUCK_SD_SHARE = 0.1
 NON_FINITE_STATUSES = ("non-finite values", "values too large")
 CONSTANT_STATUSES = ("constant sample",)
 SHAPE_GROUP = "shape"
@@ -44,14 +28,19 @@ SHAPE_GROUP = "shape"
 
 def classify(verdict: pd.DataFrame, *, collapsed: bool, diverged: bool = False,
              target_std: float = 1.25, alpha: float = 0.05) -> str:
-    """The outcome of one generator from its ``judge`` rows (module docstring for the rules).
+    """A label from ``judge`` rows alone, tolerance aside: the test-by-test reading.
 
-    ``verdict`` needs the columns test, statistic, pvalue, status and reject of ``judge``.
+    Kept for callers that hold only judge's table (test fixtures of stored runs): it names the
+    first test family that DETECTED a departure (Holm at alpha over the tested rows), so its
+    on_target means "no test detected anything", which tightens as K grows. The verdict proper,
+    against a tolerance, needs the draws: gancheck.stats.verdict. ``verdict`` needs the columns
+    test, statistic, pvalue, status and reject of ``judge``; stuck uses the old 10% sd rule of
+    this reading (CLASSIFY_STUCK_SD_SHARE).
     """
     status = verdict["status"].astype(str)
     if diverged or status.isin(NON_FINITE_STATUSES).any():
         return "diverged"
-    if status.isin(CONSTANT_STATUSES).any() or _within_sd(verdict, target_std) < STUCK_SD_SHARE * target_std:
+    if status.isin(CONSTANT_STATUSES).any() or _within_sd(verdict, target_std) < CLASSIFY_STUCK_SD_SHARE * target_std:
         return "stuck"
     if collapsed:
         return "collapsed"

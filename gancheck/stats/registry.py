@@ -24,6 +24,8 @@ class StatTest:
       the diversity tests, which are judged on generator output).
     run: (sorted (m, n) rows, *, mean, std) -> (statistic, pvalue); None for the diversity tests,
       which diversity() computes on all draws together.
+    statistic: for the diversity tests, the name (as the description says it) of what judge()
+      reports as the row's statistic; tests/stats/test_registry.py ties each to its computation.
     """
 
     name: str
@@ -36,6 +38,7 @@ class StatTest:
     min_n: int
     ties: str | None = None
     run: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+    statistic: str = ""  # diversity tests: the name of the effect size judge() reports as statistic
 
 
 _ENTRIES = (
@@ -69,18 +72,21 @@ _ENTRIES = (
              "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test),
     StatTest("fixed_coordinates", "composite", "Fixed coordinates", "diversity", 10,
              "The K draws are independent samples of one continuous law, so no coordinate keeps "
-             "part of its value across draws; Kruskal–Wallis H with coordinates as groups, "
-             "effect size ICC(1).",
+             "part of its value across draws; p-value of the Kruskal–Wallis H with coordinates as "
+             "groups (permutation null), statistic the fixed share ICC(1).",
              "Kruskal & Wallis (1952), JASA 47; Shrout & Fleiss (1979), Psychol. Bull. 86; "
-             "McGraw & Wong (1996), Psychol. Methods 1", 2),
+             "McGraw & Wong (1996), Psychol. Methods 1", 2, statistic="ICC(1)"),
     StatTest("reused_values", "composite", "Reused values", "diversity", 11,
-             "The K draws are independent samples of one continuous law, so two draws are no more "
-             "alike than chance allows; mean two-sample KS D over disjoint pairs, lower tail.",
-             "Smirnov (1939); permutation null, Davison & Hinkley (1997), ch. 4", 2),
+             "The K draws do not re-emit a finite pool of values; statistic the repeats ratio: pairs "
+             "of equal values across draws over their chance count at the data's resolution (float32 "
+             "spacing or a rounding grid), p-value Poisson at the tolerance's ratio.",
+             "Poisson count of coincidences; resolution from the data's own grid", 2,
+             statistic="repeats ratio"),
     StatTest("heterogeneity", "composite", "Heterogeneity across draws", "diversity", 12,
              "The K draws are samples of one law, so no draw sits higher or lower than the others; "
-             "Kruskal–Wallis H with draws as groups.",
-             "Kruskal & Wallis (1952), JASA 47", 2),
+             "p-value of the Kruskal–Wallis H with draws as groups (permutation null), statistic "
+             "the draw share ICC(1) with draws as groups.",
+             "Kruskal & Wallis (1952), JASA 47", 2, statistic="ICC(1)"),
 )
 
 #: Every test, in order (score's tests first, then the diversity tests).

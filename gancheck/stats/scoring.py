@@ -12,7 +12,7 @@ import pandas as pd
 from gancheck.stats import gof, registry, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
-#: Columns of score()'s long-form table (the contract in DESIGN.md).
+#: Columns of score()'s long-form table (a public contract: outside scripts read them).
 COLUMNS = ("sample", "test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
 
 
@@ -25,8 +25,8 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05)
     reject, status ("ok" or why the sample was not tested), n (values in the sample). Rows come
     in sample order, tests in registry order (registry.SCORE_TESTS).
 
-    Status and reject (a change from DESIGN.md's first contract, where every non-ok row
-    rejected): a BROKEN sample (gof.BROKEN_STATUSES: empty, non-finite, constant, huge values,
+    Status and reject (a change from the first version of this contract, where every non-ok
+    row rejected): a BROKEN sample (gof.BROKEN_STATUSES: empty, non-finite, constant, huge values,
     not 1-D) rejects on every test; a sample a test cannot take but that is not broken
     (gof.UNTESTED_STATUSES: fewer values than that test's min_n, or ties on a grid too coarse for
     it, see gancheck.stats.ties) gets reject False and a NaN p-value for that test only: not
@@ -94,12 +94,13 @@ def _score_matrix(x: np.ndarray, mean: float, std: float):
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    coarse = {"order": ties.coarse_for_order_tests(valid), "moments": ties.coarse_for_moment_tests(valid)}
+    grid = ties.grid_to_sd(valid)
+    moments = ties.coarse_for_moment_tests(valid)
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
             continue
-        tied = coarse[test.ties]
+        tied = ties.coarse_for_order_tests(valid, test.name, grid) if test.ties == "order" else moments
         status[ok[tied], j] = gof.TIES
         if tied.all():
             continue

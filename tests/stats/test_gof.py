@@ -119,7 +119,7 @@ def test_std_pvalue_by_hand():
     assert p[0] == pytest.approx(0.10, abs=2e-5)
 
 
-# --- p-value functions at the published critical values (STATISTICS.md) --------------------
+# --- p-value functions at the published critical values ----------------------------------------
 # The printed points carry 3-4 digits and are either approximate (Stephens' modified KS form) or
 # asymptotic (AD, known parameters; used at n = 500): we accept 5% of the level. The largest gap
 # measured is 2.5%, at AD's 1% point: the classical 3.857 against 3.878 obtained by inverting
@@ -171,11 +171,12 @@ def test_far_tail_samples_reject_with_tiny_pvalues(rng):
         assert 0 <= p[0] < 1e-6
 
 
-def test_ad_pvalue_has_no_floor_in_the_far_tail():
-    # The published correction alone would floor p at 6e-4/n (1.2e-6 at n = 500); the true tail
-    # keeps falling. Hand check of the asymptotic tail: 1 - ADinf(12) = exp(poly(12)) = 2e-8.
+def test_ad_pvalue_has_no_artificial_floor_in_the_far_tail():
+    # The published correction alone would floor p at 6e-4/n (1.2e-6 at n = 500); the tail keeps
+    # falling below it, but never below the provable bound P(chi2_1 >= 2 A²) = 9.6e-7 at A² = 12
+    # (scipy.stats.chi2.sf), which the approximation's 2e-8 (exp(poly(12)), by hand) undercut.
     p = gof.ad_pvalue(np.array([12.0]), 500)[0]
-    assert 0 < p < 1e-7
+    assert stats.chi2.sf(24.0, 1) <= p < 1.2e-6
 
 
 # --- input checks ---------------------------------------------------------------------------
@@ -232,3 +233,18 @@ def test_null_replicates_shrink_only_for_huge_samples():
     assert gof.null_replicates(500) == gof.NULL_REPLICATES
     assert gof.null_replicates(10**5) == gof.NULL_VALUE_BUDGET // 10**5
     assert gof.null_replicates(10**7) == gof.MIN_NULL_REPLICATES
+
+
+@pytest.mark.parametrize("n", [500, 2000])
+def test_ad_pvalue_never_below_the_chi2_bound(n):
+    # A² >= Z_1² / 2 (Anderson & Darling 1952's decomposition), so P(A² >= a) >= P(chi2_1 >= 2a)
+    # (scipy.stats.chi2.sf is the oracle). Checked from A² = 5 to 50, and the p-value still falls
+    # as A² grows (never flat at 0, never rising).
+    from gancheck.stats.gof import ad_pvalue
+    a2 = np.linspace(5, 50, 181)
+    p = ad_pvalue(a2, n)
+    assert (p >= stats.chi2.sf(2 * a2, 1)).all()
+    assert (p > 0).all() and (np.diff(p) < 0).all()
+    # Below the far tail the floor does not bind: the usual critical values of the limiting law
+    # (D'Agostino & Stephens 1986, Table 4.2: 1.933 at 10%, 2.492 at 5%, 3.857 at 1%) still hold.
+    assert ad_pvalue(np.array([1.933, 2.492, 3.857]), n) == pytest.approx([0.10, 0.05, 0.01], abs=1.5e-3)

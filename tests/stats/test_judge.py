@@ -100,7 +100,8 @@ def test_perfect_generator_rejects_at_most_alpha(seed, replicates, k, n, mean, s
 
 @pytest.mark.slow
 def test_generator_level_ks_has_power_where_one_draw_does_not():
-    # STATISTICS.md: one draw of N(4.15, 1.25), n = 500, is rejected by KS with probability 0.63.
+    # One draw of N(4.15, 1.25), n = 500, is rejected by KS with probability 0.63 (the power
+    # printed beside it below, measured with the same draws).
     replicates = 100
     rates, per_draw = generator_rejection_rates(4150, replicates, 100, 500, 4.0, 1.25, draw_mean=4.15)
     print(f"\nN(4.15, 1.25), K=100, n=500, {replicates} generators: generator-level KS rejects "

@@ -20,7 +20,7 @@ HYPOTHESIS = {t.name: t.hypothesis for t in registry.SCORE_TESTS}
 
 
 def test_registry_holds_designs_test_names():
-    # DESIGN.md's table of score() test names and hypotheses, in output order.
+    # The public contract's score() test names and hypotheses, in output order.
     assert [(t.name, t.hypothesis) for t in registry.SCORE_TESTS] == [
         ("ks", "simple"), ("ad", "simple"), ("cvm", "simple"), ("shapiro", "composite"),
         ("ad_normal", "composite"), ("mean", "simple"), ("std", "simple"), ("skew", "simple"),

@@ -1,0 +1,139 @@
+"""Each tolerance band tested with the noise draw as the unit: shown within, shown outside, or neither.
+
+Given its weights, a generator's K draws are independent, but the n values inside one draw need
+not be (one noise vector yields all n jointly). So every criterion is a per-draw statistic
+averaged over the K draws, with its standard error from the spread of that statistic ACROSS
+draws (a cluster-robust error: it is right whatever the dependence inside a draw), referred to
+Student's t on K - 1 degrees of freedom:
+
+=========== ==================================================== ===============================
+criterion   per-draw statistic, averaged over draws              band
+=========== ==================================================== ===============================
+mean        the draw's mean                                      target mean ± mean · sd
+std         the draw's variance (ddof = 1), reported as its sd   ((1 ∓ std) · sd)²
+ks          the draw's ECDF at the target's 1%, 2%, ..., 99%      each point ± ks (outside),
+            quantiles (99 points)                                ± (ks - 0.01) (within)
+tail        the draw's share below mean - 3 sd, and above        [0, tail] each
+            mean + 3 sd
+=========== ==================================================== ===============================
+
+For each criterion two p-values: ``p_within`` (two one-sided tests, TOST: small when the data
+show the parameter inside its band) and ``p_outside`` (small when they show it outside; both ends
+counted at the observed statistic). The t reference is exact for normal per-draw statistics and
+close otherwise (they are independent across draws and average n values); the calibration is
+checked from K = 10, n = 50 to K = 1,000 in tests/stats/test_verdict.py. The mean band's error
+comes from the draws' own spread, so a generator of the right mean but a wider law does not fail
+it (the fault of a z test that assumes the target's sd).
+
+The ks criterion bounds sup|F - Φ| from a grid of points: at a grid point |F - Φ| <= sup, so a
+point shown outside ks shows the sup outside; between neighbouring points (1% of target mass
+apart) both CDFs are monotone, so sup <= max over points + 0.01, and every point shown within
+ks - 0.01 shows the sup within ks. The points' outside p-value is Bonferroni over the 99 points,
+their within p-value the largest of the points' (intersection-union: no correction needed).
+Standard errors of shares are floored at the binomial error of K·n independent values, so a share
+that is 0 in every draw (the far tail at n = 50) is not read as known exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from gancheck.stats.tolerance import Tolerance
+
+CRITERIA = ("mean", "std", "ks", "tail")
+#: Grid of target-CDF levels for the ks criterion, and its step (the within band's allowance).
+GRID_STEP = 0.01
+GRID = np.arange(1, round(1 / GRID_STEP)) * GRID_STEP
+TAIL_SDS = 3.0
+COLUMNS = ("criterion", "estimate", "band_low", "band_high", "se", "p_within", "p_outside")
+
+
+@dataclass(frozen=True)
+class CriterionTest:
+    criterion: str
+    estimate: float  # mean error, sd error (target units); KS distance on the grid; larger tail share
+    band_low: float
+    band_high: float
+    se: float
+    p_within: float
+    p_outside: float
+
+
+def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance) -> list[CriterionTest]:
+    """The four band tests on a finite (K, n) array, K >= 2, n >= 2 (module docstring)."""
+    k, n = x.shape
+    df = k - 1
+    draws_mean = x.mean(axis=1)
+    variances = x.var(axis=1, ddof=1)
+    out = [_band("mean", draws_mean - mean, -tolerance.mean * std, tolerance.mean * std, df)]
+    low, high = ((1 - tolerance.std) * std) ** 2, ((1 + tolerance.std) * std) ** 2
+    scale = _band("std", variances, low, high, df)
+    out.append(CriterionTest("std", float(np.sqrt(variances.mean()) - std), -tolerance.std * std,
+                             tolerance.std * std, scale.se, scale.p_within, scale.p_outside))
+    out.append(_ks(x, mean, std, tolerance.ks, df))
+    out.append(_tail(x, mean, std, tolerance.tail, df))
+    return out
+
+
+def _band(name: str, per_draw: np.ndarray, low: float, high: float, df: int,
+          floor: np.ndarray | float = 0.0) -> CriterionTest:
+    estimate = float(per_draw.mean())
+    se = max(float(per_draw.std(ddof=1)) / np.sqrt(per_draw.size), float(np.max(floor)))
+    p_within, p_outside = _band_p(estimate, se, low, high, df)
+    return CriterionTest(name, estimate, low, high, se, float(p_within), float(p_outside))
+
+
+def _band_p(estimate, se, low, high, df):
+    """(p_within, p_outside) of a t statistic against [low, high]; arrays broadcast."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        above_low = np.where(se > 0, (estimate - low) / se, np.sign(estimate - low) * np.inf)
+        below_high = np.where(se > 0, (high - estimate) / se, np.sign(high - estimate) * np.inf)
+        width = np.where(se > 0, (high - low) / se, np.inf)
+    p_within = np.maximum(stats.t.sf(above_low, df), stats.t.sf(below_high, df))
+    # Outside either end: reject when the larger one-sided statistic c is large. Its p-value
+    # counts both ends at c (at the upper boundary the lower end's statistic is -T - width).
+    c = np.maximum(-above_low, -below_high)
+    with np.errstate(invalid="ignore"):
+        other_end = np.where(np.isinf(width), 0.0, stats.t.cdf(-c - width, df))
+    p_outside = np.minimum(1.0, stats.t.sf(c, df) + other_end)
+    return p_within, p_outside
+
+
+def _share_se(shares: np.ndarray, k: int, n: int) -> np.ndarray:
+    """Draw-level se of mean shares (columns), floored at the binomial se of K·n values."""
+    total = k * n
+    p = (shares.mean(axis=0) * total + 0.5) / (total + 1.0)
+    floor = np.sqrt(p * (1 - p) / total)
+    return np.maximum(shares.std(axis=0, ddof=1) / np.sqrt(k), floor)
+
+
+def _ks(x: np.ndarray, mean: float, std: float, band: float, df: int) -> CriterionTest:
+    k, n = x.shape
+    # Each value's cell of target mass (0 to 99, by 1%): a draw's share at or below the grid's
+    # j-th point is the share of its values in cells below j (cumulative cell counts).
+    cells = np.minimum((special.ndtr((x - mean) / std) / GRID_STEP).astype(np.int64), GRID.size)
+    flat = (cells + (GRID.size + 1) * np.arange(k)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=k * (GRID.size + 1)).reshape(k, GRID.size + 1)
+    shares = np.cumsum(counts, axis=1)[:, :-1] / n
+    diff = shares.mean(axis=0) - GRID
+    se = _share_se(shares, k, n)
+    p_within, _ = _band_p(diff, se, -(band - GRID_STEP), band - GRID_STEP, df)
+    _, p_outside = _band_p(diff, se, -band, band, df)
+    worst = int(np.argmax(np.abs(diff)))
+    return CriterionTest("ks", float(np.abs(diff).max()), 0.0, band, float(se[worst]),
+                         float(p_within.max()), float(min(1.0, GRID.size * p_outside.min())))
+
+
+def _tail(x: np.ndarray, mean: float, std: float, band: float, df: int) -> CriterionTest:
+    k, n = x.shape
+    shares = np.stack([(x < mean - TAIL_SDS * std).mean(axis=1),
+                       (x > mean + TAIL_SDS * std).mean(axis=1)], axis=1)
+    estimate = shares.mean(axis=0)
+    se = _share_se(shares, k, n)
+    p_within, _ = _band_p(estimate, se, -np.inf, band, df)
+    _, p_outside = _band_p(estimate, se, -np.inf, band, df)
+    worst = int(np.argmax(estimate))
+    return CriterionTest("tail", float(estimate[worst]), 0.0, band, float(se[worst]),
+                         float(p_within.max()), float(min(1.0, 2 * p_outside.min())))

@@ -1,0 +1,189 @@
+"""The ordered decision list: one outcome per generator, inside one alpha budget.
+
+The first rule that holds names the generator:
+
+1. ``diverged``: its output holds NaN or inf (or values too large to square), or the caller says
+   training diverged. No test: a fact about the output.
+2. ``stuck``: nearly constant output: a draw is constant, or the median within-draw sd is below
+   STUCK_SD_SHARE of the target sd (1%). A narrow but working generator is a scale error (rule
+   5), not stuck.
+3. ``collapsed``: the fixed share of its output (variance fixed per coordinate across draws) is
+   shown above the tolerance's collapse share.
+4. ``memorised``: partial memorisation: the fixed share shown above the tolerance's fixed share
+   (but not above the collapse share), or values repeated across draws shown above the
+   tolerance's ratio of chance repeats.
+5. ``off_target``: the mean shown outside its band; or the sd shown outside its band while the
+   composite shape tests (Shapiro-Wilk, Anderson-Darling with estimated parameters, skewness,
+   kurtosis: location- and scale-free) do not reject at SHAPE_GUARD_SHARE of alpha (Holm), so
+   the law is normal but of the wrong scale.
+6. ``wrong_shape``: the KS distance or a tail share shown outside its band, or the sd shown
+   outside while the shape tests reject (heavy tails inflate the sd: that is a shape error).
+7. ``on_target``: every band shown within: mean, sd, KS distance, both tails (two one-sided tests
+   each, at level alpha) and the fixed share shown below the tolerance's fixed share; with no
+   departure shown. Repeated values are a screen only: where chance gives almost none (float64
+   or float32 output) their absence cannot be shown at a level, so they block on_target only
+   when shown above their ratio.
+8. ``undecided``: none of the above is shown; more draws would decide.
+
+The alpha budget (why a generator exactly on target is named a departure in at most alpha of
+cases, by construction, at any K and n):
+- The departure rules 3 to 6 rest on six "shown outside" tests: fixed share, repeats, mean, sd,
+  KS distance (itself Bonferroni over its grid points), tails (Bonferroni over the two sides).
+  Holm's step-down procedure at level alpha over these six p-values controls the chance of ANY
+  false "outside" at alpha (family-wise). Collapse is a stricter reading of the fixed-share test
+  at the same Holm level, so it spends no extra alpha. A generator inside every band (a perfect
+  one above all) is therefore a departure in at most alpha of cases.
+- ``on_target`` is an intersection-union test: it holds only if EVERY band's equivalence test
+  rejects "outside" at level alpha, so a generator outside some band is called on target in at
+  most alpha of cases, with no correction (Berger 1982, Technometrics 24).
+- The labels between departures (rule 5 against 6) use the shape tests only to NAME a departure
+  already shown; they add no departures and spend no alpha. They are read at a fifth of alpha,
+  so a normal generator of the wrong scale is misnamed wrong_shape in at most alpha / 5 of cases
+  (at alpha itself, 9 of 200 sd-1.3 controls were), while heavy tails, whose shape tests give
+  p-values near 0, are still named.
+- Rules 1 and 2 are not tests: a perfect generator never emits NaN, and its within-draw sd is not
+  below 1% of the target's at n >= 3 except with negligible probability.
+Each test's own level holds as stated in gancheck.stats.criteria (t on K - 1 df over per-draw
+statistics), gancheck.stats.diversity (F test of the fixed share) and gancheck.stats.repeats.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gancheck.stats.comparisons import holm
+from gancheck.stats.criteria import CriterionTest
+from gancheck.stats.diversity import DiversityResult
+from gancheck.stats.tolerance import Tolerance
+
+OUTCOMES = ("diverged", "stuck", "collapsed", "memorised", "off_target", "wrong_shape", "undecided",
+            "on_target")
+DEPARTURES = ("collapsed", "memorised", "off_target", "wrong_shape")
+#: Within-draw sd below this share of the target sd is "stuck" (rule 2).
+STUCK_SD_SHARE = 0.01
+#: The six "shown outside" tests whose p-values share the alpha budget (Holm).
+SLOTS = ("fixed_share", "repeats", "mean", "std", "ks", "tail")
+SHAPE_GROUP = "shape"
+#: The shape tests name a scale departure a shape error at this share of alpha (rule 5).
+SHAPE_GUARD_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    reason: str
+    detected: bool  # some test of judge() detected a departure (Holm at alpha), tolerance aside
+
+
+def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None, judged: pd.DataFrame,
+           within_sd: float, std: float, tolerance: Tolerance, alpha: float,
+           diverged: bool = False, broken: str | None = None) -> Decision:
+    """The outcome of one generator (module docstring for the rules).
+
+    criteria: the band tests (None when the draws could not be tested); div: diversity's result;
+    judged: judge()'s table; within_sd: median within-draw sd; broken: why the draws could not be
+    tested, if they could not (NaN and inf are ``diverged``, a constant sample ``stuck``).
+    """
+    found = detected(judged, alpha)
+    if diverged or broken in ("non-finite values", "values too large"):
+        return Decision("diverged", "the output holds non-finite or huge values", True)
+    if broken == "constant sample" or (np.isfinite(within_sd) and within_sd < STUCK_SD_SHARE * std):
+        return Decision("stuck", f"the output is nearly constant (median within-draw sd "
+                                 f"{within_sd:.3g}, below {STUCK_SD_SHARE:.0%} of the target sd)", True)
+    if broken is not None or criteria is None or div is None:
+        return Decision("undecided", f"the draws cannot be judged ({broken})", found)
+    by_name = {c.criterion: c for c in criteria}
+    pvalues = {"fixed_share": div.memorised_pvalue, "repeats": div.values_pvalue,
+               **{name: by_name[name].p_outside for name in ("mean", "std", "ks", "tail")}}
+    rejected, level = holm_levels(np.array([pvalues[s] for s in SLOTS], dtype=float), alpha)
+    shown = dict(zip(SLOTS, rejected))
+    levels = dict(zip(SLOTS, level))
+    if shown["fixed_share"] and div.collapse_pvalue < levels["fixed_share"]:
+        return Decision("collapsed", f"fixed share {div.fixed_share:.3f} shown above the collapse share "
+                                     f"{tolerance.collapse:g} (p = {div.collapse_pvalue:.3g})", True)
+    if shown["fixed_share"]:
+        return Decision("memorised", f"fixed share {div.fixed_share:.3f} shown above {tolerance.fixed_share:g} "
+                                     f"(p = {div.memorised_pvalue:.3g})", True)
+    if shown["repeats"]:
+        return Decision("memorised", f"{div.repeats_count} repeated values across draws against "
+                                     f"{div.repeats_expected:.3g} by chance at the data's resolution "
+                                     f"(p = {div.values_pvalue:.3g})", True)
+    shape_rejects = _shape_rejects(judged, alpha)
+    if shown["mean"] or (shown["std"] and not shape_rejects):
+        name = "mean" if shown["mean"] else "std"
+        return Decision("off_target", _outside(by_name[name], std), True)
+    for name in ("ks", "tail", "std"):
+        if shown[name]:
+            return Decision("wrong_shape", _outside(by_name[name], std)
+                            + (" with the shape tests rejecting normality" if name == "std" else ""), True)
+    within = {c.criterion: c.p_within for c in criteria}
+    within["fixed_share"] = div.fixed_within_pvalue
+    open_ = [name for name, p in within.items() if not p < alpha]
+    if not open_:
+        return Decision("on_target", f"shown within every band of the tolerance (largest p = "
+                                     f"{max(within.values()):.3g})", found)
+    words = ", ".join(f"{name} (p = {within[name]:.3g})" for name in open_)
+    return Decision("undecided", f"not shown within the tolerance on {words}, nor outside it; "
+                                 f"more draws would decide", found)
+
+
+def holm_levels(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Holm's step-down: (rejected, the level each p-value was compared with, alpha / (m - i))."""
+    m = pvalues.size
+    order = np.argsort(pvalues, kind="stable")
+    rejected = np.zeros(m, dtype=bool)
+    level = np.empty(m)
+    going = True
+    for step, i in enumerate(order):
+        level[i] = alpha / (m - step)
+        going = going and bool(pvalues[i] < level[i])
+        rejected[i] = going
+    return rejected, level
+
+
+def detected(judged: pd.DataFrame, alpha: float) -> bool:
+    """Some judge() test rejected (Holm at alpha over its tested rows), or a row is broken."""
+    if judged is None or judged.empty:
+        return True
+    status = judged["status"].astype(str)
+    tested = status.eq("ok").to_numpy()
+    pvalues = np.where(tested, judged["pvalue"].to_numpy(dtype=float), np.nan)
+    _, rejected = holm(pvalues, alpha)
+    return bool((rejected | (~tested & judged["reject"].astype(bool).to_numpy())).any())
+
+
+def _shape_rejects(judged: pd.DataFrame, alpha: float) -> bool:
+    rows = judged[(judged["group"] == SHAPE_GROUP) & (judged["status"] == "ok")]
+    if rows.empty:
+        return False
+    _, rejected = holm(rows["pvalue"].to_numpy(dtype=float), SHAPE_GUARD_SHARE * alpha)
+    return bool(rejected.any())
+
+
+def _outside(c: CriterionTest, std: float) -> str:
+    unit = {"mean": "mean error", "std": "sd error", "ks": "KS distance", "tail": "tail share"}[c.criterion]
+    return (f"{unit} {c.estimate:.3g} shown outside the tolerance band [{c.band_low:.3g}, "
+            f"{c.band_high:.3g}] (p = {c.p_outside:.3g})")
+
+
+def describe(tolerance: Tolerance, alpha: float) -> str:
+    """The decision list and its alpha budget in plain sentences, for a report's Methods."""
+    return (
+        f"Each generator is judged on all its noise draws, with the draw as the independent unit, "
+        f"and gets the first of these outcomes that holds. diverged: its output holds non-finite "
+        f"values. stuck: its output is nearly constant (median within-draw sd below "
+        f"{STUCK_SD_SHARE:.0%} of the target sd). collapsed: the share of its output fixed across "
+        f"draws is shown above {tolerance.collapse:g}. memorised: that share is shown above "
+        f"{tolerance.fixed_share:g}, or values repeat across draws more than {tolerance.repeats:g} "
+        f"times as often as the data's resolution gives by chance. off_target: its mean is shown "
+        f"outside its band, or its sd is while its shape is normal. wrong_shape: its distance to the "
+        f"target or a tail share is shown outside its band, or its sd is while its shape is not "
+        f"normal. on_target: every band is shown within, each by two one-sided tests at level "
+        f"{alpha:g}. undecided: neither within nor outside is shown; more draws would decide. "
+        f"The six tests that can show a departure share one budget of {alpha:g} (Holm), so a "
+        f"generator inside every band is named a departure in at most {alpha:g} of cases; on_target "
+        f"needs every band's test, so a generator outside some band is on target in at most "
+        f"{alpha:g} of cases. A separate column says whether any single test detected a departure, "
+        f"whatever the tolerance. {tolerance.describe()}")

@@ -1,0 +1,143 @@
+"""Repeated values across draws, against what the data's resolution gives by chance.
+
+A generator that memorised a finite pool of values re-emits them: the same number turns up in
+many noise draws. Independent draws of a continuous law repeat a value only through the
+resolution the numbers are written at: float32 output (cells of 2^-21 near 4), or the grid of a
+rounded file (cells of 0.01 at 2 decimals). So the evidence is the COUNT of pairs of equal values
+in different draws, C, against its chance expectation E at the data's own resolution:
+
+    E = P · mean over values of cell(x) f(x),
+
+where P = (N² - Σ_k n_k²) / 2 is the number of cross-draw pairs and cell(x) f(x) is the chance
+that an independent value lands in x's cell (the law's density f times the cell's width). f is
+estimated by a histogram with bins of a quarter of a robust sd (a whole number of cells), wider than any cell and than
+the spacing of a memorised pool, so a pool's spikes do not enter the chance count; cell widths
+are found from the values themselves (resolution()). A rounding grid therefore raises C and E
+together (ratio about 1, whatever the grid); a pool raises C only.
+
+The test (used by gancheck.stats.diversity): H0 "C <= ratio · E" (ratio the tolerance's
+``repeats``, 2 by default) against more; p = P(Poisson(ratio · E) >= C). When E is 0 (float64 data
+with no grid at all), any repeat is memorisation and p is 0 for C > 0, 1 for C = 0. The factor
+2 is far above the few per cent by which the histogram misjudges E for smooth laws (measured:
+C / E within 0.94 to 1.12 for N(4, 1.25), t(3) and U(0, 1) rounded to 1, 2 or 3 decimals or a
+0.05 grid, K = 10 to 100), so rounded data, however coarse, are not called memorised. Caveat: a
+law with features narrower than the histogram's bin (a spike a tenth of an sd wide) has more
+chance repeats than the histogram sees; rounded coarsely, such output can read as memorised.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+#: Histogram bin for the chance density, in robust sds (IQR / 1.349).
+DENSITY_BIN_SD = 0.25
+#: Distinct values per window when looking for a local grid.
+GRID_WINDOW = 32
+#: A gap within this many steps of a whole number of steps is on the grid.
+GRID_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class RepeatsResult:
+    count: int  # cross-draw pairs of equal values, C
+    expected: float  # their chance expectation at the data's resolution, E
+    ratio: float  # C / E (inf when E = 0 < C, 0 when C = 0)
+    pvalue: float  # P(Poisson(tolerance · E) >= C)
+    share: float  # share of values equal to some value in another draw (descriptive)
+    resolution: str  # "float32", "grid", "continuous" or "mixed"
+
+
+def repeats(x: np.ndarray, *, ratio: float = 2.0) -> RepeatsResult:
+    """Repeated values across the K rows (draws) of a finite (K, n) array; see the module docstring."""
+    k, n = x.shape
+    values = x.ravel()
+    draw = np.repeat(np.arange(k), n)
+    order = np.argsort(values, kind="stable")
+    v, d = values[order], draw[order]
+    new_value = np.ones(v.size, dtype=bool)
+    new_value[1:] = v[1:] != v[:-1]
+    value_id = np.cumsum(new_value) - 1
+    totals = np.bincount(value_id).astype(float)
+    # Within a value, sort by draw so equal (value, draw) pairs are adjacent.
+    sub = np.lexsort((d, value_id))
+    vid, dd = value_id[sub], d[sub]
+    pair_new = np.ones(v.size, dtype=bool)
+    pair_new[1:] = (vid[1:] != vid[:-1]) | (dd[1:] != dd[:-1])
+    per_draw = np.bincount(np.cumsum(pair_new) - 1).astype(float)
+    count = int(round(((totals**2).sum() - (per_draw**2).sum()) / 2))
+    # Values seen in another draw: a value whose total exceeds its own draw's count.
+    own = per_draw[np.cumsum(pair_new) - 1]
+    share = float((totals[vid] > own).mean())
+    cells, kind = resolution(x, v, new_value)
+    expected = _expected(v, cells, k, n)
+    if expected > 0:
+        pvalue = float(stats.poisson.sf(count - 1, ratio * expected))
+        observed_ratio = count / expected
+    else:
+        pvalue = 0.0 if count > 0 else 1.0
+        observed_ratio = np.inf if count > 0 else 0.0
+    return RepeatsResult(count=count, expected=float(expected), ratio=float(observed_ratio),
+                         pvalue=pvalue, share=share, resolution=kind)
+
+
+def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, str]:
+    """Cell width of each sorted value v: the step of a local grid (GRID_WINDOW distinct
+    neighbours whose gaps are all whole multiples of their smallest gap); where there is none,
+    the float32 spacing when every value is a float32 number; else 0 (continuous: no chance
+    repeats). The grid comes first because a coarse grid (halves, integers) is also made of
+    float32 numbers, and its cells, not float32's, make the chance repeats."""
+    grid = _grid_cells(v, new_value)
+    if np.array_equal(v.astype(np.float32).astype(v.dtype), v):
+        spacing = np.spacing(np.abs(v).astype(np.float32)).astype(float)
+        cells = np.maximum(grid, spacing)
+        return cells, "grid" if (grid > spacing).all() else "float32"
+    kind = "grid" if (grid > 0).all() else ("continuous" if not (grid > 0).any() else "mixed")
+    return grid, kind
+
+
+def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
+    distinct = v[new_value]
+    if distinct.size < 2:  # one value: a constant output, judged elsewhere
+        return np.zeros_like(v)
+    gaps = np.diff(distinct)
+    w = min(GRID_WINDOW, gaps.size)
+    starts = np.minimum(np.arange(gaps.size), gaps.size - w)  # each gap's window, kept in range
+    windows = np.lib.stride_tricks.sliding_window_view(gaps, w)[starts]
+    step = windows.min(axis=1)
+    steps = windows / step[:, None]
+    on_grid = (np.abs(steps - np.round(steps)) <= GRID_TOLERANCE).all(axis=1)
+    gap_cell = np.where(on_grid, step, 0.0)
+    # A distinct value takes the cell of the gap after it (the last one, the gap before it).
+    distinct_cell = np.append(gap_cell, gap_cell[-1])
+    return distinct_cell[np.cumsum(new_value) - 1]
+
+
+def _expected(v: np.ndarray, cells: np.ndarray, k: int, n: int) -> float:
+    """E = P · Σ_bins [c(c - 1) / (N(N - 1))] · mean cell in bin / bin width (module docstring)."""
+    total = v.size
+    if not (cells > 0).any() or total < 2:
+        return 0.0
+    q1, q3 = np.quantile(v, [0.25, 0.75])
+    spread = (q3 - q1) / 1.349
+    if not spread > 0:
+        spread = float(v.std())
+    width = DENSITY_BIN_SD * spread
+    if not width > 0:
+        return 0.0
+    # Bins hold a whole number of the widest cell, starting half a cell below the smallest value,
+    # so that on a grid every bin holds the same number of grid points (a bin narrower than a
+    # cell, or holding 4 and 5 cells in turn, would misjudge the density by that ratio). On a grid
+    # as coarse as a quarter sd each bin is one cell, and the count is exactly sum of p².
+    widest = float(cells.max())
+    width = math.ceil(width / widest) * widest
+    bins = np.floor((v - v[0] + widest / 2) / width).astype(np.int64)
+    counts = np.bincount(bins).astype(float)
+    cell_sum = np.bincount(bins, weights=cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_cell = np.where(counts > 0, cell_sum / counts, 0.0)
+    chance = float((counts * (counts - 1) * mean_cell).sum() / (total * (total - 1.0) * width))
+    pairs = (total**2 - k * n**2) / 2.0
+    return pairs * chance

@@ -1,0 +1,126 @@
+"""Tolerance: how far from the target a generator may be and still count as on target.
+
+A verdict without a stated tolerance changes meaning with the number of draws: with enough data
+any test detects any departure, however small. So every criterion a generator is judged on has a
+band, declared once here, and the verdict asks whether the data SHOW the generator inside every
+band (on target), outside some band (a named departure), or neither (undecided).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+#: Target-sd units per criterion for the location and scale bands.
+_FIELD_HELP = {
+    "mean": "|generator mean - target mean| in target sds",
+    "std": "|generator sd - target sd| in target sds",
+    "ks": "Kolmogorov-Smirnov distance sup|F - target CDF|",
+    "tail": "share of values beyond 3 target sds from the target mean, per side",
+    "fixed_share": "share of the output's variance fixed per coordinate across draws (ICC)",
+    "collapse": "fixed share from which memorisation counts as a collapse",
+    "repeats": "cross-draw repeated values over the number the data's resolution gives by chance",
+}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The bands a generator must be shown inside to be on target. Defaults and why:
+
+    mean = 0.1: |mean error| <= 0.1 target sd. A shift of 0.1 sd moves a normal's CDF by at most
+      0.04 (KS distance) and is below what one draw of 500 values detects with 80% power (about
+      0.125 sd), so a user of one such draw could not tell it from the target.
+    std = 0.1: |sd error| <= 0.1 target sd, the same scale of error for the spread.
+    ks = 0.06: sup|F - target CDF| <= 0.06. The largest KS distance of a NORMAL generator inside
+      the mean and sd bands is 0.056 (mean +0.1 sd with sd 0.9 target sd), so this band never
+      overrules the two moment bands on a normal generator; it catches shape errors of that size.
+      Widen it with them: a mean band of 0.2 sd admits shifts that are 0.08 in KS distance.
+    tail = 0.005: at most 0.5% of values beyond 3 target sds on either side (the target has
+      0.135%). The largest such share of a normal generator inside the moment bands is 0.42%
+      (mean +0.1 sd, sd 1.1 sd); a t(3) or t(5) scaled to the right sd has 0.69% and 0.59%. The
+      KS distance is blind to tails (t(2) around the target's mean is within 0.042 of it).
+    fixed_share = 0.05: at most 5% of the output's variance may be the same in every noise draw
+      (intraclass correlation of coordinates across draws) before the generator counts as
+      memorising. Shown above it: ``memorised``.
+    collapse = 0.2: shown above a fifth of the variance fixed, memorisation is a ``collapsed``
+      generator (most of what it emits does not depend on its noise). Fixed shares of 0.3 are
+      shown above it at K = 100 draws of 500 (the interval's half-width is about 0.03 there).
+    repeats = 2.0: values repeated exactly across draws may number at most twice what the data's
+      resolution (float32 spacing, or the grid of a rounded file) gives by chance. A generator
+      that re-emits a finite pool of values repeats them far more often; rounding alone cannot
+      double the chance count, which is computed from that same rounding.
+    """
+
+    mean: float = 0.1
+    std: float = 0.1
+    ks: float = 0.06
+    tail: float = 0.005
+    fixed_share: float = 0.05
+    collapse: float = 0.2
+    repeats: float = 2.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"tolerance {f.name} must be a finite number, got {value!r}")
+        for name in ("mean", "std", "ks", "tail", "fixed_share", "collapse"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"tolerance {name} must be > 0, got {getattr(self, name)!r}")
+        if self.std >= 1:
+            raise ValueError(f"tolerance std must be < 1 (a share of the target sd), got {self.std!r}")
+        for name in ("ks", "tail", "fixed_share", "collapse"):
+            if not getattr(self, name) < 1:
+                raise ValueError(f"tolerance {name} must be < 1, got {getattr(self, name)!r}")
+        if not self.collapse >= self.fixed_share:
+            raise ValueError(f"tolerance collapse must be >= fixed_share ({self.fixed_share!r}), "
+                             f"got {self.collapse!r}")
+        if not self.repeats >= 1:
+            raise ValueError(f"tolerance repeats must be >= 1, got {self.repeats!r}")
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+    def describe(self) -> str:
+        """The tolerance in plain sentences, for a report's Methods and a run's record."""
+        return (
+            f"A generator is on target when its draws show it within every band of the declared "
+            f"tolerance: its mean within {self.mean:g} target sd of the target mean; its sd within "
+            f"{self.std:g} target sd of the target sd; the Kolmogorov-Smirnov distance between its "
+            f"distribution and the target at most {self.ks:g}; at most {self.tail:.2%} of its values "
+            f"beyond 3 target sds on either side; at most {self.fixed_share:.0%} of its output's "
+            f"variance fixed across noise draws (memorisation), and from {self.collapse:.0%} a "
+            f"collapse; and values repeated across draws at most {self.repeats:g} times as often as "
+            f"the data's resolution gives by chance.")
+
+    @classmethod
+    def parse(cls, text: str) -> "Tolerance":
+        """``"mean=0.1,std=0.05"`` -> Tolerance (unnamed fields keep their defaults).
+
+        ValueError naming the bad part (the CLI prints it as one line)."""
+        values: dict[str, float] = {}
+        known = [f.name for f in fields(cls)]
+        for part in str(text).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep:
+                raise ValueError(f"--tolerance {part!r}: expected name=value (names: {', '.join(known)})")
+            if name not in known:
+                raise ValueError(f"--tolerance {name!r}: unknown (names: {', '.join(known)})")
+            if name in values:
+                raise ValueError(f"--tolerance {name!r}: given twice")
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"--tolerance {name}={value.strip()!r}: not a number") from None
+            values[name] = number
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"--{exc}") from None
+
+
+#: What each field bounds, for tables and help text.
+FIELD_HELP = dict(_FIELD_HELP)

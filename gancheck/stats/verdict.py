@@ -1,0 +1,70 @@
+"""verdict(): one outcome for one generator from all its noise draws, against a stated tolerance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gancheck.stats import gof
+from gancheck.stats.criteria import COLUMNS as CRITERIA_COLUMNS, criteria as band_tests
+from gancheck.stats.decision import decide
+from gancheck.stats.diversity import DiversityResult
+from gancheck.stats.judge import judge_generator
+from gancheck.stats.tolerance import Tolerance
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """outcome (gancheck.stats.decision.OUTCOMES), reason in words, detected (some single test of
+    judge detected a departure, tolerance aside), judge's per-test table, the band tests
+    (criteria: one row per tolerance band), diversity's result, the tolerance and alpha used."""
+
+    outcome: str
+    reason: str
+    detected: bool
+    judge: pd.DataFrame
+    criteria: pd.DataFrame
+    diversity: DiversityResult | None
+    tolerance: Tolerance
+    alpha: float
+    k: int
+    n: int
+
+    def summary(self) -> str:
+        return f"{self.outcome}: {self.reason}"
+
+
+def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance | None = None,
+            alpha: float = 0.05, diverged: bool = False) -> Verdict:
+    """Judge a generator on its (K, n) draws (K noise draws of n values) against N(mean, std).
+
+    ``on_target`` means the draws show the generator within every band of ``tolerance``
+    (default Tolerance(): see its docstring for each band and why); a departure (collapsed,
+    memorised, off_target, wrong_shape) means they show it outside one; ``undecided`` means
+    neither is shown. The rules, their order and how they share ``alpha`` are in
+    gancheck.stats.decision. ``diverged`` lets a caller that knows training blew up say so.
+    """
+    gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    if tolerance is None:
+        tolerance = Tolerance()
+    elif not isinstance(tolerance, Tolerance):
+        raise ValueError(f"tolerance must be a gancheck Tolerance, got {type(tolerance).__name__}")
+    judged, div = judge_generator(draws, mean=mean, std=std, alpha=alpha, tolerance=tolerance)
+    k, n = int(judged["k"].iloc[0]), int(judged["n"].iloc[0])
+    broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
+    tests, within_sd = None, float("nan")
+    if broken is None or broken == gof.CONSTANT:
+        x = np.asarray(draws, dtype=float)
+        sds = x.std(axis=1, ddof=1)
+        within_sd = float(np.median(sds))
+        if broken is None and (sds == 0).any():
+            broken = gof.CONSTANT
+        if broken is None:
+            tests = band_tests(x, mean=mean, std=std, tolerance=tolerance)
+    decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=std,
+                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken)
+    table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
+    return Verdict(outcome=decision.outcome, reason=decision.reason, detected=decision.detected,
+                   judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha,
+                   k=k, n=n)
