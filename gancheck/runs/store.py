@@ -411,7 +411,8 @@ class Store:
 
 
 #: The columns that name a row in a message, per table.
-_KEYS = {"arms": ("arm",), "members": ("arm", "seed"), "scores": ("arm", "seed", "test")}
+_KEYS = {"arms": ("arm",), "members": ("arm", "seed"), "scores": ("arm", "seed", "test"),
+         "verdicts": ("arm", "seed")}
 #: SQLite's typeof() values each declared type accepts (an integer where a real belongs is fine).
 _ALLOWED = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer"), "BLOB": ("blob",)}
 
