@@ -75,6 +75,18 @@ _KNOWN_LABELS = {"diverged": "diverged", "stuck": "stuck", "collapsed": "collaps
 #: Every outcome gancheck.stats.outcomes defines, labelled (a new outcome reads as its name).
 OUTCOME_LABELS = {o: _KNOWN_LABELS.get(o, o.replace("_", " ")) for o in OUTCOMES}
 
+#: One line per outcome in plain words, for the verdict box's key (the full rules are Methods'
+#: decision list, read from gancheck.stats.outcomes; an outcome not listed here is defined by
+#: its rule's first clause; on target is defined by the tolerance, Methods' how_judged).
+PLAIN_DEFINITIONS = {
+    "diverged": "training blew up: the output is not finite",
+    "stuck": "the output is nearly one number, whatever the noise",
+    "collapsed": "different noise gives back the same memorised output (the same coordinates or "
+                 "the same values reordered), so the generator does not sample",
+    "off_target": "it samples, but at the wrong mean or spread",
+    "wrong_shape": "right mean and spread, but some other test rejects (tails, shape, draws that differ)",
+}
+
 #: Eight colours from Paul Tol's schemes that stay at least 28 CIE76 Delta E apart from each
 #: other and from the white page for normal vision and under simulated protanopia, deuteranopia
 #: and tritanopia (tests/report/test_colours.py checks it; gancheck.report.colours simulates).

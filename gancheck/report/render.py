@@ -8,7 +8,8 @@ from markupsafe import Markup, escape
 
 from gancheck.report import tables, tables_comparisons
 from gancheck.report.data import ReportInput
-from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS, OUTCOME_ORDER
+from gancheck.report.labels import (OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS, OUTCOME_ORDER,
+                                    PLAIN_DEFINITIONS)
 from gancheck.report.methods import decision_list, how_judged, methods
 from gancheck.report.plots import seed_figures
 from gancheck.report.plots_comparisons import comparison_figures
@@ -66,10 +67,10 @@ def _short(rule: str) -> str:
     return rule[:cut].rstrip(".")
 
 
-def outcome_key(keys) -> list[dict]:
-    rules = {r["key"]: r["rule"] for r in decision_list()}
-    return [{"label": OUTCOME_LABELS[o], "style": swatch_style(o), "definition": _short(rules.get(o, ""))}
-            for o in keys]
+def outcome_key(keys, tolerance: str) -> list[dict]:
+    rules = {r["key"]: r["rule"] for r in decision_list()} | {"on_target": tolerance}
+    return [{"label": OUTCOME_LABELS[o], "style": swatch_style(o),
+             "definition": PLAIN_DEFINITIONS.get(o) or _short(rules.get(o, ""))} for o in keys]
 
 
 def siblings(out_dir: Path | None) -> list[dict]:
@@ -106,7 +107,7 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
     context = {
         "title": f"gancheck report: {data.provenance.get('name') or 'run'}",
         "verdict": box,
-        "outcome_key": outcome_key(box["outcomes"]),
+        "outcome_key": outcome_key(box["outcomes"], judged["tolerance"]),
         "tolerance": judged["tolerance"],
         "siblings": siblings(out_dir),
         "interval_kind": tables_comparisons.interval_adjustment(data),
