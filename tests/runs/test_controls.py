@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from gancheck.runs.controls import CONTROLS, draw_control
-from gancheck.runs.plan import Task
+from gancheck.runs.plan import Member, Task
 from gancheck.runs.task import run_task
 
 
@@ -28,7 +28,7 @@ def test_collapsed_control_repeats_one_vector_and_draws_are_reproducible():
 def _reject_rate(control, test, reps):
     """The share of single draws of n = 500 the test rejects, over reps replicates of 2 draws
     each (judge's reject_rate), and the number of replicates."""
-    task = Task("control", [(f"control:{control}", None, r) for r in range(reps)], control=control,
+    task = Task("control", [Member(f"control:{control}", None, r) for r in range(reps)], control=control,
                 n=500, n_draws=2)
     rows = [row for rec in run_task(task) for row in rec.scores if row["test"] == test]
     return np.mean([row["reject_rate"] for row in rows]), len(rows)
@@ -42,7 +42,7 @@ def test_controls_verdicts_name_what_they_are(control, expected):
     # 500: the band tests' standard errors are 0.0125 (mean) and 0.02 (variance), so the named
     # departures are shown at p far below 0.05 / 6; the null cannot be a departure here except
     # with probability <= 0.05 per replicate, hence a handful of replicates.
-    task = Task("control", [(f"control:{control}", None, r) for r in range(4)], control=control,
+    task = Task("control", [Member(f"control:{control}", None, r) for r in range(4)], control=control,
                 n=500, n_draws=20)
     records = run_task(task)
     outcomes = {rec.verdict["outcome"] for rec in records}
@@ -74,7 +74,7 @@ def test_each_members_verdict_is_stored_and_read_back(tmp_path):
     from gancheck.runs.verdicts import member_table, stored_results
     from gancheck.stats.tolerance import Tolerance
 
-    task = Task("control", [("control:mean_shift", None, r) for r in range(2)], control="mean_shift",
+    task = Task("control", [Member("control:mean_shift", None, r) for r in range(2)], control="mean_shift",
                 n=500, n_draws=20)
     records = run_task(task)
     store = Store(tmp_path / "store.sqlite", create=True)
