@@ -20,6 +20,8 @@ from gancheck.runs.plan import Arm, Design
 
 #: The arm whose config is the seed's own ("seed" would collide with the random seeds).
 BASELINE = "baseline"
+#: The same config in the fix design, where the fix is the baseline and this arm is compared with it.
+SEED_CONFIG_ARM = "seed config"
 
 #: Factors that set several fields at once: factor -> {level: the fields it sets}, the seed's first.
 MULTI_FIELD_FACTORS: dict[str, dict[str, dict]] = {
@@ -185,7 +187,7 @@ def fix_arms(preset: Preset) -> list[Arm]:
         return Arm(name, _config(changed, preset.num_epochs), factor=factor, level=level,
                    factors=tuple({**seed_levels, **changed}.items()))
 
-    arms = [arm(FIX_ARM, FIX, "baseline", FIX_ARM), arm(BASELINE, {}, "fix", "all at the seed's")]
+    arms = [arm(FIX_ARM, FIX, "baseline", FIX_ARM), arm(SEED_CONFIG_ARM, {}, "fix", "all at the seed's")]
     for factor in FIX:
         reverted = {f: v for f, v in FIX.items() if f != factor}
         arms.append(arm(f"fix with {factor}={seed_levels[factor]}", reverted, "fix", f"{factor} at the seed's"))

@@ -28,16 +28,21 @@ FALLBACK_COLLAPSE_RULE = ("A generator is collapsed when its diversity tests fin
 def how_judged(data: ReportInput) -> dict:
     """Methods' "How a generator is judged": {tolerance: a short phrase for the verdict box,
     text: the paragraph}. The one place the page says what "on target" allows."""
-    # wired to gancheck.stats.tolerance / decision describe() at merge
-    alpha = data.provenance.get("alpha", 0.05)
-    return {
-        "tolerance": f"no test rejects at α = {alpha:g} after Holm's correction over its own tests",
-        "text": ("A generator is on target when none of its generator-level tests rejects after "
-                 f"Holm's correction at α = {alpha:g} over its own tests (the decision list below); "
-                 "how close that is depends on the tests' power at this run's number of values per "
-                 "draw, which the controls section measures. A perfect generator is on target "
-                 f"with probability at least {1 - float(alpha):.2f}."),
-    }
+    from gancheck.stats import decision
+    from gancheck.stats.tolerance import Tolerance
+    alpha = float(data.provenance.get("alpha", 0.05))
+    # The run record states the tolerance its verdicts used; a run recorded before tolerances
+    # were declared was judged without one, and says so rather than borrowing today's default.
+    recorded = data.provenance.get("tolerance")
+    if not recorded:
+        return {"tolerance": f"no test rejects at α = {alpha:g} after Holm's correction over its own tests",
+                "text": ("This run was judged before verdicts had a declared tolerance: a generator "
+                         "was on target when none of its tests rejected after Holm's correction at "
+                         f"α = {alpha:g}.")}
+    tolerance = Tolerance(**recorded)
+    return {"tolerance": (f"mean and sd within {tolerance.mean:g} and {tolerance.std:g} target sd, "
+                          f"KS distance at most {tolerance.ks:g}, shown at α = {alpha:g}"),
+            "text": decision.describe(tolerance, alpha)}
 
 
 def families(data: ReportInput) -> str:

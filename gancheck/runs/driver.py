@@ -62,7 +62,7 @@ def missing_members(design: Design, run_dir: Path, *, device: str = "cpu", compi
 
 #: What a run writes into its folder besides the store: all that --fresh may delete.
 RUN_OUTPUTS = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv", "rates.csv",
-               "equivalence.csv", "effects.csv", "index.html")
+               "equivalence.csv", "effects.csv", "arms.csv", "index.html")
 
 
 def _clear(run_dir: Path) -> None:

@@ -12,11 +12,11 @@ The first rule that holds names the generator:
 4. ``memorised``: partial memorisation: the fixed share shown above the tolerance's fixed share
    (but not above the collapse share), or values repeated across draws shown above the
    tolerance's ratio of chance repeats.
-5. ``off_target``: the mean shown outside its band; or the sd shown outside its band while the
-   composite shape tests (Shapiro-Wilk, Anderson-Darling with estimated parameters, skewness,
+5. ``off_target``: the mean shown outside its band; or the sd or the KS distance shown outside
+   its band while the composite shape tests (Shapiro-Wilk, Anderson-Darling with estimated parameters, skewness,
    kurtosis: location- and scale-free) do not reject at SHAPE_GUARD_SHARE of alpha (Holm), so
    the law is normal but of the wrong scale.
-6. ``wrong_shape``: the KS distance or a tail share shown outside its band, or the sd shown
+6. ``wrong_shape``: a tail share shown outside its band, or the sd or the KS distance shown
    outside while the shape tests reject (heavy tails inflate the sd: that is a shape error).
 7. ``on_target``: every band shown within: mean, sd, KS distance, both tails (two one-sided tests
    each, at level alpha) and the fixed share shown below the tolerance's fixed share; with no
@@ -111,9 +111,11 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
                                      f"{div.repeats_expected:.3g} by chance at the data's resolution "
                                      f"(p = {div.values_pvalue:.3g})", True)
     shape_rejects = _shape_rejects(judged, alpha)
-    if shown["mean"] or (shown["std"] and not shape_rejects):
-        name = "mean" if shown["mean"] else "std"
-        return Decision("off_target", _outside(by_name[name], std), True)
+    # A normal law of the wrong location or scale can leave the KS band while inside both moment
+    # bands (the tolerance's ks docstring); only a rejecting shape test makes that a shape error.
+    scale_like = [name for name in ("mean", "std", "ks") if shown[name] and (name == "mean" or not shape_rejects)]
+    if scale_like:
+        return Decision("off_target", _outside(by_name[scale_like[0]], std), True)
     for name in ("ks", "tail", "std"):
         if shown[name]:
             return Decision("wrong_shape", _outside(by_name[name], std)
@@ -178,9 +180,9 @@ def describe(tolerance: Tolerance, alpha: float) -> str:
         f"draws is shown above {tolerance.collapse:g}. memorised: that share is shown above "
         f"{tolerance.fixed_share:g}, or values repeat across draws more than {tolerance.repeats:g} "
         f"times as often as the data's resolution gives by chance. off_target: its mean is shown "
-        f"outside its band, or its sd is while its shape is normal. wrong_shape: its distance to the "
-        f"target or a tail share is shown outside its band, or its sd is while its shape is not "
-        f"normal. on_target: every band is shown within, each by two one-sided tests at level "
+        f"outside its band, or its sd or its distance to the target is while its shape is normal. "
+        f"wrong_shape: a tail share is shown outside its band, or its sd or its distance to the "
+        f"target is while its shape is not normal. on_target: every band is shown within, each by two one-sided tests at level "
         f"{alpha:g}. undecided: neither within nor outside is shown; more draws would decide. "
         f"The six tests that can show a departure share one budget of {alpha:g} (Holm), so a "
         f"generator inside every band is named a departure in at most {alpha:g} of cases; on_target "
