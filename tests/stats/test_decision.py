@@ -70,7 +70,10 @@ def test_each_rule(base):
     assert run(base, bands(std=1e-9), judged=shape_rejecting(judged)).outcome == "wrong_shape"
     # A mean shown outside stays off_target whatever the shape.
     assert run(base, bands(mean=1e-9), judged=shape_rejecting(judged)).outcome == "off_target"
-    assert run(base, bands(ks=1e-9)).outcome == "wrong_shape"
+    # The KS distance shown outside: a location/scale error while the shape tests pass (a normal
+    # near two corners of the moment bands), a shape error when they reject.
+    assert run(base, bands(ks=1e-9)).outcome == "off_target"
+    assert run(base, bands(ks=1e-9), judged=shape_rejecting(judged)).outcome == "wrong_shape"
     assert run(base, bands(tail=1e-9)).outcome == "wrong_shape"
     undecided = run(base, [dataclasses.replace(c, p_within=0.3) if c.criterion == "mean" else c
                            for c in bands()])
