@@ -24,7 +24,7 @@ UNIFORMITY_CHECKS = len(TESTS) * len(SIZES)
 def rejection_band(replicates: int, rate: float) -> tuple[float, float]:
     """Binomial 99% band for a rejection rate (scipy.stats.binom quantiles / replicates).
 
-    At R = 2000 and rate 0.05 this is [0.0395, 0.0615], matching STATISTICS.md's normal
+    At R = 2000 and rate 0.05 this is [0.0395, 0.0615], matching docs/statistics.md's normal
     approximation 0.05 ± 2.58 * sqrt(0.0475 / R) = [0.0374, 0.0626] up to rounding.
     """
     low, high = stats.binom.ppf([0.005, 0.995], replicates, rate)
@@ -62,7 +62,7 @@ def power_tolerance(reference: float, replicates: int) -> float:
     """How far a simulated power may sit from a 2-decimal reference value.
 
     2.58 binomial SEs of our estimate, plus 0.005 for the reference's rounding, plus 2.58 SEs of
-    the reference's own simulation, taken as 10,000 samples (STATISTICS.md's calibration size).
+    the reference's own simulation, taken as 10,000 samples (the calibration size docs/statistics.md uses).
     """
     variance = reference * (1 - reference)
     return 2.58 * math.sqrt(variance / replicates) + 0.005 + 2.58 * math.sqrt(variance / 10_000)
@@ -82,7 +82,7 @@ def shifted_scores():
 
 @pytest.mark.parametrize("test, reference", [("ks", 0.63), ("ad", 0.73)])
 def test_power_against_a_mean_shift(shifted_scores, test, reference):
-    # STATISTICS.md: N(4.15, 1.25) at n = 500, alpha = 0.05 -> KS 0.63, AD (known) 0.73.
+    # docs/statistics.md: N(4.15, 1.25) at n = 500, alpha = 0.05 -> KS 0.63, AD (known) 0.73.
     assert abs(shifted_scores[test] - reference) <= power_tolerance(reference, REPLICATES)
 
 
@@ -100,11 +100,11 @@ def wider_scores():
 
 @pytest.mark.parametrize("test, reference", [("ks", 0.18), ("ad", 0.40)])
 def test_power_against_a_wider_sd(wider_scores, test, reference):
-    # STATISTICS.md: N(4, 1.375) at n = 500, alpha = 0.05 -> KS 0.18, AD (known) 0.40.
+    # docs/statistics.md: N(4, 1.375) at n = 500, alpha = 0.05 -> KS 0.18, AD (known) 0.40.
     assert abs(wider_scores[test] - reference) <= power_tolerance(reference, REPLICATES)
 
 
-# --- ties (issue 12 §5): rounded data ---------------------------------------------------------
+# --- ties : rounded data ---------------------------------------------------------
 
 ORDER_TESTS = [t.name for t in registry.SCORE_TESTS if t.ties == "order"]
 MOMENT_TESTS = [t.name for t in registry.SCORE_TESTS if t.ties == "moments"]

@@ -1,4 +1,4 @@
-"""score() on hostile input (issue 8): it never raises on well-formed arguments and never lets
+"""score() on hostile input: it never raises on well-formed arguments and never lets
 an invalid sample pass. Invalid (broken): no values, a non-finite value, a constant sample, or
 values so large that sums of squares overflow. Too few values for a test, or ties, are not broken:
 that test is not run (status not ok, reject False), which is no pass either."""
@@ -54,7 +54,7 @@ def test_hostile_samples_never_raise_and_invalid_ones_never_pass(x):
     # Every status is ok, broken or untested; only ok rows carry a p-value.
     assert (ok | broken | table["status"].isin(gof.UNTESTED_STATUSES)).all()
     assert table.loc[~ok, "pvalue"].isna().all()
-    # Broken rows reject, untested rows do not (issue 12: "not tested" is not "rejected").
+    # Broken rows reject, untested rows do not ("not tested" is not "rejected").
     assert table.loc[broken, "reject"].all() and not table.loc[~ok & ~broken, "reject"].any()
     # Rows that are ok carry a real p-value.
     assert table.loc[ok, "pvalue"].between(0, 1).all()
