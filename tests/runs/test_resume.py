@@ -158,7 +158,7 @@ def test_diverged_member_is_stored_and_the_run_completes(tmp_path):
         hot_row, ok_row = members[("g_lr=1e8", seed)], members[("seed", seed)]
         assert hot_row["status"] == "diverged" and hot_row["diverged_epoch"] == 0   # within epoch 0
         assert hot_row["sample"] is None                     # no non-finite sample stored
-        # Its score rows are there, and none is a pass (DESIGN.md: a row not 'ok' never passes).
+        # Its score rows are there, and none is a pass (a row whose status is not 'ok' never passes).
         assert all(r["status"] != "ok" and r["reject"] == 1 for r in scores[("g_lr=1e8", seed)])
         assert ok_row["status"] == "done" and ok_row["diverged_epoch"] is None
         assert np.isfinite(np.frombuffer(ok_row["sample"])).all()
