@@ -29,6 +29,9 @@ ROWS_PER_SAMPLE = 12
 #: rows: 1,334 for --format table (pandas formats every cell as a Python string), 465 for json,
 #: 88 for csv; rounded up to cover the result table itself.
 OUTPUT_BYTES_PER_ROW = 1_600
+#: What the libraries scoring imports (scipy, pandas) add to the process once loaded: 99 MB of
+#: resident memory measured (/usr/bin/time -v on a 4-value file against the bare import); rounded up.
+LIBRARY_BYTES = 150_000_000
 
 
 def available_bytes() -> int:
@@ -106,10 +109,11 @@ def require(source: str, needed: float, what: str) -> None:
 
 def command_bytes(values: int, sample_size: int, samples: int, *, whole: bool = False) -> int:
     """Bytes `gancheck score` needs for ``samples`` samples of ``sample_size`` values (``values``
-    in all): the values themselves, the working space of one chunk of scoring (of everything at
+    in all): the libraries, the values themselves, the working space of one chunk of scoring (of everything at
     once when ``whole``, as --draws judges all draws together), and the printed table."""
     chunk = values if whole else max(sample_size, min(values, CHUNK_VALUES))
-    return 8 * values + SCORE_FACTOR * 8 * chunk + OUTPUT_BYTES_PER_ROW * ROWS_PER_SAMPLE * samples
+    return (LIBRARY_BYTES + 8 * values + SCORE_FACTOR * 8 * chunk
+            + OUTPUT_BYTES_PER_ROW * ROWS_PER_SAMPLE * samples)
 
 
 def require_command(source: str, values: int, sample_size: int, samples: int, *, whole: bool = False) -> int:
