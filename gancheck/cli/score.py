@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, memory, readers, verdict_output
+from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError, memory, npyfiles, readers, verdict_output
 from gancheck.signals import Terminated
 
 FORMATS = ("table", "json", "csv")
@@ -78,6 +78,11 @@ def admit_for(args):
     def admit(source: str, rows: int, columns: int, named: bool) -> None:
         layout = args.layout or ("columns" if named or columns == 1 else "rows")
         sample_size, samples = (rows, columns) if layout == "columns" else (columns, rows)
+        if sample_size > npyfiles.MAX_ROW_VALUES:
+            # The cap on a row holds for a sample in either layout: the tests' time grows faster
+            # than n (Shapiro-Wilk's took minutes at a million values), and n = 500 is the GAN's.
+            raise UsageError(f"{source}: samples of {sample_size:,} values ({layout} layout); at most "
+                             f"{npyfiles.MAX_ROW_VALUES:,} values per sample are scored")
         memory.require_command(source, rows * columns, sample_size, samples, whole=bool(args.draws))
     return admit
 

@@ -51,7 +51,7 @@ from tests.runs.conftest import PYTHON, REPO_ROOT, integrity, read_members, read
 WAYS = ("SIGINT to the group", "SIGTERM to the driver alone", "SIGKILL to the group", "SIGKILL to the driver alone")
 KILLS_PER_WAY = 6
 KILL_POINTS = KILLS_PER_WAY * len(WAYS)
-#: the seed of the kill points (fixed, so a failure names a reproducible point)
+#: the seed of the kill points (fixed, so a failure can be replayed)
 SEED = 17
 #: Seconds the processes of a killed run may outlive it: workers whose driver was killed alone
 #: stop at once on Linux (PR_SET_PDEATHSIG), within PARENT_POLL_S (0.5 s) elsewhere; the
@@ -67,7 +67,7 @@ ARGS = ["--preset", "quick", "--epochs", str(EPOCHS), "--seeds", str(SEEDS), "--
 SIGINT_LINE = "interrupted: finished work is saved; rerun the same command to resume"
 #: ... and on SIGTERM
 SIGTERM_LINE = "terminated: finished work is saved; rerun the same command to resume"
-#: One stored verdict row per registry test: the registry's 9 score tests and its 3 diversity tests.
+#: One stored verdict row per registry test: the 9 score tests and the 3 diversity tests.
 TESTS = {t.name for t in REGISTRY}
 
 
@@ -262,7 +262,7 @@ def test_interrupted_ablation_always_resumes_to_a_complete_consistent_store(tmp_
     assert final.returncode == 0, stderr
     assert "Traceback" not in stderr
     # A normal run ends without the resource tracker's 'There appear to be N leaked semaphore
-    # objects' (a worker once left a semaphore it could not release).
+    # objects' (a worker's semaphore that it could not release).
     assert "leaked" not in stderr, stderr
     assert second is not None, "the final run ended before the second ablation could be tried"
     assert second.returncode == 2, second.stderr                      # refused as bad input...

@@ -230,7 +230,7 @@ def test_second_ablation_refuses_while_first_runs_and_first_completes(tmp_path, 
     assert integrity(tmp_path / STORE_NAME) == "ok"
     members = read_members(tmp_path / STORE_NAME)
     assert set(members) == set(expected_digests(design))
-    # One generator-level row per registry test: the registry's 9 score tests and its 3 diversity tests.
+    # One generator-level row per registry test: the 9 score tests and the 3 diversity tests.
     assert all(len(rows) == len(REGISTRY) for rows in read_scores(tmp_path / STORE_NAME).values())
 
 

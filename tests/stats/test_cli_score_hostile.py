@@ -212,10 +212,10 @@ def test_the_budget_covers_scoring_not_only_reading(tmp_path, monkeypatch, capsy
 
 
 def test_a_compressed_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch, capsys):
-    # 2 M zeros (16 MB) deflate to about 16 kB; the archive states their size, which is compared
-    # with the budget before a byte is inflated.
+    # 2 M zeros (16 MB, 20 samples of 100,000) deflate to about 16 kB; the header's shape is
+    # compared with the budget before a byte of data is inflated.
     path = tmp_path / "bomb.npz"
-    np.savez_compressed(path, x=np.zeros(2_000_000))
+    np.savez_compressed(path, x=np.zeros((20, 100_000)))
     assert path.stat().st_size < 100_000
     monkeypatch.setattr(memory, "available_bytes", lambda: 100_000_000)   # 50 MB usable
     peak = peak_bytes(lambda: refused(capsys, [path], "bomb.npz", "too big for memory"))
@@ -331,3 +331,10 @@ def test_extreme_accepted_targets_print_no_numpy_warnings(tmp_path, capsys, mean
     assert code == 0, err
     assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert "Warning" not in err
+
+
+def test_a_sample_over_the_cap_is_refused_before_it_is_read(tmp_path, capsys):
+    # The row cap holds for a column-layout sample too: 100,001 values in one column.
+    path = tmp_path / "long.npy"
+    np.save(path, np.zeros(readers.MAX_COLUMNS + 1))
+    refused(capsys, [path], "long.npy", "100,001 values", f"at most {readers.MAX_COLUMNS:,} values per sample")
