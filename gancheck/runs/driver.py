@@ -65,6 +65,27 @@ RUN_OUTPUTS = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "
                "equivalence.csv", "effects.csv", "arms.csv", "index.html")
 
 
+def renamed_arms(have: dict[tuple[str, int], str], want: dict[tuple[str, int], str]) -> dict[str, str]:
+    """{old name: new name} for stored arms the design now calls otherwise: an arm no longer in
+    the design whose every stored member has exactly the digest the design wants for one arm of
+    a new name (of which nothing is stored yet). Renaming an arm (the seed's own configuration
+    became "baseline") then keeps its finished members instead of training them again; a digest
+    covers the whole config, so no other change can pass for a rename."""
+    wanted_arms = {arm for arm, _ in want}
+    stored: dict[str, dict[int, str]] = {}
+    for (arm, seed), digest in have.items():
+        stored.setdefault(arm, {})[seed] = digest
+    renames = {}
+    for old, members in stored.items():
+        if old in wanted_arms:
+            continue
+        matches = [new for new in wanted_arms - set(stored) - set(renames.values())
+                   if all(want.get((new, seed)) == digest for seed, digest in members.items())]
+        if len(matches) == 1:
+            renames[old] = matches[0]
+    return renames
+
+
 def _clear(run_dir: Path) -> None:
     """--fresh: delete what an earlier run wrote, once the folder is shown to be a run of a store
     format this gancheck reads; anything else is refused (one line) and nothing is deleted."""
@@ -135,6 +156,9 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     design = replace(design, draw_streams=_draw_streams(compiled, device))
     streams = design.draw_streams
     want = expected_digests(design)
+    have = store.finished()
+    for old, new in renamed_arms(have, want).items():
+        store.rename_arm(old, new)
     have = store.finished()
     stale = [k for k, d in have.items() if k in want and want[k] != d]
     store.forget(stale)  # a member of a changed config is recomputed, not silently reused

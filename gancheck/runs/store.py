@@ -312,6 +312,13 @@ class Store:
         return {(a, s): d for a, s, d in self.db.execute("SELECT arm, seed, digest FROM members")}
 
     @_store_errors("write")
+    def rename_arm(self, old: str, new: str) -> None:
+        """Move every stored member of arm ``old`` (and its scores and verdicts) to ``new``."""
+        with self.transaction() as db:
+            for table in ("members", "scores", "verdicts"):
+                db.execute(f"UPDATE {table} SET arm = ? WHERE arm = ?", (new, old))  # noqa: S608 (fixed names)
+
+    @_store_errors("write")
     def forget(self, keys) -> None:
         """Drop members (and their scores) whose config changed since they were recorded."""
         with self.transaction() as db:

@@ -69,6 +69,29 @@ def test_changed_arm_recomputes_only_that_arm(tmp_path, tiny_design):
     assert set(scores) == set(after)
 
 
+def test_a_renamed_arm_keeps_its_finished_members(tmp_path, tiny_design):
+    # The design's baseline arm was once called "seed"; the same config under a new name is the
+    # same work: resuming must reuse it, not train it again.
+    run_design(tiny_design, tmp_path, **RUN)
+    before = read_members(tmp_path / STORE_NAME)
+    renamed = small_design(arms=[Arm("baseline", tiny_design.arms[0].config), tiny_design.arms[1]])
+    outcome = run_design(renamed, tmp_path, **RUN)
+    assert outcome.trained == 0 and outcome.reused == N_WORK
+    after = read_members(tmp_path / STORE_NAME)
+    assert {("baseline", 0), ("baseline", 1)} <= set(after) and ("seed", 0) not in after
+    assert after[("baseline", 0)]["finished_at"] == before[("seed", 0)]["finished_at"]
+    assert set(read_scores(tmp_path / STORE_NAME)) == set(after)
+
+
+def test_a_renamed_arm_of_another_config_is_trained_again(tmp_path, tiny_design):
+    # A new name AND a new config is not a rename: the digest tells them apart.
+    run_design(tiny_design, tmp_path, **RUN)
+    other = small_design(arms=[Arm("baseline", tiny_design.arms[0].config.replace(g_learning_rate=2e-4)),
+                               tiny_design.arms[1]])
+    outcome = run_design(other, tmp_path, **RUN)
+    assert outcome.trained == len(other.seeds)
+
+
 def test_fresh_starts_over(tmp_path, tiny_design):
     run_design(tiny_design, tmp_path, **RUN)
     before = read_members(tmp_path / STORE_NAME)
