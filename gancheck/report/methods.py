@@ -58,8 +58,8 @@ def families(data: ReportInput) -> str:
                 "within it.")
     counts = frame["family"].astype(str).value_counts()
     words = {"primary": "primary (each arm's on-target rate against the baseline's; Holm over arms)",
-             "secondary": "secondary (the other outcome rates and the metrics; Holm within the family)",
-             "descriptive": "descriptive (intervals only, no test is claimed)"}
+             "secondary": "secondary (the other outcome rates and the collapse flag; Holm within the family)",
+             "descriptive": "descriptive (the per-seed metrics, paired sign test; Holm within the family)"}
     parts = [f"{words.get(f, f)}: {counts[f]} rows" for f in ("primary", "secondary", "descriptive")
              if f in counts] + [f"{f}: {counts[f]} rows" for f in counts.index
                                 if f not in words]

@@ -14,13 +14,13 @@ from gancheck.runs.provenance import Provenance, sha256_file
 DATA_FILES = {
     "arms.csv": "one row per arm and control: role, factor levels, is_baseline, the full GANConfig as JSON",
     "outcomes.csv": "one row per (arm, outcome): counts, rates, Wilson intervals",
-    "comparisons.csv": "every arm against the baseline: test, difference, interval, p, Holm p, prob_improvement",
+    "comparisons.csv": "every arm against the baseline: family, test, difference, interval, p, Holm p within the family, prob_improvement, mde",
     "scores.csv": "one row per (arm, seed, test): the generator-level verdicts",
     "metrics.csv": "one row per (arm, seed, metric): the per-seed error metrics",
     "summary.csv": "per arm: pass rates, collapse rate, metric medians, with intervals",
-    "equivalence.csv": "per arm: TOST of the mean and std errors against declared margins",
+    "equivalence.csv": "per arm: the share of seeds shown within the tolerance (on target), with its Wilson interval",
     "rates.csv": "one row per (arm, seed, outcome): 0/1, the per-seed rates the comparisons test",
-    "effects.csv": "factorial designs: each factor's and interaction's effect",
+    "effects.csv": "crossed designs: each factor's and interaction's effect, with its units and interval",
 }
 
 

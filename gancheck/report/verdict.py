@@ -84,7 +84,7 @@ def baseline_settings(data: ReportInput) -> str:
         return ""
     changed = [f"{k}={config[k]}" for k in sorted(config) if k in defaults and config[k] != defaults[k]
                and k not in ("num_epochs",)]
-    return ("the seed's configuration, with " + ", ".join(changed)) if changed else "the seed's configuration"
+    return ("the seed's configuration changed to " + ", ".join(changed)) if changed else "the seed's configuration"
 
 
 def _line_baseline(data: ReportInput, base: str, tolerance: str) -> str:
@@ -160,9 +160,9 @@ def _line_mechanism(data: ReportInput, base: str) -> str:
     total = sum(c for _, c in failures)
     main, count = max(failures, key=lambda f: f[1])  # the first in reading order on a tie
     label = OUTCOME_LABELS.get(main, main)
-    text = (f"All {total} of the baseline's seeds that miss the target are {label}" if count == total
-            else f"Of the baseline's {total} seeds that miss the target, the most, {count}, "
-                 f"{'is' if count == 1 else 'are'} {label}")
+    text = (f"All {total} of the baseline's seeds that are not on target are {label}" if count == total
+            else f"Of the baseline's {total} seeds that are not on target, {count} "
+                 f"{'is' if count == 1 else 'are'} {label}, the commonest outcome")
     frame = data.comparisons
     if not frame.empty and "reject_holm" in frame:
         lowered = frame[frame["metric"].isin([f"rate:{o}" for o, _ in failures])
