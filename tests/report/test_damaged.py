@@ -30,7 +30,7 @@ def _report(argv) -> int:
 def _damaged(small_run: Path, tmp_path: Path, change) -> Path:
     run = tmp_path / "run"
     shutil.copytree(small_run, run)
-    store = Store(run / STORE_NAME)
+    store = Store(run / STORE_NAME, create=True)  # opened to write: readers are read-only
     try:
         record = store.get_meta("provenance")
         change(record)
