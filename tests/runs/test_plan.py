@@ -80,11 +80,11 @@ def test_fix_design_is_the_fix_the_seed_and_the_fix_less_each_part():
     design = build_design(design="fix")
     arms = {a.name: a for a in design.arms}
     fix = arms[design.baseline]
-    assert design.baseline == "fix" and arms["baseline"].config == GANConfig()
+    assert design.baseline == "fix" and arms["seed config"].config == GANConfig()
     assert (fix.config.generator, fix.config.noise, fix.config.g_activation, fix.config.d_activation) == (
         "per_value", "normal", "elu", "leaky_relu")
     assert len(design.arms) == 2 + len(FIX)  # the fix, the seed, one arm per part of the fix
-    seed_levels = dict(arms["baseline"].factors)
+    seed_levels = dict(arms["seed config"].factors)
     for factor in FIX:
         reverted = arms[f"fix with {factor}={seed_levels[factor]}"]
         # Exactly the fields of that one factor are back at the seed's values.
