@@ -91,13 +91,27 @@ def pairing_note(record: Provenance) -> str:
         for what, text in (("draw stream", i.draws), ("compile mode", i.compile)):
             body = str(text).split(": ", 1)[-1] if str(text).startswith("compile=") else str(text)
             if ";" in body:
-                mixed.append(f"{what} ({body})")
+                mixed.append(f"{what} ({_groups_in_brief(body)})")
     if not mixed:
         return ""
     return ("Arms ran with different " + " and ".join(dict.fromkeys(mixed)) + ". Seeds are paired "
             "by their number across arms, but arms in different groups draw different noise and "
             "minibatches for the same seed number, so the pairing across groups is by index only "
             "(the paired tests stay valid; they gain less from pairing).")
+
+
+def _groups_in_brief(body: str) -> str:
+    """"philox a, b, c; torch d" -> "torch: d; philox: the other 3 arms": the largest group is
+    counted, not listed, so a note on a 24-arm design stays one sentence."""
+    groups = []
+    for part in body.split(";"):
+        label, _, arms = part.strip().partition(" ")
+        groups.append((label, [a.strip() for a in arms.split(",") if a.strip()]))
+    largest = max(range(len(groups)), key=lambda i: len(groups[i][1]))
+    words = [f"{label}: {', '.join(arms)}" for i, (label, arms) in enumerate(groups) if i != largest]
+    label, arms = groups[largest]
+    words.append(f"{label}: the other {len(arms)} arms")
+    return "; ".join(words)
 
 
 def data_files(folder: Path | None) -> list[dict]:
