@@ -98,7 +98,7 @@ def run(args) -> int:
     notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
              f"sample: {len(names)} {what} of {samples.shape[1]} values"]
     if args.draws:
-        verdict_output.judge_generator(samples, args, notes, tolerance)
+        judge_generator(samples, args, notes, tolerance)
         return 0
     result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
@@ -106,6 +106,21 @@ def run(args) -> int:
     _print_notes(notes)
     write(result, args.format, sys.stdout)
     return 0
+
+
+def judge_generator(draws: np.ndarray, args, notes: list, tolerance) -> None:
+    """judge's table, the diversity line and the verdict on (K, n) draws. The table goes to
+    stdout; for json and csv the two summaries go to stderr, so stdout stays one table."""
+    found = verdict_output.judge(draws, args, tolerance)
+    table = found.judge
+    names = [f"draw {i}" for i in range(1, len(draws) + 1)]
+    notes.append(ties_note(names, draws, table["status"]))
+    _print_notes(notes)
+    write(table, args.format, sys.stdout)
+    stream = sys.stdout if args.format == "table" else sys.stderr
+    summary = diversity_line(found.diversity) if found.diversity is not None else "diversity: not 2-D"
+    print(summary, file=stream)
+    print(verdict_output.verdict_text(found), file=stream)
 
 
 def default_layout(table: readers.Table, *, picked: bool) -> str:

@@ -28,21 +28,11 @@ def parse_tolerance(args):
     return Tolerance() if text is None else Tolerance.parse(text)
 
 
-def judge_generator(draws: np.ndarray, args, notes: list, tolerance) -> None:
-    """judge's table, the diversity line and the verdict on (K, n) draws."""
-    from gancheck.cli import score as cli
+def judge(draws: np.ndarray, args, tolerance):
+    """The verdict on (K, n) draws with the command's target, alpha and tolerance."""
     from gancheck.stats.verdict import verdict
 
-    found = verdict(draws, mean=args.mean, std=args.std, alpha=args.alpha, tolerance=tolerance)
-    table = found.judge
-    names = [f"draw {i}" for i in range(1, len(draws) + 1)]
-    notes.append(cli.ties_note(names, draws, table["status"]))
-    cli._print_notes(notes)
-    cli.write(table, args.format, sys.stdout)
-    stream = sys.stdout if args.format == "table" else sys.stderr
-    summary = cli.diversity_line(found.diversity) if found.diversity is not None else "diversity: not 2-D"
-    print(summary, file=stream)
-    print(verdict_text(found), file=stream)
+    return verdict(draws, mean=args.mean, std=args.std, alpha=args.alpha, tolerance=tolerance)
 
 
 def verdict_text(found) -> str:
