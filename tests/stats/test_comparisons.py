@@ -197,8 +197,10 @@ def test_holm_runs_within_each_family():
 
 
 def test_published_fix_design_is_significant_in_the_primary_family():
-    # On-target counts of the fix design as published in reports/full-fix/outcomes.csv: the
-    # baseline "fix" 17/20; its leave-one-out arms 7, 9, 0, 4, 0 of 20, and "seed" 0/20: six arms.
+    # On-target counts of the fix design as published before verdicts had a tolerance (that
+    # publication's reports/full-fix/outcomes.csv): the baseline "fix" 17/20; its leave-one-out
+    # arms 7, 9, 0, 4, 0 of 20, and the seed's config 0/20: six arms. (With the tolerance the
+    # relu arm is 5/20, further still from the fix.)
     counts = {"fix": 17, "fix with d_activation=relu": 7, "fix with g_activation=relu": 9,
               "fix with generator=vector": 0, "fix with lr_regime=seed": 4,
               "fix with noise=uniform": 0, "seed": 0}
