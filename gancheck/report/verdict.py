@@ -149,8 +149,10 @@ def _line_necessary(data: ReportInput) -> str:
     if better:
         parts.append("changes that raise it: " + "; ".join(better))
     text = "; ".join(parts)
-    return (text[0].upper() + text[1:] + f" (Holm over {family_size} primary comparisons). "
-            f"The other {len(rows) - len(hits)} arms are not shown to differ.")
+    rest = len(rows) - len(hits)
+    tail = {0: "", 1: " The other arm is not shown to differ."}.get(
+        rest, f" The other {rest} arms are not shown to differ.")
+    return text[0].upper() + text[1:] + f" (Holm over {family_size} primary comparisons)." + tail
 
 
 def _line_mechanism(data: ReportInput, base: str) -> str:
