@@ -11,7 +11,6 @@ import pandas as pd
 
 from gancheck.runs.store import Store
 
-from gancheck.stats.equivalence import EQUIVALENCE_COLUMNS, tost
 from gancheck.stats.outcomes import OUTCOMES
 
 MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "diverged_epoch", "wall_s", "spread_ratio",
