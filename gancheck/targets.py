@@ -1,0 +1,342 @@
+"""The distribution a generator should reproduce, declared once: parsed from a spec, or wrapped
+from a scipy.stats distribution.
+
+A Target answers what the tests, the moment nulls, the controls and the trainer's real data need:
+its CDF and quantile function, its first four moments, draws from a numpy Generator, whether it
+is normal (the normal-shape tests apply only then), and a canonical spec string that the run
+record and GANConfig.target store.
+
+Specs read like scipy calls and are parsed from Python's syntax tree, never evaluated:
+``norm(loc=4, scale=1.25)``, ``gamma(a=2, scale=1)``, ``t(df=5, loc=4)``, and mixtures such as
+``mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6), weights=[0.5, 0.5])``. Any
+continuous family of scipy.stats is allowed, with all of its shape parameters named.
+
+This module imports scipy but never torch: GANConfig validates its target field with it.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+#: The seed's target, N(4, 1.25).
+DEFAULT_MEAN, DEFAULT_STD = 4.0, 1.25
+
+
+class TargetError(ValueError):
+    """A target spec or object that cannot be used; the message names it and says why."""
+
+    def __init__(self, spec, why: str):
+        super().__init__(f"target {spec!r}: {why}")
+        self.spec, self.why = spec, why
+
+
+def _number(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """One continuous 1-D distribution. Build with ``parse``, ``normal`` or ``as_target``.
+
+    ``family``: the scipy.stats name ("norm", "gamma", ...) or "mixture"; ``params``: the named
+    parameters as given (a family's shapes, loc, scale); ``components`` / ``weights``: a
+    mixture's parts. ``dist`` is a frozen scipy distribution (None for a mixture, whose CDF and
+    draws are computed from its components) or a scipy distribution object wrapped as given."""
+    family: str
+    params: tuple[tuple[str, float], ...] = ()
+    components: tuple["Target", ...] = ()
+    weights: tuple[float, ...] = ()
+    dist: object = None
+
+    # -- identity ------------------------------------------------------------------------------
+    @property
+    def spec(self) -> str:
+        """The canonical spec: parse(t.spec) is the same distribution."""
+        if self.family == "mixture":
+            parts = ", ".join(c.spec for c in self.components)
+            return f"mixture({parts}, weights=[{', '.join(_number(w) for w in self.weights)}])"
+        if self.family == _NEW_STYLE:   # scipy's own words for it; a spec cannot rebuild it
+            return " ".join(repr(self.dist.d).split())
+        return f"{self.family}({', '.join(f'{k}={_number(v)}' for k, v in self.params)})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Target) and self.spec == other.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    def __repr__(self) -> str:
+        return f"Target({self.spec!r})"
+
+    @property
+    def is_normal(self) -> bool:
+        return self.family == "norm"
+
+    def describe(self) -> str:
+        """Short words for reports: N(4, 1.25) for a normal, else the spec."""
+        if self.is_normal:
+            return f"N({_number(self.mean)}, {_number(self.std)})"
+        return self.spec
+
+    # -- probability ---------------------------------------------------------------------------
+    def cdf(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.family == "mixture":
+            return sum(w * c.cdf(x) for w, c in zip(self.weights, self.components))
+        return np.asarray(self.dist.cdf(x), dtype=float)
+
+    def ppf(self, q) -> np.ndarray:
+        q = np.asarray(q, dtype=float)
+        if self.family != "mixture":
+            return np.asarray(self.dist.ppf(q), dtype=float)
+        return _mixture_ppf(self, q)
+
+    def rvs(self, size, rng: np.random.Generator) -> np.ndarray:
+        """Draws from ``rng`` (float64). A mixture picks each value's component, then draws it."""
+        if self.family != "mixture":
+            return np.asarray(self.dist.rvs(size=size, random_state=rng), dtype=float)
+        size = (size,) if np.isscalar(size) else tuple(size)
+        pick = rng.choice(len(self.components), size=size, p=np.asarray(self.weights))
+        out = np.empty(size)
+        for i, c in enumerate(self.components):
+            draws = c.rvs(size, rng)
+            out[pick == i] = draws[pick == i]
+        return out
+
+    # -- moments -------------------------------------------------------------------------------
+    @cached_property
+    def _mvsk(self) -> tuple[float, float, float, float]:
+        if self.family != "mixture":
+            m, v, s, k = (float(x) for x in self.dist.stats(moments="mvsk"))
+            return m, math.sqrt(v) if v >= 0 else math.nan, s, k
+        # Raw moments add over components with their weights; central ones follow from them.
+        raw = [sum(w * c._raw_moment(j) for w, c in zip(self.weights, self.components)) for j in (1, 2, 3, 4)]
+        m1, m2, m3, m4 = raw
+        var = m2 - m1 ** 2
+        c3 = m3 - 3 * m1 * m2 + 2 * m1 ** 3
+        c4 = m4 - 4 * m1 * m3 + 6 * m1 ** 2 * m2 - 3 * m1 ** 4
+        return m1, math.sqrt(var), c3 / var ** 1.5, c4 / var ** 2 - 3
+
+    def _raw_moment(self, order: int) -> float:
+        if self.family == "mixture":
+            return sum(w * c._raw_moment(order) for w, c in zip(self.weights, self.components))
+        return float(self.dist.moment(order))
+
+    @property
+    def mean(self) -> float:
+        return self._mvsk[0]
+
+    @property
+    def std(self) -> float:
+        return self._mvsk[1]
+
+    @property
+    def skewness(self) -> float:
+        return self._mvsk[2]
+
+    @property
+    def kurtosis(self) -> float:
+        """Excess kurtosis (0 for a normal); inf or nan where the fourth moment does not exist."""
+        return self._mvsk[3]
+
+    def moments_finite(self, order: int) -> bool:
+        """Whether the moments up to ``order`` (1-4) exist and are finite."""
+        return all(math.isfinite(v) for v in self._mvsk[:order])
+
+    # -- variations, for controls ----------------------------------------------------------------
+    def shifted(self, delta: float) -> "Target":
+        """The same distribution moved by ``delta``."""
+        return self._affine(1.0, delta)
+
+    def widened(self, factor: float) -> "Target":
+        """The same distribution scaled by ``factor`` about its mean."""
+        return self._affine(factor, self.mean * (1 - factor))
+
+    def _affine(self, a: float, b: float) -> "Target":
+        if self.family == "mixture":
+            return Target("mixture", components=tuple(c._affine(a, b) for c in self.components),
+                          weights=self.weights)
+        if self.family == _NEW_STYLE:   # scipy's distribution objects shift and scale themselves
+            return Target(_NEW_STYLE, dist=_NewStyle(self.dist.d * a + b))
+        params = dict(self.params)
+        loc, scale = params.get("loc", 0.0), params.get("scale", 1.0)
+        params.update(loc=a * loc + b, scale=a * scale)
+        return _family_target(self.family, params, self.spec)
+
+
+def _mixture_ppf(target: Target, q: np.ndarray) -> np.ndarray:
+    """A mixture's quantiles by bisection on its CDF, bracketed by its components' quantiles
+    (the mixture's q-quantile lies between the smallest and largest of theirs)."""
+    inside = np.clip(np.nan_to_num(q, nan=0.5), 0.0, 1.0)
+    each = np.stack([c.ppf(inside) for c in target.components])
+    lo, hi = each.min(axis=0), each.max(axis=0)
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    lo, hi = np.where(finite, lo, 0.0), np.where(finite, hi, 0.0)
+    for _ in range(100):   # 100 halvings bring any finite bracket to float64 resolution
+        mid = (lo + hi) / 2
+        below = target.cdf(mid) < inside
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    # Where a component's quantile is infinite (q = 0 or 1), so is the mixture's.
+    out = np.where(finite, (lo + hi) / 2, np.where(inside <= 0.5, each.min(axis=0), each.max(axis=0)))
+    return np.where(np.isnan(q), np.nan, out)
+
+
+# -- building targets ------------------------------------------------------------------------------
+
+def normal(mean: float = DEFAULT_MEAN, std: float = DEFAULT_STD) -> Target:
+    """N(mean, std), as a Target."""
+    return _family_target("norm", {"loc": float(mean), "scale": float(std)}, f"N({mean}, {std})")
+
+
+def _continuous_family(name: str, spec):
+    from scipy import stats
+    gen = getattr(stats, name, None) if not name.startswith("_") else None
+    if isinstance(gen, stats.rv_discrete):
+        raise TargetError(spec, f"{name!r} is a discrete distribution; a target must be continuous")
+    if not isinstance(gen, stats.rv_continuous):
+        raise TargetError(spec, f"unknown distribution {name!r}: name a continuous family of "
+                                "scipy.stats (norm, gamma, t, ...) or mixture(...)")
+    return gen
+
+
+def _family_target(name: str, params: dict, spec) -> Target:
+    gen = _continuous_family(name, spec)
+    shapes = [s.strip() for s in (gen.shapes or "").split(",") if s.strip()]
+    allowed = [*shapes, "loc", "scale"]
+    for key, value in params.items():
+        if key not in allowed:
+            raise TargetError(spec, f"{name} has no parameter {key!r} (it takes {', '.join(allowed)})")
+        if not math.isfinite(value):
+            raise TargetError(spec, f"{key}={value!r} must be a finite number")
+    missing = [s for s in shapes if s not in params]
+    if missing:
+        raise TargetError(spec, f"{name} needs its shape parameter{'s' * (len(missing) > 1)} "
+                                f"{', '.join(missing)}")
+    if params.get("scale", 1.0) <= 0:
+        raise TargetError(spec, f"scale={params['scale']!r} must be > 0")
+    ordered = tuple((k, float(params[k])) for k in allowed if k in params)
+    frozen = gen(**dict(ordered))
+    if any(math.isnan(float(b)) for b in frozen.support()):
+        raise TargetError(spec, f"{', '.join(f'{k}={_number(v)}' for k, v in ordered)} is outside "
+                                f"{name}'s parameter range")
+    return Target(name, ordered, dist=frozen)
+
+
+def _mixture(components: list[Target], weights, spec) -> Target:
+    if len(components) < 2:
+        raise TargetError(spec, "a mixture needs at least two components")
+    weights = [1.0 / len(components)] * len(components) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(components):
+        raise TargetError(spec, f"{len(weights)} weights for {len(components)} components")
+    if any(not math.isfinite(w) or w <= 0 for w in weights) or not math.isclose(sum(weights), 1.0, abs_tol=1e-9):
+        raise TargetError(spec, "weights must be positive and sum to 1")
+    return Target("mixture", components=tuple(components), weights=tuple(weights))
+
+
+# -- the spec's syntax -------------------------------------------------------------------------------
+
+def _literal(node: ast.AST, spec) -> float:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand, spec)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    raise TargetError(spec, f"{ast.unparse(node)!r} is not a number: a spec takes numbers only, "
+                            "not expressions")
+
+
+def _call(node: ast.AST, spec) -> Target:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise TargetError(spec, "expected a call like norm(loc=4, scale=1.25)")
+    name = node.func.id
+    if name == "mixture":
+        kw = {k.arg: k.value for k in node.keywords}
+        if set(kw) - {"weights"} or any(k.arg is None for k in node.keywords):
+            raise TargetError(spec, "mixture(...) takes its components, then weights=[...]")
+        weights = None
+        if "weights" in kw:
+            if not isinstance(kw["weights"], (ast.List, ast.Tuple)):
+                raise TargetError(spec, "weights must be a list of numbers")
+            weights = [_literal(e, spec) for e in kw["weights"].elts]
+        return _mixture([_call(a, spec) for a in node.args], weights, spec)
+    if node.args:
+        raise TargetError(spec, f"name {name}'s parameters, e.g. {name}(loc=0, scale=1)")
+    if any(k.arg is None for k in node.keywords):
+        raise TargetError(spec, "no ** in a spec")
+    return _family_target(name, {k.arg: _literal(k.value, spec) for k in node.keywords}, spec)
+
+
+def parse(spec: str) -> Target:
+    """A Target from a spec string; raises TargetError (a ValueError) naming what is wrong."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise TargetError(spec, "empty; write e.g. norm(loc=4, scale=1.25)")
+    if len(spec) > 2000:
+        raise TargetError(spec[:40] + "...", "longer than 2000 characters")
+    try:
+        tree = ast.parse(spec.strip(), mode="eval")
+    except SyntaxError:
+        raise TargetError(spec, "not a spec like norm(loc=4, scale=1.25)") from None
+    return _call(tree.body, spec)
+
+
+def from_scipy(dist) -> Target:
+    """A Target from a scipy.stats distribution: frozen (``stats.gamma(a=2)``) or one of the
+    distribution objects (``stats.Normal(mu=4, sigma=1.25)``, ``stats.Mixture``)."""
+    from scipy import stats
+    if isinstance(dist, Target):
+        return dist
+    if isinstance(dist, stats.Mixture):
+        return _mixture([from_scipy(c) for c in dist.components], list(dist.weights), dist)
+    if isinstance(dist, stats.Normal):
+        return normal(float(dist.mean()), float(dist.standard_deviation()))
+    frozen_gen = getattr(dist, "dist", None)
+    if isinstance(frozen_gen, stats.rv_discrete):
+        raise TargetError(dist, "a discrete distribution; a target must be continuous")
+    if isinstance(frozen_gen, stats.rv_continuous):
+        # A frozen distribution keeps its arguments as given: positional shapes, then loc, scale.
+        names = [s.strip() for s in (frozen_gen.shapes or "").split(",") if s.strip()] + ["loc", "scale"]
+        params = {**dict(zip(names, dist.args)), **dist.kwds}
+        return _family_target(frozen_gen.name, {k: float(v) for k, v in params.items()}, dist)
+    if callable(getattr(dist, "icdf", None)) and callable(getattr(dist, "cdf", None)):
+        return Target(_NEW_STYLE, dist=_NewStyle(dist))   # any other of scipy's distribution objects
+    raise TargetError(dist, "not a continuous scipy.stats distribution")
+
+
+_NEW_STYLE = "scipy-object"
+
+
+class _NewStyle:
+    """scipy's distribution objects behind the frozen-distribution calls Target makes."""
+
+    def __init__(self, dist):
+        self.d = dist
+
+    def cdf(self, x):
+        return self.d.cdf(x)
+
+    def ppf(self, q):
+        return self.d.icdf(q)
+
+    def rvs(self, size, random_state):
+        return self.d.sample(size, rng=random_state)
+
+    def moment(self, order):
+        return self.d.moment(order, kind="raw")
+
+    def stats(self, moments="mvsk"):
+        return (self.d.mean(), self.d.variance(), self.d.skewness(), self.d.kurtosis(convention="excess"))
+
+
+def as_target(target=None, *, mean: float = DEFAULT_MEAN, std: float = DEFAULT_STD) -> Target:
+    """What score/judge/verdict take: None (N(mean, std)), a spec string, a scipy distribution
+    or a Target."""
+    if target is None:
+        return normal(mean, std)
+    if isinstance(target, str):
+        return parse(target)
+    return from_scipy(target)
