@@ -16,7 +16,8 @@ from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (
 COLUMNS = ("sample", "test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
 
 
-def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> pd.DataFrame:
+def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
+          reference=None) -> pd.DataFrame:
     """Test every sample against N(mean, std); one row per (sample, test).
 
     ``samples`` is 1-D (one sample) or 2-D (one sample per row); a list of 1-D sequences of
@@ -33,7 +34,13 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05)
     tested, neither passed nor failed. An ok row rejects when pvalue < alpha. Tied samples get the
     ``ties`` status rather than corrected p-values. Raises ValueError for malformed arguments
     (non-numeric samples, std <= 0, alpha outside (0, 1)).
+
+    ``reference`` (a 1-D sample of real data): judge the samples against it instead of a formula,
+    with two-sample tests (gancheck.stats.reference_score; mean and std are then unused).
     """
+    if reference is not None:
+        from gancheck.stats.reference_score import score_reference  # two-sample mode
+        return score_reference(samples, reference, alpha=alpha)
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     rows = _as_rows(samples)
     if isinstance(rows, np.ndarray):

@@ -36,7 +36,7 @@ class Verdict:
 
 
 def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance | None = None,
-            alpha: float = 0.05, diverged: bool = False) -> Verdict:
+            alpha: float = 0.05, diverged: bool = False, reference=None) -> Verdict:
     """Judge a generator on its (K, n) draws (K noise draws of n values) against N(mean, std).
 
     ``on_target`` means the draws show the generator within every band of ``tolerance``
@@ -44,7 +44,12 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     memorised, off_target, wrong_shape) means they show it outside one; ``undecided`` means
     neither is shown. The rules, their order and how they share ``alpha`` are in
     gancheck.stats.decision. ``diverged`` lets a caller that knows training blew up say so.
+    ``reference`` (a 1-D real sample): judge against it instead of N(mean, std), the bands
+    applying to the distance between the two laws (gancheck.stats.reference_verdict).
     """
+    if reference is not None:
+        from gancheck.stats.reference_verdict import reference_verdict  # two-sample mode
+        return reference_verdict(draws, reference, tolerance=tolerance, alpha=alpha, diverged=diverged)
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     if tolerance is None:
         tolerance = Tolerance()
