@@ -59,9 +59,10 @@ PERMUTATION_SEED = 2026_12_06
 EXACT_KS_MAX = 10_000
 #: Label-set values held at once (chunking bounds memory whatever N).
 CHUNK_VALUES = 2**21
-#: Label sets (int8) are kept between calls when R·N is at most this (16 MB; repeated calls at one
-#: (n, m), as in a verdict or a calibration study, then skip the shuffling).
-CACHE_VALUES = 2**24
+#: Label sets are kept between calls when R·N is at most this (48 MB with their cumulative
+#: counts; repeated calls at one (n, m), as in a verdict or a calibration study, then skip the
+#: shuffling).
+CACHE_VALUES = 2**22
 #: Shortest reference accepted: with fewer values no test here can say much, and the moment
 #: tests' shape statistics are tightly bounded (as for the one-sample tests' gof.MIN_N).
 MIN_REFERENCE = gof.MIN_N
@@ -280,15 +281,14 @@ def _null_counts(pooled, tied, observed, tests, n, m, permutations, seed) -> dic
     z, scale = _standardised(pooled)
     totals = np.stack([(z ** k).sum(axis=1) for k in range(1, 5)])
     powers = np.concatenate([z ** k for k in range(1, 5)])  # (4·rows, N)
-    for labels in _label_sets(n, m, permutations, seed):
+    for labels, cumulative in _label_sets(n, m, permutations, seed):
         if tied_rows.size:
-            cumulative = np.cumsum(labels, axis=1, dtype=np.int32)
             for i, (ends, sizes) in zip(tied_rows, blocks):
                 null = dict(zip(_RANK, _rank_from_counts(cumulative[:, ends], ends, sizes, n, m)))
                 for t in rank:
                     counts[t][i] += _extreme(null[t], observed[t][i]).sum()
         if moment:
-            sums = (labels.astype(float) @ powers.T).T.reshape(4, rows, -1)  # (4, rows, chunk)
+            sums = (powers @ labels.T).reshape(4, rows, -1)  # (4, rows, chunk)
             null = dict(zip(_MOMENT, _moment_statistics(sums, totals[:, :, None], n, m, scale[:, None])))
             for t in moment:
                 counts[t] += _extreme(null[t], observed[t][:, None]).sum(axis=1)
@@ -300,8 +300,8 @@ def _untied_null(n: int, m: int, permutations: int, seed: int) -> dict[str, np.n
     """Sorted permutation null of the rank statistics without ties: it depends on (n, m) only."""
     big_n = n + m
     ends, sizes = np.arange(big_n), np.ones(big_n)
-    parts = [_rank_from_counts(np.cumsum(labels, axis=1, dtype=np.int32), ends, sizes, n, m)
-             for labels in _label_sets(n, m, permutations, seed)]
+    parts = [_rank_from_counts(cumulative, ends, sizes, n, m)
+             for _, cumulative in _label_sets(n, m, permutations, seed)]
     table = {}
     for k, name in enumerate(_RANK):
         column = np.sort(np.concatenate([p[k] for p in parts]))
@@ -325,21 +325,27 @@ def _extreme(null: np.ndarray, observed: np.ndarray) -> np.ndarray:
 
 
 def _label_sets(n: int, m: int, permutations: int, seed: int):
-    """Chunks of random label rows: each row n ones and m zeros, uniformly placed."""
+    """Chunks of random label rows, each row n ones and m zeros uniformly placed, as pairs
+    (labels as float64, their cumulative counts as int32): the moment sums take the first, the
+    rank statistics the second."""
     if permutations * (n + m) <= CACHE_VALUES:
         return _cached_label_sets(n, m, permutations, seed)
-    return _fresh_label_sets(n, m, permutations, seed)
+    return ((labels.astype(float), np.cumsum(labels, axis=1, dtype=np.int32))
+            for labels in _fresh_labels(n, m, permutations, seed))
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_label_sets(n: int, m: int, permutations: int, seed: int) -> tuple[np.ndarray, ...]:
-    chunks = tuple(_fresh_label_sets(n, m, permutations, seed))
-    for chunk in chunks:
-        chunk.flags.writeable = False  # shared through the cache
-    return chunks
+@functools.lru_cache(maxsize=4)
+def _cached_label_sets(n: int, m: int, permutations: int, seed: int) -> tuple:
+    chunks = []
+    for labels in _fresh_labels(n, m, permutations, seed):
+        pair = (labels.astype(float), np.cumsum(labels, axis=1, dtype=np.int32))
+        for array in pair:
+            array.flags.writeable = False  # shared through the cache
+        chunks.append(pair)
+    return tuple(chunks)
 
 
-def _fresh_label_sets(n: int, m: int, permutations: int, seed: int):
+def _fresh_labels(n: int, m: int, permutations: int, seed: int):
     rng = np.random.default_rng([seed, n, m])
     base = np.zeros(n + m, dtype=np.int8)
     base[:n] = 1
