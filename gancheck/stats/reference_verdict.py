@@ -42,9 +42,9 @@ The judge table lists the two-sample tests (gancheck.stats.two_sample) and the d
 A two-sample row's statistic is the median over draws of the per-draw statistic and its
 reject_rate the share of draws rejected against the reference at alpha; its p-value is NOT the
 binomial tail used against a formula, because every draw is compared with the same reference and
-their rejections are dependent through it. It is the p-value of all K·n generated values pooled
-against the reference (valid when the generator's values are iid from the reference's law,
-which is the null of "no departure").
+their rejections are dependent through it. It is the p-value of the generated values pooled
+(all K·n of them, or the first draws up to POOLED_MAX values) against the reference: valid when
+the generator's values are iid from the reference's law, which is the null of "no departure".
 """
 from __future__ import annotations
 
@@ -68,6 +68,13 @@ NORMAL_TAIL = float(stats.norm.sf(3.0))
 #: Permutations of the judge table's two-sample p-values: the pooled sample holds K·n + m values,
 #: so fewer than for score() (Monte Carlo error of the level √(0.05·0.95/1000) = 0.007).
 JUDGE_PERMUTATIONS = 999
+#: Permutations of each draw's own test, which only feeds the descriptive reject_rate: a valid
+#: p-value at any R, and alpha (R + 1) = 10 is whole.
+DRAW_PERMUTATIONS = 199
+#: The pooled test takes whole draws up to this many generated values (the first draws: a choice
+#: made before looking at the data, so the test stays valid). Its cost grows with the pooled
+#: size, and 20,000 values already detect a 0.05-sd shift against a large reference.
+POOLED_MAX = 20_000
 JUDGE_COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reject_rate", "status", "k", "n")
 
 
@@ -215,8 +222,9 @@ def reference_judge(draws, y: np.ndarray, *, alpha: float, tolerance: Tolerance,
         return _frame(rows, k, n), None
     x = x.astype(float, copy=False)
     k, n = x.shape
-    per_draw = score_reference(x, y, alpha=alpha, permutations=permutations, seed=seed)
-    pooled = score_reference(x.reshape(1, -1), y, alpha=alpha, permutations=permutations, seed=seed)
+    per_draw = score_reference(x, y, alpha=alpha, permutations=DRAW_PERMUTATIONS, seed=seed)
+    used = x[:max(1, POOLED_MAX // max(n, 1))]
+    pooled = score_reference(used.reshape(1, -1), y, alpha=alpha, permutations=permutations, seed=seed)
     rows = []
     for test in tests:
         draws_table = per_draw[per_draw["test"] == test.name]
