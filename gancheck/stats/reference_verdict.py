@@ -204,7 +204,7 @@ def _tail(x: np.ndarray, y: np.ndarray, band: float) -> CriterionTest:
     se = np.sqrt(var_g + var_r)
     p_within, p_outside = _band_p(excess, se, -np.inf, limit, welch_df(var_g, var_r, k, m))
     worst = int(np.argmax(excess))
-    return CriterionTest("tail", float(excess[worst]), float(-ref[worst]), float(limit), float(se[worst]),
+    return CriterionTest("tail", float(excess[worst]), float(-ref[worst]) + 0.0, float(limit), float(se[worst]),
                          float(p_within.max()), float(min(1.0, 2 * p_outside.min())))
 
 
