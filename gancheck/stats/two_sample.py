@@ -133,9 +133,10 @@ def compare(x: np.ndarray, y: np.ndarray, *, tests=NAMES, permutations: int = PE
             seed: int = PERMUTATION_SEED) -> tuple[np.ndarray, np.ndarray]:
     """statistic, pvalue: (rows, len(tests)) arrays for the rows of x, each against y.
 
-    x: (rows, n) finite, non-constant rows; y: the sorted output of check_reference. ``tests``
-    picks and orders the tests by name (module docstring). Rows too short for a test (its min_n)
-    are the caller's business (gancheck.stats.reference_score gives them a status).
+    x: (rows, n) finite, non-constant rows; y: the sorted output of check_reference, or one
+    such reference per row ((rows, m), for studies of many independent pairs). ``tests`` picks
+    and orders the tests by name (module docstring). Rows too short for a test (its min_n) are
+    the caller's business (gancheck.stats.reference_score gives them a status).
     """
     tests = list(tests)
     unknown = [t for t in tests if t not in NAMES]
@@ -144,10 +145,14 @@ def compare(x: np.ndarray, y: np.ndarray, *, tests=NAMES, permutations: int = PE
     if isinstance(permutations, bool) or not isinstance(permutations, int) or permutations < 1:
         raise ValueError(f"permutations must be an integer >= 1, got {permutations!r}")
     rows, n = x.shape
-    m = y.size
-    pooled = np.sort(np.concatenate([x, np.broadcast_to(y, (rows, m))], axis=1), axis=1)
+    m = y.shape[-1]
+    joined = np.concatenate([x, np.broadcast_to(y, (rows, m))], axis=1)
+    # A stable sort puts x's values before equal reference values; the rank statistics read
+    # counts only at the ends of tie blocks, where that placement does not matter.
+    order = np.argsort(joined, axis=1, kind="stable")
+    pooled = np.take_along_axis(joined, order, axis=1)
     tied = (np.diff(pooled, axis=1) == 0).any(axis=1)
-    observed = _observed(x, y, pooled)
+    observed = _observed(x, pooled, (order < n).astype(float))
     statistic = np.column_stack([observed[t] for t in tests]) if tests else np.empty((rows, 0))
     pvalue = np.full_like(statistic, np.nan)
     # KS rows with scipy's exact p (untied, within its size limit); the rest are permuted.
@@ -168,31 +173,16 @@ def compare(x: np.ndarray, y: np.ndarray, *, tests=NAMES, permutations: int = PE
     return statistic, pvalue
 
 
-def _observed(x: np.ndarray, y: np.ndarray, pooled: np.ndarray) -> dict[str, np.ndarray]:
-    """Every test's statistic for the rows of x, by the same formulas the null uses."""
+def _observed(x: np.ndarray, pooled: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Every test's statistic for the rows of x, by the same formulas the null uses; labels are 1
+    where a pooled (sorted) value is from x."""
     rows, n = x.shape
-    labels = _observed_labels(x, y, pooled)
-    out = dict(zip(_RANK, _rank_statistics(labels, pooled, n, y.size)))
-    z, _ = _standardised(pooled)
-    zx = (x - pooled.mean(axis=1, keepdims=True)) / pooled.std(axis=1, keepdims=True)
-    sums = _powers(zx).sum(axis=2)
-    totals = _powers(z).sum(axis=2)
-    out.update(zip(_MOMENT, _moment_statistics(sums, totals, n, y.size, pooled.std(axis=1))))
+    m = pooled.shape[1] - n
+    out = dict(zip(_RANK, _rank_statistics(labels, pooled, n, m)))
+    z, scale = _standardised(pooled)
+    zx = (x - pooled.mean(axis=1, keepdims=True)) / scale[:, None]
+    out.update(zip(_MOMENT, _moment_statistics(_powers(zx).sum(axis=2), _powers(z).sum(axis=2), n, m, scale)))
     return out
-
-
-def _observed_labels(x: np.ndarray, y: np.ndarray, pooled: np.ndarray) -> np.ndarray:
-    """1 where a pooled (sorted) value is from x. Within a tie block labels are placed x first;
-    the rank statistics only read counts at block ends, where the placement does not matter."""
-    rows, n = x.shape
-    labels = np.zeros(pooled.shape)
-    xs = np.sort(x, axis=1)
-    # Position of each x value among the pooled values: its rank among x plus the reference
-    # values strictly below it.
-    below = np.searchsorted(y, xs, side="left")
-    positions = below + np.arange(n)
-    np.put_along_axis(labels, positions, 1.0, axis=1)
-    return labels
 
 
 def _standardised(pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
