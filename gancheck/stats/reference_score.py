@@ -12,6 +12,9 @@ the one-sample ones. Differences worth knowing:
   against a formula; a sample shorter than a test's min_n gets ``too few values`` (not tested).
 - A broken reference is an error (ValueError naming ``reference``), not a status: it is the
   yardstick, and no row could be read without it.
+
+score() calls this module (not the reverse, so there is no import circle): it hands over the
+samples as it parsed them, its columns and its reject rule, so the two tables cannot drift apart.
 """
 from __future__ import annotations
 
@@ -19,19 +22,20 @@ import numpy as np
 import pandas as pd
 
 from gancheck.stats import gof, two_sample
-from gancheck.stats.scoring import COLUMNS, _as_rows, reject_rule
 
 
-def score_reference(samples, reference, *, alpha: float = 0.05, permutations: int = two_sample.PERMUTATIONS,
-                    seed: int = two_sample.PERMUTATION_SEED) -> pd.DataFrame:
+def score_reference(rows, reference, *, alpha: float, columns, reject,
+                    permutations: int = two_sample.PERMUTATIONS, seed: int = two_sample.PERMUTATION_SEED
+                    ) -> pd.DataFrame:
     """Test every sample against the sample ``reference``; one row per (sample, test).
 
-    Rows in sample order, tests in gancheck.stats.two_sample.TESTS order; columns as score()'s.
-    ``permutations`` and ``seed`` set the permutation p-values (two_sample.compare).
+    rows: the samples as score() parses them (a 2-D float array, or a list of (row or None,
+    size) for ragged input); columns and reject: score()'s COLUMNS and reject_rule. Rows in sample
+    order, tests in gancheck.stats.two_sample.TESTS order. ``permutations`` and ``seed`` set the
+    permutation p-values (two_sample.compare).
     """
     gof.check_parameters(mean=0.0, std=1.0, alpha=alpha)
     y = two_sample.check_reference(reference)
-    rows = _as_rows(samples)
     if isinstance(rows, np.ndarray):
         blocks = {rows.shape[1]: (np.arange(rows.shape[0]), rows)}
         sizes = np.full(rows.shape[0], rows.shape[1])
@@ -46,7 +50,7 @@ def score_reference(samples, reference, *, alpha: float = 0.05, permutations: in
     status = np.full(statistic.shape, gof.NOT_1D, dtype=object)
     for index, block in blocks.values():
         statistic[index], pvalue[index], status[index] = _score_block(block, y, permutations, seed)
-    return _frame(statistic, pvalue, status, sizes, alpha)
+    return _frame(statistic, pvalue, status, sizes, alpha, columns, reject)
 
 
 def _by_length(rows: list) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -81,7 +85,7 @@ def _score_block(x: np.ndarray, y: np.ndarray, permutations: int, seed: int):
     return statistic, pvalue, status
 
 
-def _frame(statistic, pvalue, status, sizes, alpha: float) -> pd.DataFrame:
+def _frame(statistic, pvalue, status, sizes, alpha: float, columns, reject) -> pd.DataFrame:
     m, count = statistic.shape
     tests = two_sample.TESTS
     return pd.DataFrame({
@@ -90,7 +94,7 @@ def _frame(statistic, pvalue, status, sizes, alpha: float) -> pd.DataFrame:
         "hypothesis": np.tile(np.array([t.hypothesis for t in tests], dtype=object), m),
         "statistic": statistic.ravel(),
         "pvalue": pvalue.ravel(),
-        "reject": reject_rule(pvalue, status, alpha).ravel(),
+        "reject": reject(pvalue, status, alpha).ravel(),
         "status": status.ravel(),
         "n": np.repeat(sizes, count),
-    }, columns=list(COLUMNS))
+    }, columns=list(columns))

@@ -58,8 +58,8 @@ from gancheck.stats.decision import decide
 from gancheck.stats.diversity import DiversityResult, diversity
 from gancheck.stats.reference_score import score_reference
 from gancheck.stats.registry import DIVERSITY_TESTS
+from gancheck.stats.scoring import COLUMNS, reject_rule
 from gancheck.stats.tolerance import Tolerance
-from gancheck.stats.verdict import Verdict
 
 #: Chance that some gap of the ks grid holds more reference mass than its allowance assumes.
 GRID_COVERAGE_ERROR = 0.001
@@ -80,11 +80,12 @@ JUDGE_COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject",
 
 def reference_verdict(draws, reference, *, tolerance: Tolerance | None = None, alpha: float = 0.05,
                       diverged: bool = False, permutations: int = JUDGE_PERMUTATIONS,
-                      seed: int = two_sample.PERMUTATION_SEED) -> Verdict:
+                      seed: int = two_sample.PERMUTATION_SEED) -> dict:
     """Judge a generator on its (K, n) draws against the sample ``reference`` (module docstring).
 
-    Same outcomes, fields and alpha budget as gancheck.stats.verdict.verdict against a formula;
-    ValueError for a broken reference or malformed arguments.
+    The fields of gancheck.stats.verdict.Verdict, as a dict (verdict(draws, reference=y) makes
+    the Verdict; this module does not import that one, which calls it). Same outcomes and alpha
+    budget as against a formula; ValueError for a broken reference or malformed arguments.
     """
     gof.check_parameters(mean=0.0, std=1.0, alpha=alpha)
     y = two_sample.check_reference(reference)
@@ -108,9 +109,9 @@ def reference_verdict(draws, reference, *, tolerance: Tolerance | None = None, a
     decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=spread,
                       tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken)
     table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
-    return Verdict(outcome=decision.outcome, reason=decision.reason + f" (against a reference of {y.size:,} "
-                   f"values, mean {centre:.4g}, sd {spread:.4g})", detected=decision.detected,
-                   judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha, k=k, n=n)
+    return dict(outcome=decision.outcome, reason=decision.reason + f" (against a reference of {y.size:,} "
+                f"values, mean {centre:.4g}, sd {spread:.4g})", detected=decision.detected,
+                judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha, k=k, n=n)
 
 
 def criteria(x: np.ndarray, y: np.ndarray, *, tolerance: Tolerance) -> list[CriterionTest]:
@@ -222,9 +223,10 @@ def reference_judge(draws, y: np.ndarray, *, alpha: float, tolerance: Tolerance,
         return _frame(rows, k, n), None
     x = x.astype(float, copy=False)
     k, n = x.shape
-    per_draw = score_reference(x, y, alpha=alpha, permutations=DRAW_PERMUTATIONS, seed=seed)
+    table = dict(alpha=alpha, columns=COLUMNS, reject=reject_rule, seed=seed)
+    per_draw = score_reference(x, y, permutations=DRAW_PERMUTATIONS, **table)
     used = x[:max(1, POOLED_MAX // max(n, 1))]
-    pooled = score_reference(used.reshape(1, -1), y, alpha=alpha, permutations=permutations, seed=seed)
+    pooled = score_reference(np.ascontiguousarray(used).reshape(1, -1), y, permutations=permutations, **table)
     rows = []
     for test in tests:
         draws_table = per_draw[per_draw["test"] == test.name]

@@ -40,7 +40,7 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     """
     if reference is not None:
         from gancheck.stats.reference_score import score_reference  # two-sample mode
-        return score_reference(samples, reference, alpha=alpha)
+        return score_reference(_as_rows(samples), reference, alpha=alpha, columns=COLUMNS, reject=reject_rule)
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     rows = _as_rows(samples)
     if isinstance(rows, np.ndarray):

@@ -49,7 +49,7 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     """
     if reference is not None:
         from gancheck.stats.reference_verdict import reference_verdict  # two-sample mode
-        return reference_verdict(draws, reference, tolerance=tolerance, alpha=alpha, diverged=diverged)
+        return Verdict(**reference_verdict(draws, reference, tolerance=tolerance, alpha=alpha, diverged=diverged))
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     if tolerance is None:
         tolerance = Tolerance()

@@ -6,7 +6,7 @@ from scipy import stats
 from gancheck import Tolerance, verdict
 from gancheck.stats import gof, two_sample
 from gancheck.stats.decision import OUTCOMES
-from gancheck.stats.reference_verdict import grid_allowance, reference_verdict
+from gancheck.stats.reference_verdict import grid_allowance
 
 ALPHA = 0.05
 DEPARTURES = set(OUTCOMES) - {"on_target", "undecided"}
@@ -71,7 +71,7 @@ def test_a_large_reference_can_show_a_generator_on_target(rng):
     """With 20,000 reference values the reference's ECDF is known to about 0.0035, so a
     generator of the same law can be shown within every band (ks 0.04 minus the grid allowance)."""
     y = rng.normal(4, 1.25, 20_000)
-    found = reference_verdict(rng.normal(4, 1.25, (60, 500)), y)
+    found = verdict(rng.normal(4, 1.25, (60, 500)), reference=y)
     assert found.outcome == "on_target", found.reason
 
 
@@ -86,7 +86,7 @@ def test_a_generator_of_the_reference_law_is_a_departure_in_at_most_alpha(k, n, 
     outcomes = []
     for _ in range(replicates):
         law = lambda size: 3 + rng.gamma(4.0, 0.6, size)  # noqa: E731
-        outcomes.append(reference_verdict(law((k, n)), law(m)).outcome)
+        outcomes.append(verdict(law((k, n)), reference=law(m)).outcome)
     departures = sum(o in DEPARTURES for o in outcomes)
     print(f"K={k} n={n} m={m}: departures {departures}/{replicates}, "
           f"on_target {outcomes.count('on_target')}, undecided {outcomes.count('undecided')}")
