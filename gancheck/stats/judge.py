@@ -14,8 +14,12 @@ from gancheck.stats.tolerance import Tolerance
 COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reject_rate", "status", "k", "n")
 
 
-def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> pd.DataFrame:
-    """The table of `judge_generator` (its docstring says what each row means)."""
+def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05, reference=None) -> pd.DataFrame:
+    """The table of `judge_generator` (its docstring says what each row means). ``reference`` (a
+    1-D real sample): the two-sample table instead (gancheck.stats.reference_verdict)."""
+    if reference is not None:
+        from gancheck.stats.reference_verdict import reference_judge  # two-sample mode
+        return reference_judge(draws, reference, alpha=alpha)[0]
     return judge_generator(draws, mean=mean, std=std, alpha=alpha)[0]
 
 

@@ -209,10 +209,13 @@ def _tail(x: np.ndarray, y: np.ndarray, band: float) -> CriterionTest:
                          float(p_within.max()), float(min(1.0, 2 * p_outside.min())))
 
 
-def reference_judge(draws, y: np.ndarray, *, alpha: float, tolerance: Tolerance,
+def reference_judge(draws, reference, *, alpha: float = 0.05, tolerance: Tolerance | None = None,
                     permutations: int = JUDGE_PERMUTATIONS, seed: int = two_sample.PERMUTATION_SEED
                     ) -> tuple[pd.DataFrame, DiversityResult | None]:
-    """judge()'s table against the sorted reference y: the two-sample tests, then diversity."""
+    """judge()'s table against the reference: the two-sample tests, then diversity (module
+    docstring), and diversity's result."""
+    gof.check_parameters(mean=0.0, std=1.0, alpha=alpha)
+    y = two_sample.check_reference(reference)
     x = np.asarray(draws) if not isinstance(draws, np.ndarray) else draws
     if x.dtype.kind not in "biuf":
         raise ValueError(f"draws must hold real numbers, got dtype {x.dtype}")

@@ -91,3 +91,18 @@ def test_a_generator_of_the_reference_law_is_a_departure_in_at_most_alpha(k, n, 
     print(f"K={k} n={n} m={m}: departures {departures}/{replicates}, "
           f"on_target {outcomes.count('on_target')}, undecided {outcomes.count('undecided')}")
     assert departures <= stats.binom.ppf(0.999, replicates, ALPHA)
+
+
+def test_judge_takes_the_reference_too(rng):
+    from gancheck import judge
+    y = rng.normal(4, 1.25, 1_000)
+    draws = rng.normal(4 + 0.5, 1.25, (10, 100))
+    table = judge(draws, reference=y)
+    assert list(table["test"][:len(two_sample.NAMES)]) == list(two_sample.NAMES)
+    mean_row = table.set_index("test").loc["mean_diff"]
+    # Oracle: numpy, the median over draws of mean(draw) - mean(y).
+    assert mean_row["statistic"] == pytest.approx(np.median(draws.mean(axis=1) - y.mean()))
+    # Each draw's mean test: shift 0.5 over se 1.25·√(1/100 + 1/1000) = 0.131, z = 3.8, power 0.97.
+    assert mean_row["reject"] and mean_row["reject_rate"] >= 0.8
+    with pytest.raises(ValueError, match="reference"):
+        judge(draws, reference=[np.nan] * 20)
