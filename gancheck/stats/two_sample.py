@@ -146,6 +146,17 @@ def compare(x: np.ndarray, y: np.ndarray, *, tests=NAMES, permutations: int = PE
         raise ValueError(f"permutations must be an integer >= 1, got {permutations!r}")
     rows, n = x.shape
     m = y.shape[-1]
+    per = max(1, CHUNK_VALUES // (n + m))
+    if rows > per:  # a block of rows at a time: the working space is some ten copies of the pooled rows
+        parts = [_compare(x[i:i + per], y if y.ndim == 1 else y[i:i + per], tests, permutations, seed)
+                 for i in range(0, rows, per)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _compare(x, y, tests, permutations, seed)
+
+
+def _compare(x: np.ndarray, y: np.ndarray, tests: list, permutations: int, seed: int):
+    rows, n = x.shape
+    m = y.shape[-1]
     joined = np.concatenate([x, np.broadcast_to(y, (rows, m))], axis=1)
     # A stable sort puts x's values before equal reference values; the rank statistics read
     # counts only at the ends of tie blocks, where that placement does not matter.
