@@ -9,7 +9,8 @@ form a sample: --layout columns (each column is one sample) or rows (each row is
 a single column is one sample, several named columns (a header row) are one sample each, and a
 headerless 2-D file has one sample per row. --column NAME picks columns. --draws treats the
 samples as K noise draws of one generator, judges the generator on all of them and prints its
-verdict against --tolerance (gancheck.cli.verdict_output).
+verdict against --tolerance (gancheck.cli.verdict_output). --reference FILE judges against a real
+sample instead of N(mean, std), with two-sample tests (gancheck.cli.reference).
 
 The table has one row per (sample, test), as gancheck.score returns it, plus sample_name (the
 column name, or "row 3"). A line on stderr says what was read (header or not, which layout) and
@@ -27,6 +28,7 @@ import warnings
 import numpy as np
 
 from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError, memory, npyfiles, readers, verdict_output
+from gancheck.cli import reference as reference_option
 from gancheck.signals import Terminated
 
 FORMATS = ("table", "json", "csv")
@@ -55,6 +57,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--draws", action="store_true",
                         help="the samples are K noise draws of one generator: judge the generator")
     verdict_output.add_arguments(parser)
+    reference_option.add_argument(parser)
     parser.set_defaults(handler=run_reporting)
 
 
@@ -95,6 +98,7 @@ def admit_for(args):
 def run(args) -> int:
     verdict_output.parse_target(args)
     tolerance = verdict_output.parse_tolerance(args)
+    reference = reference_option.read(args)  # before the input: a bad reference is one line
     table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column,
                                admit=admit_for(args))
     layout = args.layout or default_layout(table, picked=bool(args.column))
@@ -103,10 +107,13 @@ def run(args) -> int:
     # Notes are printed once the scoring succeeded: bad options stay a single line of error.
     notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
              f"sample: {len(names)} {what} of {samples.shape[1]} values"]
+    if reference is not None:
+        notes.append(f"against the reference {args.reference} ({reference.size:,} values), two-sample tests")
     if args.draws:
-        judge_generator(samples, args, notes, tolerance)
+        judge_generator(samples, args, notes, tolerance, reference)
         return 0
-    result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha, target=args.target)
+    result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha, target=args.target,
+                             reference=reference)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
     notes.append(ties_note(names, samples, result["status"]))
     _print_notes(notes)
@@ -114,10 +121,14 @@ def run(args) -> int:
     return 0
 
 
-def judge_generator(draws: np.ndarray, args, notes: list, tolerance) -> None:
+def judge_generator(draws: np.ndarray, args, notes: list, tolerance, reference=None) -> None:
     """judge's table, the diversity line and the verdict on (K, n) draws. The table goes to
     stdout; for json and csv the two summaries go to stderr, so stdout stays one table."""
-    found = verdict_output.judge(draws, args, tolerance)
+    if reference is None:
+        found = verdict_output.judge(draws, args, tolerance)
+    else:
+        from gancheck.stats.verdict import verdict  # against the reference sample
+        found = verdict(draws, alpha=args.alpha, tolerance=tolerance, reference=reference)
     table = found.judge
     names = [f"draw {i}" for i in range(1, len(draws) + 1)]
     notes.append(ties_note(names, draws, table["status"]))
@@ -137,7 +148,7 @@ def default_layout(table: readers.Table, *, picked: bool) -> str:
     return "rows"
 
 
-def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: float, target=None):
+def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: float, target=None, reference=None):
     """gancheck.stats.score over chunks of about memory.CHUNK_VALUES values (whole samples), so
     that its working space is one chunk's; the same table as one call."""
     import pandas as pd
@@ -147,7 +158,7 @@ def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: floa
     parts = []
     for start in range(0, samples.shape[0], per):
         part = score(np.ascontiguousarray(samples[start:start + per]), mean=mean, std=std, alpha=alpha,
-                     target=target)
+                     target=target, reference=reference)
         part["sample"] += start
         parts.append(part)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)

@@ -16,9 +16,12 @@ COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reje
 
 def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05, target=None,
           reference=None) -> pd.DataFrame:
-    """The table of `judge_generator` (its docstring says what each row means)."""
-    if reference is not None:  # two-sample mode: the reference module's dispatch point
-        raise NotImplementedError("reference= (two-sample mode) is not available in this version")
+    """The table of `judge_generator` (its docstring says what each row means). ``reference`` (a
+    1-D real sample): the two-sample table instead (gancheck.stats.reference_verdict)."""
+    if reference is not None:
+        targeting.one_of(target, reference)
+        from gancheck.stats.reference_verdict import reference_judge  # two-sample mode
+        return reference_judge(draws, reference, alpha=alpha)[0]
     return judge_generator(draws, mean=mean, std=std, alpha=alpha, target=target)[0]
 
 

@@ -40,9 +40,14 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     tested, neither passed nor failed. An ok row rejects when pvalue < alpha. Tied samples get the
     ``ties`` status rather than corrected p-values. Raises ValueError for malformed arguments
     (non-numeric samples, std <= 0, alpha outside (0, 1)).
+
+    ``reference`` (a 1-D sample of real data): judge the samples against it instead of a formula,
+    with two-sample tests (gancheck.stats.reference_score; mean and std are then unused).
     """
-    if reference is not None:  # two-sample mode: the reference module's dispatch point
-        raise NotImplementedError("reference= (two-sample mode) is not available in this version")
+    if reference is not None:
+        targeting.one_of(target, reference)
+        from gancheck.stats.reference_score import score_reference  # two-sample mode
+        return score_reference(_as_rows(samples), reference, alpha=alpha, columns=COLUMNS, reject=reject_rule)
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     plan = targeting.resolve(target, mean=mean, std=std)
     tests = registry.score_tests(plan.target)

@@ -54,3 +54,9 @@ def order_grid(resolved: Resolved, x: np.ndarray, grid: np.ndarray) -> np.ndarra
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = grid * x.std(axis=1, ddof=1) * peak
     return np.where(grid > 0, scaled, 0.0)
+
+
+def one_of(target, reference) -> None:
+    """A generator is judged against a formula or against a sample, never both at once."""
+    if target is not None:
+        raise ValueError("give target= (a formula) or reference= (a sample), not both")

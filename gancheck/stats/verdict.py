@@ -47,9 +47,13 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     memorised, off_target, wrong_shape) means they show it outside one; ``undecided`` means
     neither is shown. The rules, their order and how they share ``alpha`` are in
     gancheck.stats.decision. ``diverged`` lets a caller that knows training blew up say so.
+    ``reference`` (a 1-D real sample): judge against it instead of N(mean, std), the bands
+    applying to the distance between the two laws (gancheck.stats.reference_verdict).
     """
-    if reference is not None:  # two-sample mode: the reference module's dispatch point
-        raise NotImplementedError("reference= (two-sample mode) is not available in this version")
+    if reference is not None:
+        targeting.one_of(target, reference)
+        from gancheck.stats.reference_verdict import reference_verdict  # two-sample mode
+        return Verdict(**reference_verdict(draws, reference, tolerance=tolerance, alpha=alpha, diverged=diverged))
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     plan = targeting.resolve(target, mean=mean, std=std)
     if not plan.is_normal and not plan.target.moments_finite(2):

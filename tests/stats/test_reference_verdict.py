@@ -1,0 +1,108 @@
+"""verdict(draws, reference=y): one generator's outcome against a real sample."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from gancheck import Tolerance, verdict
+from gancheck.stats import gof, two_sample
+from gancheck.stats.decision import OUTCOMES
+from gancheck.stats.reference_verdict import grid_allowance
+
+ALPHA = 0.05
+DEPARTURES = set(OUTCOMES) - {"on_target", "undecided"}
+
+
+def test_same_fields_as_against_a_formula(rng):
+    y = rng.normal(4, 1.25, 2_000)
+    found = verdict(rng.normal(4, 1.25, (20, 200)), reference=y)
+    formula = verdict(rng.normal(4, 1.25, (20, 200)))
+    assert type(found) is type(formula)
+    assert list(found.criteria.columns) == list(formula.criteria.columns)
+    assert list(found.criteria["criterion"]) == list(formula.criteria["criterion"])
+    assert list(found.judge.columns) == list(formula.judge.columns)
+    assert list(found.judge["test"]) == [*two_sample.NAMES, "fixed_coordinates", "reused_values", "heterogeneity"]
+    assert found.outcome in OUTCOMES and "reference of 2,000 values" in found.reason
+
+
+def test_departures_are_named(rng):
+    y = rng.normal(4, 1.25, 2_000)
+    shifted = verdict(rng.normal(4 + 0.5, 1.25, (30, 200)), reference=y)  # 0.4 reference sd
+    assert shifted.outcome == "off_target" and shifted.reason.startswith("mean error")
+    wide = verdict(rng.normal(4, 1.25 * 1.5, (30, 200)), reference=y)
+    assert wide.outcome == "off_target" and wide.reason.startswith("sd error")
+    base = rng.normal(4, 1.25, 200)
+    collapsed = verdict(base + rng.normal(0, 0.05, (30, 200)), reference=y)
+    assert collapsed.outcome == "collapsed"
+    heavy = verdict(4 + 1.25 * rng.standard_t(3, (30, 200)) / np.sqrt(3), reference=y)
+    assert heavy.outcome in ("wrong_shape", "off_target") and heavy.detected
+
+
+def test_broken_draws_never_pass(rng):
+    y = rng.normal(4, 1.25, 500)
+    nan = rng.normal(4, 1.25, (10, 50))
+    nan[3, 7] = np.nan
+    assert verdict(nan, reference=y).outcome == "diverged"
+    assert verdict(np.full((10, 50), 4.0), reference=y).outcome == "stuck"
+    flat = verdict(rng.normal(4, 1.25, 50), reference=y)  # one draw, not (K, n)
+    assert flat.outcome == "undecided" and (flat.judge["status"] == gof.NOT_2D).all()
+    broken_rows = verdict(nan, reference=y).judge
+    assert broken_rows.loc[broken_rows["test"].isin(two_sample.NAMES), "reject"].all()
+
+
+def test_a_bad_reference_or_tolerance_is_an_error(rng):
+    draws = rng.normal(4, 1.25, (10, 50))
+    with pytest.raises(ValueError, match="reference"):
+        verdict(draws, reference=[4.0] * 30)
+    with pytest.raises(ValueError, match="tolerance"):
+        verdict(draws, reference=rng.normal(4, 1.25, 100), tolerance={"mean": 0.1})
+
+
+def test_grid_allowance_is_the_binomial_upper_bound():
+    """Oracle: scipy.stats.beta.ppf, the Clopper–Pearson upper limit of 50 of 5,000 values
+    (1%), at 1 - 0.001/100 (Bonferroni over 100 gaps)."""
+    gaps = np.full(100, 0.01)
+    assert grid_allowance(gaps, 5_000) == pytest.approx(stats.beta.ppf(1 - 0.001 / 100, 51, 4_950))
+    # A larger reference pins the gaps down: the allowance shrinks towards the 1% grid step.
+    assert grid_allowance(gaps, 50_000) < grid_allowance(gaps, 5_000) < grid_allowance(gaps, 500)
+
+
+@pytest.mark.slow
+def test_a_large_reference_can_show_a_generator_on_target(rng):
+    """With 20,000 reference values the reference's ECDF is known to about 0.0035, so a
+    generator of the same law can be shown within every band (ks 0.04 minus the grid allowance)."""
+    y = rng.normal(4, 1.25, 20_000)
+    found = verdict(rng.normal(4, 1.25, (60, 500)), reference=y)
+    assert found.outcome == "on_target", found.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k, n, m", [(20, 50, 500), (10, 50, 100)])
+def test_a_generator_of_the_reference_law_is_a_departure_in_at_most_alpha(k, n, m):
+    """A generator whose draws are iid from the reference's law (a skewed gamma), each replicate
+    with a fresh reference: departures (any outcome but on_target and undecided) at most alpha,
+    up to the binomial error of the replicates (oracle: scipy.stats.binom.ppf at 99.9%)."""
+    replicates = 200
+    rng = np.random.default_rng([k, n, m])
+    outcomes = []
+    for _ in range(replicates):
+        law = lambda size: 3 + rng.gamma(4.0, 0.6, size)  # noqa: E731
+        outcomes.append(verdict(law((k, n)), reference=law(m)).outcome)
+    departures = sum(o in DEPARTURES for o in outcomes)
+    print(f"K={k} n={n} m={m}: departures {departures}/{replicates}, "
+          f"on_target {outcomes.count('on_target')}, undecided {outcomes.count('undecided')}")
+    assert departures <= stats.binom.ppf(0.999, replicates, ALPHA)
+
+
+def test_judge_takes_the_reference_too(rng):
+    from gancheck import judge
+    y = rng.normal(4, 1.25, 1_000)
+    draws = rng.normal(4 + 0.5, 1.25, (10, 100))
+    table = judge(draws, reference=y)
+    assert list(table["test"][:len(two_sample.NAMES)]) == list(two_sample.NAMES)
+    mean_row = table.set_index("test").loc["mean_diff"]
+    # Oracle: numpy, the median over draws of mean(draw) - mean(y).
+    assert mean_row["statistic"] == pytest.approx(np.median(draws.mean(axis=1) - y.mean()))
+    # Each draw's mean test: shift 0.5 over se 1.25·√(1/100 + 1/1000) = 0.131, z = 3.8, power 0.97.
+    assert mean_row["reject"] and mean_row["reject_rate"] >= 0.8
+    with pytest.raises(ValueError, match="reference"):
+        judge(draws, reference=[np.nan] * 20)
