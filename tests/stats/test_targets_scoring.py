@@ -124,10 +124,12 @@ def test_verdict_with_a_target_and_its_refusal_of_an_infinite_sd(rng):
         verdict(rng.standard_cauchy((5, 50)), target="cauchy()")
 
 
-def test_reference_mode_is_a_marked_dispatch_point(rng):
+def test_a_target_and_a_reference_together_are_refused(rng):
     x = rng.normal(4, 1.25, 50)
-    with pytest.raises(NotImplementedError):
-        score(x, reference=x)
+    with pytest.raises(ValueError, match="not both"):
+        score(x, target=GAMMA, reference=x)
+    with pytest.raises(ValueError, match="not both"):
+        verdict(np.stack([x, x + 0.1]), target=GAMMA, reference=x)
 
 
 BAD_SPECS = [
