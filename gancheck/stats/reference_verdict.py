@@ -11,6 +11,8 @@ freedom (Welch 1947, Biometrika 34), which reduce to K - 1 as m grows. So a gene
 in law to the reference is shown outside a band in at most alpha of cases (Holm over the six
 departure tests, as against a formula) however small the reference; a small reference only
 makes "shown within" harder, so such a generator is then ``undecided``, not ``on_target``.
+The bands' unit, sd(y), is itself an estimate: its relative error (about 1/√(2m)) moves a band's
+edge by that share of the band, which matters only for a generator right at the edge.
 
 =========== ============================================================== =====================
 criterion   estimate (generator - reference)                               band
