@@ -11,6 +11,8 @@ freedom (Welch 1947, Biometrika 34), which reduce to K - 1 as m grows. So a gene
 in law to the reference is shown outside a band in at most alpha of cases (Holm over the six
 departure tests, as against a formula) however small the reference; a small reference only
 makes "shown within" harder, so such a generator is then ``undecided``, not ``on_target``.
+The bands' unit, sd(y), is itself an estimate: its relative error (about 1/√(2m)) moves a band's
+edge by that share of the band, which matters only for a generator right at the edge.
 
 =========== ============================================================== =====================
 criterion   estimate (generator - reference)                               band
@@ -21,7 +23,7 @@ std         sd - sd(y), tested as log(mean draw variance / var(y)); the    sd wi
             reference part of the variance of log var(y) is                · sd(y)
             (kurtosis(y) - (m - 3)/(m - 1)) / m (any law, not only normal)
 ks          at the reference's 1%, ..., 99% quantiles q: the draws' mean   ± ks (outside),
-            share <= q minus y's share <= q; the reference part of the     ± (ks - allowance)
+            share <= q (and < q) minus y's; the reference part of the      ± (ks - allowance)
             variance is G(1 - G)/m (Bahadur: the true level of an          (within)
             empirical quantile errs by a binomial share)
 tail        the draws' share beyond mean(y) ± 3 sd(y) minus y's share      excess <= tail - the
@@ -32,7 +34,9 @@ The ks band bounds sup|F - G| from a grid as against a formula (gancheck.stats.c
 the grid's points are now the reference's empirical quantiles, so the mass G puts between two
 neighbours is not known to be 1%: the within allowance is the largest Clopper–Pearson upper
 bound (joint level 1 - GRID_COVERAGE_ERROR, Bonferroni over the gaps) of those masses, about
-0.016 at m = 5,000 and 0.035 at m = 500. A reference of a few hundred values therefore cannot
+0.016 at m = 5,000 and 0.035 at m = 500. Each point is read at q and just below it, so the gaps
+are open intervals: on rounded data, whose atoms are the grid points, they hold (almost) nothing
+but the tails beyond the 1% and 99% points. A reference of a few hundred values therefore cannot
 show a generator within a KS band of 0.04: its own ECDF is that uncertain.
 The tail band keeps the formula-target meaning: a normal reference allows the generator 0.5% of
 values beyond 3 sds per side, as N(mean, std) does; other laws allow the same excess over their
@@ -160,30 +164,39 @@ def _scale(x: np.ndarray, y: np.ndarray, band: float) -> CriterionTest:
 
 
 def _ks(x: np.ndarray, y: np.ndarray, band: float) -> CriterionTest:
+    """KS band on a grid of the reference's quantiles, each read at and just below the point
+    (shares <= q and < q), so that an atom at a grid point (rounded data) is not a gap: the sup is
+    bounded by the largest difference read plus the largest reference mass strictly between
+    neighbouring points (grid_allowance)."""
     k, n = x.shape
     m = y.size
     points = np.unique(np.quantile(y, GRID, method="inverted_cdf"))
-    ref = np.searchsorted(y, points, side="right") / m
-    shares = np.stack([np.searchsorted(row, points, side="right") for row in np.sort(x, axis=1)]) / n
+    below, upto = np.searchsorted(y, points, side="left") / m, np.searchsorted(y, points, side="right") / m
+    ref = np.column_stack([below, upto]).ravel()
+    rows = np.sort(x, axis=1)
+    shares = np.stack([np.column_stack([np.searchsorted(row, points, side="left"),
+                                        np.searchsorted(row, points, side="right")]).ravel() for row in rows]) / n
     diff = shares.mean(axis=0) - ref
     var_g = _share_se(shares, k, n) ** 2
-    var_r = np.maximum(ref * (1 - ref), 0.25 / m) / m  # floored like the generator's shares
+    level = (ref * m + 0.5) / (m + 1.0)  # floored like the generator's shares (criteria._share_se)
+    var_r = level * (1 - level) / m
     df = welch_df(var_g, var_r, k, m)
     se = np.sqrt(var_g + var_r)
-    allowance = grid_allowance(np.diff(np.concatenate([[0.0], ref, [1.0]])), m)
+    gaps = np.concatenate([[below[0]], below[1:] - upto[:-1], [1.0 - upto[-1]]])
+    allowance = grid_allowance(gaps, m)
     _, p_outside = _band_p(diff, se, -band, band, df)
     p_within, _ = _band_p(diff, se, -(band - allowance), band - allowance, df)
     if not band > allowance:
         p_within = np.ones_like(diff)
     worst = int(np.argmax(np.abs(diff)))
     return CriterionTest("ks", float(np.abs(diff).max()), 0.0, band, float(se[worst]),
-                         float(p_within.max()), float(min(1.0, points.size * p_outside.min())))
+                         float(p_within.max()), float(min(1.0, diff.size * p_outside.min())))
 
 
 def grid_allowance(gaps: np.ndarray, m: int) -> float:
-    """Upper bound on the largest reference mass between neighbouring grid points (and beyond
-    the ends): Clopper–Pearson upper limits of the gaps' shares of m values, at a joint level
-    1 - GRID_COVERAGE_ERROR (Bonferroni over the gaps)."""
+    """Upper bound on the largest reference mass strictly between neighbouring grid points (and
+    beyond the ends): Clopper–Pearson upper limits of the gaps' shares of m values, at a joint
+    level 1 - GRID_COVERAGE_ERROR (Bonferroni over the gaps)."""
     counts = np.rint(gaps * m)
     level = 1 - GRID_COVERAGE_ERROR / gaps.size
     upper = np.where(counts < m, stats.beta.ppf(level, counts + 1, np.maximum(m - counts, 1)), 1.0)

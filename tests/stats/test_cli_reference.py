@@ -99,3 +99,14 @@ def test_reference_read_from_a_subprocess_exits_2(tmp_path, rng):
                             env={**os.environ}, timeout=120)
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "--reference" in result.stderr
+
+
+def test_an_oversized_reference_or_two_standard_inputs_is_one_line(tmp_path, rng, capsys):
+    from gancheck.cli import npyfiles
+    gen, big = tmp_path / "gen.csv", tmp_path / "big.npy"
+    np.savetxt(gen, rng.normal(4, 1.25, 50))
+    np.save(big, np.zeros(npyfiles.MAX_ROW_VALUES + 1))  # refused from its header, before its data
+    code, out, err = run(["score", gen, "--reference", big], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--reference" in err and "at most" in err
+    code, out, err = run(["score", "-", "--reference", "-"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--reference -" in err

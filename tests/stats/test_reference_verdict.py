@@ -106,3 +106,21 @@ def test_judge_takes_the_reference_too(rng):
     assert mean_row["reject"] and mean_row["reject_rate"] >= 0.8
     with pytest.raises(ValueError, match="reference"):
         judge(draws, reference=[np.nan] * 20)
+
+
+def test_the_ks_band_reads_rounded_data_at_its_atoms(rng):
+    """On a reference rounded to 0.1 (sd 1.25: atoms of about 3% each), reading the grid points
+    only at q would leave atoms as gaps and the allowance above the 0.04 band (never within);
+    read at q and just below q, the open gaps hold only the tails beyond the 1%/99% points."""
+    from gancheck.stats.reference_verdict import criteria
+    y = np.sort(np.round(rng.normal(4, 1.25, 10_000), 1))
+    ks = {c.criterion: c for c in criteria(np.round(rng.normal(4, 1.25, (30, 300)), 1), y, tolerance=Tolerance())}["ks"]
+    assert ks.p_within < 1.0 and ks.p_outside > ALPHA
+    points = np.unique(np.quantile(y, np.arange(1, 100) / 100, method="inverted_cdf"))
+    below = np.searchsorted(y, points, side="left") / y.size
+    upto = np.searchsorted(y, points, side="right") / y.size
+    open_gaps = np.concatenate([[below[0]], below[1:] - upto[:-1], [1 - upto[-1]]])
+    closed_gaps = np.diff(np.concatenate([[0.0], upto, [1.0]]))
+    # Oracle: the gaps' counts by hand; the open ones are the tails (about 1% each), the closed
+    # ones include the largest atom (about 3%).
+    assert grid_allowance(open_gaps, y.size) < Tolerance().ks < grid_allowance(closed_gaps, y.size)
