@@ -159,18 +159,26 @@ class Target:
         if self.family != "mixture":
             m, v, s, k = (float(x) for x in self.dist.stats(moments="mvsk"))
             return m, math.sqrt(v) if v >= 0 else math.nan, s, k
-        # Raw moments add over components with their weights; central ones follow from them.
-        raw = [sum(w * c._raw_moment(j) for w, c in zip(self.weights, self.components)) for j in (1, 2, 3, 4)]
-        m1, m2, m3, m4 = raw
-        var = m2 - m1 ** 2
-        c3 = m3 - 3 * m1 * m2 + 2 * m1 ** 3
-        c4 = m4 - 4 * m1 * m3 + 6 * m1 ** 2 * m2 - 3 * m1 ** 4
-        return m1, math.sqrt(var), c3 / var ** 1.5, c4 / var ** 2 - 3
-
-    def _raw_moment(self, order: int) -> float:
-        if self.family == "mixture":
-            return sum(w * c._raw_moment(order) for w, c in zip(self.weights, self.components))
-        return float(self.dist.moment(order))
+        # Central moments about the mixture's mean, from each component's mean and central
+        # moments (binomial expansion of (X_i - mu_i + d_i)^k, d_i = mu_i - mu). Raw moments
+        # would cancel catastrophically when the mean is large against the sd, and scipy's
+        # moment() of a frozen family overflows for a tiny nonzero loc.
+        parts = [c._mvsk for c in self.components]
+        if not all(math.isfinite(m) for m, *_ in parts):
+            return math.nan, math.nan, math.nan, math.nan
+        mu = sum(w * m for w, (m, *_) in zip(self.weights, parts))
+        central = [0.0, 0.0, 0.0]   # orders 2, 3, 4
+        for w, (m, sd, skew, kurt) in zip(self.weights, parts):
+            d = m - mu
+            c2, c3, c4 = sd ** 2, skew * sd ** 3, (kurt + 3) * sd ** 4
+            central[0] += w * (c2 + d ** 2)
+            central[1] += w * (c3 + 3 * d * c2 + d ** 3)
+            central[2] += w * (c4 + 4 * d * c3 + 6 * d ** 2 * c2 + d ** 4)
+        var, c3, c4 = central
+        # An infinite component moment makes the mixture's infinite (nan where inf - inf arose).
+        return (mu, math.sqrt(var) if var >= 0 else math.nan,
+                c3 / var ** 1.5 if math.isfinite(c3) else c3,
+                c4 / var ** 2 - 3 if math.isfinite(c4) else c4)
 
     @property
     def mean(self) -> float:
@@ -388,9 +396,6 @@ class _NewStyle:
 
     def rvs(self, size, random_state):
         return self.d.sample(size, rng=random_state)
-
-    def moment(self, order):
-        return self.d.moment(order, kind="raw")
 
     def stats(self, moments="mvsk"):
         return (self.d.mean(), self.d.variance(), self.d.skewness(), self.d.kurtosis(convention="excess"))
