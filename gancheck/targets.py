@@ -16,6 +16,7 @@ This module imports scipy but never torch: GANConfig validates its target field 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -336,7 +337,16 @@ def _call(node: ast.AST, spec) -> Target:
 
 def parse(spec: str) -> Target:
     """A Target from a spec string; raises TargetError (a ValueError) naming what is wrong."""
-    if not isinstance(spec, str) or not spec.strip():
+    if not isinstance(spec, str):
+        raise TargetError(spec, "empty; write e.g. norm(loc=4, scale=1.25)")
+    return _parse(spec)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(spec: str) -> Target:
+    """parse(), once per spec string: a Target is immutable, and its cached moments, peak
+    density and quantiles are then computed once however often the spec is passed."""
+    if not spec.strip():
         raise TargetError(spec, "empty; write e.g. norm(loc=4, scale=1.25)")
     if len(spec) > 2000:
         raise TargetError(spec[:40] + "...", "longer than 2000 characters")

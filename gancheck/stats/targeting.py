@@ -7,6 +7,7 @@ that apply to it (gancheck.stats.registry) and gof_target's p-values.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -36,11 +37,18 @@ def resolve(target=None, *, mean: float = targets.DEFAULT_MEAN, std: float = tar
     if target is None:
         # No scipy object is built: the default path must not fail where it did not before.
         return Resolved(None, mean, std, f"norm(loc={targets._number(mean)}, scale={targets._number(std)})")
-    found = targets.as_target(target, mean=mean, std=std)
+    found = _interned(targets.as_target(target, mean=mean, std=std))
     if found.is_normal:
         loc, scale = found.normal_parameters
         return Resolved(None, loc, scale, found.spec)
     return Resolved(found, found.mean, found.std, found.spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _interned(target):
+    """The first Target seen with this spec (Targets compare by spec): its cached quantities
+    (moments, peak density, quantiles) are computed once however often a spec is passed."""
+    return target
 
 
 def order_grid(resolved: Resolved, x: np.ndarray, grid: np.ndarray) -> np.ndarray:
