@@ -104,13 +104,15 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests):
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    grid = targeting.order_grid(plan, valid, ties.grid_to_sd(valid))
+    on_grid = ties.grid_to_sd(valid)
+    grid = targeting.order_grid(plan, valid, on_grid)
+    edge = targeting.rounded_over_an_edge(plan, valid, on_grid)
     moments = ties.coarse_for_moment_tests(valid)
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
             continue
-        tied = ties.coarse_for_order_tests(valid, test.name, grid) if test.ties == "order" else moments
+        tied = (ties.coarse_for_order_tests(valid, test.name, grid) | edge) if test.ties == "order" else moments
         status[ok[tied], j] = gof.TIES
         if tied.all():
             continue
