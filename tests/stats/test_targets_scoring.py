@@ -206,3 +206,14 @@ def test_rounded_samples_of_a_skewed_target_stay_calibrated(rng):
     assert len(ad) > 900  # P(some value < 0.05) = 1 - (1 - 0.00121)^50 = 0.06 (gamma(2).cdf(0.05))
     low, high = stats.binom.ppf(5e-4, len(ad), 0.05) / len(ad), stats.binom.isf(5e-4, len(ad), 0.05) / len(ad)
     assert low <= ad["reject"].mean() <= high
+
+
+@pytest.mark.parametrize("spec", [GAMMA, MIXTURE, "t(df=5, loc=4)", "cauchy()"])
+def test_every_test_that_applies_to_a_non_normal_target_can_run_on_it(spec):
+    target = parse(spec)
+    for test in registry.score_tests(target):
+        assert test.run_target is not None and test.target_description, test.name
+        assert registry.describe_for(test, target) == test.target_description
+    # For a normal target the registry's own description stands.
+    ks = registry.lookup("ks")
+    assert registry.describe_for(ks, parse("norm(loc=4, scale=1.25)")) == ks.description
