@@ -1,7 +1,8 @@
 """score(): arrays of numbers in, one tidy verdict per (sample, test) out.
 
 Scoring knows nothing of GANs: ``score`` judges each sample (a 1-D run of numbers) against the
-target N(mean, std) with the per-sample tests of the registry. ``diversity`` (K draws of one
+target, N(mean, std) by default or any continuous distribution (gancheck.targets), with the
+per-sample tests of the registry that apply to it. ``diversity`` (K draws of one
 generator) lives in gancheck.stats.diversity and is re-exported here.
 """
 from __future__ import annotations
