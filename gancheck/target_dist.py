@@ -105,19 +105,6 @@ class Target:
             return sum(w * c.pdf(x) for w, c in zip(self.weights, self.components))
         return np.asarray(self.dist.pdf(x), dtype=float)
 
-    @cached_property
-    def peak_density(self) -> float:
-        """The largest density, read on 4,001 quantiles (inf where the density is unbounded,
-        e.g. gamma with a < 1 at 0). The tie rules use it: how many values of a rounded sample
-        share the fullest grid cell."""
-        q = np.linspace(0.0, 1.0, 4003)[1:-1]
-        with np.errstate(all="ignore"):
-            density = self.pdf(self.ppf(q))
-            ends = self.ppf(np.array([0.0, 1.0]))
-            ends = ends[np.isfinite(ends)]   # a bounded support's ends, where it may be unbounded
-            edge = self.pdf(ends)
-        return float(np.nanmax(np.concatenate([density, np.where(np.isnan(edge), 0.0, edge)])))
-
     @property
     def normal_parameters(self) -> tuple[float, float]:
         """(mean, sd) of a normal target exactly as declared (no rounding through moments)."""

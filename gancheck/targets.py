@@ -76,8 +76,8 @@ def parse(spec: str) -> Target:
 
 @functools.lru_cache(maxsize=256)
 def _parse(spec: str) -> Target:
-    """parse(), once per spec string: a Target is immutable, and its cached moments, peak
-    density and quantiles are then computed once however often the spec is passed."""
+    """parse(), once per spec string: a Target is immutable, and its cached moments and
+    quantiles are then computed once however often the spec is passed."""
     if not spec.strip():
         raise TargetError(spec, "empty; write e.g. norm(loc=4, scale=1.25)")
     if len(spec) > 2000:

@@ -108,12 +108,15 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests):
     on_grid = ties.grid_to_sd(valid)
     grid = targeting.order_grid(plan, valid, on_grid)
     edge = targeting.rounded_over_an_edge(plan, valid, on_grid)
+    at_end = targeting.at_a_support_end(plan, valid)
     moments = ties.coarse_for_moment_tests(valid)
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
             continue
         tied = (ties.coarse_for_order_tests(valid, test.name, grid) | edge) if test.ties == "order" else moments
+        if test.needs_interior:
+            tied = tied | at_end
         status[ok[tied], j] = gof.TIES
         if tied.all():
             continue
