@@ -43,6 +43,7 @@ that is 0 in every draw (the far tail at n = 50) is not read as known exactly.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +85,7 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     else:
         mean, std = target.mean, target.std
         cdf = target.cdf(x)
-        tails = tuple(float(v) for v in target.ppf(np.array([TAIL_MASS, 1.0 - TAIL_MASS])))
+        tails = _tail_thresholds(target)
     df = k - 1
     draws_mean = x.mean(axis=1)
     variances = x.var(axis=1, ddof=1)
@@ -96,6 +97,12 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     out.append(_ks(cdf, tolerance.ks, df))
     out.append(_tail(x, tails, tolerance.tail, df))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _tail_thresholds(target) -> tuple[float, float]:
+    """The target's quantiles at TAIL_MASS and 1 - TAIL_MASS (a mixture's cost a bisection)."""
+    return tuple(float(v) for v in target.ppf(np.array([TAIL_MASS, 1.0 - TAIL_MASS])))
 
 
 def _band(name: str, per_draw: np.ndarray, low: float, high: float, df: int,

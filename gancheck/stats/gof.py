@@ -1,5 +1,9 @@
 """Goodness-of-fit and moment tests against N(mean, std), vectorised over the rows of an array.
 
+These serve every normal target, the default N(4, 1.25) included; any other continuous target
+gets gancheck.stats.gof_target's versions (the same ECDF statistics on u = F(x), moment nulls
+simulated from the target), and only the tests the registry says apply to it.
+
 Every test takes ``x``, an (m, n) float array of m samples whose rows are sorted ascending, finite,
 not constant (``row_status``), at least the test's min_n long and not too coarsely tied (see
 gancheck.stats.registry, gancheck.stats.ties), and returns

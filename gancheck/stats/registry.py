@@ -46,6 +46,10 @@ class StatTest:
     statistic: str = ""  # diversity tests: the name of the effect size judge() reports as statistic
     applies: Callable[[object], bool] = lambda target: True  # most tests apply to every target
     run_target: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+    target_description: str = ""  # the null for a target other than a normal, where run_target runs
+    #: The statistic needs every value strictly inside the target's support (A² weighs log F and
+    #: log(1 - F)): a value exactly at a finite end, which rounding puts there, leaves it untested.
+    needs_interior: bool = False
 
 
 def _normal_only(target) -> bool:
@@ -73,15 +77,21 @@ _ENTRIES = (
     StatTest("ks", "simple", "Kolmogorov–Smirnov", "fit", 1,
              "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p.",
              "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", 1, "order", gof.ks,
-             run_target=gof_target.ks),
+             run_target=gof_target.ks,
+             target_description="The sample is iid from the target; largest gap between its ECDF and the "
+                                "target CDF, exact p."),
     StatTest("ad", "simple", "Anderson–Darling", "fit", 2,
              "The sample is iid N(mean, std); tail-weighted ECDF distance A², known parameters.",
              "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2)", gof.MIN_N, "order", gof.ad,
-             run_target=gof_target.ad),
+             run_target=gof_target.ad, needs_interior=True,
+             target_description="The sample is iid from the target; tail-weighted ECDF distance A² on u = "
+                                "F(x), known-parameter null."),
     StatTest("cvm", "simple", "Cramér–von Mises", "fit", 3,
              "The sample is iid N(mean, std); integrated squared ECDF distance W².",
              "Csörgő & Faraway (1996), JRSS B 58(1)", gof.MIN_N, "order", gof.cvm,
-             run_target=gof_target.cvm),
+             run_target=gof_target.cvm,
+             target_description="The sample is iid from the target; integrated squared ECDF distance W² on "
+                                "u = F(x)."),
     StatTest("shapiro", "composite", "Shapiro–Wilk", "shape", 4,
              "The sample is iid normal of any location and scale; W, null simulated at n.",
              "Shapiro & Wilk (1965), Biometrika 52; Royston (1992), Stat. Comput. 2",
@@ -93,19 +103,27 @@ _ENTRIES = (
     StatTest("mean", "simple", "Mean error", "moments", 6,
              "The sample mean is that of n iid N(mean, std) values; exact z test.",
              "normal theory: x̄ ~ N(mean, std²/n)", 1, "moments", gof.mean_test,
-             applies=_mean_applies, run_target=gof_target.mean_test),
+             applies=_mean_applies, run_target=gof_target.mean_test,
+             target_description="The sample mean is that of n iid values from the target; null simulated "
+                                "from the target at n."),
     StatTest("std", "simple", "Std error", "moments", 7,
              "The sample sd is that of n iid N(mean, std) values; exact chi-square test.",
              "normal theory: (n-1)s²/std² ~ chi²(n-1)", 2, "moments", gof.std_test,
-             applies=_higher_applies, run_target=gof_target.std_test),
+             applies=_higher_applies, run_target=gof_target.std_test,
+             target_description="The sample sd is that of n iid values from the target; null simulated from "
+                                "the target at n."),
     StatTest("skew", "simple", "Skewness", "shape", 8,
              "The sample skewness g1 is that of a normal sample; null simulated at n.",
              "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.skew_test,
-             applies=_higher_applies, run_target=gof_target.skew_test),
+             applies=_higher_applies, run_target=gof_target.skew_test,
+             target_description="The sample skewness g1 is that of n iid values from the target; null "
+                                "simulated from the target at n."),
     StatTest("kurtosis", "simple", "Excess kurtosis", "shape", 9,
              "The sample excess kurtosis g2 is that of a normal sample; null simulated at n.",
              "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test,
-             applies=_higher_applies, run_target=gof_target.kurtosis_test),
+             applies=_higher_applies, run_target=gof_target.kurtosis_test,
+             target_description="The sample excess kurtosis g2 is that of n iid values from the target; "
+                                "null simulated from the target at n."),
     StatTest("fixed_coordinates", "composite", "Fixed coordinates", "diversity", 10,
              "The K draws are independent samples of one continuous law, so no coordinate keeps "
              "part of its value across draws; p-value of the Kruskal–Wallis H with coordinates as "
@@ -131,6 +149,13 @@ REGISTRY: tuple[StatTest, ...] = tuple(sorted(_ENTRIES, key=lambda t: t.order))
 SCORE_TESTS: tuple[StatTest, ...] = tuple(t for t in REGISTRY if t.run is not None)
 #: The generator-level tests that only diversity() computes.
 DIVERSITY_TESTS: tuple[StatTest, ...] = tuple(t for t in REGISTRY if t.run is None)
+
+
+def describe_for(test: StatTest, target=None) -> str:
+    """The test's null in words for ``target`` (None or a normal: the registry's description)."""
+    if target is None or target.is_normal or not test.target_description:
+        return test.description
+    return test.target_description
 
 
 def score_tests(target=None) -> tuple[StatTest, ...]:

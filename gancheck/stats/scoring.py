@@ -1,7 +1,8 @@
 """score(): arrays of numbers in, one tidy verdict per (sample, test) out.
 
 Scoring knows nothing of GANs: ``score`` judges each sample (a 1-D run of numbers) against the
-target N(mean, std) with the per-sample tests of the registry. ``diversity`` (K draws of one
+target, N(mean, std) by default or any continuous distribution (gancheck.targets), with the
+per-sample tests of the registry that apply to it. ``diversity`` (K draws of one
 generator) lives in gancheck.stats.diversity and is re-exported here.
 """
 from __future__ import annotations
@@ -109,13 +110,18 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests):
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    grid = targeting.order_grid(plan, valid, ties.grid_to_sd(valid))
+    on_grid = ties.grid_to_sd(valid)
+    grid = targeting.order_grid(plan, valid, on_grid)
+    edge = targeting.rounded_over_an_edge(plan, valid, on_grid)
+    at_end = targeting.at_a_support_end(plan, valid)
     moments = ties.coarse_for_moment_tests(valid)
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
             continue
-        tied = ties.coarse_for_order_tests(valid, test.name, grid) if test.ties == "order" else moments
+        tied = (ties.coarse_for_order_tests(valid, test.name, grid) | edge) if test.ties == "order" else moments
+        if test.needs_interior:
+            tied = tied | at_end
         status[ok[tied], j] = gof.TIES
         if tied.all():
             continue

@@ -51,6 +51,12 @@ class Tolerance:
       resolution (float32 spacing, or the grid of a rounded file) gives by chance. A generator
       that re-emits a finite pool of values repeats them far more often; rounding alone cannot
       double the chance count, which is computed from that same rounding.
+
+    Any target (gancheck.targets): the same numbers, read in the target's own terms. mean and
+    std are shares of the target's sd; ks is a distance between CDFs, meaningful for any
+    continuous target; tail bounds the share beyond the target's quantiles of a normal's 3-sd
+    tail mass, 0.135% per side (gancheck.stats.criteria). The figures quoted above for ks and
+    tail were computed for the normal target.
     """
 
     mean: float = 0.1

@@ -1,5 +1,6 @@
 """Null calibration and power of score() on four targets: a normal, a bimodal mixture, a skewed
-gamma and a heavy-tailed t, at n = 500 and n = 50.
+gamma and a heavy-tailed t, at n = 500, 50 and 10 (10: just above the smallest n, 8, at which
+the formula and simulated p-values are taken).
 
 Each check scores REPLICATES samples drawn from the target in one call (one sample per row). Under
 the null every applicable test rejects at alpha: its rejection count is Binomial(R, alpha). The
@@ -28,7 +29,7 @@ TARGETS = {
     "skewed": "gamma(a=2, scale=1)",
     "heavy": "t(df=5, loc=4)",
 }
-SIZES = (500, 50)
+SIZES = (500, 50, 10)
 #: Every (target, n, test) rejection rate checked here: all score tests apply to the normal
 #: target (9); shapiro and ad_normal do not apply to the other three (7 each).
 CHECKS = len(SIZES) * (9 + 3 * 7)
