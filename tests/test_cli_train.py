@@ -47,6 +47,10 @@ def test_train_takes_the_remedies_as_options(tmp_path, capsys):
     (["--instance-noise", "x"], "--instance-noise"),
     (["--d-lr", "0"], "--d-lr=0.0"),
     (["--noise-size", "0"], "--noise-size='0'"),
+    (["--target", "gamma(a=-1)"], "--target='gamma(a=-1)'"),
+    (["--target", "binom(n=5, p=0.5)"], "--target='binom(n=5, p=0.5)'"),
+    (["--target", "norm(loc=4, scale=1+1)"], "--target='norm(loc=4, scale=1+1)'"),
+    (["--target", "nosuch(a=1)"], "--target='nosuch(a=1)'"),
 ])
 def test_bad_remedy_options_are_one_line_exit_2(tmp_path, capsys, argv, named):
     code = run_cli(main, ["train", "--seeds", "1", "--epochs", "1", "--out", str(tmp_path / "r"), *argv])
