@@ -220,7 +220,10 @@ FIELDS: tuple[Field, ...] = (
     # config and one digest. Part of a population's shape: every member of one draws from one law.
     Field("target", str, "", "the target the real data is drawn from, a spec such as gamma(a=2) "
           "(default: N(data_mean, data_std))", (target_spec,), relation=_target_alone, flag="--target",
-          added=True, listed_at_default=False),
+          added=True, listed_at_default=False,
+          # one target per way the trainer draws it (gancheck.gan.target_draws): a quantile table, a
+          # mixture of normals
+          test_levels=("t(df=5, loc=4, scale=0.968)", "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))")),
     Field("data_mean", float, 4.0, "mean of the target N(mean, std) the real data is drawn from",
           per_member=True),
     Field("data_std", float, 1.25, "sd of the target", (above(0),), per_member=True),
