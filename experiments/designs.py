@@ -106,7 +106,7 @@ FIX_ARM = "fix"
 #: reference). Each non-normal one has mean 4 and a sd near the seed's 1.25 (the mixture's is
 #: 1.62: two clear bumps need their sds well under their distance), so that the tolerance's
 #: bands, in target sds, stay comparable:
-#: - bimodal: equal normals at 2.5 and 5.5, sd 0.6 (a dip to a fifth of the peaks between them);
+#: - bimodal: equal normals at 2.5 and 5.5, sd 0.6 (between them the density dips to 9% of the peaks);
 #: - skewed: gamma with a * scale = 4 and sqrt(a) * scale = 1.25 (a = 10.24, skewness 0.625);
 #: - heavy_tailed: Student t with 5 df about 4, scale 0.968 (sd 0.968 * sqrt(5/3) = 1.2497;
 #:   excess kurtosis 6, tails to 3 sd 4 times as likely as the normal's).
