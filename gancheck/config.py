@@ -54,7 +54,10 @@ class GANConfig:
             # members); any other spec is kept in its canonical spelling.
             law = _fields.parse_target(self.target)
             if law.is_normal:
-                for name, value in (("target", ""), ("data_mean", law.mean), ("data_std", law.std)):
+                # its loc and scale as written (its moments through scipy may differ in the last bit)
+                params = dict(law.params)
+                mean, std = float(params.get("loc", 0.0)), float(params.get("scale", 1.0))
+                for name, value in (("target", ""), ("data_mean", mean), ("data_std", std)):
                     object.__setattr__(self, name, value)
             else:
                 object.__setattr__(self, "target", law.spec)
