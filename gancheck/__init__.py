@@ -1,11 +1,13 @@
 """gancheck: measure whether the seed's GAN really learns N(4, 1.25).
 
-Public API: get_moments, GANConfig, score, diversity, judge, verdict, Tolerance. Everything but
+Public API: get_moments, GANConfig, score, diversity, judge, verdict, Tolerance, and Target /
+as_target (the distribution a generator should reproduce: gancheck.targets). Everything but
 GANConfig is imported on first use, so building a config never imports torch.
 """
 from gancheck.config import GANConfig
 
-__all__ = ["GANConfig", "get_moments", "score", "diversity", "judge", "verdict", "Tolerance"]
+__all__ = ["GANConfig", "get_moments", "score", "diversity", "judge", "verdict", "Tolerance", "Target",
+           "as_target"]
 __version__ = "0.1.0"
 
 
@@ -28,4 +30,7 @@ def __getattr__(name: str):
     if name == "Tolerance":
         from gancheck.stats.tolerance import Tolerance
         return Tolerance
+    if name in ("Target", "as_target"):
+        from gancheck import targets
+        return getattr(targets, name)
     raise AttributeError(f"module 'gancheck' has no attribute {name!r}")

@@ -90,6 +90,51 @@ class Target:
             return sum(w * c.cdf(x) for w, c in zip(self.weights, self.components))
         return np.asarray(self.dist.cdf(x), dtype=float)
 
+    def logcdf(self, x) -> np.ndarray:
+        """log F(x), accurate far in the lower tail (where F itself rounds to 0)."""
+        return self._log("logcdf", x)
+
+    def logsf(self, x) -> np.ndarray:
+        """log(1 - F(x)), accurate far in the upper tail (where 1 - F rounds to 0)."""
+        return self._log("logsf", x)
+
+    def _log(self, which: str, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.family != "mixture":
+            with np.errstate(divide="ignore"):
+                return np.asarray(getattr(self.dist, which)(x), dtype=float)
+        from scipy.special import logsumexp
+        parts = np.stack([c._log(which, x) for c in self.components])
+        logw = np.log(np.asarray(self.weights)).reshape((-1,) + (1,) * x.ndim)
+        return logsumexp(parts + logw, axis=0)
+
+    def pdf(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.family == "mixture":
+            return sum(w * c.pdf(x) for w, c in zip(self.weights, self.components))
+        return np.asarray(self.dist.pdf(x), dtype=float)
+
+    @cached_property
+    def peak_density(self) -> float:
+        """The largest density, read on 4,001 quantiles (inf where the density is unbounded,
+        e.g. gamma with a < 1 at 0). The tie rules use it: how many values of a rounded sample
+        share the fullest grid cell."""
+        q = np.linspace(0.0, 1.0, 4003)[1:-1]
+        with np.errstate(all="ignore"):
+            density = self.pdf(self.ppf(q))
+            ends = self.ppf(np.array([0.0, 1.0]))
+            ends = ends[np.isfinite(ends)]   # a bounded support's ends, where it may be unbounded
+            edge = self.pdf(ends)
+        return float(np.nanmax(np.concatenate([density, np.where(np.isnan(edge), 0.0, edge)])))
+
+    @property
+    def normal_parameters(self) -> tuple[float, float]:
+        """(mean, sd) of a normal target exactly as declared (no rounding through moments)."""
+        if not self.is_normal:
+            raise TargetError(self.spec, "not a normal target")
+        params = dict(self.params)
+        return params.get("loc", 0.0), params.get("scale", 1.0)
+
     def ppf(self, q) -> np.ndarray:
         q = np.asarray(q, dtype=float)
         if self.family != "mixture":
@@ -219,7 +264,11 @@ def _family_target(name: str, params: dict, spec) -> Target:
                                 f"{', '.join(missing)}")
     if params.get("scale", 1.0) <= 0:
         raise TargetError(spec, f"scale={params['scale']!r} must be > 0")
-    ordered = tuple((k, float(params[k])) for k in allowed if k in params)
+    # loc=0 and scale=1 are scipy's defaults: left out, so gamma(a=2) and gamma(a=2, scale=1)
+    # are one target with one spec (and one simulated null).
+    defaults = {"loc": 0.0, "scale": 1.0}
+    ordered = tuple((k, float(params[k])) for k in allowed
+                    if k in params and float(params[k]) != defaults.get(k))
     frozen = gen(**dict(ordered))
     if any(math.isnan(float(b)) for b in frozen.support()):
         raise TargetError(spec, f"{', '.join(f'{k}={_number(v)}' for k, v in ordered)} is outside "
@@ -254,6 +303,12 @@ def _call(node: ast.AST, spec) -> Target:
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
         raise TargetError(spec, "expected a call like norm(loc=4, scale=1.25)")
     name = node.func.id
+    names = [k.arg for k in node.keywords if k.arg is not None]
+    repeated = sorted({k for k in names if names.count(k) > 1})
+    if repeated:
+        raise TargetError(spec, f"parameter {repeated[0]!r} given twice")
+    if name != "mixture":
+        _continuous_family(name, spec)   # an unknown name is named as such before its arguments
     if name == "mixture":
         kw = {k.arg: k.value for k in node.keywords}
         if set(kw) - {"weights"} or any(k.arg is None for k in node.keywords):
@@ -321,6 +376,15 @@ class _NewStyle:
 
     def ppf(self, q):
         return self.d.icdf(q)
+
+    def logcdf(self, x):
+        return self.d.logcdf(x)
+
+    def logsf(self, x):
+        return self.d.logccdf(x)
+
+    def pdf(self, x):
+        return self.d.pdf(x)
 
     def rvs(self, size, random_state):
         return self.d.sample(size, rng=random_state)

@@ -1,4 +1,8 @@
-"""`python -m gancheck score PATH`: score the samples in a file against N(mean, std).
+"""`python -m gancheck score PATH`: score the samples in a file against a target distribution.
+
+The target is N(--mean, --std) (default N(4, 1.25)) or --target SPEC, any continuous scipy.stats
+family written as a call, e.g. 'gamma(a=2, scale=1)', 't(df=5, loc=4)' or
+'mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))' (gancheck.targets).
 
 PATH is .csv, .tsv, .txt, .npy, .npz (--key), .parquet, or - for standard input. Which numbers
 form a sample: --layout columns (each column is one sample) or rows (each row is one). By default
@@ -32,10 +36,11 @@ NAME_COLUMN = "sample_name"
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "score", help="score samples in a file against N(mean, std)", description=__doc__)
+        "score", help="score samples in a file against a target (default N(4, 1.25))", description=__doc__)
     parser.add_argument("path", help="file to score: .csv, .tsv, .txt, .npy, .npz, .parquet; - reads stdin")
-    parser.add_argument("--mean", type=float, default=4.0, help="target mean (default 4.0)")
-    parser.add_argument("--std", type=float, default=1.25, help="target standard deviation (default 1.25)")
+    parser.add_argument("--mean", type=float, help="target mean (default 4.0)")
+    parser.add_argument("--std", type=float, help="target standard deviation (default 1.25)")
+    verdict_output.add_target_argument(parser)
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     parser.add_argument("--column", action="append", metavar="NAME",
@@ -88,6 +93,7 @@ def admit_for(args):
 
 
 def run(args) -> int:
+    verdict_output.parse_target(args)
     tolerance = verdict_output.parse_tolerance(args)
     table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column,
                                admit=admit_for(args))
@@ -100,7 +106,7 @@ def run(args) -> int:
     if args.draws:
         judge_generator(samples, args, notes, tolerance)
         return 0
-    result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha)
+    result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha, target=args.target)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
     notes.append(ties_note(names, samples, result["status"]))
     _print_notes(notes)
@@ -131,7 +137,7 @@ def default_layout(table: readers.Table, *, picked: bool) -> str:
     return "rows"
 
 
-def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: float):
+def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: float, target=None):
     """gancheck.stats.score over chunks of about memory.CHUNK_VALUES values (whole samples), so
     that its working space is one chunk's; the same table as one call."""
     import pandas as pd
@@ -140,7 +146,8 @@ def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: floa
     per = max(1, memory.CHUNK_VALUES // max(1, samples.shape[1]))
     parts = []
     for start in range(0, samples.shape[0], per):
-        part = score(np.ascontiguousarray(samples[start:start + per]), mean=mean, std=std, alpha=alpha)
+        part = score(np.ascontiguousarray(samples[start:start + per]), mean=mean, std=std, alpha=alpha,
+                     target=target)
         part["sample"] += start
         parts.append(part)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)

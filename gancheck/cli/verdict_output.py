@@ -3,7 +3,8 @@
 The per-test table (gancheck.judge) stays on stdout in the chosen format; the verdict follows it
 there for the plain table format, and goes to stderr for json and csv so that stdout stays one
 machine-readable table. ``--tolerance name=value,...`` overrides bands of gancheck.Tolerance
-(parsed before any file is read: a bad part is one line naming it, exit 2).
+(parsed before any file is read: a bad part is one line naming it, exit 2). ``--target SPEC``
+is parsed here too, for scoring and for verdicts alike, with the same one-line errors.
 """
 from __future__ import annotations
 
@@ -21,6 +22,42 @@ def add_arguments(parser) -> None:
              f"{defaults}; names: {', '.join(FIELD_HELP)})")
 
 
+TARGET_EXAMPLES = ("'gamma(a=2, scale=1)'", "'t(df=5, loc=4)'",
+                   "'mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))'")
+
+
+def add_target_argument(parser) -> None:
+    parser.add_argument(
+        "--target", metavar="SPEC",
+        help=f"the target distribution instead of N(--mean, --std): any continuous scipy.stats "
+             f"family as a call with named parameters, e.g. {', '.join(TARGET_EXAMPLES)}")
+
+
+def parse_target(args) -> None:
+    """Check --target against --mean/--std and parse it (before any file is read): args.target
+    becomes a gancheck Target or None, args.mean and args.std their values (defaults filled in).
+    A bad spec is one line naming --target and the spec (UsageError, exit 2)."""
+    from gancheck.cli import UsageError
+    from gancheck.targets import DEFAULT_MEAN, DEFAULT_STD, TargetError, parse
+
+    spec = getattr(args, "target", None)
+    given = [name for name in ("mean", "std") if getattr(args, name, None) is not None]
+    if spec is not None and given:
+        raise UsageError(f"--target {spec!r} with --{given[0]}: give the target's parameters in the spec")
+    args.mean = DEFAULT_MEAN if getattr(args, "mean", None) is None else args.mean
+    args.std = DEFAULT_STD if getattr(args, "std", None) is None else args.std
+    if spec is None:
+        args.target = None
+        return
+    try:
+        args.target = parse(spec)
+    except TargetError as exc:
+        raise UsageError(f"--target {spec!r}: {exc.why}") from None
+    if getattr(args, "draws", False) and not args.target.moments_finite(2):
+        raise UsageError(f"--target {spec!r}: its sd is not finite; --draws judges a generator in "
+                         "units of the target's sd")
+
+
 def parse_tolerance(args):
     """The Tolerance of ``--tolerance`` (defaults when absent); ValueError names the bad part."""
     from gancheck.stats.tolerance import Tolerance
@@ -32,7 +69,8 @@ def judge(draws: np.ndarray, args, tolerance):
     """The verdict on (K, n) draws with the command's target, alpha and tolerance."""
     from gancheck.stats.verdict import verdict
 
-    return verdict(draws, mean=args.mean, std=args.std, alpha=args.alpha, tolerance=tolerance)
+    return verdict(draws, mean=args.mean, std=args.std, alpha=args.alpha, tolerance=tolerance,
+                   target=getattr(args, "target", None))
 
 
 def verdict_text(found) -> str:
@@ -43,5 +81,6 @@ def verdict_text(found) -> str:
     if len(found.criteria):
         lines.append(found.criteria.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     lines.append("tolerance: " + ", ".join(f"{k}={v:g}" for k, v in found.tolerance.as_dict().items())
-                 + f"; alpha={found.alpha:g}; K={found.k}, n={found.n}")
+                 + f"; alpha={found.alpha:g}; K={found.k}, n={found.n}"
+                 + (f"; target {found.target}" if getattr(found, "target", "") else ""))
     return "\n".join(lines)

@@ -17,6 +17,14 @@ tail        the draw's share below mean - 3 sd, and above        [0, tail] each
             mean + 3 sd
 =========== ==================================================== ===============================
 
+For a target other than a normal (gancheck.targets), the same four criteria: mean and sd bands
+around the target's own mean and sd, in units of its sd; the ks grid at the target's own
+1%, ..., 99% quantiles (the target CDF replaces Φ); and the tail thresholds at the target's
+quantiles of the same mass as a normal's 3-sd tails, Φ(-3) = 0.135% on each side (for a normal
+these are mean ∓ 3 sd). So each band keeps its meaning whatever the shape: the tail band still
+allows 0.5% where the target has 0.135%, for a gamma's short left tail and a t's long right one
+alike. The bands need a target of finite sd (verdict refuses any other).
+
 For each criterion two p-values: ``p_within`` (two one-sided tests, TOST: small when the data
 show the parameter inside its band) and ``p_outside`` (small when they show it outside; both ends
 counted at the observed statistic). The t reference is exact for normal per-draw statistics and
@@ -47,6 +55,8 @@ CRITERIA = ("mean", "std", "ks", "tail")
 GRID_STEP = 0.01
 GRID = np.arange(1, round(1 / GRID_STEP)) * GRID_STEP
 TAIL_SDS = 3.0
+#: A normal's mass beyond TAIL_SDS sds on one side: the tail thresholds of any other target.
+TAIL_MASS = float(special.ndtr(-TAIL_SDS))
 COLUMNS = ("criterion", "estimate", "band_low", "band_high", "se", "p_within", "p_outside")
 
 
@@ -61,9 +71,20 @@ class CriterionTest:
     p_outside: float
 
 
-def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance) -> list[CriterionTest]:
-    """The four band tests on a finite (K, n) array, K >= 2, n >= 2 (module docstring)."""
+def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
+             target=None) -> list[CriterionTest]:
+    """The four band tests on a finite (K, n) array, K >= 2, n >= 2 (module docstring).
+
+    ``target``: a gancheck Target that is not normal (its mean and sd replace mean and std);
+    None for N(mean, std)."""
     k, n = x.shape
+    if target is None:
+        cdf = special.ndtr((x - mean) / std)
+        tails = (mean - TAIL_SDS * std, mean + TAIL_SDS * std)
+    else:
+        mean, std = target.mean, target.std
+        cdf = target.cdf(x)
+        tails = tuple(float(v) for v in target.ppf(np.array([TAIL_MASS, 1.0 - TAIL_MASS])))
     df = k - 1
     draws_mean = x.mean(axis=1)
     variances = x.var(axis=1, ddof=1)
@@ -72,8 +93,8 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance) ->
     scale = _band("std", variances, low, high, df)
     out.append(CriterionTest("std", float(np.sqrt(variances.mean()) - std), -tolerance.std * std,
                              tolerance.std * std, scale.se, scale.p_within, scale.p_outside))
-    out.append(_ks(x, mean, std, tolerance.ks, df))
-    out.append(_tail(x, mean, std, tolerance.tail, df))
+    out.append(_ks(cdf, tolerance.ks, df))
+    out.append(_tail(x, tails, tolerance.tail, df))
     return out
 
 
@@ -109,11 +130,12 @@ def _share_se(shares: np.ndarray, k: int, n: int) -> np.ndarray:
     return np.maximum(shares.std(axis=0, ddof=1) / np.sqrt(k), floor)
 
 
-def _ks(x: np.ndarray, mean: float, std: float, band: float, df: int) -> CriterionTest:
-    k, n = x.shape
+def _ks(cdf: np.ndarray, band: float, df: int) -> CriterionTest:
+    """``cdf``: the target CDF at each value of the (K, n) draws."""
+    k, n = cdf.shape
     # Each value's cell of target mass (0 to 99, by 1%): a draw's share at or below the grid's
     # j-th point is the share of its values in cells below j (cumulative cell counts).
-    cells = np.minimum((special.ndtr((x - mean) / std) / GRID_STEP).astype(np.int64), GRID.size)
+    cells = np.minimum((cdf / GRID_STEP).astype(np.int64), GRID.size)
     flat = (cells + (GRID.size + 1) * np.arange(k)[:, None]).ravel()
     counts = np.bincount(flat, minlength=k * (GRID.size + 1)).reshape(k, GRID.size + 1)
     shares = np.cumsum(counts, axis=1)[:, :-1] / n
@@ -126,10 +148,10 @@ def _ks(x: np.ndarray, mean: float, std: float, band: float, df: int) -> Criteri
                          float(p_within.max()), float(min(1.0, GRID.size * p_outside.min())))
 
 
-def _tail(x: np.ndarray, mean: float, std: float, band: float, df: int) -> CriterionTest:
+def _tail(x: np.ndarray, tails: tuple[float, float], band: float, df: int) -> CriterionTest:
+    """``tails``: the lower and upper thresholds (mean -/+ 3 sd for a normal target)."""
     k, n = x.shape
-    shares = np.stack([(x < mean - TAIL_SDS * std).mean(axis=1),
-                       (x > mean + TAIL_SDS * std).mean(axis=1)], axis=1)
+    shares = np.stack([(x < tails[0]).mean(axis=1), (x > tails[1]).mean(axis=1)], axis=1)
     estimate = shares.mean(axis=0)
     se = _share_se(shares, k, n)
     p_within, _ = _band_p(estimate, se, -np.inf, band, df)

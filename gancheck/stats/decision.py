@@ -45,6 +45,18 @@ cases, by construction, at any K and n):
   below 1% of the target's at n >= 3 except with negligible probability.
 Each test's own level holds as stated in gancheck.stats.criteria (t on K - 1 df over per-draw
 statistics), gancheck.stats.diversity (F test of the fixed share) and gancheck.stats.repeats.
+
+Any target (gancheck.targets): the list, its order and its alpha budget stay the same; only
+what the bands and the shape tests are measured against changes. The bands sit around the
+target's own mean, sd, CDF and tail quantiles (gancheck.stats.criteria). The shape tests that
+separate rule 5 from rule 6 are those of the registry's shape group that apply to the target:
+for a normal, Shapiro-Wilk, A² with estimated parameters, skewness and kurtosis; for any other
+target, skewness and kurtosis against the target's own, with nulls simulated from it (both are
+location- and scale-free, so they ask "the target's shape, at whatever location and scale"). A
+KS or sd departure with the target's shape intact is then a location/scale error (off_target),
+with the shape rejected a shape error (wrong_shape). Where no shape test applies (a target whose
+fourth moment is infinite, such as t with 4 or fewer df), nothing can show the shape wrong at a
+level, so KS and sd departures are named off_target and only the tail band names wrong_shape.
 """
 from __future__ import annotations
 
@@ -79,12 +91,14 @@ class Decision:
 
 def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None, judged: pd.DataFrame,
            within_sd: float, std: float, tolerance: Tolerance, alpha: float,
-           diverged: bool = False, broken: str | None = None) -> Decision:
+           diverged: bool = False, broken: str | None = None, shape: str = "normality") -> Decision:
     """The outcome of one generator (module docstring for the rules).
 
     criteria: the band tests (None when the draws could not be tested); div: diversity's result;
     judged: judge()'s table; within_sd: median within-draw sd; broken: why the draws could not be
-    tested, if they could not (NaN and inf are ``diverged``, a constant sample ``stuck``).
+    tested, if they could not (NaN and inf are ``diverged``, a constant sample ``stuck``);
+    shape: what the shape tests test, in words (a target other than a normal: "the target's
+    shape", read by the skewness and kurtosis tests against the target's own).
     """
     found = detected(judged, alpha)
     if diverged or broken in ("non-finite values", "values too large"):
@@ -119,7 +133,7 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
     for name in ("ks", "tail", "std"):
         if shown[name]:
             return Decision("wrong_shape", _outside(by_name[name], std)
-                            + (" with the shape tests rejecting normality" if name == "std" else ""), True)
+                            + (f" with the shape tests rejecting {shape}" if name == "std" else ""), True)
     within = {c.criterion: c.p_within for c in criteria}
     within["fixed_share"] = div.fixed_within_pvalue
     open_ = [name for name, p in within.items() if not p < alpha]

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from gancheck.stats import gof
+from gancheck.stats import gof, targeting
 from gancheck.stats.repeats import repeats
 from gancheck.stats.tolerance import Tolerance
 
@@ -141,17 +141,19 @@ class DiversityNull:
 
 
 def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
-              tolerance: Tolerance | None = None) -> DiversityResult:
+              tolerance: Tolerance | None = None, target=None) -> DiversityResult:
     """Test a (K, n) array of K noise draws of one generator for memorisation and heterogeneity.
 
     ``mean`` and ``std`` do not enter any test (the null is "any continuous distribution"); ``std``
     only scales the descriptive spread_ratio (mean over coordinates of the sd across draws, ddof=1,
-    divided by std). ``tolerance`` (default Tolerance()) sets the memorisation bands. Input that
+    divided by std, or by the sd of ``target`` when one is given). ``tolerance`` (default Tolerance()) sets the memorisation bands. Input that
     cannot be tested (not 2-D, K < 2, n < 2, non-finite, huge or all equal values) gets a status
     saying why, NaN statistics and collapsed=True, so a broken generator never passes. Raises
     ValueError for malformed arguments or non-numeric draws.
     """
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    if target is not None:
+        std = targeting.resolve(target, mean=mean, std=std).std
     tolerance = Tolerance() if tolerance is None else tolerance
     x, status = _as_draws(draws)
     if status != gof.OK:

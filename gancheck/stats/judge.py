@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gancheck.stats import gof, registry
+from gancheck.stats import gof, registry, targeting
 from gancheck.stats.diversity import DiversityResult, diversity
 from gancheck.stats.scoring import score
 from gancheck.stats.tolerance import Tolerance
@@ -14,14 +14,19 @@ from gancheck.stats.tolerance import Tolerance
 COLUMNS = ("test", "group", "hypothesis", "statistic", "pvalue", "reject", "reject_rate", "status", "k", "n")
 
 
-def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> pd.DataFrame:
+def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05, target=None,
+          reference=None) -> pd.DataFrame:
     """The table of `judge_generator` (its docstring says what each row means)."""
-    return judge_generator(draws, mean=mean, std=std, alpha=alpha)[0]
+    if reference is not None:  # two-sample mode: the reference module's dispatch point
+        raise NotImplementedError("reference= (two-sample mode) is not available in this version")
+    return judge_generator(draws, mean=mean, std=std, alpha=alpha, target=target)[0]
 
 
 def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
-                    tolerance: Tolerance | None = None) -> tuple[pd.DataFrame, DiversityResult | None]:
-    """Judge a generator on its (K, n) draws: one row per registry test, in registry order.
+                    tolerance: Tolerance | None = None,
+                    target=None) -> tuple[pd.DataFrame, DiversityResult | None]:
+    """Judge a generator on its (K, n) draws: one row per registry test that applies to the
+    target (default N(mean, std); ``target`` as score() takes it), in registry order.
 
     Per-sample tests (every score() test): each of the K draws is scored; reject_rate is the share
     of draws the test rejects, statistic the median over draws of the per-draw statistic (e.g. KS
@@ -49,16 +54,18 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
     that stores both computes diversity once.
     """
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    plan = targeting.resolve(target, mean=mean, std=std)
+    tests = registry.score_tests(plan.target)
     x = np.asarray(draws) if not isinstance(draws, np.ndarray) else draws
     if x.dtype.kind not in "biuf":
         raise ValueError(f"draws must hold real numbers, got dtype {x.dtype}")
     if x.ndim != 2:
         k, n = (x.shape[0], int(np.prod(x.shape[1:]))) if x.ndim else (0, 0)
-        return _frame([_row(t, status=gof.NOT_2D) for t in registry.REGISTRY], k, n), None
+        return _frame([_row(t, status=gof.NOT_2D) for t in (*tests, *registry.DIVERSITY_TESTS)], k, n), None
     k, n = x.shape
-    rows = [_judge_sample_test(table, test, alpha)
-            for test, (_, table) in zip(registry.SCORE_TESTS, _by_test(score(x, mean=mean, std=std, alpha=alpha)))]
-    result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance)
+    scored = score(x, mean=mean, std=std, alpha=alpha, target=target)
+    rows = [_judge_sample_test(table, test, alpha) for test, table in _by_test(scored, tests)]
+    result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     for test in registry.DIVERSITY_TESTS:
         if result.status != gof.OK:
             rows.append(_row(test, status=result.status))
@@ -68,10 +75,10 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
     return _frame(rows, k, n), result
 
 
-def _by_test(table: pd.DataFrame):
+def _by_test(table: pd.DataFrame, tests):
     """score()'s long table split by test, in registry order."""
     groups = dict(tuple(table.groupby("test", sort=False)))
-    return [(t.name, groups.get(t.name, table.iloc[:0])) for t in registry.SCORE_TESTS]
+    return [(t, groups.get(t.name, table.iloc[:0])) for t in tests]
 
 
 def _judge_sample_test(table: pd.DataFrame, test: registry.StatTest, alpha: float) -> dict:

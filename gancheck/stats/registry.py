@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from gancheck.stats import gof
+from gancheck.stats import gof, gof_target
 
 GROUPS = ("fit", "shape", "moments", "diversity")
 
@@ -23,7 +23,12 @@ class StatTest:
     ties: which grid check of gof makes a tied sample untested ("order" or "moments"; None for
       the diversity tests, which are judged on generator output).
     run: (sorted (m, n) rows, *, mean, std) -> (statistic, pvalue); None for the diversity tests,
-      which diversity() computes on all draws together.
+      which diversity() computes on all draws together. A normal target runs it.
+    applies: (Target) -> bool, whether the test applies to a target: a test that does not is
+      absent from score()'s and judge()'s output (no row), not rejected. See
+      _normal_only, _mean_applies and _higher_applies below.
+    run_target: (sorted (m, n) rows, *, target) -> (statistic, pvalue) for a target that is not
+      normal (gancheck.stats.gof_target); None where the test applies only to normal targets.
     statistic: for the diversity tests, the name (as the description says it) of what judge()
       reports as the row's statistic; tests/stats/test_registry.py ties each to its computation.
     """
@@ -39,37 +44,68 @@ class StatTest:
     ties: str | None = None
     run: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
     statistic: str = ""  # diversity tests: the name of the effect size judge() reports as statistic
+    applies: Callable[[object], bool] = lambda target: True  # most tests apply to every target
+    run_target: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+
+
+def _normal_only(target) -> bool:
+    """Shapiro-Wilk and A² with estimated parameters test "normal of any location and scale":
+    against any other target their null is false by construction, so they would only measure
+    how non-normal the target is."""
+    return target.is_normal
+
+
+def _mean_applies(target) -> bool:
+    """The mean test needs a finite mean and a finite variance (else x̄ has no spread to test
+    against: a t(2) sample's mean wanders without bound)."""
+    return target.is_normal or target.moments_finite(2)
+
+
+def _higher_applies(target) -> bool:
+    """The sd, skewness and kurtosis tests need the target's first four moments finite: the
+    sd's sampling variance needs the fourth, skewness and kurtosis need the moment they
+    estimate (moments above the fourth are not reliably computed for every scipy family, so
+    four is the limit checked). A t(df <= 4) target has none of the three."""
+    return target.is_normal or target.moments_finite(4)
 
 
 _ENTRIES = (
     StatTest("ks", "simple", "Kolmogorov–Smirnov", "fit", 1,
              "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p.",
-             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", 1, "order", gof.ks),
+             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", 1, "order", gof.ks,
+             run_target=gof_target.ks),
     StatTest("ad", "simple", "Anderson–Darling", "fit", 2,
              "The sample is iid N(mean, std); tail-weighted ECDF distance A², known parameters.",
-             "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2)", gof.MIN_N, "order", gof.ad),
+             "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2)", gof.MIN_N, "order", gof.ad,
+             run_target=gof_target.ad),
     StatTest("cvm", "simple", "Cramér–von Mises", "fit", 3,
              "The sample is iid N(mean, std); integrated squared ECDF distance W².",
-             "Csörgő & Faraway (1996), JRSS B 58(1)", gof.MIN_N, "order", gof.cvm),
+             "Csörgő & Faraway (1996), JRSS B 58(1)", gof.MIN_N, "order", gof.cvm,
+             run_target=gof_target.cvm),
     StatTest("shapiro", "composite", "Shapiro–Wilk", "shape", 4,
              "The sample is iid normal of any location and scale; W, null simulated at n.",
              "Shapiro & Wilk (1965), Biometrika 52; Royston (1992), Stat. Comput. 2",
-             gof.MIN_N, "order", gof.shapiro),
+             gof.MIN_N, "order", gof.shapiro, applies=_normal_only),
     StatTest("ad_normal", "composite", "Anderson–Darling (normal, estimated)", "shape", 5,
              "The sample is iid normal of any location and scale; A² with estimated mean and sd.",
-             "Stephens (1974), JASA 69; D'Agostino & Stephens (1986)", gof.MIN_N, "order", gof.ad_normal),
+             "Stephens (1974), JASA 69; D'Agostino & Stephens (1986)", gof.MIN_N, "order", gof.ad_normal,
+             applies=_normal_only),
     StatTest("mean", "simple", "Mean error", "moments", 6,
              "The sample mean is that of n iid N(mean, std) values; exact z test.",
-             "normal theory: x̄ ~ N(mean, std²/n)", 1, "moments", gof.mean_test),
+             "normal theory: x̄ ~ N(mean, std²/n)", 1, "moments", gof.mean_test,
+             applies=_mean_applies, run_target=gof_target.mean_test),
     StatTest("std", "simple", "Std error", "moments", 7,
              "The sample sd is that of n iid N(mean, std) values; exact chi-square test.",
-             "normal theory: (n-1)s²/std² ~ chi²(n-1)", 2, "moments", gof.std_test),
+             "normal theory: (n-1)s²/std² ~ chi²(n-1)", 2, "moments", gof.std_test,
+             applies=_higher_applies, run_target=gof_target.std_test),
     StatTest("skew", "simple", "Skewness", "shape", 8,
              "The sample skewness g1 is that of a normal sample; null simulated at n.",
-             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.skew_test),
+             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.skew_test,
+             applies=_higher_applies, run_target=gof_target.skew_test),
     StatTest("kurtosis", "simple", "Excess kurtosis", "shape", 9,
              "The sample excess kurtosis g2 is that of a normal sample; null simulated at n.",
-             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test),
+             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test,
+             applies=_higher_applies, run_target=gof_target.kurtosis_test),
     StatTest("fixed_coordinates", "composite", "Fixed coordinates", "diversity", 10,
              "The K draws are independent samples of one continuous law, so no coordinate keeps "
              "part of its value across draws; p-value of the Kruskal–Wallis H with coordinates as "
@@ -95,6 +131,14 @@ REGISTRY: tuple[StatTest, ...] = tuple(sorted(_ENTRIES, key=lambda t: t.order))
 SCORE_TESTS: tuple[StatTest, ...] = tuple(t for t in REGISTRY if t.run is not None)
 #: The generator-level tests that only diversity() computes.
 DIVERSITY_TESTS: tuple[StatTest, ...] = tuple(t for t in REGISTRY if t.run is None)
+
+
+def score_tests(target=None) -> tuple[StatTest, ...]:
+    """The per-sample tests that apply to ``target`` (a gancheck Target; None: the default
+    normal target, every test), in registry order."""
+    if target is None:
+        return SCORE_TESTS
+    return tuple(t for t in SCORE_TESTS if t.applies(target))
 
 
 def lookup(name: str) -> StatTest:

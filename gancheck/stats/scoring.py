@@ -9,15 +9,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gancheck.stats import gof, registry, ties
+from gancheck.stats import gof, registry, targeting, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
 #: Columns of score()'s long-form table (a public contract: outside scripts read them).
 COLUMNS = ("sample", "test", "hypothesis", "statistic", "pvalue", "reject", "status", "n")
 
 
-def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05) -> pd.DataFrame:
-    """Test every sample against N(mean, std); one row per (sample, test).
+def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05, target=None,
+          reference=None) -> pd.DataFrame:
+    """Test every sample against the target (default N(mean, std)); one row per (sample, test).
+
+    ``target``: a spec string (``"gamma(a=2)"``), a frozen scipy.stats distribution, one of
+    scipy's distribution objects (``stats.Normal``, ``stats.Mixture``, ...) or a
+    gancheck.targets.Target; it replaces mean and std. Only the tests that apply to the target
+    have rows (registry.score_tests: e.g. Shapiro-Wilk only for a normal target). ``reference``:
+    a sample of real data to compare with instead of a formula (two-sample mode).
 
     ``samples`` is 1-D (one sample) or 2-D (one sample per row); a list of 1-D sequences of
     different lengths is also accepted. Columns: sample (row index), test, hypothesis ("simple":
@@ -34,14 +41,18 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05)
     ``ties`` status rather than corrected p-values. Raises ValueError for malformed arguments
     (non-numeric samples, std <= 0, alpha outside (0, 1)).
     """
+    if reference is not None:  # two-sample mode: the reference module's dispatch point
+        raise NotImplementedError("reference= (two-sample mode) is not available in this version")
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    plan = targeting.resolve(target, mean=mean, std=std)
+    tests = registry.score_tests(plan.target)
     rows = _as_rows(samples)
     if isinstance(rows, np.ndarray):
-        statistic, pvalue, status = _score_matrix(rows, mean, std)
+        statistic, pvalue, status = _score_matrix(rows, plan, tests)
         sizes = np.full(rows.shape[0], rows.shape[1])
     else:
-        statistic, pvalue, status, sizes = _score_ragged(rows, mean, std)
-    return _frame(statistic, pvalue, status, sizes, alpha)
+        statistic, pvalue, status, sizes = _score_ragged(rows, plan, tests)
+    return _frame(statistic, pvalue, status, sizes, alpha, tests)
 
 
 def _as_rows(samples) -> np.ndarray | list:
@@ -81,9 +92,8 @@ def _check_numeric(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
 
 
-def _score_matrix(x: np.ndarray, mean: float, std: float):
-    """statistic, pvalue, status: (m, T) arrays for the rows of x and registry.SCORE_TESTS."""
-    tests = registry.SCORE_TESTS
+def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests):
+    """statistic, pvalue, status: (m, T) arrays for the rows of x and the tests."""
     m, n = x.shape
     statistic = np.full((m, len(tests)), np.nan)
     pvalue = np.full_like(statistic, np.nan)
@@ -94,7 +104,7 @@ def _score_matrix(x: np.ndarray, mean: float, std: float):
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    grid = ties.grid_to_sd(valid)
+    grid = targeting.order_grid(plan, valid, ties.grid_to_sd(valid))
     moments = ties.coarse_for_moment_tests(valid)
     for j, test in enumerate(tests):
         if n < test.min_n:
@@ -105,21 +115,23 @@ def _score_matrix(x: np.ndarray, mean: float, std: float):
         if tied.all():
             continue
         rows = ok[~tied]
-        statistic[rows, j], pvalue[rows, j] = test.run(valid if not tied.any() else valid[~tied],
-                                                       mean=mean, std=std)
+        block = valid if not tied.any() else valid[~tied]
+        statistic[rows, j], pvalue[rows, j] = (test.run(block, mean=plan.mean, std=plan.std) if plan.is_normal
+                                               else test.run_target(block, target=plan.target))
     # Defensive: a test that could not produce a number must not read as a pass.
-    failed = (status == gof.OK) & ~(np.isfinite(statistic) & np.isfinite(pvalue))
+    # An infinite statistic with p = 0 is a real answer (A² of a value outside a target's support).
+    decisive = (statistic == np.inf) & (pvalue == 0)
+    failed = (status == gof.OK) & ~((np.isfinite(statistic) | decisive) & np.isfinite(pvalue))
     status[failed] = gof.TEST_FAILED
     statistic[failed] = pvalue[failed] = np.nan
     return statistic, pvalue, status
 
 
-def _score_ragged(rows: list, mean: float, std: float):
+def _score_ragged(rows: list, plan: targeting.Resolved, tests):
     """Score rows of different lengths: one vectorised pass per length."""
-    tests = len(registry.SCORE_TESTS)
-    statistic = np.full((len(rows), tests), np.nan)
+    statistic = np.full((len(rows), len(tests)), np.nan)
     pvalue = np.full_like(statistic, np.nan)
-    status = np.full((len(rows), tests), gof.NOT_1D, dtype=object)
+    status = np.full((len(rows), len(tests)), gof.NOT_1D, dtype=object)
     sizes = np.array([size for _, size in rows], dtype=int)
     by_length: dict[int, list[int]] = {}
     for i, (row, size) in enumerate(rows):
@@ -127,17 +139,17 @@ def _score_ragged(rows: list, mean: float, std: float):
             by_length.setdefault(size, []).append(i)
     for length, index in by_length.items():
         block = np.stack([rows[i][0] for i in index]) if length else np.empty((len(index), 0))
-        statistic[index], pvalue[index], status[index] = _score_matrix(block, mean, std)
+        statistic[index], pvalue[index], status[index] = _score_matrix(block, plan, tests)
     return statistic, pvalue, status, sizes
 
 
-def _frame(statistic, pvalue, status, sizes, alpha: float) -> pd.DataFrame:
+def _frame(statistic, pvalue, status, sizes, alpha: float, tested) -> pd.DataFrame:
     m, tests = statistic.shape
     reject = reject_rule(pvalue, status, alpha)
     return pd.DataFrame({
         "sample": np.repeat(np.arange(m), tests),
-        "test": np.tile(np.array([t.name for t in registry.SCORE_TESTS], dtype=object), m),
-        "hypothesis": np.tile(np.array([t.hypothesis for t in registry.SCORE_TESTS], dtype=object), m),
+        "test": np.tile(np.array([t.name for t in tested], dtype=object), m),
+        "hypothesis": np.tile(np.array([t.hypothesis for t in tested], dtype=object), m),
         "statistic": statistic.ravel(),
         "pvalue": pvalue.ravel(),
         "reject": reject.ravel(),

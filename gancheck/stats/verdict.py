@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gancheck.stats import gof
+from gancheck.stats import gof, targeting
 from gancheck.stats.criteria import COLUMNS as CRITERIA_COLUMNS, criteria as band_tests
 from gancheck.stats.decision import decide
 from gancheck.stats.diversity import DiversityResult
@@ -30,14 +30,17 @@ class Verdict:
     alpha: float
     k: int
     n: int
+    target: str = ""  # the target's canonical spec (gancheck.targets)
 
     def summary(self) -> str:
         return f"{self.outcome}: {self.reason}"
 
 
 def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance | None = None,
-            alpha: float = 0.05, diverged: bool = False) -> Verdict:
-    """Judge a generator on its (K, n) draws (K noise draws of n values) against N(mean, std).
+            alpha: float = 0.05, target=None, reference=None, diverged: bool = False) -> Verdict:
+    """Judge a generator on its (K, n) draws (K noise draws of n values) against the target:
+    N(mean, std) by default, or ``target`` as score() takes it (its sd must be finite: the bands
+    are in units of it).
 
     ``on_target`` means the draws show the generator within every band of ``tolerance``
     (default Tolerance(): see its docstring for each band and why); a departure (collapsed,
@@ -45,12 +48,18 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     neither is shown. The rules, their order and how they share ``alpha`` are in
     gancheck.stats.decision. ``diverged`` lets a caller that knows training blew up say so.
     """
+    if reference is not None:  # two-sample mode: the reference module's dispatch point
+        raise NotImplementedError("reference= (two-sample mode) is not available in this version")
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
+    plan = targeting.resolve(target, mean=mean, std=std)
+    if not plan.is_normal and not plan.target.moments_finite(2):
+        raise ValueError(f"target {plan.spec!r}: its sd is not finite, and the tolerance's bands "
+                         "are in units of the target's sd")
     if tolerance is None:
         tolerance = Tolerance()
     elif not isinstance(tolerance, Tolerance):
         raise ValueError(f"tolerance must be a gancheck Tolerance, got {type(tolerance).__name__}")
-    judged, div = judge_generator(draws, mean=mean, std=std, alpha=alpha, tolerance=tolerance)
+    judged, div = judge_generator(draws, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     k, n = int(judged["k"].iloc[0]), int(judged["n"].iloc[0])
     broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
     tests, within_sd = None, float("nan")
@@ -61,10 +70,11 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
         if broken is None and (sds == 0).any():
             broken = gof.CONSTANT
         if broken is None:
-            tests = band_tests(x, mean=mean, std=std, tolerance=tolerance)
-    decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=std,
-                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken)
+            tests = band_tests(x, mean=plan.mean, std=plan.std, tolerance=tolerance, target=plan.target)
+    decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=plan.std,
+                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken,
+                      shape="normality" if plan.is_normal else "the target's shape")
     table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
     return Verdict(outcome=decision.outcome, reason=decision.reason, detected=decision.detected,
                    judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha,
-                   k=k, n=n)
+                   k=k, n=n, target=plan.spec)
