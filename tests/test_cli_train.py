@@ -38,6 +38,18 @@ def test_train_takes_the_remedies_as_options(tmp_path, capsys):
     assert np.load(out / "samples.npy", allow_pickle=False).shape == (1, 3, 500)
 
 
+def test_train_takes_a_target(tmp_path, capsys):
+    # --target reaches the config (in gancheck.targets' canonical spelling) and the scoring.
+    out = tmp_path / "run"
+    argv = ["train", "--seeds", "1", "--epochs", "2", "--draws", "3", "--out", str(out),
+            "--target", "gamma(a=10.24, scale=0.390625)"]
+    assert run_cli(main, argv) == 0
+    printed = capsys.readouterr().out
+    assert "against gamma(a=10.24, scale=0.390625)" in printed and "shapiro" not in printed.split("against")[-1]
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["target"] == "gamma(a=10.24, scale=0.390625)"
+
+
 @pytest.mark.parametrize(("argv", "named"), [
     (["--generator", "pervalue"], "--generator='pervalue'"),
     (["--noise", "gauss"], "--noise='gauss'"),

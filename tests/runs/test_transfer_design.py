@@ -83,3 +83,37 @@ def test_the_transfer_design_refuses_a_target_of_its_own(tmp_path, capsys):
                           "--target", "gamma(a=2)"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--target" in err, err
+
+
+@pytest.mark.slow
+def test_the_transfer_design_runs_end_to_end_and_judges_each_arm_against_its_target(tmp_path):
+    # The quick preset's design, cut to one seed, 3 epochs and 2 replicates of each control, run
+    # and written out as experiments.ablate does it.
+    import dataclasses
+    import sqlite3
+
+    from gancheck.report.collect import write_outputs
+    from gancheck.runs.store import STORE_NAME
+    design = build_design(design="transfer", preset="quick", seeds=[40], epochs=3)
+    design = dataclasses.replace(design, control_reps=2, n_draws=4)
+    run_design(design, tmp_path, workers=1, compile="no", show_progress=False)
+    write_outputs(tmp_path, render=False)
+    outcomes = pd.read_csv(tmp_path / "outcomes.csv")
+    assert set(outcomes["arm"]) >= {a.name for a in design.arms}
+    # The crossing's effects, with the config x target interactions.
+    terms = set(pd.read_csv(tmp_path / "effects.csv")["term"])
+    assert "config[seed config]:target[bimodal]" in terms
+    # Each arm judged against its own target: the normal-shape tests apply only to the normal
+    # arms (and to the controls, built from the baseline's N(4, 1.25)).
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    with_shapiro = set(scores.loc[scores["test"] == "shapiro", "arm"])
+    assert {a.name for a in design.arms if not a.config.target} <= with_shapiro
+    assert not {a.name for a in design.arms if a.config.target} & with_shapiro
+    # The record stores the baseline's target and each arm's.
+    with sqlite3.connect(tmp_path / STORE_NAME) as db:
+        record = json.loads(db.execute("SELECT value FROM meta WHERE key = 'provenance'").fetchone()[0])
+    assert record["target"] == "norm(loc=4, scale=1.25)"
+    assert record["arm_targets"]["fix on skewed"] == TRANSFER_TARGETS["skewed"]
+    # Rerunning resumes: nothing is trained again.
+    again = run_design(design, tmp_path, workers=1, compile="no", show_progress=False)
+    assert again.trained == 0
