@@ -80,7 +80,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--design", default="one-factor", choices=list(DESIGNS),
                    help="one-factor: vary one factor at a time around the seed (default); factorial: cross "
                         "the seed's design choices; remedies: cross the remedies for the seed's collapse; "
-                        "fix: the fix against the seed and against the fix less each of its parts")
+                        "fix: the fix against the seed and against the fix less each of its parts; transfer: "
+                        "the fix and the seed's configuration on N(4, 1.25) and on a bimodal, a skewed and a "
+                        "heavy-tailed target (seeds 40-59 by default: fresh for the fix)")
+    p.add_argument("--target", default=None, metavar="SPEC",
+                   help="every arm's target, e.g. 'gamma(a=2)' or 'mixture(norm(loc=2.5, scale=0.6), "
+                        "norm(loc=5.5, scale=0.6))' (a scipy.stats family with named parameters; default: "
+                        "the seed's N(4, 1.25)); not with --design transfer, which sets each arm's")
     p.add_argument("--seeds", type=parse_seeds, default=None,
                    help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every "
                         "arm; or auto[:MAX]: add seeds 5 at a time and stop each arm once its primary "
@@ -119,10 +125,20 @@ def _import_heavy() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _import_heavy()
     args = build_parser().parse_args(argv)
-    from experiments.designs import build_design
+    from experiments.designs import build_design, first_seed
     auto = args.seeds if isinstance(args.seeds, AutoSeeds) else None
-    design = build_design(design=args.design, preset=args.preset,
-                          seeds=list(range(auto.max_seeds)) if auto else args.seeds, epochs=args.epochs)
+    from gancheck.config import ConfigError
+    if args.target is not None and args.design == "transfer":
+        raise UsageError("--target: the transfer design sets each arm's target itself; leave --target out")
+    try:
+        design = build_design(design=args.design, preset=args.preset,
+                              seeds=list(range(first_seed(args.design), first_seed(args.design) + auto.max_seeds))
+                              if auto else args.seeds, epochs=args.epochs,
+                              target=args.target)
+    except ConfigError as exc:
+        if exc.field != "target":
+            raise
+        raise UsageError(f"--target={args.target!r}: {exc.why}") from None
     out = args.out or default_out(args.preset, args.design)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out={str(out)!r}: exists and is not a folder")

@@ -6,7 +6,9 @@ noise number per call); the two factors that set several fields, the step ratio 
 learning-rate regime, are declared here. The default design varies one factor at a time around
 the seed; the factorial design crosses every level of the seed's own design choices (the first
 four factors); the remedies design crosses the remedies that attack the seed's collapse; the fix
-design compares the fix (FIX) with the seed and with the fix less each of its parts.
+design compares the fix (FIX) with the seed and with the fix less each of its parts; the
+transfer design crosses the fix and the seed's configuration with four targets (TRANSFER_TARGETS):
+does the fix, tuned on N(4, 1.25), learn a bimodal, a skewed and a heavy-tailed target too?
 """
 from __future__ import annotations
 
@@ -100,6 +102,27 @@ FIX = {
 FIX_ARM = "fix"
 
 
+#: The transfer design's targets: level -> GANConfig.target ("" is the seed's N(4, 1.25), the
+#: reference). Each non-normal one has mean 4 and a sd near the seed's 1.25 (the mixture's is
+#: 1.62: two clear bumps need their sds well under their distance), so that the tolerance's
+#: bands, in target sds, stay comparable:
+#: - bimodal: equal normals at 2.5 and 5.5, sd 0.6 (between them the density dips to 9% of the peaks);
+#: - skewed: gamma with a * scale = 4 and sqrt(a) * scale = 1.25 (a = 10.24, skewness 0.625);
+#: - heavy_tailed: Student t with 5 df about 4, scale 0.968 (sd 0.968 * sqrt(5/3) = 1.2497;
+#:   excess kurtosis 6, tails to 3 sd 4 times as likely as the normal's).
+TRANSFER_TARGETS = {
+    "normal": "",
+    "bimodal": "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))",
+    "skewed": "gamma(a=10.24, scale=0.390625)",
+    "heavy_tailed": "t(df=5, loc=4, scale=0.968)",
+}
+#: The transfer design's configurations: the fix (its baseline, on N(4, 1.25)) and the seed's.
+TRANSFER_CONFIGS = (FIX_ARM, SEED_CONFIG_ARM)
+#: The transfer design's first seed: the fix was chosen on seeds 0-19 (the fix design) and
+#: checked on 20-39 (reports/full-fix-fresh), so 40 on are fresh for it and for every target.
+TRANSFER_FIRST_SEED = 40
+
+
 @dataclass(frozen=True)
 class Preset:
     num_epochs: int
@@ -138,7 +161,7 @@ PRESETS = {
                             "g_activation": [], "d_activation": [],
                             "lr_regime": []}),
 }
-DESIGNS = ("one-factor", "factorial", "remedies", "fix")
+DESIGNS = ("one-factor", "factorial", "remedies", "fix", "transfer")
 
 
 def _config(levels: dict[str, str], num_epochs: int) -> GANConfig:
@@ -178,6 +201,17 @@ def remedies_arms(preset: Preset) -> list[Arm]:
     return crossed_arms(REMEDIES, preset)
 
 
+def _fix_and_seed(preset: Preset) -> list[Arm]:
+    """The fix design's first two arms: the fix (its baseline) and the seed's configuration."""
+    seed_levels = _seed_levels()
+
+    def arm(name: str, changed: dict[str, str], factor: str, level: str) -> Arm:
+        return Arm(name, _config(changed, preset.num_epochs), factor=factor, level=level,
+                   factors=tuple({**seed_levels, **changed}.items()))
+
+    return [arm(FIX_ARM, FIX, "baseline", FIX_ARM), arm(SEED_CONFIG_ARM, {}, "fix", "all at the seed's")]
+
+
 def fix_arms(preset: Preset) -> list[Arm]:
     """The fix (the baseline), the seed, and the fix with each of its levels put back to the
     seed's, one at a time: what each part of the fix contributes, each compared with the fix."""
@@ -187,11 +221,38 @@ def fix_arms(preset: Preset) -> list[Arm]:
         return Arm(name, _config(changed, preset.num_epochs), factor=factor, level=level,
                    factors=tuple({**seed_levels, **changed}.items()))
 
-    arms = [arm(FIX_ARM, FIX, "baseline", FIX_ARM), arm(SEED_CONFIG_ARM, {}, "fix", "all at the seed's")]
+    arms = _fix_and_seed(preset)
     for factor in FIX:
         reverted = {f: v for f, v in FIX.items() if f != factor}
         arms.append(arm(f"fix with {factor}={seed_levels[factor]}", reverted, "fix", f"{factor} at the seed's"))
     return arms
+
+
+def transfer_arms(preset: Preset) -> list[Arm]:
+    """The fix design's fix and seed configuration (the same configs), each on every target of
+    TRANSFER_TARGETS: a full 2 x 4 crossing of the factors "config" and "target". The baseline
+    is the fix on N(4, 1.25), so each arm's comparison with it asks, for the fix on another
+    target, does it transfer (the primary family: on-target rates); the crossing's effects add,
+    per target, whether the fix's advantage over the seed's configuration holds there (the
+    config x target interactions), and the seed configuration's own arms say what the seed's
+    choices do off the Gaussian."""
+    arms = []
+    reference = next(iter(TRANSFER_TARGETS))
+    for label, spec in TRANSFER_TARGETS.items():
+        for base in _fix_and_seed(preset):
+            levels = {"config": base.name, "target": label}
+            # factor and level name what differs from the baseline, as crossed_arms does
+            changed = {f: v for f, v in levels.items() if v != {"config": FIX_ARM, "target": reference}[f]}
+            name = base.name if label == reference else f"{base.name} on {label}"
+            arms.append(Arm(name, base.config.replace(target=spec),
+                            factor="+".join(changed) or "baseline", level=",".join(changed.values()) or FIX_ARM,
+                            factors=tuple(levels.items())))
+    return arms
+
+
+def with_target(arms: list[Arm], spec: str) -> list[Arm]:
+    """Every arm on target ``spec`` (a gancheck.targets spec): experiments.ablate --target."""
+    return [dataclasses.replace(a, config=a.config.replace(target=spec)) for a in arms]
 
 
 def crossed_arms(grid: dict[str, list[str]], preset: Preset) -> list[Arm]:
@@ -210,8 +271,16 @@ def crossed_arms(grid: dict[str, list[str]], preset: Preset) -> list[Arm]:
     return arms
 
 
+def first_seed(design: str) -> int:
+    """The first of a design's default seeds (a count N means seeds first .. first + N - 1)."""
+    return TRANSFER_FIRST_SEED if design == "transfer" else 0
+
+
 def build_design(*, design: str = "one-factor", preset: str = "full", seeds: list[int] | None = None,
-                 epochs: int | None = None) -> Design:
+                 epochs: int | None = None, target: str | None = None) -> Design:
+    """The design's arms under the preset. ``seeds`` default to the preset's count, from 0 (the
+    transfer design: from TRANSFER_FIRST_SEED). ``target``: every arm's GANConfig.target (not for
+    the transfer design, which sets each arm's); a bad spec raises gancheck.config.ConfigError."""
     if preset not in PRESETS:
         raise ValueError(f"--preset={preset!r}: must be one of {', '.join(PRESETS)}")
     if design not in DESIGNS:
@@ -219,9 +288,14 @@ def build_design(*, design: str = "one-factor", preset: str = "full", seeds: lis
     p = PRESETS[preset]
     if epochs is not None:
         p = dataclasses.replace(p, num_epochs=epochs)
+    if target is not None and design == "transfer":
+        raise ValueError("--target: the transfer design sets each arm's target itself")
     arms = {"one-factor": one_factor_arms, "factorial": factorial_arms, "remedies": remedies_arms,
-            "fix": fix_arms}[design](p)
+            "fix": fix_arms, "transfer": transfer_arms}[design](p)
+    if target is not None:
+        arms = with_target(arms, target)
+    first = first_seed(design)
     return Design(name=f"{design} ({preset})", arms=arms,
-                  seeds=list(seeds) if seeds is not None else list(range(p.seeds)),
-                  baseline=FIX_ARM if design == "fix" else BASELINE, control_reps=p.control_reps,
+                  seeds=list(seeds) if seeds is not None else list(range(first, first + p.seeds)),
+                  baseline=FIX_ARM if design in ("fix", "transfer") else BASELINE, control_reps=p.control_reps,
                   n_draws=p.n_draws, preset=preset)

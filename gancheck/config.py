@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from gancheck import fields as _fields
-from gancheck.fields import ADDED_FIELDS, PER_MEMBER_FIELDS, SEED_VALUES, ConfigError
+from gancheck.fields import ADDED_FIELDS, PER_MEMBER_FIELDS, SEED_VALUES, UNLISTED_AT_DEFAULT, ConfigError
 
 #: The allowed names of each choice field, the seed's first (gancheck/fields.py).
 FEATURE_SETS = tuple(c.name for c in _fields.FEATURE_SETS)
@@ -48,6 +48,25 @@ class GANConfig:
         # GANConfig(data_mean=4) == GANConfig() and both must reuse the same stored members.
         for name in _FLOAT_FIELDS:
             object.__setattr__(self, name, float(getattr(self, name)))
+        if self.target:
+            # One law, one config: a normal spec is the seed's own form, N(data_mean, data_std)
+            # (so GANConfig(target="norm(loc=4, scale=1.25)") == GANConfig(), and reuses its stored
+            # members); any other spec is kept in its canonical spelling.
+            law = _fields.parse_target(self.target)
+            if law.is_normal:
+                # its loc and scale as written (its moments through scipy may differ in the last bit)
+                params = dict(law.params)
+                mean, std = float(params.get("loc", 0.0)), float(params.get("scale", 1.0))
+                for name, value in (("target", ""), ("data_mean", mean), ("data_std", std)):
+                    object.__setattr__(self, name, value)
+            else:
+                object.__setattr__(self, "target", law.spec)
+
+    @property
+    def data_target(self):
+        """The gancheck.targets.Target the real data is drawn from (and members are judged
+        against): the target spec's, or N(data_mean, data_std)."""
+        return _fields.target_of(self.target, self.data_mean, self.data_std)
 
     @property
     def d_input_size(self) -> int:
@@ -63,7 +82,13 @@ class GANConfig:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """The fields as JSON; a field declared unlisted at its default (the target) is left out
+        there, so the config records of runs made before it existed stay byte for byte."""
+        data = self.to_dict()
+        for name in UNLISTED_AT_DEFAULT:
+            if data[name] == SEED_VALUES[name]:
+                del data[name]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict) -> "GANConfig":

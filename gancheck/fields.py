@@ -13,10 +13,12 @@ one-line description and the shape facts a config needs without torch. The imple
 register under exactly these names in gancheck/gan (``gancheck.gan.registry``), with their own
 properties (cost, whether compiling pays), so nothing else names an entry.
 
-This module imports nothing but the standard library: building a GANConfig never loads torch.
+This module imports nothing but the standard library, and gancheck.targets (numpy; scipy once a
+spec is checked) when a target spec is checked: building a GANConfig never loads torch.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -63,6 +65,45 @@ def in_unit_interval(v) -> str | None:
     return None if 0 <= v < 1 else "must be in [0, 1)"
 
 
+@functools.lru_cache(maxsize=256)
+def parse_target(spec: str):
+    """gancheck.targets.parse, once per spec (configs are built many times over in a design)."""
+    from gancheck.targets import parse
+    return parse(spec)
+
+
+@functools.lru_cache(maxsize=256)
+def normal_target(mean: float, std: float):
+    from gancheck.targets import normal
+    return normal(mean, std)
+
+
+def target_of(target: str, data_mean: float, data_std: float):
+    """The Target a config's real data follows: its spec, or N(data_mean, data_std) if none."""
+    return parse_target(target) if target else normal_target(data_mean, data_std)
+
+
+def target_spec(v) -> str | None:
+    """Why ``v`` is not a usable target spec ("" is: the seed's N(data_mean, data_std))."""
+    if v == "":
+        return None
+    try:
+        parse_target(v)
+    except ValueError as exc:   # gancheck.targets.TargetError: its reason, on one line
+        return " ".join(str(getattr(exc, "why", exc)).split())
+    return None
+
+
+def _target_alone(values: Mapping) -> str | None:
+    # A target spec states its own location and scale; a data_mean or data_std beside it would
+    # be silently ignored, so it is refused instead.
+    if values["target"] and (values["data_mean"] != SEED_VALUES["data_mean"]
+                             or values["data_std"] != SEED_VALUES["data_std"]):
+        return ("a target spec sets its own location and scale: leave data_mean and data_std at the "
+                "seed's 4.0 and 1.25")
+    return None
+
+
 def _lr_min_within_rates(values: Mapping) -> str | None:
     # The schedules decay from each learning rate down to lr_min, so it cannot exceed either.
     if values["lr_min"] > min(values["d_learning_rate"], values["g_learning_rate"]):
@@ -78,7 +119,9 @@ class Field:
     ``relation``: a check against the other fields' values, run once every field is valid alone.
     ``flag``: train's option ("" for none). ``per_member``: members of one population may differ
     in it (it is not part of the population's shape). ``added``: it came after store format 2, so
-    the digest leaves it out at its default. ``factor``: the one-factor design's levels, label ->
+    the digest leaves it out at its default. ``listed_at_default``: False leaves it out of the
+    config's JSON (GANConfig.to_json, the run records' config_json) at its default, so that the
+    records of runs made before it existed read the same, byte for byte. ``factor``: the one-factor design's levels, label ->
     value, the default's first (empty: not a factor). ``test_levels``: values other than the
     default that the trainers' tests run at (choice fields: every choice; see test_levels)."""
     name: str
@@ -91,6 +134,7 @@ class Field:
     flag: str = ""
     per_member: bool = False
     added: bool = False
+    listed_at_default: bool = True
     factor: Mapping[str, object] = field(default_factory=dict)
     test_levels: tuple = ()
 
@@ -105,10 +149,14 @@ class Field:
         """Why ``value`` is not allowed on its own, or None."""
         if self.type is bool:
             return None if isinstance(value, bool) else "must be True or False"
-        if self.type is str:
+        if self.type is str and self.choices:
             if not isinstance(value, str) or value not in self.names:
                 return f"must be one of {', '.join(self.names)}"
             return None
+        if self.type is str:
+            if not isinstance(value, str):
+                return "must be a string"
+            return next((why for why in (rule(value) for rule in self.rules) if why), None)
         if isinstance(value, bool) or not isinstance(value, (int, float) if self.type is float else int):
             return "must be a finite number" if self.type is float else "must be an integer"
         if self.type is float and not _finite(value):
@@ -167,6 +215,15 @@ _POSITIVE = (at_least(1),)
 
 #: Every GANConfig field, in the config's reading order: target, G, D, training, optimiser.
 FIELDS: tuple[Field, ...] = (
+    # The real data's law: a spec (gancheck.targets) or, by default, the seed's N(data_mean,
+    # data_std). A normal spec is stored as data_mean and data_std (GANConfig), so one law has one
+    # config and one digest. Part of a population's shape: every member of one draws from one law.
+    Field("target", str, "", "the target the real data is drawn from, a spec such as gamma(a=2) "
+          "(default: N(data_mean, data_std))", (target_spec,), relation=_target_alone, flag="--target",
+          added=True, listed_at_default=False,
+          # one target per way the trainer draws it (gancheck.gan.target_draws): a quantile table, a
+          # mixture of normals
+          test_levels=("t(df=5, loc=4, scale=0.968)", "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))")),
     Field("data_mean", float, 4.0, "mean of the target N(mean, std) the real data is drawn from",
           per_member=True),
     Field("data_std", float, 1.25, "sd of the target", (above(0),), per_member=True),
@@ -221,6 +278,9 @@ PER_MEMBER_FIELDS = tuple(f.name for f in FIELDS if f.per_member)
 
 #: Fields added after store format 2 was published: GANConfig.digest leaves them out at the default.
 ADDED_FIELDS = tuple(f.name for f in FIELDS if f.added)
+
+#: Fields left out of the config's JSON at their default (Field.listed_at_default).
+UNLISTED_AT_DEFAULT = tuple(f.name for f in FIELDS if not f.listed_at_default)
 
 #: The seed's value of every field.
 SEED_VALUES = {f.name: f.default for f in FIELDS}

@@ -38,6 +38,18 @@ def test_train_takes_the_remedies_as_options(tmp_path, capsys):
     assert np.load(out / "samples.npy", allow_pickle=False).shape == (1, 3, 500)
 
 
+def test_train_takes_a_target(tmp_path, capsys):
+    # --target reaches the config (in gancheck.targets' canonical spelling) and the scoring.
+    out = tmp_path / "run"
+    argv = ["train", "--seeds", "1", "--epochs", "2", "--draws", "3", "--out", str(out),
+            "--target", "gamma(a=10.24, scale=0.390625)"]
+    assert run_cli(main, argv) == 0
+    printed = capsys.readouterr().out
+    assert "against gamma(a=10.24, scale=0.390625)" in printed and "shapiro" not in printed.split("against")[-1]
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["target"] == "gamma(a=10.24, scale=0.390625)"
+
+
 @pytest.mark.parametrize(("argv", "named"), [
     (["--generator", "pervalue"], "--generator='pervalue'"),
     (["--noise", "gauss"], "--noise='gauss'"),
@@ -47,6 +59,10 @@ def test_train_takes_the_remedies_as_options(tmp_path, capsys):
     (["--instance-noise", "x"], "--instance-noise"),
     (["--d-lr", "0"], "--d-lr=0.0"),
     (["--noise-size", "0"], "--noise-size='0'"),
+    (["--target", "gamma(a=-1)"], "--target='gamma(a=-1)'"),
+    (["--target", "binom(n=5, p=0.5)"], "--target='binom(n=5, p=0.5)'"),
+    (["--target", "norm(loc=4, scale=1+1)"], "--target='norm(loc=4, scale=1+1)'"),
+    (["--target", "nosuch(a=1)"], "--target='nosuch(a=1)'"),
 ])
 def test_bad_remedy_options_are_one_line_exit_2(tmp_path, capsys, argv, named):
     code = run_cli(main, ["train", "--seeds", "1", "--epochs", "1", "--out", str(tmp_path / "r"), *argv])

@@ -33,11 +33,19 @@ FLOAT_FIELDS = ("data_mean", "data_std", "d_learning_rate", "g_learning_rate", "
 STR_FIELDS = {"features": FEATURE_SETS, "lr_schedule": LR_SCHEDULES, "generator": GENERATORS,
               "noise": NOISES, "g_loss": G_LOSSES, "g_activation": ACTIVATIONS, "d_activation": ACTIVATIONS}
 BOOL_FIELDS = ("minibatch_std",)
+#: Free-text fields checked by a parser: the target spec (gancheck.targets).
+SPEC_FIELDS = ("target",)
+#: Target specs by hand: valid ones, kept as written (already in gancheck.targets' canonical
+#: spelling, and not normal, which a config stores as data_mean and data_std), and invalid ones.
+GOOD_SPECS = ("", "gamma(a=2)", "t(df=5, loc=4, scale=0.968)",
+              "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6), weights=[0.5, 0.5])")
+BAD_SPECS = ("gamma(a=-1)", "norm(", "binom(n=5, p=0.5)", "gamma()", "__import__('os')", "gamma(a=1+1)",
+             "nosuch(x=1)", " ")
 
 
 def test_field_groups_cover_every_field():
     # Guard for the tables below: a new field must be added to a group (and get a bad value).
-    assert sorted(INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS) + BOOL_FIELDS) == sorted(FIELDS)
+    assert sorted(INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS) + BOOL_FIELDS + SPEC_FIELDS) == sorted(FIELDS)
 
 
 # --------------------------------------------------------------------------- the seed's defaults
@@ -58,6 +66,7 @@ def test_defaults_are_the_seed():
         "num_epochs": 2001,          # seed.md "2001 epochs"
         "d_steps": 20,               # seed.md "20 D steps"
         "g_steps": 20,               # seed.md "then 20 G steps"
+        "target": "",                # seed.md: the data is N(4, 1.25), i.e. data_mean and data_std
         "d_learning_rate": 1e-4,     # seed.md "Adam, lr 1e-4 for both"
         "g_learning_rate": 1e-4,     # seed.md
         "lr_schedule": "seed_cosine",  # seed.md CosineAnnealingLR stepped every inner step
@@ -161,6 +170,7 @@ BAD_VALUES = [
     ("minibatch_std", 1), ("minibatch_std", 0), ("minibatch_std", "yes"), ("minibatch_std", None),
     ("instance_noise", -0.1), ("instance_noise", math.nan), ("instance_noise", math.inf),
     ("instance_noise", True), ("instance_noise", "0.5"),
+    *[("target", spec) for spec in BAD_SPECS], ("target", None), ("target", 4),
 ]
 
 
@@ -269,6 +279,12 @@ def expected_invalid_fields(values: dict) -> set:
         v = values[name]
         if not isinstance(v, str) or v not in allowed:
             bad.add(name)
+    # A target is a valid spec or ""; beside a spec, data_mean and data_std stay at the seed's.
+    if not isinstance(values["target"], str) or values["target"] not in GOOD_SPECS:
+        bad.add("target")
+    elif (values["target"] and not {"data_mean", "data_std"} & bad
+          and (values["data_mean"] != 4.0 or values["data_std"] != 1.25)):
+        bad.add("target")
     return bad
 
 
@@ -293,6 +309,7 @@ TYPICAL = {
     "g_ema": st.one_of(st.just(0.0), st.floats(0, 0.9999)),
     "minibatch_std": st.booleans(),
     "instance_noise": st.one_of(st.floats(0, 2), st.just(0)),
+    "target": st.just(""),
 }
 # ... values at and across each rule's boundary (valid and invalid) ...
 EDGE_VALUES = {
@@ -315,6 +332,7 @@ EDGE_VALUES = {
     "g_ema": [0, 0.999, 1.0, 1, -0.0, -1e-300, math.inf, True],
     "minibatch_std": [True, False, 1, 0, None, "True"],
     "instance_noise": [0, -0.0, 0.5, -1e-300, math.inf, True, None],
+    "target": [*GOOD_SPECS, *BAD_SPECS, None, 0],
 }
 EDGES = {name: st.sampled_from(values) for name, values in EDGE_VALUES.items()}
 # ... or anything at all.
@@ -403,15 +421,23 @@ ALTERNATIVES = {
     "cosine_t_max_factor": 1, "adam_beta1": 0.5, "adam_beta2": 0.9, "adam_eps": 1e-6,
     "generator": "per_value", "noise": "normal", "g_loss": "saturating", "minibatch_std": True,
     "instance_noise": 0.5, "g_activation": "leaky_relu", "d_activation": "leaky_relu",
-    "g_ema": 0.999,
+    "g_ema": 0.999, "target": "gamma(a=2)",
 }
+
+
+#: Every field changed at once, but for the target: a target spec excludes a changed data_mean
+#: and data_std (its own location and scale say them), so it is changed alone, in TARGETED.
+ALL_CHANGED = {k: v for k, v in ALTERNATIVES.items() if k != "target"}
+TARGETED = {k: v for k, v in ALTERNATIVES.items() if k not in ("data_mean", "data_std")}
 
 
 def test_alternatives_cover_every_field():
     assert set(ALTERNATIVES) == set(FIELDS)
+    assert set(ALL_CHANGED) | set(TARGETED) == set(FIELDS)
 
 
-@pytest.mark.parametrize("cfg", [GANConfig(), GANConfig(**ALTERNATIVES)], ids=["seed", "changed"])
+@pytest.mark.parametrize("cfg", [GANConfig(), GANConfig(**ALL_CHANGED), GANConfig(**TARGETED)],
+                         ids=["seed", "changed", "targeted"])
 def test_to_dict_from_dict_round_trip(cfg):
     assert GANConfig.from_dict(cfg.to_dict()) == cfg
     assert GANConfig.from_dict(json.loads(cfg.to_json())) == cfg  # through JSON text too
@@ -430,12 +456,17 @@ def test_from_dict_validates():
 
 
 def test_digest_is_a_hash_of_every_field():
-    cfg = GANConfig(**ALTERNATIVES)
-    # Oracle: sha256 of the sorted-key JSON of all fields, first 16 hex digits (GANConfig.digest);
-    # every field differs from the seed's here, the added ones included.
-    text = json.dumps(dataclasses.asdict(cfg), sort_keys=True)
-    assert cfg.digest() == hashlib.sha256(text.encode()).hexdigest()[:16]
-    assert cfg.digest() == GANConfig(**ALTERNATIVES).digest()
+    for changes in (ALL_CHANGED, TARGETED):
+        cfg = GANConfig(**changes)
+        # Oracle: sha256 of the sorted-key JSON of all fields, first 16 hex digits (GANConfig.digest);
+        # every field differs from the seed's here, the added ones included (the target in TARGETED;
+        # in ALL_CHANGED it is at its default, which the digest leaves out like any added field's).
+        data = dataclasses.asdict(cfg)
+        if not data["target"]:
+            del data["target"]
+        text = json.dumps(data, sort_keys=True)
+        assert cfg.digest() == hashlib.sha256(text.encode()).hexdigest()[:16]
+        assert cfg.digest() == GANConfig(**changes).digest()
 
 
 #: Config digests as the published full run stored them (reports/full/store.sqlite, arms table,
@@ -450,8 +481,49 @@ def test_fields_added_later_leave_stored_digests_alone():
     for name, digest in STORED_DIGESTS.items():
         assert arms[name].digest() == digest, name
     # A config that sets an added field is still told apart.
-    for changes in ({"g_activation": "leaky_relu"}, {"d_activation": "leaky_relu"}, {"g_ema": 0.999}):
+    for changes in ({"g_activation": "leaky_relu"}, {"d_activation": "leaky_relu"}, {"g_ema": 0.999},
+                    {"target": "gamma(a=2)"}):
         assert GANConfig(**changes).digest() != GANConfig().digest()
+
+
+def test_a_normal_target_is_the_seeds_own_form():
+    # One law, one config: N(4, 1.25) as a spec is the seed's config (same digest, so its stored
+    # members are reused), and another normal becomes data_mean and data_std.
+    assert GANConfig(target="norm(loc=4, scale=1.25)") == GANConfig()
+    assert GANConfig(target="norm(loc=4, scale=1.25)").digest() == STORED_DIGESTS["baseline"]
+    other = GANConfig(target="norm(loc=3, scale=2)")
+    assert (other.target, other.data_mean, other.data_std) == ("", 3.0, 2.0)
+    # Another spelling of one law is one config: gancheck.targets' canonical spec.
+    assert GANConfig(target="gamma( scale=1, a=2 )") == GANConfig(target="gamma(a=2, scale=1)")
+
+
+def test_the_target_is_not_listed_in_the_json_at_its_default():
+    # The published run records' config_json (reports/full/arms.csv) has no "target" key: a
+    # default config's JSON must read exactly as it did (the fields as to_dict has them, less it).
+    data = GANConfig().to_dict()
+    del data["target"]
+    assert GANConfig().to_json() == json.dumps(data, sort_keys=True)
+    assert json.loads(GANConfig(target="gamma(a=2)").to_json())["target"] == "gamma(a=2)"
+
+
+def test_published_config_records_read_the_same():
+    # Oracle: the published full run's arms.csv, written before the target field existed.
+    import pandas as pd
+
+    from experiments.designs import build_design
+    from pathlib import Path
+    published = pd.read_csv(Path(__file__).resolve().parents[1] / "reports" / "full" / "arms.csv")
+    stored = dict(zip(published["arm"], published["config_json"]))
+    for arm in build_design(preset="full").arms:
+        assert arm.config.to_json() == stored[arm.name], arm.name
+
+
+def test_data_target_is_the_law_the_data_follows():
+    from gancheck.targets import parse
+    assert GANConfig().data_target == parse("norm(loc=4, scale=1.25)")   # seed.md: N(4, 1.25)
+    # gamma(a=2) has mean a = 2 and variance a = 2 (its textbook moments).
+    law = GANConfig(target="gamma(a=2)").data_target
+    assert (law.family, law.mean, law.std) == ("gamma", 2.0, math.sqrt(2.0))
 
 
 def test_digest_is_stable_across_processes():

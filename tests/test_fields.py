@@ -20,8 +20,23 @@ def test_per_member_fields_are_the_ones_that_change_only_data_noise_or_rates():
 
 
 def test_added_fields_are_the_ones_store_format_2_lacked():
-    # The published full run's stored configs (store format 2) had no activations and no g_ema.
-    assert set(ADDED_FIELDS) == {"g_activation", "d_activation", "g_ema"}
+    # The published full run's stored configs (store format 2) had no activations, no g_ema and
+    # no target (its data was the seed's N(data_mean, data_std)).
+    assert set(ADDED_FIELDS) == {"g_activation", "d_activation", "g_ema", "target"}
+
+
+def test_only_the_target_is_left_out_of_the_json_at_its_default():
+    # The published records' config_json lists every other field (reports/full/arms.csv).
+    assert fields.UNLISTED_AT_DEFAULT == ("target",)
+
+
+@pytest.mark.parametrize("spec", ["gamma(a=-1)", "norm(loc=4", "binom(n=5, p=0.5)", "norm(loc=4, scale=1+1)",
+                                  "gamma(a=2)\nnorm(loc=0, scale=1)"])
+def test_a_bad_target_is_one_line_naming_the_field(spec):
+    with pytest.raises(ConfigError) as caught:
+        GANConfig(target=spec)
+    assert caught.value.field == "target" and caught.value.value == spec
+    assert "\n" not in str(caught.value) and str(caught.value).startswith(f"GANConfig.target={spec!r}: ")
 
 
 def test_every_registry_implements_exactly_the_declared_names():

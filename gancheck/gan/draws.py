@@ -19,6 +19,7 @@ from gancheck.config import GANConfig
 from gancheck.gan.generators import generator_kind, layer_shapes
 from gancheck.gan.registry import register
 from gancheck.gan.schedules import instance_noise_sd
+from gancheck.gan.target_draws import real_law
 
 _STREAMS = {"init": 0, "train": 1, "sample": 2}
 
@@ -80,7 +81,7 @@ class EpochDraws:
     With instance noise (cfg.instance_noise > 0) ``real`` already carries its share, and the
     fake batches' shares are ``d_fake_noise`` and ``g_fake_noise``, scaled to the epoch's sd.
     """
-    real: torch.Tensor      # (d_steps, minibatch, n): N(data_mean, data_std), one block per D step
+    real: torch.Tensor      # (d_steps, minibatch, n): the target's draws (cfg.data_target), one block per D step
     d_noise: torch.Tensor   # (d_steps, minibatch, g_noise_size): G's input in D steps
     g_noise: torch.Tensor   # (g_steps, minibatch, g_noise_size): G's input in G steps
     d_fake_noise: torch.Tensor | None = None  # (d_steps, minibatch, n): added to G's batch in D steps
@@ -104,14 +105,21 @@ def draw_epoch(cfg: GANConfig, generator: torch.Generator, dtype=torch.float32, 
     Pass ``out`` to fill preallocated (contiguous) tensors in place, as the population trainer
     does for each member's slice of its stacked buffers; the values are the same either way.
     The seed's draws come first, in the seed's order; instance noise (only when asked for, so
-    the seed's stream is unchanged without it) comes after them.
+    the seed's stream is unchanged without it) comes after them. A non-normal target maps the
+    real batch's standard normals to its law (gancheck.gan.target_draws); a mixture's component
+    picks are drawn right after them.
     """
     if out is None:
         out = empty_draws(cfg, dtype)
     # The seed draws real data in float64 with numpy and casts to float32; we draw N(0,1) in the
     # working dtype with torch (a named choice: same distribution, one library for all streams).
     torch.randn(out.real.shape, generator=generator, dtype=dtype, out=out.real)
-    out.real.mul_(cfg.data_std).add_(cfg.data_mean)
+    law = real_law(cfg, dtype)
+    if law is None:
+        out.real.mul_(cfg.data_std).add_(cfg.data_mean)
+    else:
+        pick = torch.rand(out.real.shape, generator=generator, dtype=dtype) if law.needs_pick else None
+        out.real.copy_(law.apply(out.real, pick))
     noise = NOISES[cfg.noise]
     noise(out.d_noise, generator)
     noise(out.g_noise, generator)

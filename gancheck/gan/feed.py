@@ -29,6 +29,7 @@ from gancheck.gan.draws import EpochDraws, draw_epoch, empty_draws, member_gener
 from gancheck.gan.philox import member_keys
 from gancheck.gan.schedules import instance_noise_sd
 from gancheck.gan.subnormals import flush_subnormals
+from gancheck.gan.target_draws import real_law
 
 
 #: Members whose real data is drawn, then turned into features, together: few enough that the
@@ -160,6 +161,7 @@ class PhiloxFeed:
         self.device, self.dtype, self.epochs, self.real_features = torch.device(device), dtype, epochs, real_features
         self.keys = member_keys(seeds, self.device)
         self.columns = philox_draws.member_columns(configs, self.device, dtype)
+        self.law = real_law(cfg, dtype, self.device)  # the target is part of the shape: one for all
         if chunk is None:
             per_member = cfg.d_steps * m * max(n, w)
             chunk = FEATURE_CHUNK if self.device.type == "cpu" else max(1, DEVICE_DRAW_VALUES // per_member)
@@ -188,7 +190,7 @@ class PhiloxFeed:
         step, sd, out = self._steps[self._turn], self._sds[self._turn], self._inputs
         for lo, hi, kinds in self._chunks:
             columns = {name: column[lo:hi] for name, column in self.columns.items()}
-            draws = self._draw(self.cfg, self.keys[lo:hi], columns, kinds, step, sd, self.dtype)
+            draws = self._draw(self.cfg, self.keys[lo:hi], columns, kinds, step, sd, self.dtype, self.law)
             out.real[lo:hi] = self.real_features(draws.real)
             out.d_noise[lo:hi], out.g_noise[lo:hi] = draws.d_noise, draws.g_noise
             if out.d_fake_noise is not None:

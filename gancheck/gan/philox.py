@@ -53,9 +53,10 @@ KEY_SPAWN = 3
 #: Stream ids (counter word 2): the single definition of what each stream draws. Part of the
 #: reproducibility contract: renumbering changes every draw, so new streams take new numbers.
 #: "init" is reserved (initial weights stay on the member's torch generator, draws.initial_parameters);
-#: the instance-noise streams are drawn only when a config asks for instance noise.
+#: the instance-noise streams are drawn only when a config asks for instance noise, "real_pick"
+#: (a mixture target's component picks) only for a mixture target.
 STREAMS = {"init": 0, "real": 1, "d_noise": 2, "g_noise": 3, "sample": 4,
-           "instance_real": 5, "instance_d": 6, "instance_g": 7}
+           "instance_real": 5, "instance_d": 6, "instance_g": 7, "real_pick": 8}
 
 _DTYPES = (torch.float32, torch.float64)
 

@@ -6,7 +6,10 @@ index), so any set of members draws together in one batched call, on whatever de
 their keys, and each gets exactly what it would get alone. What each stream holds:
 
 - ``real``: the real batches of an epoch's D steps, N(0, 1) as (d_steps, minibatch, n), then
-  scaled to N(data_mean, data_std);
+  scaled to N(data_mean, data_std), or mapped to a non-normal target's law
+  (gancheck.gan.target_draws);
+- ``real_pick``: a mixture target's component picks, U(0, 1) of the real batches' shape (drawn
+  only for a mixture);
 - ``d_noise`` / ``g_noise``: G's noise in the D / G steps, (steps, minibatch, g_noise_size),
   from the member's noise distribution (cfg.noise);
 - ``instance_real`` / ``instance_d`` / ``instance_g``: instance noise (drawn only when the
@@ -27,6 +30,7 @@ from gancheck.config import GANConfig
 from gancheck.gan.draws import EpochDraws
 from gancheck.gan.philox import STREAMS, normal, uniform
 from gancheck.gan.registry import register
+from gancheck.gan.target_draws import RealLaw
 
 #: G's noise distributions (GANConfig.noise), drawn by Philox.
 NOISES = register(fields.NOISES, {"uniform": uniform, "normal": normal})
@@ -56,16 +60,22 @@ def _noise(kinds: frozenset, noise_kind: torch.Tensor, keys, stream: str, step, 
 
 
 def draw_epoch(cfg: GANConfig, keys: torch.Tensor, columns: dict[str, torch.Tensor], kinds: frozenset,
-               step: torch.Tensor, instance_sd: torch.Tensor, dtype=torch.float32) -> EpochDraws:
+               step: torch.Tensor, instance_sd: torch.Tensor, dtype=torch.float32,
+               law: RealLaw | None = None) -> EpochDraws:
     """One epoch's draws of the members of ``keys`` (S, 2), with leading dimension S.
 
     ``cfg``: any member's config (the shape fields); ``columns``: member_columns of these members;
     ``kinds``: the set of their cfg.noise; ``step``: the epoch, a 0-d int64 tensor; ``instance_sd``:
-    the epoch's instance noise sd, a 0-d tensor (unused without instance noise).
+    the epoch's instance noise sd, a 0-d tensor (unused without instance noise); ``law``:
+    target_draws.real_law(cfg) on the keys' device (None: the seed's normal target).
     """
     m, n, w = cfg.minibatch_size, cfg.g_output_size, cfg.g_noise_size
     real = normal(keys, STREAMS["real"], step, (cfg.d_steps, m, n), dtype)
-    real = real * columns["data_std"] + columns["data_mean"]
+    if law is None:
+        real = real * columns["data_std"] + columns["data_mean"]
+    else:
+        pick = uniform(keys, STREAMS["real_pick"], step, (cfg.d_steps, m, n), dtype) if law.needs_pick else None
+        real = law.apply(real, pick)
     d_noise = _noise(kinds, columns["noise_kind"], keys, "d_noise", step, (cfg.d_steps, m, w), dtype)
     g_noise = _noise(kinds, columns["noise_kind"], keys, "g_noise", step, (cfg.g_steps, m, w), dtype)
     if cfg.instance_noise <= 0:

@@ -171,7 +171,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
         name=run_dir.name, design=design.name, preset=design.preset, command=command,
         seeds=list(design.seeds), num_epochs=sorted({a.config.num_epochs for a in design.arms}),
         n_draws=design.n_draws, control_reps=design.control_reps, alpha=design.alpha,
-        target_mean=mean, target_std=std, baseline=design.baseline, finished="", finished_ok=False,
+        target_mean=mean, target_std=std, target=_target_spec(design), arm_targets=_arm_targets(design),
+        baseline=design.baseline, finished="", finished_ok=False,
         **({"design_spec": design_spec} if design_spec is not None else {}))
     this_invocation = Invocation.start(
         command=command, device=device_text, executor=_executor_text(workers, dask), workers=workers,
@@ -215,6 +216,17 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     provenance.finish(wall_s=0.0)  # wall time already added above, even for an interrupted run
     store.set_meta("provenance", provenance.to_dict())
     return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
+
+
+def _target_spec(design: Design) -> str:
+    """The baseline's target, spelled out (the seed's too: norm(loc=4, scale=1.25))."""
+    return next(a for a in design.arms if a.name == design.baseline).config.data_target.spec
+
+
+def _arm_targets(design: Design) -> dict[str, str]:
+    """arm -> its target spec, where the arms differ in target; else {}."""
+    specs = {a.name: a.config.data_target.spec for a in design.arms}
+    return specs if len(set(specs.values())) > 1 else {}
 
 
 def _compile_decisions(design: Design, compile: str, device: str) -> dict[str, bool]:

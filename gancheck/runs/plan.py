@@ -84,8 +84,18 @@ class Design:
 
     @property
     def target(self) -> tuple[float, float]:
+        """The baseline's target's mean and sd (for the seed's target, data_mean and data_std)."""
         base = next(a for a in self.arms if a.name == self.baseline).config
-        return base.data_mean, base.data_std
+        if not base.target:
+            return base.data_mean, base.data_std
+        law = base.data_target
+        return law.mean, law.std
+
+    @property
+    def target_spec(self) -> str:
+        """The baseline's target spec ("": the seed's N(data_mean, data_std)); the controls are
+        built from this target."""
+        return next(a for a in self.arms if a.name == self.baseline).config.target
 
 
 def control_arm(name: str) -> str:
@@ -96,7 +106,9 @@ def control_digest(design: Design, name: str) -> str:
     """What a control replicate's result depends on: a change means it is recomputed."""
     mean, std = design.target
     n = design.arms[0].config.g_output_size
-    return f"{name}:mean={mean}:std={std}:n={n}:draws={design.n_draws}:alpha={design.alpha}"
+    spec = design.target_spec
+    return (f"{name}:mean={mean}:std={std}:n={n}:draws={design.n_draws}:alpha={design.alpha}"
+            + (f":target={spec}" if spec else ""))
 
 
 def member_digest(design: Design, arm: Arm) -> str:
@@ -123,6 +135,8 @@ class Task:
     control: str = ""
     n: int = 0                                  # control sample length
     target: tuple[float, float] = (4.0, 1.25)
+    #: the controls' target spec ("": N(target)); a population's members use their configs' own
+    target_spec: str = ""
     n_draws: int = 100
     alpha: float = 0.05
     #: "yes" or "no": whether to compile this population's steps, decided once by the driver when
@@ -162,7 +176,8 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
         reps = [r for r in range(design.control_reps) if (control_arm(c), r) not in done]
         if reps:
             tasks.append(Task("control", [Member(control_arm(c), None, r) for r in reps], control=c, n=n_out,
-                              target=design.target, n_draws=design.n_draws, alpha=design.alpha))
+                              target=design.target, target_spec=design.target_spec,
+                              n_draws=design.n_draws, alpha=design.alpha))
     return tasks
 
 

@@ -185,6 +185,12 @@ class Provenance:
     tolerance: dict = field(default_factory=lambda: Tolerance().as_dict())
     target_mean: float = 4.0
     target_std: float = 1.25
+    # The baseline's target as a gancheck.targets spec (its mean and sd are target_mean and
+    # target_std); "" in records written before targets existed: N(target_mean, target_std).
+    target: str = ""
+    # arm -> its target spec, where the design's arms differ in target (the transfer design); {}
+    # when every arm has the baseline's.
+    arm_targets: dict = field(default_factory=dict)
     baseline: str = ""
     design_spec: dict = field(default_factory=dict)  # e.g. factors and levels, as the design states them
     caveats: list = field(default_factory=list)      # limitations the run's author states in words

@@ -33,11 +33,16 @@ def run_task(task: Task, *, device: str = "cpu", compile: str = "auto",
 
 
 def _judge_draws(draws: np.ndarray, mean: float, std: float, alpha: float,
-                 diverged: bool = False) -> tuple[list[dict], dict, dict]:
-    """The generator-level verdict on all K draws (gancheck.verdict, default tolerance): judge's
-    rows, diversity's fields for the member row, and the outcome with its reason."""
+                 diverged: bool = False, target: str = "") -> tuple[list[dict], dict, dict]:
+    """The generator-level verdict on all K draws (gancheck.verdict, default tolerance) against
+    the target spec ``target``, or N(mean, std) when it is "" (the seed's target, judged by the
+    very call the published runs made): judge's rows, diversity's fields for the member row, and
+    the outcome with its reason."""
     from gancheck.stats.verdict import verdict
-    found = verdict(draws, mean=mean, std=std, alpha=alpha, diverged=diverged)
+    if target:
+        found = verdict(draws, target=target, alpha=alpha, diverged=diverged)
+    else:
+        found = verdict(draws, mean=mean, std=std, alpha=alpha, diverged=diverged)
     rows = [{c: r[c] for c in VERDICT_COLUMNS} for r in found.judge.to_dict("records")]
     div = found.diversity
     fields = {name: getattr(div, name) for name in DIVERSITY_FIELDS if name != "diversity_pvalue"}
@@ -66,7 +71,7 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
         usable = res.status == "done" and np.isfinite(draws).all()
         scores, div, outcome = _judge_draws(draws if usable else np.full_like(draws, np.nan),
                                             cfg.data_mean, cfg.data_std, task.alpha,
-                                            diverged=res.status == "diverged")
+                                            diverged=res.status == "diverged", target=cfg.target)
         coord_mean, coord_sd = _coordinates(draws) if usable else (None, None)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="member", status=res.status,
@@ -79,11 +84,15 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
 
 def _run_control(task: Task) -> list[MemberRecord]:
     mean, std = task.target
+    law = None
+    if task.target_spec:
+        from gancheck.fields import parse_target
+        law = parse_target(task.target_spec)
     records = []
     for member in task.members:  # a control's members: the seed is the replicate's number
         start = time.perf_counter()
-        draws = draw_control(task.control, member.seed, task.n_draws, task.n, mean, std)
-        scores, div, outcome = _judge_draws(draws, mean, std, task.alpha)
+        draws = draw_control(task.control, member.seed, task.n_draws, task.n, mean, std, target=law)
+        scores, div, outcome = _judge_draws(draws, mean, std, task.alpha, target=task.target_spec)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="control", status="done", diverged_epoch=None,
             wall_s=time.perf_counter() - start, diversity=div, history=None, sample=None,

@@ -91,3 +91,60 @@ def test_each_members_verdict_is_stored_and_read_back(tmp_path):
     # The run record states the tolerance the verdicts were judged against.
     assert Provenance().tolerance == Tolerance().as_dict()
     store.close()
+
+
+# ---- controls built from the target -----------------------------------------------------------
+
+def test_the_seeds_controls_are_todays_random_calls():
+    # Oracle: the calls the published runs made, written out: each control's own SeedSequence
+    # stream (spawn key 100 + its position), N(4, 1.25) and its variations. A normal target given
+    # as a Target draws exactly these (a config stores it as data_mean and data_std).
+    from gancheck.targets import normal
+    rng = lambda name: np.random.default_rng(np.random.SeedSequence(5, spawn_key=(CONTROLS.index(name) + 100,)))  # noqa: E731
+    expected = {"null": rng("null").normal(4.0, 1.25, (3, 50)),
+                "mean_shift": rng("mean_shift").normal(4.0 + 0.3 * 1.25, 1.25, (3, 50)),
+                "wrong_std": rng("wrong_std").normal(4.0, 1.3 * 1.25, (3, 50)),
+                "collapsed": np.repeat(rng("collapsed").normal(4.0, 1.25, (1, 50)), 3, axis=0)}
+    for name, values in expected.items():
+        assert np.array_equal(draw_control(name, 5, 3, 50, 4.0, 1.25), values), name
+    for name in CONTROLS:
+        assert np.array_equal(draw_control(name, 5, 3, 50, 4.0, 1.25, target=normal(4.0, 1.25)),
+                              draw_control(name, 5, 3, 50, 4.0, 1.25)), name
+
+
+#: Non-normal targets and their moments by hand: gamma(a, scale) has mean a * scale and sd
+#: sqrt(a) * scale (4 and 1.25); the equal mixture of N(2.5, 0.6) and N(5.5, 0.6) has mean 4 and
+#: variance 0.36 + 1.5^2 = 2.61; t with 5 df has variance 5/3, so sd 0.968 * sqrt(5/3).
+OTHER_TARGETS = {"gamma(a=10.24, scale=0.390625)": (4.0, 1.25),
+                 "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))": (4.0, np.sqrt(2.61)),
+                 "t(df=5, loc=4, scale=0.968)": (4.0, 0.968 * np.sqrt(5 / 3))}
+
+
+@pytest.mark.parametrize("spec", list(OTHER_TARGETS))
+def test_controls_of_another_target_have_its_moments_or_the_named_departure(spec):
+    from gancheck.targets import parse
+    target = parse(spec)
+    mean, sd = OTHER_TARGETS[spec]
+    # 200 x 500 = 1e5 values: the mean's SE is sd / sqrt(1e5) ~ 0.005; the sd's up to ~0.008 for
+    # t5 (sd * sqrt((kurtosis + 2) / 4n), kurtosis 6; t3's is infinite, so its sd gets 0.06).
+    draw = lambda name: draw_control(name, 0, 200, 500, 4.0, 1.25, target=target)  # noqa: E731
+    expect = {"null": (mean, sd), "heavy_tails": (mean, sd), "bimodal": (mean, sd),
+              "mean_shift": (mean + 0.3 * sd, sd), "wrong_std": (mean, 1.3 * sd)}
+    for name, (m, s) in expect.items():
+        x = draw(name)
+        tol_sd = 0.06 if name == "heavy_tails" and "t(" in spec else 0.04
+        assert abs(x.mean() - m) < 0.04 and abs(x.std() - s) < tol_sd, (name, x.mean(), x.std())
+    # The null control is the target itself (scipy's KS test against its CDF; fixed seed, 1e-3).
+    assert stats.kstest(draw("null")[:20].ravel(), target.cdf).pvalue > 1e-3
+    collapsed = draw("collapsed")
+    assert np.all(collapsed == collapsed[0])
+    assert stats.kstest(collapsed[0], target.cdf).pvalue > 1e-3
+
+
+def test_a_heavy_tailed_target_gets_heavier_tails_as_its_control():
+    # t5's excess kurtosis is 6 (6 / (df - 4)); its heavy-tails control is t3 (infinite
+    # kurtosis), so that the control is still another shape than the target.
+    from gancheck.targets import parse
+    t5 = draw_control("heavy_tails", 1, 200, 500, 4.0, 1.25, target=parse("t(df=5, loc=4, scale=0.968)"))
+    gamma = draw_control("heavy_tails", 1, 200, 500, 4.0, 1.25, target=parse("gamma(a=10.24, scale=0.390625)"))
+    assert stats.kurtosis(t5.ravel()) > stats.kurtosis(gamma.ravel())
