@@ -148,3 +148,18 @@ def test_a_heavy_tailed_target_gets_heavier_tails_as_its_control():
     t5 = draw_control("heavy_tails", 1, 200, 500, 4.0, 1.25, target=parse("t(df=5, loc=4, scale=0.968)"))
     gamma = draw_control("heavy_tails", 1, 200, 500, 4.0, 1.25, target=parse("gamma(a=10.24, scale=0.390625)"))
     assert stats.kurtosis(t5.ravel()) > stats.kurtosis(gamma.ravel())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", list(OTHER_TARGETS))
+@pytest.mark.parametrize("control, expected", [
+    ("null", {"on_target", "undecided"}), ("mean_shift", {"off_target"}),
+    ("wrong_std", {"off_target"}), ("collapsed", {"collapsed"})])
+def test_controls_of_another_target_are_named_what_they_are(spec, control, expected):
+    # As for N(4, 1.25) above, judged against the target itself (gancheck.verdict's target=):
+    # a 0.3-sd shift and a 1.3-fold sd are 2.4 and 3 times the bands' half-width, named at K = 20
+    # draws of 500; the null is a departure in at most alpha of replicates.
+    task = Task("control", [Member(f"control:{control}", None, r) for r in range(4)], control=control,
+                n=500, n_draws=20, target_spec=spec)
+    outcomes = {rec.verdict["outcome"] for rec in run_task(task)}
+    assert outcomes <= expected, (spec, control, outcomes)
