@@ -1,4 +1,5 @@
-"""`python -m gancheck report RUN_DIR [--out DIR]`: re-render a run's report from its store.
+"""`python -m gancheck report RUN_DIR [--out DIR]`: re-render a run's report from its store, or
+from the files a run folder publishes when it has no store.
 
 No training happens here. Imports of pandas, matplotlib and the store stay inside ``run``: this
 module is imported for every gancheck command.
@@ -13,9 +14,12 @@ from gancheck.cli import UsageError
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "report", help="re-render a run's HTML report from its store (no training)",
-        description="Re-render RUN_DIR's report (index.html) from the results stored in RUN_DIR.")
+        description="Re-render RUN_DIR's report (index.html) from the results stored in RUN_DIR, "
+                    "or, where RUN_DIR has no store.sqlite, from the files it publishes (the CSVs, "
+                    "provenance.json and the figures' data).")
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
-                        help="a run folder written by `python -m experiments.ablate`")
+                        help="a run folder written by `python -m experiments.ablate`, or a "
+                             "published copy of one without its store")
     parser.add_argument("--out", metavar="DIR", type=Path, default=None,
                         help="folder for index.html (default: RUN_DIR, beside scores.csv and "
                              "summary.csv, which the page links to)")
@@ -39,7 +43,15 @@ def run(args) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
     from gancheck.report.collect import write_outputs
+    from gancheck.report.published import PAGE_FILES, rebuild
+    from gancheck.runs.store import STORE_NAME
 
+    # A published folder (its CSVs and page files, no store) is rebuilt from those files alone;
+    # one with only some of them says which is missing.
+    if not (run_dir / STORE_NAME).exists() and any((run_dir / n).is_file() for n in PAGE_FILES):
+        path = rebuild(run_dir, args.out)
+        print(path)
+        return 0
     # A missing or corrupt store raises ValueError with a one-line message; run_cli prints it
     # and exits 2.
     if args.out is None:

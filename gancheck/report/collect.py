@@ -1,6 +1,7 @@
 """From a run's store to tidy tables: the report's input and the run folder's CSVs.
 
-CSV_FILES lists what a run folder holds beside index.html and store.sqlite."""
+CSV_FILES lists what a run folder holds beside index.html and store.sqlite: with them and
+without the store, gancheck.report.published rebuilds the same page."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,8 @@ import pandas as pd
 
 from gancheck.gan.result import HISTORY_COLUMNS
 from gancheck.report.data import ReportInput
+from gancheck.report.figure_data import compact
+from gancheck.report.published import PAGE_FILES, write_page_files
 from gancheck.runs.files import atomic_write_text
 from gancheck.runs.store import STORE_NAME, Store, decode_array
 from gancheck.runs import verdicts
@@ -19,8 +22,12 @@ from gancheck.stats import aggregate
 from gancheck.stats.comparisons import compare_to_baseline
 from gancheck.stats.outcomes import outcome_table
 
-CSV_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
-             "rates.csv", "equivalence.csv", "arms.csv")
+#: The results, one CSV each.
+RESULT_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
+                "rates.csv", "equivalence.csv", "arms.csv")
+#: Everything a run folder publishes beside index.html (and effects.csv, for crossed designs):
+#: the results, and what the page is drawn from (gancheck.report.published.PAGE_FILES).
+CSV_FILES = (*RESULT_FILES, *PAGE_FILES)
 
 
 def _per_member(raw: pd.DataFrame, blobs: list[str], frame_of, columns: list[str]) -> pd.DataFrame:
@@ -152,22 +159,31 @@ def summary_table(data: ReportInput) -> pd.DataFrame:
 
 
 def write_outputs(run_dir: Path, *, render: bool = True, out_dir: Path | None = None) -> ReportInput:
-    """Write the CSV_FILES and index.html into ``out_dir`` (default: the run folder), each
-    atomically (the page last: it checksums the CSVs). Every CSV the page shows is written
-    beside it, so a page rendered elsewhere is published with its numbers."""
+    """Write the CSV_FILES (and effects.csv for crossed designs) and index.html into ``out_dir``
+    (default: the run folder), from the run's store; see ``publish``. Returns the full input."""
     run_dir = Path(run_dir)
     data = load_report_input(run_dir)
-    out = Path(out_dir) if out_dir is not None else run_dir
+    publish(data, Path(out_dir) if out_dir is not None else run_dir, render=render)
+    return data
+
+
+def publish(data: ReportInput, out: Path, *, render: bool = True) -> None:
+    """Write ``data``'s CSV_FILES and index.html into ``out``, each atomically (the page last:
+    it checksums the files). Every file the page shows or is drawn from is written beside it,
+    so the folder publishes whole and gancheck.report.published rebuilds the same page from it
+    without the store."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
               "metrics.csv": data.metrics, "rates.csv": data.rates,
               "equivalence.csv": data.equivalence, "arms.csv": data.arms}
-    for name in CSV_FILES:
+    for name in RESULT_FILES:
         atomic_write_text(out / name, tables[name].to_csv(index=False))
     if len(data.effects):  # designs that cross factors
         atomic_write_text(out / "effects.csv", data.effects.to_csv(index=False))
+    shown = compact(data)
+    write_page_files(shown, out)
     if render:
         from gancheck.report.render import render as render_report
-        render_report(data, out)
-    return data
+        render_report(shown, out)

@@ -43,6 +43,10 @@ equivalence     (arm, quantity) for quantity in {mean, std}: estimate (mean over
 settling        (arm, metric) with metric in {g_mean, g_std}: n, settled_rate, median_epoch, stays_rate.
 effects         (metric, term): estimate, ci_low, ci_high, pvalue, method. Only for designs that
                 cross factors; empty otherwise.
+outputs         (arm, seed): n, mean, sd, q0..q99, h0..h39: what the figures draw of each seed's
+                output vector (gancheck.report.figure_data, which builds it from samples).
+draw_counts     (arm, seed, draw): h0..h35, histogram counts of the noise draws of the seeds
+                drawn directly (built from previews).
 provenance      dict: name, design, preset, command, seeds (list), num_epochs, n_draws, device,
                 versions (dict), git_commit, started, finished, wall_s, alpha, target_mean, target_std,
                 invocations (list of dicts).
@@ -78,3 +82,5 @@ class ReportInput:
     previews: pd.DataFrame = field(default_factory=_empty)
     coordinates: pd.DataFrame = field(default_factory=_empty)
     effects: pd.DataFrame = field(default_factory=_empty)
+    outputs: pd.DataFrame = field(default_factory=_empty)
+    draw_counts: pd.DataFrame = field(default_factory=_empty)

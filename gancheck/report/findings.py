@@ -40,9 +40,15 @@ def representatives(picks) -> str:
 
 
 def _pooled(data: ReportInput, arm: str) -> tuple[float, float]:
-    x = data.samples.loc[data.samples["arm"] == arm, "value"].to_numpy(dtype=float)
-    x = x[np.isfinite(x)]
-    return (float(x.mean()), float(x.std())) if x.size else (float("nan"), float("nan"))
+    """Mean and (population) sd of an arm's seeds' output values pooled, from each seed's n,
+    mean and sd (figure_data.outputs)."""
+    rows = data.outputs[(data.outputs["arm"] == arm) & (data.outputs["n"] > 0)]
+    n = rows["n"].to_numpy(dtype=float)
+    if not n.sum():
+        return float("nan"), float("nan")
+    means, sds = rows["mean"].to_numpy(dtype=float), rows["sd"].to_numpy(dtype=float)
+    mean = float((n * means).sum() / n.sum())
+    return mean, float(np.sqrt((n * (sds ** 2 + (means - mean) ** 2)).sum() / n.sum()))
 
 
 def output_spread(data: ReportInput, names: list[str], mean: float, std: float) -> str:
@@ -55,7 +61,8 @@ def output_spread(data: ReportInput, names: list[str], mean: float, std: float) 
     text = ""
     if base in finite:
         m, s = finite[base]
-        text = f"Baseline output: mean {fmt_num(m)}, sd {fmt_num(s)} (target {fmt_num(mean)}, {fmt_num(std)})"
+        text = (f"Baseline output: mean {fmt_num(m)}, sd {fmt_num(s)} (target: mean {fmt_num(mean)}, "
+                f"sd {fmt_num(std)})")
     near = min(finite, key=lambda n: abs(finite[n][1] - std) + abs(finite[n][0] - mean))
     if near != base:
         m, s = finite[near]
@@ -140,3 +147,33 @@ def heatmap(data: ReportInput, levels: pd.DataFrame) -> str:
     low, high = cells.loc[cells["rate"].idxmin()], cells.loc[cells["rate"].idxmax()]
     return (f"On-target rate per cell from {fmt_rate(low['rate'])} ({low['arm']}) to "
             f"{fmt_rate(high['rate'])} ({high['arm']}).")
+
+
+def control_outcomes(data: ReportInput) -> str:
+    """What the controls' outcomes show: the null named on target, each planted departure named
+    as planted, and where the decision list stays undecided or names something else."""
+    from gancheck.report.labels import CONTROL_PLANTED
+    names = arm_order(data, "control")
+    if not names or data.outcomes.empty:
+        return ""
+    parts = []
+    for name in names:
+        short = name.removeprefix("control:")
+        planted = CONTROL_PLANTED.get(short)
+        rows = data.outcomes[(data.outcomes["arm"] == name) & (data.outcomes["count"] > 0)]
+        if rows.empty:
+            continue
+        n = int(rows["n"].iloc[0])
+        hit = int(rows.loc[rows["outcome"] == planted, "count"].sum()) if planted else 0
+        others = [f"{int(c)} {OUTCOME_LABELS.get(o, o)}" for o, c in zip(rows["outcome"], rows["count"])
+                  if o != planted]
+        text = (f"{short}: {hit} of {n} {OUTCOME_LABELS.get(planted, planted)}" if planted
+                else f"{short}: " + ", ".join(others))
+        if planted and others:
+            text += " (" + ", ".join(others) + ")"
+        parts.append(text)
+    return ("Each control is named by the same decision list as a trained generator, and should "
+            "receive the outcome it plants: " + "; ".join(parts) + ". Replicates named otherwise are "
+            "departures this n does not always resolve: an undecided replicate was shown neither "
+            "within the tolerance nor outside it, even where single tests reject the exact target "
+            "(the rejection rates below).")

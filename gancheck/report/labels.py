@@ -75,6 +75,12 @@ _KNOWN_LABELS = {"diverged": "diverged", "stuck": "stuck", "collapsed": "collaps
 #: Every outcome gancheck.stats.outcomes defines, labelled (a new outcome reads as its name).
 OUTCOME_LABELS = {o: _KNOWN_LABELS.get(o, o.replace("_", " ")) for o in OUTCOMES}
 
+#: The outcome each control plants (gancheck.runs.controls): the null is on target; a shifted
+#: mean or a wrong sd is off target; heavy tails and two modes keep the mean and sd but not the
+#: shape; one repeated vector is collapsed. A control not listed plants nothing named.
+CONTROL_PLANTED = {"null": "on_target", "mean_shift": "off_target", "wrong_std": "off_target",
+                   "heavy_tails": "wrong_shape", "bimodal": "wrong_shape", "collapsed": "collapsed"}
+
 #: One line per outcome in plain words, for the verdict box's key (the full rules are Methods'
 #: decision list, read from gancheck.stats.outcomes; an outcome not listed here is defined by
 #: its rule's first clause; on target is defined by the tolerance, Methods' how_judged).
@@ -85,6 +91,10 @@ PLAIN_DEFINITIONS = {
                  "the same values reordered), so the generator does not sample",
     "off_target": "it samples, but at the wrong mean or spread",
     "wrong_shape": "right mean and spread, but some other test rejects (tails, shape, draws that differ)",
+    "memorised": "part of its output is the same in every noise draw (some coordinates fixed, or "
+                 "values reused), too little to call it collapsed",
+    "undecided": "its draws show neither that it is within the tolerance nor that it is outside "
+                 "it; more draws would decide",
 }
 
 #: Eight colours from Paul Tol's schemes that stay at least 28 CIE76 Delta E apart from each

@@ -39,6 +39,11 @@ def baseline_config(data: ReportInput) -> dict:
         return {}
 
 
+def target_words(config: dict) -> str:
+    from gancheck.report.target_view import from_config, words
+    return words(from_config(config))
+
+
 def model(data: ReportInput, n_draws: int, n_values: int) -> list[str]:
     """Paragraphs on the baseline's model and training (empty when no config was stored)."""
     c = baseline_config(data)
@@ -84,7 +89,7 @@ def model(data: ReportInput, n_draws: int, n_values: int) -> list[str]:
     training = (
         f"Training: {g('num_epochs')} epochs. Each epoch takes {g('d_steps')} D steps, each on a "
         f"minibatch of {g('minibatch_size')} real vectors (fresh draws from the target "
-        f"N({g('data_mean')}, {g('data_std')}²)) and {g('minibatch_size')} of G's, with binary "
+        f"{target_words(c)}) and {g('minibatch_size')} of G's, with binary "
         f"cross-entropy; then {g('g_steps')} G steps with the {str(g('g_loss')).replace('_', '-')} "
         f"loss. Adam (β = {g('adam_beta1')}, {g('adam_beta2')}; ε = {g('adam_eps')}) at learning "
         f"rates {g('d_learning_rate')} (D) and {g('g_learning_rate')} (G), schedule: {schedule}."

@@ -29,6 +29,8 @@ from scipy.special import ndtri
 
 from gancheck.report import findings
 from gancheck.report.data import ReportInput
+from gancheck.report.figure_data import hist_edges, target
+from gancheck.report.target_view import arm_words, density, target_of
 from gancheck.report.labels import OUTCOME_COLOURS, OUTCOME_LABELS, OUTCOME_ORDER
 from gancheck.report.tables import arm_order, baseline_name
 
@@ -42,9 +44,6 @@ WIDTH = 8.0
 #: for antialiased edges, few enough to compress well.
 TINTS = (1.0, 0.7, 0.45, 0.25)
 MAX_COLUMNS = 4
-#: The history is drawn at no more than this many epochs per arm (2001 epochs would only add
-#: bytes: 60 points trace a 190-px-wide panel's curves as far as the eye can follow them).
-MAX_EPOCHS_PLOTTED = 60
 #: Per-arm figures show at most this many arms (5 rows of 4 panels): a full factorial design
 #: (240 arms) would otherwise make 60-row figures of tens of MB.
 MAX_ARMS_PLOTTED = 20
@@ -216,8 +215,14 @@ def member_outcomes(data: ReportInput) -> dict:
     return dict(zip(zip(members["arm"], members["seed"]), members["outcome"].astype(str)))
 
 
-def target(data: ReportInput) -> tuple[float, float]:
-    return float(data.provenance.get("target_mean", 4.0)), float(data.provenance.get("target_std", 1.25))
+def target_words(data: ReportInput) -> str:
+    from gancheck.report.tables import target_text
+    return target_text(data)
+
+
+def target_label(data: ReportInput) -> str:
+    """The legend's name for the dashed target curve: the target, or "each arm's target"."""
+    return "each arm's target" if len(set(arm_words(data).values())) > 1 else f"target {target_words(data)}"
 
 
 def robust_limits(values: np.ndarray, anchors: list[float], pad: float = 0.05):
@@ -233,58 +238,48 @@ def robust_limits(values: np.ndarray, anchors: list[float], pad: float = 0.05):
     return lo - pad * span, hi + pad * span
 
 
-def normal_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
-    return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
-
-
 def normal_ppf(p: np.ndarray, mean: float, std: float) -> np.ndarray:
     return mean + std * ndtri(p)
 
 
 def histogram_figure(data: ReportInput) -> Figure | None:
     """G's output against the target density, per arm, pooled over seeds (the seed's bar chart)."""
-    names, note = plotted_arms(data, data.samples["arm"])
+    outputs = data.outputs
+    names, note = plotted_arms(data, outputs["arm"]) if len(outputs) else ([], "")
     if not names:
         return None
     mean, std = target(data)
     # A fixed window of the target +/- 5 sd (the seed's chart used 0..8): one far-off arm must
-    # not squeeze every other panel's histogram into a single bar.
-    lo, hi = mean - 5 * std, mean + 5 * std
-    bins = np.linspace(lo, hi, 41)
+    # not squeeze every other panel's histogram into a single bar. Values beyond the axis were
+    # counted in the end bins (figure_data), so no mass silently disappears.
+    bins = hist_edges(data)
+    lo, hi = bins[0], bins[-1]
     grid = np.linspace(lo, hi, 200)
+    columns = [f"h{i}" for i in range(len(bins) - 1)]
     with style():
         fig, axes = facets(len(names), panel_height=1.6)
         for ax, name in zip(axes, names):
-            rows = data.samples[data.samples["arm"] == name]
-            x = rows["value"].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            n_seeds = rows.loc[np.isfinite(rows["value"].to_numpy(dtype=float)), "seed"].nunique()
-            if x.size:
-                # Values beyond the axis go into the end bins, so no mass silently disappears.
-                ax.hist(np.clip(x, lo, hi), bins=bins, density=True, color=PALETTE[0], alpha=0.75,
-                        label="G's output (pooled over seeds)")
-            ax.plot(grid, normal_pdf(grid, mean, std), color=TARGET_COLOUR, lw=1.6, ls="--",
-                    label=f"target N({mean:g}, {std:g}²)")
-            ax.set_title(f"{wrap(name)}\n{n_seeds} seeds × {len(x) // max(n_seeds, 1)} values")
+            rows = outputs[outputs["arm"] == name]
+            counts = rows[columns].to_numpy(dtype=float).sum(axis=0)
+            n_values = int(rows["n"].sum())
+            n_seeds = int((rows["n"] > 0).sum())
+            if n_values:
+                ax.hist(bins[:-1], bins=bins, weights=counts, density=True, color=PALETTE[0],
+                        alpha=0.75, label="G's output (pooled over seeds)")
+            ax.plot(grid, density(target_of(data, name), grid), color=TARGET_COLOUR, lw=1.6,
+                    ls="--", label=target_label(data))
+            ax.set_title(f"{wrap(name)}\n{n_seeds} seeds × {n_values // max(n_seeds, 1)} values")
             ax.set_xlim(lo, hi)
         axis_labels(fig, "value of G's output (data units)", "density (1 / data unit)")
         legend_above(fig, *axes[0].get_legend_handles_labels())
         src = encode(fig)
     return Figure("histogram", "G's output against the target",
                   "Histogram of one output vector (noise draw 0) per seed, pooled over seeds, "
-                  "against the target normal density (dashed). Values outside the axis are counted "
+                  "against the target density (dashed). Values outside the axis are counted "
                   "in the end bins." + note,
                   findings.output_spread(data, names, mean, std) + " Per-arm histograms of "
                   "generator output with the target density.",
                   src)
-
-
-def _downsample_epochs(history: pd.DataFrame) -> pd.DataFrame:
-    epochs = np.sort(history["epoch"].unique())
-    if len(epochs) > MAX_EPOCHS_PLOTTED:
-        keep = epochs[np.unique(np.linspace(0, len(epochs) - 1, MAX_EPOCHS_PLOTTED).round().astype(int))]
-        history = history[history["epoch"].isin(keep)]
-    return history
 
 
 def history_figure(data: ReportInput, metric: str) -> Figure | None:
@@ -298,8 +293,8 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
     mean, std = target(data)
     goal = mean if metric == "g_mean" else std
     word = "mean" if metric == "g_mean" else "standard deviation"
-    history = _downsample_epochs(data.history.loc[data.history["arm"].isin(names),
-                                                  ["arm", "seed", "epoch", metric]])
+    # Already thinned to the epochs drawn (figure_data.thinned_history).
+    history = data.history.loc[data.history["arm"].isin(names), ["arm", "seed", "epoch", metric]]
     # Diverged members hold inf: missing, so the median is over the live seeds and a line stops.
     values = history[metric].astype(float)
     history = history.assign(value=values.where(np.isfinite(values)))
@@ -323,12 +318,16 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
                 median = medians.loc[name]
                 seen["median"] = ax.plot(median.index, median.to_numpy(), color="0.35", lw=2.2,
                                          ls=(0, (4, 1.5)), zorder=4)[0]
-            seen["target"] = ax.axhline(goal, color=TARGET_COLOUR, ls="--", lw=1.0, zorder=1)
+            own = target_of(data, name)
+            seen["target"] = ax.axhline(own.mean if metric == "g_mean" else own.std,
+                                        color=TARGET_COLOUR, ls="--", lw=1.0, zorder=1)
             ax.set_title(wrap(name))
             ax.set_ylim(ylo, yhi)
         axis_labels(fig, "epoch", f"G's batch {'std' if metric == 'g_std' else 'mean'} (data units)")
         order = ["median", "target", *[o for o in OUTCOME_ORDER if o in seen], "no outcome"]
-        labels = {"median": "median over seeds", "target": f"target {word} {goal:g}",
+        shared = len(set(arm_words(data).values())) <= 1
+        labels = {"median": "median over seeds",
+                  "target": f"target {word} {goal:g}" if shared else f"each arm's target {word}",
                   "no outcome": "seed", **{o: f"seed: {OUTCOME_LABELS[o]}" for o in OUTCOME_LABELS}}
         keys = [k for k in order if k in seen]
         legend_above(fig, [seen[k] for k in keys], [labels[k] for k in keys], ncol=4)

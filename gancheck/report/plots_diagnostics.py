@@ -14,40 +14,46 @@ import seaborn as sns
 
 from gancheck.report import findings
 from gancheck.report.data import ReportInput
+from gancheck.report.figure_data import quantile_levels
+from gancheck.report.target_view import arm_words, target_of
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, axis_labels, encode,
                                    facets, legend_above, new_figure, normal_ppf, plotted_arms,
-                                   style, target, wrap)
+                                   style, target, target_words, wrap)
 from gancheck.report.labels import describe, group_question, ordered_tests
 from gancheck.report.tables import arm_order, baseline_name
 
-#: QQ lines are drawn at this many quantile levels per seed: a 2.4-inch panel shows no more.
-QQ_LEVELS = 100
+
 def qq_figure(data: ReportInput) -> Figure | None:
     """Each seed's output quantiles against the target's, per arm."""
-    names, note = plotted_arms(data, data.samples["arm"])
+    outputs = data.outputs
+    names, note = plotted_arms(data, outputs["arm"]) if len(outputs) else ([], "")
     if not names:
         return None
     mean, std = target(data)
-    levels = (np.arange(QQ_LEVELS) + 0.5) / QQ_LEVELS
-    theory = normal_ppf(levels, mean, std)
+    levels = quantile_levels()
+    columns = [f"q{i}" for i in range(len(levels))]
     lines = {}
-    for (arm, _), rows in data.samples[data.samples["arm"].isin(names)].groupby(["arm", "seed"]):
-        x = rows["value"].to_numpy(dtype=float)
-        if x.size and np.all(np.isfinite(x)):
-            lines.setdefault(arm, []).append(np.quantile(x, levels))
+    # Seeds whose output is not all finite have no quantiles (NaN): left out.
+    for arm, rows in outputs[outputs["arm"].isin(names)].dropna(subset=columns[:1]).groupby("arm"):
+        lines[arm] = list(rows[columns].to_numpy(dtype=float))
     # One square window, the target +/- 5 sd, shared by every panel: an arm far off target is
     # drawn at the window's edge rather than shrinking every other arm's lines to a dot.
     lo, hi = mean - 5 * std, mean + 5 * std
     with style():
         fig, axes = facets(len(names), panel_height=1.8)
         for ax, name in zip(axes, names):
+            own = target_of(data, name)
+            theory = (normal_ppf(levels, own.mean, own.std) if own.is_normal
+                      else np.asarray(own.ppf(levels), dtype=float))
             for quantiles in lines.get(name, []):
                 ax.plot(theory, np.clip(quantiles, lo, hi), color=PALETTE[0], lw=1, alpha=0.5)
             ax.plot([lo, hi], [lo, hi], color=TARGET_COLOUR, ls="--", lw=1.2)
             ax.set_xlim(lo, hi)
             ax.set_ylim(lo, hi)
             ax.set_title(wrap(name))
-        axis_labels(fig, f"quantile of the target N({mean:g}, {std:g}²) (data units)",
+        shared = len(set(arm_words(data).values())) <= 1
+        axis_labels(fig, f"quantile of the target {target_words(data)} (data units)" if shared
+                    else "quantile of the arm's target (data units)",
                     "quantile of G's output (data units)")
         src = encode(fig)
     return Figure("qq", "QQ plots against the target",
@@ -56,7 +62,7 @@ def qq_figure(data: ReportInput) -> Figure | None:
                   "up means too high a mean, an S-shape means wrong tails. Diverged seeds are "
                   "left out; values beyond the axes are drawn at its edge." + note,
                   findings.output_spread(data, names, mean, std) + " Per-arm QQ plots of "
-                  "generator output against the target normal.", src)
+                  "generator output against the target.", src)
 
 
 def factors_of(data: ReportInput) -> tuple[list[str], pd.DataFrame]:

@@ -12,10 +12,12 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from gancheck.report import findings
 from gancheck.report.data import ReportInput
+from gancheck.report.figure_data import DRAW_BINS, DRAW_SDS, hist_edges
+from gancheck.report.target_view import density, target_of
 from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS,
                                     OUTCOME_ORDER, metric_label, text_on)
 from gancheck.report.plots import (PALETTE, TARGET_COLOUR, WIDTH, Figure, encode, facets,
-                                   legend_above, new_figure, normal_pdf, plotted_arms, style,
+                                   legend_above, new_figure, plotted_arms, style,
                                    target, wrap)
 from gancheck.report.tables import arm_order, baseline_name
 
@@ -103,34 +105,36 @@ def representative_figure(data: ReportInput) -> Figure | None:
     """Per outcome, one seed drawn directly: a few noise draws overlaid, and each output
     coordinate's mean ± sd across all draws against the target."""
     picks = representatives(data)
-    if not picks or (data.previews.empty and data.coordinates.empty):
+    if not picks or (data.draw_counts.empty and data.coordinates.empty):
         return None
     mean, std = target(data)
-    lo, hi = mean - 4.5 * std, mean + 4.5 * std
-    bins = np.linspace(lo, hi, 37)
+    bins = hist_edges(data, DRAW_SDS, DRAW_BINS)
+    lo, hi = bins[0], bins[-1]
     grid = np.linspace(lo, hi, 200)
+    columns = [f"h{i}" for i in range(DRAW_BINS)]
     with style():
         fig = new_figure(WIDTH, 1.45 * len(picks) + 0.7)
         axes = fig.subplots(len(picks), 2, squeeze=False)
         for (outcome, arm, seed), (left, right) in zip(picks, axes):
             colour = OUTCOME_COLOURS[outcome]
             title = f"{OUTCOME_LABELS[outcome]}: {wrap(arm, 40)}, seed {seed}"
-            draws = data.previews[(data.previews["arm"] == arm) & (data.previews["seed"] == seed)]
-            finite = draws[np.isfinite(draws["value"].to_numpy(dtype=float))]
-            for i, (_, rows) in enumerate(finite.groupby("draw")):
-                left.hist(np.clip(rows["value"].to_numpy(dtype=float), lo, hi), bins=bins,
-                          density=True, histtype="step", lw=1.1, color=colour,
-                          ls=("-", "--", ":", "-.")[i % 4])
-            left.plot(grid, normal_pdf(grid, mean, std), color=TARGET_COLOUR, lw=1, ls="--")
-            if finite.empty:
+            draws = data.draw_counts[(data.draw_counts["arm"] == arm) & (data.draw_counts["seed"] == seed)]
+            counts = draws[columns].to_numpy(dtype=float)
+            counts = counts[counts.sum(axis=1) > 0]  # draws with no finite value are not drawn
+            for i, row in enumerate(counts):
+                left.stairs(row / (row.sum() * np.diff(bins)), bins, lw=1.1, color=colour,
+                            ls=("-", "--", ":", "-.")[i % 4])
+            own = target_of(data, arm)
+            left.plot(grid, density(own, grid), color=TARGET_COLOUR, lw=1, ls="--")
+            if not len(counts):
                 left.text(0.5, 0.8, "no finite output", transform=left.transAxes, ha="center",
                           bbox={"facecolor": "white", "edgecolor": "none"})
             left.set_xlim(lo, hi)
-            drawn = finite["draw"].nunique()
+            drawn = len(counts)
             left.set_title(f"{title}\n{drawn} noise draws overlaid" if drawn else f"{title}\noutput not finite",
                            loc="left")
             coords = data.coordinates[(data.coordinates["arm"] == arm) & (data.coordinates["seed"] == seed)]
-            coords = coords[np.isfinite(coords["mean"].to_numpy(dtype=float))].sort_values("mean")
+            # Finite ones only, sorted by mean (figure_data).
             if len(coords):
                 x = np.arange(len(coords))
                 m, s = coords["mean"].to_numpy(dtype=float), coords["sd"].to_numpy(dtype=float)
@@ -141,8 +145,8 @@ def representative_figure(data: ReportInput) -> Figure | None:
                 right.text(0.5, 0.8, "no finite output", transform=right.transAxes, ha="center",
                            bbox={"facecolor": "white", "edgecolor": "none"})
                 right.set_xlim(0, max(1, int(data.coordinates["index"].max()) + 1 if len(data.coordinates) else 1))
-            right.axhline(mean, color=TARGET_COLOUR, lw=1, ls="--")
-            for bound in (mean - std, mean + std):
+            right.axhline(own.mean, color=TARGET_COLOUR, lw=1, ls="--")
+            for bound in (own.mean - own.std, own.mean + own.std):
                 right.axhline(bound, color=TARGET_COLOUR, lw=0.7, ls=":")
             right.set_ylim(lo, hi)
             right.set_title("each coordinate: mean ± sd across all draws\n(coordinates sorted by mean)",

@@ -21,6 +21,13 @@ DATA_FILES = {
     "equivalence.csv": "per arm: the share of seeds shown within the tolerance (on target), with its Wilson interval",
     "rates.csv": "one row per (arm, seed, outcome): 0/1, the per-seed rates the comparisons test",
     "effects.csv": "crossed designs: each factor's and interaction's effect, with its units and interval",
+    "provenance.json": "the run record: commands, commits, seeds, target, tolerance, software, hosts",
+    "members.csv": "one row per (arm or control, seed): status, collapse flag and outcome",
+    "settling.csv": "per arm: when G's batch mean and sd settle near the target's (full history)",
+    "outputs.csv": "per (arm, seed): the figures' summary of its output vector: n, mean, sd, 100 quantiles, 40 bin counts",
+    "draws.csv": "the seeds drawn directly: each noise draw's counts in 36 bins",
+    "coordinates.csv": "the seeds drawn directly: each output coordinate's mean and sd across draws, sorted by mean",
+    "history.csv": "per (arm, seed): G's batch mean and sd at the 60 epochs drawn (4 significant digits)",
 }
 
 
@@ -88,7 +95,7 @@ def pairing_note(record: Provenance) -> str:
     but not by random stream across those groups. "" when every arm ran alike."""
     mixed = []
     for i in record.invocations:
-        for what, text in (("draw stream", i.draws), ("compile mode", i.compile)):
+        for what, text in (("draw streams", i.draws), ("compile modes", i.compile)):
             body = str(text).split(": ", 1)[-1] if str(text).startswith("compile=") else str(text)
             if ";" in body:
                 mixed.append(f"{what} ({_groups_in_brief(body)})")

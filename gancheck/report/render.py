@@ -6,8 +6,10 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from gancheck.report import tables, tables_comparisons
+from gancheck.report import findings, tables, tables_comparisons
 from gancheck.report.data import ReportInput
+from gancheck.report.figure_data import compact
+from gancheck.report.target_view import subtitle as target_subtitle
 from gancheck.report.labels import (OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS, OUTCOME_ORDER,
                                     PLAIN_DEFINITIONS)
 from gancheck.report.methods import decision_list, how_judged, methods
@@ -95,7 +97,7 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
     ``csv_dir`` is the folder whose CSV files the page lists, links and checksums (none if None);
     ``out_dir``, where the page goes: its sibling folders' reports are linked.
     """
-    data = tables.normalised(data)
+    data = compact(tables.normalised(data))
     factors, _ = factors_of(data)
     outcome_figs = outcome_figures(data)
     judged = how_judged(data)
@@ -104,6 +106,7 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
     outcomes["outcomes"] = [{"label": OUTCOME_LABELS[o], "style": swatch_style(o)} for o in OUTCOME_ORDER]
     comparisons = comparison_figures(data)
     prov = provenance(data)
+    named = tables.control_outcomes(data)
     context = {
         "title": f"gancheck report: {data.provenance.get('name') or 'run'}",
         "verdict": box,
@@ -127,6 +130,9 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
         "metric_summary": tables.metric_summary(data),
         "settling": tables.settling(data),
         "controls": tables.controls(data),
+        "control_outcomes": named | {
+            "sentence": findings.control_outcomes(data),
+            "swatches": [{"label": OUTCOME_LABELS[o], "style": swatch_style(o)} for o in named["outcomes"]]},
         "control_outcome_figure": outcome_figs["control_outcomes"],
         "control_figures": control_figures(data),
         "methods": methods(data),
@@ -134,7 +140,7 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
         "files": data_files(csv_dir),
         "factors": factors,
         "alpha": tables.fmt_num(data.provenance.get("alpha", 0.05)),
-        "target": tables.target_text(data),
+        "target": target_subtitle(data),
         "n_arms": len(tables.arm_order(data)),
     }
     return _environment().get_template("index.html.j2").render(**context)

@@ -239,6 +239,30 @@ def controls(data: ReportInput) -> dict:
             "n_values": ", ".join(fmt_count(v) for v in sorted(set(n.dropna()))) or MISSING}
 
 
+def control_outcomes(data: ReportInput) -> dict:
+    """Per control: the outcome it plants, the share of replicates named so (Wilson interval),
+    and every outcome's count, for the outcomes any control received."""
+    from gancheck.report.labels import CONTROL_PLANTED
+    names = arm_order(data, "control")
+    frame = data.outcomes[data.outcomes["arm"].isin(names)] if len(data.outcomes) else data.outcomes
+    if frame.empty:
+        return {"outcomes": [], "rows": []}
+    table = frame.set_index(["arm", "outcome"])
+    present = [o for o in OUTCOME_ORDER if (frame.loc[frame["outcome"] == o, "count"] > 0).any()]
+    rows = []
+    for name in names:
+        planted = CONTROL_PLANTED.get(name.removeprefix("control:"))
+        hit = table.loc[(name, planted)] if planted and (name, planted) in table.index else None
+        counts = [fmt_count(table.loc[(name, o), "count"]) if (name, o) in table.index else MISSING
+                  for o in present]
+        total = frame.loc[frame["arm"] == name, "count"].sum()
+        rows.append({"control": name.removeprefix("control:"),
+                     "planted": OUTCOME_LABELS.get(planted, "nothing named") if planted else "nothing named",
+                     "named": rate_cell(hit, unit="replicates") | {"style": ""}, "counts": counts,
+                     "n": fmt_count(total)})
+    return {"outcomes": present, "rows": rows}
+
+
 def _shipped(text: str) -> str:
     """A description as the page may show it: names of planning notes that do not ship with the
     package (a planning note's file name before "power KS 0.63") read as what they are ("planned power KS 0.63")."""
@@ -279,5 +303,6 @@ def settling(data: ReportInput) -> list[dict]:
 
 
 def target_text(data: ReportInput) -> str:
-    p = data.provenance
-    return f"N({fmt_num(p.get('target_mean', 4.0), 6)}, {fmt_num(p.get('target_std', 1.25), 6)}²)"
+    """The run's target in words, read from its arms' configs (gancheck.report.target_view)."""
+    from gancheck.report.target_view import target_text as words
+    return words(data)

@@ -105,17 +105,33 @@ def effect_units(metric: str, method: str, units=None) -> str:
     return "metric units"
 
 
-def _term_sentence(term: str, estimate: str, units: str, ci: str, p: str) -> str:
-    """One sentence per term: a main effect against the reference level, or how an effect
-    changes with another factor's level (factor[level] names, joined by ":")."""
+def _term_sentence(term: str, estimate: str, units: str, ci: str, p: str,
+                   references: dict | None = None) -> str:
+    """One sentence per term: a main effect against the reference level (the baseline's, named
+    where ``references`` knows it), or how an effect changes with another factor's level
+    (factor[level] names, joined by ":")."""
     parts = [t for t in term.split(":") if t]
     named = [f"{t.split('[', 1)[0]} = {t.split('[', 1)[1].rstrip(']')}" if "[" in t else t for t in parts]
     if len(named) == 1:
-        what = f"{named[0]} against its reference level, averaged over the other factors"
+        reference = (references or {}).get(parts[0].split("[", 1)[0])
+        against = f"against {reference} (the baseline's level)" if reference else "against its reference level"
+        what = f"{named[0]} {against}, averaged over the other factors"
     else:
         what = (f"how the effect of {named[0]} changes when " + " and ".join(named[1:])
                 + " (a difference of differences)")
     return f"{what}: {estimate} {units} {ci}, p {p if p.startswith('<') else '= ' + p}."
+
+
+def _baseline_levels(data: ReportInput) -> dict:
+    """factor -> the baseline arm's level, from arms.csv's factors_json ({} if not recorded)."""
+    import json
+    base = data.arms[data.arms["is_baseline"].astype(bool)] if len(data.arms) else data.arms
+    if base.empty or "factors_json" not in base:
+        return {}
+    try:
+        return {str(k): str(v) for k, v in json.loads(base["factors_json"].iloc[0] or "{}").items()}
+    except (TypeError, ValueError):
+        return {}
 
 
 def effect_rows(data: ReportInput) -> list[dict]:
@@ -124,6 +140,7 @@ def effect_rows(data: ReportInput) -> list[dict]:
     if frame is None or frame.empty:
         return []
     frame = frame.assign(_first=frame["metric"] != "rate:on_target").sort_values("_first", kind="stable")
+    references = _baseline_levels(data)
     rows = []
     for _, r in frame.iterrows():
         metric = str(r["metric"])
@@ -133,7 +150,7 @@ def effect_rows(data: ReportInput) -> list[dict]:
         converged = True if converged is None or (isinstance(converged, float) and pd.isna(converged)) \
             else bool(converged)
         estimate, ci, p = fmt(r["estimate"]), fmt_interval(r["ci_low"], r["ci_high"], fmt), fmt_p(r["pvalue"])
-        sentence = _term_sentence(str(r["term"]), estimate, units, ci, p)
+        sentence = _term_sentence(str(r["term"]), estimate, units, ci, p, references)
         if not converged:
             sentence += " The fit did not converge: read this row as unreliable."
         rows.append({"metric": metric_label(metric), "term": str(r["term"]), "estimate": estimate,

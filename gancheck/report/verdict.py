@@ -93,7 +93,9 @@ def _line_baseline(data: ReportInput, base: str, tolerance: str) -> str:
     what = f"The baseline, “{base}”" + (f" ({settings})" if settings else "")
     if on is None:
         return f"{what}, has no outcomes recorded."
-    text = f"{what}, is on target ({tolerance}) in {rate_text(on)}."
+    from gancheck.report.target_view import arm_words
+    target = arm_words(data).get(base, "")
+    text = f"{what}, is on target ({target + ': ' if target else ''}{tolerance}) in {rate_text(on)}."
     failures = _failures(data, base)
     if failures:
         text += f" Its other seeds: {_failure_text(failures)}."
@@ -114,7 +116,10 @@ def _line_best(data: ReportInput, base: str) -> str:
         return (f"No arm reaches the target: all {len(rows)} arms are on target in 0 of their "
                 f"seeds, like the baseline, so no arm is better.")
     tie = f" (tied with {len(best) - 1} other arm{'s' if len(best) > 2 else ''})" if len(best) > 1 else ""
-    text = f"The best arm, “{arm}”{tie}, is on target in {rate_text(row)}"
+    from gancheck.report.target_view import arm_words
+    targets = arm_words(data)
+    own = f" (its target: {targets[arm]})" if targets.get(arm, "") != targets.get(base, "") else ""
+    text = f"The best of the other arms, “{arm}”{own}{tie}, is on target in {rate_text(row)}"
     comparison = primary(data)
     comparison = comparison[comparison["arm"] == arm] if len(comparison) else comparison
     if len(comparison):
@@ -162,9 +167,14 @@ def _line_mechanism(data: ReportInput, base: str) -> str:
     total = sum(c for _, c in failures)
     main, count = max(failures, key=lambda f: f[1])  # the first in reading order on a tie
     label = OUTCOME_LABELS.get(main, main)
-    text = (f"All {total} of the baseline's seeds that are not on target are {label}" if count == total
-            else f"Of the baseline's {total} seeds that are not on target, {count} "
-                 f"{'is' if count == 1 else 'are'} {label}, the commonest outcome")
+    if count == total:
+        text = f"All {total} of the baseline's seeds that are not on target are {label}"
+    elif sum(c == count for _, c in failures) > 1:  # a tie: no outcome is the commonest
+        text = (f"The baseline's {total} seeds that are not on target fail in several ways, none "
+                f"the commonest: {_failure_text(failures)}")
+    else:
+        text = (f"Of the baseline's {total} seeds that are not on target, {count} "
+                f"{'is' if count == 1 else 'are'} {label}, the commonest outcome")
     frame = data.comparisons
     if not frame.empty and "reject_holm" in frame:
         lowered = frame[frame["metric"].isin([f"rate:{o}" for o, _ in failures])
@@ -193,7 +203,7 @@ def verdict(data: ReportInput, tolerance: str) -> dict:
                            "text": "This run has no baseline with outcomes to report."}],
                 "outcomes": []}
     lines = [{"key": "baseline", "label": "Baseline", "text": _line_baseline(data, base, tolerance)},
-             {"key": "best", "label": "Best arm", "text": _line_best(data, base)},
+             {"key": "best", "label": "Best other arm", "text": _line_best(data, base)},
              {"key": "necessary", "label": "What matters", "text": _line_necessary(data)}]
     mechanism = _line_mechanism(data, base)
     if mechanism:

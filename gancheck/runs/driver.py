@@ -62,7 +62,10 @@ def missing_members(design: Design, run_dir: Path, *, device: str = "cpu", compi
 
 #: What a run writes into its folder besides the store: all that --fresh may delete.
 RUN_OUTPUTS = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv", "rates.csv",
-               "equivalence.csv", "effects.csv", "arms.csv", "index.html")
+               "equivalence.csv", "effects.csv", "arms.csv", "index.html",
+               # what the page is drawn from, published so that it rebuilds without the store
+               "provenance.json", "members.csv", "settling.csv", "outputs.csv", "draws.csv",
+               "coordinates.csv", "history.csv")
 
 
 def renamed_arms(have: dict[tuple[str, int], str], want: dict[tuple[str, int], str]) -> dict[str, str]:

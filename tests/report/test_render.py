@@ -187,13 +187,13 @@ def test_comparisons_show_p_holm_p_and_prob_improvement(rendered, report_input):
     assert f"{row['prob_improvement']:.2f}" in html
     assert f"[{row['prob_improvement_low']:.2f}, {row['prob_improvement_high']:.2f}]" in html
     # compare_to_baseline states the smallest detectable difference (mde) of every tested row.
-    assert "<th>Smallest detectable</th>" in html
+    assert "<th>Smallest detectable<br>" in html
 
 
 def test_mde_column_is_shown_when_the_run_computes_it(report_input):
     data = dataclasses.replace(report_input, comparisons=report_input.comparisons.assign(mde=0.25))
     html = render_module.page(data)
-    assert "<th>Smallest detectable</th>" in html
+    assert "<th>Smallest detectable<br>" in html
     assert "on-target rate: 0.25" in html
 
 

@@ -50,13 +50,13 @@ def test_mixed_draw_streams_and_compile_modes_are_said_where_seeds_are_paired(re
                        draws="philox a, b; torch c")
     note = pairing_note(Provenance(invocations=[mixed]))
     # The smaller group is named, the largest counted (hand-read from the invocation above).
-    assert "draw stream (torch: c; philox: the other 2 arms)" in note
-    assert "compile mode (eager: c; compiled: the other 2 arms)" in note
+    assert "draw streams (torch: c; philox: the other 2 arms)" in note
+    assert "compile modes (eager: c; compiled: the other 2 arms)" in note
     assert pairing_note(Provenance(invocations=[Invocation(draws="philox a, b, c",
                                                            compile="eager: every arm")])) == ""
     html = page(_with_invocations(report_input, mixed))
     comparisons = html.index('<section id="comparisons"')
-    assert html.index("Arms ran with different draw stream", comparisons) < html.index('<section id="controls"')
+    assert html.index("Arms ran with different draw streams", comparisons) < html.index('<section id="controls"')
 
 
 def test_reports_of_one_project_link_to_each_other(report_input, tmp_path):
