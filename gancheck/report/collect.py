@@ -13,7 +13,7 @@ import pandas as pd
 from gancheck.gan.result import HISTORY_COLUMNS
 from gancheck.report.data import ReportInput
 from gancheck.report.figure_data import compact
-from gancheck.report.published import PAGE_FILES, write_page_files
+from gancheck.report.published import CSV_FILES, PAGE_FILES, RESULT_FILES, write_page_files  # noqa: F401  (re-exported)
 from gancheck.runs.files import atomic_write_text
 from gancheck.runs.store import STORE_NAME, Store, decode_array
 from gancheck.runs import verdicts
@@ -22,12 +22,6 @@ from gancheck.stats import aggregate
 from gancheck.stats.comparisons import compare_to_baseline
 from gancheck.stats.outcomes import outcome_table
 
-#: The results, one CSV each.
-RESULT_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
-                "rates.csv", "equivalence.csv", "arms.csv")
-#: Everything a run folder publishes beside index.html (and effects.csv, for crossed designs):
-#: the results, and what the page is drawn from (gancheck.report.published.PAGE_FILES).
-CSV_FILES = (*RESULT_FILES, *PAGE_FILES)
 
 
 def _per_member(raw: pd.DataFrame, blobs: list[str], frame_of, columns: list[str]) -> pd.DataFrame:

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from gancheck.report.data import ReportInput
+from gancheck.report.labels import OUTCOME_ORDER
+from gancheck.report.tables import arm_order
 
 #: QQ lines are drawn at this many quantile levels per seed: a 2.4-inch panel shows no more.
 QQ_LEVELS = 100
@@ -121,11 +123,26 @@ def thinned_history(history: pd.DataFrame) -> pd.DataFrame:
     return history.assign(**{c: rounded(history[c]) for c in columns}).reset_index(drop=True)
 
 
+def representatives(data: ReportInput) -> list[tuple[str, str, int]]:
+    """(outcome, arm, seed): one member per outcome present, the baseline's first seed with that
+    outcome where it has one, else the first arm's (design order)."""
+    if "outcome" not in data.members.columns:
+        return []
+    members = data.members[data.members["kind"].eq("member")] if "kind" in data.members else data.members
+    order = {a: i for i, a in enumerate(arm_order(data))}
+    members = members[members["arm"].isin(order)].assign(rank=lambda m: m["arm"].map(order))
+    picked = []
+    for outcome in OUTCOME_ORDER:
+        rows = members[members["outcome"] == outcome].sort_values(["rank", "seed"], kind="stable")
+        if len(rows):
+            picked.append((outcome, str(rows["arm"].iloc[0]), int(rows["seed"].iloc[0])))
+    return picked
+
+
 def compact(data: ReportInput) -> ReportInput:
     """``data`` with its heavy frames (samples, previews, coordinates, history) replaced by what
     the figures draw. Idempotent: already compact inputs (read from published files) pass
     through, sorted the same way."""
-    from gancheck.report.plots_outcomes import representatives  # the seeds drawn directly
     picked = {(arm, seed) for _, arm, seed in representatives(data)}
     changes = {}
     if len(data.samples) or data.outputs.empty:

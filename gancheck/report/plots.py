@@ -216,7 +216,7 @@ def member_outcomes(data: ReportInput) -> dict:
 
 
 def target_words(data: ReportInput) -> str:
-    from gancheck.report.tables import target_text
+    from gancheck.report.target_view import target_text
     return target_text(data)
 
 

@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from gancheck.report import findings
 from gancheck.report.data import ReportInput
-from gancheck.report.figure_data import DRAW_BINS, DRAW_SDS, hist_edges
+from gancheck.report.figure_data import DRAW_BINS, DRAW_SDS, hist_edges, representatives
 from gancheck.report.target_view import density, target_of
 from gancheck.report.labels import (LOG_METRICS, OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS,
                                     OUTCOME_ORDER, metric_label, text_on)
@@ -83,22 +83,6 @@ def outcome_figure(data: ReportInput, role: str = "arm") -> Figure | None:
                   findings.outcomes(data, role) + f" Stacked bars of the outcome of every "
                   f"{unit[:-1]}, one bar per {who}, in the "
                   "order " + ", ".join(OUTCOME_LABELS[o] for o in OUTCOME_ORDER) + ".", src)
-
-
-def representatives(data: ReportInput) -> list[tuple[str, str, int]]:
-    """(outcome, arm, seed): one member per outcome present, the baseline's first seed with that
-    outcome where it has one, else the first arm's (design order)."""
-    if "outcome" not in data.members.columns:
-        return []
-    members = data.members[data.members["kind"].eq("member")] if "kind" in data.members else data.members
-    order = {a: i for i, a in enumerate(arm_order(data))}
-    members = members[members["arm"].isin(order)].assign(rank=lambda m: m["arm"].map(order))
-    picked = []
-    for outcome in OUTCOME_ORDER:
-        rows = members[members["outcome"] == outcome].sort_values(["rank", "seed"], kind="stable")
-        if len(rows):
-            picked.append((outcome, str(rows["arm"].iloc[0]), int(rows["seed"].iloc[0])))
-    return picked
 
 
 def representative_figure(data: ReportInput) -> Figure | None:

@@ -7,7 +7,8 @@ import shlex
 from pathlib import Path
 
 from gancheck.report.data import ReportInput
-from gancheck.report.tables import MISSING, baseline_name, fmt_seconds, target_text
+from gancheck.report.tables import MISSING, baseline_name, fmt_seconds
+from gancheck.report.target_view import target_text
 from gancheck.runs.provenance import Provenance, sha256_file
 
 #: The run folder's data files, in the order the page lists them, with what each holds.

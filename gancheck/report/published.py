@@ -21,9 +21,15 @@ from gancheck.report.data import ReportInput
 from gancheck.report.figure_data import compact
 from gancheck.runs.files import atomic_write_bytes, atomic_write_text
 
-#: The published files that only the page needs (the result CSVs are collect.CSV_FILES).
+#: The published files that only the page needs.
 PAGE_FILES = ("provenance.json", "members.csv", "settling.csv", "outputs.csv", "draws.csv",
               "coordinates.csv", "history.csv")
+#: The results, one CSV each.
+RESULT_FILES = ("scores.csv", "summary.csv", "comparisons.csv", "outcomes.csv", "metrics.csv",
+                "rates.csv", "equivalence.csv", "arms.csv")
+#: Everything a run folder publishes beside index.html (and effects.csv, for crossed designs):
+#: the results, and what the page is drawn from (PAGE_FILES above).
+CSV_FILES = (*RESULT_FILES, *PAGE_FILES)
 #: members.csv keeps the columns the page reads (the store's other ones are per-run bookkeeping).
 MEMBER_COLUMNS = ["arm", "seed", "kind", "status", "collapsed", "outcome"]
 #: Columns that hold names, never numbers, even when every value looks like one (an arm "200").
@@ -110,13 +116,11 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def is_published(folder: Path) -> bool:
-    from gancheck.report.collect import CSV_FILES
     return all((Path(folder) / name).is_file() for name in CSV_FILES)
 
 
 def read(folder: Path) -> ReportInput:
     """The ReportInput of a published folder (ValueError naming the first missing file)."""
-    from gancheck.report.collect import CSV_FILES, RESULT_FILES
     from gancheck.stats import aggregate
     folder = Path(folder)
     for name in CSV_FILES:
@@ -151,7 +155,6 @@ def read(folder: Path) -> ReportInput:
 def rebuild(folder: Path, out: Path | None = None) -> Path:
     """Render ``folder``'s page from its published files alone; with ``out``, into that folder,
     with a byte-for-byte copy of every published file beside it (the page checksums them)."""
-    from gancheck.report.collect import CSV_FILES
     from gancheck.report.render import render
     folder = Path(folder)
     data = read(folder)

@@ -300,9 +300,3 @@ def settling(data: ReportInput) -> list[dict]:
                            "stays": fmt_rate(r["stays_rate"]) if r is not None else MISSING}
         rows.append(row)
     return rows
-
-
-def target_text(data: ReportInput) -> str:
-    """The run's target in words, read from its arms' configs (gancheck.report.target_view)."""
-    from gancheck.report.target_view import target_text as words
-    return words(data)

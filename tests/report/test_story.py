@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from gancheck.report import findings, tables
+from gancheck.report import findings, tables, target_view
 from gancheck.report.methods import methods
 from gancheck.report.render import page
 from gancheck.report.target_view import arm_words
@@ -63,21 +63,21 @@ def test_the_default_target_is_the_runs_normal(report_input):
     # Oracle: the fabricated run's target, N(4, 1.25) (conftest.TARGET_MEAN, TARGET_STD), in
     # gancheck.targets' words (mean, sd).
     assert set(arm_words(report_input).values()) == {"N(4, 1.25)"}
-    assert tables.target_text(report_input) == "N(4, 1.25)"
+    assert target_view.target_text(report_input) == "N(4, 1.25)"
 
 
 def test_each_arm_s_own_target_is_said(report_input):
-    data = _with_target(report_input, "features=raw", "gamma(a=2, scale=1)")
-    text = tables.target_text(data)
-    assert "gamma(a=2, scale=1) (features=raw)" in text and "N(4, 1.25) (" in text
-    assert "gamma(a=2, scale=1)" in page(data)
+    data = _with_target(report_input, "features=raw", "gamma(a=2, scale=2)")
+    text = target_view.target_text(data)
+    assert "gamma(a=2, scale=2) (features=raw)" in text and "N(4, 1.25) (" in text
+    assert "gamma(a=2, scale=2)" in page(data)
 
 
 def test_methods_and_verdict_read_the_baseline_s_target(report_input):
     base = tables.baseline_name(report_input)
-    data = _with_target(report_input, base, "gamma(a=2, scale=1)")
+    data = _with_target(report_input, base, "gamma(a=2, scale=2)")
     training = methods(data)["model"][2]
-    assert "fresh draws from the target gamma(a=2, scale=1)" in training
+    assert "fresh draws from the target gamma(a=2, scale=2)" in training
     assert "N(4" not in training
     box = verdict(data, "a tolerance")["lines"][0]["text"]
-    assert "gamma(a=2, scale=1)" in box
+    assert "gamma(a=2, scale=2)" in box
