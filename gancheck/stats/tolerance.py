@@ -15,7 +15,7 @@ _FIELD_HELP = {
     "mean": "|generator mean - target mean| in target sds",
     "std": "|generator sd - target sd| in target sds",
     "ks": "Kolmogorov-Smirnov distance sup|F - target CDF|",
-    "tail": "share of values beyond 3 target sds from the target mean, per side",
+    "tail": "share of values beyond the target's 0.135% or 99.865% quantile (3 sds for a normal), per side",
     "fixed_share": "share of the output's variance fixed per coordinate across draws (ICC)",
     "collapse": "fixed share from which memorisation counts as a collapse",
     "repeats": "cross-draw repeated values over the number the data's resolution gives by chance",
@@ -96,10 +96,11 @@ class Tolerance:
             f"tolerance: its mean within {self.mean:g} target sd of the target mean; its sd within "
             f"{self.std:g} target sd of the target sd; the Kolmogorov-Smirnov distance between its "
             f"distribution and the target at most {self.ks:g}; at most {self.tail:.2%} of its values "
-            f"beyond 3 target sds on either side; at most {self.fixed_share:.0%} of its output's "
-            f"variance fixed across noise draws (memorisation), and from {self.collapse:.0%} a "
-            f"collapse; and values repeated across draws at most {self.repeats:g} times as often as "
-            f"the data's resolution gives by chance.")
+            f"beyond the target's 0.135% and 99.865% quantiles on either side (3 sds from the mean "
+            f"of a normal target); at most {self.fixed_share:.0%} of its output's variance fixed "
+            f"across noise draws (memorisation), and from {self.collapse:.0%} a collapse; and values "
+            f"repeated across draws at most {self.repeats:g} times as often as the data's "
+            f"resolution gives by chance.")
 
     @classmethod
     def parse(cls, text: str) -> "Tolerance":

@@ -49,5 +49,5 @@ def test_parse_errors_name_the_bad_part(text, part):
 def test_describe_states_every_band():
     text = Tolerance(mean=0.2).describe()
     assert "within 0.2 target sd of the target mean" in text
-    for word in ("Kolmogorov-Smirnov distance", "0.04", "0.50%", "3 target sds", "5%", "20%"):
+    for word in ("Kolmogorov-Smirnov distance", "0.04", "0.50%", "3 sds from the mean", "5%", "20%"):
         assert word in text, word
