@@ -31,8 +31,15 @@ class AutoSeeds:
     max_seeds: int
 
 
-def parse_seeds(text: str) -> list[int] | AutoSeeds:
-    """'N' -> seeds 0..N-1; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds; 'auto[:MAX]' ->
+@dataclass(frozen=True)
+class SeedCount:
+    """``--seeds N``: the design's first N default seeds (from 0; the transfer design's from 40,
+    so that a count never picks the seeds the fix was chosen on)."""
+    count: int
+
+
+def parse_seeds(text: str) -> list[int] | SeedCount | AutoSeeds:
+    """'N' -> the design's first N seeds; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds; 'auto[:MAX]' ->
     a sequential design that stops each arm when decided (at most MAX seeds, default 40)."""
     if text == "auto" or text.startswith("auto:"):
         limit = text.partition(":")[2] or str(AUTO_MAX_SEEDS)
@@ -49,11 +56,23 @@ def parse_seeds(text: str) -> list[int] | AutoSeeds:
             count = int(text)
             if count < 1:
                 raise UsageError(f"--seeds={text!r}: the seed count must be >= 1")
-            seeds = list(range(count))
+            return SeedCount(count)
     except ValueError:
         raise UsageError(f"--seeds={text!r}: expected a count N, a range A:B or a list a,b,c of integers") from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds={text!r}: seeds must be distinct non-negative integers, at least one")
+    return seeds
+
+
+def design_seeds(design: str, seeds: list[int] | SeedCount | AutoSeeds | None) -> list[int] | None:
+    """The seed list --seeds asks for in ``design``: a count or auto's maximum counts from the
+    design's first seed; None leaves the preset's default."""
+    from experiments.designs import first_seed
+    first = first_seed(design)
+    if isinstance(seeds, AutoSeeds):
+        return list(range(first, first + seeds.max_seeds))
+    if isinstance(seeds, SeedCount):
+        return list(range(first, first + seeds.count))
     return seeds
 
 
@@ -88,9 +107,10 @@ def build_parser() -> ArgumentParser:
                         "norm(loc=5.5, scale=0.6))' (a scipy.stats family with named parameters; default: "
                         "the seed's N(4, 1.25)); not with --design transfer, which sets each arm's")
     p.add_argument("--seeds", type=parse_seeds, default=None,
-                   help="seed count N (seeds 0..N-1), a range A:B, or a list a,b,c; same seeds in every "
-                        "arm; or auto[:MAX]: add seeds 5 at a time and stop each arm once its primary "
-                        f"comparisons are decided (at most MAX, default {AUTO_MAX_SEEDS})")
+                   help="seed count N (the design's first N seeds: 0..N-1, for transfer 40..39+N), a "
+                        "range A:B, or a list a,b,c; same seeds in every arm; or auto[:MAX]: add seeds 5 "
+                        "at a time and stop each arm once its primary comparisons are decided "
+                        f"(at most MAX, default {AUTO_MAX_SEEDS})")
     p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: reports/<preset>)")
     p.add_argument("--device", default="cpu", choices=list(DEVICES))
@@ -125,15 +145,14 @@ def _import_heavy() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _import_heavy()
     args = build_parser().parse_args(argv)
-    from experiments.designs import build_design, first_seed
+    from experiments.designs import build_design
     auto = args.seeds if isinstance(args.seeds, AutoSeeds) else None
     from gancheck.config import ConfigError
     if args.target is not None and args.design == "transfer":
         raise UsageError("--target: the transfer design sets each arm's target itself; leave --target out")
     try:
         design = build_design(design=args.design, preset=args.preset,
-                              seeds=list(range(first_seed(args.design), first_seed(args.design) + auto.max_seeds))
-                              if auto else args.seeds, epochs=args.epochs,
+                              seeds=design_seeds(args.design, args.seeds), epochs=args.epochs,
                               target=args.target)
     except ConfigError as exc:
         if exc.field != "target":

@@ -117,3 +117,13 @@ def test_the_transfer_design_runs_end_to_end_and_judges_each_arm_against_its_tar
     # Rerunning resumes: nothing is trained again.
     again = run_design(design, tmp_path, workers=1, compile="no", show_progress=False)
     assert again.trained == 0
+
+
+def test_a_seed_count_starts_at_the_design_s_first_seed():
+    from experiments.ablate import AutoSeeds, design_seeds, parse_seeds
+    # The transfer design's fresh seeds start at 40 (the fix was chosen on 0-19); the others at 0.
+    assert design_seeds("transfer", parse_seeds("3")) == [40, 41, 42]
+    assert design_seeds("one-factor", parse_seeds("3")) == [0, 1, 2]
+    assert design_seeds("transfer", parse_seeds("5:7")) == [5, 6]   # a range is taken as written
+    assert design_seeds("transfer", AutoSeeds(2)) == [40, 41]
+    assert design_seeds("fix", None) is None
