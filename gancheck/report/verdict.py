@@ -133,12 +133,57 @@ def _line_best(data: ReportInput, base: str) -> str:
     return text + "."
 
 
-def _line_necessary(data: ReportInput) -> str:
+def _config_but_target(data: ReportInput, arm: str) -> dict:
+    """The arm's recorded config without the fields that say its target."""
+    rows = data.arms[data.arms["arm"] == arm] if len(data.arms) and "config_json" in data.arms else data.arms.iloc[:0]
+    try:
+        config = dict(json.loads(rows["config_json"].iloc[0])) if len(rows) else {}
+    except (TypeError, ValueError):
+        return {}
+    return {k: v for k, v in config.items() if k not in ("target", "data_mean", "data_std")}
+
+
+def transfer_arms(data: ReportInput, base: str) -> list[str]:
+    """The arms that train the baseline's own configuration on another target (design order)."""
+    from gancheck.report.target_view import arm_words
+    targets = arm_words(data)
+    own = _config_but_target(data, base)
+    return [a for a in arm_order(data) if a != base and targets.get(a) != targets.get(base)
+            and own and _config_but_target(data, a) == own]
+
+
+def _line_transfer(data: ReportInput, base: str, arms: list[str]) -> str:
+    from gancheck.report.target_view import arm_words
+    targets = arm_words(data)
     rows = primary(data)
+    fmt = lambda x: fmt_signed(x, 2)  # noqa: E731
+    parts = []
+    for arm in arms:
+        rate = _outcome(data, arm, "on_target")
+        if rate is None:
+            continue
+        text = f"“{arm}” {rate_text(rate)}"
+        found = rows[rows["arm"] == arm] if len(rows) else rows
+        if len(found):
+            c = found.iloc[0]
+            shown = ("lower than on the baseline's target" if c["difference"] < 0 else "higher") \
+                if _significant(c) else "not shown to differ"
+            text += f": {fmt(c['difference'])} {fmt_interval(c['ci_low'], c['ci_high'], fmt)}, {_holm(c)}, {shown}"
+        failures = _failures(data, arm)
+        if failures:
+            text += f" (its other seeds: {_failure_text(failures)})"
+        parts.append(text)
+    return (f"The baseline's configuration on the other targets (named in the title), against "
+            f"its {targets.get(base, '')}: " + "; ".join(parts) + ".")
+
+
+def _line_necessary(data: ReportInput, exclude: tuple[str, ...] = ()) -> str:
+    rows = primary(data)
+    family_size = int(rows["pvalue"].notna().sum()) if "pvalue" in rows else len(rows)
+    rows = rows[~rows["arm"].isin(exclude)] if len(rows) else rows   # said by the transfer line
     if rows.empty:
         return "The run made no comparison with the baseline, so it shows no part necessary."
     hits = rows[rows.apply(_significant, axis=1)] if len(rows) else rows
-    family_size = int(rows["pvalue"].notna().sum()) if "pvalue" in rows else len(rows)
     if hits.empty:
         return (f"No arm's on-target rate differs from the baseline's after Holm's correction over "
                 f"{family_size} primary comparisons: this run shows no part necessary and no change "
@@ -203,8 +248,12 @@ def verdict(data: ReportInput, tolerance: str) -> dict:
                            "text": "This run has no baseline with outcomes to report."}],
                 "outcomes": []}
     lines = [{"key": "baseline", "label": "Baseline", "text": _line_baseline(data, base, tolerance)},
-             {"key": "best", "label": "Best other arm", "text": _line_best(data, base)},
-             {"key": "necessary", "label": "What matters", "text": _line_necessary(data)}]
+             {"key": "best", "label": "Best other arm", "text": _line_best(data, base)}]
+    moved = transfer_arms(data, base)
+    if moved:  # a design that moves the baseline's configuration to other targets: does it transfer?
+        lines.append({"key": "transfer", "label": "Other targets", "text": _line_transfer(data, base, moved)})
+    lines.append({"key": "necessary", "label": "What matters",
+                  "text": _line_necessary(data, tuple(moved))})
     mechanism = _line_mechanism(data, base)
     if mechanism:
         lines.append({"key": "mechanism", "label": "Why", "text": mechanism})

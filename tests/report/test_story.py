@@ -81,3 +81,18 @@ def test_methods_and_verdict_read_the_baseline_s_target(report_input):
     assert "N(4" not in training
     box = verdict(data, "a tolerance")["lines"][0]["text"]
     assert "gamma(a=2, scale=2)" in box
+
+
+def test_an_arm_that_moves_the_baseline_to_another_target_is_said_as_a_transfer(report_input):
+    base = tables.baseline_name(report_input)
+    other = next(a for a in tables.arm_order(report_input) if a != base)
+    # The other arm becomes the baseline's own configuration on a gamma target.
+    arms = report_input.arms.copy()
+    base_config = json.loads(arms.loc[arms["arm"] == base, "config_json"].iloc[0])
+    arms.loc[arms["arm"] == other, "config_json"] = json.dumps({**base_config, "target": "gamma(a=2, scale=2)"})
+    data = dataclasses.replace(report_input, arms=arms)
+    lines = {line["key"]: line["text"] for line in verdict(data, "a tolerance")["lines"]}
+    assert f"“{other}”" in lines["transfer"]
+    assert f"“{other}”" not in lines["necessary"]   # said once, as a transfer
+    # Without such an arm there is no transfer line (the fabricated run's arms all change a setting).
+    assert "transfer" not in {line["key"] for line in verdict(report_input, "a tolerance")["lines"]}
