@@ -13,6 +13,13 @@ one-line description and the shape facts a config needs without torch. The imple
 register under exactly these names in gancheck/gan (``gancheck.gan.registry``), with their own
 properties (cost, whether compiling pays), so nothing else names an entry.
 
+A field that transforms what D sees (after its features, such as dropout on them) is implemented
+once, as the entry under its name in gancheck.gan.d_input.TRANSFORMS, which both trainers apply.
+A field added after the published runs is declared ``added=True, listed_at_default=False``: at its
+default it leaves stored digests and published config records as they were. Its tests live in one
+module, tests/**/test_<field>.py, which also gives its hand-written rows for the config tests
+(tests/field_oracles.py).
+
 This module imports nothing but the standard library, and gancheck.targets (numpy; scipy once a
 spec is checked) when a target spec is checked: building a GANConfig never loads torch.
 """

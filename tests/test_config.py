@@ -2,7 +2,9 @@
 
 Oracles: the seed's code as docs/seed.md describes it (cited as "seed.md: <what it says>"),
 torch.optim.Adam's own defaults, and the validation rules written out independently in
-``expected_invalid_fields`` below.
+``expected_invalid_fields`` below. The tables hold the fields that existed when they were
+written; every later field gives its own rows, by hand, in its own test module
+(tests/field_oracles.py says how), and they join the tables here.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 
 from gancheck.config import (ACTIVATIONS, FEATURE_SETS, G_LOSSES, GENERATORS, LR_SCHEDULES, NOISES, GANConfig,
                              validate_config)
+from tests.field_oracles import contributed, is_finite_number, is_int, module_path
 
 FIELDS = [f.name for f in dataclasses.fields(GANConfig)]
 
@@ -43,9 +46,17 @@ BAD_SPECS = ("gamma(a=-1)", "norm(", "binom(n=5, p=0.5)", "gamma()", "__import__
              "nosuch(x=1)", " ")
 
 
+_TABLED = INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS) + BOOL_FIELDS + SPEC_FIELDS
+#: Every other field's rows, from its own test module (tests/field_oracles.py).
+ORACLES, _UNTESTED = contributed([name for name in FIELDS if name not in _TABLED])
+#: Fields whose valid values are stored as floats (an int given is kept as a float).
+STORED_AS_FLOAT = FLOAT_FIELDS + tuple(name for name, o in ORACLES.items() if o.kind is float)
+
+
 def test_field_groups_cover_every_field():
-    # Guard for the tables below: a new field must be added to a group (and get a bad value).
-    assert sorted(INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS) + BOOL_FIELDS + SPEC_FIELDS) == sorted(FIELDS)
+    # Guard for the tables below: a field is in a group here, or gives its rows in its own module.
+    assert not _UNTESTED, [f"{name}: no ORACLE in {module_path(name)}" for name in _UNTESTED]
+    assert sorted(_TABLED + tuple(ORACLES)) == sorted(FIELDS)
 
 
 # --------------------------------------------------------------------------- the seed's defaults
@@ -90,6 +101,8 @@ def test_defaults_are_the_seed():
         "d_activation": "relu",
         # seed.md: the post samples the G it ends with, not an average of its weights.
         "g_ema": 0.0,
+        # Later fields: each module's seed_value, cited there.
+        **{name: o.seed_value for name, o in ORACLES.items()},
     }
     assert cfg.to_dict() == expected
     assert (cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps) == (0.9, 0.999, 1e-8)  # torch docs
@@ -171,6 +184,7 @@ BAD_VALUES = [
     ("instance_noise", -0.1), ("instance_noise", math.nan), ("instance_noise", math.inf),
     ("instance_noise", True), ("instance_noise", "0.5"),
     *[("target", spec) for spec in BAD_SPECS], ("target", None), ("target", 4),
+    *[(name, v) for name, o in ORACLES.items() for v in o.bad],
 ]
 
 
@@ -227,21 +241,6 @@ def test_an_int_for_a_float_field_is_stored_as_float():
 
 # --------------------------------------------------------------------------- random configs
 
-_FLOAT_MAX = sys.float_info.max
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_finite_number(v) -> bool:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return False
-    if isinstance(v, int):  # representable as a float (10**400 is not)
-        return abs(v) <= _FLOAT_MAX
-    return math.isfinite(v)
-
-
 def expected_invalid_fields(values: dict) -> set:
     """The documented rules, written out independently of gancheck.config.validate_config.
 
@@ -254,10 +253,10 @@ def expected_invalid_fields(values: dict) -> set:
     bad = set()
     for name in INT_FIELDS:
         v = values[name]
-        if not _is_int(v) or v < (3 if name == "g_output_size" else 1):
+        if not is_int(v) or v < (3 if name == "g_output_size" else 1):
             bad.add(name)
     for name in FLOAT_FIELDS:
-        if not _is_finite_number(values[name]):
+        if not is_finite_number(values[name]):
             bad.add(name)
     for name in ("data_std", "d_learning_rate", "g_learning_rate", "adam_eps"):
         if name not in bad and not values[name] > 0:
@@ -285,6 +284,8 @@ def expected_invalid_fields(values: dict) -> set:
     elif (values["target"] and not {"data_mean", "data_std"} & bad
           and (values["data_mean"] != 4.0 or values["data_std"] != 1.25)):
         bad.add("target")
+    # Later fields: each module's own hand-written rule.
+    bad |= {name for name, o in ORACLES.items() if not o.valid(values[name])}
     return bad
 
 
@@ -310,6 +311,7 @@ TYPICAL = {
     "minibatch_std": st.booleans(),
     "instance_noise": st.one_of(st.floats(0, 2), st.just(0)),
     "target": st.just(""),
+    **{name: o.typical for name, o in ORACLES.items()},
 }
 # ... values at and across each rule's boundary (valid and invalid) ...
 EDGE_VALUES = {
@@ -333,6 +335,7 @@ EDGE_VALUES = {
     "minibatch_std": [True, False, 1, 0, None, "True"],
     "instance_noise": [0, -0.0, 0.5, -1e-300, math.inf, True, None],
     "target": [*GOOD_SPECS, *BAD_SPECS, None, 0],
+    **{name: list(o.edges) for name, o in ORACLES.items()},
 }
 EDGES = {name: st.sampled_from(values) for name, values in EDGE_VALUES.items()}
 # ... or anything at all.
@@ -372,7 +375,7 @@ def test_random_configs_accepted_exactly_when_valid():
             outcomes["accepted"] += 1
             assert not bad, f"invalid fields {bad} accepted: {values!r}"
             # Accepted values are kept as given, the float fields as float (4 -> 4.0).
-            stored = {k: float(v) if k in FLOAT_FIELDS else v for k, v in values.items()}
+            stored = {k: float(v) if k in STORED_AS_FLOAT else v for k, v in values.items()}
             assert cfg.to_dict() == stored
             validate_config(cfg)  # still valid after the float coercion
 
@@ -391,7 +394,7 @@ def test_every_edge_value_is_judged_by_the_rules(field, value):
     values = GANConfig().to_dict() | {field: value}
     bad = expected_invalid_fields(values)
     if not bad:
-        stored = float(value) if field in FLOAT_FIELDS else value
+        stored = float(value) if field in STORED_AS_FLOAT else value
         assert getattr(GANConfig(**values), field) == stored
         return
     # The bad field is this one, except where a learning rate drops below the seed's lr_min
@@ -422,6 +425,7 @@ ALTERNATIVES = {
     "generator": "per_value", "noise": "normal", "g_loss": "saturating", "minibatch_std": True,
     "instance_noise": 0.5, "g_activation": "leaky_relu", "d_activation": "leaky_relu",
     "g_ema": 0.999, "target": "gamma(a=2)",
+    **{name: o.alternative for name, o in ORACLES.items()},
 }
 
 
@@ -498,11 +502,11 @@ def test_a_normal_target_is_the_seeds_own_form():
 
 
 def test_the_target_is_not_listed_in_the_json_at_its_default():
-    # The published run records' config_json (reports/full/arms.csv) has no "target" key: a
-    # default config's JSON must read exactly as it did (the fields as to_dict has them, less it).
-    data = GANConfig().to_dict()
-    del data["target"]
-    assert GANConfig().to_json() == json.dumps(data, sort_keys=True)
+    # The published run records' config_json (reports/full/arms.csv) has no "target" key; the
+    # JSON's values are to_dict's. (That a default config's JSON reads exactly as those records
+    # do is test_published_config_records_read_the_same's.)
+    listed = json.loads(GANConfig().to_json())
+    assert "target" not in listed and listed.items() <= GANConfig().to_dict().items()
     assert json.loads(GANConfig(target="gamma(a=2)").to_json())["target"] == "gamma(a=2)"
 
 

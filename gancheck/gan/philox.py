@@ -54,7 +54,8 @@ KEY_SPAWN = 3
 #: reproducibility contract: renumbering changes every draw, so new streams take new numbers.
 #: "init" is reserved (initial weights stay on the member's torch generator, draws.initial_parameters);
 #: the instance-noise streams are drawn only when a config asks for instance noise, "real_pick"
-#: (a mixture target's component picks) only for a mixture target.
+#: (a mixture target's component picks) only for a mixture target. Ids from 2^31 up belong to the
+#: transforms of D's input, one each (gancheck.gan.d_input.stream_id).
 STREAMS = {"init": 0, "real": 1, "d_noise": 2, "g_noise": 3, "sample": 4,
            "instance_real": 5, "instance_d": 6, "instance_g": 7, "real_pick": 8}
 

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from gancheck.config import PER_MEMBER_FIELDS, GANConfig
-from gancheck.gan import philox_draws
+from gancheck.gan import d_input, philox_draws
 from gancheck.gan.activations import ACTIVATIONS
 from gancheck.gan.device import resolve_mode
 from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
@@ -120,11 +120,15 @@ class Population:
 class StepFunctions:
     """The trainer's per-step work as functions of tensors only (so torch.compile can take them).
 
-    real_features(real) -> D's input for real batches (..., minibatch, n).
-    d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise) -> (D's gradient, D's output
-    on [real; fake]).
-    g_step(g_flat, g_grad, d_flat, noise, fake_noise) -> (G's gradient, G's output, D's output on it).
-    ``fake_noise``: instance noise added to G's batch before D sees it, or None.
+    real_features(real) -> the features of real batches (..., minibatch, n), before D's input
+    transforms (gancheck.gan.d_input), which the trainer applies per epoch.
+    d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise, d_draws) -> (D's gradient, D's
+    output on [real; fake]).
+    g_step(g_flat, g_grad, d_flat, noise, fake_noise, g_draws) -> (G's gradient, G's output, D's
+    output on it).
+    ``fake_noise``: instance noise added to G's batch before D sees it, or None. ``d_draws`` /
+    ``g_draws``: the step's draws of the active D-input transforms (DInputDraws.step), or None
+    when none is active.
     Neither updates parameters (StackedAdam does). Eager steps write the gradient into the buffer
     they are given and return it; graph-form steps return a new tensor (a compiled graph that
     writes into views of its inputs splits).
@@ -150,6 +154,7 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     m, n, features, spread = cfg.minibatch_size, cfg.g_output_size, cfg.features, cfg.minibatch_std
     kind, loss = generator_kind(cfg), G_LOSSES[cfg.g_loss]
     g_activation, d_activation = ACTIVATIONS[cfg.g_activation], ACTIVATIONS[cfg.d_activation]
+    transforms = d_input.active(cfg)  # none: the steps are exactly those before transforms existed
     fused = compile if graph_form is None else graph_form
     branch_free = fused if branch_free is None else branch_free
     ws = None if fused else Workspace()
@@ -158,15 +163,15 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
     def gradient(grads, buffer):
         return flatten_grads(grads) if fused else buffer
 
-    def d_input(x, keep, workspace):
+    def d_features(x, keep, workspace):
         return input_forward(x, features, spread, branch_free=branch_free, keep=keep, ws=workspace)
 
     def real_features(real):
         if not fused and not hasattr(real_ws, "ws"):
             real_ws.ws = Workspace()
-        return d_input(real, False, None if fused else real_ws.ws)[0]
+        return d_features(real, False, None if fused else real_ws.ws)[0]
 
-    def d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise=None):
+    def d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise=None, d_draws=None):
         S = g_flat.shape[0]
         d_layers = layer_views(d_flat, d_shapes)
         # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
@@ -174,7 +179,10 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
                             out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
         if fake_noise is not None:
             fake = fake + fake_noise
-        inputs = torch.cat((real, d_input(fake, False, ws)[0]), dim=1)
+        fake_features = d_features(fake, False, ws)[0]
+        if transforms:
+            fake_features = d_input.forward(transforms, fake_features, d_draws, cfg)[0]
+        inputs = torch.cat((real, fake_features), dim=1)
         logit, saved = mlp_forward(d_layers, inputs, keep=True, fused=fused, activation=d_activation)
         p = torch.sigmoid(logit)
         grads, _ = mlp_backward(d_layers, saved, bce_sigmoid_backward(p, target, m),
@@ -182,13 +190,15 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
                                 activation=d_activation)
         return gradient(grads, d_grad), p
 
-    def g_step(g_flat, g_grad, d_flat, noise, fake_noise=None):
+    def g_step(g_flat, g_grad, d_flat, noise, fake_noise=None, g_draws=None):
         S = g_flat.shape[0]
         g_layers, d_layers = layer_views(g_flat, g_shapes), layer_views(d_flat, d_shapes)
         fake, g_saved = kind.forward(g_layers, noise, n, keep=True, fused=fused, activation=g_activation,
                                      out=get_buffer(ws, "g.fake", (S, m, n), g_flat))
         seen = fake if fake_noise is None else fake + fake_noise  # d seen / d fake = 1
-        feats, feats_saved = d_input(seen, True, ws)
+        feats, feats_saved = d_features(seen, True, ws)
+        if transforms:
+            feats, transforms_saved = d_input.forward(transforms, feats, g_draws, cfg)
         logit, d_saved = mlp_forward(d_layers, feats, keep=True, fused=fused, activation=d_activation)
         p = torch.sigmoid(logit)
         upstream = bce_sigmoid_backward(p, loss.target, m)
@@ -197,6 +207,8 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
         _, grad = mlp_backward(d_layers, d_saved, upstream, param_grads=False,
                                input_grad=True, fused=fused, activation=d_activation,
                                input_grad_out=get_buffer(ws, "g.feature_grad", feats.shape, feats))
+        if transforms:
+            grad = d_input.backward(transforms, transforms_saved, grad)
         grad = input_backward(feats_saved, grad, features, spread, ws=ws)
         grads = kind.backward(g_layers, g_saved, grad, None if fused else layer_views(g_grad, g_shapes),
                               fused=fused, activation=g_activation)
@@ -294,22 +306,28 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
     diverged_at = torch.full((S,), -1, dtype=torch.int64, device=device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
     rates = _RateTable(population.configs)
+    # D's input transforms (gancheck.gan.d_input): none for most configs, which then skip them.
+    transforms = d_input.active(cfg)
+    keys = member_keys(population.seeds, device) if transforms else None
 
     try:
         with torch.no_grad():
             for epoch in range(E):
                 inputs = feed.next()
                 real = inputs.real if inputs.featurised else steps.real_features(inputs.real)
+                extra = d_input.epoch_draws(cfg, transforms, keys, epoch, dtype) if transforms else None
+                if extra is not None:
+                    real = d_input.forward(transforms, real, extra.real, cfg)[0]
                 d_lr, g_lr = rates.epoch(epoch)
                 d_adam.begin_epoch(d_lr)
                 g_adam.begin_epoch(g_lr)
                 for k in range(cfg.d_steps):
                     grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, real[:, k], inputs.d_noise[:, k], target,
-                                               _step(inputs.d_fake_noise, k))
+                                               _step(inputs.d_fake_noise, k), _draws(extra, "d", k))
                     d_adam.step(grad, k)
                 for k in range(cfg.g_steps):
                     grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k],
-                                                       _step(inputs.g_fake_noise, k))
+                                                       _step(inputs.g_fake_noise, k), _draws(extra, "g", k))
                     g_adam.step(grad, k)
                     if g_average is not None:
                         g_average.lerp_(G.flat, 1 - cfg.g_ema)
@@ -339,6 +357,10 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
 
 def _step(noise: torch.Tensor | None, k: int) -> torch.Tensor | None:
     return None if noise is None else noise[:, k]
+
+
+def _draws(extra: d_input.DInputDraws | None, part: str, k: int):
+    return None if extra is None else extra.step(part, k)
 
 
 def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at, loss, on_device) -> None:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gancheck.config import GANConfig
+from gancheck.gan import d_input
 from gancheck.gan.activations import ACTIVATIONS
 from gancheck.gan.draws import draw_epoch, generator_shapes, initial_parameters, member_generator, sample_noise
 from gancheck.gan.features import FEATURE_SETS, discriminator_input
@@ -109,7 +110,14 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
     d_scheduler = _scheduler(d_optimizer, cfg, cfg.d_learning_rate, cfg.d_steps)
     g_scheduler = _scheduler(g_optimizer, cfg, cfg.g_learning_rate, cfg.g_steps)
     seed_moments = None if batched_moments else FEATURE_SETS[cfg.features].seed_code
-    features = lambda x: discriminator_input(x, cfg.features, cfg.minibatch_std, seed_moments)  # noqa: E731
+    transforms = d_input.active(cfg)  # D's input transforms (gancheck.gan.d_input), if any
+
+    def features(x, part, k):
+        seen = discriminator_input(x, cfg.features, cfg.minibatch_std, seed_moments)
+        if not transforms:
+            return seen
+        return d_input.reference(transforms, seen, [u[0] for u in extra.step(part, k)], cfg)
+
     kind, n = generator_kind(cfg), cfg.g_output_size
     generate = lambda noise: kind.reference(G, noise, n)  # noqa: E731
     g_loss = G_LOSSES[cfg.g_loss]
@@ -125,13 +133,14 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
         warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
         for epoch in range(cfg.num_epochs):
             draws = draw_epoch(cfg, stream, dtype, epoch=epoch)
+            extra = d_input.member_draws(cfg, transforms, seed, epoch, dtype) if transforms else None
             try:
                 for k in range(cfg.d_steps):
                     d_scheduler.step()
                     D.zero_grad()
-                    d_real_error = _bce(criterion, D(features(draws.real[k])), ones)
+                    d_real_error = _bce(criterion, D(features(draws.real[k], "real", k)), ones)
                     d_real_error.backward()
-                    d_fake_error = _bce(criterion, D(features(_seen(generate(draws.d_noise[k]), draws.d_fake_noise, k))),
+                    d_fake_error = _bce(criterion, D(features(_seen(generate(draws.d_noise[k]), draws.d_fake_noise, k), "d", k)),
                                         zeros)
                     d_fake_error.backward()
                     d_optimizer.step()
@@ -139,7 +148,7 @@ def train_reference(cfg: GANConfig, seed: int, *, n_draws: int = 0, dtype=torch.
                     g_scheduler.step()
                     G.zero_grad()
                     g_fake_data = generate(draws.g_noise[k])
-                    decision = D(features(_seen(g_fake_data, draws.g_fake_noise, k)))
+                    decision = D(features(_seen(g_fake_data, draws.g_fake_noise, k), "g", k))
                     if g_loss.sign > 0:  # the seed's: BCE against ones
                         g_error = _bce(criterion, decision, torch.full_like(decision, g_loss.target))
                     else:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancheck import GANConfig
+from gancheck import GANConfig, fields
 from gancheck.gan import philox
 from gancheck.gan.device import MODE_VARIABLE, resolve_mode
 from gancheck.gan.engine import DRAW_STREAMS, resolve_draws
@@ -151,6 +151,17 @@ def test_the_device_mode_trains_every_member_as_the_host_mode(draws):
     device = _train(CONFIGS, [5, 6, 7, 8], draws=draws, mode="device")
     _assert_same(host, device)
     assert [r.draw_stream for r in device] == [draws] * 4
+
+
+FIELD_LEVELS = [(name, level) for name, level in fields.test_levels() if not fields.BY_NAME[name].choices]
+
+
+@pytest.mark.parametrize(("name", "level"), FIELD_LEVELS, ids=[f"{n}={v}" for n, v in FIELD_LEVELS])
+def test_the_device_mode_trains_each_fields_test_level_as_the_host_mode(name, level):
+    # Every field's declared test level (gancheck/fields.py), a new one's included, on the
+    # device's way (its draws, branch-free steps) against the host's, 2 epochs.
+    cfg = GANConfig(num_epochs=2, **{name: level})
+    _assert_same(_train([cfg], [5], draws="philox", mode="host"), _train([cfg], [5], draws="philox", mode="device"))
 
 
 def test_with_philox_a_member_trains_the_same_alone_and_in_a_block_of_three():

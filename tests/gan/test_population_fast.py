@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancheck import GANConfig
+from gancheck import GANConfig, fields
 from gancheck.config import FEATURE_SETS
 from gancheck.gan import population as population_module
 from gancheck.gan.draws import draw_epoch, member_generator
@@ -380,7 +380,9 @@ def test_block_size_is_checked():
 GRAPH_LEVELS = ([{"features": f} for f in FEATURE_SETS] + [{"generator": g} for g in GENERATORS]
                 + [{"minibatch_std": True, "instance_noise": 0.5, "g_loss": "saturating", "noise": "normal",
                     "g_activation": "leaky_relu", "d_activation": "leaky_relu"},
-                   {"generator": "per_value", "g_input_size": 1, "g_activation": "leaky_relu"}])
+                   {"generator": "per_value", "g_input_size": 1, "g_activation": "leaky_relu"}]
+                # every other field's declared test levels (gancheck/fields.py), a new one's included
+                + [{name: level} for name, level in fields.test_levels() if not fields.BY_NAME[name].choices])
 
 
 @pytest.mark.parametrize("changes", GRAPH_LEVELS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
