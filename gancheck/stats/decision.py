@@ -61,12 +61,14 @@ level, so KS and sd departures are named off_target and only the tail band names
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from gancheck.stats import gof
 from gancheck.stats.comparisons import holm
-from gancheck.stats.criteria import CriterionTest
+from gancheck.stats.criteria import COLUMNS as CRITERIA_COLUMNS, CriterionTest
 from gancheck.stats.diversity import DiversityResult
 from gancheck.stats.tolerance import Tolerance
 
@@ -143,6 +145,28 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
     words = ", ".join(f"{name} (p = {within[name]:.3g})" for name in open_)
     return Decision("undecided", f"not shown within the tolerance on {words}, nor outside it; "
                                  f"more draws would decide", found)
+
+
+def decide_on_draws(draws, *, judged: pd.DataFrame, div: DiversityResult | None,
+                    bands: Callable[[np.ndarray], list[CriterionTest]], std: float, tolerance: Tolerance,
+                    alpha: float, diverged: bool = False, shape: str = "normality") -> tuple[Decision, pd.DataFrame]:
+    """What a verdict does once its draws are judged, against a formula or a sample alike: name
+    broken draws, take the within-draw sd, run the band tests (``bands`` of the finite (K, n)
+    draws), then the decision list. Returns the decision and the band tests' table."""
+    broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
+    tests, within_sd = None, float("nan")
+    if broken is None or broken == gof.CONSTANT:
+        x = np.asarray(draws, dtype=float)
+        sds = x.std(axis=1, ddof=1)
+        within_sd = float(np.median(sds))
+        if broken is None and (sds == 0).any():
+            broken = gof.CONSTANT
+        if broken is None:
+            tests = bands(x)
+    decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=std,
+                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken, shape=shape)
+    table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
+    return decision, table
 
 
 def holm_levels(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

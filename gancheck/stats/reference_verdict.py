@@ -57,13 +57,13 @@ import pandas as pd
 from scipy import stats
 
 from gancheck.stats import gof, two_sample
-from gancheck.stats.criteria import COLUMNS as CRITERIA_COLUMNS, GRID, TAIL_SDS, CriterionTest, _band_p, _share_se
-from gancheck.stats.decision import decide
+from gancheck.stats.criteria import GRID, TAIL_SDS, CriterionTest, _band_p, _share_se
+from gancheck.stats.decision import decide_on_draws
 from gancheck.stats.diversity import DiversityResult, diversity
 from gancheck.stats.reference_score import score_reference
 from gancheck.stats.registry import DIVERSITY_TESTS
 from gancheck.stats.scoring import COLUMNS, reject_rule
-from gancheck.stats.tolerance import Tolerance
+from gancheck.stats.tolerance import Tolerance, as_tolerance
 
 #: Chance that some gap of the ks grid holds more reference mass than its allowance assumes.
 GRID_COVERAGE_ERROR = 0.001
@@ -93,26 +93,13 @@ def reference_verdict(draws, reference, *, tolerance: Tolerance | None = None, a
     """
     gof.check_parameters(mean=0.0, std=1.0, alpha=alpha)
     y = two_sample.check_reference(reference)
-    if tolerance is None:
-        tolerance = Tolerance()
-    elif not isinstance(tolerance, Tolerance):
-        raise ValueError(f"tolerance must be a gancheck Tolerance, got {type(tolerance).__name__}")
+    tolerance = as_tolerance(tolerance)
     centre, spread = float(y.mean()), float(y.std(ddof=1))
     judged, div = reference_judge(draws, y, alpha=alpha, tolerance=tolerance, permutations=permutations, seed=seed)
     k, n = int(judged["k"].iloc[0]), int(judged["n"].iloc[0])
-    broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
-    tests, within_sd = None, float("nan")
-    if broken is None or broken == gof.CONSTANT:
-        x = np.asarray(draws, dtype=float)
-        sds = x.std(axis=1, ddof=1)
-        within_sd = float(np.median(sds))
-        if broken is None and (sds == 0).any():
-            broken = gof.CONSTANT
-        if broken is None:
-            tests = criteria(x, y, tolerance=tolerance)
-    decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=spread,
-                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken)
-    table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
+    decision, table = decide_on_draws(draws, judged=judged, div=div, std=spread, tolerance=tolerance,
+                                      alpha=alpha, diverged=diverged,
+                                      bands=lambda x: criteria(x, y, tolerance=tolerance))
     return dict(outcome=decision.outcome, reason=decision.reason + f" (against a reference of {y.size:,} "
                 f"values, mean {centre:.4g}, sd {spread:.4g})", detected=decision.detected,
                 judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha, k=k, n=n)

@@ -134,3 +134,12 @@ class Tolerance:
 
 #: What each field bounds, for tables and help text.
 FIELD_HELP = dict(_FIELD_HELP)
+
+
+def as_tolerance(tolerance) -> Tolerance:
+    """``tolerance`` as given, or the default Tolerance() for None; ValueError for anything else."""
+    if tolerance is None:
+        return Tolerance()
+    if not isinstance(tolerance, Tolerance):
+        raise ValueError(f"tolerance must be a gancheck Tolerance, got {type(tolerance).__name__}")
+    return tolerance

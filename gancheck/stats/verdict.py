@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from gancheck.stats import gof, targeting
-from gancheck.stats.criteria import COLUMNS as CRITERIA_COLUMNS, criteria as band_tests
-from gancheck.stats.decision import decide
+from gancheck.stats.criteria import criteria as band_tests
+from gancheck.stats.decision import decide_on_draws
 from gancheck.stats.diversity import DiversityResult
 from gancheck.stats.judge import judge_generator
-from gancheck.stats.tolerance import Tolerance
+from gancheck.stats.tolerance import Tolerance, as_tolerance
 
 
 @dataclass(frozen=True)
@@ -59,26 +58,13 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     if not plan.is_normal and not plan.target.moments_finite(2):
         raise ValueError(f"target {plan.spec!r}: its sd is not finite, and the tolerance's bands "
                          "are in units of the target's sd")
-    if tolerance is None:
-        tolerance = Tolerance()
-    elif not isinstance(tolerance, Tolerance):
-        raise ValueError(f"tolerance must be a gancheck Tolerance, got {type(tolerance).__name__}")
+    tolerance = as_tolerance(tolerance)
     judged, div = judge_generator(draws, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     k, n = int(judged["k"].iloc[0]), int(judged["n"].iloc[0])
-    broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
-    tests, within_sd = None, float("nan")
-    if broken is None or broken == gof.CONSTANT:
-        x = np.asarray(draws, dtype=float)
-        sds = x.std(axis=1, ddof=1)
-        within_sd = float(np.median(sds))
-        if broken is None and (sds == 0).any():
-            broken = gof.CONSTANT
-        if broken is None:
-            tests = band_tests(x, mean=plan.mean, std=plan.std, tolerance=tolerance, target=plan.target)
-    decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=plan.std,
-                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken,
-                      shape="normality" if plan.is_normal else "the target's shape")
-    table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
+    decision, table = decide_on_draws(
+        draws, judged=judged, div=div, std=plan.std, tolerance=tolerance, alpha=alpha, diverged=diverged,
+        bands=lambda x: band_tests(x, mean=plan.mean, std=plan.std, tolerance=tolerance, target=plan.target),
+        shape="normality" if plan.is_normal else "the target's shape")
     return Verdict(outcome=decision.outcome, reason=decision.reason, detected=decision.detected,
                    judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha,
                    k=k, n=n, target=plan.spec)
