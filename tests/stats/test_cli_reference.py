@@ -4,18 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from gancheck.cli import ArgumentParser, run_cli
-from gancheck.cli import score as score_cli
+from gancheck.cli import run_cli
 from gancheck.stats import two_sample
-
-
-def main(argv=None) -> int:
-    """The score command alone, wired as gancheck.__main__ wires every command."""
-    parser = ArgumentParser(prog="gancheck")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    score_cli.add_parser(commands)
-    args = parser.parse_args(argv)
-    return args.handler(args)
+from tests.stats.test_cli_score import main  # the score command alone
 
 
 def run(argv, capsys):
