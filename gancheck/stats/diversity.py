@@ -116,6 +116,17 @@ class DiversityResult:
     resolution: str = ""
     alpha: float = 0.05
 
+    def rows(self, tests, row) -> list[dict]:
+        """One judge row per diversity test, built by ``row(test, **fields)``: the status alone
+        where the draws could not be judged, else the test's effect, p-value and decision."""
+        if self.status != gof.OK:
+            return [row(test, status=self.status) for test in tests]
+        out = []
+        for test in tests:
+            effect, pvalue, reject = self.component(test.name)
+            out.append(row(test, statistic=effect, pvalue=pvalue, reject=reject))
+        return out
+
     def component(self, name: str) -> tuple[float, float, bool]:
         """(effect size, p-value, reject) of one component, as judge() reports it: the rank tests'
         p-values against no memorisation at all, reject when p < alpha / 2 (memorisation) or

@@ -69,12 +69,7 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
     scored = score(x, mean=mean, std=std, alpha=alpha, target=target)
     rows = [_judge_sample_test(table, test, alpha) for test, table in _by_test(scored, tests)]
     result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
-    for test in registry.DIVERSITY_TESTS:
-        if result.status != gof.OK:
-            rows.append(_row(test, status=result.status))
-            continue
-        effect, pvalue, reject = result.component(test.name)
-        rows.append(_row(test, statistic=effect, pvalue=pvalue, reject=reject))
+    rows += result.rows(registry.DIVERSITY_TESTS, _row)
     return _frame(rows, k, n), result
 
 

@@ -244,12 +244,7 @@ def reference_judge(draws, reference, *, alpha: float = 0.05, tolerance: Toleran
                          reject=bool(whole["reject"]), reject_rate=float(draws_table["reject"].mean()),
                          status=str(whole["status"])))
     div = diversity(x, mean=float(y.mean()), std=float(y.std(ddof=1)), alpha=alpha, tolerance=tolerance)
-    for test in DIVERSITY_TESTS:
-        if div.status != gof.OK:
-            rows.append(_row(test, status=div.status))
-            continue
-        effect, pvalue, reject = div.component(test.name)
-        rows.append(_row(test, statistic=effect, pvalue=pvalue, reject=reject))
+    rows += div.rows(DIVERSITY_TESTS, _row)
     return _frame(rows, k, n), div
 
 
