@@ -321,13 +321,16 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                 d_lr, g_lr = rates.epoch(epoch)
                 d_adam.begin_epoch(d_lr)
                 g_adam.begin_epoch(g_lr)
+                step_real, d_noise, g_noise = (_by_step(t, compile) for t in (real, inputs.d_noise, inputs.g_noise))
+                # Instance noise is as big as G's output: a copy would cost more than a graph.
+                d_fake_noise, g_fake_noise = _by_step(inputs.d_fake_noise, False), _by_step(inputs.g_fake_noise, False)
                 for k in range(cfg.d_steps):
-                    grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, real[:, k], inputs.d_noise[:, k], target,
-                                               _step(inputs.d_fake_noise, k), _draws(extra, "d", k))
+                    grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, step_real[k], d_noise[k], target,
+                                               _step(d_fake_noise, k), _draws(extra, "d", k))
                     d_adam.step(grad, k)
                 for k in range(cfg.g_steps):
-                    grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, inputs.g_noise[:, k],
-                                                       _step(inputs.g_fake_noise, k), _draws(extra, "g", k))
+                    grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, g_noise[k],
+                                                       _step(g_fake_noise, k), _draws(extra, "g", k))
                     g_adam.step(grad, k)
                     if g_average is not None:
                         g_average.lerp_(G.flat, 1 - cfg.g_ema)
@@ -355,8 +358,20 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
             for s in range(S)]
 
 
-def _step(noise: torch.Tensor | None, k: int) -> torch.Tensor | None:
-    return None if noise is None else noise[:, k]
+def _by_step(inputs: torch.Tensor | None, contiguous: bool):
+    """(S, steps, ...) epoch inputs as a sequence of per-step (S, ...) tensors. ``contiguous``
+    (compiled steps): each step's tensor is copied out whole, so that a compiled step sees the
+    same strides whatever the number of steps, and arms that differ only in their step ratio
+    share its graphs (its strides would otherwise be part of each graph's key)."""
+    if inputs is None:
+        return None
+    if not contiguous:
+        return inputs.unbind(1)
+    return inputs.transpose(0, 1).contiguous()
+
+
+def _step(noise, k: int) -> torch.Tensor | None:
+    return None if noise is None else noise[k]
 
 
 def _draws(extra: d_input.DInputDraws | None, part: str, k: int):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from gancheck.runs.costs import add_costs
 from gancheck.runs.execute import execute
 from gancheck.runs.files import RunLock, WriteError
 from gancheck.runs.progress import progress_bar
@@ -189,6 +190,7 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
             task.compile = "yes" if compiled[task.members[0][0]] else "no"
     total = sum(t.member_epochs for t in tasks)
     trained = 0
+    arm_costs: dict[str, dict] = {}
     members = sum(len(t.members) for t in tasks if t.kind == 'population')
     bar = progress_bar(total, f"training {members} members", enabled=show_progress)
     stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
@@ -202,13 +204,14 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
                 except sqlite3.IntegrityError:
                     continue  # already recorded (a retried task): keep the first, never write twice
                 trained += 1
+                add_costs(arm_costs, rec.arm, rec.cost)
             bar.set_postfix_str(f"{trained} stored", refresh=False)
         stopped = False
     finally:
         bar.close()
         elapsed = time.perf_counter() - start
         provenance.wall_s += elapsed
-        this_invocation.finish(computed=trained, wall_s=elapsed)
+        this_invocation.finish(computed=trained, wall_s=elapsed, arm_costs=arm_costs)
         try:
             store.set_meta("provenance", provenance.to_dict())
         except WriteError:

@@ -139,6 +139,9 @@ class Invocation:
     gpu: dict = field(default_factory=dict)  # a CUDA run's GPU: name, memory_gib (device.gpu_properties)
     computed: int = 0                # members computed by this invocation
     wall_s: float = 0.0
+    # arm -> {members, core_s, compile_s, judge_s}: the CPU seconds this invocation's workers
+    # spent on each arm's members, of which compiling and judging (gancheck.runs.costs)
+    arm_costs: dict = field(default_factory=dict)
     host: Host = field(default_factory=Host)
     versions: dict = field(default_factory=dict)
 
@@ -153,8 +156,9 @@ class Invocation:
                    workers=int(workers), threads_per_worker=int(threads_per_worker),
                    compile=compile, draws=draws, gpu=dict(gpu or {}), host=Host.collect(), versions=versions())
 
-    def finish(self, *, computed: int, wall_s: float) -> None:
+    def finish(self, *, computed: int, wall_s: float, arm_costs: dict | None = None) -> None:
         self.computed, self.wall_s = int(computed), float(wall_s)
+        self.arm_costs = {arm: dict(cost) for arm, cost in (arm_costs or {}).items()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Invocation":

@@ -86,6 +86,9 @@ class MemberRecord:
     coord_mean: np.ndarray | None = None  # (n,) per coordinate, mean across all draws
     coord_sd: np.ndarray | None = None    # (n,) per coordinate, sd across all draws (ddof=1)
     verdict: dict | None = None           # gancheck.verdict's outcome, reason, detected
+    #: the member's share of its task's cost (gancheck.runs.costs: core_s, compile_s, judge_s);
+    #: recorded per arm with the invocation, not in the members table
+    cost: dict | None = None
 
 
 #: The fields of gancheck.diversity's result kept per member (diversity_pvalue is its pvalue).

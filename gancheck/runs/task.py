@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from gancheck.runs.controls import draw_control
+from gancheck.runs.costs import CostMeter
 from gancheck.runs.plan import Task
 from gancheck.runs.store import DIVERSITY_FIELDS, MemberRecord
 
@@ -59,26 +60,30 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
 
     from gancheck.gan.engine import resolve_compile
     from gancheck.gan.population import Population, train_population
+    meter = CostMeter.start()
     configs = [m.config for m in task.members]
     seeds = [m.seed for m in task.members]
     compiled = resolve_compile(task.compile or compile, configs[0], torch.device(device).type)
     results = train_population(Population(configs, seeds), n_draws=task.n_draws,
                                device=device, compile=compiled, on_epoch=on_epoch)
+    training = meter.share(len(task.members))
     records = []
     for member, res in zip(task.members, results):
         cfg = member.config
         draws = res.samples
         usable = res.status == "done" and np.isfinite(draws).all()
+        judging = time.process_time()
         scores, div, outcome = _judge_draws(draws if usable else np.full_like(draws, np.nan),
                                             cfg.data_mean, cfg.data_std, task.alpha,
                                             diverged=res.status == "diverged", target=cfg.target)
+        judge_s = time.process_time() - judging
         coord_mean, coord_sd = _coordinates(draws) if usable else (None, None)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="member", status=res.status,
             diverged_epoch=res.diverged_epoch, wall_s=res.wall_s, diversity=div, history=res.history,
             sample=draws[0] if usable else None, scores=scores,
             preview=draws[:PREVIEW_DRAWS] if usable else None, coord_mean=coord_mean, coord_sd=coord_sd,
-            verdict=outcome))
+            verdict=outcome, cost={**training, "core_s": training["core_s"] + judge_s, "judge_s": judge_s}))
     return records
 
 
@@ -90,11 +95,16 @@ def _run_control(task: Task) -> list[MemberRecord]:
         law = parse_target(task.target_spec)
     records = []
     for member in task.members:  # a control's members: the seed is the replicate's number
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         draws = draw_control(task.control, member.seed, task.n_draws, task.n, mean, std, target=law)
         scores, div, outcome = _judge_draws(draws, mean, std, task.alpha, target=task.target_spec)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="control", status="done", diverged_epoch=None,
             wall_s=time.perf_counter() - start, diversity=div, history=None, sample=None,
-            scores=scores, verdict=outcome))
+            scores=scores, verdict=outcome, cost=_control_cost(time.process_time() - cpu)))
     return records
+
+
+def _control_cost(seconds: float) -> dict:
+    # A control replicate is drawn and judged: its whole cost is judging, and nothing compiles.
+    return {"core_s": seconds, "compile_s": 0.0, "judge_s": seconds}

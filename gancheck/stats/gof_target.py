@@ -45,12 +45,8 @@ NULL_SEED = 2026_12_06
 
 
 
-def ks(x: np.ndarray, *, target) -> tuple[np.ndarray, np.ndarray]:
-    n = x.shape[1]
-    u = target.cdf(x)
-    i = np.arange(1, n + 1)
-    d = np.maximum((i / n - u).max(axis=1), (u - (i - 1) / n).max(axis=1))
-    return d, stats.kstwo.sf(d, n)
+def ks(x: np.ndarray, *, target, decide_at: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    return gof.ks_of_uniforms(target.cdf(x), decide_at)
 
 
 def ad(x: np.ndarray, *, target) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from scipy import stats
 
 from gancheck.stats import gof, registry, targeting
 from gancheck.stats.diversity import DiversityResult, diversity
-from gancheck.stats.scoring import score
+from gancheck.stats.scoring import decisions
 from gancheck.stats.tolerance import Tolerance
 
 #: Columns of judge()'s table (the lead's aggregation reads them).
@@ -66,7 +66,7 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
         k, n = (x.shape[0], int(np.prod(x.shape[1:]))) if x.ndim else (0, 0)
         return _frame([_row(t, status=gof.NOT_2D) for t in (*tests, *registry.DIVERSITY_TESTS)], k, n), None
     k, n = x.shape
-    scored = score(x, mean=mean, std=std, alpha=alpha, target=target)
+    scored = decisions(x.astype(float, copy=False), plan, tests, alpha)
     rows = [_judge_sample_test(table, test, alpha) for test, table in _by_test(scored, tests)]
     result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     rows += result.rows(registry.DIVERSITY_TESTS, _row)

@@ -50,6 +50,9 @@ class StatTest:
     #: The statistic needs every value strictly inside the target's support (A² weighs log F and
     #: log(1 - F)): a value exactly at a finite end, which rounding puts there, leaves it untested.
     needs_interior: bool = False
+    #: run and run_target take ``decide_at=alpha``: a p-value exact only where it decides p < alpha
+    #: (gof.ks_pvalue), for judge, which keeps only the decisions.
+    decides: bool = False
 
 
 def _normal_only(target) -> bool:
@@ -77,7 +80,7 @@ _ENTRIES = (
     StatTest("ks", "simple", "Kolmogorov–Smirnov", "fit", 1,
              "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p.",
              "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", 1, "order", gof.ks,
-             run_target=gof_target.ks,
+             run_target=gof_target.ks, decides=True,
              target_description="The sample is iid from the target; largest gap between its ECDF and the "
                                 "target CDF, exact p."),
     StatTest("ad", "simple", "Anderson–Darling", "fit", 2,

@@ -105,10 +105,20 @@ def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     gaps = np.diff(distinct)
     w = min(GRID_WINDOW, gaps.size)
     starts = np.minimum(np.arange(gaps.size), gaps.size - w)  # each gap's window, kept in range
-    windows = np.lib.stride_tricks.sliding_window_view(gaps, w)[starts]
-    step = windows.min(axis=1)
-    steps = windows / step[:, None]
-    on_grid = (np.abs(steps - np.round(steps)) <= GRID_TOLERANCE).all(axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(gaps, w)
+    step = windows.min(axis=1)[starts]
+    # A window is on a grid when each of its gaps is a whole multiple of its smallest. Tested one
+    # gap position at a time over the windows still in the running: continuous data fails on its
+    # first gaps, so this costs a few passes rather than w (the same test, so the same answer).
+    on_grid = np.ones(gaps.size, dtype=bool)
+    running = np.arange(gaps.size)
+    for j in range(w):
+        ratio = windows[starts[running], j] / step[running]
+        fails = ~(np.abs(ratio - np.round(ratio)) <= GRID_TOLERANCE)
+        on_grid[running[fails]] = False
+        running = running[~fails]
+        if running.size == 0:
+            break
     gap_cell = np.where(on_grid, step, 0.0)
     # A distinct value takes the cell of the gap after it (the last one, the gap before it).
     distinct_cell = np.append(gap_cell, gap_cell[-1])

@@ -61,6 +61,14 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     return _frame(statistic, pvalue, status, sizes, alpha, tests)
 
 
+def decisions(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float) -> pd.DataFrame:
+    """score()'s table for a (K, n) array, for a caller that keeps only each row's statistic,
+    reject and status (judge): the tests that can (StatTest.decides) compute their p-value
+    exactly only where it decides p < alpha, so this table's pvalue column is not for showing."""
+    statistic, pvalue, status = _score_matrix(x, plan, tests, decide_at=alpha)
+    return _frame(statistic, pvalue, status, np.full(x.shape[0], x.shape[1]), alpha, tests)
+
+
 def _as_rows(samples) -> np.ndarray | list:
     """A 2-D float array when the rows share one length; else a list of (row or None, size)."""
     if samples is None:  # numpy would turn it into NaN
@@ -98,8 +106,9 @@ def _check_numeric(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
 
 
-def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests):
-    """statistic, pvalue, status: (m, T) arrays for the rows of x and the tests."""
+def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, decide_at: float | None = None):
+    """statistic, pvalue, status: (m, T) arrays for the rows of x and the tests (``decide_at``:
+    see ``decisions``)."""
     m, n = x.shape
     statistic = np.full((m, len(tests)), np.nan)
     pvalue = np.full_like(statistic, np.nan)
@@ -127,8 +136,10 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests):
             continue
         rows = ok[~tied]
         block = valid if not tied.any() else valid[~tied]
-        statistic[rows, j], pvalue[rows, j] = (test.run(block, mean=plan.mean, std=plan.std) if plan.is_normal
-                                               else test.run_target(block, target=plan.target))
+        deciding = {"decide_at": decide_at} if decide_at is not None and test.decides else {}
+        statistic[rows, j], pvalue[rows, j] = (test.run(block, mean=plan.mean, std=plan.std, **deciding)
+                                               if plan.is_normal else test.run_target(block, target=plan.target,
+                                                                                      **deciding))
     # Defensive: a test that could not produce a number must not read as a pass.
     # An infinite statistic with p = 0 is a real answer (A² of a value outside a target's support).
     decisive = (statistic == np.inf) & (pvalue == 0)

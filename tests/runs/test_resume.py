@@ -226,3 +226,23 @@ def test_each_invocation_records_its_engine(tmp_path, tiny_design, monkeypatch):
     # Eager CPU steps draw from each member's torch generator (gancheck.gan.engine.resolve_draws).
     assert [i["draws"] for i in invocations] == [f"torch {arms}"] * 2
     assert all(i["device"].startswith("cpu") for i in invocations)
+
+
+def test_each_invocation_records_what_each_arm_cost(tmp_path, tiny_design):
+    # Where the time went, per arm (gancheck.runs.costs): every member and control replicate an
+    # invocation computed is counted once, its CPU seconds include its judging, and a rerun that
+    # computes nothing records no cost.
+    from gancheck.runs.provenance import Provenance
+    from gancheck.runs.store import Store
+    run_design(tiny_design, tmp_path, **RUN)
+    run_design(tiny_design, tmp_path, **RUN)
+    store = Store(tmp_path / STORE_NAME)
+    try:
+        first, second = Provenance.from_dict(store.get_meta("provenance")).invocations
+    finally:
+        store.close()
+    members = {a.name: len(tiny_design.seeds) for a in tiny_design.arms} | {"control:null": 2}
+    assert {arm: cost["members"] for arm, cost in first.arm_costs.items()} == members
+    for cost in first.arm_costs.values():
+        assert cost["core_s"] >= cost["judge_s"] > 0 and cost["compile_s"] >= 0
+    assert second.computed == 0 and second.arm_costs == {}

@@ -248,3 +248,28 @@ def test_ad_pvalue_never_below_the_chi2_bound(n):
     # Below the far tail the floor does not bind: the usual critical values of the limiting law
     # (D'Agostino & Stephens 1986, Table 4.2: 1.933 at 10%, 2.492 at 5%, 3.857 at 1%) still hold.
     assert ad_pvalue(np.array([1.933, 2.492, 3.857]), n) == pytest.approx([0.10, 0.05, 0.01], abs=1.5e-3)
+
+
+@pytest.mark.parametrize("n, alpha", [(500, 0.05), (500, 0.01), (50, 0.05), (10, 0.1), (1, 0.05)])
+def test_ks_decisions_are_those_of_the_exact_pvalues(n, alpha):
+    # Oracle: scipy.stats.kstwo.sf, the exact p that gof.ks reports, compared with alpha. D is
+    # swept densely across the critical value (and far off it) so both sides and the window's
+    # inside are met.
+    critical = stats.kstwo.isf(alpha, n)
+    d = np.concatenate([np.linspace(critical * 0.99, critical * 1.01, 401),
+                        np.linspace(0.5 / n, 1.0, 50), [critical, np.nan]])
+    exact = stats.kstwo.sf(d, n)
+    decided = gof.ks_pvalue(d, n, decide_at=alpha)
+    assert np.array_equal(decided < alpha, exact < alpha)
+    assert np.isnan(decided[-1])  # NaN in, NaN out: reject_rule then rejects it
+    near = np.abs(d / critical - 1) < 0.9 * gof.KS_DECISION_WINDOW  # well inside the window
+    assert near.sum() > 10 and np.array_equal(decided[near], exact[near])
+
+
+def test_ks_without_a_decision_level_is_scipys_exact_pvalue(rng):
+    # Oracle: scipy.stats.kstest(method="exact"), which is kstwo.sf of the same D.
+    x = np.sort(rng.normal(4, 1.25, (5, 120)), axis=1)
+    d, p = gof.ks(x, mean=4, std=1.25)
+    for row, di, pi in zip(x, d, p):
+        ref = stats.kstest(row, stats.norm(4, 1.25).cdf, method="exact")
+        assert di == pytest.approx(ref.statistic, abs=1e-15) and pi == pytest.approx(ref.pvalue, rel=1e-12)

@@ -111,3 +111,15 @@ def test_generator_level_ks_has_power_where_one_draw_does_not():
     # reference's own error (as test_calibration.power_tolerance).
     se = np.sqrt(0.63 * 0.37 / (replicates * 100))
     assert abs(per_draw["ks"] - 0.63) <= 2.58 * se + 0.005 + 2.58 * np.sqrt(0.63 * 0.37 / 10_000)
+
+
+def test_judge_counts_the_same_rejections_as_score(rng):
+    # judge decides KS without every exact p-value (gof.ks_pvalue's decide_at); its rejection
+    # counts must be score()'s, whose p-values are all exact. Samples near KS's critical value
+    # (a small shift) make the decisions close.
+    from gancheck import score
+    for shift in (0.0, 0.1, 0.2):
+        x = rng.normal(4 + shift, 1.25, (60, 200))
+        per_draw = score(x).query("test == 'ks'")
+        row = judge(x).set_index("test").loc["ks"]
+        assert row["reject_rate"] == per_draw["reject"].mean()
