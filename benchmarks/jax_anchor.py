@@ -5,8 +5,8 @@
 What a user would reach for instead of gancheck's population trainer, to train many seeds of the
 "GAN learns N(4, 1.25)" example at once: every member's parameters stacked, ``jax.vmap`` over the
 members, ``jax.lax.scan`` over the epochs and, inside each epoch, over its D steps and its G steps,
-the whole run one ``jax.jit`` call. Only ``jax`` is needed (``pip install -e '.[bench]'``): Adam is
-written out in a few lines rather than taken from optax.
+the whole run one ``jax.jit`` call. Only ``jax`` is needed (the ``bench`` extra:
+``pip install -c constraints.txt -e '.[bench]'``): Adam is written out in a few lines, not optax's.
 
 The work per member-epoch is the seed's (GANConfig() defaults, read from gancheck so the two cannot
 drift): G = Linear(50->5) ReLU Linear(5->5) ReLU Linear(5->500) on U(0, 1) noise; D on the 4
