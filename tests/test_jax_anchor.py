@@ -3,6 +3,7 @@
 jax is an optional extra (bench); where it is absent (CI) the test skips.
 """
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,20 @@ import pytest
 jax = pytest.importorskip("jax", reason="the JAX anchor needs jax: pip install -c constraints.txt -e '.[bench]'")
 
 from gancheck import GANConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quick_compile():
+    # XLA reads its flags when JAX first compiles, which is in this module's test. Without
+    # optimising the generated code the two compilations take a third of the time (about 4 s
+    # instead of 12 here); the test checks shapes and finiteness, not speed.
+    before = os.environ.get("XLA_FLAGS")
+    os.environ["XLA_FLAGS"] = " ".join(filter(None, (before, "--xla_backend_optimization_level=0")))
+    yield
+    if before is None:
+        del os.environ["XLA_FLAGS"]
+    else:
+        os.environ["XLA_FLAGS"] = before
 
 
 def _anchor():
