@@ -200,7 +200,9 @@ def jax_member_epochs_per_s(members: int = 64, epochs: int = 20, repeats: int = 
 def describe() -> dict:
     """JAX's version and the device it runs on."""
     device = jax.devices()[0]
-    return {"jax": jax.__version__, "device": f"{device.platform}: {getattr(device, 'device_kind', device)}"}
+    kind = getattr(device, "device_kind", device.platform)
+    return {"jax": jax.__version__,
+            "device": device.platform if kind == device.platform else f"{device.platform}: {kind}"}
 
 
 def main(argv=None) -> int:

@@ -365,18 +365,19 @@ def main(argv=None) -> int:
         print(f"\nfeatures={features} ({'compiled' if _compiled(features, args) else 'eager'}): reference "
               f"{result['reference_member_epochs_per_s']} member-epochs/s"
               + (f", with batched get_moments {batched}" if batched else "") + f" (warm-up {result['warmup_s']} s)")
-        jax_columns = f" {'JAX m-e/s':>10} {'x JAX':>6}" if anchor is not None else ""
+        with_jax = anchor is not None and features == "moments"  # the anchor is the seed's 4-moment D
+        jax_columns = f" {'JAX m-e/s':>10} {'x JAX':>6}" if with_jax else ""
         print(f"{'members':>8} {'member-epochs/s':>16} {'x reference':>12} {'x batched':>12} {'peak RSS MB':>12}"
               + jax_columns)
         for row in result["population"]:
             print(f"{row['members']:>8} {row['member_epochs_per_s']:>16} {row['speedup']:>12} "
                   f"{row.get('speedup_vs_batched_reference', '-'):>12} {row.get('peak_rss_mb', '-'):>12}"
                   + (f" {row.get('jax_member_epochs_per_s', '-'):>10} {row.get('over_jax', '-'):>6}"
-                     if anchor is not None else ""))
+                     if with_jax else ""))
     if anchor is not None:
         jax_info = report["settings"]["jax"]
-        print(f"\nJAX anchor: jax {jax_info['jax']} on {jax_info['device']}, jit(vmap(scan)), "
-              f"the seed's configuration (features=moments rows)")
+        print(f"\nJAX anchor (x JAX: the population's rate over it): jax {jax_info['jax']} on "
+              f"{jax_info['device']}, jit(vmap(scan)) over the seed's configuration")
     return 0
 
 
