@@ -6,7 +6,7 @@
                                     [--mode host|device] [--json]
                                     [--generator vector|per_value] [--noise uniform|normal]
                                     [--minibatch-std] [--instance-noise SD] [--g-loss NAME]
-                                    [--g-activation NAME] [--d-activation NAME]
+                                    [--g-activation NAME] [--d-activation NAME] [--jax]
 
 A member-epoch is one epoch (20 D steps and 20 G steps) of one member. Both trainers run in the
 same run under the same torch thread count: one warm-up run each, then ``--repeats`` rounds that
@@ -31,6 +31,15 @@ number per value).
 Peak RSS is measured for each size in a fresh subprocess (resource.getrusage(RUSAGE_SELF).ru_maxrss
 in the child, which trains that population for two epochs), so sizes do not contaminate each
 other. On CUDA the child reports peak GPU memory per member instead of RSS alone.
+
+``--jax`` (needs the ``bench`` extra: ``pip install -c constraints.txt -e '.[bench]'``) also times,
+in the same run after the rounds above, what a user would write instead of gancheck: the seed's
+training in JAX, ``jit(vmap(scan))`` over the members and the whole loop (benchmarks/jax_anchor.py),
+at each ``--members`` size with the same epochs and repeats (one warm-up call that compiles, then
+the median). It runs in this process with JAX's defaults (XLA's thread pool over every core). Each
+population row of the 4-moment discriminator gets ``jax_member_epochs_per_s`` and ``over_jax``,
+the population's median over the anchor's. The anchor is the seed's configuration only, so
+``--jax`` asks for ``moments`` among ``--features`` and the seed's settings otherwise.
 
 Baselines run one member at a time on the CPU whatever ``--device`` says. The reference trainer
 (``reference_member_epochs_per_s``; speed-ups are against it) is the seed's loop, the oracle of
@@ -210,6 +219,26 @@ def measure(features: str, args, pool=None) -> dict:
     return result
 
 
+def _jax_anchor():
+    """benchmarks/jax_anchor.py, or None after a one-line error where jax is not importable."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import jax_anchor
+    except ImportError as error:
+        print(f"throughput.py: error: --jax needs jax ({error}); install it with "
+              f"pip install -c constraints.txt -e '.[bench]'", file=sys.stderr)
+        return None
+    return jax_anchor
+
+
+def _add_jax(rows: list[dict], anchor, args) -> None:
+    """Time the JAX anchor at each row's size; add its rate and the population's ratio over it."""
+    for row in rows:
+        rate = anchor.jax_member_epochs_per_s(row["members"], args.epochs, args.repeats)
+        row["jax_member_epochs_per_s"] = round(rate, 1)
+        row["over_jax"] = round(row["member_epochs_per_s"] / rate, 2)
+
+
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -253,6 +282,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--jax", action="store_true",
+                        help="also time the seed's training in JAX, jit(vmap(scan)) (benchmarks/jax_anchor.py), "
+                             "and report the population's speed over it; needs the bench extra")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
@@ -276,6 +308,15 @@ def main(argv=None) -> int:
             or args.draw_threads < 0):
         parser.error("--members, --epochs, --repeats, --threads and --workers must be positive, --draw-threads >= 0")
     feature_sets = args.features.split(",")
+    anchor = None
+    if args.jax:
+        anchor = _jax_anchor()
+        if anchor is None:
+            return 2
+        if "moments" not in feature_sets or _config("moments", args.epochs, args) != GANConfig(num_epochs=args.epochs):
+            parser.error("--jax: the JAX anchor trains the seed's configuration only: it needs moments among "
+                         "--features and the default --hidden, --generator, --noise, --minibatch-std, "
+                         "--instance-noise, --g-loss and activations")
     load_before = os.getloadavg()
     pool = None
     if args.workers > 1:
@@ -287,6 +328,8 @@ def main(argv=None) -> int:
     finally:
         if pool is not None:
             pool.shutdown()
+    if anchor is not None:  # after the population's rounds, in this process, with the pool gone
+        _add_jax(results["moments"]["population"], anchor, args)
     first = results[feature_sets[0]]
     report = {
         "device": describe_device(torch.device(args.device)) + (f", {_cpu_name()}, {os.cpu_count()} cores"
@@ -305,7 +348,7 @@ def main(argv=None) -> int:
                                for features in feature_sets},
                      "compiled": {features: _compiled(features, args) for features in feature_sets},
                      "epochs": args.epochs, "reference_epochs": REFERENCE_EPOCHS, "repeats": args.repeats,
-                     "torch": torch.__version__},
+                     "torch": torch.__version__, **({"jax": anchor.describe()} if anchor else {})},
         "load_average": {"before": [round(x, 2) for x in load_before],
                          "after": [round(x, 2) for x in os.getloadavg()]},
     }
@@ -322,10 +365,19 @@ def main(argv=None) -> int:
         print(f"\nfeatures={features} ({'compiled' if _compiled(features, args) else 'eager'}): reference "
               f"{result['reference_member_epochs_per_s']} member-epochs/s"
               + (f", with batched get_moments {batched}" if batched else "") + f" (warm-up {result['warmup_s']} s)")
-        print(f"{'members':>8} {'member-epochs/s':>16} {'x reference':>12} {'x batched':>12} {'peak RSS MB':>12}")
+        with_jax = anchor is not None and features == "moments"  # the anchor is the seed's 4-moment D
+        jax_columns = f" {'JAX m-e/s':>10} {'x JAX':>6}" if with_jax else ""
+        print(f"{'members':>8} {'member-epochs/s':>16} {'x reference':>12} {'x batched':>12} {'peak RSS MB':>12}"
+              + jax_columns)
         for row in result["population"]:
             print(f"{row['members']:>8} {row['member_epochs_per_s']:>16} {row['speedup']:>12} "
-                  f"{row.get('speedup_vs_batched_reference', '-'):>12} {row.get('peak_rss_mb', '-'):>12}")
+                  f"{row.get('speedup_vs_batched_reference', '-'):>12} {row.get('peak_rss_mb', '-'):>12}"
+                  + (f" {row.get('jax_member_epochs_per_s', '-'):>10} {row.get('over_jax', '-'):>6}"
+                     if with_jax else ""))
+    if anchor is not None:
+        jax_info = report["settings"]["jax"]
+        print(f"\nJAX anchor (x JAX: the population's rate over it): jax {jax_info['jax']} on "
+              f"{jax_info['device']}, jit(vmap(scan)) over the seed's configuration")
     return 0
 
 
