@@ -8,8 +8,8 @@ runs is a child process of the worker, and its seconds are counted too (``cpu_se
 """
 from __future__ import annotations
 
-import os
 import sys
+import time
 from dataclasses import dataclass
 
 #: The fields of a member's cost, in seconds.
@@ -33,14 +33,23 @@ def compile_seconds() -> float:
 
 def cpu_seconds() -> float:
     """User and system CPU seconds of this process and of its finished children (the C++
-    compiler runs that torch.compile starts)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    compiler runs that torch.compile starts). Both clocks count in microseconds or finer
+    (os.times() counts in ticks of 10 ms, as long as a small member's verdict)."""
+    return time.process_time() + _children_seconds()
+
+
+def _children_seconds() -> float:
+    try:
+        import resource
+    except ImportError:  # not Unix: the compiler's own seconds are then not counted
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
 class CostMeter:
-    """Started before a task; ``share(members, judge_s)`` gives each member its part."""
+    """Started before a task; ``share(members)`` gives each member its part of what it cost so far."""
     cpu0: float
     compile0: float
 

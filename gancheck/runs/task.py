@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from gancheck.runs.controls import draw_control
-from gancheck.runs.costs import CostMeter
+from gancheck.runs.costs import CostMeter, cpu_seconds
 from gancheck.runs.plan import Task
 from gancheck.runs.store import DIVERSITY_FIELDS, MemberRecord
 
@@ -72,11 +72,11 @@ def _run_population(task: Task, device: str, compile: str, on_epoch) -> list[Mem
         cfg = member.config
         draws = res.samples
         usable = res.status == "done" and np.isfinite(draws).all()
-        judging = time.process_time()
+        judging = cpu_seconds()
         scores, div, outcome = _judge_draws(draws if usable else np.full_like(draws, np.nan),
                                             cfg.data_mean, cfg.data_std, task.alpha,
                                             diverged=res.status == "diverged", target=cfg.target)
-        judge_s = time.process_time() - judging
+        judge_s = cpu_seconds() - judging
         coord_mean, coord_sd = _coordinates(draws) if usable else (None, None)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="member", status=res.status,
@@ -95,13 +95,13 @@ def _run_control(task: Task) -> list[MemberRecord]:
         law = parse_target(task.target_spec)
     records = []
     for member in task.members:  # a control's members: the seed is the replicate's number
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), cpu_seconds()
         draws = draw_control(task.control, member.seed, task.n_draws, task.n, mean, std, target=law)
         scores, div, outcome = _judge_draws(draws, mean, std, task.alpha, target=task.target_spec)
         records.append(MemberRecord(
             arm=member.arm, seed=member.seed, digest="", kind="control", status="done", diverged_epoch=None,
             wall_s=time.perf_counter() - start, diversity=div, history=None, sample=None,
-            scores=scores, verdict=outcome, cost=_control_cost(time.process_time() - cpu)))
+            scores=scores, verdict=outcome, cost=_control_cost(cpu_seconds() - cpu)))
     return records
 
 
