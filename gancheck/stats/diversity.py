@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from gancheck.stats import gof, targeting
+from gancheck.stats import gof, table_cache, targeting
 from gancheck.stats.repeats import repeats
 from gancheck.stats.tolerance import Tolerance
 
@@ -297,6 +297,14 @@ def diversity_null(k: int, n: int, replicates: int | None = None, seed: int = NU
     distribution. The statistics are computed by the same functions that judge the data.
     """
     replicates = null_replicates(k, n) if replicates is None else replicates
+    # Kept on disk too (table_cache): every worker process of a run would otherwise simulate it.
+    tables = table_cache.cached_tables("diversity_null", dict(k=k, n=n, replicates=replicates, seed=seed),
+                                       [__file__], ("coordinates", "heterogeneity"), replicates,
+                                       lambda: _simulate_diversity_null(k, n, replicates, seed))
+    return DiversityNull(k=k, n=n, **tables)
+
+
+def _simulate_diversity_null(k: int, n: int, replicates: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([seed, k, n])
     total = k * n
     chunk = max(1, 2**20 // total)
@@ -307,9 +315,5 @@ def diversity_null(k: int, n: int, replicates: int | None = None, seed: int = NU
         r = rng.permuted(np.tile(ranks, (size, 1)), axis=1).reshape(size, k, n)
         coordinates.append(_kruskal_h(r.sum(axis=1), k, total))
         heterogeneity.append(_kruskal_h(r.sum(axis=2), n, total))
-    tables = {}
-    for name, parts in (("coordinates", coordinates), ("heterogeneity", heterogeneity)):
-        table = np.sort(np.concatenate(parts))
-        table.flags.writeable = False  # shared by every caller through the cache
-        tables[name] = table
-    return DiversityNull(k=k, n=n, **tables)
+    return {"coordinates": np.sort(np.concatenate(coordinates)),
+            "heterogeneity": np.sort(np.concatenate(heterogeneity))}

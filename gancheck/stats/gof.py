@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from gancheck.stats import table_cache
 from gancheck.stats.ks_pvalue import KS_DECISION_WINDOW, ks_of_uniforms, ks_pvalue  # noqa: F401
 
 #: Smallest sample for the tests whose p-value is a finite-n formula (ad, cvm) or a simulated null
@@ -53,7 +54,7 @@ MAX_ABS = 1e150
 #: Null replicates per n for the simulated p-values. Monte Carlo SE of a p-value near 0.05 is
 #: sqrt(0.05 * 0.95 / 50000) = 0.001, and the table's whole ECDF is typically within 0.004 of the
 #: truth (KS: 0.83 / sqrt(R)); 20,000 replicates left errors of 0.014 with an unlucky seed. Building
-#: the table at n = 500 takes about 2 s, once per process. R + 1 is a round number so that
+#: the table at n = 500 takes about 2 s, once per machine (table_cache). R + 1 is a round number so that
 #: alpha * (R + 1) is an integer and the test's level is exact.
 NULL_REPLICATES = 49_999
 #: Building a table costs time in proportion to R * n: above this many values R shrinks (to no less
@@ -359,6 +360,14 @@ def shape_null(n: int, replicates: int | None = None, seed: int = NULL_SEED) -> 
     cannot drift apart. Work is chunked to about 2**20 values at a time to bound memory.
     """
     replicates = null_replicates(n) if replicates is None else replicates
+    names = ("abs_skew", "kurtosis", "ad_normal", "shapiro")
+    # Kept on disk too (table_cache): every worker process of a run would otherwise simulate it.
+    tables = table_cache.cached_tables("shape_null", dict(n=n, replicates=replicates, seed=seed), [__file__],
+                                       names, replicates, lambda: _simulate_shape_null(n, replicates, seed))
+    return ShapeNull(n=n, **tables)
+
+
+def _simulate_shape_null(n: int, replicates: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([seed, n])
     chunk = max(1, 2**20 // n)
     parts: dict[str, list[np.ndarray]] = {"abs_skew": [], "kurtosis": [], "ad_normal": [], "shapiro": []}
@@ -368,9 +377,4 @@ def shape_null(n: int, replicates: int | None = None, seed: int = NULL_SEED) -> 
         parts["kurtosis"].append(excess_kurtosis(x))
         parts["ad_normal"].append(anderson_darling(standardise(x)))
         parts["shapiro"].append(shapiro_w(x))
-    tables = {}
-    for name, chunks in parts.items():
-        table = np.sort(np.concatenate(chunks)) if chunks else np.empty(0)
-        table.flags.writeable = False  # shared by every caller through the cache
-        tables[name] = table
-    return ShapeNull(n=n, **tables)
+    return {name: np.sort(np.concatenate(chunks)) if chunks else np.empty(0) for name, chunks in parts.items()}

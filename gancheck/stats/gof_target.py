@@ -32,13 +32,14 @@ are skewed in general. Which moment tests apply to which target is the registry'
 from __future__ import annotations
 
 import functools
+import sys
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-from gancheck.stats import gof
+from gancheck.stats import gof, table_cache
 
 #: Fixed seed of the simulated moment nulls (combined with the target's spec and n).
 NULL_SEED = 2026_12_06
@@ -107,6 +108,16 @@ def moment_null(target, n: int, replicates: int | None = None, seed: int = NULL_
     chunked to about 2**20 values at a time to bound memory.
     """
     replicates = gof.null_replicates(n) if replicates is None else replicates
+    names = tuple(name for name, (_, value) in _MOMENTS.items() if np.isfinite(value(target)))
+    # Kept on disk too (table_cache), keyed by the spec and the code that draws from the target.
+    sources = [__file__, gof.__file__, sys.modules[type(target).__module__].__file__]
+    tables = table_cache.cached_tables("moment_null", dict(target=target.spec, n=n, replicates=replicates, seed=seed),
+                                       sources, names, replicates,
+                                       lambda: _simulate_moment_null(target, n, replicates, seed))
+    return MomentNull(n=n, tables=tables)
+
+
+def _simulate_moment_null(target, n: int, replicates: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(null_seed(target, n, seed))
     chunk = max(1, 2**20 // n)
     parts: dict[str, list[np.ndarray]] = {}
@@ -114,12 +125,7 @@ def moment_null(target, n: int, replicates: int | None = None, seed: int = NULL_
         x = target.rvs((min(chunk, replicates - start), n), rng)
         for name, values in _moment_errors(x, target).items():
             parts.setdefault(name, []).append(values)
-    tables = {}
-    for name, chunks in parts.items():
-        table = np.sort(np.concatenate(chunks))
-        table.flags.writeable = False  # shared by every caller through the cache
-        tables[name] = table
-    return MomentNull(n=n, tables=tables)
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
 def equal_tailed_p(null_sorted: np.ndarray, observed: np.ndarray) -> np.ndarray:
