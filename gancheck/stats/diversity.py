@@ -57,7 +57,7 @@ import numpy as np
 from scipy import stats
 
 from gancheck.stats import gof, targeting
-from gancheck.stats.repeats import repeats
+from gancheck.stats.repeats import Pooled, pooled, repeats
 from gancheck.stats.tolerance import Tolerance
 
 #: The memorisation rule in words, for reports and CLIs (the code below is its only definition).
@@ -171,8 +171,9 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
         return _undecided(status, *x.shape, alpha=alpha)
     k, n = x.shape
     null = diversity_null(k, n)
-    ranks = stats.rankdata(x, axis=None).reshape(k, n)
-    ties = _tie_correction(x)
+    pool = pooled(x)  # one sort of the N values serves the ranks, the ties and the repeats
+    ranks = _ranks(pool).reshape(k, n)
+    ties = _tie_correction(pool.counts)
     h_coordinates = _kruskal_h(ranks.sum(axis=0), k, k * n) / ties
     h_draws = _kruskal_h(ranks.sum(axis=1), n, k * n) / ties
     p_coordinates = _upper_p(null.coordinates, h_coordinates)
@@ -182,7 +183,7 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
     p_memorised = _icc_pvalue(f0, tolerance.fixed_share, k, n)
     p_collapse = _icc_pvalue(f0, tolerance.collapse, k, n)
     p_fixed_within = 1.0 - p_memorised if np.isfinite(f0) else 0.0
-    found = repeats(x, ratio=tolerance.repeats)  # float32 values stay exact in float64
+    found = repeats(x, ratio=tolerance.repeats, pooled_values=pool)  # float32 values stay exact in float64
     collapsed = bool(p_collapse < alpha / 2)
     memorised = bool(not collapsed and (p_memorised < alpha / 2 or found.pvalue < alpha / 2))
     return DiversityResult(
@@ -246,10 +247,21 @@ def _kruskal_h(group_sums: np.ndarray, size: int, total: int) -> np.ndarray:
     return 12.0 / (total * (total + 1.0)) * (group_sums**2).sum(axis=-1) / size - 3.0 * (total + 1.0)
 
 
-def _tie_correction(x: np.ndarray) -> float:
-    """1 - Σ(t³ - t) / (N³ - N) over groups of tied values (Kruskal & Wallis 1952)."""
-    _, counts = np.unique(x, return_counts=True)
-    total = float(x.size)
+def _ranks(pool: Pooled) -> np.ndarray:
+    """Mid-ranks of the pooled values in their original (flat) order: the array
+    scipy.stats.rankdata(x, axis=None) returns, built as it builds it (the first position of each
+    run of equal values, 1-based, plus (run length - 1) / 2), from the sort already made."""
+    first = np.flatnonzero(pool.new_value) + 1
+    run_rank = first.astype(float) + (pool.counts.astype(float) - 1) / 2
+    ranks = np.empty(pool.order.size)
+    ranks[pool.order] = np.repeat(run_rank, pool.counts)
+    return ranks
+
+
+def _tie_correction(counts: np.ndarray) -> float:
+    """1 - Σ(t³ - t) / (N³ - N) over groups of tied values (Kruskal & Wallis 1952); ``counts``:
+    the size of each group (pooled().counts), N their sum."""
+    total = float(counts.sum())
     return 1.0 - float(((counts.astype(float) ** 3) - counts).sum()) / (total**3 - total)
 
 
