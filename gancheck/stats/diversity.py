@@ -284,10 +284,16 @@ def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float,
     if alpha_ci is None:
         return float(icc), float("nan"), float("nan"), float(f0)
     df1, df2 = g - 1, g * (r - 1)
-    f_low = f0 / stats.f.ppf(1 - alpha_ci / 2, df1, df2)
-    f_high = f0 * stats.f.ppf(1 - alpha_ci / 2, df2, df1)
+    f_low = f0 / _f_quantile(1 - alpha_ci / 2, df1, df2)
+    f_high = f0 * _f_quantile(1 - alpha_ci / 2, df2, df1)
     return (float(icc), float((f_low - 1) / (f_low + r - 1)), float((f_high - 1) / (f_high + r - 1)),
             float(f0))
+
+
+@functools.lru_cache(maxsize=64)
+def _f_quantile(q: float, dfn: int, dfd: int) -> float:
+    """stats.f.ppf, cached: every generator judged at one (K, n) asks the same two."""
+    return stats.f.ppf(q, dfn, dfd)
 
 
 def _upper_p(null_sorted: np.ndarray, observed: float) -> float:

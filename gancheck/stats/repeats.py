@@ -66,20 +66,26 @@ class Pooled:
 
 def pooled(x: np.ndarray) -> Pooled:
     values = x.ravel()
-    # numpy's default argsort is about twice as fast as its stable one on floats; it may order
-    # equal values either way, so each run of equal values is then put back in index order,
-    # which makes ``order`` the stable argsort exactly. Continuous data have few such runs.
+    # numpy's default argsort is about twice as fast as its stable one on continuous floats; it
+    # may order equal values either way, so each run of equal values is then put back in index
+    # order, which makes ``order`` the stable argsort exactly. Continuous data have few such runs;
+    # where most values are tied (a collapsed or coarsely rounded output) the stable sort is as
+    # fast as the default one and cheaper than mending, so it is redone that way.
     order = np.argsort(values)
     v = values[order]
     new_value = np.ones(v.size, dtype=bool)
     new_value[1:] = v[1:] != v[:-1]
     starts = np.flatnonzero(new_value)
     counts = np.diff(starts, append=v.size)
-    if v.size and counts.max() > 1:
+    if starts.size < v.size:
         tied = np.flatnonzero(np.repeat(counts > 1, counts))
-        run, index = (np.cumsum(new_value) - 1)[tied], order[tied]
-        order[tied] = index[np.lexsort((index, run))]
-        v[tied] = values[order[tied]]  # equal values, but 0.0 and -0.0 differ in their bits
+        if 2 * tied.size > v.size:
+            order = np.argsort(values, kind="stable")
+            v = values[order]  # equal values, but 0.0 and -0.0 differ in their bits
+        else:
+            run, index = (np.cumsum(new_value) - 1)[tied], order[tied]
+            order[tied] = index[np.lexsort((index, run))]
+            v[tied] = values[order[tied]]
     return Pooled(order=order, sorted=v, new_value=new_value, counts=counts)
 
 
