@@ -64,22 +64,28 @@ class Pooled:
     counts: np.ndarray
 
 
+#: Values looked at to guess whether most pooled values are tied (pooled()).
+TIE_SAMPLE = 1024
+
+
 def pooled(x: np.ndarray) -> Pooled:
     values = x.ravel()
     # numpy's default argsort is about twice as fast as its stable one on continuous floats; it
     # may order equal values either way, so each run of equal values is then put back in index
-    # order, which makes ``order`` the stable argsort exactly. Continuous data have few such runs;
-    # where most values are tied (a collapsed or coarsely rounded output) the stable sort is as
-    # fast as the default one and cheaper than mending, so it is redone that way.
-    order = np.argsort(values)
+    # order, which makes ``order`` the stable argsort exactly. Continuous data have few such runs.
+    # Where most values are tied (a collapsed or coarsely rounded output) the stable sort is as
+    # fast as the default one and much cheaper than mending: a sample of the values says which
+    # case this is, and a wrong guess costs time only, never a different order.
+    stable = _mostly_tied(values[:: max(1, values.size // TIE_SAMPLE)])
+    order = np.argsort(values, kind="stable" if stable else None)
     v = values[order]
     new_value = np.ones(v.size, dtype=bool)
     new_value[1:] = v[1:] != v[:-1]
     starts = np.flatnonzero(new_value)
     counts = np.diff(starts, append=v.size)
-    if starts.size < v.size:
+    if not stable and starts.size < v.size:
         tied = np.flatnonzero(np.repeat(counts > 1, counts))
-        if 2 * tied.size > v.size:
+        if _mostly_tied_count(tied.size, v.size):
             order = np.argsort(values, kind="stable")
             v = values[order]  # equal values, but 0.0 and -0.0 differ in their bits
         else:
@@ -87,6 +93,16 @@ def pooled(x: np.ndarray) -> Pooled:
             order[tied] = index[np.lexsort((index, run))]
             v[tied] = values[order[tied]]
     return Pooled(order=order, sorted=v, new_value=new_value, counts=counts)
+
+
+def _mostly_tied(sample: np.ndarray) -> bool:
+    s = np.sort(sample)
+    equal = s[1:] == s[:-1]
+    return _mostly_tied_count(int((np.append(equal, False) | np.insert(equal, 0, False)).sum()), s.size)
+
+
+def _mostly_tied_count(tied: int, size: int) -> bool:
+    return 2 * tied > size
 
 
 def repeats(x: np.ndarray, *, ratio: float = 2.0, pooled_values: Pooled | None = None) -> RepeatsResult:
