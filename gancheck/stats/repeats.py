@@ -183,7 +183,7 @@ def _sliding_min(a: np.ndarray, w: int) -> np.ndarray:
     every window, so the cost is three passes over a instead of w. A minimum is exact, so this
     is the same array as the windows' own minima."""
     blocks = -(-a.size // w)
-    padded = np.full(blocks * w, np.inf, dtype=a.dtype)
+    padded = np.full(blocks * w, a.max(), dtype=a.dtype)  # the largest value: neutral, any dtype
     padded[: a.size] = a
     # One block per column, so each running minimum is w - 1 whole-row operations (numpy's
     # minimum.accumulate is several times slower here).
