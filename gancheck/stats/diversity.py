@@ -57,7 +57,7 @@ import numpy as np
 from scipy import stats
 
 from gancheck.stats import gof, table_cache, targeting
-from gancheck.stats.repeats import repeats
+from gancheck.stats.repeats import Pooled, pooled, repeats
 from gancheck.stats.tolerance import Tolerance
 
 #: The memorisation rule in words, for reports and CLIs (the code below is its only definition).
@@ -171,8 +171,9 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
         return _undecided(status, *x.shape, alpha=alpha)
     k, n = x.shape
     null = diversity_null(k, n)
-    ranks = stats.rankdata(x, axis=None).reshape(k, n)
-    ties = _tie_correction(x)
+    pool = pooled(x)  # one sort of the N values serves the ranks, the ties and the repeats
+    ranks = _ranks(pool).reshape(k, n)
+    ties = _tie_correction(pool.counts)
     h_coordinates = _kruskal_h(ranks.sum(axis=0), k, k * n) / ties
     h_draws = _kruskal_h(ranks.sum(axis=1), n, k * n) / ties
     p_coordinates = _upper_p(null.coordinates, h_coordinates)
@@ -182,7 +183,7 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
     p_memorised = _icc_pvalue(f0, tolerance.fixed_share, k, n)
     p_collapse = _icc_pvalue(f0, tolerance.collapse, k, n)
     p_fixed_within = 1.0 - p_memorised if np.isfinite(f0) else 0.0
-    found = repeats(x, ratio=tolerance.repeats)  # float32 values stay exact in float64
+    found = repeats(x, ratio=tolerance.repeats, pooled_values=pool)  # float32 values stay exact in float64
     collapsed = bool(p_collapse < alpha / 2)
     memorised = bool(not collapsed and (p_memorised < alpha / 2 or found.pvalue < alpha / 2))
     return DiversityResult(
@@ -246,10 +247,25 @@ def _kruskal_h(group_sums: np.ndarray, size: int, total: int) -> np.ndarray:
     return 12.0 / (total * (total + 1.0)) * (group_sums**2).sum(axis=-1) / size - 3.0 * (total + 1.0)
 
 
-def _tie_correction(x: np.ndarray) -> float:
-    """1 - Σ(t³ - t) / (N³ - N) over groups of tied values (Kruskal & Wallis 1952)."""
-    _, counts = np.unique(x, return_counts=True)
-    total = float(x.size)
+def _ranks(pool: Pooled) -> np.ndarray:
+    """Mid-ranks of the pooled values in their original (flat) order: the array
+    scipy.stats.rankdata(x, axis=None) returns, built as it builds it (the first position of each
+    run of equal values, 1-based, plus (run length - 1) / 2), from the sort already made."""
+    first = np.flatnonzero(pool.new_value) + 1
+    run_rank = first.astype(float) + (pool.counts.astype(float) - 1) / 2
+    ranks = np.empty(pool.order.size)
+    ranks[pool.order] = np.repeat(run_rank, pool.counts)
+    return ranks
+
+
+def _tie_correction(counts: np.ndarray) -> float:
+    """1 - Σ(t³ - t) / (N³ - N) over groups of tied values (Kruskal & Wallis 1952); ``counts``:
+    the size of each group (pooled().counts), N their sum."""
+    total = float(counts.sum())
+    if total**3 < 2.0**53:
+        # Every term and partial sum is then an integer below 2^53, so exact in any order: the
+        # untied groups (t = 1, a term of 0) can be left out, which is most of them.
+        counts = counts[counts > 1]
     return 1.0 - float(((counts.astype(float) ** 3) - counts).sum()) / (total**3 - total)
 
 
@@ -272,10 +288,16 @@ def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float,
     if alpha_ci is None:
         return float(icc), float("nan"), float("nan"), float(f0)
     df1, df2 = g - 1, g * (r - 1)
-    f_low = f0 / stats.f.ppf(1 - alpha_ci / 2, df1, df2)
-    f_high = f0 * stats.f.ppf(1 - alpha_ci / 2, df2, df1)
+    f_low = f0 / _f_quantile(1 - alpha_ci / 2, df1, df2)
+    f_high = f0 * _f_quantile(1 - alpha_ci / 2, df2, df1)
     return (float(icc), float((f_low - 1) / (f_low + r - 1)), float((f_high - 1) / (f_high + r - 1)),
             float(f0))
+
+
+@functools.lru_cache(maxsize=64)
+def _f_quantile(q: float, dfn: int, dfd: int) -> float:
+    """stats.f.ppf, cached: every generator judged at one (K, n) asks the same two."""
+    return stats.f.ppf(q, dfn, dfd)
 
 
 def _upper_p(null_sorted: np.ndarray, observed: float) -> float:

@@ -50,27 +50,80 @@ class RepeatsResult:
     resolution: str  # "float32", "grid", "continuous" or "mixed"
 
 
-def repeats(x: np.ndarray, *, ratio: float = 2.0) -> RepeatsResult:
-    """Repeated values across the K rows (draws) of a finite (K, n) array; see the module docstring."""
-    k, n = x.shape
+@dataclass(frozen=True)
+class Pooled:
+    """The K·n values of a (K, n) array in ascending order, found once and shared by every
+    statistic of the pooled sample (diversity's ranks and tie correction, repeats): one sort
+    of N values is most of their cost. ``order``: the stable argsort of x.ravel(), so equal
+    values keep their draw order; ``sorted``: x.ravel()[order]; ``new_value``: True where a run
+    of equal values starts; ``counts``: each run's length, ascending by value."""
+
+    order: np.ndarray
+    sorted: np.ndarray
+    new_value: np.ndarray
+    counts: np.ndarray
+
+
+#: Values looked at to guess whether most pooled values are tied (pooled()).
+TIE_SAMPLE = 1024
+
+
+def pooled(x: np.ndarray) -> Pooled:
     values = x.ravel()
-    draw = np.repeat(np.arange(k), n)
-    order = np.argsort(values, kind="stable")
-    v, d = values[order], draw[order]
+    # numpy's default argsort is about twice as fast as its stable one on continuous floats; it
+    # may order equal values either way, so each run of equal values is then put back in index
+    # order, which makes ``order`` the stable argsort exactly. Continuous data have few such runs.
+    # Where most values are tied (a collapsed or coarsely rounded output) the stable sort is as
+    # fast as the default one and much cheaper than mending: a sample of the values says which
+    # case this is, and a wrong guess costs time only, never a different order.
+    stable = _mostly_tied(values[:: max(1, values.size // TIE_SAMPLE)])
+    order = np.argsort(values, kind="stable" if stable else None)
+    v = values[order]
     new_value = np.ones(v.size, dtype=bool)
     new_value[1:] = v[1:] != v[:-1]
+    starts = np.flatnonzero(new_value)
+    counts = np.diff(starts, append=v.size)
+    if not stable and starts.size < v.size:
+        tied = np.flatnonzero(np.repeat(counts > 1, counts))
+        if _mostly_tied_count(tied.size, v.size):
+            order = np.argsort(values, kind="stable")
+            v = values[order]  # equal values, but 0.0 and -0.0 differ in their bits
+        else:
+            run, index = (np.cumsum(new_value) - 1)[tied], order[tied]
+            order[tied] = index[np.lexsort((index, run))]
+            v[tied] = values[order[tied]]
+    return Pooled(order=order, sorted=v, new_value=new_value, counts=counts)
+
+
+def _mostly_tied(sample: np.ndarray) -> bool:
+    s = np.sort(sample)
+    equal = s[1:] == s[:-1]
+    return _mostly_tied_count(int((np.append(equal, False) | np.insert(equal, 0, False)).sum()), s.size)
+
+
+def _mostly_tied_count(tied: int, size: int) -> bool:
+    return 2 * tied > size
+
+
+def repeats(x: np.ndarray, *, ratio: float = 2.0, pooled_values: Pooled | None = None) -> RepeatsResult:
+    """Repeated values across the K rows (draws) of a finite (K, n) array; see the module docstring.
+    ``pooled_values``: pooled(x), when the caller has it."""
+    k, n = x.shape
+    sort = pooled(x) if pooled_values is None else pooled_values
+    v, new_value = sort.sorted, sort.new_value
+    # The sort is stable and a value's draw is its flat index // n, so within each run of equal
+    # values the draws already ascend: (value, draw) pairs are in lexicographic order, and equal
+    # pairs are adjacent without a second sort.
+    d = sort.order // n
+    totals = sort.counts.astype(float)
     value_id = np.cumsum(new_value) - 1
-    totals = np.bincount(value_id).astype(float)
-    # Within a value, sort by draw so equal (value, draw) pairs are adjacent.
-    sub = np.lexsort((d, value_id))
-    vid, dd = value_id[sub], d[sub]
-    pair_new = np.ones(v.size, dtype=bool)
-    pair_new[1:] = (vid[1:] != vid[:-1]) | (dd[1:] != dd[:-1])
-    per_draw = np.bincount(np.cumsum(pair_new) - 1).astype(float)
+    pair_new = new_value.copy()
+    pair_new[1:] |= d[1:] != d[:-1]
+    pair_id = np.cumsum(pair_new) - 1
+    per_draw = np.bincount(pair_id).astype(float)
     count = int(round(((totals**2).sum() - (per_draw**2).sum()) / 2))
     # Values seen in another draw: a value whose total exceeds its own draw's count.
-    own = per_draw[np.cumsum(pair_new) - 1]
-    share = float((totals[vid] > own).mean())
+    share = float((totals[value_id] > per_draw[pair_id]).mean())
     cells, kind = resolution(x, v, new_value)
     expected = _expected(v, cells, k, n)
     if expected > 0:
@@ -105,24 +158,42 @@ def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     gaps = np.diff(distinct)
     w = min(GRID_WINDOW, gaps.size)
     starts = np.minimum(np.arange(gaps.size), gaps.size - w)  # each gap's window, kept in range
-    windows = np.lib.stride_tricks.sliding_window_view(gaps, w)
-    step = windows.min(axis=1)[starts]
+    step = _sliding_min(gaps, w)[starts]
     # A window is on a grid when each of its gaps is a whole multiple of its smallest. Tested one
     # gap position at a time over the windows still in the running: continuous data fails on its
     # first gaps, so this costs a few passes rather than w (the same test, so the same answer).
-    on_grid = np.ones(gaps.size, dtype=bool)
-    running = np.arange(gaps.size)
+    running, first, smallest = np.arange(gaps.size), starts, step
     for j in range(w):
-        ratio = windows[starts[running], j] / step[running]
-        fails = ~(np.abs(ratio - np.round(ratio)) <= GRID_TOLERANCE)
-        on_grid[running[fails]] = False
-        running = running[~fails]
+        ratio = gaps[first + j] / smallest
+        keep = np.abs(ratio - np.rint(ratio)) <= GRID_TOLERANCE  # rint: np.round at 0 decimals
+        running, first, smallest = running[keep], first[keep], smallest[keep]
         if running.size == 0:
             break
+    on_grid = np.zeros(gaps.size, dtype=bool)
+    on_grid[running] = True
     gap_cell = np.where(on_grid, step, 0.0)
     # A distinct value takes the cell of the gap after it (the last one, the gap before it).
     distinct_cell = np.append(gap_cell, gap_cell[-1])
     return distinct_cell[np.cumsum(new_value) - 1]
+
+
+def _sliding_min(a: np.ndarray, w: int) -> np.ndarray:
+    """Minimum of every window of w consecutive values of a (van Herk 1992; Gil & Werman 1993):
+    a running minimum from each block's start and one from its end, blocks of w values, meet in
+    every window, so the cost is three passes over a instead of w. A minimum is exact, so this
+    is the same array as the windows' own minima."""
+    blocks = -(-a.size // w)
+    padded = np.full(blocks * w, a.max(), dtype=a.dtype)  # the largest value: neutral, any dtype
+    padded[: a.size] = a
+    # One block per column, so each running minimum is w - 1 whole-row operations (numpy's
+    # minimum.accumulate is several times slower here).
+    from_start = np.ascontiguousarray(padded.reshape(blocks, w).T)
+    from_end = from_start.copy()
+    for j in range(1, w):
+        np.minimum(from_start[j - 1], from_start[j], out=from_start[j])
+        np.minimum(from_end[w - j], from_end[w - j - 1], out=from_end[w - j - 1])
+    from_start, from_end = from_start.T.ravel(), from_end.T.ravel()
+    return np.minimum(from_end[: a.size - w + 1], from_start[w - 1: a.size])
 
 
 def _expected(v: np.ndarray, cells: np.ndarray, k: int, n: int) -> float:

@@ -69,6 +69,15 @@ def decisions(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float) -> p
     return _frame(statistic, pvalue, status, np.full(x.shape[0], x.shape[1]), alpha, tests)
 
 
+def decision_arrays(x: np.ndarray, plan: targeting.Resolved, tests,
+                    alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The statistic, reject and status columns of ``decisions``, as (K, T) arrays (one column
+    per test): judge reads them per test, and building and splitting the long table cost more
+    than the tests at K = 100."""
+    statistic, pvalue, status = _score_matrix(x, plan, tests, decide_at=alpha)
+    return statistic, reject_rule(pvalue, status, alpha), status
+
+
 def _as_rows(samples) -> np.ndarray | list:
     """A 2-D float array when the rows share one length; else a list of (row or None, size)."""
     if samples is None:  # numpy would turn it into NaN

@@ -7,6 +7,7 @@ from scipy import stats
 
 from gancheck.stats import diversity as div
 from gancheck.stats.diversity import DiversityResult, diversity
+from gancheck.stats.repeats import pooled
 
 pytestmark = pytest.mark.filterwarnings("error")
 ALPHA = 0.05
@@ -205,3 +206,15 @@ def test_malformed_arguments_raise(kwargs, name):
 def test_non_numeric_raises():
     with pytest.raises(ValueError, match="draws"):
         diversity(np.array([["a", "b"], ["c", "d"]]))
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 0])
+def test_ranks_and_tie_correction_from_one_sort_are_scipys(rng, decimals):
+    # Oracles: scipy.stats.rankdata(x, axis=None) (mid-ranks), compared bit for bit; and the
+    # Kruskal-Wallis tie correction 1 - Σ(t³ - t)/(N³ - N) on np.unique's group sizes, which is
+    # what scipy.stats.tiecorrect computes.
+    x = rng.normal(4, 1.25, (20, 150))
+    x = x if decimals is None else np.round(x, decimals)
+    pool = pooled(x)
+    assert div._ranks(pool).tobytes() == stats.rankdata(x, axis=None).tobytes()
+    assert div._tie_correction(pool.counts) == stats.tiecorrect(stats.rankdata(x, axis=None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gancheck.stats.repeats import repeats
+from gancheck.stats.repeats import _sliding_min, pooled, repeats
 
 
 @pytest.mark.parametrize("law", ["normal", "t3", "uniform"])
@@ -42,3 +42,34 @@ def test_a_pool_is_caught_whatever_its_resolution():
     for values in (pool, pool.astype(np.float32).astype(float), np.round(pool, 3)):
         found = repeats(rng.choice(values, (100, 500)))
         assert found.ratio > 4 and found.pvalue < 1e-10 and found.share > 0.9
+
+
+def _hard_samples(rng):
+    """Continuous, rounded, float32, collapsed, half-collapsed and signed-zero (K, n) draws."""
+    x = rng.normal(4, 1.25, (30, 200))
+    half = x.copy()
+    half[:, :100] = half[0, :100]
+    return {"continuous": x, "rounded": np.round(x, 1), "float32": x.astype(np.float32).astype(float),
+            "collapsed": np.repeat(x[:1], 30, axis=0), "half_collapsed": half,
+            "signed_zeros": rng.choice([-0.0, 0.0, 1.0, 2.5], (30, 200))}
+
+
+def test_pooled_is_the_stable_sort(rng):
+    # Oracles: numpy's stable argsort (the order the pooled statistics assume: equal values in
+    # index order) and np.unique's counts. Bytes compared, so 0.0 and -0.0 must land as numpy
+    # puts them.
+    for name, x in _hard_samples(rng).items():
+        found = pooled(x)
+        order = np.argsort(x.ravel(), kind="stable")
+        assert np.array_equal(found.order, order), name
+        assert found.sorted.tobytes() == x.ravel()[order].tobytes(), name
+        assert np.array_equal(found.counts, np.unique(x, return_counts=True)[1]), name
+
+
+def test_sliding_min_is_each_windows_minimum(rng):
+    # Oracle: numpy's own window view, reduced window by window.
+    for size in (1, 2, 31, 32, 33, 64, 1000):
+        a = rng.random(size) if size % 2 else rng.integers(-50, 50, size)  # floats and integers
+        for w in {w for w in (1, 2, 32, size) if w <= size}:
+            expected = np.lib.stride_tricks.sliding_window_view(a, w).min(axis=1)
+            assert np.array_equal(_sliding_min(a, w), expected), (size, w)
