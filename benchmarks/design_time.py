@@ -7,10 +7,11 @@
 folder (ABLATE ARGS after ``--`` choose the design and preset; default: the full default design),
 and times it: wall time, and user + system CPU seconds of the whole process tree (the driver and
 every worker, from the kernel's accounting of waited-for children), so CPU use = CPU seconds /
-wall (200% is both cores busy all the time). ``--cold`` points torch.compile's on-disk cache
-(``TORCHINDUCTOR_CACHE_DIR``) at a new empty folder, as on a fresh machine; ``--cache DIR`` uses
-(and fills) DIR, so running twice with the same DIR gives the warm figure; neither: the user's
-own cache.
+wall (200% is both cores busy all the time). ``--cold`` points the on-disk caches a run fills
+(torch.compile's, ``TORCHINDUCTOR_CACHE_DIR``, and gancheck's simulated null tables,
+``GANCHECK_CACHE_DIR``, in its subfolder ``gancheck``) at a new empty folder, as on a fresh
+machine; ``--cache DIR`` uses (and fills) DIR, so running twice with the same DIR gives the warm
+figure; neither: the user's own caches.
 
 Either way, the per-arm table comes from the run's record: every invocation stores what its
 workers spent on each arm (``arm_costs``, gancheck.runs.costs): CPU seconds, of which compiling
@@ -66,6 +67,7 @@ def run_main_job(ablate_args: list[str], cache: str | None, keep: Path | None) -
     env = dict(os.environ)
     if cache is not None:
         env["TORCHINDUCTOR_CACHE_DIR"] = cache
+        env["GANCHECK_CACHE_DIR"] = os.path.join(cache, "gancheck")
     command = [sys.executable, "-m", "experiments.ablate", *ablate_args, "--out", str(out), "--fresh"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -113,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, help="a run or published folder to read")
     parser.add_argument("--run", action="store_true", help="run the main job and time it")
     cache = parser.add_mutually_exclusive_group()
-    cache.add_argument("--cold", action="store_true", help="an empty torch.compile cache, as on a new machine")
-    cache.add_argument("--cache", help="torch.compile's cache folder (TORCHINDUCTOR_CACHE_DIR)")
+    cache.add_argument("--cold", action="store_true", help="empty caches (torch.compile's and the null tables'), as on a new machine")
+    cache.add_argument("--cache", help="the caches' folder (TORCHINDUCTOR_CACHE_DIR; the null tables in its subfolder gancheck)")
     parser.add_argument("--keep", type=Path, help="run into this folder (default: a new temporary one)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
