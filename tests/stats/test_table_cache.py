@@ -99,3 +99,12 @@ def test_off_writes_nothing_and_an_unwritable_folder_only_costs_time(tmp_path, m
     assert gof.shape_null(25, 199).shapiro.size == 199
     gof.shape_null.cache_clear()
     assert list(tmp_path.iterdir()) == [blocked]
+
+
+def test_the_default_folder_follows_xdg_and_home(tmp_path, monkeypatch):
+    monkeypatch.delenv(table_cache.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert table_cache.cache_dir() == tmp_path / "gancheck" / "null-tables"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert table_cache.cache_dir() == tmp_path / "home" / ".cache" / "gancheck" / "null-tables"
