@@ -1,0 +1,274 @@
+"""The report's figures drawn on two cores: one helper process draws some while the caller
+draws the others, and the page gets the same bytes as when one process draws them all.
+
+Drawing (matplotlib's constrained layout, Agg, the PNG palette) is most of a report's time and
+each figure depends only on the report's data, so the figures are independent tasks. The helper
+takes the heaviest figures first, the caller the lightest, until none is left; neither waits
+for the other while work remains.
+
+Why a plain subprocess fed through pipes, not multiprocessing: the report is drawn at the end
+of `python -m experiments.ablate`, and multiprocessing's "spawn" would import that main module
+(and torch with it) again in the helper; "fork" would copy a process that holds torch's threads.
+The helper imports only the report's modules, with the caller's ``sys.path`` and rcParams, so
+matplotlib draws there exactly as it does here.
+
+The helper runs in its own session: a terminal's Ctrl-C reaches only the caller, which stops
+the helper on its way out (and a helper whose caller died reads end-of-file and exits), so an
+interrupt prints only the caller's usual line and leaves no process behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+@dataclass(frozen=True)
+class Call:
+    """One figure: ``draw(data, *args)``. ``draw`` must be a module-level function (the helper
+    receives it by name); ``weight`` is its rough cost, so the helper starts with the heaviest."""
+
+    key: str
+    draw: Callable
+    args: tuple = ()
+    weight: float = 1.0
+
+
+def cores() -> int:
+    """Cores this process may run on (its affinity, where the OS tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def draw_all(data, calls: list[Call], *, helper: bool | None = None) -> dict:
+    """``{call.key: call.draw(data, *call.args)}`` for every call. With ``helper`` (default: when
+    this process may use two cores or more), a second process draws some of them. Even the
+    smallest report (a dozen figures, a few seconds) repays the helper's start (its imports,
+    a fraction of a second of the other core); on one core it would only compete, so there the
+    figures are drawn here, one after another (``taskset -c 0`` asks for that path).
+
+    A figure that raises raises here as it would have in order: the first failing call (in
+    ``calls``' order) wins, as when they are drawn one after another.
+    """
+    if helper is None:
+        helper = cores() >= 2
+    if not helper:
+        return {c.key: c.draw(data, *c.args) for c in calls}
+    pool = _Pool(data, calls)
+    try:
+        pool.run()
+    finally:
+        pool.close()
+    for message in pool.warnings:
+        _rewarn(*message)
+    if pool.errors:
+        first = min(pool.errors)
+        # Calls before the first failure that were skipped once it failed: one of them may
+        # fail too, and today's order says that error is the one to raise.
+        for i in range(first):
+            if i not in pool.results:
+                calls[i].draw(data, *calls[i].args)
+        error, remote = pool.errors[first]
+        if remote is not None:
+            raise error from _RemoteTraceback(remote)
+        raise error
+    return {c.key: pool.results[i] for i, c in enumerate(calls)}
+
+
+class _RemoteTraceback(Exception):
+    """Shown as the cause of an error raised in the helper: where it happened there."""
+
+    def __str__(self) -> str:
+        return "\n\n" + self.args[0]
+
+
+class _Pool:
+    """The caller's side: a queue of call indices (heaviest first), the helper's feeder thread
+    taking from the front, the caller from the back."""
+
+    def __init__(self, data, calls: list[Call]):
+        self.data, self.calls = data, calls
+        self.pending = deque(sorted(range(len(calls)), key=lambda i: -calls[i].weight))
+        self.results: dict[int, object] = {}
+        self.errors: dict[int, tuple[BaseException, str | None]] = {}
+        self.warnings: list[tuple] = []
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.closed = False
+        # Pickled here, before the thread starts, so that nothing reads the frames while the
+        # caller draws from them.
+        rc = {k: v for k, v in dict.items(_rc()) if not k.startswith("backend")}
+        self.setup = pickle.dumps((rc, data), protocol=pickle.HIGHEST_PROTOCOL)
+        self.thread = threading.Thread(target=self._feed, name="report-figures", daemon=True)
+
+    def take(self, front: bool) -> int | None:
+        with self.lock:
+            if self.errors or not self.pending:
+                return None  # after a failure: only what the error's order still needs
+            return self.pending.popleft() if front else self.pending.pop()
+
+    def give_back(self, i: int) -> None:
+        with self.lock:
+            self.pending.append(i)
+
+    def run(self) -> None:
+        self.thread.start()
+        while True:
+            i = self.take(front=False)
+            if i is None:
+                self.thread.join()  # the helper may hand back what it could not draw
+                i = self.take(front=False)
+                if i is None:
+                    return
+            call = self.calls[i]
+            try:
+                value = call.draw(self.data, *call.args)
+            except Exception as exc:
+                with self.lock:
+                    self.errors[i] = (exc, None)
+            else:
+                self.results[i] = value
+
+    def _feed(self) -> None:
+        i = None
+        try:
+            with self.lock:
+                if self.closed:
+                    return
+                self.process = subprocess.Popen(
+                    [sys.executable, "-c", _BOOT, json.dumps(sys.path)], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, start_new_session=True)
+            send, receive = self.process.stdin, self.process.stdout
+            send.write(self.setup)
+            send.flush()
+            while (i := self.take(front=True)) is not None:
+                call = self.calls[i]
+                try:
+                    message = pickle.dumps((call.draw, call.args), protocol=pickle.HIGHEST_PROTOCOL)
+                except (pickle.PicklingError, AttributeError, TypeError):
+                    self.give_back(i)  # not importable by name (a test's stand-in): drawn here
+                    return
+                send.write(message)
+                send.flush()
+                status, value, remote, caught = pickle.load(receive)
+                with self.lock:
+                    self.warnings.extend(caught)
+                    if status == "ok":
+                        self.results[i] = value
+                    else:
+                        self.errors[i] = (value, remote)
+                i = None
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+            # The helper could not start or died (or close stopped it, or closed its pipes:
+            # ValueError): what it held is
+            # drawn by the caller, which gives the same bytes, only later.
+            if i is not None:
+                self.give_back(i)
+
+    def close(self) -> None:
+        """Stop the helper (if it still runs) and wait for it: no process outlives the report."""
+        with self.lock:
+            self.closed = True
+            process = self.process
+        if process is not None:
+            if self.thread.is_alive():
+                # Interrupted while the helper draws or starts: its figure is not worth
+                # finishing, and killing it first unblocks the thread's pipe (a write it is
+                # blocked in would otherwise hold up closing that pipe here).
+                process.kill()
+            self.thread.join(timeout=5)
+            try:
+                process.stdin.close()  # a helper between figures exits on end-of-file
+            except OSError:
+                pass
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        self.thread.join(timeout=5)
+
+
+def _rc():
+    import matplotlib
+    return matplotlib.rcParams
+
+
+def _rewarn(message, category, filename, lineno, module) -> None:
+    """A warning the helper caught, issued here, where the caller's filters decide (once per
+    place, as an error under pytest's settings, or not at all)."""
+    owner = sys.modules.get(module) if module else None
+    registry = vars(owner).setdefault("__warningregistry__", {}) if owner is not None else None
+    warnings.warn_explicit(message, category, filename, lineno, module=module, registry=registry)
+
+
+# The helper's side. It starts with the caller's sys.path, so it imports the same gancheck.
+_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+         "from gancheck.report.figure_pool import serve; serve()")
+
+
+def serve() -> None:
+    """Read (rcParams, data), then (draw, args) messages; answer each with
+    (status, figure or exception, remote traceback, warnings)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller stops us; its own Ctrl-C suffices
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answers
+    requests = sys.stdin.buffer
+    try:
+        rc, data = pickle.load(requests)
+        _rc().update(rc)
+        while True:
+            draw, args = pickle.load(requests)
+            pickle.dump(_draw(draw, data, args), answer, protocol=pickle.HIGHEST_PROTOCOL)
+            answer.flush()
+    except (EOFError, BrokenPipeError):
+        pass  # the caller is done (or gone): nobody to answer
+    finally:
+        try:
+            answer.close()
+        except OSError:
+            pass
+
+
+def _draw(draw, data, args) -> tuple:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the caller's filters decide, in _rewarn
+        try:
+            status, value, remote = "ok", draw(data, *args), None
+        except Exception as exc:
+            status, value, remote = "error", _portable(exc), traceback.format_exc()
+    return status, value, remote, [_portable_warning(w) for w in caught]
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling (the caller then raises the same type and message)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _portable_warning(w) -> tuple:
+    message = w.message
+    try:
+        pickle.loads(pickle.dumps(message))
+    except Exception:
+        message = str(message)
+    module = getattr(w, "module", None) or _module_of(w.filename)
+    return message, w.category, w.filename, w.lineno, module
+
+
+def _module_of(filename: str) -> str | None:
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "__file__", None) == filename:
+            return name
+    return None
