@@ -18,6 +18,7 @@ interrupt prints only the caller's usual line and leaves no process behind.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pickle
@@ -28,6 +29,7 @@ import threading
 import traceback
 import warnings
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -45,6 +47,53 @@ class Call:
 def cores() -> int:
     """Cores this process may run on (its affinity, where the OS tells it)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+#: A helper started by ``early_helper`` and not yet taken by ``draw_all``.
+_early: subprocess.Popen | None = None
+
+
+@contextmanager
+def early_helper(preload: tuple[str, ...] = ()):
+    """Start the helper now, importing the modules ``preload`` names, so that its start (a
+    Python and matplotlib, seaborn, pandas: about 2 s of a core) overlaps the caller's loading
+    of the data; ``draw_all`` within the block uses it. One left unused is stopped on leaving."""
+    global _early
+    if _early is not None or cores() < 2:
+        yield
+        return
+    try:
+        _early = _spawn(preload)
+    except OSError:
+        pass  # draw_all tries again, or draws everything here
+    try:
+        yield
+    finally:
+        process, _early = _early, None
+        if process is not None:
+            _stop(process, idle=False)
+
+
+def _spawn(preload: tuple[str, ...] = ()) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _BOOT, json.dumps(sys.path), *preload],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen, *, idle: bool) -> None:
+    """End the helper and reap it. An ``idle`` one (between figures) exits on end-of-file;
+    any other is killed: its figure is not worth finishing after an interrupt or a failure."""
+    if not idle:
+        process.kill()
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stdout.close()
 
 
 def draw_all(data, calls: list[Call], *, helper: bool | None = None) -> dict:
@@ -100,7 +149,8 @@ class _Pool:
         self.errors: dict[int, tuple[BaseException, str | None]] = {}
         self.warnings: list[tuple] = []
         self.lock = threading.Lock()
-        self.process: subprocess.Popen | None = None
+        global _early
+        self.process, _early = _early, None  # one started early has done its imports meanwhile
         self.closed = False
         # Pickled here, before the thread starts, so that nothing reads the frames while the
         # caller draws from them.
@@ -142,9 +192,8 @@ class _Pool:
             with self.lock:
                 if self.closed:
                     return
-                self.process = subprocess.Popen(
-                    [sys.executable, "-c", _BOOT, json.dumps(sys.path)], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, start_new_session=True)
+                if self.process is None:
+                    self.process = _spawn()
             send, receive = self.process.stdin, self.process.stdout
             send.write(self.setup)
             send.flush()
@@ -178,22 +227,10 @@ class _Pool:
             self.closed = True
             process = self.process
         if process is not None:
-            if self.thread.is_alive():
-                # Interrupted while the helper draws or starts: its figure is not worth
-                # finishing, and killing it first unblocks the thread's pipe (a write it is
-                # blocked in would otherwise hold up closing that pipe here).
-                process.kill()
-            self.thread.join(timeout=5)
-            try:
-                process.stdin.close()  # a helper between figures exits on end-of-file
-            except OSError:
-                pass
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            process.stdout.close()
+            # While the thread runs (an interrupt, or a failure here), the helper is mid-figure
+            # or starting: killed, which also unblocks a pipe write the thread may be in (that
+            # would otherwise hold up closing the pipe).
+            _stop(process, idle=not self.thread.is_alive())
         self.thread.join(timeout=5)
 
 
@@ -212,13 +249,15 @@ def _rewarn(message, category, filename, lineno, module) -> None:
 
 # The helper's side. It starts with the caller's sys.path, so it imports the same gancheck.
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-         "from gancheck.report.figure_pool import serve; serve()")
+         "from gancheck.report.figure_pool import serve; serve(sys.argv[2:])")
 
 
-def serve() -> None:
-    """Read (rcParams, data), then (draw, args) messages; answer each with
+def serve(preload=()) -> None:
+    """Import ``preload``, read (rcParams, data), then (draw, args) messages; answer each with
     (status, figure or exception, remote traceback, warnings)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller stops us; its own Ctrl-C suffices
+    for name in preload:
+        importlib.import_module(name)  # while the caller still loads the data
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answers
     requests = sys.stdin.buffer

@@ -135,3 +135,17 @@ def test_ctrl_c_stops_the_helper_and_prints_one_line(tmp_path):
     helper = (drawers - {proc.pid}).pop()
     with pytest.raises(ProcessLookupError):  # gone, not left drawing (nor a zombie: reaped)
         os.kill(helper, 0)
+
+
+def test_a_helper_started_early_draws_and_one_left_unused_is_stopped():
+    with figure_pool.early_helper(("gancheck.report.plots",)):
+        early = figure_pool._early.pid
+        drawn = draw_all(None, [Call(f"c{i}", drawer_pid, (i,), weight=i) for i in range(6)], helper=True)
+    assert {pid for _, pid in drawn.values()} == {os.getpid(), early}
+    with pytest.raises(ProcessLookupError):  # stopped and reaped once the figures were drawn
+        os.kill(early, 0)
+    with figure_pool.early_helper():
+        unused = figure_pool._early.pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(unused, 0)
+    assert figure_pool._early is None
