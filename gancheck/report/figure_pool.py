@@ -75,6 +75,8 @@ def early_helper(preload: tuple[str, ...] = ()):
 
 
 def _spawn(preload: tuple[str, ...] = ()) -> subprocess.Popen:
+    if not sys.executable:  # an embedded interpreter: nothing to start, the caller draws all
+        raise OSError("no Python executable to start a helper process with")
     return subprocess.Popen([sys.executable, "-c", _BOOT, json.dumps(sys.path), *preload],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
 

@@ -349,10 +349,3 @@ def history_figure(data: ReportInput, metric: str) -> Figure | None:
                   "where it diverged; values beyond the axis are drawn at its edge." + note,
                   findings.history(data, metric, goal) + f" Per-arm curves of every seed's batch "
                   f"{word} over epochs, coloured by outcome.", src)
-
-
-def seed_figures(data: ReportInput) -> list[Figure]:
-    """The seed's histogram and its two curves, every seed visible."""
-    figures = [histogram_figure(data), history_figure(data, "g_mean"),
-               history_figure(data, "g_std")]
-    return [f for f in figures if f is not None]
