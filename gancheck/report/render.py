@@ -27,7 +27,7 @@ PAGE = "index.html"
 
 #: Every figure of the page, in the order the page used to draw them one after another (a
 #: failing figure raises the error the first failure in this order raised). Weights: rough
-#: seconds each took on the full design, so that a helper process starts with the heaviest.
+#: seconds each took on the full design: the heaviest are drawn first (figure_pool).
 FIGURES = (
     Call("outcomes", outcome_figure, weight=0.5),
     Call("representatives", representative_figure, weight=0.8),

@@ -32,7 +32,7 @@ def fail(data, message, seconds=0.0):
 
 def warn(data):
     warnings.warn("drawn with a caveat", UserWarning)
-    return "drawn"
+    return os.getpid()
 
 
 def record_and_sleep(data, folder):
@@ -66,15 +66,18 @@ def test_one_core_draws_everything_here(monkeypatch):
 
 
 def test_a_figure_failing_in_the_helper_raises_its_error_here():
-    # The heaviest call goes to the helper; the caller's light one keeps it busy meanwhile.
-    calls = [Call("light", drawer_pid, (0, 1.0), weight=0.0), Call("heavy", fail, ("panel 3 broke",), weight=9)]
-    with pytest.raises(ValueError, match="^panel 3 broke$"):
+    # The caller takes the heaviest call at once (the helper is still starting), so the
+    # failing one is the helper's.
+    calls = [Call("slow", drawer_pid, (0, 1.5), weight=9), Call("broken", fail, ("panel 3 broke",), weight=0)]
+    with pytest.raises(ValueError, match="^panel 3 broke$") as raised:
         draw_all(None, calls, helper=True)
+    assert type(raised.value.__cause__).__name__ == "_RemoteTraceback"  # it failed in the helper
+    assert "panel 3 broke" in str(raised.value.__cause__)  # with the helper's traceback
 
 
 def test_the_first_failure_in_order_wins_as_when_drawn_one_by_one():
-    # "second" fails first (at once, in the helper); "first" fails a second later, here.
-    calls = [Call("a", fail, ("first", 1.0), weight=0.0), Call("b", fail, ("second",), weight=9)]
+    # "second" fails first (at once, in the helper); "first" fails later, here.
+    calls = [Call("a", fail, ("first", 1.5), weight=9), Call("b", fail, ("second",), weight=0)]
     with pytest.raises(ValueError, match="^first$"):
         draw_all(None, calls, helper=True)
     with pytest.raises(ValueError, match="^first$"):
@@ -95,10 +98,10 @@ def test_a_call_the_helper_cannot_import_is_drawn_here():
 
 
 def test_warnings_in_the_helper_reach_the_callers_filters():
-    calls = [Call("w", warn, weight=9), Call("slow", drawer_pid, (0, 1.0), weight=0.0)]
+    calls = [Call("slow", drawer_pid, (0, 1.5), weight=9), Call("w", warn, weight=0)]
     with pytest.warns(UserWarning, match="drawn with a caveat"):
         drawn = draw_all(None, calls, helper=True)
-    assert drawn["w"] == "drawn"
+    assert drawn["w"] != os.getpid()  # warned in the helper, seen here
 
 
 def test_ctrl_c_stops_the_helper_and_prints_one_line(tmp_path):
