@@ -101,9 +101,9 @@ def _stop(process: subprocess.Popen, *, idle: bool) -> None:
 def draw_all(data, calls: list[Call], *, helper: bool | None = None) -> dict:
     """``{call.key: call.draw(data, *call.args)}`` for every call. With ``helper`` (default: when
     this process may use two cores or more), a second process draws some of them. Even the
-    smallest report (a dozen figures, a few seconds) repays the helper's start (its imports,
-    a fraction of a second of the other core); on one core it would only compete, so there the
-    figures are drawn here, one after another (``taskset -c 0`` asks for that path).
+    smallest report (a dozen figures, several seconds) repays the helper's start (about 2 s of
+    the other core, mostly while the data loads, see early_helper); on one core it would only
+    compete, so there the figures are drawn here, one after another (as under ``taskset -c 0``).
 
     A figure that raises raises here as it would have in order: the first failing call (in
     ``calls``' order) wins, as when they are drawn one after another.
@@ -122,7 +122,7 @@ def draw_all(data, calls: list[Call], *, helper: bool | None = None) -> dict:
     if pool.errors:
         first = min(pool.errors)
         # Calls before the first failure that were skipped once it failed: one of them may
-        # fail too, and today's order says that error is the one to raise.
+        # fail too, and drawn in order, its error would have been the one raised.
         for i in range(first):
             if i not in pool.results:
                 calls[i].draw(data, *calls[i].args)
@@ -176,6 +176,8 @@ class _Pool:
         while True:
             i = self.take()
             if i is None:
+                if self.errors:
+                    return  # no need to wait for the helper's figure: close() stops it
                 self.thread.join()  # the helper may hand back what it could not draw
                 i = self.take()
                 if i is None:

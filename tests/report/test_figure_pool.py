@@ -20,18 +20,52 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # The helper receives calls by name, so the stand-in figures live at module level.
-def drawer_pid(data, i, seconds=0.3):
-    time.sleep(seconds)  # long enough that both sides take work before the queue empties
+def drawer_pid(data, i, seconds=0.0, touch=None, after=None):
+    if after:
+        wait_for(after)
+    time.sleep(seconds)
+    if touch:
+        Path(touch).touch()
     return (i, os.getpid())
 
 
-def fail(data, message, seconds=0.0):
-    time.sleep(seconds)
+def both_sides(n, marker):
+    """n calls; the caller's first (the heaviest) waits until the helper has drawn one."""
+    return [Call("c0", drawer_pid, (0, 0.0, None, marker), weight=n)] + [
+        Call(f"c{i}", drawer_pid, (i, 0.05, marker), weight=n - i) for i in range(1, n)]
+
+
+def wait_for(path, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+# Which side takes which call depends on how fast the helper starts, so these act by where
+# they run: in the helper at once, then they mark it done; in the caller (pid ``caller``) they
+# wait for that mark first. Two such calls are drawn one on each side, however busy the machine.
+def helper_fails(data, message, caller, marker):
+    if os.getpid() == caller:
+        wait_for(marker)
+        return os.getpid()
+    Path(marker).touch()
     raise ValueError(message)
 
 
-def warn(data):
-    warnings.warn("drawn with a caveat", UserWarning)
+def both_fail_helper_first(data, message, caller, marker):
+    if os.getpid() == caller:
+        wait_for(marker)
+    else:
+        Path(marker).touch()
+    raise ValueError(message)
+
+
+def helper_warns(data, caller, marker):
+    if os.getpid() == caller:
+        wait_for(marker)
+    else:
+        warnings.warn("drawn with a caveat", UserWarning)
+        Path(marker).touch()
     return os.getpid()
 
 
@@ -40,8 +74,8 @@ def record_and_sleep(data, folder):
     time.sleep(60)
 
 
-def test_helper_draws_part_of_the_figures_and_results_keep_their_keys():
-    calls = [Call(f"c{i}", drawer_pid, (i,), weight=i) for i in range(8)]
+def test_helper_draws_part_of_the_figures_and_results_keep_their_keys(tmp_path):
+    calls = both_sides(8, tmp_path / "helper drew")
     drawn = draw_all(None, calls, helper=True)
     assert list(drawn) == [c.key for c in calls]
     assert [drawn[c.key][0] for c in calls] == list(range(8))
@@ -65,19 +99,20 @@ def test_one_core_draws_everything_here(monkeypatch):
     assert {pid for _, pid in drawn.values()} == {os.getpid()}
 
 
-def test_a_figure_failing_in_the_helper_raises_its_error_here():
-    # The caller takes the heaviest call at once (the helper is still starting), so the
-    # failing one is the helper's.
-    calls = [Call("slow", drawer_pid, (0, 1.5), weight=9), Call("broken", fail, ("panel 3 broke",), weight=0)]
+def test_a_figure_failing_in_the_helper_raises_its_error_here(tmp_path):
+    args = ("panel 3 broke", os.getpid(), tmp_path / "failed")
+    calls = [Call("a", helper_fails, args, weight=1), Call("b", helper_fails, args, weight=1)]
     with pytest.raises(ValueError, match="^panel 3 broke$") as raised:
         draw_all(None, calls, helper=True)
     assert type(raised.value.__cause__).__name__ == "_RemoteTraceback"  # it failed in the helper
     assert "panel 3 broke" in str(raised.value.__cause__)  # with the helper's traceback
 
 
-def test_the_first_failure_in_order_wins_as_when_drawn_one_by_one():
-    # "second" fails first (at once, in the helper); "first" fails later, here.
-    calls = [Call("a", fail, ("first", 1.5), weight=9), Call("b", fail, ("second",), weight=0)]
+def test_the_first_failure_in_order_wins_as_when_drawn_one_by_one(tmp_path):
+    # The helper's call fails first, whichever it is; the caller's fails after it.
+    marker = tmp_path / "helper failed"
+    calls = [Call("a", both_fail_helper_first, ("first", os.getpid(), marker), weight=1),
+             Call("b", both_fail_helper_first, ("second", os.getpid(), marker), weight=1)]
     with pytest.raises(ValueError, match="^first$"):
         draw_all(None, calls, helper=True)
     with pytest.raises(ValueError, match="^first$"):
@@ -97,11 +132,13 @@ def test_a_call_the_helper_cannot_import_is_drawn_here():
     assert draw_all(None, calls, helper=True)["local"] == os.getpid()
 
 
-def test_warnings_in_the_helper_reach_the_callers_filters():
-    calls = [Call("slow", drawer_pid, (0, 1.5), weight=9), Call("w", warn, weight=0)]
+def test_warnings_in_the_helper_reach_the_callers_filters(tmp_path):
+    args = (os.getpid(), tmp_path / "warned")
+    calls = [Call("a", helper_warns, args), Call("b", helper_warns, args)]
     with pytest.warns(UserWarning, match="drawn with a caveat"):
         drawn = draw_all(None, calls, helper=True)
-    assert drawn["w"] != os.getpid()  # warned in the helper, seen here
+    pids = set(drawn.values())
+    assert os.getpid() in pids and len(pids) == 2  # one side each: the warning was the helper's
 
 
 def test_ctrl_c_stops_the_helper_and_prints_one_line(tmp_path):
@@ -140,10 +177,10 @@ def test_ctrl_c_stops_the_helper_and_prints_one_line(tmp_path):
         os.kill(helper, 0)
 
 
-def test_a_helper_started_early_draws_and_one_left_unused_is_stopped():
+def test_a_helper_started_early_draws_and_one_left_unused_is_stopped(tmp_path):
     with figure_pool.early_helper(("gancheck.report.plots",)):
         early = figure_pool._early.pid
-        drawn = draw_all(None, [Call(f"c{i}", drawer_pid, (i,), weight=i) for i in range(6)], helper=True)
+        drawn = draw_all(None, both_sides(6, tmp_path / "helper drew"), helper=True)
     assert {pid for _, pid in drawn.values()} == {os.getpid(), early}
     with pytest.raises(ProcessLookupError):  # stopped and reaped once the figures were drawn
         os.kill(early, 0)
