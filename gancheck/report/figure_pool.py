@@ -221,8 +221,8 @@ class _Pool:
                 i = None
         except (OSError, EOFError, ValueError, pickle.UnpicklingError):
             # The helper could not start or died (or close stopped it, or closed its pipes:
-            # ValueError): what it held is drawn by the caller, which gives the same bytes,
-            # only later.
+            # ValueError): what it held is
+            # drawn by the caller, which gives the same bytes, only later.
             if i is not None:
                 self.give_back(i)
 
