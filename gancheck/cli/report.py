@@ -42,14 +42,6 @@ def run(args) -> int:
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is not a folder")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
-    from gancheck.report.figure_pool import early_helper  # standard library only: cheap
-    # The figures' helper process starts before this process imports pandas and matplotlib, so
-    # both import at once; the report's own early start would come a second and a half later.
-    with early_helper(("gancheck.report.render",)):
-        return _report(run_dir, args)
-
-
-def _report(run_dir: Path, args) -> int:
     from gancheck.report.collect import write_outputs
     from gancheck.report.published import PAGE_FILES, rebuild
     from gancheck.runs.store import STORE_NAME

@@ -5,7 +5,6 @@ without the store, gancheck.report.published rebuilds the same page."""
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ import pandas as pd
 from gancheck.gan.result import HISTORY_COLUMNS
 from gancheck.report.data import ReportInput
 from gancheck.report.figure_data import compact
-from gancheck.report.figure_pool import early_helper
 from gancheck.report.published import CSV_FILES, PAGE_FILES, RESULT_FILES, write_page_files  # noqa: F401  (re-exported)
 from gancheck.runs.files import atomic_write_text
 from gancheck.runs.store import STORE_NAME, Store, decode_array
@@ -158,10 +156,8 @@ def write_outputs(run_dir: Path, *, render: bool = True, out_dir: Path | None = 
     """Write the CSV_FILES (and effects.csv for crossed designs) and index.html into ``out_dir``
     (default: the run folder), from the run's store; see ``publish``. Returns the full input."""
     run_dir = Path(run_dir)
-    # The figures' helper process starts now: its imports overlap loading the store.
-    with early_helper(("gancheck.report.render",)) if render else nullcontext():
-        data = load_report_input(run_dir)
-        publish(data, Path(out_dir) if out_dir is not None else run_dir, render=render)
+    data = load_report_input(run_dir)
+    publish(data, Path(out_dir) if out_dir is not None else run_dir, render=render)
     return data
 
 

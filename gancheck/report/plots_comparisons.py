@@ -227,3 +227,8 @@ def trend_figure(data: ReportInput) -> Figure | None:
                   "Wilson 95% intervals; the baseline's level is marked. Only the arms that change "
                   "this factor alone are drawn.",
                   findings.trend(data, trends), src)
+
+
+def comparison_figures(data: ReportInput) -> list[Figure]:
+    figures = [forest_figure(data, "rates"), forest_figure(data, "metrics"), trend_figure(data)]
+    return [f for f in figures if f is not None]

@@ -173,3 +173,13 @@ def control_rejection_figure(data: ReportInput) -> Figure | None:
 def is_null_control(name: str) -> bool:
     """Controls are named "control:<what>"; the one drawn from the target itself says "null"."""
     return "null" in str(name).lower()
+
+
+def diagnostic_figures(data: ReportInput) -> list[Figure]:
+    figures = [qq_figure(data), heatmap_figure(data)]
+    return [f for f in figures if f is not None]
+
+
+def control_figures(data: ReportInput) -> list[Figure]:
+    figures = [control_rejection_figure(data)]
+    return [f for f in figures if f is not None]

@@ -226,3 +226,8 @@ def metric_figure(data: ReportInput) -> Figure | None:
                   "member with broken output counts as +∞ (the triangles at the right edge), never "
                   "dropped." + note,
                   findings.metrics(data) + " Strip plots of every seed's error metrics per arm.", src)
+
+
+def outcome_figures(data: ReportInput) -> dict[str, Figure | None]:
+    return {"outcomes": outcome_figure(data), "representatives": representative_figure(data),
+            "metrics": metric_figure(data), "control_outcomes": outcome_figure(data, "control")}

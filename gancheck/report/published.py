@@ -155,15 +155,13 @@ def read(folder: Path) -> ReportInput:
 def rebuild(folder: Path, out: Path | None = None) -> Path:
     """Render ``folder``'s page from its published files alone; with ``out``, into that folder,
     with a byte-for-byte copy of every published file beside it (the page checksums them)."""
-    from gancheck.report.figure_pool import early_helper
     from gancheck.report.render import render
     folder = Path(folder)
-    with early_helper(("gancheck.report.render",)):  # its start overlaps reading the files
-        data = read(folder)
-        target = Path(out) if out is not None else folder
-        target.mkdir(parents=True, exist_ok=True)
-        if target.resolve() != folder.resolve():
-            for name in (*CSV_FILES, "effects.csv"):
-                if (folder / name).is_file():
-                    atomic_write_bytes(target / name, (folder / name).read_bytes())
-        return render(data, target)
+    data = read(folder)
+    target = Path(out) if out is not None else folder
+    target.mkdir(parents=True, exist_ok=True)
+    if target.resolve() != folder.resolve():
+        for name in (*CSV_FILES, "effects.csv"):
+            if (folder / name).is_file():
+                atomic_write_bytes(target / name, (folder / name).read_bytes())
+    return render(data, target)

@@ -13,36 +13,15 @@ from gancheck.report.target_view import subtitle as target_subtitle
 from gancheck.report.labels import (OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS, OUTCOME_ORDER,
                                     PLAIN_DEFINITIONS)
 from gancheck.report.methods import decision_list, how_judged, methods
-from gancheck.report.figure_pool import Call, draw_all
-from gancheck.report.plots import histogram_figure, history_figure
-from gancheck.report.plots_comparisons import forest_figure, trend_figure
-from gancheck.report.plots_diagnostics import (control_rejection_figure, factors_of, heatmap_figure,
-                                               qq_figure)
-from gancheck.report.plots_outcomes import metric_figure, outcome_figure, representative_figure
+from gancheck.report.plots import seed_figures
+from gancheck.report.plots_comparisons import comparison_figures
+from gancheck.report.plots_diagnostics import control_figures, diagnostic_figures, factors_of
+from gancheck.report.plots_outcomes import outcome_figures
 from gancheck.report.provenance_view import data_files, provenance
 from gancheck.report.verdict import primary, verdict
 from gancheck.runs.files import atomic_write_text
 
 PAGE = "index.html"
-
-#: Every figure of the page, in the order the page used to draw them one after another (a
-#: failing figure raises the error the first failure in this order raised). Weights: rough
-#: seconds each took on the full design: the heaviest are drawn first (figure_pool).
-FIGURES = (
-    Call("outcomes", outcome_figure, weight=0.5),
-    Call("representatives", representative_figure, weight=0.8),
-    Call("metrics", metric_figure, weight=1.25),
-    Call("control_outcomes", outcome_figure, ("control",), weight=0.2),
-    Call("forest_rates", forest_figure, ("rates",), weight=1.3),
-    Call("forest_metrics", forest_figure, ("metrics",), weight=1.3),
-    Call("trend", trend_figure, weight=0.3),
-    Call("histogram", histogram_figure, weight=2.6),
-    Call("history_g_mean", history_figure, ("g_mean",), weight=1.85),
-    Call("history_g_std", history_figure, ("g_std",), weight=1.85),
-    Call("qq", qq_figure, weight=1.6),
-    Call("heatmap", heatmap_figure, weight=1.0),
-    Call("control_rejection", control_rejection_figure, weight=0.5),
-)
 
 
 def breakable(text) -> Markup:
@@ -120,16 +99,12 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
     """
     data = compact(tables.normalised(data))
     factors, _ = factors_of(data)
-    figs = draw_all(data, list(FIGURES))
-
-    def present(*keys):
-        return [figs[k] for k in keys if figs[k] is not None]
-
+    outcome_figs = outcome_figures(data)
     judged = how_judged(data)
     box = verdict(data, judged["tolerance"])
     outcomes = tables.outcome_rows(data)
     outcomes["outcomes"] = [{"label": OUTCOME_LABELS[o], "style": swatch_style(o)} for o in OUTCOME_ORDER]
-    comparisons = present("forest_rates", "forest_metrics", "trend")
+    comparisons = comparison_figures(data)
     prov = provenance(data)
     named = tables.control_outcomes(data)
     context = {
@@ -141,12 +116,12 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
         "interval_kind": tables_comparisons.interval_adjustment(data),
         "pairing": prov["pairing"],
         "has_trend": any(f.key == "trend" for f in comparisons),
-        "outcome_figure": figs["outcomes"],
+        "outcome_figure": outcome_figs["outcomes"],
         "outcomes": outcomes,
         "tests": tables.test_rows(data),
-        "seed_figures": present("representatives", "histogram", "history_g_mean", "history_g_std",
-                                "metrics"),
-        "diagnostic_figures": present("qq", "heatmap"),
+        "seed_figures": [f for f in (outcome_figs["representatives"], *seed_figures(data),
+                                     outcome_figs["metrics"]) if f is not None],
+        "diagnostic_figures": diagnostic_figures(data),
         "comparison_figures": comparisons,
         "key_comparisons": tables_comparisons.comparison_rows(data, frame=primary(data)),
         "all_comparisons": tables_comparisons.comparison_rows(data),
@@ -158,8 +133,8 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
         "control_outcomes": named | {
             "sentence": findings.control_outcomes(data),
             "swatches": [{"label": OUTCOME_LABELS[o], "style": swatch_style(o)} for o in named["outcomes"]]},
-        "control_outcome_figure": figs["control_outcomes"],
-        "control_figures": present("control_rejection"),
+        "control_outcome_figure": outcome_figs["control_outcomes"],
+        "control_figures": control_figures(data),
         "methods": methods(data),
         "provenance": prov,
         "files": data_files(csv_dir),
