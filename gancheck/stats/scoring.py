@@ -61,19 +61,12 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     return _frame(statistic, pvalue, status, sizes, alpha, tests)
 
 
-def decisions(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float) -> pd.DataFrame:
-    """score()'s table for a (K, n) array, for a caller that keeps only each row's statistic,
-    reject and status (judge): the tests that can (StatTest.decides) compute their p-value
-    exactly only where it decides p < alpha, so this table's pvalue column is not for showing."""
-    statistic, pvalue, status = _score_matrix(x, plan, tests, decide_at=alpha)
-    return _frame(statistic, pvalue, status, np.full(x.shape[0], x.shape[1]), alpha, tests)
-
-
 def decision_arrays(x: np.ndarray, plan: targeting.Resolved, tests,
                     alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The statistic, reject and status columns of ``decisions``, as (K, T) arrays (one column
-    per test): judge reads them per test, and building and splitting the long table cost more
-    than the tests at K = 100."""
+    """score()'s statistic, reject and status for a (K, n) array, as (K, T) arrays (one column
+    per test), for a caller that keeps only those (judge): the tests that can (StatTest.decides)
+    compute their p-value exactly only where it decides p < alpha, so no p-value is returned.
+    Arrays, not score()'s long table: building and splitting it cost more than the tests at K = 100."""
     statistic, pvalue, status = _score_matrix(x, plan, tests, decide_at=alpha)
     return statistic, reject_rule(pvalue, status, alpha), status
 
@@ -117,7 +110,7 @@ def _check_numeric(array: np.ndarray, name: str) -> None:
 
 def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, decide_at: float | None = None):
     """statistic, pvalue, status: (m, T) arrays for the rows of x and the tests (``decide_at``:
-    see ``decisions``)."""
+    see ``decision_arrays``)."""
     m, n = x.shape
     statistic = np.full((m, len(tests)), np.nan)
     pvalue = np.full_like(statistic, np.nan)
