@@ -3,7 +3,9 @@ code that swallows exceptions), and SIGTERM handled as Ctrl-C is."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -74,3 +76,57 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+#: Seconds before an interrupt that a finaliser swallowed is sent again: time for the code that
+#: reported it (sys.unraisablehook) to return, so that it is not raised there too.
+RESEND_DELAY_S = 0.001
+
+
+@contextmanager
+def swallowed_interrupts_resent() -> Iterator[None]:
+    """Within the block, a Ctrl-C or SIGTERM that a finaliser swallowed is raised again.
+
+    Python runs a signal's handler in whatever code the main thread is executing, and a
+    weakref callback or ``__del__`` cannot pass its exception on: it is printed as "Exception
+    ignored in ..." and dropped, and the command would run on as if the signal had not come
+    (seen with SIGTERM in a WeakSet's callback as a run ended: exit 0, and that text on stderr).
+    Here such an interrupt is not printed; the same signal is sent to the main thread again a
+    moment later, from another thread. Sent from the hook itself, its handler would run inside
+    the hook (at its next bytecode) and be dropped the same way. Should it land in another
+    finaliser, it is caught and sent again.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = sys.unraisablehook
+    senders: list[threading.Thread] = []
+
+    def resend_later(exc: KeyboardInterrupt) -> None:
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        main = threading.main_thread().ident
+
+        def send() -> None:
+            time.sleep(RESEND_DELAY_S)
+            signal.pthread_kill(main, signum)
+        sender = threading.Thread(target=send, name="gancheck-resend-interrupt", daemon=True)
+        senders.append(sender)
+        sender.start()
+
+    def hook(unraisable) -> None:
+        try:
+            if isinstance(unraisable.exc_value, KeyboardInterrupt):
+                resend_later(unraisable.exc_value)
+                return
+        except KeyboardInterrupt as again:  # the resent one, early: once more
+            resend_later(again)
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+        for sender in senders:  # one still in flight arrives here, while the handler is ours
+            sender.join()

@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import Callable, Sequence
 
-from gancheck.signals import Terminated, terminate_as_interrupt
+from gancheck.signals import Terminated, swallowed_interrupts_resent, terminate_as_interrupt
 from gancheck.signals import sigint_deferred  # noqa: F401 (re-exported for the CLIs)
 
 EXIT_USAGE = 2
@@ -62,7 +62,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     without permission), or a full disk, is a reason to print, not a traceback.
     """
     try:
-        with terminate_as_interrupt():
+        with terminate_as_interrupt(), swallowed_interrupts_resent():
             return main(argv)
     except (UsageError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it held

@@ -20,6 +20,9 @@ __all__ = ["default_workers", "execute", "run_in_process", "run_in_processes", "
 
 Progress = Callable[[int], None]
 
+#: Seconds a stopped worker gets to exit after SIGTERM before it is killed.
+STOP_TIMEOUT_S = 5.0
+
 
 def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
     single_thread()
@@ -64,16 +67,38 @@ def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: s
                 yield task, future.result()
         finished = True
     finally:
-        workers_left = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        if not finished:
-            # Stop workers still busy with a cancelled run, so an interrupt returns promptly.
-            # Idle workers of a finished run are not: they exit by themselves while the report
-            # is written (the pool joins them at interpreter exit), and release what they hold;
-            # a terminated one cannot.
-            for proc in workers_left:
-                if proc.is_alive():
-                    proc.terminate()
+        _shut_down(pool, stop_workers=not finished)
+
+
+def _shut_down(pool: ProcessPoolExecutor, *, stop_workers: bool) -> None:
+    """Shut ``pool`` down without waiting; with ``stop_workers`` (a cancelled run), stop the
+    workers still busy, so that an interrupt returns promptly. Idle workers of a finished run
+    are not stopped: they exit by themselves while the report is written (the pool joins them
+    at interpreter exit), and release what they hold; a terminated one cannot.
+
+    Stopping a worker must not leave the pool's manager thread waiting for ever. A result bigger
+    than a pipe's buffer (a population's draws: hundreds of kB) is written in pieces; a worker
+    stopped in the middle leaves half a message, and the manager thread, which reads results,
+    waits for the rest. The driver holds the pipe's writing end itself, so no end-of-file comes,
+    and the interpreter joins that thread at exit: the driver printed its "interrupted" line and
+    never exited. So once the workers are gone, the driver's writing end is closed: the read
+    ends (EOFError), and the pool counts itself broken and cleans up, as after a worker's crash.
+    """
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    results = getattr(pool, "_result_queue", None)  # shutdown() drops the pool's reference
+    pool.shutdown(wait=False, cancel_futures=True)
+    if not stop_workers:
+        return
+    for proc in workers:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers:
+        proc.join(STOP_TIMEOUT_S)
+        if proc.is_alive():  # SIGTERM held by whatever the worker was in
+            proc.kill()
+            proc.join()
+    if results is not None:
+        results._writer.close()
 
 
 def execute(tasks: list[Task], *, workers: int = 1, dask: str | None = None, device: str = "cpu",

@@ -133,3 +133,31 @@ def test_a_spawned_worker_reaches_its_guards_before_importing_torch():
         [PYTHON, "-c", "import pickle, sys; pickle.loads(sys.stdin.buffer.read()); print('torch' in sys.modules)"],
         input=pickle.dumps(workers.init_pool_worker), capture_output=True, cwd=REPO_ROOT, timeout=60)
     assert loaded.stdout.decode().split() == ["False"], loaded.stderr.decode()
+
+
+# A pool whose manager thread is left reading half a result, as when a worker is stopped in the
+# middle of sending one (a population's draws are bigger than a pipe's buffer, so they go in
+# pieces): the header of a 1 MiB message, then 10 bytes of it. Then the interrupted run's
+# shut-down; its manager thread must end, or the interpreter would wait for it at exit (the
+# driver printed its "interrupted" line and never exited, in CI).
+_HALF_A_RESULT = textwrap.dedent("""
+    import multiprocessing, os, struct, sys, time
+    from concurrent.futures import ProcessPoolExecutor
+    from gancheck.runs.execute import _shut_down
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    assert pool.submit(int, "1").result() == 1          # the worker is up
+    manager = pool._executor_manager_thread
+    os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 2 ** 20) + bytes(10))
+    time.sleep(0.5)                                     # the manager reads the header, then waits
+    _shut_down(pool, stop_workers=True)
+    manager.join(timeout=10)
+    print("manager ended" if not manager.is_alive() else "manager still waiting", flush=True)
+    if manager.is_alive():
+        os._exit(1)   # the interpreter would wait for it for ever
+""")
+
+
+def test_a_worker_stopped_mid_result_does_not_hang_the_driver():
+    done = subprocess.run([PYTHON, "-c", _HALF_A_RESULT], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "manager ended"), done.stderr
+    assert done.stderr == ""   # no traceback, no leaked semaphores: cleaned up as after a crash
