@@ -49,7 +49,8 @@ def _earlier(x: torch.Tensor):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("shape", [(500,), (1, 500), (4, 6, 500), (20, 10, 500)])
+# Rows of 500 as G makes them; 100 and 700 for the fewer and more chunks of 256 the sort splits them into.
+@pytest.mark.parametrize("shape", [(500,), (1, 500), (4, 6, 500), (20, 10, 500), (9, 100), (3, 3, 700)])
 def test_sort_is_torch_sort_bit_for_bit(dtype, shape):
     x = _rows(shape, dtype)
     expected = torch.sort(x, dim=-1)
