@@ -64,8 +64,9 @@ def test_sort_is_torch_sort_bit_for_bit(dtype, shape):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_rows_with_nan_keep_numpys_order(dtype):
     x = _rows((4, 6, 500), dtype)
-    nan_bits = torch.tensor([0x7FC00000, -0x00400000, 0x7F800001, -1], dtype=torch.int32)  # +/- quiet, signalling
-    nans = nan_bits.view(torch.float32).to(dtype) if dtype == torch.float64 else nan_bits.view(torch.float32)
+    # Quiet NaNs of both signs, a signalling one, and one with every bit set.
+    nan_bits = torch.tensor([0x7FC00000, -0x00400000, 0x7F800001, -1], dtype=torch.int32)
+    nans = nan_bits.view(torch.float32).to(dtype)
     x[0, 0, 10] = nans[1]  # one NaN with its sign bit set
     x[0, 1, 5] = nans[0]  # a NaN in the row of ties
     x[1, 1, 0] = nans[1]  # in the row of both signs
