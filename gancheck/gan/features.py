@@ -25,6 +25,9 @@ from gancheck.gan.workspace import Workspace, get_buffer
 #: GANs do (Karras et al. 2018): a collapsed batch (variance 0) still has a finite gradient.
 MINIBATCH_STD_EPS = 1e-8
 
+#: The longest row of int64 keys numpy sorts at its fast pace (see _argsort_packed).
+SORT_CHUNK = 256
+
 
 @dataclass(frozen=True)
 class FeatureSet:
@@ -207,21 +210,56 @@ def _sort_cpu(x: torch.Tensor, indices: bool, ws: Workspace | None):
     """torch.sort(x, dim=-1) by numpy, whose vectorised sort was ~50x faster than torch.sort on
     this CPU for values alone (217 us against 11.6 ms for 640 rows of 500) and ~6x for indices.
 
-    Sorted values are unique whatever the algorithm. numpy's fast argsort is not stable, so rows
-    with a tie (equal neighbours after sorting; ~1 row in 70 of G's float32 output) are sorted
-    again by torch: the indices, and so the gradient's routing, are always torch's.
+    With indices, float32 rows are sorted as packed 64-bit keys (_argsort_packed, 2x faster than
+    np.argsort on 200 rows of 500); other dtypes take np.argsort. Why the result is torch's, bit
+    for bit:
+    - The sorted values are unique whatever the algorithm, and so is the order of a row without
+      ties. Rows with a tie (equal neighbours after sorting by ``==``, so -0.0 next to +0.0
+      counts; ~1 row in 70 of G's float32 output) are sorted again by torch.
+    - A row with a NaN takes np.argsort (NaNs last), as it always has: the packed keys would put
+      the NaNs whose sign bit is set first.
     """
     if not indices:
         values = torch.empty_like(x) if ws is None else ws.get("features.sorted", x.shape, x)
         values.copy_(x).numpy().sort(axis=-1)  # in place: nothing allocated
         return values, None
     array = x.numpy()
-    order = np.argsort(array, axis=-1)
-    values = np.take_along_axis(array, order, axis=-1)
-    values, order = torch.from_numpy(values), torch.from_numpy(order)
-    ties = (values[..., 1:] == values[..., :-1]).any(dim=-1)
+    packed = x.dtype == torch.float32
+    order = _argsort_packed(x, ws) if packed else torch.from_numpy(np.argsort(array, axis=-1))
+    values = torch.gather(x, -1, order, out=get_buffer(ws, "features.sorted_values", x.shape, x))
+    sorted_array = values.numpy()
+    if packed:
+        # The keys put each NaN at one end or the other (by its sign bit).
+        nan = torch.as_tensor(np.isnan(sorted_array[..., 0]) | np.isnan(sorted_array[..., -1]))
+        if bool(nan.any()):
+            order[nan] = torch.from_numpy(np.argsort(array[nan.numpy()], axis=-1))
+            values[nan] = torch.gather(x[nan], -1, order[nan])
+    ties = torch.as_tensor(np.equal(sorted_array[..., 1:], sorted_array[..., :-1]).any(axis=-1))
     if bool(ties.any()):
         values[ties], order[ties] = torch.sort(x[ties], dim=-1)
     return values, order
+
+
+def _argsort_packed(x: torch.Tensor, ws: Workspace | None) -> torch.Tensor:
+    """An int64 order that sorts each float32 row: any order of equal values, NaNs at both ends.
+
+    Each value's bits become an int32 with the floats' order (a negative float grows as its
+    magnitude bits shrink, so those 31 bits are flipped); the key is that int32 above the
+    column, and numpy sorts int64 keys much faster than it argsorts float32.
+    """
+    bits = x.view(torch.int32)
+    ordered = torch.bitwise_right_shift(bits, 31, out=get_buffer(ws, "features.sort_bits", x.shape, x, torch.int32))
+    ordered.bitwise_and_(0x7FFFFFFF).bitwise_xor_(bits)
+    keys = (torch.empty(x.shape, dtype=torch.int64) if ws is None
+            else ws.get("features.sort_keys", x.shape, x, torch.int64))
+    keys.copy_(ordered).bitwise_left_shift_(32).bitwise_or_(torch.arange(x.shape[-1]))
+    rows = keys.numpy()
+    # numpy sorts up to 256 int64s with a SIMD network but longer rows ~5x slower a key (2.4 on
+    # this CPU), so chunks of 256 are sorted and their runs merged by timsort (kind="stable").
+    for start in range(0, rows.shape[-1], SORT_CHUNK):
+        rows[..., start:start + SORT_CHUNK].sort(axis=-1)
+    if rows.shape[-1] > SORT_CHUNK:
+        rows.sort(axis=-1, kind="stable")
+    return keys.bitwise_and_(0xFFFFFFFF)
 
 
