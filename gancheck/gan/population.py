@@ -17,7 +17,11 @@ against its oracle):
 Speed (benchmarks/throughput.py; figures in docs/performance.md):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
   cache, and memory does not grow with the population. Members never interact, so a member's
-  result does not depend on its block; members are sorted by their learning-rate settings so
+  result does not depend on its block beyond rounding. Not bit for bit: torch's vectorised
+  sigmoid and log compute the last elements of a tensor on a scalar path that rounds
+  otherwise, so a member's bits depend on the size of its block and its place in it (of 20
+  members trained in one block and in two blocks of 10, the 10th and the 20th differ). A
+  run's numbers are those of its blocks. Members are sorted by their learning-rate settings so
   that one fused Adam call (torch's own kernel) updates many of them.
 - Big per-step intermediates live in reused workspaces (gancheck.gan.workspace): no page faults.
 - ``draw_threads`` draws the next epoch on background threads while this one trains.

@@ -156,7 +156,8 @@ def mlp_backward_columns(layers, inputs: list[torch.Tensor], grad: torch.Tensor,
 #: member, so bmm runs one GEMM a member there instead of MKL's batched call: the same bits
 #: (tests/gan/test_wide_generator.py), and it saves the product's copy, 8 MB a G step at
 #: 20 members (2 cores, 1 thread: 1.45x on the 200 x 500 layer, 1.1x on 200 x 200). Smaller
-#: products lose (one GEMM call a member costs more than the copy: 0.3x on D's layers).
+#: products lose (one GEMM call a member costs more than the copy: 0.3x on D's layers). CPU
+#: only: a GPU's batched GEMM with a strided output was neither measured nor checked for bits.
 DIRECT_WEIGHT_GRAD_VALUES = 32_768
 
 
@@ -171,7 +172,7 @@ def _weight_grad(x: torch.Tensor, grad: torch.Tensor, fused: bool, out: torch.Te
         return stacked_matmul(x.transpose(1, 2), grad, fused=True)
     if x.shape[2] > grad.shape[2]:
         product = torch.bmm(grad.transpose(1, 2), x).transpose(1, 2)
-    elif out is not None and x.shape[2] * grad.shape[2] >= DIRECT_WEIGHT_GRAD_VALUES:
+    elif out is not None and out.device.type == "cpu" and x.shape[2] * grad.shape[2] >= DIRECT_WEIGHT_GRAD_VALUES:
         return torch.bmm(x.transpose(1, 2), grad, out=out)
     else:
         product = torch.bmm(x.transpose(1, 2), grad)
