@@ -61,10 +61,40 @@ def _digest(results):
             for r in results]
 
 
-def test_wide_generator_trains_the_same_bits_without_the_fast_paths(monkeypatch):
+@pytest.fixture
+def one_thread():
+    # As a run's workers train (two threads contend on a loaded 2-core machine: 10x slower).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_wide_generator_trains_the_same_bits_without_the_fast_paths(monkeypatch, one_thread):
     cfg = GANConfig(g_hidden_size=200, num_epochs=3)
     population = Population([cfg] * 3, [11, 12, 13])
     fast = _digest(train_population(population, n_draws=100))
     monkeypatch.setattr(stacked, "DIRECT_WEIGHT_GRAD_VALUES", np.iinfo(np.int64).max)
     monkeypatch.setattr(population_module, "_finite_rows", lambda t: torch.isfinite(t).all(dim=1))
     assert _digest(train_population(population, n_draws=100)) == fast
+
+
+def test_wide_generator_benchmark_times_every_variant():
+    # A smoke test of benchmarks/wide_generator.py (a script, not a timed test): one line per
+    # variant, in order, and a bad option refused in one line.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = root / "benchmarks" / "wide_generator.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH"))))}
+    out = subprocess.run([sys.executable, str(script), "--hidden", "5", "--members", "3", "--epochs", "1",
+                          "--rounds", "2", "--blocks", "3,2", "--fast-paths", "off,on"],
+                         check=True, capture_output=True, text=True, env=env).stdout
+    lines = out.strip().splitlines()
+    assert [line.split(":")[0].split() for line in lines] == [
+        ["block", b, "fast", "paths", p] for b in ("3", "2") for p in ("off", "on")]
+    bad = subprocess.run([sys.executable, str(script), "--fast-paths", "maybe"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "--fast-paths='maybe'" in bad.stderr
