@@ -153,11 +153,12 @@ def mlp_backward_columns(layers, inputs: list[torch.Tensor], grad: torch.Tensor,
 
 #: Weight gradients of at least this many values a member (G's 200 x 200 and 200 x 500 layers at
 #: H = 200) are written by bmm straight into the gradient buffer. Its rows are strided by the
-#: member, so bmm runs one GEMM a member there instead of MKL's batched call: the same bits
-#: (tests/gan/test_wide_generator.py), and it saves the product's copy, 8 MB a G step at
-#: 20 members (2 cores, 1 thread: 1.45x on the 200 x 500 layer, 1.1x on 200 x 200). Smaller
-#: products lose (one GEMM call a member costs more than the copy: 0.3x on D's layers). CPU
-#: only: a GPU's batched GEMM with a strided output was neither measured nor checked for bits.
+#: member, so bmm runs one GEMM a member there instead of MKL's batched call: the same bits at
+#: these sizes (tests/gan/test_wide_generator.py; not at D's 10-wide layers), and it saves the
+#: product's copy, 8 MB a G step at 20 members (2 cores, 1 thread: 1.45x on the 200 x 500
+#: layer, 1.1x on 200 x 200). Smaller products lose (one GEMM call a member costs more than the
+#: copy: 0.3x on D's layers). CPU only: a GPU's batched GEMM with a strided output was neither
+#: measured nor checked for bits.
 DIRECT_WEIGHT_GRAD_VALUES = 32_768
 
 
