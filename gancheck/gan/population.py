@@ -17,7 +17,11 @@ against its oracle):
 Speed (benchmarks/throughput.py; figures in docs/performance.md):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
   cache, and memory does not grow with the population. Members never interact, so a member's
-  result does not depend on its block; members are sorted by their learning-rate settings so
+  result does not depend on its block beyond rounding. Not bit for bit: torch's vectorised
+  sigmoid and log compute the last elements of a tensor on a scalar path that rounds
+  otherwise, so a member's bits depend on the size of its block and its place in it (of 20
+  members trained in one block and in two blocks of 10, the 10th and the 20th differ). A
+  run's numbers are those of its blocks. Members are sorted by their learning-rate settings so
   that one fused Adam call (torch's own kernel) updates many of them.
 - Big per-step intermediates live in reused workspaces (gancheck.gan.workspace): no page faults.
 - ``draw_threads`` draws the next epoch on background threads while this one trains.
@@ -390,8 +394,7 @@ def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverge
     std = (torch.linalg.vecdot(diffs, diffs) / (flat_out.shape[1] - 1)).sqrt()
     d_loss = _bce(d_out[:, :m], 1.0) + _bce(d_out[:, m:], 0.0)
     stats = torch.stack((mean[:, 0], std, d_loss, loss.sign * _bce(g_out, loss.target)), dim=1)
-    finite = (torch.isfinite(stats).all(dim=1) & torch.isfinite(G.flat).all(dim=1)
-              & torch.isfinite(D.flat).all(dim=1))
+    finite = torch.isfinite(stats).all(dim=1) & _finite_rows(G.flat) & _finite_rows(D.flat)
     newly_dead = alive & ~finite
     alive &= finite
     # A member's history ends (NaN) at the epoch it diverged, as in the reference loop.
@@ -400,6 +403,13 @@ def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverge
     if on_device or newly_dead.any():
         for adam in adams:
             adam.reset_members(newly_dead)
+
+
+def _finite_rows(t: torch.Tensor) -> torch.Tensor:
+    """Whether each row of ``t`` (S, P) is all finite: isfinite(t).all(dim=1), in two reductions
+    (amax and amin propagate NaN, and compare False with an infinity) instead of five passes
+    and a bool tensor as big as ``t``: 0.4 against 9.8 ms for a 200-wide G's 20 members."""
+    return (t.amax(dim=1) < torch.inf) & (t.amin(dim=1) > -torch.inf)
 
 
 class _RateTable:
