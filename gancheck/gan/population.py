@@ -16,13 +16,11 @@ against its oracle):
 
 Speed (benchmarks/throughput.py; figures in docs/performance.md):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
-  cache, and memory does not grow with the population. Members never interact, so a member's
-  result does not depend on its block beyond rounding. Not bit for bit: torch's vectorised
-  sigmoid and log compute the last elements of a tensor on a scalar path that rounds
-  otherwise, so a member's bits depend on the size of its block and its place in it (of 20
-  members trained in one block and in two blocks of 10, the 10th and the 20th differ). A
-  run's numbers are those of its blocks. Members are sorted by their learning-rate settings so
-  that one fused Adam call (torch's own kernel) updates many of them.
+  cache, and memory does not grow with the population. Members never interact, but a member's
+  last bits depend on its block's size and its place in it: torch's vectorised sigmoid and log
+  round a tensor's last elements on a scalar path (of 20 members in one block and in two of 10,
+  the 10th and the 20th differ). Members are sorted by their learning-rate settings so that one
+  fused Adam call (torch's own kernel) updates many of them.
 - Big per-step intermediates live in reused workspaces (gancheck.gan.workspace): no page faults.
 - ``draw_threads`` draws the next epoch on background threads while this one trains.
 - ``compile=True`` runs the same step functions through torch.compile (fused loops instead of
@@ -47,7 +45,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from gancheck.config import PER_MEMBER_FIELDS, GANConfig
 from gancheck.gan import d_input, philox_draws
@@ -56,6 +53,7 @@ from gancheck.gan.device import resolve_mode
 from gancheck.gan.draws import (check_seed, discriminator_shapes, generator_shapes, initial_parameters,
                                 sample_noise)
 from gancheck.gan.engine import allow_recompiles, check_draws, resolve_draws
+from gancheck.gan.epoch_record import record_epoch
 from gancheck.gan.feed import EpochFeed, PhiloxFeed
 from gancheck.gan.philox import member_keys
 from gancheck.gan.features import input_backward, input_forward
@@ -86,17 +84,6 @@ def parameter_bytes(cfg: GANConfig, members: int, dtype=torch.float32) -> int:
 def population_shape(cfg: GANConfig) -> tuple:
     """Configs with equal shapes can train together in one population."""
     return tuple((f.name, getattr(cfg, f.name)) for f in fields(cfg) if f.name not in PER_MEMBER_FIELDS)
-
-
-def _bce(p: torch.Tensor, target: float) -> torch.Tensor:
-    """Per-member BCELoss (mean over the minibatch), the same kernel as nn.BCELoss.
-
-    The kernel refuses NaN input; a member whose D output is NaN has already diverged (its
-    output statistics are non-finite and it is flagged at the end of the epoch), so its NaNs
-    are replaced here only to keep the shared kernel call alive for the others.
-    """
-    p = torch.where(torch.isnan(p), 0.5, p)
-    return F.binary_cross_entropy(p, torch.full_like(p, target), reduction="none").mean(dim=(1, 2))
 
 
 @dataclass
@@ -338,7 +325,7 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                     g_adam.step(grad, k)
                     if g_average is not None:
                         g_average.lerp_(G.flat, 1 - cfg.g_ema)
-                _end_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at,
+                record_epoch(epoch, g_fake, d_out, g_out, G, D, (g_adam, d_adam), alive, history, diverged_at,
                            G_LOSSES[cfg.g_loss], on_device)
                 if g_average is not None:
                     # A diverged member's average took its non-finite weights: reset it as its G is.
@@ -380,36 +367,6 @@ def _step(noise, k: int) -> torch.Tensor | None:
 
 def _draws(extra: d_input.DInputDraws | None, part: str, k: int):
     return None if extra is None else extra.step(part, k)
-
-
-def _end_epoch(epoch, g_fake, d_out, g_out, G, D, adams, alive, history, diverged_at, loss, on_device) -> None:
-    """Record the epoch's history row; flag and reset members that turned non-finite (at the
-    epoch they do; their state is not used afterwards). ``on_device``: never wait for the device
-    (the reset is a masked fill over every member, rather than a test whether any died)."""
-    m = g_fake.shape[1]
-    flat_out = g_fake.reshape(g_fake.shape[0], -1)
-    # torch.std (ddof=1, as the seed's .std()) in two plain passes: its Welford kernel was ~10x slower.
-    mean = flat_out.mean(dim=1, keepdim=True)
-    diffs = flat_out - mean
-    std = (torch.linalg.vecdot(diffs, diffs) / (flat_out.shape[1] - 1)).sqrt()
-    d_loss = _bce(d_out[:, :m], 1.0) + _bce(d_out[:, m:], 0.0)
-    stats = torch.stack((mean[:, 0], std, d_loss, loss.sign * _bce(g_out, loss.target)), dim=1)
-    finite = torch.isfinite(stats).all(dim=1) & _finite_rows(G.flat) & _finite_rows(D.flat)
-    newly_dead = alive & ~finite
-    alive &= finite
-    # A member's history ends (NaN) at the epoch it diverged, as in the reference loop.
-    history[epoch] = torch.where(alive[:, None], stats, torch.nan)
-    diverged_at.masked_fill_(newly_dead, epoch)
-    if on_device or newly_dead.any():
-        for adam in adams:
-            adam.reset_members(newly_dead)
-
-
-def _finite_rows(t: torch.Tensor) -> torch.Tensor:
-    """Whether each row of ``t`` (S, P) is all finite: isfinite(t).all(dim=1), in two reductions
-    (amax and amin propagate NaN, and compare False with an infinity) instead of five passes
-    and a bool tensor as big as ``t``: 0.4 against 9.8 ms for a 200-wide G's 20 members."""
-    return (t.amax(dim=1) < torch.inf) & (t.amin(dim=1) > -torch.inf)
 
 
 class _RateTable:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gancheck import GANConfig
-from gancheck.gan import population as population_module
+from gancheck.gan import epoch_record
 from gancheck.gan import stacked
 from gancheck.gan.draws import generator_shapes
 from gancheck.gan.population import Population, train_population
@@ -52,8 +52,8 @@ def test_finite_rows_is_isfinite_all(value):
         u[row, col] = value
         expected = torch.isfinite(u).all(dim=1)
         assert expected.tolist() == [r != row for r in range(5)]
-        assert torch.equal(population_module._finite_rows(u), expected)
-    assert population_module._finite_rows(t).all()
+        assert torch.equal(epoch_record.finite_rows(u), expected)
+    assert epoch_record.finite_rows(t).all()
 
 
 def _digest(results):
@@ -75,7 +75,7 @@ def test_wide_generator_trains_the_same_bits_without_the_fast_paths(monkeypatch,
     population = Population([cfg] * 3, [11, 12, 13])
     fast = _digest(train_population(population, n_draws=100))
     monkeypatch.setattr(stacked, "DIRECT_WEIGHT_GRAD_VALUES", np.iinfo(np.int64).max)
-    monkeypatch.setattr(population_module, "_finite_rows", lambda t: torch.isfinite(t).all(dim=1))
+    monkeypatch.setattr(epoch_record, "finite_rows", lambda t: torch.isfinite(t).all(dim=1))
     assert _digest(train_population(population, n_draws=100)) == fast
 
 
