@@ -1,8 +1,8 @@
 """SIGTERM and late signals at the command-line entry points (gancheck.cli.exit_with).
 
-The real ablation CLI under SIGINT and SIGKILL at random points is tests/runs/test_interrupt.py
-(SIGTERM is not among its points: see WAYS there); here each rule is pinned with a tiny entry
-point in a subprocess, so the moment the signal arrives is certain rather than timed.
+The real ablation CLI under SIGINT, SIGTERM and SIGKILL at random points is
+tests/runs/test_interrupt.py; here each rule is pinned with a tiny entry point in a subprocess,
+so the moment the signal arrives is certain rather than timed.
 """
 from __future__ import annotations
 
