@@ -89,16 +89,18 @@ def _shut_down(pool: ProcessPoolExecutor, *, stop_workers: bool) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     if not stop_workers:
         return
-    for proc in workers:
-        if proc.is_alive():
-            proc.terminate()
-    for proc in workers:
-        proc.join(STOP_TIMEOUT_S)
-        if proc.is_alive():  # SIGTERM held by whatever the worker was in
-            proc.kill()
-            proc.join()
-    if results is not None:
-        results._writer.close()
+    # A second Ctrl-C meanwhile waits for the end of this (seconds at most), or the pipe would stay open.
+    with sigint_deferred(sigterm=True):
+        for proc in workers:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in workers:
+            proc.join(STOP_TIMEOUT_S)
+            if proc.is_alive():  # SIGTERM held by whatever the worker was in
+                proc.kill()
+                proc.join()
+        if results is not None:
+            results._writer.close()
 
 
 def execute(tasks: list[Task], *, workers: int = 1, dask: str | None = None, device: str = "cpu",

@@ -157,7 +157,58 @@ _HALF_A_RESULT = textwrap.dedent("""
 """)
 
 
+def _run_script(script: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``script`` in its own session; if it hangs (the bug these tests guard against), kill
+    its whole group, workers included, so that no orphan outlives the test."""
+    proc = subprocess.Popen([PYTHON, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        stdout += f"hung for {timeout} s"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
 def test_a_worker_stopped_mid_result_does_not_hang_the_driver():
-    done = subprocess.run([PYTHON, "-c", _HALF_A_RESULT], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    done = _run_script(_HALF_A_RESULT)
     assert (done.returncode, done.stdout.strip()) == (0, "manager ended"), done.stderr
     assert done.stderr == ""   # no traceback, no leaked semaphores: cleaned up as after a crash
+
+
+# The same, with a worker that ignores SIGTERM (so stopping it takes STOP_TIMEOUT_S, then
+# SIGKILL) and a second Ctrl-C arriving meanwhile: the shut-down must still finish, pipe closed,
+# and only then the Ctrl-C be raised.
+_CTRL_C_WHILE_STOPPING = textwrap.dedent("""
+    import multiprocessing, os, signal, struct, threading, time
+    from concurrent.futures import ProcessPoolExecutor
+    from gancheck.runs.execute import _shut_down
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_IGN))
+    assert pool.submit(int, "1").result() == 1
+    manager = pool._executor_manager_thread
+    os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 2 ** 20) + bytes(10))
+    time.sleep(0.5)
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    try:
+        _shut_down(pool, stop_workers=True)
+        print("no interrupt", flush=True)
+    except KeyboardInterrupt:
+        print(f"interrupted after {time.monotonic() - started:.0f} s", flush=True)
+    manager.join(timeout=10)
+    print("manager ended" if not manager.is_alive() else "manager still waiting", flush=True)
+    if manager.is_alive():
+        os._exit(1)
+""")
+
+
+def test_a_second_ctrl_c_waits_for_the_workers_to_be_stopped():
+    done = _run_script(_CTRL_C_WHILE_STOPPING)
+    from gancheck.runs.execute import STOP_TIMEOUT_S
+    # The Ctrl-C came 1 s in; it is raised once the SIGTERM-proof worker was killed, after
+    # STOP_TIMEOUT_S (5 s).
+    assert done.stdout.splitlines() == [f"interrupted after {STOP_TIMEOUT_S:.0f} s", "manager ended"], done.stderr
+    assert done.returncode == 0 and done.stderr == ""
