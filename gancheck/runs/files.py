@@ -105,3 +105,22 @@ class RunLock:
     def __exit__(self, *exc) -> None:
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
+
+
+def run_in_progress(run_dir: Path) -> bool:
+    """Whether a run holds this folder's lock now (RunLock); True when it cannot be told, so
+    that a reader of its store then takes SQLite's own locks."""
+    try:
+        fd = os.open(run_dir / ".run.lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the shared lock at once

@@ -19,12 +19,12 @@ neither the store nor its companion files are links, and created the file itself
 (the report, the planner, resume's bookkeeping) opens it read-only, so a run can be read from a
 read-only folder, or by a user who does not own it; where SQLite cannot even keep its read locks
 there (a read-only folder without the lock file), the file is read as immutable. Every row is
-checked as it is read: a damaged one is a StoreError naming the table and the row.
+checked as it is read (gancheck.runs.store_rows): a damaged one is a StoreError naming the
+table and the row.
 """
 from __future__ import annotations
 
 import errno
-import fcntl
 import functools
 import json
 import os
@@ -37,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gancheck.runs.files import WriteError, unwritable
+from gancheck.runs.files import WriteError, run_in_progress, unwritable
 from gancheck.runs.safe_files import check_sqlite_files, prepare_sqlite
+from gancheck.runs.store_rows import find_damage
 
 #: Version 2: generator-level verdicts (gancheck.judge rows), diversity's components, previews.
 FORMAT = "gancheck-store-2"
@@ -166,25 +167,6 @@ def _uri(path: Path, query: str) -> str:
 _NO_READ_LOCKS = ("SQLITE_READONLY", "SQLITE_CANTOPEN")
 
 
-def _run_in_progress(run_dir: Path) -> bool:
-    """Whether a run holds this folder's lock now (gancheck.runs.files.RunLock); True when it
-    cannot be told, so that the reader then takes SQLite's own locks."""
-    try:
-        fd = os.open(run_dir / ".run.lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases the shared lock at once
-
-
 class Store:
     def __init__(self, path: Path, *, create: bool = False, lock_held: bool = False):
         """``create``: a run's store, opened to write (created if absent). Otherwise read-only;
@@ -245,7 +227,7 @@ class Store:
             if self.writable:
                 return sqlite3.connect(_uri(self.path, "mode=rw"), uri=True, timeout=30, isolation_level=None)
             if not os.path.lexists(f"{self.path}-wal") and (
-                    self.lock_held or not _run_in_progress(self.path.parent)):
+                    self.lock_held or not run_in_progress(self.path.parent)):
                 # A closed run (SQLite removes its -wal on the last close; a killed one leaves it):
                 # all of it is in the file. Read it as immutable, so that reading leaves nothing
                 # behind, not even the -wal and -shm a read-only connection would create and
@@ -371,77 +353,11 @@ class Store:
 
     @_store_errors("read")
     def check_rows(self, table: str) -> None:
-        """Every value of ``table`` has the type its column declares (SQLite itself lets any
-        column hold any type), and every array blob the size its shape says; else a StoreError
-        naming the table, the row and the column."""
-        declared = {name: (kind.upper(), bool(notnull)) for _, name, kind, notnull, *_ in
-                    self.db.execute(f"PRAGMA table_info({table})")}  # noqa: S608 (fixed names)
-        missing = [c for c in _KEYS[table] if c not in declared]
-        if missing:
-            raise StoreError(f"{self.path}: table {table} lacks column(s) {', '.join(missing)}: not a "
-                             "gancheck store, or a damaged one")
-        conditions = " OR ".join(
-            f"typeof({name}) NOT IN ({', '.join(repr(t) for t in _ALLOWED[kind] + (() if nn else ('null',)))})"
-            for name, (kind, nn) in declared.items() if kind in _ALLOWED)
-        keys = ", ".join(_KEYS[table])
-        bad = self.db.execute(f"SELECT rowid, {keys}, * FROM {table} WHERE {conditions} LIMIT 1").fetchone()  # noqa: S608
-        if bad is not None:
-            row = dict(zip([d[0] for d in self.db.execute(f"SELECT * FROM {table} LIMIT 0").description],  # noqa: S608
-                           bad[1 + len(_KEYS[table]):]))
-            column = next(name for name, (kind, nn) in declared.items() if kind in _ALLOWED
-                          and _sql_type(row[name]) not in _ALLOWED[kind] + (() if nn else ("null",)))
-            raise self._damaged_row(table, bad[0], bad[1:1 + len(_KEYS[table])], column,
-                                    f"holds {_sql_type(row[column])} where {declared[column][0].lower()} belongs")
-        if table == "members":
-            self._check_member_arrays()
-
-    def _check_member_arrays(self) -> None:
-        query = ("SELECT rowid, arm, seed, history, history_shape, sample, preview, preview_shape, "
-                 "coord_mean, coord_sd FROM members")
-        for rowid, arm, seed, history, hshape, sample, preview, pshape, mean, sd in self.db.execute(query):
-            def fail(column, why):
-                return self._damaged_row("members", rowid, (arm, seed), column, why)
-            for blob, shape_text, column, width in ((history, hshape, "history", 8), (preview, pshape, "preview", 4)):
-                if blob is None:
-                    continue
-                shape = _parse_shape(shape_text)
-                if shape is None:
-                    raise fail(f"{column}_shape", f"holds {shape_text!r}, not a 2-D shape")
-                if len(blob) != width * shape[0] * shape[1]:
-                    raise fail(column, f"holds {len(blob):,} bytes, its shape {shape} needs "
-                                       f"{width * shape[0] * shape[1]:,}")
-            for blob, column, width in ((sample, "sample", 8), (mean, "coord_mean", 4), (sd, "coord_sd", 4)):
-                if blob is not None and len(blob) % width:
-                    raise fail(column, f"holds {len(blob):,} bytes, not a whole number of {width}-byte values")
-
-    def _damaged_row(self, table: str, rowid, key, column: str, why: str) -> StoreError:
-        names = ", ".join(f"{k} {v!r}" for k, v in zip(_KEYS[table], key))
-        return StoreError(f"{self.path}: damaged row {rowid} of table {table} ({names}): column "
-                          f"{column} {why}")
-
-
-#: The columns that name a row in a message, per table.
-_KEYS = {"arms": ("arm",), "members": ("arm", "seed"), "scores": ("arm", "seed", "test"),
-         "verdicts": ("arm", "seed")}
-#: SQLite's typeof() values each declared type accepts (an integer where a real belongs is fine).
-_ALLOWED = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer"), "BLOB": ("blob",)}
-
-
-def _sql_type(value) -> str:
-    if value is None:
-        return "null"
-    return {bytes: "blob", str: "text", int: "integer", float: "real"}.get(type(value), type(value).__name__)
-
-
-def _parse_shape(text) -> tuple[int, int] | None:
-    try:
-        shape = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-    if (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
-        return shape[0], shape[1]
-    return None
+        """Every value of ``table`` has the type its column declares, and every array blob the
+        size its shape says; else a StoreError naming the table, the row and the column."""
+        damage = find_damage(self.db, table)
+        if damage is not None:
+            raise StoreError(f"{self.path}: {damage}")
 
 
 def _float(value) -> float | None:
