@@ -17,10 +17,11 @@ against its oracle):
 Speed (benchmarks/throughput.py; figures in docs/performance.md):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
   cache, and memory does not grow with the population. Members never interact, but a member's
-  last bits depend on its block's size and its place in it: torch's vectorised sigmoid and log
-  round a tensor's last elements on a scalar path (of 20 members in one block and in two of 10,
-  the 10th and the 20th differ). Members are sorted by their learning-rate settings so that one
-  fused Adam call (torch's own kernel) updates many of them.
+  last bits depend on its block and its place in it: torch's batched kernels split their work by
+  position (a scalar tail in vectorised sigmoid and log, GEMM panels), so of 20 members in one
+  block and in blocks of 7 and 13, the 7th and all of the second block differ; a run resumes in
+  its recorded blocks (gancheck.runs.blocks). Members are sorted by their learning-rate
+  settings so that one fused Adam call (torch's own kernel) updates many of them.
 - Big per-step intermediates live in reused workspaces (gancheck.gan.workspace): no page faults.
 - ``draw_threads`` draws the next epoch on background threads while this one trains.
 - ``compile=True`` runs the same step functions through torch.compile (fused loops instead of

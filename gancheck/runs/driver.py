@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from gancheck.runs import blocks
 from gancheck.runs.costs import add_costs
 from gancheck.runs.execute import execute
 from gancheck.runs.files import RunLock, WriteError
@@ -161,7 +162,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     streams = design.draw_streams
     want = expected_digests(design)
     have = store.finished()
-    for old, new in renamed_arms(have, want).items():
+    renames = renamed_arms(have, want)
+    for old, new in renames.items():
         store.rename_arm(old, new)
     have = store.finished()
     stale = [k for k, d in have.items() if k in want and want[k] != d]
@@ -184,27 +186,32 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
         draws=_by_value(streams, {"philox": "philox", "torch": "torch"}), gpu=_gpu(device))
     provenance.invocations.append(this_invocation)
     store.set_meta("provenance", provenance.to_dict())
-    tasks = plan(design, done, workers=workers)
+    keep = blocks.kept_blocks(store.get_meta(blocks.META_KEY), want, renames, where=str(store.path))
+    tasks = plan(design, done, workers=workers, keep=keep)
+    store.set_meta(blocks.META_KEY, blocks.recorded(
+        keep + [[(m.arm, m.seed) for m in t.members] for t in tasks if t.kind == "population"], want))
     for task in tasks:  # the decision made once above, which every worker follows
         if task.kind == "population":
             task.compile = "yes" if compiled[task.members[0][0]] else "no"
     total = sum(t.member_epochs for t in tasks)
     trained = 0
     arm_costs: dict[str, dict] = {}
-    members = sum(len(t.members) for t in tasks if t.kind == 'population')
+    members = sum((m.arm, m.seed) not in done for t in tasks if t.kind == "population" for m in t.members)
     bar = progress_bar(total, f"training {members} members", enabled=show_progress)
     stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,
                                      progress=bar.update):
             for rec in records:
+                add_costs(arm_costs, rec.arm, rec.cost)
+                if (rec.arm, rec.seed) in done:
+                    continue  # trained again only so that its block's other members get their bits
                 rec.digest = want[(rec.arm, rec.seed)]
                 try:
                     store.put_member(rec)
                 except sqlite3.IntegrityError:
                     continue  # already recorded (a retried task): keep the first, never write twice
                 trained += 1
-                add_costs(arm_costs, rec.arm, rec.cost)
             bar.set_postfix_str(f"{trained} stored", refresh=False)
         stopped = False
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 from gancheck.config import GANConfig
 from gancheck.gan.generators import GENERATORS
@@ -149,26 +149,30 @@ class Task:
         return sum(m.config.num_epochs for m in self.members if m.config is not None)
 
 
-def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_block: int = 64) -> list[Task]:
+def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_block: int = 64,
+         keep: Sequence[Sequence[tuple[str, int]]] = ()) -> list[Task]:
     """Tasks for every (arm, seed) and control replicate not in ``done``.
 
-    Blocks are at most ``max_block`` members, and small enough that each worker gets work:
-    the whole design is split into about ``2 * workers`` blocks or more.
+    ``keep``: blocks to train again as they were (gancheck.runs.blocks: each a sequence of
+    (arm, seed) that the design holds, trained whole, its done members too) wherever one of their
+    members is not done. The other members are grouped by shape into blocks of at most
+    ``max_block``, small enough that each worker gets work: what is left is split into about
+    ``2 * workers`` blocks or more.
     """
-    todo = [Member(a.name, a.config, s) for a in design.arms for s in design.arm_seeds(a.name)
-            if (a.name, s) not in done]
+    members = {(a.name, s): Member(a.name, a.config, s) for a in design.arms for s in design.arm_seeds(a.name)}
+    tasks = [_population(design, [members[key] for key in block])
+             for block in keep if any(key not in done for key in block)]
+    kept = {key for block in keep for key in block}
+    todo = [m for key, m in members.items() if key not in done and key not in kept]
     groups: dict[tuple, list[Member]] = {}
     for member in todo:
         groups.setdefault(population_shape(member.config), []).append(member)
     target_blocks = max(1, 2 * workers)
     block = max(1, min(max_block, math.ceil(len(todo) / target_blocks)))
-    tasks = []
-    for members in groups.values():
-        n_blocks = math.ceil(len(members) / block)
-        size = math.ceil(len(members) / n_blocks)  # even blocks: no tiny tail task
-        tasks += [Task("population", members[i:i + size], target=design.target,
-                       n_draws=design.n_draws, alpha=design.alpha)
-                  for i in range(0, len(members), size)]
+    for group in groups.values():
+        n_blocks = math.ceil(len(group) / block)
+        size = math.ceil(len(group) / n_blocks)  # even blocks: no tiny tail task
+        tasks += [_population(design, group[i:i + size]) for i in range(0, len(group), size)]
     # Heaviest first, so the last task to finish is a short one.
     tasks.sort(key=lambda t: -t.member_epochs * _cost_weight(t.members[0].config))
     n_out = design.arms[0].config.g_output_size
@@ -179,6 +183,10 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
                               target=design.target, target_spec=design.target_spec,
                               n_draws=design.n_draws, alpha=design.alpha))
     return tasks
+
+
+def _population(design: Design, members: list[Member]) -> Task:
+    return Task("population", members, target=design.target, n_draws=design.n_draws, alpha=design.alpha)
 
 
 def _cost_weight(cfg: GANConfig) -> float:

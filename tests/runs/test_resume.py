@@ -12,7 +12,8 @@ import pytest
 import gancheck.runs.driver as driver
 from gancheck.runs.driver import expected_digests, run_design
 from gancheck.runs.plan import Arm
-from gancheck.runs.store import STORE_NAME
+from gancheck.runs import blocks
+from gancheck.runs.store import STORE_NAME, Store, StoreError
 from tests.runs.conftest import read_members, read_scores, small_config, small_design
 
 RUN = dict(show_progress=False)
@@ -133,30 +134,10 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, tiny_design, monkeypatch
     a = read_members(tmp_path / "whole" / STORE_NAME)
     b = read_members(tmp_path / "resumed" / STORE_NAME)
     assert set(a) == set(b) == set(expected_digests(tiny_design))
-    for key in a:
-        ra, rb = _comparable(a)[key], _comparable(b)[key]
-        for column in ("digest", "kind", "status", "diverged_epoch", "collapsed", "history_shape"):
-            assert ra[column] == rb[column], (key, column)
-        # A resumed member may train in a different population (the plan regroups what is left).
-        # test_population shows company changes a float32 member by < 1e-6 absolute, 1e-5 relative.
-        for blob in ("history", "sample"):
-            if ra[blob] is None:
-                assert rb[blob] is None
-                continue
-            xa, xb = np.frombuffer(ra[blob]), np.frombuffer(rb[blob])
-            np.testing.assert_allclose(xb, xa, rtol=1e-5, atol=1e-6, err_msg=f"{key} {blob}")
-        for column in ("spread_ratio", "fixed_share", "diversity_pvalue"):
-            np.testing.assert_allclose(rb[column], ra[column], rtol=1e-4, atol=1e-6, err_msg=f"{key} {column}")
-    sa, sb = read_scores(tmp_path / "whole" / STORE_NAME), read_scores(tmp_path / "resumed" / STORE_NAME)
-    assert set(sa) == set(sb)
-    for key in sa:
-        assert [r["test"] for r in sa[key]] == [r["test"] for r in sb[key]]
-        assert [r["status"] for r in sa[key]] == [r["status"] for r in sb[key]]
-        assert [r["reject"] for r in sa[key]] == [r["reject"] for r in sb[key]]
-        # Statistics of samples equal to 1e-6 (above) agree to 1e-4 relative; p-values near 0 to 1e-9.
-        stat_a = np.array([np.nan if r["statistic"] is None else r["statistic"] for r in sa[key]], float)
-        stat_b = np.array([np.nan if r["statistic"] is None else r["statistic"] for r in sb[key]], float)
-        np.testing.assert_allclose(stat_b, stat_a, rtol=1e-4, atol=1e-9, equal_nan=True)
+    # Every member trains in the block it was first planned in (gancheck.runs.blocks): the same
+    # bits as the uninterrupted run's, blobs and scores included.
+    _assert_same_bits(a, b)
+    assert read_scores(tmp_path / "whole" / STORE_NAME) == read_scores(tmp_path / "resumed" / STORE_NAME)
 
 
 # -- divergence ----------------------------------------------------------------------------------------
@@ -246,3 +227,100 @@ def test_each_invocation_records_what_each_arm_cost(tmp_path, tiny_design):
     for cost in first.arm_costs.values():
         assert cost["core_s"] >= cost["judge_s"] > 0 and cost["compile_s"] >= 0
     assert second.computed == 0 and second.arm_costs == {}
+
+
+# -- blocks: a resumed member trains in the block it was first planned in -----------------------------
+
+def _one_arm_eight_seeds():
+    """One arm, 8 seeds: planned for 1 worker as two blocks of 4 (plan: about 2 blocks a worker)."""
+    return small_design(arms=[Arm("seed", small_config(num_epochs=6))], seeds=range(8), control_reps=1)
+
+
+def _forget(run_dir, keys) -> None:
+    store = Store(run_dir / STORE_NAME, create=True)
+    try:
+        store.forget(keys)
+    finally:
+        store.close()
+
+
+def _assert_same_bits(a: dict, b: dict) -> None:
+    assert set(a) == set(b)
+    for key in a:
+        assert _comparable(a)[key] == _comparable(b)[key], key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_resumed_block_trains_whole_so_its_members_get_the_same_bits(tmp_path, workers):
+    """Members lost from one block (an interruption between its members' commits) and a whole
+    block lost: rerun, with the same or another worker count, every member is bit for bit the
+    uninterrupted run's. Planned afresh, the 4 members left would form blocks of 2 (1 worker) or
+    1 (2 workers), and most of them would differ in their last bits (float32 kernels round a
+    member by its position in the block)."""
+    design = _one_arm_eight_seeds()
+    run_design(design, tmp_path / "whole", **RUN)
+    whole = read_members(tmp_path / "whole" / STORE_NAME)
+    run_design(design, tmp_path / "resumed", **RUN)
+    lost = [("seed", 1), ("seed", 2), ("seed", 4), ("seed", 5), ("seed", 6), ("seed", 7)]
+    _forget(tmp_path / "resumed", lost)
+    before = read_members(tmp_path / "resumed" / STORE_NAME)
+
+    outcome = run_design(design, tmp_path / "resumed", workers=workers, **RUN)
+    assert outcome.trained == len(lost)  # the block's finished members are trained, not stored again
+    after = read_members(tmp_path / "resumed" / STORE_NAME)
+    _assert_same_bits(whole, after)
+    # The members that were kept are the very rows stored before, not rewritten.
+    assert all(after[k]["finished_at"] == before[k]["finished_at"] for k in before)
+
+
+def test_blocks_are_planned_afresh_for_new_members_and_a_changed_config(tmp_path):
+    """A block is kept only while the design wants each of its members with the digest it was
+    planned with: a changed config trains its arm's members in new blocks, recorded in turn."""
+    design = _one_arm_eight_seeds()
+    run_design(design, tmp_path, **RUN)
+    store = Store(tmp_path / STORE_NAME)
+    try:
+        first = store.get_meta(blocks.META_KEY)
+    finally:
+        store.close()
+    assert [[seed for _, seed, _ in block] for block in first] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+    changed = small_design(arms=[Arm("seed", small_config(num_epochs=6, g_learning_rate=2e-4))],
+                           seeds=range(8), control_reps=1)
+    want = expected_digests(changed)
+    assert blocks.kept_blocks(first, want) == []   # every block holds a member of the old config
+    run_design(changed, tmp_path, workers=2, **RUN)
+    store = Store(tmp_path / STORE_NAME)
+    try:
+        second = store.get_meta(blocks.META_KEY)
+    finally:
+        store.close()
+    # Planned for 2 workers: about 4 blocks, each member with the new digest.
+    assert [[seed for _, seed, _ in block] for block in second] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert {digest for block in second for _, _, digest in block} == {want[("seed", 0)]}
+
+
+def test_a_renamed_arm_keeps_its_blocks(tmp_path):
+    design = _one_arm_eight_seeds()
+    run_design(design, tmp_path, **RUN)
+    _forget(tmp_path, [("seed", 3)])
+    renamed = small_design(arms=[Arm("baseline", small_config(num_epochs=6))], seeds=range(8), control_reps=1)
+    run_design(renamed, tmp_path, workers=2, **RUN)
+    store = Store(tmp_path / STORE_NAME)
+    try:
+        kept = store.get_meta(blocks.META_KEY)
+    finally:
+        store.close()
+    assert [[(arm, seed) for arm, seed, _ in block] for block in kept] == [
+        [("baseline", s) for s in range(4)], [("baseline", s) for s in range(4, 8)]]
+
+
+@pytest.mark.parametrize("row", [
+    "not a list", [["seed", 0, "d"]], [[]], [[["seed", "0", "d"]]], [[["seed", True, "d"]]], [[["seed", 0]]]])
+def test_a_damaged_blocks_row_is_a_store_error(row):
+    with pytest.raises(StoreError, match="damaged row 'blocks' of table meta"):
+        blocks.kept_blocks(row, {("seed", 0): "d"}, where="run/store.sqlite")
+
+
+def test_a_recorded_block_naming_a_control_is_not_kept():
+    assert blocks.kept_blocks([[["control:null", 0, "d"]]], {("control:null", 0): "d"}) == []
