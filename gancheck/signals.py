@@ -17,7 +17,8 @@ def sigint_deferred(*, sigterm: bool = False) -> Iterator[None]:
     - heavy imports (torch, scipy, matplotlib). A KeyboardInterrupt raised inside an import can be
       swallowed by a library's bare ``except:`` (the command then runs on as if Ctrl-C had not
       been pressed), and one raised inside code that a library exec()s (dataclasses do, while
-      torch imports) makes CPython kill the process with SIGINT at exit, whatever run_cli returned;
+      torch imports) makes CPython kill the process with SIGINT at exit, whatever run_cli returned
+      (gancheck.cli.exit_with clears that note as well, for an exec outside these blocks);
     - library calls into compiled code that cannot pass an exception on: scipy's
       ``boschloo_exact`` builds a Sobol engine, and a KeyboardInterrupt raised while its Cython
       ``_initialize_v`` ran was printed as "Exception ignored" and dropped (seen in CI with

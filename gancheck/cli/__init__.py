@@ -95,4 +95,17 @@ def exit_with(main: Callable[[Sequence[str] | None], int]) -> None:
     code = run_cli(main)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
+    _forget_unhandled_interrupt()
     sys.exit(code)
+
+
+def _forget_unhandled_interrupt() -> None:
+    """Clear CPython's note of a KeyboardInterrupt that left source run by string ``exec``.
+
+    dataclasses and namedtuple build their methods with ``exec`` of a string; a Ctrl-C that
+    lands in one while a module imports is noted by the interpreter even when run_cli catches
+    it, and under ``python -m`` the interpreter then kills itself with SIGINT at exit (code -2,
+    not 130). Each string ``exec`` starts by clearing that note, so an empty one does it; with
+    both signals ignored by now, nothing can set it again.
+    """
+    exec("pass", {})  # noqa: S102  (a constant: no input reaches it)
