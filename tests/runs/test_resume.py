@@ -244,6 +244,14 @@ def _forget(run_dir, keys) -> None:
         store.close()
 
 
+def _recorded_blocks(run_dir) -> list:
+    store = Store(run_dir / STORE_NAME)
+    try:
+        return store.get_meta(blocks.META_KEY)
+    finally:
+        store.close()
+
+
 def _assert_same_bits(a: dict, b: dict) -> None:
     assert set(a) == set(b)
     for key in a:
@@ -278,11 +286,7 @@ def test_blocks_are_planned_afresh_for_new_members_and_a_changed_config(tmp_path
     planned with: a changed config trains its arm's members in new blocks, recorded in turn."""
     design = _one_arm_eight_seeds()
     run_design(design, tmp_path, **RUN)
-    store = Store(tmp_path / STORE_NAME)
-    try:
-        first = store.get_meta(blocks.META_KEY)
-    finally:
-        store.close()
+    first = _recorded_blocks(tmp_path)
     assert [[seed for _, seed, _ in block] for block in first] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
     changed = small_design(arms=[Arm("seed", small_config(num_epochs=6, g_learning_rate=2e-4))],
@@ -290,11 +294,7 @@ def test_blocks_are_planned_afresh_for_new_members_and_a_changed_config(tmp_path
     want = expected_digests(changed)
     assert blocks.kept_blocks(first, want) == []   # every block holds a member of the old config
     run_design(changed, tmp_path, workers=2, **RUN)
-    store = Store(tmp_path / STORE_NAME)
-    try:
-        second = store.get_meta(blocks.META_KEY)
-    finally:
-        store.close()
+    second = _recorded_blocks(tmp_path)
     # Planned for 2 workers: about 4 blocks, each member with the new digest.
     assert [[seed for _, seed, _ in block] for block in second] == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert {digest for block in second for _, _, digest in block} == {want[("seed", 0)]}
@@ -305,12 +305,8 @@ def test_a_renamed_arm_keeps_its_blocks(tmp_path):
     run_design(design, tmp_path, **RUN)
     _forget(tmp_path, [("seed", 3)])
     renamed = small_design(arms=[Arm("baseline", small_config(num_epochs=6))], seeds=range(8), control_reps=1)
-    run_design(renamed, tmp_path, workers=2, **RUN)
-    store = Store(tmp_path / STORE_NAME)
-    try:
-        kept = store.get_meta(blocks.META_KEY)
-    finally:
-        store.close()
+    assert run_design(renamed, tmp_path, workers=2, **RUN).trained == 1
+    kept = _recorded_blocks(tmp_path)
     assert [[(arm, seed) for arm, seed, _ in block] for block in kept] == [
         [("baseline", s) for s in range(4)], [("baseline", s) for s in range(4, 8)]]
 
