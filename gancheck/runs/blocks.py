@@ -40,7 +40,9 @@ def kept_blocks(recorded, want: dict[tuple[str, int], str], renames: dict[str, s
     kept = []
     for block in _checked(recorded, where):
         members = tuple((renames.get(arm, arm), seed) for arm, seed, _ in block)
-        if not any(arm.startswith("control:") for arm, _ in members) and all(want.get(key) == digest for key, (_, _, digest) in zip(members, block)):
+        digests = [digest for _, _, digest in block]
+        controls = any(arm.startswith("control:") for arm, _ in members)  # never in a population
+        if not controls and all(want.get(key) == digest for key, digest in zip(members, digests)):
             kept.append(members)
     return kept
 
