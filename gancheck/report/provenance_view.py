@@ -63,10 +63,16 @@ def commit_text(commit: str, dirty: bool, diff: str) -> str:
 MAX_PATCH_CHARS = 200_000
 
 
-def rerun_command(command: str, name: str = "") -> str:
+def rerun_command(command: str, name: str = "", workers: int | None = None) -> str:
     """The recorded command made safe to rerun: without ``--fresh`` (which would delete the
     published folder's results) and with an ``--out`` that is not the published folder (its
-    own name plus "-rerun"; a command without --out gets one)."""
+    own name plus "-rerun"; a command without --out gets one).
+
+    ``workers``: the worker count that planned the run (its first invocation's), added as
+    ``--workers`` where the command names neither that nor ``--dask``. A new run sizes its
+    blocks by it, and a member's last float bits depend on its block (gancheck.runs.blocks), so
+    the default, one worker per core, would give other numbers on a machine with other cores.
+    """
     try:
         words = shlex.split(command)
     except ValueError:
@@ -88,7 +94,14 @@ def rerun_command(command: str, name: str = "") -> str:
             continue
         kept.append(word)
     target = f"{out.rstrip('/')}-rerun" if out else f"rerun-{name or 'run'}"
-    return shlex.join([*kept, "--out", target])
+    named = any(w.split("=", 1)[0] in ("--workers", "--dask") for w in kept)
+    pinned = ["--workers", str(workers)] if workers and not named else []
+    return shlex.join([*kept, *pinned, "--out", target])
+
+
+def _planned_by(record: Provenance) -> int | None:
+    """The worker count of the run's first invocation, which planned its blocks."""
+    return record.invocations[0].workers if record.invocations else None
 
 
 def pairing_note(record: Provenance) -> str:
@@ -168,7 +181,7 @@ def provenance(data: ReportInput) -> dict:
     latest = record.latest
     return {"run": run, "invocations": invocations, "versions": versions,
             "commit": commit_text(latest.git_commit, latest.git_dirty, latest.diff_sha256),
-            "command": command or MISSING, "rerun": rerun_command(command, record.name) if command else MISSING,
+            "command": command or MISSING, "rerun": rerun_command(command, record.name, _planned_by(record)) if command else MISSING,
             "pairing": pairing_note(record), "dirty": bool(dirty), "patch": patch,
             "patch_lines": f"{patch.count(chr(10)):,}",
             "caveats": [str(c) for c in record.caveats], **arm_configs(data)}

@@ -29,6 +29,20 @@ def test_rerun_command_never_deletes_or_overwrites_the_published_folder():
     assert rerun_command("python -m experiments.ablate --preset full", "full").endswith("--out rerun-full")
 
 
+def test_rerun_command_pins_the_worker_count_that_planned_the_blocks(report_input):
+    """Blocks are sized by the worker count and a member's bits depend on its block: the rerun
+    names the first invocation's count unless the command already chose workers or a cluster."""
+    assert shlex.split(rerun_command("python -m experiments.ablate", "full", workers=2))[-4:] == [
+        "--workers", "2", "--out", "rerun-full"]
+    assert shlex.split(rerun_command("python -m experiments.ablate --workers=3", "x", workers=2)).count("2") == 0
+    assert "--workers" not in rerun_command("python -m experiments.ablate --dask tcp://h:8786", "x", workers=8)
+    assert "--workers" not in rerun_command("python -m experiments.ablate", "x")   # nothing recorded
+    # A run resumed with 1 worker was planned by its first invocation's 2.
+    data = _with_invocations(report_input, Invocation(command="c", workers=2), Invocation(command="c", workers=1))
+    rerun = shlex.split(provenance(data)["rerun"])
+    assert rerun[rerun.index("--workers") + 1] == "2"
+
+
 def _with_invocations(data, *invocations):
     record = Provenance.from_dict(data.provenance)
     record.invocations = list(invocations)

@@ -281,8 +281,8 @@ def test_interrupted_ablation_always_resumes_to_a_complete_consistent_store(tmp_
     assert (run_dir / "index.html").stat().st_size > 0
     assert _leftover_temps(run_dir) <= allowed_temps   # completed runs and Ctrl-C leave no temp files
 
-    # Resumed 25 times, the run has the numbers of one that never stopped, byte for byte: each
-    # member trained in the block it was first planned in (gancheck.runs.blocks).
+    # Interrupted 24 times and resumed, the run has the numbers of one never stopped, byte for
+    # byte: each member trained in the block it was first planned in (gancheck.runs.blocks).
     whole = tmp_path / "whole"
     subprocess.run([PYTHON, "-m", "experiments.ablate", *ARGS, "--out", str(whole)], cwd=REPO_ROOT,
                    check=True, capture_output=True, timeout=300)
