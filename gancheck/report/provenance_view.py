@@ -100,8 +100,10 @@ def rerun_command(command: str, name: str = "", workers: int | None = None) -> s
 
 
 def _planned_by(record: Provenance) -> int | None:
-    """The worker count of the run's first invocation, which planned its blocks."""
-    return record.invocations[0].workers if record.invocations else None
+    """The worker count that grouped the run's members into blocks: that of its first invocation
+    that planned any (records older than that field: its first invocation)."""
+    planners = [i for i in record.invocations if i.planned] or record.invocations
+    return planners[0].workers if planners else None
 
 
 def pairing_note(record: Provenance) -> str:

@@ -188,8 +188,12 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     store.set_meta("provenance", provenance.to_dict())
     keep = blocks.kept_blocks(store.get_meta(blocks.META_KEY), want, renames, where=str(store.path))
     tasks = plan(design, done, workers=workers, keep=keep)
-    store.set_meta(blocks.META_KEY, blocks.recorded(
-        keep + [[(m.arm, m.seed) for m in t.members] for t in tasks if t.kind == "population"], want))
+    kept = set(keep)
+    new_blocks = [block for block in (tuple((m.arm, m.seed) for m in t.members) for t in tasks
+                                      if t.kind == "population") if block not in kept]
+    store.set_meta(blocks.META_KEY, blocks.recorded(keep + new_blocks, want))
+    this_invocation.planned = sum(len(b) for b in new_blocks)
+    store.set_meta("provenance", provenance.to_dict())
     for task in tasks:  # the decision made once above, which every worker follows
         if task.kind == "population":
             task.compile = "yes" if compiled[task.members[0][0]] else "no"

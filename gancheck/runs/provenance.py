@@ -138,6 +138,9 @@ class Invocation:
     draws: str = ""                  # the draw stream(s) decided, per arm (gancheck.gan.engine.resolve_draws)
     gpu: dict = field(default_factory=dict)  # a CUDA run's GPU: name, memory_gib (device.gpu_properties)
     computed: int = 0                # members computed by this invocation
+    # members this invocation placed in new blocks (gancheck.runs.blocks), grouped by its worker
+    # count: a rerun that is to give the same numbers uses the count of the first that planned any
+    planned: int = 0
     wall_s: float = 0.0
     # arm -> {members, core_s, compile_s, judge_s}: the CPU seconds this invocation's workers
     # spent on each arm's members, of which compiling and judging (gancheck.runs.costs)

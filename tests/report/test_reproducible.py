@@ -37,10 +37,15 @@ def test_rerun_command_pins_the_worker_count_that_planned_the_blocks(report_inpu
     assert shlex.split(rerun_command("python -m experiments.ablate --workers=3", "x", workers=2)).count("2") == 0
     assert "--workers" not in rerun_command("python -m experiments.ablate --dask tcp://h:8786", "x", workers=8)
     assert "--workers" not in rerun_command("python -m experiments.ablate", "x")   # nothing recorded
-    # A run resumed with 1 worker was planned by its first invocation's 2.
-    data = _with_invocations(report_input, Invocation(command="c", workers=2), Invocation(command="c", workers=1))
-    rerun = shlex.split(provenance(data)["rerun"])
-    assert rerun[rerun.index("--workers") + 1] == "2"
+    def rerun_workers(*invocations) -> str:
+        rerun = shlex.split(provenance(_with_invocations(report_input, *invocations))["rerun"])
+        return rerun[rerun.index("--workers") + 1]
+    # A run resumed with 1 worker was planned by its first invocation's 2...
+    assert rerun_workers(Invocation(command="c", workers=2, planned=8), Invocation(command="c", workers=1)) == "2"
+    # ...unless that one was stopped before it planned anything: then by the first that did.
+    assert rerun_workers(Invocation(command="c", workers=4), Invocation(command="c", workers=3, planned=8)) == "3"
+    # Records from before the count was kept: the first invocation.
+    assert rerun_workers(Invocation(command="c", workers=2), Invocation(command="c", workers=1)) == "2"
 
 
 def _with_invocations(data, *invocations):

@@ -12,6 +12,7 @@ import pytest
 import gancheck.runs.driver as driver
 from gancheck.runs.driver import expected_digests, run_design
 from gancheck.runs.plan import Arm
+from gancheck.runs.provenance import Provenance
 from gancheck.runs import blocks
 from gancheck.runs.store import STORE_NAME, Store, StoreError
 from tests.runs.conftest import read_members, read_scores, small_config, small_design
@@ -244,12 +245,16 @@ def _forget(run_dir, keys) -> None:
         store.close()
 
 
-def _recorded_blocks(run_dir) -> list:
+def _meta(run_dir, key: str):
     store = Store(run_dir / STORE_NAME)
     try:
-        return store.get_meta(blocks.META_KEY)
+        return store.get_meta(key)
     finally:
         store.close()
+
+
+def _recorded_blocks(run_dir) -> list:
+    return _meta(run_dir, blocks.META_KEY)
 
 
 def _assert_same_bits(a: dict, b: dict) -> None:
@@ -275,6 +280,8 @@ def test_a_resumed_block_trains_whole_so_its_members_get_the_same_bits(tmp_path,
 
     outcome = run_design(design, tmp_path / "resumed", workers=workers, **RUN)
     assert outcome.trained == len(lost)  # the block's finished members are trained, not stored again
+    planned = [i.planned for i in Provenance.from_dict(_meta(tmp_path / "resumed", "provenance")).invocations]
+    assert planned == [8, 0]   # the first invocation grouped all 8 members, the rerun none
     after = read_members(tmp_path / "resumed" / STORE_NAME)
     _assert_same_bits(whole, after)
     # The members that were kept are the very rows stored before, not rewritten.
