@@ -68,7 +68,7 @@ def rerun_command(command: str, name: str = "", workers: int | None = None) -> s
     published folder's results) and with an ``--out`` that is not the published folder (its
     own name plus "-rerun"; a command without --out gets one).
 
-    ``workers``: the worker count that planned the run (its first invocation's), added as
+    ``workers``: the worker count that grouped the run's members into blocks, added as
     ``--workers`` where the command names neither that nor ``--dask``. A new run sizes its
     blocks by it, and a member's last float bits depend on its block (gancheck.runs.blocks), so
     the default, one worker per core, would give other numbers on a machine with other cores.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from gancheck.runs.plan import control_arm
 from gancheck.runs.store import StoreError
 
 #: the store's meta row that holds the blocks
@@ -41,22 +42,16 @@ def kept_blocks(recorded, want: dict[tuple[str, int], str], renames: dict[str, s
     for block in _checked(recorded, where):
         members = tuple((renames.get(arm, arm), seed) for arm, seed, _ in block)
         digests = [digest for _, _, digest in block]
-        controls = any(arm.startswith("control:") for arm, _ in members)  # never in a population
+        controls = any(arm.startswith(control_arm("")) for arm, _ in members)  # never in a population
         if not controls and all(want.get(key) == digest for key, digest in zip(members, digests)):
             kept.append(members)
     return kept
 
 
 def recorded(blocks: Iterable[Sequence[tuple[str, int]]], want: dict[tuple[str, int], str]) -> list[list]:
-    """The meta row's value for ``blocks`` (each a sequence of (arm, seed)): every distinct block
-    once, in order, each member with its digest."""
-    out, seen = [], set()
-    for block in blocks:
-        key = tuple((arm, int(seed)) for arm, seed in block)
-        if key not in seen:
-            seen.add(key)
-            out.append([[arm, seed, want[(arm, seed)]] for arm, seed in key])
-    return out
+    """The meta row's value for ``blocks`` (each a sequence of (arm, seed)): each member with its
+    digest, in order."""
+    return [[[arm, int(seed), want[(arm, seed)]] for arm, seed in block] for block in blocks]
 
 
 def _checked(value, where: str) -> list:
