@@ -158,11 +158,25 @@ def limitations(data: ReportInput) -> list[str]:
     configs = [json.loads(c) for c in arms["config_json"] if c]
     if configs and len({json.dumps(c, sort_keys=True) for c in configs}) < len(configs):
         items.append("Some arms share a configuration; their differences are seed noise.")
+    items += [not_reproduced(i) for i in record.invocations if i.differed]
     items += [str(c) for c in record.caveats]
     if not record.caveats:
         items.append("Findings have not been replicated in an independent run unless stated "
                      "otherwise; treat single significant comparisons in a large family with care.")
     return items
+
+
+def not_reproduced(invocation) -> str:
+    """The limitation an invocation records when finished members it trained again (to give the
+    rest of their block its bits) came out with other numbers than stored."""
+    shown = ", ".join(f"{arm} (seed {seed})" for arm, seed in invocation.differed[:3])
+    more = f" and {len(invocation.differed) - 3} more" if len(invocation.differed) > 3 else ""
+    return (f"The invocation started {invocation.started or 'later'} trained {invocation.retrained} finished "
+            f"members again beside unfinished ones of their blocks, and {len(invocation.differed)} of them "
+            f"({shown}{more}) came out with other numbers than stored: that machine does not "
+            "reproduce the earlier invocation bit for bit (another kind of CPU or other library versions "
+            "round otherwise). The members it trained are draws from the same distributions, not the "
+            "numbers an uninterrupted run gives.")
 
 
 def sequential(data: ReportInput) -> dict | None:

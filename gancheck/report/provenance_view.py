@@ -99,6 +99,16 @@ def rerun_command(command: str, name: str = "", workers: int | None = None) -> s
     return shlex.join([*kept, *pinned, "--out", target])
 
 
+def computed_text(invocation) -> str:
+    """'6', or '6, plus 2 finished ones trained again (same numbers)' where a resumed block
+    trained its finished members again (gancheck.runs.blocks)."""
+    if not invocation.retrained:
+        return str(invocation.computed)
+    differed = len(invocation.differed)
+    result = f"{differed} with other numbers than stored" if differed else "same numbers"
+    return f"{invocation.computed}, plus {invocation.retrained} finished ones trained again ({result})"
+
+
 def _planned_by(record: Provenance) -> int | None:
     """The worker count that grouped the run's members into blocks: that of its first invocation
     that planned any (records older than that field: its first invocation)."""
@@ -168,7 +178,7 @@ def provenance(data: ReportInput) -> dict:
                                      if i.gpu and i.gpu.get("name") and i.gpu.get("name") not in i.device else ""),
         "executor": _text(i.executor), "draws": _text(i.draws or None),
         "threads": f"{i.workers} × {i.threads_per_worker}" if i.threads_per_worker else MISSING,
-        "compile": _text(i.compile), "computed": str(i.computed),
+        "compile": _text(i.compile), "computed": computed_text(i),
         "wall": fmt_seconds(i.wall_s) if i.wall_s else MISSING,
         "host": ", ".join(x for x in (i.host.cpu_model, f"{i.host.cpu_count} CPUs" if i.host.cpu_count else "",
                                       i.host.os) if x) or MISSING,

@@ -27,3 +27,7 @@ def print_summary(outcome, data: ReportInput) -> None:
         print(summary_frame(data).to_string())
     print(f"\n{outcome.trained} computed now, {outcome.reused} reused from earlier runs; "
           f"{outcome.wall_s:.0f} s. Results in {outcome.run_dir}/ (index.html and the CSVs)")
+    if outcome.differed:
+        print(f"Note: {outcome.differed} of the {outcome.retrained} finished members trained again beside "
+              "unfinished ones of their blocks came out with other numbers than stored, so this machine "
+              "does not reproduce the earlier invocation bit for bit; the report's limitations say so.")

@@ -27,6 +27,8 @@ class RunOutcome:
     trained: int        # members and control replicates computed in this invocation
     reused: int         # already in the store from an earlier invocation
     wall_s: float
+    retrained: int = 0  # finished members trained again beside unfinished ones of their block
+    differed: int = 0   # of which came out with other numbers than stored
 
 
 def with_draw_streams(design: Design, *, device: str = "cpu", compile: str = "auto") -> Design:
@@ -199,6 +201,9 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
             task.compile = "yes" if compiled[task.members[0][0]] else "no"
     total = sum(t.member_epochs for t in tasks)
     trained = 0
+    # Finished members trained again in their kept block: a free check that this machine still
+    # gives the stored numbers (another kind of CPU, or other library versions, may not).
+    retrained, differed = 0, []
     arm_costs: dict[str, dict] = {}
     members = sum((m.arm, m.seed) not in done for t in tasks if t.kind == "population" for m in t.members)
     bar = progress_bar(total, f"training {members} members", enabled=show_progress)
@@ -208,8 +213,11 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
                                      progress=bar.update):
             for rec in records:
                 add_costs(arm_costs, rec.arm, rec.cost)
-                if (rec.arm, rec.seed) in done:
-                    continue  # trained again only so that its block's other members get their bits
+                if (rec.arm, rec.seed) in done:  # trained again only so that its block's other members get their bits
+                    retrained += 1
+                    if not store.same_training(rec):
+                        differed.append([rec.arm, int(rec.seed)])
+                    continue
                 rec.digest = want[(rec.arm, rec.seed)]
                 try:
                     store.put_member(rec)
@@ -222,7 +230,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
         bar.close()
         elapsed = time.perf_counter() - start
         provenance.wall_s += elapsed
-        this_invocation.finish(computed=trained, wall_s=elapsed, arm_costs=arm_costs)
+        this_invocation.finish(computed=trained, wall_s=elapsed, arm_costs=arm_costs, retrained=retrained,
+                               differed=differed)
         try:
             store.set_meta("provenance", provenance.to_dict())
         except WriteError:
@@ -232,7 +241,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
                 raise
     provenance.finish(wall_s=0.0)  # wall time already added above, even for an interrupted run
     store.set_meta("provenance", provenance.to_dict())
-    return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start)
+    return RunOutcome(run_dir=run_dir, trained=trained, reused=len(done), wall_s=time.perf_counter() - start,
+                      retrained=retrained, differed=len(differed))
 
 
 def _target_spec(design: Design) -> str:

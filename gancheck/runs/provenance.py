@@ -141,6 +141,12 @@ class Invocation:
     # members this invocation placed in new blocks (gancheck.runs.blocks), grouped by its worker
     # count: a rerun that is to give the same numbers uses the count of the first that planned any
     planned: int = 0
+    # finished members this invocation trained again, only so that the unfinished members of
+    # their recorded block get their bits (gancheck.runs.blocks); and those of them whose numbers
+    # differed from their stored ones ([arm, seed]): this machine did not reproduce the earlier
+    # invocation bit for bit, so the members it trained are not the uninterrupted run's numbers
+    retrained: int = 0
+    differed: list = field(default_factory=list)
     wall_s: float = 0.0
     # arm -> {members, core_s, compile_s, judge_s}: the CPU seconds this invocation's workers
     # spent on each arm's members, of which compiling and judging (gancheck.runs.costs)
@@ -159,8 +165,10 @@ class Invocation:
                    workers=int(workers), threads_per_worker=int(threads_per_worker),
                    compile=compile, draws=draws, gpu=dict(gpu or {}), host=Host.collect(), versions=versions())
 
-    def finish(self, *, computed: int, wall_s: float, arm_costs: dict | None = None) -> None:
+    def finish(self, *, computed: int, wall_s: float, arm_costs: dict | None = None, retrained: int = 0,
+               differed=()) -> None:
         self.computed, self.wall_s = int(computed), float(wall_s)
+        self.retrained, self.differed = int(retrained), [[str(a), int(s)] for a, s in differed]
         self.arm_costs = {arm: dict(cost) for arm, cost in (arm_costs or {}).items()}
 
     @classmethod

@@ -24,8 +24,6 @@ table and the row.
 """
 from __future__ import annotations
 
-import errno
-import functools
 import json
 import os
 import re
@@ -39,6 +37,7 @@ import numpy as np
 
 from gancheck.runs.files import WriteError, run_in_progress, unwritable
 from gancheck.runs.safe_files import check_sqlite_files, prepare_sqlite
+from gancheck.runs.store_errors import StoreError, one_line, sqlite_unwritable, store_errors
 from gancheck.runs.store_rows import find_damage
 
 #: Version 2: generator-level verdicts (gancheck.judge rows), diversity's components, previews.
@@ -97,50 +96,6 @@ DIVERSITY_FIELDS = ("spread_ratio", "fixed_share", "fixed_share_low", "fixed_sha
                     "diversity_pvalue", "collapsed", "heterogeneous")
 
 
-class StoreError(ValueError):
-    """The store file is missing, corrupt or not a gancheck store (a one-line message)."""
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-#: SQLite's primary result codes for a disk or folder that cannot take a write, as errno.
-_UNWRITABLE = {"SQLITE_FULL": errno.ENOSPC, "SQLITE_READONLY": errno.EROFS, "SQLITE_IOERR": errno.EIO,
-               "SQLITE_CANTOPEN": errno.EACCES}
-
-
-def _unwritable(path: Path, exc: sqlite3.Error) -> WriteError | None:
-    """A full disk or a read-only folder as a WriteError (the run stops, exit 1; every member
-    committed before stays, as SQLite rolls back the one being written); None for others."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    code = next((c for prefix, c in _UNWRITABLE.items() if name.startswith(prefix)), None)
-    return None if code is None else WriteError(code, f"cannot write {path}: {_one_line(exc)}")
-
-
-def _unwritable_os(path: Path, exc: OSError) -> OSError:
-    return unwritable(path, exc, "create")
-
-
-def _store_errors(verb: str):
-    """SQLite errors of a damaged file (a bad page found mid-read) become a one-line StoreError
-    naming the file, a full disk or read-only folder a WriteError; IntegrityError passes
-    through (the driver's signal that a member is already recorded)."""
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except sqlite3.IntegrityError:
-                raise
-            except sqlite3.DatabaseError as exc:
-                if verb == "write" and (failure := _unwritable(self.path, exc)) is not None:
-                    raise failure from None
-                raise StoreError(f"{self.path}: cannot {verb} the store ({_one_line(exc)})") from None
-        return wrapper
-    return decorate
-
-
 def _format_error(path: Path, fmt) -> StoreError:
     """A store of another format: a newer gancheck's says so (upgrade), anything else is foreign."""
     ours, theirs = _format_version(FORMAT), _format_version(fmt)
@@ -182,7 +137,7 @@ class Store:
             if create:
                 prepare_sqlite(self.path)
         except OSError as exc:
-            raise (_unwritable_os(self.path, exc)) from None
+            raise (unwritable(self.path, exc, "create")) from None
         self.db = self._connect()
         try:
             existing = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -213,9 +168,9 @@ class Store:
                 check_sqlite_files(self.path)  # the -wal and -shm SQLite made: plain files too
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            if create and (failure := _unwritable(self.path, exc)) is not None:
+            if create and (failure := sqlite_unwritable(self.path, exc)) is not None:
                 raise failure from None
-            raise StoreError(f"{self.path}: unreadable store ({_one_line(exc)})") from None
+            raise StoreError(f"{self.path}: unreadable store ({one_line(exc)})") from None
         except BaseException:
             self.db.close()
             raise
@@ -248,9 +203,9 @@ class Store:
             return sqlite3.connect(_uri(self.path, "mode=ro&immutable=1"), uri=True, timeout=30,
                                    isolation_level=None)
         except sqlite3.Error as exc:
-            if self.writable and (failure := _unwritable(self.path, exc)) is not None:
+            if self.writable and (failure := sqlite_unwritable(self.path, exc)) is not None:
                 raise failure from None
-            raise StoreError(f"{self.path}: cannot open store ({_one_line(exc)})") from None
+            raise StoreError(f"{self.path}: cannot open store ({one_line(exc)})") from None
 
     def close(self) -> None:
         try:
@@ -269,7 +224,7 @@ class Store:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # -- meta and arms ---------------------------------------------------------------------
-    @_store_errors("read")
+    @store_errors("read")
     def get_meta(self, key: str):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -279,11 +234,11 @@ class Store:
         except (TypeError, ValueError):
             raise StoreError(f"{self.path}: damaged row {key!r} of table meta: not JSON") from None
 
-    @_store_errors("write")
+    @store_errors("write")
     def set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
 
-    @_store_errors("write")
+    @store_errors("write")
     def put_arms(self, rows: list[dict]) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM arms")
@@ -291,19 +246,19 @@ class Store:
                            ":factors_json, :config_json, :digest)", rows)
 
     # -- members ---------------------------------------------------------------------------
-    @_store_errors("read")
+    @store_errors("read")
     def finished(self) -> dict[tuple[str, int], str]:
         """(arm, seed) -> config digest of every recorded member."""
         return {(a, s): d for a, s, d in self.db.execute("SELECT arm, seed, digest FROM members")}
 
-    @_store_errors("write")
+    @store_errors("write")
     def rename_arm(self, old: str, new: str) -> None:
         """Move every stored member of arm ``old`` (and its scores and verdicts) to ``new``."""
         with self.transaction() as db:
             for table in ("members", "scores", "verdicts"):
                 db.execute(f"UPDATE {table} SET arm = ? WHERE arm = ?", (new, old))  # noqa: S608 (fixed names)
 
-    @_store_errors("write")
+    @store_errors("write")
     def forget(self, keys) -> None:
         """Drop members (and their scores) whose config changed since they were recorded."""
         with self.transaction() as db:
@@ -312,21 +267,12 @@ class Store:
                 db.execute("DELETE FROM scores WHERE arm = ? AND seed = ?", (arm, seed))
                 db.execute("DELETE FROM verdicts WHERE arm = ? AND seed = ?", (arm, seed))
 
-    @_store_errors("write")
+    @store_errors("write")
     def put_member(self, rec: MemberRecord) -> None:
         """Record one member and its scores atomically; a second write of the same key is refused."""
-        hist, div = rec.history, rec.diversity
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO members VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (rec.arm, int(rec.seed), rec.digest, rec.kind, rec.status,
-                 None if rec.diverged_epoch is None else int(rec.diverged_epoch), float(rec.wall_s),
-                 _float(div["spread_ratio"]), _float(div["fixed_share"]), _float(div["fixed_share_low"]),
-                 _float(div["fixed_share_high"]), _float(div["diversity_pvalue"]),
-                 int(bool(div["collapsed"])), int(bool(div["heterogeneous"])),
-                 _blob(hist, "<f8"), _shape(hist), _blob(rec.sample, "<f8"),
-                 _blob(rec.preview, "<f4"), _shape(rec.preview),
-                 _blob(rec.coord_mean, "<f4"), _blob(rec.coord_sd, "<f4"), time.time()))
+            db.execute("INSERT INTO members VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       (*_member_values(rec), time.time()))
             db.executemany(
                 "INSERT INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(rec.arm, int(rec.seed), r["test"], rec.kind, r["group"], r["hypothesis"],
@@ -338,7 +284,19 @@ class Store:
                            (rec.arm, int(rec.seed), rec.verdict["outcome"],
                             int(bool(rec.verdict["detected"])), rec.verdict["reason"]))
 
-    @_store_errors("read")
+    @store_errors("read")
+    def same_training(self, rec: MemberRecord) -> bool:
+        """Whether ``rec``, a member trained again, has exactly the numbers stored for its (arm,
+        seed): status, diversity and every array, bit for bit (not its digest, cost or commit
+        time). False if none is stored."""
+        cursor = self.db.execute("SELECT * FROM members WHERE arm = ? AND seed = ?", (rec.arm, int(rec.seed)))
+        row = cursor.fetchone()
+        names = [d[0] for d in cursor.description]
+        return row is not None and all(
+            stored == ours for name, stored, ours in zip(names, row, _member_values(rec))
+            if name not in ("digest", "wall_s"))
+
+    @store_errors("read")
     def read_table(self, table: str):
         """A table as a DataFrame, once every row is checked (StoreError naming a damaged one)."""
         import pandas as pd
@@ -348,16 +306,29 @@ class Store:
         try:
             return pd.read_sql_query(f"SELECT * FROM {table}", self.db)  # noqa: S608 (fixed names)
         except pd.errors.DatabaseError as exc:  # pandas' wrapper of a failed query (an OSError)
-            raise StoreError(f"{self.path}: cannot read the store ({_one_line(exc)})") from None
+            raise StoreError(f"{self.path}: cannot read the store ({one_line(exc)})") from None
 
 
-    @_store_errors("read")
+    @store_errors("read")
     def check_rows(self, table: str) -> None:
         """Every value of ``table`` has the type its column declares, and every array blob the
         size its shape says; else a StoreError naming the table, the row and the column."""
         damage = find_damage(self.db, table)
         if damage is not None:
             raise StoreError(f"{self.path}: {damage}")
+
+
+def _member_values(rec: MemberRecord) -> tuple:
+    """The members row of ``rec`` in the table's column order, all but the last (finished_at)."""
+    hist, div = rec.history, rec.diversity
+    return (rec.arm, int(rec.seed), rec.digest, rec.kind, rec.status,
+            None if rec.diverged_epoch is None else int(rec.diverged_epoch), float(rec.wall_s),
+            _float(div["spread_ratio"]), _float(div["fixed_share"]), _float(div["fixed_share_low"]),
+            _float(div["fixed_share_high"]), _float(div["diversity_pvalue"]),
+            int(bool(div["collapsed"])), int(bool(div["heterogeneous"])),
+            _blob(hist, "<f8"), _shape(hist), _blob(rec.sample, "<f8"),
+            _blob(rec.preview, "<f4"), _shape(rec.preview),
+            _blob(rec.coord_mean, "<f4"), _blob(rec.coord_sd, "<f4"))
 
 
 def _float(value) -> float | None:

@@ -6,6 +6,9 @@ property is checked in a fraction of a second.
 """
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -280,12 +283,47 @@ def test_a_resumed_block_trains_whole_so_its_members_get_the_same_bits(tmp_path,
 
     outcome = run_design(design, tmp_path / "resumed", workers=workers, **RUN)
     assert outcome.trained == len(lost)  # the block's finished members are trained, not stored again
-    planned = [i.planned for i in Provenance.from_dict(_meta(tmp_path / "resumed", "provenance")).invocations]
-    assert planned == [8, 0]   # the first invocation grouped all 8 members, the rerun none
+    # Seeds 0 and 3 of the kept block [0, 1, 2, 3] were trained again, to their stored numbers.
+    assert (outcome.retrained, outcome.differed) == (2, 0)
+    invocations = Provenance.from_dict(_meta(tmp_path / "resumed", "provenance")).invocations
+    assert [i.planned for i in invocations] == [8, 0]   # the first invocation grouped all 8 members, the rerun none
+    assert [(i.retrained, i.differed) for i in invocations] == [(0, []), (2, [])]
     after = read_members(tmp_path / "resumed" / STORE_NAME)
     _assert_same_bits(whole, after)
     # The members that were kept are the very rows stored before, not rewritten.
     assert all(after[k]["finished_at"] == before[k]["finished_at"] for k in before)
+
+
+def test_a_finished_member_trained_again_to_other_numbers_is_recorded(tmp_path, capsys):
+    """A kept block trains its finished members again; where one comes out other than stored
+    (here: its stored history altered by one ulp, as another CPU might round), the invocation
+    records it, the end-of-run summary and the report's limitations say so, and the stored row
+    is kept as it was."""
+    from gancheck.report.methods import limitations
+    from gancheck.report.summary import print_summary
+    from tests.report.conftest import make_report_input
+    design = _one_arm_eight_seeds()
+    run_design(design, tmp_path, **RUN)
+    _forget(tmp_path, [("seed", 1)])
+    db = sqlite3.connect(tmp_path / STORE_NAME)
+    history = np.frombuffer(db.execute("SELECT history FROM members WHERE seed = 0").fetchone()[0], "<f8").copy()
+    last = np.flatnonzero(np.isfinite(history))[-1]
+    history[last] = np.nextafter(history[last], np.inf)
+    db.execute("UPDATE members SET history = ? WHERE seed = 0", (history.tobytes(),))
+    db.commit()
+    db.close()
+    before = read_members(tmp_path / STORE_NAME)
+
+    outcome = run_design(design, tmp_path, **RUN)
+    assert (outcome.trained, outcome.retrained, outcome.differed) == (1, 3, 1)  # seeds 0, 2, 3 again
+    record = Provenance.from_dict(_meta(tmp_path, "provenance"))
+    assert record.invocations[-1].differed == [["seed", 0]]
+    after = read_members(tmp_path / STORE_NAME)
+    assert after[("seed", 0)]["history"] == before[("seed", 0)]["history"]   # kept, not overwritten
+    print_summary(outcome, make_report_input(fast=True))
+    assert "1 of the 3 finished members trained again" in capsys.readouterr().out
+    text = " ".join(limitations(dataclasses.replace(make_report_input(fast=True), provenance=record.to_dict())))
+    assert "3 finished members again" in text and "1 of them (seed (seed 0))" in text
 
 
 def test_blocks_are_planned_afresh_for_new_members_and_a_changed_config(tmp_path):
