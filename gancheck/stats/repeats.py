@@ -2,8 +2,11 @@
 
 A generator that memorised a finite pool of values re-emits them: the same number turns up in
 many noise draws. Independent draws of a continuous law repeat a value only through the
-resolution the numbers are written at: float32 output (cells of 2^-21 near 4), or the grid of a
-rounded file (cells of 0.01 at 2 decimals). So the evidence is the COUNT of pairs of equal values
+resolution the numbers are written at: float32 output (cells of 2^-21 near 4), the grid of a
+rounded file (cells of 0.01 at 2 decimals), or the last decimal place of a text file's numbers
+(1e-6 as printf's %f writes them, far finer than the gaps between values, so seen from the
+digits rather than the gaps; float32 output printed as text, at most 9 significant digits,
+keeps float32's cells). So the evidence is the COUNT of pairs of equal values
 in different draws, C, against its chance expectation E at the data's own resolution:
 
     E = P · mean over values of cell(x) f(x),
@@ -137,18 +140,88 @@ def repeats(x: np.ndarray, *, ratio: float = 2.0, pooled_values: Pooled | None =
 
 
 def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, str]:
-    """Cell width of each sorted value v: the step of a local grid (GRID_WINDOW distinct
-    neighbours whose gaps are all whole multiples of their smallest gap); where there is none,
-    the float32 spacing when every value is a float32 number; else 0 (continuous: no chance
-    repeats). The grid comes first because a coarse grid (halves, integers) is also made of
-    float32 numbers, and its cells, not float32's, make the chance repeats."""
+    """Cell width of each sorted value v, the widest of what the numbers show:
+    - the step of a local grid (GRID_WINDOW distinct neighbours whose gaps are all whole
+      multiples of their smallest gap): a coarse grid (halves, 0.05) or a fine one seen densely;
+    - the last decimal place they are written to (decimal_cells): text files, where a grid far
+      finer than the gaps between values (6 decimals, as printf's %f writes) is not seen by gaps;
+    - float32's spacing, when every value is a float32 number, or could be one written as text
+      (at most 9 significant digits, which is how float32 output is printed);
+    else 0 (continuous: no chance repeats)."""
     grid = _grid_cells(v, new_value)
     if np.array_equal(v.astype(np.float32).astype(v.dtype), v):
-        spacing = np.spacing(np.abs(v).astype(np.float32)).astype(float)
+        spacing = _float32_spacing(v)
         cells = np.maximum(grid, spacing)
         return cells, "grid" if (grid > spacing).all() else "float32"
-    kind = "grid" if (grid > 0).all() else ("continuous" if not (grid > 0).any() else "mixed")
-    return grid, kind
+    written = decimal_cells(v, new_value)
+    if written is None:
+        kind = "grid" if (grid > 0).all() else ("continuous" if not (grid > 0).any() else "mixed")
+        return grid, kind
+    decimal, float32_text = written
+    cells = np.maximum(grid, decimal)
+    if float32_text:
+        spacing = _float32_spacing(v)
+        if (spacing >= cells).all():
+            return spacing, "float32"
+        cells = np.maximum(cells, spacing)
+    return cells, "grid"
+
+
+def _float32_spacing(v: np.ndarray) -> np.ndarray:
+    return np.spacing(np.abs(v).astype(np.float32)).astype(float)
+
+
+#: A decimal is read to at most this many units of its last place: 12 significant digits, where
+#: parsing a written decimal into float64 is still exact to about 1e-4 of its last place.
+DECIMAL_MAX_UNITS = 1e12
+#: A value is on a decimal place when it is that many units, up to the float64 rounding of
+#: parsing it and scaling it (a few ulps of the scaled value): this many machine epsilons of it.
+DECIMAL_TOLERANCE_EPS = 16
+#: Significant digits float32 output is printed with (shortest repr, or '%.9g'): at most 9.
+FLOAT32_DIGITS = 9
+#: Distinct values looked at first: data that are not written decimals fail on them.
+DECIMAL_PROBE = 64
+
+
+def decimal_cells(v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """Where every value is a decimal of at most 12 significant digits (a text file's numbers):
+    each sorted value's cell, one unit of the finest decimal place among its GRID_WINDOW distinct
+    neighbours (a value that happens to end in 0 has the resolution of its neighbours), and
+    whether every value has at most 9 significant digits (it may be float32 output written as
+    text). None for other data (float64 output, or float32 numbers themselves)."""
+    distinct = v[new_value]
+    if _places(distinct[:DECIMAL_PROBE]) is None:
+        return None
+    places = _places(distinct)
+    if places is None:
+        return None
+    w = min(GRID_WINDOW, places.size)
+    finest = -_sliding_min(-places, w)   # each window's largest number of places
+    start = np.clip(np.arange(places.size) - w // 2, 0, places.size - w)
+    cells = 10.0 ** -finest[start].astype(float)
+    with np.errstate(divide="ignore"):
+        magnitude = np.floor(np.log10(np.abs(distinct)))
+    digits = np.where(distinct != 0, magnitude + 1 + places, 1)
+    return cells[np.cumsum(new_value) - 1], bool((digits <= FLOAT32_DIGITS).all())
+
+
+def _places(u: np.ndarray) -> np.ndarray | None:
+    """The fewest decimal places each value is written with, or None if some value has more
+    than 12 significant digits (or is too large to read as a decimal)."""
+    places = np.zeros(u.size, dtype=np.int64)
+    left = np.arange(u.size)
+    for place in range(0, 40):
+        scaled = u[left] * 10.0**place
+        units = np.abs(scaled)
+        if (units > DECIMAL_MAX_UNITS).any():
+            return None   # some value not yet on a place, and past the digits read
+        tolerance = DECIMAL_TOLERANCE_EPS * np.finfo(float).eps * np.maximum(units, 1.0)
+        on = np.abs(scaled - np.rint(scaled)) <= tolerance
+        places[left[on]] = place
+        left = left[~on]
+        if left.size == 0:
+            return places
+    return None
 
 
 def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:

@@ -73,3 +73,58 @@ def test_sliding_min_is_each_windows_minimum(rng):
         for w in {w for w in (1, 2, 32, size) if w <= size}:
             expected = np.lib.stride_tricks.sliding_window_view(a, w).min(axis=1)
             assert np.array_equal(_sliding_min(a, w), expected), (size, w)
+
+
+def _written(x: np.ndarray, fmt: str) -> np.ndarray:
+    """``x`` as a text file holds it: each value printed with ``fmt`` and read back as float64.
+    'float32' prints the float32 number's shortest repr, as pandas writes a float32 column."""
+    if fmt == "float32":
+        return np.array([float(str(v)) for v in x.astype(np.float32).ravel()]).reshape(x.shape)
+    return np.char.mod(fmt, x).astype(float)
+
+
+#: How users write samples: fixed decimals (printf's %f is 6), significant digits, and float32
+#: output printed as text (shortest repr, or 9 digits: both round-trip the float32 number).
+WRITTEN = ["%.4f", "%f", "%.7f", "%.8f", "%.9f", "%.10f", "%.11f", "%.7g", "%.9g", "float32"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", WRITTEN)
+def test_numbers_written_as_text_are_not_called_memorised(fmt):
+    # Independent N(4, 1.25) draws (K = 100, n = 500, the main job's shape) written as text. The
+    # decimals are far finer than the gaps between values (1e-6 against about 2e-4 at %f), so no
+    # grid shows in the gaps; without reading the digits, E came out 0 or a third of C and such
+    # files were called memorised (p = 0). Under H0 the test rejects at most alpha: with the
+    # tolerance's factor 2 it hardly ever rejects, so 60 replicates bound it well (binomial: at
+    # alpha = 0.05 a calibrated test rejects more than 9 of 60 with probability under 0.5%).
+    rejected, ratios = 0, []
+    for seed in range(60):
+        x = _written(np.random.default_rng(seed).normal(4, 1.25, (100, 500)), fmt)
+        found = repeats(x)
+        rejected += found.pvalue < 0.05
+        ratios.append(found.ratio)
+    assert rejected <= 9, (fmt, rejected)
+    if fmt in ("%.4f", "%f", "%.7g"):
+        # Where the written decimal is the resolution (coarser than float32's spacing of 4.8e-7
+        # near 4), the chance count is right, not only safe: C / E near 1 (median of 60).
+        assert 0.85 < np.median(ratios) < 1.15, (fmt, np.median(ratios))
+
+
+@pytest.mark.parametrize("fmt", ["%f", "%.9g", "float32"])
+def test_a_pool_written_as_text_is_still_caught(fmt):
+    # 1,000 values re-emitted across 100 draws: C is thousands of times E at any resolution read.
+    rng = np.random.default_rng(5)
+    pool = rng.normal(4, 1.25, 1000)
+    found = repeats(_written(rng.choice(pool, (100, 500)), fmt))
+    assert found.ratio > 100 and found.pvalue < 1e-10
+
+
+def test_float64_output_is_not_read_as_decimals():
+    # 17 significant digits: no decimal place within the 12 read, so no cell and no chance repeat.
+    from gancheck.stats.repeats import decimal_cells
+    v = np.sort(np.random.default_rng(6).normal(4, 1.25, 5000))
+    assert decimal_cells(v, np.ones(v.size, dtype=bool)) is None
+    # Written to 3 decimals: cells of 0.001 (a value ending in 0 takes its neighbours' place).
+    w = np.unique(np.round(v, 3))
+    cells, float32_text = decimal_cells(w, np.ones(w.size, dtype=bool))
+    assert np.allclose(cells, 1e-3, rtol=0, atol=1e-15) and float32_text
