@@ -11,6 +11,7 @@ criterion   per-draw statistic, averaged over draws              band
 =========== ==================================================== ===============================
 mean        the draw's mean                                      target mean ± mean · sd
 std         the draw's variance (ddof = 1), reported as its sd   ((1 ∓ std) · sd)²
+            (estimate and se)
 ks          the draw's ECDF at the target's 1%, 2%, ..., 99%      each point ± ks (outside),
             quantiles (99 points)                                ± (ks - 0.01) (within)
 tail        the draw's share below mean - 3 sd, and above        [0, tail] each
@@ -90,10 +91,18 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     draws_mean = x.mean(axis=1)
     variances = x.var(axis=1, ddof=1)
     out = [_band("mean", draws_mean - mean, -tolerance.mean * std, tolerance.mean * std, df)]
+    # The variance band is tested in units of the power of two nearest the target's variance:
+    # scaling by a power of two is exact, so the p-values are bit for bit those of the raw
+    # variances, while the spread of the variances (their squares) cannot overflow at any scale
+    # scores accept (|x| up to gof.MAX_ABS).
+    unit = 4.0 ** np.round(np.log2(std))
     low, high = ((1 - tolerance.std) * std) ** 2, ((1 + tolerance.std) * std) ** 2
-    scale = _band("std", variances, low, high, df)
-    out.append(CriterionTest("std", float(np.sqrt(variances.mean()) - std), -tolerance.std * std,
-                             tolerance.std * std, scale.se, scale.p_within, scale.p_outside))
+    scale = _band("std", variances / unit, low / unit, high / unit, df)
+    sd = float(np.sqrt(variances.mean()))
+    # Its se reported in sd units, as its estimate is (delta method: se(s) = se(s²) / 2s).
+    se = scale.se * unit / (2 * sd) if sd > 0 else np.inf
+    out.append(CriterionTest("std", sd - std, -tolerance.std * std, tolerance.std * std, float(se),
+                             scale.p_within, scale.p_outside))
     out.append(_ks(cdf, tolerance.ks, df))
     out.append(_tail(x, tails, tolerance.tail, df))
     return out

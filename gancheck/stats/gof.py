@@ -49,12 +49,13 @@ from gancheck.stats import table_cache
 from gancheck.stats.ad_pvalue import ad_pvalue, ad_pvalue_floor, anderson_darling  # noqa: F401
 from gancheck.stats.ks_pvalue import KS_DECISION_WINDOW, ks_of_uniforms, ks_pvalue  # noqa: F401
 
-#: Smallest sample for the tests whose p-value is a finite-n formula (ad, cvm) or a simulated null
-#: (shapiro, ad_normal, skew, kurtosis): they are checked for calibration at n = 8 in
-#: tests/stats/test_calibration.py; with fewer values the sample moments are tightly bounded and
-#: the shape tests have almost no power, so a "pass" would say nothing. Shorter samples get the
-#: status TOO_FEW for those tests only (not tested, not failed); ks and mean (exact p, n >= 1) and
-#: std (exact p, n >= 2) still run. Each test's minimum is in gancheck.stats.registry.
+#: Smallest sample any test takes. The finite-n formulas (ad, cvm) and simulated nulls (shapiro,
+#: ad_normal, skew, kurtosis) are checked for calibration at n = 8 in tests/stats/test_calibration.py;
+#: with fewer values the sample moments are tightly bounded and the shape tests have almost no
+#: power. ks, mean and std have exact p-values at any n, but a sample that short is one a test
+#: cannot fail (one value at the target's median: KS p = 1), so its "pass" would say nothing, and a
+#: too-short sample must never pass. Shorter samples get the status TOO_FEW for every test (not
+#: tested, not failed). Each test's minimum is in gancheck.stats.registry.
 MIN_N = 8
 #: |values| above this are refused: squares of such values summed over a sample overflow float64.
 MAX_ABS = 1e150

@@ -79,7 +79,7 @@ def _higher_applies(target) -> bool:
 _ENTRIES = (
     StatTest("ks", "simple", "Kolmogorov–Smirnov", "fit", 1,
              "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p.",
-             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", 1, "order", gof.ks,
+             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", gof.MIN_N, "order", gof.ks,
              run_target=gof_target.ks, decides=True,
              target_description="The sample is iid from the target; largest gap between its ECDF and the "
                                 "target CDF, exact p."),
@@ -105,13 +105,13 @@ _ENTRIES = (
              applies=_normal_only),
     StatTest("mean", "simple", "Mean error", "moments", 6,
              "The sample mean is that of n iid N(mean, std) values; exact z test.",
-             "normal theory: x̄ ~ N(mean, std²/n)", 1, "moments", gof.mean_test,
+             "normal theory: x̄ ~ N(mean, std²/n)", gof.MIN_N, "moments", gof.mean_test,
              applies=_mean_applies, run_target=gof_target.mean_test,
              target_description="The sample mean is that of n iid values from the target; null simulated "
                                 "from the target at n."),
     StatTest("std", "simple", "Std error", "moments", 7,
              "The sample sd is that of n iid N(mean, std) values; exact chi-square test.",
-             "normal theory: (n-1)s²/std² ~ chi²(n-1)", 2, "moments", gof.std_test,
+             "normal theory: (n-1)s²/std² ~ chi²(n-1)", gof.MIN_N, "moments", gof.std_test,
              applies=_higher_applies, run_target=gof_target.std_test,
              target_description="The sample sd is that of n iid values from the target; null simulated from "
                                 "the target at n."),

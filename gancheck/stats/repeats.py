@@ -149,7 +149,9 @@ def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.
       (at most 9 significant digits, which is how float32 output is printed);
     else 0 (continuous: no chance repeats)."""
     grid = _grid_cells(v, new_value)
-    if np.array_equal(v.astype(np.float32).astype(v.dtype), v):
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, so not float32 numbers
+        as_float32 = v.astype(np.float32).astype(v.dtype)
+    if np.array_equal(as_float32, v):
         spacing = _float32_spacing(v)
         cells = np.maximum(grid, spacing)
         return cells, "grid" if (grid > spacing).all() else "float32"

@@ -106,8 +106,8 @@ def test_ragged_and_deep_input():
                    [[1.0], [2.0, 3.0]]])
     by_sample = table.groupby("sample")
     assert list(by_sample["n"].first()) == [30, 50, 2, 2, 0]
-    # [1, 2] is short, not broken: ks (the first test) takes it.
-    assert list(by_sample["status"].first()) == ["ok", "ok", "ok", "not 1-D", "not 1-D"]
+    # [1, 2] is short, not broken: too few values for every test (gof.MIN_N = 8).
+    assert list(by_sample["status"].first()) == ["ok", "ok", "too few values", "not 1-D", "not 1-D"]
     # Rows of one length are scored as they would be alone.
     alone = score(np.random.default_rng(5).normal(4, 1.25, 30))
     np.testing.assert_allclose(table.loc[table["sample"] == 0, "pvalue"], alone["pvalue"], rtol=1e-12)
@@ -117,25 +117,31 @@ def test_ragged_and_deep_input():
 
 @pytest.mark.parametrize("n", [1, 2, 7])
 def test_short_samples_are_untested_not_failed(rng, n):
-    # 1-7 values are not broken: the exact tests run where they can (ks, mean from n = 1; std
-    # from n = 2); every other test says "too few values" and neither passes nor fails.
+    # 1-7 values are not broken, but too short to pass: every test says "too few values" and
+    # neither passes nor fails, even those with exact p-values at any n (ks, mean, std).
     table = score(rng.normal(4, 1.25, n)).set_index("test")
-    runs = {t.name for t in registry.SCORE_TESTS if t.min_n <= n}
-    assert {"ks", "mean"} <= runs and ("std" in runs) == (n >= 2)
-    assert (table.loc[sorted(runs), "status"] == "ok").all()
-    assert table.loc[sorted(runs), "pvalue"].between(0, 1).all()
-    untested = table.drop(index=sorted(runs))
-    assert (untested["status"] == "too few values").all()
-    assert not untested["reject"].any() and untested["pvalue"].isna().all()
+    assert all(t.min_n == gof.MIN_N == 8 for t in registry.SCORE_TESTS)
+    assert (table["status"] == "too few values").all()
+    assert not table["reject"].any() and table["pvalue"].isna().all()
 
 
-def test_one_value_pvalues_by_hand():
-    # One value 4 + 1.25 z with z = 1.96: mean test p = 2(1 - Phi(1.96)) = 0.0500 (scipy.stats.norm);
-    # KS with n = 1: D = max(Phi(z), 1 - Phi(z)) = 0.975, p = P(D_1 >= d) = 2(1 - d) = 0.05.
-    table = score([4 + 1.25 * 1.96]).set_index("test")
+def test_one_value_at_the_median_is_not_a_pass():
+    # One value at the target's median: KS would give D = 0.5, p = 1 (it cannot fail), so no row
+    # may say ok.
+    table = score([4.0])
+    assert (table["status"] == "too few values").all() and not table["reject"].any()
+
+
+def test_eight_values_pvalues_by_hand():
+    # The shortest sample the tests take. Eight distinct values (deviations summing to 0) with mean 4 + 1.25 * 1.96 / sqrt(8): the
+    # mean test's z is 1.96, p = 2(1 - Phi(1.96)) = 0.0500 (scipy.stats.norm); KS against scipy's
+    # exact kstest.
+    x = 4 + 1.25 * 1.96 / np.sqrt(8) + np.array([-0.71, -0.43, -0.29, -0.07, 0.05, 0.22, 0.51, 0.72])
+    table = score(x).set_index("test")
     assert table.loc["mean", "pvalue"] == pytest.approx(2 * stats.norm.sf(1.96), rel=1e-9)
-    assert table.loc["ks", "statistic"] == pytest.approx(stats.norm.cdf(1.96), rel=1e-9)
-    assert table.loc["ks", "pvalue"] == pytest.approx(2 * stats.norm.sf(1.96), rel=1e-6)
+    oracle = stats.kstest(x, stats.norm(4, 1.25).cdf, method="exact")
+    assert table.loc["ks", "statistic"] == pytest.approx(oracle.statistic, rel=1e-12)
+    assert table.loc["ks", "pvalue"] == pytest.approx(oracle.pvalue, rel=1e-6)
 
 
 def test_shapiro_runs_above_5000(rng):
