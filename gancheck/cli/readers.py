@@ -3,15 +3,19 @@
 Sources: .csv (comma), .tsv (tab), .txt (whitespace), .npy, .npz (one array, --key), .parquet
 (through pandas, where pyarrow is installed) and "-" for standard input (text, or .npy bytes).
 Text files may start with a header row: with header="auto" the first row is a header when none
-of its fields is a number. Every unusable file raises UsageError naming the file and the problem
-(with the line and column for text), and nothing bigger than this machine's memory is read:
-``admit``, given by the command, is called with the table's (rows, columns) as soon as they are
-known (before any data of a .npy, .npz or .parquet is read; after text is parsed, the parsing
-itself being held to the budget) and refuses what the whole command could not hold.
+of its fields is a number, or when it is pandas' default column labels 0, 1, ..., k-1. Quoted
+fields of .csv and .tsv are read as CSV (Python's csv module): a name may hold the delimiter.
+Every unusable file raises UsageError naming the file and the problem (with the line and column
+for text), and nothing bigger than this machine's memory is read: ``admit``, given by the
+command, is called with the table's (rows, columns) as soon as they are known (before any data
+of a .npy, .npz or .parquet is read; after text is parsed, the parsing itself being held to the
+budget) and refuses what the whole command could not hold.
 """
 from __future__ import annotations
 
+import csv
 import io
+import re
 import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -34,6 +38,9 @@ MAX_LINE_CHARS = MAX_COLUMNS * 40
 #: Fields converted to float64 at once: bounds the Python strings alive while parsing.
 CHUNK_FIELDS = 65_536
 _BLANKS = np.frombuffer(b" \t\r\n\v\f", dtype=np.uint8)
+#: A line's text before its comment: runs of anything but '"' and '#', and quoted runs ('#' kept
+#: inside them). A quote left open runs to the end of the line.
+_BEFORE_COMMENT = re.compile(r'(?:[^"#]+|"[^"]*(?:"|$))*')
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,7 @@ def _sniff_lines(handle: TextIO) -> tuple[list[str], str | None]:
     held = []
     while line := handle.readline(MAX_LINE_CHARS):
         held.append(line)
-        content = line.split("#", 1)[0]
+        content = _strip_comment(line)
         if content.strip():
             return held, _sniff_delimiter(content)
     return held, None
@@ -184,7 +191,7 @@ def _sniff_lines(handle: TextIO) -> tuple[list[str], str | None]:
 def _sniff_delimiter(text: str) -> str | None:
     """Tab, comma or whitespace: whichever the first data line uses (tab wins, as in TSV)."""
     for line in text[:MAX_LINE_CHARS].splitlines():
-        content = line.split("#", 1)[0]
+        content = _strip_comment(line)
         if content.strip():
             return "\t" if "\t" in content else "," if "," in content else None
     return None
@@ -240,14 +247,18 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     if first is None:
         raise UsageError(f"{source}: no values in file")
     first_line, first_fields = first
-    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields))
+    pandas_labels = header == "auto" and _are_pandas_labels(first_fields)
+    has_header = (header == "yes" or pandas_labels
+                  or (header == "auto" and _looks_like_header(first_fields)))
     width = len(first_fields)
-    names = tuple(f.strip().strip('"').strip("'").strip() for f in first_fields) if has_header else None
+    names = tuple(_name(f, delimiter) for f in first_fields) if has_header else None
     if names is None:
         note = f"{source}: no header row (line {first_line} holds numbers)"
         rows = _chain(first, lines)
     else:
         note = f"{source}: header row on line {first_line}: {_listing(names)}"
+        if pandas_labels:
+            note += _pandas_labels_note(width - (names[0] == ""))
         rows = lines
     # pandas' to_csv writes its row index as a first column with an empty name: not a sample.
     index_column = names is not None and width > 1 and names[0] == ""
@@ -260,10 +271,60 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     labels = names if names is not None else tuple(f"column {j}" for j in range(1, width + 1))
     if indices is not None:
         labels = tuple(labels[i] for i in indices)
+    # A delimiter ending every line ("4.1,") leaves an empty last column: not a sample. It may be
+    # dropped only once every line is read (a blank first value can be a missing one).
+    trailing = None
+    if not columns and not first_fields[-1].strip() and len(labels) > 1:
+        rows = trailing = _LastFieldWatch(rows)
     values = _parse_rows(rows, source, width, indices, labels)
     if values.shape[0] == 0:
         raise UsageError(f"{source}: header row ({_listing(names)}) but no data rows")
+    if trailing is not None and trailing.blank:
+        values, labels = values[:, :-1], labels[:-1]
+        note += "; its last column, empty on every line (a delimiter ending each line), is ignored"
     return Table(values, labels, source, names=labels if names is not None else None, note=note)
+
+
+class _LastFieldWatch:
+    """Rows passed through, noting whether every one leaves its last field blank."""
+
+    def __init__(self, rows):
+        self.rows, self.blank = rows, True
+
+    def __iter__(self):
+        for number, fields in self.rows:
+            if fields[-1].strip():
+                self.blank = False
+            else:  # "nan": what a blank field means, and it keeps _convert on its fast path
+                fields[-1] = "nan"
+            yield number, fields
+
+
+def _are_pandas_labels(fields: list[str]) -> bool:
+    """Whether a row is the header pandas writes for a frame (or Series) without column names:
+    its labels 0, 1, ..., k-1 in order, after one empty cell where it wrote its index. Read as
+    numbers it would be a bogus first row (or, with an index cell, a row holding a NaN)."""
+    labels = [f.strip() for f in fields]
+    if len(labels) > 1 and labels[0] == "":
+        labels = labels[1:]
+    return all(label == str(i) for i, label in enumerate(labels))
+
+
+def _pandas_labels_note(count: int) -> str:
+    shown = "0" if count == 1 else "0, 1" if count == 2 else f"0, 1, ..., {count - 1}"
+    return (f" (taken for pandas' default column label{'s' * (count > 1)} {shown}, not data; "
+            "--header no reads this line as data)")
+
+
+def _name(field: str, delimiter: str | None) -> str:
+    """A header field as a column name: blanks and enclosing quotes dropped. The csv module has
+    already unquoted a delimited field, and a quote left inside it is part of the name (pandas
+    doubles it: `say "hi"` is written with each quote doubled, and enclosed in quotes);
+    whitespace-separated text is split as written, so its quotes are dropped here."""
+    name = field.strip()
+    if delimiter is None:
+        name = name.strip('"').strip()
+    return name.strip("'").strip()
 
 
 def _chain(first, rest):
@@ -283,14 +344,39 @@ def _data_lines(handle: TextIO, source: str, delimiter: str | None):
                                  f"({count:,} in its first {MAX_LINE_CHARS:,} characters); "
                                  f"at most {MAX_COLUMNS:,} values per row are read")
             raise UsageError(f"{source}: line {number} is longer than {MAX_LINE_CHARS:,} characters")
-        content = line.split("#", 1)[0]
+        content = _strip_comment(line)
         if not content.strip():
             continue
         count = _field_count(content, delimiter)  # counted before splitting: no million strings
         if count > MAX_COLUMNS:
             raise UsageError(f"{source}: line {number} has {count:,} columns; at most "
                              f"{MAX_COLUMNS:,} values per row are read")
-        yield number, content.split(delimiter)
+        yield number, _split(content, delimiter, source, number)
+
+
+def _strip_comment(line: str) -> str:
+    """The line up to its first '#' outside quotes: a quoted name may hold one ("gen #1")."""
+    if '"' not in line:
+        return line.split("#", 1)[0]  # the common line, the fast way
+    return _BEFORE_COMMENT.match(line).group()
+
+
+def _split(content: str, delimiter: str | None, source: str, number: int) -> list[str]:
+    """A line's fields. A quoted field of .csv/.tsv may hold the delimiter or a doubled quote
+    (pandas writes the name `gen, v1` as `"gen, v1"`): such lines go through the csv module,
+    which also drops the quotes. Lines without quotes (nearly all) are split directly, for speed."""
+    if delimiter is None or '"' not in content:
+        return content.split(delimiter)
+    try:
+        line = content.rstrip("\n") + "\n"
+        fields = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True))
+    except csv.Error as exc:  # a field over csv's size limit
+        raise UsageError(f"{source}: line {number}: cannot read as CSV: {exc}") from None
+    # Only a quoted field left open swallows the line's end (a quote inside a field is a letter).
+    # Lines are read one at a time, so a quoted field spanning lines is refused, not misread.
+    if any("\n" in field for field in fields):
+        raise UsageError(f"{source}: line {number} has a quote (\") that is not closed on that line")
+    return fields
 
 
 def _field_count(line: str, delimiter: str | None) -> int:

@@ -71,12 +71,11 @@ def test_layout_columns_on_a_headerless_file(tmp_path, rng, capsys):
     x = rng.normal(4.0, 1.25, size=(20, 3))  # three generators side by side, no header
     path = tmp_path / "side_by_side.csv"
     np.savetxt(path, x, delimiter=",")
-    rows, _ = scored(path, capsys)  # default: 20 rows of 3 values, too few for most tests
+    rows, _ = scored(path, capsys)  # default: 20 rows of 3 values, too few for every test
     assert len(rows) == 20 * TESTS_PER_SAMPLE
-    # Each test's own minimum (registry.min_n): KS, mean and std take 3 values; the rest do not.
-    short = {t.name for t in registry.SCORE_TESTS if t.min_n > 3}
-    assert {r["status"] for r in rows if r["test"] in short} == {"too few values"}
-    assert {r["status"] for r in rows if r["test"] not in short} == {"ok"}
+    # Every test's minimum (registry.min_n) is gof.MIN_N = 8 values: 3 is too few for all.
+    assert all(t.min_n > 3 for t in registry.SCORE_TESTS)
+    assert {r["status"] for r in rows} == {"too few values"}
     rows, _ = scored(path, capsys, "--layout", "columns")
     assert [r["sample_name"] for r in rows[::TESTS_PER_SAMPLE]] == ["column 1", "column 2", "column 3"]
     assert {r["n"] for r in rows} == {20}
@@ -241,3 +240,111 @@ def test_diversity_line_shows_fixed_share_when_present():
                              fixed_share_high=0.93, spread_ratio=0.05, pvalue=1e-9, status="ok")
     assert score_cli.diversity_line(result) == ("diversity: collapsed yes; fixed share 0.910 "
                                                 "(95% CI 0.880 to 0.930); spread ratio 0.050; p = 1e-09")
+
+
+# -- pandas' default labels, quoted fields, trailing delimiters ------------------------------------
+
+@pytest.mark.parametrize("index", [True, False])
+def test_a_pandas_series_is_one_sample_under_its_default_label(tmp_path, rng, capsys, index):
+    # pd.Series(x).to_csv writes the header ",0" (index=True) or "0": pandas' label, not a value.
+    x = rng.normal(4.0, 1.25, size=500)
+    path = tmp_path / "series.csv"
+    pd.Series(x).to_csv(path, index=index)
+    rows, err = scored(path, capsys)
+    # One sample, named by pandas' label "0", of the 500 values written (no header value, no index).
+    assert {r["sample_name"] for r in rows} == {"0"} and {r["n"] for r in rows} == {500}
+    np.testing.assert_allclose(pvalues(rows, "0"), score(x)["pvalue"], rtol=1e-12)
+    assert "pandas' default column label 0" in err and "1 sample(s) of 500 values" in err
+    assert ("row index and not scored" in err) == index
+
+
+@pytest.mark.parametrize("index", [True, False])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_pandas_default_column_labels_are_a_header(tmp_path, rng, index, transpose):
+    # pd.DataFrame(d).to_csv: the header is ",0,1,...,k-1" (index=True) or "0,1,...,k-1".
+    d = rng.normal(4.0, 1.25, size=(3, 40))
+    d = d.T if transpose else d
+    path = tmp_path / "frame.csv"
+    pd.DataFrame(d).to_csv(path, index=index)
+    table = readers.read_table(str(path))
+    # Exactly the frame's values: the label row and the index column are not among them.
+    np.testing.assert_array_equal(table.values, d)
+    assert table.names == tuple(str(j) for j in range(d.shape[1]))  # pandas' labels 0..k-1
+    k = d.shape[1]  # 40 columns, or 3 transposed
+    assert f"pandas' default column labels 0, 1, ..., {k - 1}" in table.note
+
+
+def test_header_no_still_reads_pandas_labels_as_data(tmp_path, rng):
+    x = rng.normal(4.0, 1.25, size=30)
+    path = tmp_path / "series.csv"
+    pd.Series(x).to_csv(path)
+    table = readers.read_table(str(path), header="no")
+    # 31 rows of 2 values: the label row ("", "0": NaN and 0) first, then index i beside x[i].
+    assert table.values.shape == (31, 2) and table.names is None
+    np.testing.assert_array_equal(table.values[0], [np.nan, 0.0])
+    np.testing.assert_array_equal(table.values[1:], np.column_stack([np.arange(30), x]))
+
+
+@pytest.mark.parametrize("first_row", ["1,2,3", "0,2,1", "0,1,2.5", "1", ",1,2"])
+def test_only_labels_0_to_k_minus_1_in_order_are_taken_for_pandas(tmp_path, first_row):
+    # Any other numeric first row stays data: the rule is pandas' exact labels, nothing looser.
+    path = tmp_path / "numbers.csv"
+    width = first_row.count(",") + 1
+    path.write_text(first_row + "\n" + ",".join(["4.5"] * width) + "\n")
+    table = readers.read_table(str(path))
+    assert table.names is None and table.values.shape == (2, width)  # both lines are data
+
+
+def test_quoted_names_may_hold_the_delimiter_and_quotes(tmp_path, rng, capsys):
+    x, y, z = rng.normal(4.0, 1.25, size=(3, 60))
+    path = tmp_path / "quoted.csv"
+    # pandas writes these names as "gen, v1" and "say ""hi""" (quoted, inner quotes doubled).
+    pd.DataFrame({"gen, v1": x, 'say "hi"': y, "g3": z}).to_csv(path, index=False)
+    assert path.read_text().splitlines()[0] == '"gen, v1","say ""hi""",g3'
+    rows, err = scored(path, capsys)
+    assert [r["sample_name"] for r in rows[::TESTS_PER_SAMPLE]] == ["gen, v1", 'say "hi"', "g3"]
+    np.testing.assert_allclose(pvalues(rows, "gen, v1"), score(x)["pvalue"], rtol=1e-12)
+    np.testing.assert_allclose(pvalues(rows, 'say "hi"'), score(y)["pvalue"], rtol=1e-12)
+    rows, _ = scored(path, capsys, "--column", "gen, v1")  # picked by its name as written
+    assert {r["sample_name"] for r in rows} == {"gen, v1"} and {r["n"] for r in rows} == {60}
+
+
+def test_a_quoted_hash_is_not_a_comment(tmp_path):
+    path = tmp_path / "hash.csv"
+    path.write_text('"gen #1",g2  # the second generator\n4.1,3.9\n4.2,3.8\n')
+    table = readers.read_table(str(path))
+    assert table.names == ("gen #1", "g2")  # the '#' inside quotes is part of the name
+    np.testing.assert_array_equal(table.values, [[4.1, 3.9], [4.2, 3.8]])
+
+
+def test_a_quote_left_open_is_one_line_naming_the_line(tmp_path, capsys):
+    path = tmp_path / "open.csv"
+    path.write_text('g1,g2\n4.1,3.9\n"4.2,3.8\n')  # line 3 opens a quote and never closes it
+    code, out, err = run(["score", path], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "open.csv: line 3 has a quote" in err
+
+
+@pytest.mark.parametrize("header", ["value,\n", ""])
+def test_a_delimiter_ending_every_line_adds_no_sample(tmp_path, rng, capsys, header):
+    # "4.1," on every line (as some spreadsheets export): its empty last column is no sample.
+    x = rng.normal(4.0, 1.25, size=80)
+    path = tmp_path / "trailing.csv"
+    path.write_text(header + "".join(f"{float(v)!r},\n" for v in x))  # repr: reads back exactly
+    rows, err = scored(path, capsys)
+    # One sample of the 80 values written, named by its header (or "column 1" without one).
+    name = "value" if header else "column 1"
+    assert {r["sample_name"] for r in rows} == {name} and {r["n"] for r in rows} == {80}
+    np.testing.assert_allclose(pvalues(rows, name), score(x)["pvalue"], rtol=1e-12)
+    assert "empty on every line" in err and "1 sample(s) of 80 values" in err
+
+
+@pytest.mark.parametrize("text", ["g1,\n4.1,\n4.2,3.9\n", "4.1,\n4.2,3.9\n", "g1,g2\n4.1,\n4.2,\n"])
+def test_a_last_column_with_any_value_or_name_is_kept(tmp_path, text):
+    # A blank first value is a missing value, and a named column of blanks is a named sample: the
+    # last column goes only when it is blank on every line, header included.
+    path = tmp_path / "kept.csv"
+    path.write_text(text)
+    table = readers.read_table(str(path))
+    assert table.values.shape == (2, 2)  # two data lines, both columns kept
+    assert np.isnan(table.values[0, 1])  # the blank read as a missing value
