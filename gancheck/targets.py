@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
+
+import numpy as np
 
 from gancheck.target_dist import (  # noqa: F401  (re-exported: callers import them from here)
     _NEW_STYLE, DEFAULT_MEAN, DEFAULT_STD, Target, TargetError, _family_target, _mixture, _NewStyle,
     _continuous_family, _number, normal)
 
 __all__ = ["DEFAULT_MEAN", "DEFAULT_STD", "Target", "TargetError", "as_target", "from_scipy", "normal",
-           "parse"]
+           "parse", "refuse_mean_std_beside"]
 
 
 # -- the spec's syntax -------------------------------------------------------------------------------
@@ -97,6 +100,8 @@ def from_scipy(dist) -> Target:
         return dist
     if isinstance(dist, stats.Mixture):
         return _mixture([from_scipy(c) for c in dist.components], list(dist.weights), dist)
+    if _is_distribution_object(dist):
+        _check_distribution_object(dist)   # before any of its numbers is read
     if isinstance(dist, stats.Normal):
         return normal(float(dist.mean()), float(dist.standard_deviation()))
     frozen_gen = getattr(dist, "dist", None)
@@ -106,10 +111,51 @@ def from_scipy(dist) -> Target:
         # A frozen distribution keeps its arguments as given: positional shapes, then loc, scale.
         names = [s.strip() for s in (frozen_gen.shapes or "").split(",") if s.strip()] + ["loc", "scale"]
         params = {**dict(zip(names, dist.args)), **dist.kwds}
-        return _family_target(frozen_gen.name, {k: float(v) for k, v in params.items()}, dist)
-    if callable(getattr(dist, "icdf", None)) and callable(getattr(dist, "cdf", None)):
+        return _family_target(frozen_gen.name, _scalar_parameters(params, dist), dist)
+    if _is_distribution_object(dist):
         return Target(_NEW_STYLE, dist=_NewStyle(dist))   # any other of scipy's distribution objects
     raise TargetError(dist, "not a continuous scipy.stats distribution")
+
+
+def _scalar_parameters(params: dict, dist) -> dict[str, float]:
+    """A frozen distribution's parameters as floats. scipy freezes arrays of parameters too
+    (``stats.norm([4, 5], 1)`` is two distributions), and float() would fail on them with words
+    that name neither the target nor the parameter."""
+    floats = {}
+    for key, value in params.items():
+        if np.ndim(value) != 0:
+            raise TargetError(dist, f"{key}={value!r}: parameters must be scalars (one distribution), "
+                                    f"not arrays of shape {np.shape(value)}")
+        try:
+            floats[key] = float(value)
+        except (TypeError, ValueError):
+            raise TargetError(dist, f"{key}={value!r} is not a number") from None
+    return floats
+
+
+def _is_distribution_object(dist) -> bool:
+    """One of scipy's distribution objects (stats.Normal, stats.Uniform, a transformed one, ...),
+    recognised by the calls Target makes of it."""
+    return callable(getattr(dist, "icdf", None)) and callable(getattr(dist, "cdf", None))
+
+
+def _check_distribution_object(dist) -> None:
+    """Refuse what scipy's distribution objects accept without an error: discrete ones (their
+    class is not exported by scipy.stats, so it is found by name), arrays of parameters (an array
+    of distributions) and parameters outside the family's range (every probability is then NaN,
+    and so would be every p-value). The support shows the last two: its shape is the parameters'
+    and it is NaN where they are invalid."""
+    if any(cls.__name__ == "DiscreteDistribution" for cls in type(dist).__mro__):
+        raise TargetError(dist, "a discrete distribution; a target must be continuous")
+    if not callable(getattr(dist, "support", None)):
+        return   # not one of scipy's: Target asks it nothing more than its cdf and icdf here
+    low, high = dist.support()
+    if np.ndim(low) != 0 or np.ndim(high) != 0:
+        raise TargetError(dist, f"parameters must be scalars (one distribution), not arrays of shape "
+                                f"{np.shape(low)}")
+    if math.isnan(low) or math.isnan(high):
+        raise TargetError(dist, "its parameters are outside the distribution's range (scipy answers "
+                                "NaN for every probability)")
 
 
 def as_target(target=None, *, mean: float = DEFAULT_MEAN, std: float = DEFAULT_STD) -> Target:
@@ -120,3 +166,25 @@ def as_target(target=None, *, mean: float = DEFAULT_MEAN, std: float = DEFAULT_S
     if isinstance(target, str):
         return parse(target)
     return from_scipy(target)
+
+
+def refuse_mean_std_beside(*, target=None, reference=None, mean: float = DEFAULT_MEAN,
+                           std: float = DEFAULT_STD) -> None:
+    """ValueError for mean= or std= other than their defaults beside target= or reference=, which
+    replace N(mean, std): they would be ignored without a word (the CLI refuses --target with
+    --mean or --std for the same reason). The defaults pass, as callers forward them."""
+    other = "target" if target is not None else "reference" if reference is not None else None
+    if other is None:
+        return
+    for name, value, default in (("mean", mean, DEFAULT_MEAN), ("std", std, DEFAULT_STD)):
+        if not _is_default(value, default):
+            raise ValueError(f"{name}={value!r} with {other}=: the {other} replaces N(mean, std), so "
+                             f"{name} would be ignored; give the {other} alone")
+
+
+def _is_default(value, default: float) -> bool:
+    """value == default, False where the comparison has no single answer."""
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):   # an array, say: certainly not the default
+        return False

@@ -222,8 +222,13 @@ def _print_notes(notes: list) -> None:
 
 def write(table, fmt: str, stream) -> None:
     if fmt == "json":
-        # One JSON array of row objects; NaN (untestable rows) becomes null.
-        stream.write(table.to_json(orient="records", double_precision=15) + "\n")
+        # One JSON array of row objects. NaN (untestable rows) becomes null; JSON has no
+        # infinity, and null would hide an infinite statistic (a sample far off the target, whose
+        # row is a rejection) among the untested ones, so infinities are the strings "inf", "-inf".
+        floats = table.select_dtypes("floating").columns
+        infinite = table[floats].isin([np.inf, -np.inf]).to_numpy().any()
+        shown = table.astype({c: object for c in floats}).replace({np.inf: "inf", -np.inf: "-inf"}) if infinite else table
+        stream.write(shown.to_json(orient="records", double_precision=15) + "\n")
     elif fmt == "csv":
         table.to_csv(stream, index=False, lineterminator="\n")
     else:

@@ -44,6 +44,10 @@ def parse_target(args) -> None:
     given = [name for name in ("mean", "std") if getattr(args, name, None) is not None]
     if spec is not None and given:
         raise UsageError(f"--target {spec!r} with --{given[0]}: give the target's parameters in the spec")
+    reference = getattr(args, "reference", None)
+    if reference is not None and given:
+        raise UsageError(f"--reference {reference} with --{given[0]}: the reference replaces N(--mean, --std); "
+                         "give the reference alone")
     args.mean = DEFAULT_MEAN if getattr(args, "mean", None) is None else args.mean
     args.std = DEFAULT_STD if getattr(args, "std", None) is None else args.std
     if spec is None:
@@ -60,8 +64,13 @@ def parse_target(args) -> None:
 
 def parse_tolerance(args):
     """The Tolerance of ``--tolerance`` (defaults when absent); ValueError names the bad part."""
+    from gancheck.cli import UsageError
     from gancheck.stats.tolerance import Tolerance
     text = getattr(args, "tolerance", None)
+    if text is not None and not getattr(args, "draws", False):
+        # Scoring samples tests each one for a departure; only a generator's verdict has bands.
+        raise UsageError(f"--tolerance {text}: the tolerance's bands judge a generator on its noise "
+                         "draws; add --draws")
     return Tolerance() if text is None else Tolerance.parse(text)
 
 

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from gancheck import targets
 from gancheck.stats import gof, table_cache, targeting
 from gancheck.stats.repeats import Pooled, pooled, repeats
 from gancheck.stats.tolerance import Tolerance
@@ -157,11 +158,15 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
 
     ``mean`` and ``std`` do not enter any test (the null is "any continuous distribution"); ``std``
     only scales the descriptive spread_ratio (mean over coordinates of the sd across draws, ddof=1,
-    divided by std, or by the sd of ``target`` when one is given). ``tolerance`` (default Tolerance()) sets the memorisation bands. Input that
+    divided by std, or by the sd of ``target`` when one is given; mean and std other than their
+    defaults are then refused). ``tolerance`` (default Tolerance()) sets the memorisation bands. Input that
     cannot be tested (not 2-D, K < 2, n < 2, non-finite, huge or all equal values) gets a status
     saying why, NaN statistics and collapsed=True, so a broken generator never passes. Raises
-    ValueError for malformed arguments or non-numeric draws.
+    ValueError for malformed arguments or non-numeric draws (None included).
     """
+    if draws is None:  # numpy would make it a 0-d object array, which has no rows to count
+        raise ValueError("draws must hold real numbers, got None")
+    targets.refuse_mean_std_beside(target=target, mean=mean, std=std)
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     if target is not None:
         std = targeting.resolve(target, mean=mean, std=std).std

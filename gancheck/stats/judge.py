@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gancheck import targets
 from gancheck.stats import gof, registry, targeting
 from gancheck.stats.diversity import DiversityResult, diversity
 from gancheck.stats.scoring import decision_arrays
@@ -20,6 +21,8 @@ def judge(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05, t
           reference=None) -> pd.DataFrame:
     """The table of `judge_generator` (its docstring says what each row means). ``reference`` (a
     1-D real sample): the two-sample table instead (gancheck.stats.reference_verdict)."""
+    targets.refuse_mean_std_beside(target=target, reference=reference, mean=mean, std=std)
+    draws = as_draws(draws)
     if reference is not None:
         targeting.one_of(target, reference)
         from gancheck.stats.reference_verdict import reference_judge  # two-sample mode
@@ -61,7 +64,7 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     plan = targeting.resolve(target, mean=mean, std=std)
     tests = registry.score_tests(plan.target)
-    x = np.asarray(draws) if not isinstance(draws, np.ndarray) else draws
+    x = as_draws(draws)
     if x.dtype.kind not in "biuf":
         raise ValueError(f"draws must hold real numbers, got dtype {x.dtype}")
     if x.ndim != 2:
@@ -74,6 +77,31 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
     result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     rows += result.rows(registry.DIVERSITY_TESTS, _row)
     return _frame(rows, k, n), result
+
+
+def as_draws(draws) -> np.ndarray:
+    """``draws`` as an array (as given when it is one). What numpy cannot make an array of is
+    refused here, naming the argument: numpy's own error speaks of an "inhomogeneous shape"."""
+    if isinstance(draws, np.ndarray):
+        return draws
+    try:
+        return np.asarray(draws)
+    except ValueError as exc:
+        what = "draws must be a (K, n) array of K draws of n values each"
+        lengths = _row_lengths(draws)
+        if len(lengths) > 1:
+            shown = f"{', '.join(map(str, lengths[:-1]))} and {lengths[-1]}"
+            raise ValueError(f"{what}: its rows must have equal length, got rows of lengths "
+                             f"{shown}") from None
+        raise ValueError(f"{what}: {exc}") from None   # ragged deeper down, say
+
+
+def _row_lengths(draws) -> list[int]:
+    """The distinct lengths of the rows, sorted; [] where some row has no length."""
+    try:
+        return sorted({len(row) for row in draws})
+    except TypeError:
+        return []
 
 
 def _judge_sample_test(statistic: np.ndarray, reject: np.ndarray, status: np.ndarray,

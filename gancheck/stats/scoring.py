@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gancheck import targets
 from gancheck.stats import gof, registry, targeting, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
@@ -43,8 +44,10 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     (non-numeric samples, std <= 0, alpha outside (0, 1)).
 
     ``reference`` (a 1-D sample of real data): judge the samples against it instead of a formula,
-    with two-sample tests (gancheck.stats.reference_score; mean and std are then unused).
+    with two-sample tests (gancheck.stats.reference_score). mean and std other than their
+    defaults are refused with target or reference, which replace them.
     """
+    targets.refuse_mean_std_beside(target=target, reference=reference, mean=mean, std=std)
     if reference is not None:
         targeting.one_of(target, reference)
         from gancheck.stats.reference_score import score_reference  # two-sample mode

@@ -8,6 +8,7 @@ band (on target), outside some band (a named departure), or neither (undecided).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 #: Target-sd units per criterion for the location and scale bands.
@@ -69,9 +70,7 @@ class Tolerance:
 
     def __post_init__(self):
         for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"tolerance {f.name} must be a finite number, got {value!r}")
+            object.__setattr__(self, f.name, _band_number(f.name, getattr(self, f.name)))
         for name in ("mean", "std", "ks", "tail", "fixed_share", "collapse"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"tolerance {name} must be > 0, got {getattr(self, name)!r}")
@@ -130,6 +129,16 @@ class Tolerance:
             return cls(**values)
         except ValueError as exc:
             raise ValueError(f"--{exc}") from None
+
+
+def _band_number(name: str, value):
+    """A band's value as given when it is a Python int or float; numpy's real scalars
+    (np.float32(0.2), np.int64(3): what arithmetic on arrays yields) as the plain float they
+    equal, so the tolerance prints and records like one typed by hand. bool is refused: True is
+    no band width (numbers.Real admits Python's bool, not numpy's)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"tolerance {name} must be a finite number, got {value!r}")
+    return value if type(value) in (int, float) else float(value)
 
 
 #: What each field bounds, for tables and help text.

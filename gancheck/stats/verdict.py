@@ -5,11 +5,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gancheck import targets
 from gancheck.stats import gof, targeting
 from gancheck.stats.criteria import criteria as band_tests
 from gancheck.stats.decision import decide_on_draws
 from gancheck.stats.diversity import DiversityResult
-from gancheck.stats.judge import judge_generator
+from gancheck.stats.judge import as_draws, judge_generator
 from gancheck.stats.tolerance import Tolerance, as_tolerance
 
 
@@ -49,6 +50,8 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     ``reference`` (a 1-D real sample): judge against it instead of N(mean, std), the bands
     applying to the distance between the two laws (gancheck.stats.reference_verdict).
     """
+    targets.refuse_mean_std_beside(target=target, reference=reference, mean=mean, std=std)
+    draws = as_draws(draws)
     if reference is not None:
         targeting.one_of(target, reference)
         from gancheck.stats.reference_verdict import reference_verdict  # two-sample mode

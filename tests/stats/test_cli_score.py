@@ -185,3 +185,30 @@ def test_python_dash_m_gancheck_score(tmp_path, samples):
     bad = subprocess.run([sys.executable, "-m", "gancheck", "score", str(tmp_path / "missing.npy")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
+
+
+def test_json_keeps_an_infinite_statistic_apart_from_an_untested_row(tmp_path, capsys):
+    # Eight values scored against a mean of 1e308: Anderson-Darling's A² is inf (every value is
+    # at u = F(x) = 0, whose log is -inf), a rejection with status ok. JSON has no infinity:
+    # written as null it would read like an untested row, so it is the string "inf".
+    path = tmp_path / "eight.csv"
+    path.write_text("value\n4.0\n4.5\n3.9\n5.1\n2.2\n4.4\n3.3\n4.8\n")
+    code, out, _ = run(["score", str(path), "--mean", "1e308", "--format", "json"], capsys)
+    rows = {r["test"]: r for r in json.loads(out)}
+    assert code == 0 and rows["ad"]["statistic"] == "inf" and rows["ad"]["reject"] is True
+    assert rows["ad"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--tolerance", "mean=0.2"], "--tolerance mean=0.2: the tolerance's bands judge a generator"),
+    (["--reference", "SELF", "--mean", "5"], "with --mean: the reference replaces N(--mean, --std)"),
+    (["--reference", "SELF", "--std", "2"], "with --std: the reference replaces N(--mean, --std)"),
+])
+def test_options_that_would_be_ignored_are_refused(tmp_path, capsys, argv, words):
+    # Each used to be accepted and silently ignored (--tolerance without --draws; --mean or --std
+    # beside --reference): one line naming the option, exit 2.
+    path = tmp_path / "eight.csv"
+    path.write_text("value\n4.0\n4.5\n3.9\n5.1\n2.2\n4.4\n3.3\n4.8\n")
+    argv = [str(path) if a == "SELF" else a for a in argv]
+    code, out, err = run(["score", str(path), *argv], capsys)
+    assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
