@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from gancheck.stats.repeats import rounding_cells
 from gancheck.stats.tolerance import Tolerance
 
 CRITERIA = ("mean", "std", "ks", "tail")
@@ -81,13 +82,14 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     None for N(mean, std)."""
     k, n = x.shape
     if target is None:
-        cdf = special.ndtr((x - mean) / std)
+        cdf = functools.partial(_normal_cdf, mean=mean, std=std)
         tails = (mean - TAIL_SDS * std, mean + TAIL_SDS * std)
     else:
         mean, std = target.mean, target.std
-        cdf = target.cdf(x)
+        cdf = target.cdf
         tails = _tail_thresholds(target)
     df = k - 1
+    cells = rounding_cells(x)
     draws_mean = x.mean(axis=1)
     variances = x.var(axis=1, ddof=1)
     out = [_band("mean", draws_mean - mean, -tolerance.mean * std, tolerance.mean * std, df)]
@@ -103,9 +105,17 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     se = scale.se * unit / (2 * sd) if sd > 0 else np.inf
     out.append(CriterionTest("std", sd - std, -tolerance.std * std, tolerance.std * std, float(se),
                              scale.p_within, scale.p_outside))
-    out.append(_ks(cdf, tolerance.ks, df))
-    out.append(_tail(x, tails, tolerance.tail, df))
+    if cells is None:
+        out.append(_ks(cdf(x), tolerance.ks, df))
+        out.append(_tail(x, tails, tolerance.tail, df))
+    else:
+        out.append(_ks_rounded(cdf(x), cdf(x - cells / 2), cdf(x + cells / 2), tolerance.ks, df))
+        out.append(_tail_rounded(x, cells, tails, tolerance.tail, df))
     return out
+
+
+def _normal_cdf(x: np.ndarray, *, mean: float, std: float) -> np.ndarray:
+    return special.ndtr((x - mean) / std)
 
 
 @functools.lru_cache(maxsize=64)
@@ -165,12 +175,7 @@ def _share_se(shares: np.ndarray, k: int, n: int) -> np.ndarray:
 def _ks(cdf: np.ndarray, band: float, df: int) -> CriterionTest:
     """``cdf``: the target CDF at each value of the (K, n) draws."""
     k, n = cdf.shape
-    # Each value's cell of target mass (0 to 99, by 1%): a draw's share at or below the grid's
-    # j-th point is the share of its values in cells below j (cumulative cell counts).
-    cells = np.minimum((cdf / GRID_STEP).astype(np.int64), GRID.size)
-    flat = (cells + (GRID.size + 1) * np.arange(k)[:, None]).ravel()
-    counts = np.bincount(flat, minlength=k * (GRID.size + 1)).reshape(k, GRID.size + 1)
-    shares = np.cumsum(counts, axis=1)[:, :-1] / n
+    shares = _ks_shares(cdf)
     diff = shares.mean(axis=0) - GRID
     se = _share_se(shares, k, n)
     p_within, _ = _band_p(diff, se, -(band - GRID_STEP), band - GRID_STEP, df)
@@ -178,6 +183,52 @@ def _ks(cdf: np.ndarray, band: float, df: int) -> CriterionTest:
     worst = int(np.argmax(np.abs(diff)))
     return CriterionTest("ks", float(np.abs(diff).max()), 0.0, band, float(se[worst]),
                          float(p_within.max()), float(min(1.0, GRID.size * p_outside.min())))
+
+
+def _ks_shares(cdf: np.ndarray) -> np.ndarray:
+    """(K, 99): each draw's share of values at or below each grid point, from their target CDF.
+    Each value's cell of target mass (0 to 99, by 1%): a draw's share at or below the grid's j-th
+    point is the share of its values in cells below j (cumulative cell counts)."""
+    k, n = cdf.shape
+    cells = np.minimum((cdf / GRID_STEP).astype(np.int64), GRID.size)
+    flat = (cells + (GRID.size + 1) * np.arange(k)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=k * (GRID.size + 1)).reshape(k, GRID.size + 1)
+    return np.cumsum(counts, axis=1)[:, :-1] / n
+
+
+def _ks_rounded(cdf: np.ndarray, cdf_low: np.ndarray, cdf_high: np.ndarray, band: float, df: int) -> CriterionTest:
+    """The ks criterion on rounded values (``cdf``: the target CDF at each value as written;
+    ``cdf_low``, ``cdf_high``: at the ends of its cell [x - h/2, x + h/2]). A draw's true share
+    below a grid point lies between the share of cells wholly below it and the share of cells
+    reaching below it: shown outside needs the end of that range nearest the target outside the
+    band, so rounding alone never makes a departure (a gamma's values rounded to 0 at its finite
+    end). Shown within is read from the values as written, as for unrounded data."""
+    k, n = cdf.shape
+    within = _ks(cdf, band, df)
+    surely, maybe = _ks_shares(cdf_high), _ks_shares(cdf_low)
+    low, high = surely.mean(axis=0) - GRID, maybe.mean(axis=0) - GRID
+    near = np.clip(0.0, low, high)   # the difference closest to 0 the cells allow
+    se = np.where(near == low, _share_se(surely, k, n), _share_se(maybe, k, n))
+    _, p_outside = _band_p(near, se, -band, band, df)
+    worst = int(np.argmax(np.abs(near)))
+    return CriterionTest("ks", float(np.abs(near).max()), 0.0, band, float(se[worst]),
+                         within.p_within, float(min(1.0, GRID.size * p_outside.min())))
+
+
+def _tail_rounded(x: np.ndarray, cells: np.ndarray, tails: tuple[float, float], band: float,
+                  df: int) -> CriterionTest:
+    """The tail criterion on rounded values: shown outside counts only the cells wholly beyond a
+    threshold (a value rounded to 0 at a target's finite end may lie above its 0.135% quantile);
+    shown within is read from the values as written, as for unrounded data."""
+    k, n = x.shape
+    within = _tail(x, tails, band, df)
+    x_low, x_high = x - cells / 2, x + cells / 2
+    surely = np.stack([(x_high < tails[0]).mean(axis=1), (x_low > tails[1]).mean(axis=1)], axis=1)
+    estimate, se = surely.mean(axis=0), _share_se(surely, k, n)
+    _, p_outside = _band_p(estimate, se, -np.inf, band, df)
+    worst = int(np.argmax(estimate))
+    return CriterionTest("tail", float(estimate[worst]), 0.0, band, float(se[worst]),
+                         within.p_within, float(min(1.0, 2 * p_outside.min())))
 
 
 def _tail(x: np.ndarray, tails: tuple[float, float], band: float, df: int) -> CriterionTest:
