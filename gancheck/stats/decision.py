@@ -105,9 +105,11 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
     found = detected(judged, alpha)
     if diverged or broken in ("non-finite values", "values too large"):
         return Decision("diverged", "the output holds non-finite or huge values", True)
-    if broken == "constant sample" or (np.isfinite(within_sd) and within_sd < STUCK_SD_SHARE * std):
+    if np.isfinite(within_sd) and within_sd < STUCK_SD_SHARE * std:
         return Decision("stuck", f"the output is nearly constant (median within-draw sd "
                                  f"{within_sd:.3g}, below {STUCK_SD_SHARE:.0%} of the target sd)", True)
+    if broken == "constant sample":
+        return Decision("stuck", "a noise draw's output is constant (every value the same)", True)
     if broken is not None or criteria is None or div is None:
         return Decision("undecided", f"the draws cannot be judged ({broken})", found)
     by_name = {c.criterion: c for c in criteria}

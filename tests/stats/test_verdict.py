@@ -222,3 +222,12 @@ def test_the_mean_rule_uses_the_samples_own_spread():
     v = verdict(np.random.default_rng(9).normal(4, 1.5, (100, 500)))
     mean = v.criteria.set_index("criterion").loc["mean"]
     assert mean["p_outside"] > 0.5 and v.outcome == "off_target" and "sd error" in v.reason
+
+
+def test_one_constant_draw_is_stuck_and_the_reason_says_so(rng):
+    # 99 good draws and one constant one: a broken sample fails, as "stuck"; the reason used to
+    # quote the median within-draw sd (1.25, the good draws') as "below 1% of the target sd".
+    x = rng.normal(4, 1.25, (100, 500))
+    x[5] = 4.0
+    found = verdict(x)
+    assert found.outcome == "stuck" and "constant" in found.reason and "median" not in found.reason
