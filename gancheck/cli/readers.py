@@ -282,7 +282,10 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     if trailing is not None and trailing.blank:
         values, labels = values[:, :-1], labels[:-1]
         note += "; its last column, empty on every line (a delimiter ending each line), is ignored"
-    return Table(values, labels, source, names=labels if names is not None else None, note=note)
+    # pandas' default labels name nothing: such a file is the frame's array as pandas holds it,
+    # laid out as a headerless one (a row per sample, as np.savetxt writes d and DataFrame(d) holds it).
+    named = names is not None and not pandas_labels
+    return Table(values, labels, source, names=labels if named else None, note=note)
 
 
 class _LastFieldWatch:
@@ -312,8 +315,8 @@ def _are_pandas_labels(fields: list[str]) -> bool:
 
 def _pandas_labels_note(count: int) -> str:
     shown = "0" if count == 1 else "0, 1" if count == 2 else f"0, 1, ..., {count - 1}"
-    return (f" (taken for pandas' default column label{'s' * (count > 1)} {shown}, not data; "
-            "--header no reads this line as data)")
+    return (f" (taken for pandas' default column label{'s' * (count > 1)} {shown}, which name no "
+            "sample: laid out as a file without a header; --header no reads this line as data)")
 
 
 def _name(field: str, delimiter: str | None) -> str:

@@ -269,9 +269,21 @@ def test_pandas_default_column_labels_are_a_header(tmp_path, rng, index, transpo
     table = readers.read_table(str(path))
     # Exactly the frame's values: the label row and the index column are not among them.
     np.testing.assert_array_equal(table.values, d)
-    assert table.names == tuple(str(j) for j in range(d.shape[1]))  # pandas' labels 0..k-1
+    # pandas' labels 0..k-1 label the columns but name no sample: laid out as a headerless file.
+    assert table.labels == tuple(str(j) for j in range(d.shape[1])) and table.names is None
     k = d.shape[1]  # 40 columns, or 3 transposed
     assert f"pandas' default column labels 0, 1, ..., {k - 1}" in table.note
+
+
+def test_a_frame_of_draws_is_read_a_row_per_draw(tmp_path, rng, capsys):
+    # pd.DataFrame(d).to_csv of (K, n) draws holds d as pandas holds it: K rows of n values, the
+    # layout np.savetxt(d) gets; with --draws that is K draws of n values.
+    d = rng.normal(4.0, 1.25, size=(3, 40))
+    path = tmp_path / "draws.csv"
+    pd.DataFrame(d).to_csv(path)
+    rows, err = scored(path, capsys)
+    assert "each row is one sample: 3 sample(s) of 40 values" in err
+    np.testing.assert_allclose(pvalues(rows, "row 2"), score(d[1])["pvalue"], rtol=1e-12)
 
 
 def test_header_no_still_reads_pandas_labels_as_data(tmp_path, rng):
