@@ -4,6 +4,7 @@ Rerunning the same command resumes: finished members are kept, the rest are trai
 """
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from typing import Sequence
 # sigint_deferred, so a Ctrl-C while they load is reported in one line (exit 130), never as a
 # traceback, and never lost. Worker processes re-import this module as they start, so keeping
 # it light also starts them faster.
-from gancheck.cli import ArgumentParser, UsageError, exit_with, positive_int, sigint_deferred
+from gancheck.cli import (MAX_EPOCHS, MAX_SEEDS, ArgumentParser, UsageError, device_option, exit_with, folder,
+                          positive_int, sigint_deferred)
 
 #: Exit status of a run stopped by its machine (full disk, read-only folder, lost Dask cluster),
 #: as opposed to bad input (2) or Ctrl-C (130).
@@ -23,6 +25,14 @@ EXIT_RUN_FAILED = 1
 
 #: The default maximum of ``--seeds auto``: twice the full preset's fixed 20 seeds per arm.
 AUTO_MAX_SEEDS = 40
+
+#: The largest seed: the store keeps each seed as an SQLite INTEGER, a signed 64-bit number.
+MAX_SEED = 2**63 - 1
+
+#: A run's provenance must hold its target's mean within (-TARGET_BOUND, TARGET_BOUND) and its sd
+#: within (0, TARGET_BOUND), both exclusive: the report refuses a store outside them
+#: (gancheck.report.collect.checked_target), so --target is held to them before any training.
+TARGET_BOUND = 1e12
 
 
 @dataclass(frozen=True)
@@ -38,30 +48,49 @@ class SeedCount:
     count: int
 
 
+def _check_seed_count(text: str, count: int) -> None:
+    if count > MAX_SEEDS:
+        raise UsageError(f"--seeds={text!r}: {count:,} seeds per arm; at most {MAX_SEEDS:,}")
+
+
 def parse_seeds(text: str) -> list[int] | SeedCount | AutoSeeds:
     """'N' -> the design's first N seeds; 'A:B' -> seeds A..B-1; 'a,b,c' -> those seeds; 'auto[:MAX]' ->
-    a sequential design that stops each arm when decided (at most MAX seeds, default 40)."""
+    a sequential design that stops each arm when decided (at most MAX seeds, default 40).
+
+    At most MAX_SEEDS seeds, each at most MAX_SEED: checked before a list is built, so a huge
+    count or range is one line, not an overflow (or a store refusing the seed after training)."""
     if text == "auto" or text.startswith("auto:"):
-        limit = text.partition(":")[2] or str(AUTO_MAX_SEEDS)
-        if not limit.isdigit() or int(limit) < 2:
+        _, colon, limit = text.partition(":")
+        if colon and not limit:  # "auto:" is a maximum left out, not a request for the default
+            raise UsageError(f"--seeds={text!r}: auto:MAX needs a number after the colon "
+                             f"(or write auto for at most {AUTO_MAX_SEEDS})")
+        if colon and not (limit.isascii() and limit.isdigit() and int(limit) >= 2):  # not '²', '-3', ' 5'
             raise UsageError(f"--seeds={text!r}: auto:MAX needs a maximum of at least 2 seeds")
-        return AutoSeeds(int(limit))
+        max_seeds = int(limit) if colon else AUTO_MAX_SEEDS
+        _check_seed_count(text, max_seeds)
+        return AutoSeeds(max_seeds)
     try:
         if ":" in text:
             start, stop = (int(p) for p in text.split(":"))
-            seeds = list(range(start, stop))
+            seeds = range(start, stop)   # its length and ends are known without building it
         elif "," in text:
             seeds = [int(p) for p in text.split(",")]
         else:
             count = int(text)
             if count < 1:
                 raise UsageError(f"--seeds={text!r}: the seed count must be >= 1")
+            _check_seed_count(text, count)
             return SeedCount(count)
     except ValueError:
         raise UsageError(f"--seeds={text!r}: expected a count N, a range A:B or a list a,b,c of integers") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+    count = max(0, seeds.stop - seeds.start) if isinstance(seeds, range) else len(seeds)  # len(range) overflows
+    _check_seed_count(text, count)
+    if not count or min(seeds) < 0 or len(set(seeds)) != count:
         raise UsageError(f"--seeds={text!r}: seeds must be distinct non-negative integers, at least one")
-    return seeds
+    if max(seeds) > MAX_SEED:
+        raise UsageError(f"--seeds={text!r}: a seed is at most 2**63 - 1 = {MAX_SEED} (the store keeps "
+                         "each as a signed 64-bit integer)")
+    return list(seeds)
 
 
 def design_seeds(design: str, seeds: list[int] | SeedCount | AutoSeeds | None) -> list[int] | None:
@@ -74,6 +103,58 @@ def design_seeds(design: str, seeds: list[int] | SeedCount | AutoSeeds | None) -
     if isinstance(seeds, SeedCount):
         return list(range(first, first + seeds.count))
     return seeds
+
+
+def _dashed_seeds_joined(argv: Sequence[str]) -> list[str]:
+    """argv with ``--seeds -2:1`` written as ``--seeds=-2:1``. argparse reads a value that starts
+    with '-' as an option unless it looks like a negative number ('-2' does, '-2:1' and '-2,1' do
+    not), and would refuse it as "expected one argument"; joined, parse_seeds names what is
+    wrong with it. Only a '-' followed by a digit is taken: ``--seeds --epochs 5`` stays a
+    missing value."""
+    joined, rest = [], list(argv)
+    while rest:
+        word = rest.pop(0)
+        if word == "--seeds" and rest and rest[0][:1] == "-" and rest[0][1:2].isdigit():
+            word = f"--seeds={rest.pop(0)}"
+        joined.append(word)
+    return joined
+
+
+def target_option(text: str) -> str:
+    """--target: a spec every arm can be trained on, judged against and stored with, checked
+    while parsing (before any folder is made): it parses, its sd is finite (the verdicts' bands
+    are in target sds), and its mean and sd lie within the bounds a run's provenance is read
+    with (TARGET_BOUND). Returned as given; the designs parse it again."""
+    from gancheck.targets import TargetError, parse
+    try:
+        law = parse(text)
+    except TargetError as exc:
+        raise UsageError(f"--target={text!r}: {' '.join(exc.why.split())}") from None
+    # A normal's own parameters, as GANConfig stores them (its variance overflows for a huge scale).
+    mean, sd = law.normal_parameters if law.is_normal else (law.mean, law.std)
+    if not math.isfinite(sd):
+        raise UsageError(f"--target={text!r}: its sd is not finite; a run judges every generator in units "
+                         "of the target's sd")
+    if not (-TARGET_BOUND < mean < TARGET_BOUND and 0 < sd < TARGET_BOUND):
+        raise UsageError(f"--target={text!r}: its mean is {mean:g} and its sd {sd:g}; a run needs the mean "
+                         f"between -{TARGET_BOUND:g} and {TARGET_BOUND:g} and the sd between 0 and "
+                         f"{TARGET_BOUND:g} (exclusive)")
+    return text
+
+
+#: The most local worker processes --workers takes, per core this process may use. Each worker
+#: runs one torch thread, so more than one per core only share the cores: a few are allowed (to
+#: measure oversubscription), while a typo such as 100000 would start processes (each importing
+#: torch, a few hundred MB) until the machine ran out of memory.
+WORKERS_PER_CORE = 4
+
+
+def workers_option():
+    """--workers: 1 to WORKERS_PER_CORE per core (the cores default_workers counts)."""
+    from gancheck.runs.workers import default_workers
+    cores = default_workers()
+    return positive_int("--workers", most=WORKERS_PER_CORE * cores,
+                        why_most=f"{WORKERS_PER_CORE} per core; this machine gives the run {cores}")
 
 
 def dask_address(text: str) -> str:
@@ -102,23 +183,28 @@ def build_parser() -> ArgumentParser:
                         "fix: the fix against the seed and against the fix less each of its parts; transfer: "
                         "the fix and the seed's configuration on N(4, 1.25) and on a bimodal, a skewed and a "
                         "heavy-tailed target (seeds 40-59 by default: fresh for the fix)")
-    p.add_argument("--target", default=None, metavar="SPEC",
+    p.add_argument("--target", type=target_option, default=None, metavar="SPEC",
                    help="every arm's target, e.g. 'gamma(a=2)' or 'mixture(norm(loc=2.5, scale=0.6), "
                         "norm(loc=5.5, scale=0.6))' (a scipy.stats family with named parameters; default: "
-                        "the seed's N(4, 1.25)); not with --design transfer, which sets each arm's")
+                        "the seed's N(4, 1.25)); its sd must be finite, and its mean and sd within "
+                        f"+-{TARGET_BOUND:g} and (0, {TARGET_BOUND:g}); not with --design transfer, which sets "
+                        "each arm's")
     p.add_argument("--seeds", type=parse_seeds, default=None,
                    help="seed count N (the design's first N seeds: 0..N-1, for transfer 40..39+N), a "
                         "range A:B, or a list a,b,c; same seeds in every arm; or auto[:MAX]: add seeds 5 "
                         "at a time and stop each arm once its primary comparisons are decided "
-                        f"(at most MAX, default {AUTO_MAX_SEEDS})")
-    p.add_argument("--epochs", type=positive_int("--epochs"), default=None, help="override the preset's epochs")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default: reports/<preset>)")
-    p.add_argument("--device", default="cpu", choices=list(DEVICES))
+                        f"(at most MAX, default {AUTO_MAX_SEEDS}); at most {MAX_SEEDS:,} seeds, each "
+                        "at most 2**63 - 1")
+    p.add_argument("--epochs", type=positive_int("--epochs", most=MAX_EPOCHS), default=None,
+                   help=f"override the preset's epochs (at most {MAX_EPOCHS:,})")
+    p.add_argument("--out", type=folder("--out"), default=None, help="run folder (default: reports/<preset>)")
+    p.add_argument("--device", type=device_option("--device"), default="cpu", choices=list(DEVICES))
     p.add_argument("--compile", default="auto", choices=list(COMPILE_CHOICES),
                    help="torch.compile the training steps: auto (where it was measured to pay and a "
                         "C++ compiler is found), yes or no; recorded in the report")
-    p.add_argument("--workers", type=positive_int("--workers"), default=None,
-                   help="local worker processes, one torch thread each (default: one per core)")
+    p.add_argument("--workers", type=workers_option(), default=None,
+                   help="local worker processes, one torch thread each (default: one per core; at most "
+                        f"{WORKERS_PER_CORE} per core)")
     p.add_argument("--dask", type=dask_address, default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or local[:N] for a LocalCluster of N workers")
     p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
@@ -144,7 +230,7 @@ def _import_heavy() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _import_heavy()
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_dashed_seeds_joined(sys.argv[1:] if argv is None else argv))
     from experiments.designs import build_design
     auto = args.seeds if isinstance(args.seeds, AutoSeeds) else None
     from gancheck.config import ConfigError
@@ -201,4 +287,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_with(main)
+    exit_with(main, resumable=True)  # rerunning the same command resumes the run

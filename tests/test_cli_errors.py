@@ -18,7 +18,7 @@ import torch
 import gancheck.__main__ as gancheck_cli
 import gancheck.runs.driver as driver
 from experiments import ablate
-from gancheck.cli import EXIT_USAGE, run_cli
+from gancheck.cli import EXIT_USAGE, UsageError, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CUDA = torch.cuda.is_available()
@@ -54,9 +54,39 @@ ABLATE_CASES = [
     (["--fresh=yes"], ["--fresh", "'yes'"]),          # a flag takes no value
     (["--no-progress=1"], ["--no-progress", "'1'"]),
     (["--bogus"], ["--bogus"]),
+    # Upper limits, checked while parsing (a huge number was an OverflowError, or trained every arm
+    # and then failed to store a seed). The bounds: gancheck.cli.MAX_SEEDS = 100,000 seeds,
+    # ablate.MAX_SEED = 2**63 - 1 (SQLite's INTEGER), gancheck.cli.MAX_EPOCHS = 1,000,000.
+    (["--seeds", "99999999999999999999"], ["--seeds='99999999999999999999'", "at most 100,000"]),
+    (["--seeds", "100001"], ["--seeds='100001'", "at most 100,000"]),
+    (["--seeds", "0:99999999999999999999"], ["--seeds='0:99999999999999999999'", "at most 100,000"]),
+    (["--seeds", "0:100001"], ["--seeds='0:100001'", "at most 100,000"]),
+    (["--seeds", "auto:100001"], ["--seeds='auto:100001'", "at most 100,000"]),
+    (["--seeds", "9223372036854775808,1"], ["--seeds='9223372036854775808,1'", "2**63 - 1"]),
+    (["--seeds", "9223372036854775806:9223372036854775809"], ["--seeds='9223372036854775806:9223372036854775809'",
+                                                              "2**63 - 1"]),
+    (["--epochs", "99999999999999999999"], ["--epochs='99999999999999999999'", "at most 1,000,000"]),
+    (["--epochs", "1000001"], ["--epochs='1000001'", "at most 1,000,000"]),
+    # Targets the run could train on but not judge or store: refused while parsing, naming
+    # --target (they trained every arm, then failed at the verdicts or the provenance's bounds,
+    # gancheck.report.collect.checked_target: mean in (-1e12, 1e12), sd in (0, 1e12)).
+    (["--target", "uniform(loc=0, scale=1e-300)"], ["--target='uniform(loc=0, scale=1e-300)'", "sd 0"]),
+    (["--target", "norm(loc=1e300, scale=1e300)"], ["--target='norm(loc=1e300, scale=1e300)'", "mean is 1e+300"]),
+    (["--target", "norm(loc=4, scale=1e12)"], ["--target='norm(loc=4, scale=1e12)'", "sd 1e+12"]),  # bound exclusive
+    (["--target", "t(df=0.5)"], ["--target='t(df=0.5)'", "sd is not finite"]),
+    (["--target", "cauchy()"], ["--target='cauchy()'", "sd is not finite"]),
+    # At most 4 workers per core (ablate.WORKERS_PER_CORE): 100000 started dozens of processes.
+    (["--workers", "100000"], ["--workers='100000'", "at most", "per core"]),
+    # "auto:" was read as auto:40; "auto:²" got argparse's "invalid parse_seeds value".
+    (["--seeds", "auto:"], ["--seeds='auto:'", "after the colon"]),
+    (["--seeds", "auto:²"], ["--seeds='auto:²'", "at least 2"]),
+    # A value starting with '-' was taken for an option ("expected one argument").
+    (["--seeds", "-2:1"], ["--seeds='-2:1'", "non-negative"]),
+    (["--seeds", "-2,1"], ["--seeds='-2,1'", "non-negative"]),
 ]
 if not CUDA:
-    ABLATE_CASES.append((["--device", "cuda"], ["device", "'cuda'", "CUDA is not available"]))
+    # The option as the user typed it (it said device='cuda', resolve_device's argument).
+    ABLATE_CASES.append((["--device", "cuda"], ["--device='cuda'", "CUDA is not available"]))
 
 GANCHECK_CASES = [
     ([], ["command"]),
@@ -65,11 +95,25 @@ GANCHECK_CASES = [
     (["train", "--epochs", "x"], ["--epochs", "'x'"]),
     (["train", "--hidden", "0"], ["--hidden", "'0'"]),
     (["train", "--draws", "0"], ["--draws", "'0'"]),
-    (["train", "--device", "tpu", "--seeds", "1", "--epochs", "1"], ["device", "'tpu'"]),
+    (["train", "--device", "tpu", "--seeds", "1", "--epochs", "1"], ["--device='tpu'"]),
     (["train", "--compile", "always"], ["--compile", "'always'"]),
-    # Too big for any machine: refused before training, naming what to shrink.
+    # Too big for any machine: refused before training, naming what to shrink (the hidden size
+    # itself, not the repr of its Field declaration as it printed).
     (["train", "--hidden", "100000000", "--seeds", "1", "--epochs", "1", "--out", "{out}"],
-     ["--hidden", "'100000000'", "GiB"]),
+     ["--hidden", "'100000000'", "at hidden size 100000000 ", "GiB"]),
+    (["train", "--noise-size", "99999999999999999999", "--seeds", "1", "--epochs", "1", "--out", "{out}"],
+     ["--noise-size='99999999999999999999'", "GiB"]),   # it named --seeds='1'
+    # Upper limits, checked while parsing (each was a traceback: overflow in range(), in torch,
+    # or an allocation after training): gancheck.cli.MAX_SEEDS = 100,000, gancheck.cli.MAX_EPOCHS
+    # = 1,000,000, gancheck.cli.train.MAX_DRAWS = 10,000.
+    (["train", "--seeds", "99999999999999999999", "--out", "{out}/t"], ["--seeds='99999999999999999999'",
+                                                                       "at most 100,000"]),
+    (["train", "--epochs", "99999999999999999999", "--seeds", "1", "--out", "{out}/t"],
+     ["--epochs='99999999999999999999'", "at most 1,000,000"]),
+    (["train", "--draws", "99999999999999999999", "--seeds", "1", "--epochs", "1", "--out", "{out}/t"],
+     ["--draws='99999999999999999999'", "at most 10,000"]),
+    (["train", "--draws", "10001", "--seeds", "1", "--epochs", "1", "--out", "{out}/t"],
+     ["--draws='10001'", "at most 10,000"]),
     (["score", "{file}.npy"], ["{file}.npy"]),                       # PATH that does not exist
     (["score", "{file}"], ["{file}", "unsupported file type"]),      # PATH of no known type
     (["score", "{samples}", "--mean", "x"], ["--mean", "'x'"]),
@@ -83,7 +127,9 @@ GANCHECK_CASES = [
     (["report", "{run}", "--out", "{file}"], ["--out", "{file}"]),
 ]
 if not CUDA:
-    GANCHECK_CASES.append((["train", "--device", "cuda", "--seeds", "1", "--epochs", "1"], ["device", "'cuda'"]))
+    # The option as the user typed it (it said device='cuda', resolve_device's argument).
+    GANCHECK_CASES.append((["train", "--device", "cuda", "--seeds", "1", "--epochs", "1"],
+                           ["--device='cuda'", "CUDA is not available"]))
 
 #: cases whose message does not (yet) meet the rule, with why; they run and are reported
 @pytest.fixture
@@ -148,6 +194,88 @@ def test_gancheck_bad_option(argv, expect, places, capsys, request):
     code = run_cli(gancheck_cli.main, _fill(argv, places))
     _check_one_line(code, capsys.readouterr().err, _fill(expect, places),
                     "python -m gancheck " + " ".join(_fill(argv, places)))
+
+
+@pytest.mark.parametrize("argv", [
+    ["-m", "experiments.ablate", *ABLATE_BASE, "--out", ""],
+    ["-m", "experiments.ablate", *ABLATE_BASE, "--out="],
+    ["-m", "gancheck", "train", "--seeds", "1", "--epochs", "1", "--draws", "2", "--out", ""],
+], ids=["ablate --out ''", "ablate --out=", "train --out ''"])
+def test_an_empty_out_is_refused_not_the_current_folder(argv, tmp_path, capsys, monkeypatch, no_work):
+    """Path('') is the current folder: an empty --out wrote the run (train: config.json,
+    history.csv, samples.npy) wherever the command was run, e.g. into the repository."""
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)   # where the run would have gone
+    main = ablate.main if argv[1] == "experiments.ablate" else gancheck_cli.main
+    code = run_cli(main, argv[2:])
+    _check_one_line(code, capsys.readouterr().err, ["--out=''"], "python " + " ".join(argv))
+    assert list(here.iterdir()) == []
+
+
+def test_the_largest_seeds_and_counts_are_accepted():
+    """The bounds are inclusive (gancheck.cli.MAX_SEEDS = 100,000, ablate.MAX_SEED = 2**63 - 1,
+    which a quick run was seen to train and store), and a range is checked without being built."""
+    assert ablate.parse_seeds("100000") == ablate.SeedCount(100_000)
+    assert ablate.parse_seeds("auto:100000") == ablate.AutoSeeds(100_000)
+    assert ablate.parse_seeds("9223372036854775806,9223372036854775807") == [2**63 - 2, 2**63 - 1]
+    assert ablate.parse_seeds("9223372036854775806:9223372036854775808") == [2**63 - 2, 2**63 - 1]
+    assert len(ablate.parse_seeds("0:100000")) == 100_000
+    assert ablate.parse_seeds("auto") == ablate.AutoSeeds(ablate.AUTO_MAX_SEEDS)   # no colon: the default
+    assert ablate.build_parser().parse_args(["--epochs", "1000000"]).epochs == 1_000_000
+
+
+def test_dashed_seeds_reach_parse_seeds_and_other_words_stay():
+    assert ablate._dashed_seeds_joined(["--seeds", "-2:1", "--epochs", "3"]) == ["--seeds=-2:1", "--epochs", "3"]
+    # Not a dash and a digit: a missing value stays one (argparse says "expected one argument").
+    assert ablate._dashed_seeds_joined(["--seeds", "--fresh"]) == ["--seeds", "--fresh"]
+    assert ablate._dashed_seeds_joined(["--seeds"]) == ["--seeds"]
+
+
+def test_workers_are_capped_at_four_per_core():
+    from gancheck.runs.workers import default_workers
+    most = 4 * default_workers()   # ablate.WORKERS_PER_CORE per core this process may use
+    parse = ablate.workers_option()
+    assert parse(str(most)) == most
+    with pytest.raises(UsageError, match=f"--workers='{most + 1}': must be at most {most}"):
+        parse(str(most + 1))
+
+
+@pytest.mark.parametrize("spec, accepted", [
+    ("norm(loc=999999999999, scale=999999999999)", True),  # just inside both bounds
+    ("norm(loc=-999999999999, scale=1e-300)", True),
+    ("norm(loc=1e12, scale=1)", False),                   # the bounds are exclusive
+    ("norm(loc=-1e12, scale=1)", False),
+    ("norm(loc=4, scale=1e12)", False),
+    ("uniform(loc=0, scale=1e-300)", False),              # its variance underflows: sd 0
+])
+def test_target_bounds_are_the_ones_a_stored_run_is_read_with(spec, accepted):
+    """ablate's --target takes exactly the targets whose mean and sd the report accepts from a
+    run's provenance (gancheck.report.collect.checked_target), so no run trains to be refused."""
+    from gancheck.report.collect import checked_target
+    from experiments.designs import build_design
+    try:
+        ablate.target_option(spec)
+        parsed = True
+    except UsageError:
+        parsed = False
+    assert parsed == accepted
+    mean, std = build_design(design="one-factor", preset="quick", target=spec).target  # what the driver stores
+    try:
+        checked_target(Path("store.sqlite"), {"target_mean": mean, "target_std": std, "alpha": 0.05})
+        stored = True
+    except ValueError:
+        stored = False
+    assert stored == accepted
+
+
+@pytest.mark.parametrize("spec", ["t(df=0.5)", "cauchy()", "norm(loc=1e300, scale=1e300)"])
+def test_an_unusable_target_leaves_no_folder(spec, tmp_path, capsys, no_work):
+    """Refused while parsing: the run folder (and its .run.lock and store.sqlite) is never made."""
+    new = tmp_path / "new"
+    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", str(new), "--target", spec])
+    _check_one_line(code, capsys.readouterr().err, [f"--target={spec!r}"], f"--target {spec}")
+    assert not new.exists()
 
 
 def test_cuda_is_refused_only_where_there_is_none():

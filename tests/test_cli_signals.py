@@ -16,14 +16,20 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(body: str) -> subprocess.CompletedProcess:
-    """Run ``body`` (defining main) under exit_with in a fresh interpreter of this checkout.
+#: gancheck.cli's words after "interrupted: " / "terminated: ": RESUMES for a command whose rerun
+#: resumes (the ablation), NOTHING_TO_RESUME for every other.
+RESUMES = "finished work is saved; rerun the same command to resume"
+NOTHING_TO_RESUME = "nothing to resume; rerun the same command to start over"
+
+
+def _run(body: str, entry: str = "exit_with(main)") -> subprocess.CompletedProcess:
+    """Run ``body`` (defining main) under ``entry`` in a fresh interpreter of this checkout.
 
     Ctrl-C is set to Python's own handler first, as in a terminal: a test run started in the
     background of a non-interactive shell inherits SIGINT ignored, and the process would then
     never see it (an ignored SIGINT is the user's choice, e.g. ``nohup ... &``, and stays so)."""
     script = ("import os, signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
-              "from gancheck.cli import exit_with\n" + textwrap.dedent(body) + "\nexit_with(main)\n")
+              "from gancheck.cli import exit_with\n" + textwrap.dedent(body) + f"\n{entry}\n")
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
 
 
@@ -33,9 +39,9 @@ def test_sigterm_while_working_exits_143_with_one_line():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)   # the signal raises here, as it would mid-training
             return 0
-    """)
+    """, entry="exit_with(main, resumable=True)")
     assert done.returncode == 143   # 128 + SIGTERM, as a shell reports it
-    assert done.stderr.splitlines() == ["terminated: finished work is saved; rerun the same command to resume"]
+    assert done.stderr.splitlines() == [f"terminated: {RESUMES}"]
 
 
 def test_ctrl_c_while_working_still_exits_130():
@@ -44,9 +50,58 @@ def test_ctrl_c_while_working_still_exits_130():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
             return 0
-    """)
+    """, entry="exit_with(main, resumable=True)")
     assert done.returncode == 130
-    assert done.stderr.splitlines() == ["interrupted: finished work is saved; rerun the same command to resume"]
+    assert done.stderr.splitlines() == [f"interrupted: {RESUMES}"]
+
+
+def test_a_command_with_nothing_to_resume_does_not_promise_it():
+    # exit_with's default: a command that keeps no partial work (train, plan, report, ...). It said
+    # "finished work is saved; rerun the same command to resume" whatever the command.
+    for signum, word, code in ((signal.SIGTERM, "terminated", 143), (signal.SIGINT, "interrupted", 130)):
+        done = _run(f"""
+            def main(argv):
+                os.kill(os.getpid(), {int(signum)})
+                time.sleep(5)
+                return 0
+        """)
+        assert done.returncode == code, done.stderr
+        assert done.stderr.splitlines() == [f"{word}: {NOTHING_TO_RESUME}"]
+
+
+def _patched_entry(module: str, attribute: str, argv: list[str], run_module: str) -> str:
+    """A script that replaces ``module.attribute`` (the command's work) by a SIGTERM to itself,
+    then runs ``python -m run_module *argv`` as its own __main__ would."""
+    return f"""
+        import runpy, sys
+        import {module} as target
+        def working(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)   # the signal raises here, as it would mid-work
+        target.{attribute} = working
+        sys.argv = [{run_module!r}, *{argv!r}]
+        runpy.run_module({run_module!r}, run_name="__main__", alter_sys=True)
+    """
+
+
+def test_train_and_plan_terminated_say_there_is_nothing_to_resume():
+    # `python -m gancheck train|plan` stopped mid-work: train writes its folder only once
+    # training ends, and plan writes nothing, so a rerun starts over.
+    for command, argv in (("train", ["train", "--seeds", "1", "--epochs", "1"]),
+                          ("plan", ["plan", "--rates", "0,0.5"])):
+        done = _run(_patched_entry(f"gancheck.cli.{command}", "run", argv, "gancheck"), entry="")
+        assert done.returncode == 143, (command, done.stderr)
+        assert done.stderr.splitlines() == [f"terminated: {NOTHING_TO_RESUME}"], command
+
+
+def test_the_ablation_terminated_still_says_it_resumes(tmp_path):
+    # Its store keeps every finished member: the same command resumes (tests/runs/test_interrupt.py
+    # checks that on real runs).
+    argv = ["--preset", "quick", "--epochs", "1", "--seeds", "1", "--workers", "1", "--no-progress",
+            "--out", str(tmp_path / "run")]
+    done = _run(_patched_entry("gancheck.runs.driver", "run_design", argv, "experiments.ablate"), entry="")
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.splitlines() == [f"terminated: {RESUMES}"]
 
 
 def test_a_signal_after_the_work_is_done_is_ignored_silently():
@@ -155,4 +210,4 @@ def test_ctrl_c_inside_exec_d_source_still_exits_130_under_python_m(tmp_path):
     done = subprocess.run([sys.executable, "-m", "entry"], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
     assert done.returncode == 130, done.stderr   # not -2 (killed by SIGINT)
-    assert done.stderr.splitlines() == ["interrupted: finished work is saved; rerun the same command to resume"]
+    assert done.stderr.splitlines() == [f"interrupted: {NOTHING_TO_RESUME}"]   # exit_with's default

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from gancheck.signals import Terminated, swallowed_interrupts_resent, terminate_as_interrupt
@@ -15,6 +16,20 @@ from gancheck.signals import sigint_deferred  # noqa: F401 (re-exported for the 
 EXIT_USAGE = 2
 #: Exit codes after Ctrl-C and SIGTERM: 128 + the signal's number, as a shell reports them.
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+#: The most epochs the training commands take (ablate's and train's --epochs): 500 times the
+#: seed's 2001, far beyond any run that finishes in a day, and small enough for torch's int64
+#: step counters and the stored per-epoch histories.
+MAX_EPOCHS = 1_000_000
+#: The most seeds one arm (ablate's --seeds) or one train run (train's --seeds) takes: 5,000
+#: times the full preset's 20; beyond it a range would only fill memory before training started.
+MAX_SEEDS = 100_000
+
+#: What an interrupted command says after "interrupted: " or "terminated: ". Only a command whose
+#: rerun resumes (the ablation: every finished member is in its store) may promise that; the
+#: others keep no partial work.
+RESUMES = "finished work is saved; rerun the same command to resume"
+NOTHING_TO_RESUME = "nothing to resume; rerun the same command to start over"
 
 
 class UsageError(Exception):
@@ -42,8 +57,10 @@ def _out_of_memory(exc: BaseException) -> str:
             "at once (--seeds, --workers)")
 
 
-def positive_int(option: str) -> Callable[[str], int]:
-    """An argparse type for counts: the error names ``option`` and the bad value."""
+def positive_int(option: str, most: int | None = None, why_most: str = "") -> Callable[[str], int]:
+    """An argparse type for counts from 1 (to ``most``, if given, for the reason ``why_most``):
+    the error names ``option`` and the bad value. The upper limit is checked while parsing, so
+    that a huge count is one line, never an overflow in torch or SQLite once the work has begun."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -51,15 +68,46 @@ def positive_int(option: str) -> Callable[[str], int]:
             raise UsageError(f"{option}={text!r}: must be an integer") from None
         if value < 1:
             raise UsageError(f"{option}={text!r}: must be >= 1")
+        if most is not None and value > most:
+            raise UsageError(f"{option}={text!r}: must be at most {most:,}" + (f" ({why_most})" if why_most else ""))
         return value
     return parse
 
 
-def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+def folder(option: str) -> Callable[[str], Path]:
+    """An argparse type for an output folder. An empty value is refused: Path('') is the current
+    folder, so a variable left empty (``--out "$DIR"``) would write the run where the command
+    happens to be run, e.g. into a repository."""
+    def parse(text: str) -> Path:
+        if not text:
+            raise UsageError(f"{option}='': an empty path; name a folder (write {option}=. for the current one)")
+        return Path(text)
+    return parse
+
+
+def device_option(option: str) -> Callable[[str], str]:
+    """An argparse type for a torch device word (cpu, cuda, cuda:N, auto): one usable here is
+    returned as given; an unusable one is refused while parsing, naming ``option``."""
+    def parse(text: str) -> str:
+        from gancheck.gan.device import resolve_device
+        try:
+            resolve_device(text)
+        except ValueError as exc:
+            # resolve_device names its own argument ("device='cuda': ..."); the user typed the option.
+            why = str(exc).removeprefix(f"device={text!r}: ")
+            raise UsageError(f"{option}={text!r}: {why}") from None
+        return text
+    return parse
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, *,
+            resumable: bool = False) -> int:
     """Run ``main`` and turn user errors (UsageError, ValueError) into one line and exit code 2.
 
     So are OSErrors: a path the user gave that cannot be used (``--out`` naming a file, a folder
-    without permission), or a full disk, is a reason to print, not a traceback.
+    without permission), or a full disk, is a reason to print, not a traceback. Ctrl-C and SIGTERM
+    are one line too; ``resumable`` says whether rerunning the command resumes its work (RESUMES)
+    or starts it over (NOTHING_TO_RESUME).
     """
     try:
         with terminate_as_interrupt(), swallowed_interrupts_resent():
@@ -79,20 +127,20 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
-        print(f"{'terminated' if terminated else 'interrupted'}: finished work is saved; rerun the same command "
-              "to resume", file=sys.stderr)
+        print(f"{'terminated' if terminated else 'interrupted'}: {RESUMES if resumable else NOTHING_TO_RESUME}",
+              file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
-def exit_with(main: Callable[[Sequence[str] | None], int]) -> None:
-    """A command's ``__main__``: run_cli(main), then exit with its code.
+def exit_with(main: Callable[[Sequence[str] | None], int], *, resumable: bool = False) -> None:
+    """A command's ``__main__``: run_cli(main, resumable=resumable), then exit with its code.
 
     Once main has returned, the work is done and its outcome printed: a Ctrl-C or SIGTERM that
     arrives while the interpreter shuts down (a terminal's Ctrl-C as the run ends) is ignored.
     Python would otherwise raise it inside whatever finaliser is running and print "Exception
     ignored in ..." with a traceback after a run that succeeded.
     """
-    code = run_cli(main)
+    code = run_cli(main, resumable=resumable)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
     _forget_unhandled_interrupt()

@@ -10,21 +10,31 @@ import argparse
 import io
 from pathlib import Path
 
-from gancheck.cli import UsageError, positive_int
+from gancheck.cli import MAX_EPOCHS, MAX_SEEDS, UsageError, device_option, folder, positive_int
 from gancheck.fields import BY_NAME, FIELDS, ConfigError, brought_along
 from gancheck.gan.engine import COMPILE_CHOICES
+
+#: The most noise draws per member --draws takes: 100 times the ablation's (its full preset
+#: draws 100). Every draw is kept in memory and in samples.npy, 500 float32 values each: 20 MB
+#: per seed at this bound.
+MAX_DRAWS = 10_000
+
+#: Upper limits of the field options that have one (checked while parsing, stated in their help).
+MOST = {"num_epochs": MAX_EPOCHS}
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train the seed's GAN (a few seeds) and print its progress",
                               description=__doc__)
-    p.add_argument("--seeds", type=positive_int("--seeds"), default=3, help="number of seeds (0..N-1), default 3")
+    p.add_argument("--seeds", type=positive_int("--seeds", most=MAX_SEEDS), default=3,
+                   help=f"number of seeds (0..N-1), default 3, at most {MAX_SEEDS:,}")
     _add_field_options(p)
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--device", type=device_option("--device"), default="cpu", help="cpu, cuda or auto")
     p.add_argument("--compile", default="auto", choices=COMPILE_CHOICES,
                    help="torch.compile the training steps (default auto: where it pays and a C++ compiler is found)")
-    p.add_argument("--draws", type=positive_int("--draws"), default=100, help="noise draws scored per member")
-    p.add_argument("--out", type=Path, default=Path("runs") / "train",
+    p.add_argument("--draws", type=positive_int("--draws", most=MAX_DRAWS), default=100,
+                   help=f"noise draws scored per member (default 100, at most {MAX_DRAWS:,})")
+    p.add_argument("--out", type=folder("--out"), default=Path("runs") / "train",
                    help="folder for config.json, history.csv and samples.npy (default runs/train)")
     p.set_defaults(handler=run)
 
@@ -34,7 +44,8 @@ def _field_help(f) -> str:
     text = f.doc
     if f.choices:
         text += ": " + "; ".join(f"{c.name} ({c.description})" for c in f.choices)
-    return f"{text} (default: the seed's {f.default!r})".replace("%", "%%")
+    most = f", at most {MOST[f.name]:,}" if f.name in MOST else ""
+    return f"{text} (default: the seed's {f.default!r}{most})".replace("%", "%%")
 
 
 def _add_field_options(p: argparse.ArgumentParser) -> None:
@@ -47,7 +58,7 @@ def _add_field_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(f.flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
                            help=_field_help(f))
         else:
-            kind = {int: positive_int(f.flag), float: float, str: str}[f.type]
+            kind = {int: positive_int(f.flag, most=MOST.get(f.name)), float: float, str: str}[f.type]
             metavar = "{" + ",".join(f.names) + "}" if f.choices else {int: "N", float: "X", str: "SPEC"}[f.type]
             p.add_argument(f.flag, dest=f.name, type=kind, default=None, help=_field_help(f), metavar=metavar)
 
@@ -93,7 +104,7 @@ def build_config(args: argparse.Namespace):
         raise UsageError(f"{option}={exc.value!r}: {exc.why}") from None
 
 
-def _check_memory(need: int, hidden: int, args: argparse.Namespace) -> None:
+def _check_memory(need: int, cfg, args: argparse.Namespace) -> None:
     """Refuse, before any work, a run whose parameters alone would not fit in this machine's memory."""
     import os
     try:
@@ -101,10 +112,12 @@ def _check_memory(need: int, hidden: int, args: argparse.Namespace) -> None:
     except (ValueError, OSError, AttributeError):
         return  # unknown here: torch's own allocation error is still turned into one line
     if need > total:
-        hidden = BY_NAME["g_hidden_size"]
-        option, value = ((hidden.flag, args.g_hidden_size) if args.g_hidden_size is not None
-                         else ("--seeds", args.seeds))
-        raise UsageError(f"{option}='{value}': training {args.seeds} seed(s) at hidden size {hidden} needs at "
+        # Name the size the user gave (the hidden or the noise size), else the seed count.
+        given = [(f.flag, getattr(args, f.name)) for f in (BY_NAME["g_hidden_size"], BY_NAME["g_input_size"])
+                 if getattr(args, f.name) is not None]
+        option, value = given[0] if given else ("--seeds", args.seeds)
+        raise UsageError(f"{option}='{value}': training {args.seeds} seed(s) at hidden size {cfg.g_hidden_size} "
+                         f"and noise size {cfg.g_input_size} needs at "
                          f"least {need / 2**30:,.1f} GiB of memory for the parameters alone; this machine has "
                          f"{total / 2**30:,.1f} GiB")
 
@@ -127,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     seeds = list(range(args.seeds))
     # The memory check is instant; the compile decision may probe torch.compile (seconds).
-    _check_memory(parameter_bytes(cfg, len(seeds)), cfg.g_hidden_size, args)
+    _check_memory(parameter_bytes(cfg, len(seeds)), cfg, args)
     compiled = resolve_compile(args.compile, cfg, device.type)
     what = "the seed's GAN" if cfg.replace(num_epochs=GANConfig().num_epochs) == GANConfig() else "the GAN"
     print(f"training {what}: {len(seeds)} seeds x {cfg.num_epochs} epochs on {describe_device(device)}"
