@@ -2,6 +2,7 @@
 scipy and by simulation in tests/stats/test_power.py), --from on a tiny fixture run folder, and
 one-line errors with exit 2."""
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,18 @@ def test_from_run_plans_the_primary_family_by_default(run_dir, capsys):
     (["--from", "/no/such/run"], ["--from", "/no/such/run"]),
     (["--rates", "0,0.5", "--difference", "2"], ["--difference", "'2'"]),
     ([], ["--rates"]),
+    # No rate in [0, 1] is 0.95 away from 0.9 (it was planned as 0.9 -> 0 and said 5 seeds).
+    (["--rates", "0.9,0.2", "--difference", "0.95"], ["--difference=0.95", "at most 0.9"]),
+    # The search starts at 2 seeds per arm (was: "min_seeds must be <= max_seeds").
+    (["--rates", "0.1,0.2", "--max-seeds", "1"], ["--max-seeds", "'1'", ">= 2"]),
+    # A power at or below alpha asks for nothing (was: "smallest detectable difference 0.00").
+    (["--rates", "0.1,0.2", "--power", "0.01"], ["--power=0.01", "--alpha=0.05"]),
+    (["--rates", "0.1,0.2", "--power", "0.05"], ["--power=0.05"]),
+    # Options that were silently ignored.
+    (["--shift", "1", "--sd", "1", "--difference", "0.5"], ["--difference", "--shift"]),
+    (["--rates", "0.1,0.2", "--family", "all"], ["--family", "--from"]),
+    # A zero shift, like equal rates, leaves nothing to detect.
+    (["--shift", "0", "--sd", "1"], ["--shift", "'0'", "nothing to detect"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, words, capsys):
     code, _, err = _run(["plan", *argv], capsys)
@@ -138,3 +151,47 @@ def test_from_run_with_a_missing_column(run_dir, capsys):
     table.to_csv(run_dir / "comparisons.csv", index=False)
     code, _, err = _run(["plan", "--from", str(run_dir)], capsys)
     assert code == EXIT_USAGE and "'test'" in err
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_shift_of_many_sd_is_planned_without_overflow_warnings(capsys):
+    # 1e300 / 1e-300 overflows to inf: P(d > 0) is 1 (scipy warned "overflow encountered in
+    # divide" on (0 - shift) / sd). Oracle: with P(d > 0) = 1 every seed is positive, and the
+    # exact sign test first rejects at 0.05 with 6 of 6 (two-sided p = 2 / 2**6 = 0.031).
+    code, out, err = _run(["plan", "--shift", "1e300", "--sd", "1e-300"], capsys)
+    assert code == 0 and err == ""
+    assert "P(d > 0) = 1.000" in out
+    assert re.search(r"^sign test\s+6\s", out, re.M)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_from_run_with_infinite_metrics_on_both_sides_warns_nothing(run_dir, capsys):
+    # Diverged seeds have +inf metrics: inf - inf was computed (and masked) for every pair, with
+    # a RuntimeWarning each. Equal infinities are ties (difference 0), as before.
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    metrics.loc[metrics["seed"] < 2, "value"] = np.inf
+    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    code, out, err = _run(["plan", "--from", str(run_dir), "--family", "all"], capsys)
+    assert code == 0 and "Warning" not in err
+    # wide vs base: seeds 0, 1 tie (inf = inf), seeds 2-5 positive, 6-7 negative (the fixture).
+    assert "P(d>0)=0.50" in out
+
+
+def test_a_long_search_shows_a_progress_bar_on_a_terminal(capsys, monkeypatch):
+    import io
+    import types
+    from gancheck.cli import plan
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setattr(plan, "PROGRESS_DELAY_S", 0.0)
+    args = types.SimpleNamespace(power=0.8, max_seeds=50)
+    # Oracle: power n / 40 first reaches 0.8 at n = 32.
+    assert plan._needed(lambda n: n / 40, args) == "32"
+    assert "seeds per arm searched" in terminal.getvalue()
+    # Not on a terminal (logs, pipes, these tests' captured stderr): no bar.
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert plan._needed(lambda n: n / 40, args) == "32" and sys.stderr.getvalue() == ""

@@ -58,6 +58,27 @@ def _rates(text: str) -> tuple[float, float]:
     return rates
 
 
+def _shift(text: str) -> float:
+    value = _finite("--shift")(text)
+    if value == 0:
+        raise UsageError(f"--shift={text!r}: a shift of 0 leaves nothing to detect")
+    return value
+
+
+#: A search for the seeds per arm shows its progress bar once it has run this long (seconds).
+PROGRESS_DELAY_S = 1.0
+#: The fewest seeds per arm the search starts from (gancheck.stats.power.seeds_needed).
+MIN_SEEDS = 2
+
+
+def _max_seeds(text: str) -> int:
+    value = positive_int("--max-seeds")(text)
+    if value < MIN_SEEDS:
+        raise UsageError(f"--max-seeds={text!r}: must be >= {MIN_SEEDS} (the search starts at "
+                         f"{MIN_SEEDS} seeds per arm, the fewest a comparison can use)")
+    return value
+
+
 def _finite(option: str, positive: bool = False):
     def parse(text: str) -> float:
         try:
@@ -77,7 +98,7 @@ def add_parser(subparsers):
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--rates", metavar="P0,P1", type=_rates,
                       help="baseline rate and arm rate, e.g. 0,0.15")
-    what.add_argument("--shift", metavar="D", type=_finite("--shift"),
+    what.add_argument("--shift", metavar="D", type=_shift,
                       help="mean paired difference arm - baseline of a per-seed metric (needs --sd)")
     what.add_argument("--from", dest="run_dir", metavar="RUN_DIR", type=Path,
                       help="a finished run folder (outcomes.csv, comparisons.csv, metrics.csv)")
@@ -90,12 +111,15 @@ def add_parser(subparsers):
     parser.add_argument("--comparisons", metavar="M", type=positive_int("--comparisons"),
                         default=None, help="comparisons in the Holm family (default 1; with "
                         "--from: the tested rows of comparisons.csv)")
-    parser.add_argument("--max-seeds", metavar="N", type=positive_int("--max-seeds"), default=200,
-                        help="search seeds per arm up to N (default 200)")
+    parser.add_argument("--max-seeds", metavar="N", type=_max_seeds, default=200,
+                        help="search seeds per arm up to N (default 200; exact rate tests take "
+                        "seconds per count beyond 200, and a progress bar shows the search)")
+    # --difference and --family default to None, so that one given where it has no use is
+    # refused rather than ignored (run).
     parser.add_argument("--difference", metavar="D", type=_unit_interval("--difference"),
-                        default=TARGET_DIFFERENCE, help="rate difference to plan the seeds for "
-                        f"(default {TARGET_DIFFERENCE:g})")
-    parser.add_argument("--family", choices=FAMILY_CHOICES, default="primary",
+                        default=None, help="with --rates or --from: rate difference to plan the "
+                        f"seeds for (default {TARGET_DIFFERENCE:g})")
+    parser.add_argument("--family", choices=FAMILY_CHOICES, default=None,
                         help="with --from: the Holm family to plan (default primary)")
     parser.set_defaults(handler=run)
     return parser
@@ -106,6 +130,23 @@ def run(args) -> int:
         raise UsageError("plan: --shift needs --sd (the spread of the paired differences)")
     if args.sd is not None and args.shift is None:
         raise UsageError("plan: --sd goes with --shift")
+    if args.difference is not None and args.shift is not None:
+        raise UsageError("plan: --difference (a rate difference) goes with --rates or --from, "
+                         "not with --shift")
+    if args.family is not None and args.run_dir is None:
+        raise UsageError("plan: --family goes with --from (a Holm family of the run's "
+                         "comparisons.csv)")
+    if args.power <= args.alpha:
+        # A test rejects with probability alpha when there is no effect at all: a power at or
+        # below it asks for nothing (every "smallest detectable difference" would be 0).
+        raise UsageError(f"plan: --power={args.power:g} must be above --alpha={args.alpha:g} "
+                         "(the power a test has with no effect at all)")
+    args.difference = TARGET_DIFFERENCE if args.difference is None else args.difference
+    args.family = "primary" if args.family is None else args.family
+    if args.rates is not None and args.difference > _reach(args.rates[0]):
+        raise UsageError(f"plan: --difference={args.difference:g}: no rate in [0, 1] is that far "
+                         f"from the baseline rate {args.rates[0]:g} (at most "
+                         f"{_reach(args.rates[0]):g} away)")
     if args.run_dir is not None:
         _print_from_run(args, sys.stdout)
         return 0
@@ -121,9 +162,26 @@ def run(args) -> int:
     return 0
 
 
+def _reach(p0: float) -> float:
+    """The largest rate difference from p0 that a rate in [0, 1] can have."""
+    return max(p0, 1 - p0)
+
+
 def _needed(power_at, args) -> str:
+    """The seeds per arm that reach args.power, or "> max"; the search (each count an exact
+    power, seconds apiece for rates beyond 200 seeds) shows a progress bar on stderr once it has
+    run for a second, on a terminal only."""
+    from tqdm.auto import tqdm
+
     from gancheck.stats.power import seeds_needed
-    n = seeds_needed(power_at, args.power, max_seeds=args.max_seeds)
+    with tqdm(total=args.max_seeds, desc="seeds per arm searched", unit="seeds", file=sys.stderr,
+              delay=PROGRESS_DELAY_S, leave=False, disable=None) as bar:
+        def searched(n):
+            # The search doubles n, then scans up from the last count that fell short: the bar
+            # shows the count being tried (update, unlike refresh, waits out the delay).
+            bar.update(n - bar.n)
+            return power_at(n)
+        n = seeds_needed(searched, args.power, min_seeds=MIN_SEEDS, max_seeds=args.max_seeds)
     return str(n) if n is not None else f"> {args.max_seeds}"
 
 
@@ -159,9 +217,10 @@ def _print_detectable(p0: float, comparisons: int, args, out, seeds=SHOWN_SEEDS)
     def power_at(n):
         return max(rate_power(round(p, 6), p0, n, alpha=args.alpha, comparisons=comparisons)
                    for p in arms)
-    print(f"seeds per arm to bring it to {args.difference:g}: "
-          f"{_needed(power_at, args) if arms else 'none: no rate that far from the baseline'}",
-          file=out)
+    # A pilot's baseline rate (--from) can leave no rate that far; --rates refuses it in run.
+    needed = (_needed(power_at, args) if args.difference <= _reach(p0) else
+              f"none: no rate in [0, 1] is that far from {p0:g} (at most {_reach(p0):g})")
+    print(f"seeds per arm to bring it to {args.difference:g}: {needed}", file=out)
 
 
 def _print_shift(args, comparisons: int, out) -> None:
@@ -226,9 +285,13 @@ def _pilot_differences(arm: str, baseline: str, metric: str, metrics):
     if arm not in mine or baseline not in mine:
         return np.empty(0)
     paired = mine[[arm, baseline]].dropna()
-    # Equal values (equal infinities of two diverged seeds included) are ties, difference 0.
+    # Equal values (equal infinities of two diverged seeds included) are ties, difference 0;
+    # only unequal pairs are subtracted (inf - inf would be NaN, with a RuntimeWarning).
     a, b = paired[arm].to_numpy(float), paired[baseline].to_numpy(float)
-    return np.where(a == b, 0.0, a - b)
+    differences = np.zeros(a.size)
+    unequal = a != b
+    differences[unequal] = a[unequal] - b[unequal]
+    return differences
 
 
 def _print_run_detectable(tested, metrics, outcomes, family: int, args, out) -> None:

@@ -5,6 +5,7 @@ without the store, gancheck.report.published rebuilds the same page."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from gancheck.runs.store import STORE_NAME, Store, decode_array
 from gancheck.runs import verdicts
 from gancheck.runs.provenance import Provenance
 from gancheck.stats import aggregate
-from gancheck.stats.comparisons import compare_to_baseline
+from gancheck.stats.comparisons import COMPARISON_COLUMNS, compare_to_baseline
 from gancheck.stats.outcomes import outcome_table
 
 
@@ -69,11 +70,13 @@ def _history(raw: pd.DataFrame) -> pd.DataFrame:
     return _per_member(raw, ["history", "history_shape"], frame, ["epoch", *HISTORY_COLUMNS])
 
 
-def _number(where: Path, provenance: dict, key: str, *, low: float, high: float) -> float:
+def _number(where: Path, provenance: dict, key: str, *, low: float, high: float,
+            source: str = "the store") -> float:
     """provenance[key] as a finite float in (low, high), or ValueError naming the field: a
-    damaged record must read as one line, not as a KeyError or a numpy ufunc error later on."""
+    damaged record must read as one line, not as a KeyError or a numpy ufunc error later on.
+    ``source``: what holds the record, for the message ("the store", "the file")."""
     if key not in provenance:
-        raise ValueError(f"{where}: the run's provenance has no {key!r}; the store is damaged "
+        raise ValueError(f"{where}: the run's provenance has no {key!r}; {source} is damaged "
                          "or was written by another program")
     value = provenance[key]
     try:
@@ -86,14 +89,49 @@ def _number(where: Path, provenance: dict, key: str, *, low: float, high: float)
     return number
 
 
-def checked_target(where: Path, provenance) -> tuple[float, float, float]:
-    """(target_mean, target_std, alpha) of a stored provenance record, each checked."""
+def checked_target(where: Path, provenance, *, source: str = "the store") -> tuple[float, float, float]:
+    """(target_mean, target_std, alpha) of a stored (or published: ``source`` "the file")
+    provenance record, each checked."""
     if not isinstance(provenance, dict):
         raise ValueError(f"{where}: the run's provenance is not a record ({type(provenance).__name__}); "
-                         "the store is damaged")
-    return (_number(where, provenance, "target_mean", low=-1e12, high=1e12),
-            _number(where, provenance, "target_std", low=0.0, high=1e12),
-            _number(where, provenance, "alpha", low=0.0, high=1.0))
+                         f"{source} is damaged")
+    return (_number(where, provenance, "target_mean", low=-1e12, high=1e12, source=source),
+            _number(where, provenance, "target_std", low=0.0, high=1e12, source=source),
+            _number(where, provenance, "alpha", low=0.0, high=1.0, source=source))
+
+
+def _unfinished_baseline(run_dir: Path, baseline: str, provenance: dict) -> str:
+    """The message for a run whose arms have members but whose baseline has none yet, with the
+    command that resumes it (the recorded one, without --fresh, into this folder)."""
+    command = _resume_command(provenance.get("command"), run_dir)
+    how = (f"rerun the run's command to finish it: {command}" if command else
+           f"rerun the run's command (with --out {shlex.quote(str(run_dir))}) to finish it")
+    return (f"{run_dir}: the run has no finished members of its baseline {baseline!r} yet (it was "
+            f"stopped before the baseline's block), so there is nothing to compare its arms "
+            f"with; {how}")
+
+
+def _resume_command(command, run_dir: Path) -> str | None:
+    """``command`` (as recorded) made to resume the run in ``run_dir``: without ``--fresh``,
+    which would discard the finished members, and with ``--out`` naming this folder. None where
+    no command is recorded or it cannot be split into words."""
+    if not isinstance(command, str):
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words:
+        return None
+    kept, skip = [], False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+        elif word == "--out" and i + 1 < len(words):
+            skip = True
+        elif word != "--fresh" and not word.startswith("--out="):
+            kept.append(word)
+    return shlex.join([*kept, "--out", str(run_dir)])
 
 
 def load_report_input(run_dir: Path) -> ReportInput:
@@ -118,9 +156,15 @@ def load_report_input(run_dir: Path) -> ReportInput:
     metrics = verdicts.per_seed_metrics(members, scores)
     rates = verdicts.per_seed_rates(members)
     baseline = arms.loc[arms["is_baseline"].astype(bool), "arm"]
+    gan = members["kind"].eq("member")
+    if len(baseline) and gan.any() and not (gan & members["arm"].eq(baseline.iloc[0])).any():
+        # Stopped before its baseline's block: there is nothing to compare the arms with yet.
+        raise ValueError(_unfinished_baseline(run_dir, baseline.iloc[0], provenance))
+    # No GAN member at all (only controls finished): the page shows the controls, and the
+    # published comparisons.csv keeps its header, so that the folder rebuilds the page.
     comparisons = (compare_to_baseline(metrics, rates, baseline.iloc[0], primary=verdicts.PRIMARY,
                                        higher_is_better=verdicts.HIGHER_IS_BETTER, alpha=alpha)
-                   if len(baseline) and members["kind"].eq("member").any() else pd.DataFrame())
+                   if len(baseline) and gan.any() else pd.DataFrame(columns=COMPARISON_COLUMNS))
     arms = arms.assign(is_baseline=arms["is_baseline"].astype(bool)).drop(columns=["digest"])
     return ReportInput(
         arms=arms, members=members, scores=scores, samples=_samples(raw), history=history,

@@ -201,7 +201,11 @@ def shift_probabilities(shift: float, sd: float) -> tuple[float, float]:
         raise ValueError(f"shift must be finite, got {shift!r}")
     if not (math.isfinite(sd) and sd > 0):
         raise ValueError(f"sd must be finite and > 0, got {sd!r}")
-    return float(stats.norm.sf(0, shift, sd)), float(stats.norm.cdf(0, shift, sd))
+    # In sd units: the same floats as norm.sf(0, shift, sd), whose (0 - shift) / sd overflows
+    # inside scipy with a RuntimeWarning for a shift of many sd (1e300 / 1e-300); here the
+    # ratio is +-inf and the probabilities 1 and 0.
+    z = shift / sd
+    return float(stats.norm.sf(-z)), float(stats.norm.cdf(-z))
 
 
 def pilot_probabilities(differences) -> tuple[float, float]:

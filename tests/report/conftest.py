@@ -386,7 +386,8 @@ def make_report_input(*, arms: list[FakeArm] | None = None, n_seeds: int = 12, n
         summary_rows.append(dict(arm=arm_name, metric=metric, n=len(group), median=group.value.median(),
                                  ci_low=lo, ci_high=hi))
     baseline = arms[0].name
-    comparisons = compare_to_baseline(metrics, _rate_rows(members), baseline, alpha=ALPHA,
+    rates = _rate_rows(members).reset_index(drop=True)
+    comparisons = compare_to_baseline(metrics, rates, baseline, alpha=ALPHA,
                                       higher_is_better={"rate:on_target"})
     # The typed record a run writes (gancheck.runs.provenance), as the store holds it.
     invocation = Invocation(
@@ -414,7 +415,8 @@ def make_report_input(*, arms: list[FakeArm] | None = None, n_seeds: int = 12, n
         metric_summary=pd.DataFrame(summary_rows), comparisons=comparisons,
         settling=settling(history, target_mean=TARGET_MEAN, target_std=TARGET_STD),
         provenance=provenance, outcomes=outcome_table(members), metrics=metrics,
-        equivalence=_equivalence(scores), previews=pd.concat(previews, ignore_index=True),
+        # rates.csv as a run publishes it (a published folder without it is refused as damaged).
+        rates=rates, equivalence=_equivalence(scores), previews=pd.concat(previews, ignore_index=True),
         coordinates=pd.concat(coordinates, ignore_index=True),
         effects=_effects(members, metrics, arms) if len(arms) == 4 and "," in arms[0].name else pd.DataFrame())
 

@@ -55,3 +55,29 @@ def test_damaged_provenance_is_one_line_and_exit_2(small_run, tmp_path, capsys, 
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert words in err and "Traceback" not in err
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_a_run_stopped_before_its_baseline_s_block_says_to_finish_it(small_run, tmp_path, capsys):
+    # The first block trained only the other arm: no member of the baseline ('seed') is stored.
+    import sqlite3
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    with sqlite3.connect(run / STORE_NAME) as db:
+        db.execute("DELETE FROM members WHERE arm = 'seed'")
+    assert run_cli(_report, ["report", str(run), "--out", str(tmp_path / "out")]) == 2  # EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "no finished members of its baseline 'seed' yet" in err and "rerun" in err
+    assert "is not an arm" not in err  # the wording of gancheck.stats.comparisons, from before
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_the_command_that_finishes_a_run_drops_fresh_and_names_the_folder():
+    from gancheck.report.collect import _resume_command
+    # Oracle: the recorded command, as a shell splits it, without --fresh (it would discard the
+    # finished members) and with --out naming the folder reported on.
+    assert _resume_command("python -m experiments.ablate --fresh --seeds 4 --out 'a b'", Path("/r/x")) \
+        == "python -m experiments.ablate --seeds 4 --out /r/x"
+    assert _resume_command("python -m experiments.ablate --out=old", Path("r")) == \
+        "python -m experiments.ablate --out r"
+    assert _resume_command(None, Path("r")) is None and _resume_command("'unclosed", Path("r")) is None

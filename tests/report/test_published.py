@@ -88,3 +88,72 @@ def test_an_incomplete_published_folder_names_the_missing_file(small_run, tmp_pa
     assert run_cli(_report, ["report", str(pub)]) == 2  # gancheck.cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "outputs.csv is missing" in err and err.count("\n") == 1
+
+
+def _cut(path: Path, size: int) -> None:
+    path.write_bytes(path.read_bytes()[:size])
+
+
+def _set_cell(path: Path, row: int, column: str, text: str) -> None:
+    """Data row ``row`` (from 1, after the header) gets ``text`` in ``column``."""
+    lines = path.read_text().split("\n")
+    header = lines[0].split(",")
+    fields = lines[row].split(",")
+    fields[header.index(column)] = text
+    lines[row] = ",".join(fields)
+    path.write_text("\n".join(lines))
+
+
+# Each damage, and the words the one-line refusal must hold: the file, and the row and column
+# where they apply (rows count from 1 after the header).
+DAMAGES = [
+    # The reviewer's case: scores.csv cut at 3000 bytes, mid-row (its last row has 5 of 13 fields).
+    ("scores.csv", lambda p: _cut(p, 3000), ["scores.csv", "row ", "fields"]),
+    # Cut inside the last field of the last row: as many fields as the header, but no line end.
+    ("rates.csv", lambda p: _cut(p, p.stat().st_size - 2), ["rates.csv", "no line end"]),
+    ("comparisons.csv", lambda p: p.write_text(""), ["comparisons.csv", "empty"]),
+    ("members.csv", lambda p: _cut(p, len(p.read_text().split("\n")[0]) + 1),
+     ["members.csv", "no rows"]),
+    ("provenance.json", lambda p: p.write_text("[]"), ["provenance.json", "JSON list"]),
+    ("provenance.json", lambda p: p.write_text('{"alpha": 0.05}'), ["provenance.json", "target_mean"]),
+    ("outcomes.csv", lambda p: _set_cell(p, 3, "rate", "nan"), ["outcomes.csv", "row 3", "'rate'", "'nan'"]),
+    ("outcomes.csv", lambda p: _set_cell(p, 1, "count", "-1"), ["outcomes.csv", "row 1", "'count'"]),
+    ("outcomes.csv", lambda p: p.write_text('arm,outcome\n"seed,1\n2,3\n'), ["outcomes.csv", "not CSV"]),
+    ("metrics.csv", lambda p: p.write_bytes(b"\xa0\x00\xff" * 100), ["metrics.csv", "UTF-8"]),
+    ("metrics.csv", lambda p: _set_cell(p, 1, "value", ""), ["metrics.csv", "row 1", "'value'", "blank"]),
+    ("arms.csv", lambda p: p.write_text(p.read_text().replace("is_baseline", "baseline_flag")),
+     ["arms.csv", "'is_baseline'"]),
+    ("history.csv", lambda p: p.write_text(p.read_text().replace(",quantity,0,", ",quantity,x,", 1)),
+     ["history.csv", "'x'", "epoch"]),
+]
+
+
+@pytest.mark.parametrize("name, damage, words", DAMAGES,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(DAMAGES)])
+def test_a_damaged_published_file_is_refused_in_one_line(small_run, tmp_path, capsys, name, damage, words):
+    pub = _copy_without_store(small_run, tmp_path / "published")
+    damage(pub / name)
+    out = tmp_path / "out"
+    assert run_cli(_report, ["report", str(pub), "--out", str(out)]) == 2  # gancheck.cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, (word, err)
+    # Nothing is drawn from what is left, and the damaged file is not republished.
+    assert not (out / "index.html").exists() and not (out / name).exists()
+
+
+def test_a_run_without_gan_members_publishes_a_folder_that_rebuilds(small_run, tmp_path):
+    # Only the controls finished: the page shows them (as it did), comparisons.csv is written
+    # header-only (an empty file is refused as damaged), and the published folder rebuilds the
+    # page drawn from the store, byte for byte.
+    import sqlite3
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    with sqlite3.connect(run / STORE_NAME) as db:
+        db.execute("DELETE FROM members WHERE kind = 'member'")
+    write_outputs(run)
+    assert (run / "comparisons.csv").read_text().startswith("arm,metric,baseline,")
+    pub = _copy_without_store(run, tmp_path / "published")
+    assert _report(["report", str(pub), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "index.html").read_bytes() == (run / "index.html").read_bytes()
