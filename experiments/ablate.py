@@ -17,6 +17,9 @@ from typing import Sequence
 # it light also starts them faster.
 from gancheck.cli import (MAX_EPOCHS, MAX_SEEDS, ArgumentParser, UsageError, device_option, exit_with, folder,
                           positive_int, sigint_deferred)
+# A run stores its target within TARGET_BOUND (the report refuses a store outside it), so --target
+# is held to it before any training. target_dist is light (numpy only), as these imports must be.
+from gancheck.target_dist import TARGET_BOUND
 
 #: Exit status of a run stopped by its machine (full disk, read-only folder, lost Dask cluster),
 #: as opposed to bad input (2) or Ctrl-C (130).
@@ -29,10 +32,6 @@ AUTO_MAX_SEEDS = 40
 #: The largest seed: the store keeps each seed as an SQLite INTEGER, a signed 64-bit number.
 MAX_SEED = 2**63 - 1
 
-#: A run's provenance must hold its target's mean within (-TARGET_BOUND, TARGET_BOUND) and its sd
-#: within (0, TARGET_BOUND), both exclusive: the report refuses a store outside them
-#: (gancheck.report.collect.checked_target), so --target is held to them before any training.
-TARGET_BOUND = 1e12
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ import numpy as np
 
 #: The seed's target, N(4, 1.25).
 DEFAULT_MEAN, DEFAULT_STD = 4.0, 1.25
+#: A run stores its target's mean within (-TARGET_BOUND, TARGET_BOUND) and its sd within
+#: (0, TARGET_BOUND): ablate refuses a --target outside them before it starts, and the report
+#: refuses a record outside them as damaged.
+TARGET_BOUND = 1e12
 
 
 class TargetError(ValueError):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gancheck.gan.result import HISTORY_COLUMNS
+from gancheck.target_dist import TARGET_BOUND
 from gancheck.report.data import ReportInput
 from gancheck.report.figure_data import compact
 from gancheck.report.published import CSV_FILES, PAGE_FILES, RESULT_FILES, write_page_files  # noqa: F401  (re-exported)
@@ -95,8 +96,8 @@ def checked_target(where: Path, provenance, *, source: str = "the store") -> tup
     if not isinstance(provenance, dict):
         raise ValueError(f"{where}: the run's provenance is not a record ({type(provenance).__name__}); "
                          f"{source} is damaged")
-    return (_number(where, provenance, "target_mean", low=-1e12, high=1e12, source=source),
-            _number(where, provenance, "target_std", low=0.0, high=1e12, source=source),
+    return (_number(where, provenance, "target_mean", low=-TARGET_BOUND, high=TARGET_BOUND, source=source),
+            _number(where, provenance, "target_std", low=0.0, high=TARGET_BOUND, source=source),
             _number(where, provenance, "alpha", low=0.0, high=1.0, source=source))
 
 
