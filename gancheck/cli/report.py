@@ -6,6 +6,8 @@ module is imported for every gancheck command.
 """
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from gancheck.cli import UsageError
@@ -20,11 +22,20 @@ def add_parser(subparsers):
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
                         help="a run folder written by `python -m experiments.ablate`, or a "
                              "published copy of one without its store")
-    parser.add_argument("--out", metavar="DIR", type=Path, default=None,
+    parser.add_argument("--out", metavar="DIR", type=_out_folder, default=None,
                         help="folder for index.html (default: RUN_DIR, beside scores.csv and "
                              "summary.csv, which the page links to)")
     parser.set_defaults(handler=run)
     return parser
+
+
+def _out_folder(text: str) -> Path:
+    # Path('') is '.': an empty value (an unset shell variable) would write into whatever folder
+    # the command happens to run in.
+    if not text:
+        raise UsageError("report: --out='': an empty name would mean the current folder; name the "
+                         "folder (--out . for this one)")
+    return Path(text)
 
 
 def run(args) -> int:
@@ -42,28 +53,105 @@ def run(args) -> int:
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is not a folder")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
-    from gancheck.report.collect import write_outputs
+    from gancheck.report.collect import load_report_input, publish
     from gancheck.report.published import PAGE_FILES, rebuild
     from gancheck.runs.store import STORE_NAME
 
+    # Re-rendering into the run's own folder (`report X --out X`, or a link to it) is in place.
+    out = None if args.out is None or _same_folder(args.out, run_dir) else args.out
     # A published folder (its CSVs and page files, no store) is rebuilt from those files alone;
     # one with only some of them says which is missing.
     if not (run_dir / STORE_NAME).exists() and any((run_dir / n).is_file() for n in PAGE_FILES):
-        path = rebuild(run_dir, args.out)
-        print(path)
-        return 0
-    # A missing or corrupt store raises ValueError with a one-line message; run_cli prints it
-    # and exits 2.
-    if args.out is None:
-        # In place: the CSVs the page links to are rewritten from the same store, atomically.
-        write_outputs(run_dir)
-        path = run_dir / "index.html"
+        _check_destination(run_dir, out, _published_record(run_dir))
+        _write(run_dir, out, lambda: rebuild(run_dir, out))
+        path = (out or run_dir) / "index.html"
     else:
-        # Elsewhere: the page and every CSV it shows and checksums, so the folder publishes whole.
-        write_outputs(run_dir, out_dir=args.out)
-        path = args.out / "index.html"
+        # A missing or corrupt store raises ValueError with a one-line message; run_cli prints
+        # it and exits 2. In place, the CSVs the page links to are rewritten from the same store,
+        # atomically; elsewhere, the page and every CSV it shows and checksums, so the folder
+        # publishes whole.
+        data = load_report_input(run_dir)
+        _check_destination(run_dir, out, data.provenance)
+        _write(run_dir, out, lambda: publish(data, out or run_dir))
+        path = (out or run_dir) / "index.html"
     print(path)
     return 0
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): not the same folder
+        return False
+
+
+def _published_record(folder: Path):
+    """The run record of a published folder; None where it cannot be read (rebuild then says
+    why, before it writes anything)."""
+    try:
+        return json.loads((folder / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _run_identity(record) -> tuple[str, str] | None:
+    """Which run a record is of: its name and when it started (kept by every resume)."""
+    if isinstance(record, dict) and record.get("started"):
+        return str(record.get("name", "")), str(record["started"])
+    return None
+
+
+def _check_destination(run_dir: Path, out: Path | None, record) -> None:
+    """Refuse, before anything is written, a destination whose files are not this run's report:
+    the page and CSVs of another run (or of someone else) would be replaced by this run's."""
+    from gancheck.runs.driver import has_store, outputs_in, refuse_folders_at_outputs
+    if out is None:
+        refuse_folders_at_outputs(run_dir, "report: RUN_DIR")
+        return
+    option = "report: --out"
+    if not out.exists():
+        return
+    refuse_folders_at_outputs(out, option)
+    if has_store(out):
+        raise UsageError(f"{option}={str(out)!r}: holds a run's store (store.sqlite); a report written "
+                         f"there would replace that run's page and CSVs with those of {str(run_dir)!r}: choose "
+                         "another --out (or re-render that run with `gancheck report` on it)")
+    found = outputs_in(out)
+    if not found:
+        return
+    theirs = _published_record(out) if "provenance.json" in found else None
+    if _run_identity(theirs) is None:
+        raise UsageError(f"{option}={str(out)!r}: holds {', '.join(found)} but no run record "
+                         "(provenance.json) saying they are a report of this run, so nothing was "
+                         "written: choose another --out")
+    if _run_identity(theirs) != _run_identity(record):
+        name, started = _run_identity(theirs)
+        raise UsageError(f"{option}={str(out)!r}: holds the report of another run ({name!r}, started "
+                         f"{started}), not of {str(run_dir)!r}, so nothing was written: choose "
+                         "another --out")
+
+
+def _write(run_dir: Path, out: Path | None, write) -> None:
+    """Make --out if needed and ``write``; a folder that takes no write is one line naming it."""
+    from gancheck.runs.files import WriteError, folder_refusal
+    created = out is not None and not out.exists()
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only place, a file on the way: name the option
+            raise UsageError(f"report: --out={str(out)!r}: cannot create the folder "
+                             f"({exc.strerror or exc})") from None
+    try:
+        write()
+    except WriteError as exc:
+        if created and not any(out.iterdir()):
+            out.rmdir()  # made by this command, which wrote nothing in it
+        if out is None:
+            refused = folder_refusal("report: RUN_DIR", run_dir, exc, "render the report elsewhere "
+                                     "with --out DIR")
+        else:
+            refused = folder_refusal("report: --out", out, exc, "choose another --out")
+        raise (refused or exc) from None
 
 
 def _link_target(path: Path) -> str:

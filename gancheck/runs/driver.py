@@ -13,7 +13,7 @@ from typing import Callable
 from gancheck.runs import blocks
 from gancheck.runs.costs import add_costs
 from gancheck.runs.execute import execute
-from gancheck.runs.files import RunLock, WriteError
+from gancheck.runs.files import FolderRefused, RunLock, WriteError
 from gancheck.runs.progress import progress_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import Invocation, Provenance
@@ -93,6 +93,50 @@ def renamed_arms(have: dict[tuple[str, int], str], want: dict[tuple[str, int], s
     return renames
 
 
+def outputs_in(folder: Path) -> list[str]:
+    """The RUN_OUTPUTS present in ``folder`` (a link at one counts: it is there)."""
+    return [name for name in RUN_OUTPUTS if os.path.lexists(Path(folder) / name)]
+
+
+def has_store(folder: Path) -> bool:
+    """Whether ``folder`` holds a store: an empty file is none (SQLite's empty database, which a
+    run killed as it created its store leaves, and a new run starts in)."""
+    store = Path(folder) / STORE_NAME
+    return os.path.lexists(store) and (os.path.islink(store) or os.path.getsize(store) > 0)
+
+
+def refuse_folders_at_outputs(folder: Path, option: str) -> None:
+    """A folder named like a file a run writes (``index.html/``) would fail its write only at
+    the end, after the training: refuse it now, naming the path. (A link there is fine: it is
+    replaced, never written through.)"""
+    for name in RUN_OUTPUTS:
+        path = Path(folder) / name
+        if path.is_dir() and not path.is_symlink():
+            raise FolderRefused(f"{option}={str(folder)!r}: {path} is a folder, where a run writes its "
+                                f"file {name}: remove it, or choose another folder")
+
+
+def _not_a_run(run_dir: Path, found: list[str], fresh: bool) -> ValueError:
+    """Files a run writes, in a folder without a store: someone else's, never to be replaced."""
+    if fresh:
+        return StoreError(f"--fresh: {run_dir} holds {', '.join(found)} but no gancheck store: not a "
+                          "run folder, so nothing was deleted (choose another --out)")
+    return FolderRefused(f"--out={str(run_dir)!r}: holds {', '.join(found)} but no gancheck store: not "
+                         "a run folder, and a run would replace them, so nothing was written "
+                         "(choose another --out)")
+
+
+def check_run_folder(run_dir: Path, *, fresh: bool = False) -> None:
+    """Refuse, before anything is written there (the lock file included), a folder whose files a
+    run would replace though they are not a run's: what a run writes, without a store."""
+    for name in [STORE_NAME + suffix for suffix in ("", *SQLITE_COMPANIONS)]:
+        refuse_link(run_dir / name)
+    refuse_folders_at_outputs(run_dir, "--out")
+    found = outputs_in(run_dir)
+    if found and not has_store(run_dir):
+        raise _not_a_run(run_dir, found, fresh)
+
+
 def _clear(run_dir: Path) -> None:
     """--fresh: delete what an earlier run wrote, once the folder is shown to be a run of a store
     format this gancheck reads; anything else is refused (one line) and nothing is deleted."""
@@ -108,11 +152,22 @@ def _clear(run_dir: Path) -> None:
         except StoreError as exc:
             raise StoreError(f"--fresh: {exc}; it deletes only a run this gancheck reads, so nothing "
                              "was deleted") from None
-    elif outputs:
-        raise StoreError(f"--fresh: {run_dir} holds {', '.join(outputs)} but no gancheck store: not a "
-                         "run folder, so nothing was deleted (choose another --out)")
+    elif outputs:  # (check_run_folder refused this before the lock; here, should it appear since)
+        raise _not_a_run(run_dir, outputs, fresh=True)
     for name in present:
         (run_dir / name).unlink(missing_ok=True)  # unlink removes a link itself, never its target
+
+
+def _open_store(run_dir: Path, lock: RunLock, fresh: bool) -> Store:
+    """The run's store (--fresh: once the old run is cleared). A folder refused here (a foreign,
+    damaged or newer store) keeps no lock file of this run's."""
+    try:
+        if fresh:
+            _clear(run_dir)
+        return Store(run_dir / STORE_NAME, create=True)
+    except ValueError:
+        lock.discard()
+        raise
 
 
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
@@ -140,10 +195,9 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
         workers = cluster_workers(dask)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with RunLock(run_dir):
-        if fresh:
-            _clear(run_dir)
-        store = Store(run_dir / STORE_NAME, create=True)
+    check_run_folder(run_dir, fresh=fresh)  # before the lock: a refused folder gets nothing written
+    with RunLock(run_dir) as lock:
+        store = _open_store(run_dir, lock, fresh)
         try:
             outcome = _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
                                   device=str(torch_device), device_text=describe_device(torch_device),
