@@ -69,7 +69,7 @@ ABLATE_CASES = [
     (["--epochs", "1000001"], ["--epochs='1000001'", "at most 1,000,000"]),
     # Targets the run could train on but not judge or store: refused while parsing, naming
     # --target (they trained every arm, then failed at the verdicts or the provenance's bounds,
-    # gancheck.report.collect.checked_target: mean in (-1e12, 1e12), sd in (0, 1e12)).
+    # gancheck.report.record_checks.checked_target: mean in (-1e12, 1e12), sd in (0, 1e12)).
     (["--target", "uniform(loc=0, scale=1e-300)"], ["--target='uniform(loc=0, scale=1e-300)'", "sd 0"]),
     (["--target", "norm(loc=1e300, scale=1e300)"], ["--target='norm(loc=1e300, scale=1e300)'", "mean is 1e+300"]),
     (["--target", "norm(loc=4, scale=1e12)"], ["--target='norm(loc=4, scale=1e12)'", "sd 1e+12"]),  # bound exclusive
@@ -251,7 +251,7 @@ def test_workers_are_capped_at_four_per_core():
 ])
 def test_target_bounds_are_the_ones_a_stored_run_is_read_with(spec, accepted):
     """ablate's --target takes exactly the targets whose mean and sd the report accepts from a
-    run's provenance (gancheck.report.collect.checked_target), so no run trains to be refused."""
+    run's provenance (gancheck.report.record_checks.checked_target), so no run trains to be refused."""
     from gancheck.report.collect import checked_target
     from experiments.designs import build_design
     try:

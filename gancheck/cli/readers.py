@@ -13,9 +13,7 @@ budget) and refuses what the whole command could not hold.
 """
 from __future__ import annotations
 
-import csv
 import io
-import re
 import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -25,6 +23,8 @@ from typing import Callable, Sequence, TextIO
 import numpy as np
 
 from gancheck.cli import UsageError, memory, npyfiles
+from gancheck.cli.text_lines import (are_pandas_labels, column_name, field_count, looks_like_header,
+                                      pandas_labels_note, split_fields, strip_comment)
 
 STDIN = "-"
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: runs of whitespace (np.loadtxt's default)
@@ -37,10 +37,6 @@ MAX_COLUMNS = npyfiles.MAX_ROW_VALUES
 MAX_LINE_CHARS = MAX_COLUMNS * 40
 #: Fields converted to float64 at once: bounds the Python strings alive while parsing.
 CHUNK_FIELDS = 65_536
-_BLANKS = np.frombuffer(b" \t\r\n\v\f", dtype=np.uint8)
-#: A line's text before its comment: runs of anything but '"' and '#', and quoted runs ('#' kept
-#: inside them). A quote left open runs to the end of the line.
-_BEFORE_COMMENT = re.compile(r'(?:[^"#]+|"[^"]*(?:"|$))*')
 
 
 @dataclass(frozen=True)
@@ -182,7 +178,7 @@ def _sniff_lines(handle: TextIO) -> tuple[list[str], str | None]:
     held = []
     while line := handle.readline(MAX_LINE_CHARS):
         held.append(line)
-        content = _strip_comment(line)
+        content = strip_comment(line)
         if content.strip():
             return held, _sniff_delimiter(content)
     return held, None
@@ -191,7 +187,7 @@ def _sniff_lines(handle: TextIO) -> tuple[list[str], str | None]:
 def _sniff_delimiter(text: str) -> str | None:
     """Tab, comma or whitespace: whichever the first data line uses (tab wins, as in TSV)."""
     for line in text[:MAX_LINE_CHARS].splitlines():
-        content = _strip_comment(line)
+        content = strip_comment(line)
         if content.strip():
             return "\t" if "\t" in content else "," if "," in content else None
     return None
@@ -247,18 +243,18 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     if first is None:
         raise UsageError(f"{source}: no values in file")
     first_line, first_fields = first
-    pandas_labels = header == "auto" and _are_pandas_labels(first_fields)
+    pandas_labels = header == "auto" and are_pandas_labels(first_fields)
     has_header = (header == "yes" or pandas_labels
-                  or (header == "auto" and _looks_like_header(first_fields)))
+                  or (header == "auto" and looks_like_header(first_fields)))
     width = len(first_fields)
-    names = tuple(_name(f, delimiter) for f in first_fields) if has_header else None
+    names = tuple(column_name(f, delimiter) for f in first_fields) if has_header else None
     if names is None:
         note = f"{source}: no header row (line {first_line} holds numbers)"
         rows = _chain(first, lines)
     else:
         note = f"{source}: header row on line {first_line}: {_listing(names)}"
         if pandas_labels:
-            note += _pandas_labels_note(width - (names[0] == ""))
+            note += pandas_labels_note(width - (names[0] == ""))
         rows = lines
     # pandas' to_csv writes its row index as a first column with an empty name: not a sample.
     index_column = names is not None and width > 1 and names[0] == ""
@@ -303,33 +299,6 @@ class _LastFieldWatch:
             yield number, fields
 
 
-def _are_pandas_labels(fields: list[str]) -> bool:
-    """Whether a row is the header pandas writes for a frame (or Series) without column names:
-    its labels 0, 1, ..., k-1 in order, after one empty cell where it wrote its index. Read as
-    numbers it would be a bogus first row (or, with an index cell, a row holding a NaN)."""
-    labels = [f.strip() for f in fields]
-    if len(labels) > 1 and labels[0] == "":
-        labels = labels[1:]
-    return all(label == str(i) for i, label in enumerate(labels))
-
-
-def _pandas_labels_note(count: int) -> str:
-    shown = "0" if count == 1 else "0, 1" if count == 2 else f"0, 1, ..., {count - 1}"
-    return (f" (taken for pandas' default column label{'s' * (count > 1)} {shown}, which name no "
-            "sample: laid out as a file without a header; --header no reads this line as data)")
-
-
-def _name(field: str, delimiter: str | None) -> str:
-    """A header field as a column name: blanks and enclosing quotes dropped. The csv module has
-    already unquoted a delimited field, and a quote left inside it is part of the name (pandas
-    doubles it: `say "hi"` is written with each quote doubled, and enclosed in quotes);
-    whitespace-separated text is split as written, so its quotes are dropped here."""
-    name = field.strip()
-    if delimiter is None:
-        name = name.strip('"').strip()
-    return name.strip("'").strip()
-
-
 def _chain(first, rest):
     yield first
     yield from rest
@@ -341,68 +310,20 @@ def _data_lines(handle: TextIO, source: str, delimiter: str | None):
     while line := handle.readline(MAX_LINE_CHARS):
         number += 1
         if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
-            count = _field_count(line, delimiter)
+            count = field_count(line, delimiter)
             if count > MAX_COLUMNS:
                 raise UsageError(f"{source}: line {number} has more than {MAX_COLUMNS:,} columns "
                                  f"({count:,} in its first {MAX_LINE_CHARS:,} characters); "
                                  f"at most {MAX_COLUMNS:,} values per row are read")
             raise UsageError(f"{source}: line {number} is longer than {MAX_LINE_CHARS:,} characters")
-        content = _strip_comment(line)
+        content = strip_comment(line)
         if not content.strip():
             continue
-        count = _field_count(content, delimiter)  # counted before splitting: no million strings
+        count = field_count(content, delimiter)  # counted before splitting: no million strings
         if count > MAX_COLUMNS:
             raise UsageError(f"{source}: line {number} has {count:,} columns; at most "
                              f"{MAX_COLUMNS:,} values per row are read")
-        yield number, _split(content, delimiter, source, number)
-
-
-def _strip_comment(line: str) -> str:
-    """The line up to its first '#' outside quotes: a quoted name may hold one ("gen #1")."""
-    if '"' not in line:
-        return line.split("#", 1)[0]  # the common line, the fast way
-    return _BEFORE_COMMENT.match(line).group()
-
-
-def _split(content: str, delimiter: str | None, source: str, number: int) -> list[str]:
-    """A line's fields. A quoted field of .csv/.tsv may hold the delimiter or a doubled quote
-    (pandas writes the name `gen, v1` as `"gen, v1"`): such lines go through the csv module,
-    which also drops the quotes. Lines without quotes (nearly all) are split directly, for speed."""
-    if delimiter is None or '"' not in content:
-        return content.split(delimiter)
-    try:
-        line = content.rstrip("\n") + "\n"
-        fields = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True))
-    except csv.Error as exc:  # a field over csv's size limit
-        raise UsageError(f"{source}: line {number}: cannot read as CSV: {exc}") from None
-    # Only a quoted field left open swallows the line's end (a quote inside a field is a letter).
-    # Lines are read one at a time, so a quoted field spanning lines is refused, not misread.
-    if any("\n" in field for field in fields):
-        raise UsageError(f"{source}: line {number} has a quote (\") that is not closed on that line")
-    return fields
-
-
-def _field_count(line: str, delimiter: str | None) -> int:
-    if delimiter is not None:
-        return line.count(delimiter) + 1
-    raw = np.frombuffer(line.encode("utf-8", "replace"), dtype=np.uint8)
-    blank = np.isin(raw, _BLANKS)
-    starts = np.count_nonzero(~blank[1:] & blank[:-1])  # a field starts after a blank
-    return int(starts + (raw.size > 0 and not blank[0]))
-
-
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
-def _looks_like_header(fields: list[str]) -> bool:
-    """A header names its columns: some field is filled, and none is a number."""
-    filled = [f for f in fields if f.strip()]
-    return bool(filled) and not any(_is_number(f) for f in filled)
+        yield number, split_fields(content, delimiter, source, number)
 
 
 def _listing(names: Sequence[str], most: int = 10) -> str:

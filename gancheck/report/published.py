@@ -23,6 +23,7 @@ import pandas as pd
 
 from gancheck.report.data import ReportInput
 from gancheck.report.figure_data import compact
+from gancheck.report.record_checks import checked_target
 from gancheck.runs.files import atomic_write_bytes, atomic_write_text
 
 #: The published files that only the page needs.
@@ -284,7 +285,6 @@ def read_csv(path: Path, name: str | None = None) -> pd.DataFrame:
 def read_provenance(path: Path) -> dict:
     """provenance.json: a run record (a JSON object) whose target and alpha are numbers in range
     and whose fields read as gancheck.runs.provenance.Provenance's; else ValueError naming it."""
-    from gancheck.report.collect import checked_target
     from gancheck.runs.provenance import Provenance
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
