@@ -100,13 +100,24 @@ def rerun_command(command: str, name: str = "", workers: int | None = None) -> s
 
 
 def computed_text(invocation) -> str:
-    """'6', or '6, plus 2 finished ones trained again (same numbers)' where a resumed block
-    trained its finished members again (gancheck.runs.blocks)."""
+    """'6', or '6 + 2 again' where a resumed block trained its finished members again
+    (gancheck.runs.blocks), with how many of those differed from their stored numbers."""
     if not invocation.retrained:
         return str(invocation.computed)
     differed = len(invocation.differed)
-    result = f"{differed} with other numbers than stored" if differed else "same numbers"
-    return f"{invocation.computed}, plus {invocation.retrained} finished ones trained again ({result})"
+    return (f"{invocation.computed} + {invocation.retrained} again"
+            + (f" ({differed} differed)" if differed else ""))
+
+
+def retrained_note(record: Provenance) -> str:
+    """The sentence under the invocations table where some invocation trained finished members
+    again; "" where none did."""
+    if not any(i.retrained for i in record.invocations):
+        return ""
+    return ("“N + M again”: N members computed, and M finished ones trained again beside the "
+            "unfinished members of their block, so that those get the bits an uninterrupted run "
+            "gives them; their stored results are kept, and compared with the new ones bit for bit "
+            "(“differed”: not the same, see the limitations in Methods).")
 
 
 def _planned_by(record: Provenance) -> int | None:
@@ -194,7 +205,7 @@ def provenance(data: ReportInput) -> dict:
     return {"run": run, "invocations": invocations, "versions": versions,
             "commit": commit_text(latest.git_commit, latest.git_dirty, latest.diff_sha256),
             "command": command or MISSING, "rerun": rerun_command(command, record.name, _planned_by(record)) if command else MISSING,
-            "pairing": pairing_note(record), "dirty": bool(dirty), "patch": patch,
+            "pairing": pairing_note(record), "retrained": retrained_note(record), "dirty": bool(dirty), "patch": patch,
             "patch_lines": f"{patch.count(chr(10)):,}",
             "caveats": [str(c) for c in record.caveats], **arm_configs(data)}
 

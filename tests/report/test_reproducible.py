@@ -160,12 +160,12 @@ def test_finished_members_trained_again_show_in_the_invocation_and_the_limitatio
     escaped like every string of the page."""
     same = Invocation(command="c", started="2026-01-02 03:04", computed=6, retrained=2)
     html = page(_with_invocations(report_input, same))
-    assert "6, plus 2 finished ones trained again (same numbers)" in html
+    assert ">6 + 2 again<" in html and "N members computed, and M finished ones trained again" in html
     assert "does not reproduce the earlier invocation" not in html
     other = Invocation(command="c", started="2026-01-02 03:04", computed=6, retrained=2,
                        differed=[["<b>arm</b>", 3]])
     html = page(_with_invocations(report_input, other))
-    assert "6, plus 2 finished ones trained again (1 with other numbers than stored)" in html
+    assert ">6 + 2 again (1 differed)<" in html
     assert "trained 2 finished members again" in html and "&lt;b&gt;arm&lt;/b&gt; (seed 3)" in html
     assert "<b>arm</b>" not in html
     assert "does not reproduce the earlier invocation bit for bit" in html
