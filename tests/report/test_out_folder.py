@@ -169,23 +169,6 @@ def test_a_read_only_out_names_it(run_a, tmp_path, monkeypatch, capsys):
     assert not out.exists()   # made by the command, which wrote nothing there: removed
 
 
-@pytest.fixture
-def read_only_mount(tmp_path):
-    """tmp_path/ro: a read-only bind mount of tmp_path/src."""
-    src, point = tmp_path / "src", tmp_path / "ro"
-    src.mkdir()
-    point.mkdir()
-    if shutil.which("mount") is None or subprocess.run(
-            ["mount", "--bind", str(src), str(point)], capture_output=True).returncode != 0:
-        pytest.skip("cannot bind-mount here (needs root with CAP_SYS_ADMIN); injected above")
-    try:
-        if subprocess.run(["mount", "-o", "remount,ro,bind", str(point)], capture_output=True).returncode:
-            pytest.skip("cannot remount read-only here; injected above")
-        yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False)
-
-
 def test_a_new_out_on_a_read_only_mount_names_it(run_a, read_only_mount, capsys):
     out = read_only_mount / "sub"
     assert _report(str(run_a), "--out", str(out)) == EXIT_USAGE

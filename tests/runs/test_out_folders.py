@@ -15,9 +15,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -194,23 +192,6 @@ def test_a_full_disk_at_the_lock_is_still_a_write_error(tmp_path, monkeypatch):
     with pytest.raises(files.WriteError):
         with RunLock(tmp_path):
             pass
-
-
-@pytest.fixture
-def read_only_mount(tmp_path):
-    """tmp_path/ro: a read-only bind mount of tmp_path/src (holding an empty folder 'empty')."""
-    src, point = tmp_path / "src", tmp_path / "ro"
-    (src / "empty").mkdir(parents=True)
-    point.mkdir()
-    if shutil.which("mount") is None or subprocess.run(
-            ["mount", "--bind", str(src), str(point)], capture_output=True).returncode != 0:
-        pytest.skip("cannot bind-mount here (needs root with CAP_SYS_ADMIN); injected above")
-    try:
-        if subprocess.run(["mount", "-o", "remount,ro,bind", str(point)], capture_output=True).returncode:
-            pytest.skip("cannot remount read-only here; injected above")
-        yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False)
 
 
 def test_a_real_read_only_folder_is_refused_in_one_line(read_only_mount, capsys, no_work):
