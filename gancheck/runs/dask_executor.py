@@ -68,6 +68,9 @@ def parse_address(text: str) -> ClusterSpec:
         # Client prints our error and then hangs ~20 s in its finaliser with a traceback.
         if not _SCHEDULER_ADDRESS.match(text.strip()):
             raise ValueError(f"--dask={text!r}: {usage}")
+        port = int(text.strip().rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:  # else distributed waits out its connect timeout on it
+            raise ValueError(f"--dask={text!r}: port {port} is not a TCP port (1 to 65535)")
         return ClusterSpec(address=text.strip())
     rest = parts[1:]
     dashboard = bool(rest) and rest[-1] == "dashboard"

@@ -250,8 +250,10 @@ def test_parse_address(text, spec):
     assert parse_address(text) == spec
 
 
-@pytest.mark.parametrize("text", ["", "local:0", "local:-1", "local:two", "local:2:3", "local:2:dash"])
+@pytest.mark.parametrize("text", ["", "local:0", "local:-1", "local:two", "local:2:3", "local:2:dash",
+                                  "tcp://host:99999", "tcp://host:0"])
 def test_bad_address_names_dask(text):
+    # A port outside 1-65535 (TCP's range) is refused here; it used to wait out the 10 s timeout.
     with pytest.raises(ValueError, match=r"^--dask="):
         cluster_workers(text)
 
