@@ -173,14 +173,16 @@ def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
 
 
 def diversity_line(result) -> str:
-    """'diversity: collapsed no; fixed share 0.012 (95% CI 0.000 to 0.031); ...'."""
+    """'diversity: collapsed no; fixed share 0.012 (95% CI 0.000 to 0.031); ...', or 'diversity:
+    not tested (too few draws)' where the draws could not be tested: the result then holds NaN and
+    collapsed=True only so that it never counts as a pass, which is no finding to print."""
+    if getattr(result, "status", "ok") != "ok":
+        return f"diversity: not tested ({result.status})"
     parts = [f"collapsed {'yes' if result.collapsed else 'no'}",
              f"fixed share {result.fixed_share:.3f} "
              f"(95% CI {result.fixed_share_low:.3f} to {result.fixed_share_high:.3f})"]
     parts.append(f"spread ratio {result.spread_ratio:.3f}")
     parts.append(f"p = {result.pvalue:.3g}")
-    if getattr(result, "status", "ok") != "ok":
-        parts.append(f"status: {result.status}")
     return "diversity: " + "; ".join(parts)
 
 

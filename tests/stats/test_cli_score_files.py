@@ -242,6 +242,14 @@ def test_diversity_line_shows_fixed_share_when_present():
                                                 "(95% CI 0.880 to 0.930); spread ratio 0.050; p = 1e-09")
 
 
+def test_diversity_line_of_untestable_draws_says_not_tested():
+    # One draw: diversity cannot be tested (its result says collapsed=True only so that it never
+    # passes); the line said "collapsed yes" beside an undecided verdict.
+    result = gancheck.diversity(np.random.default_rng(0).normal(4, 1.25, (1, 500)))
+    assert score_cli.diversity_line(result) == f"diversity: not tested ({result.status})"
+    assert result.status != "ok"
+
+
 # -- pandas' default labels, quoted fields, trailing delimiters ------------------------------------
 
 @pytest.mark.parametrize("index", [True, False])
