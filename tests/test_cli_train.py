@@ -69,3 +69,15 @@ def test_bad_remedy_options_are_one_line_exit_2(tmp_path, capsys, argv, named):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and named in err, err
     assert not (tmp_path / "r").exists()
+
+
+def test_no_progress_hides_the_bar_as_ablate_s_does(tmp_path, capsys):
+    # tqdm writes its bar to stderr ("training: ... member-epochs"); --no-progress leaves stderr
+    # without it, the printout on stdout unchanged.
+    argv = ["train", "--seeds", "1", "--epochs", "2", "--draws", "2", "--compile", "no"]
+    assert run_cli(main, [*argv, "--out", str(tmp_path / "a")]) == 0
+    shown = capsys.readouterr()
+    assert run_cli(main, [*argv, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    hidden = capsys.readouterr()
+    assert "member-epochs" in shown.err and "member-epochs" not in hidden.err
+    assert "G's batch mean / std by epoch" in hidden.out

@@ -36,6 +36,7 @@ def add_parser(subparsers) -> None:
                    help=f"noise draws scored per member (default 100, at most {MAX_DRAWS:,})")
     p.add_argument("--out", type=folder("--out"), default=Path("runs") / "train",
                    help="folder for config.json, history.csv and samples.npy (default runs/train)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs), as ablate's")
     p.set_defaults(handler=run)
 
 
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
           + (" (compiled steps: the first epoch includes compiling them, 5-15 s the first time)" if compiled
              else " (eager steps)"))
     print(f"config: {cfg.to_json()}")
-    with progress_bar(cfg.num_epochs * len(seeds), "training") as bar:
+    with progress_bar(cfg.num_epochs * len(seeds), "training", enabled=not args.no_progress) as bar:
         results = train_population(Population([cfg] * len(seeds), seeds), n_draws=args.draws,
                                    device=device, compile=compiled, on_epoch=bar.update)
     step = max(1, cfg.num_epochs // 10)
