@@ -14,6 +14,7 @@ import pytest
 
 from gancheck.config import GANConfig
 from gancheck.runs.plan import Arm, Design
+from gancheck.runs.store import STORE_NAME
 
 #: the repository root: subprocesses run `python -m experiments.ablate` from here
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,3 +67,12 @@ def integrity(store_path: Path) -> str:
         return db.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         db.close()
+
+
+def foreign_database(run_dir: Path) -> None:
+    """An SQLite database that is not a gancheck store, with an index.html beside it: someone
+    else's folder, which a run must refuse and --fresh must not empty."""
+    with sqlite3.connect(run_dir / STORE_NAME) as db:
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    db.close()
+    (run_dir / "index.html").write_text("<p>not ours</p>\n")

@@ -23,7 +23,7 @@ from gancheck.report.collect import CSV_FILES, write_outputs
 from gancheck.runs.driver import RUN_OUTPUTS, run_design
 from gancheck.runs.files import RunLock
 from gancheck.runs.store import STORE_NAME, Store
-from tests.runs.conftest import PYTHON, REPO_ROOT, small_design
+from tests.runs.conftest import PYTHON, REPO_ROOT, foreign_database, small_design
 
 RUN = dict(show_progress=False)
 ABLATE_ARGS = ["--preset", "quick", "--epochs", "1", "--seeds", "1", "--workers", "1", "--no-progress"]
@@ -145,17 +145,10 @@ def _newer_store(run_dir: Path) -> None:
     (run_dir / "summary.csv").write_text("from a newer gancheck\n")
 
 
-def _foreign_database(run_dir: Path) -> None:
-    with sqlite3.connect(run_dir / STORE_NAME) as db:
-        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-    db.close()
-    (run_dir / "index.html").write_text("<p>not ours</p>\n")
-
-
 @pytest.mark.parametrize("prepare, expect", [
     (_user_folder, "no gancheck store"),
     (_newer_store, "written by a newer gancheck"),
-    (_foreign_database, "not a gancheck store"),
+    (foreign_database, "not a gancheck store"),
 ], ids=["user's files", "newer format", "foreign database"])
 def test_fresh_deletes_nothing_in_a_folder_that_is_not_a_run_it_reads(tmp_path, prepare, expect, capsys):
     run_dir = tmp_path / "run"

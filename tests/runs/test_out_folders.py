@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from gancheck.runs import files
 from gancheck.runs.driver import RUN_OUTPUTS, run_design
 from gancheck.runs.files import FolderRefused, RunLock
 from gancheck.runs.store import STORE_NAME, Store
-from tests.runs.conftest import small_design
+from tests.runs.conftest import foreign_database, small_design
 
 #: a small ablation in this process; work never starts (the no_work fixture fails it if it does)
 ABLATE_ARGS = ["--preset", "quick", "--epochs", "1", "--seeds", "1", "--workers", "1", "--no-progress"]
@@ -99,13 +98,6 @@ def _user_files(out: Path) -> None:
     (out / "index.html").write_text("<h1>my home page</h1>\n")
 
 
-def _foreign_database(out: Path) -> None:
-    with sqlite3.connect(out / STORE_NAME) as db:
-        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-    db.close()
-    (out / "index.html").write_text("<p>not ours</p>\n")
-
-
 def _newer_store(out: Path) -> None:
     store = Store(out / STORE_NAME, create=True)
     store.set_meta("format", "gancheck-store-99")
@@ -115,7 +107,7 @@ def _newer_store(out: Path) -> None:
 
 
 @pytest.mark.parametrize("fresh", [True, False], ids=["--fresh", "resume"])
-@pytest.mark.parametrize("prepare", [_user_files, _foreign_database, _newer_store],
+@pytest.mark.parametrize("prepare", [_user_files, foreign_database, _newer_store],
                          ids=["user's files", "foreign database", "newer store"])
 def test_a_refused_run_leaves_no_lock_file(tmp_path, prepare, fresh, capsys, no_work):
     out = tmp_path / "theirs"
