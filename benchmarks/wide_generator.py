@@ -9,8 +9,9 @@ and glibc set up as a run's worker sets them (gancheck.runs.workers.single_threa
 figure is its median of CPU seconds over the rounds, and each ratio is against the first
 variant, from the same rounds. ``--fast-paths off`` switches off the eager trainer's wide-G
 paths (weight gradients written in place, gancheck.gan.stacked.DIRECT_WEIGHT_GRAD_VALUES; the
-per-epoch finite check in two reductions, epoch_record.finite_rows): what the trainer did before
-them, with the same bits. A block size other than the population's changes bits (see
+per-epoch finite check in two reductions, epoch_record.finite_rows; the D steps' batches made in
+one forward pass, GeneratorKind.batches_d_steps): what the trainer did before them, with the
+same bits. A block size other than the population's changes bits (see
 gancheck.gan.population), so it is timed here only to show what it would buy.
 """
 from __future__ import annotations
@@ -25,13 +26,16 @@ import torch
 from gancheck import GANConfig
 from gancheck.gan import epoch_record
 from gancheck.gan import stacked
+from gancheck.gan.generators import GeneratorKind
 from gancheck.gan.population import Population, train_population
 from gancheck.runs.workers import single_thread
 
 
-def _fast_paths(on: bool, saved=(stacked.DIRECT_WEIGHT_GRAD_VALUES, epoch_record.finite_rows)) -> None:
+def _fast_paths(on: bool, saved=(stacked.DIRECT_WEIGHT_GRAD_VALUES, epoch_record.finite_rows,
+                                 GeneratorKind.batches_d_steps)) -> None:
     stacked.DIRECT_WEIGHT_GRAD_VALUES = saved[0] if on else np.iinfo(np.int64).max
     epoch_record.finite_rows = saved[1] if on else (lambda t: torch.isfinite(t).all(dim=1))
+    GeneratorKind.batches_d_steps = saved[2] if on else (lambda kind, cfg: False)
 
 
 def main(argv=None) -> None:

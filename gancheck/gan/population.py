@@ -12,7 +12,9 @@ against its oracle):
   features_backward): the formulas autograd applies, without building a graph every step.
 - Real data never depends on the parameters, so its features are computed as soon as it is
   drawn (gancheck.gan.feed). G does not change during the D steps; the seed regenerates its
-  batch each D step, and so does this (same values), while the batch is still in cache.
+  batch each D step, and so does this (same values), while the batch is still in cache, except
+  where G is wide enough that one forward pass over all the D steps' batches is faster
+  (GeneratorKind.batches_d_steps; the same bits).
 
 Speed (benchmarks/throughput.py; figures in docs/performance.md):
 - Members train in blocks of ``block_size`` (64 on the CPU): a block's per-step tensors stay in
@@ -61,7 +63,7 @@ from gancheck.gan.features import input_backward, input_forward
 from gancheck.gan.generators import generator_kind
 from gancheck.gan.losses import G_LOSSES
 from gancheck.gan.result import TrainResult
-from gancheck.gan.schedules import epoch_learning_rates
+from gancheck.gan.schedules import RateTable
 from gancheck.gan.subnormals import subnormals_flushed
 from gancheck.gan.stacked import (StackedAdam, StackedMLP, bce_sigmoid_backward, flatten_grads, layer_views,
                                   mlp_backward, mlp_forward)
@@ -121,6 +123,9 @@ class StepFunctions:
     ``fake_noise``: instance noise added to G's batch before D sees it, or None. ``d_draws`` /
     ``g_draws``: the step's draws of the active D-input transforms (DInputDraws.step), or None
     when none is active.
+    d_fakes(g_flat, noise) -> G's batches for every D step of an epoch at once, (S, d_steps,
+    minibatch, n), from noise (S, d_steps, minibatch, g_noise_size); None where each D step makes
+    its own (GeneratorKind.batches_d_steps). d_step then takes its batch as ``fake``.
     Neither updates parameters (StackedAdam does). Eager steps write the gradient into the buffer
     they are given and return it; graph-form steps return a new tensor (a compiled graph that
     writes into views of its inputs splits).
@@ -128,6 +133,7 @@ class StepFunctions:
     real_features: Callable
     d_step: Callable
     g_step: Callable
+    d_fakes: Callable | None = None
 
 
 def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None = None,
@@ -163,12 +169,19 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
             real_ws.ws = Workspace()
         return d_features(real, False, None if fused else real_ws.ws)[0]
 
-    def d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise=None, d_draws=None):
+    def d_fakes(g_flat, noise):
+        S, steps = noise.shape[:2]
+        fakes = kind.forward(layer_views(g_flat, g_shapes), noise.reshape(S, steps * m, -1), n,
+                             activation=g_activation, out=get_buffer(ws, "d.fakes", (S, steps * m, n), g_flat))
+        return fakes.view(S, steps, m, n)
+
+    def d_step(g_flat, d_flat, d_grad, real, noise, target, fake_noise=None, d_draws=None, fake=None):
         S = g_flat.shape[0]
         d_layers = layer_views(d_flat, d_shapes)
-        # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
-        fake = kind.forward(layer_views(g_flat, g_shapes), noise, n, fused=fused, activation=g_activation,
-                            out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
+        if fake is None:
+            # The seed regenerates G's batch at every D step (G is fixed meanwhile: same values).
+            fake = kind.forward(layer_views(g_flat, g_shapes), noise, n, fused=fused, activation=g_activation,
+                                out=get_buffer(ws, "d.fake", (S, m, n), g_flat))
         if fake_noise is not None:
             fake = fake + fake_noise
         fake_features = d_features(fake, False, ws)[0]
@@ -206,7 +219,7 @@ def make_steps(cfg: GANConfig, *, compile: bool = False, graph_form: bool | None
                               fused=fused, activation=g_activation)
         return gradient(grads, g_grad), fake, p
 
-    steps = StepFunctions(real_features, d_step, g_step)
+    steps = StepFunctions(real_features, d_step, g_step, d_fakes if not fused and kind.batches_d_steps(cfg) else None)
     if compile:
         allow_recompiles()
         steps = StepFunctions(*(torch.compile(f, dynamic=False) for f in (real_features, d_step, g_step)))
@@ -297,7 +310,7 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
     history = torch.full((E, S, 4), float("nan"), dtype=torch.float64, device=device)
     diverged_at = torch.full((S,), -1, dtype=torch.int64, device=device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
-    rates = _RateTable(population.configs)
+    rates = RateTable(population.configs)
     # D's input transforms (gancheck.gan.d_input): none for most configs, which then skip them.
     transforms = d_input.active(cfg)
     keys = member_keys(population.seeds, device) if transforms else None
@@ -316,9 +329,11 @@ def _train_block(population: Population, steps: StepFunctions, *, n_draws: int, 
                 step_real, d_noise, g_noise = (_by_step(t, compile) for t in (real, inputs.d_noise, inputs.g_noise))
                 # Instance noise is as big as G's output: a copy would cost more than a graph.
                 d_fake_noise, g_fake_noise = _by_step(inputs.d_fake_noise, False), _by_step(inputs.g_fake_noise, False)
+                fakes = None if steps.d_fakes is None else steps.d_fakes(G.flat, inputs.d_noise)
                 for k in range(cfg.d_steps):
                     grad, d_out = steps.d_step(G.flat, D.flat, d_adam.grad, step_real[k], d_noise[k], target,
-                                               _step(d_fake_noise, k), _draws(extra, "d", k))
+                                               _step(d_fake_noise, k), _draws(extra, "d", k),
+                                               fake=None if fakes is None else fakes[:, k])
                     d_adam.step(grad, k)
                 for k in range(cfg.g_steps):
                     grad, g_fake, g_out = steps.g_step(G.flat, g_adam.grad, D.flat, g_noise[k],
@@ -368,22 +383,6 @@ def _step(noise, k: int) -> torch.Tensor | None:
 
 def _draws(extra: d_input.DInputDraws | None, part: str, k: int):
     return None if extra is None else extra.step(part, k)
-
-
-class _RateTable:
-    """Learning rates of every member, computed once per distinct config and epoch (seeds of an
-    arm share them) and spread to the members by one index: no per-member work per epoch."""
-
-    def __init__(self, configs: Sequence[GANConfig]):
-        distinct = list(dict.fromkeys(configs))
-        self.configs = distinct
-        position = {c: i for i, c in enumerate(distinct)}
-        self.index = np.array([position[c] for c in configs])
-
-    def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, S) learning rates of every member for every inner step of ``epoch``, D's and G's."""
-        rates = [epoch_learning_rates(c, epoch) for c in self.configs]
-        return tuple(np.stack([r[i] for r in rates], axis=1)[:, self.index] for i in (0, 1))
 
 
 @torch.no_grad()

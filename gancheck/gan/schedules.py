@@ -7,7 +7,7 @@ The names are declared in gancheck/fields.py (the seed's first).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -76,3 +76,19 @@ def instance_noise_sd(cfg: "GANConfig", epoch: int) -> float:
     """The instance noise's sd at ``epoch`` (0-based): cfg.instance_noise at the first epoch,
     falling linearly to 0 at the last."""
     return cfg.instance_noise * (1.0 - epoch / max(cfg.num_epochs - 1, 1))
+
+
+class RateTable:
+    """Learning rates of every member, computed once per distinct config and epoch (seeds of an
+    arm share them) and spread to the members by one index: no per-member work per epoch."""
+
+    def __init__(self, configs: Sequence[GANConfig]):
+        distinct = list(dict.fromkeys(configs))
+        self.configs = distinct
+        position = {c: i for i, c in enumerate(distinct)}
+        self.index = np.array([position[c] for c in configs])
+
+    def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, S) learning rates of every member for every inner step of ``epoch``, D's and G's."""
+        rates = [epoch_learning_rates(c, epoch) for c in self.configs]
+        return tuple(np.stack([r[i] for r in rates], axis=1)[:, self.index] for i in (0, 1))

@@ -13,6 +13,7 @@ from gancheck import GANConfig
 from gancheck.gan import epoch_record
 from gancheck.gan import stacked
 from gancheck.gan.draws import generator_shapes
+from gancheck.gan.generators import GENERATORS, GeneratorKind
 from gancheck.gan.population import Population, train_population
 from gancheck.gan.stacked import StackedMLP, layer_views
 
@@ -76,7 +77,21 @@ def test_wide_generator_trains_the_same_bits_without_the_fast_paths(monkeypatch,
     fast = _digest(train_population(population, n_draws=100))
     monkeypatch.setattr(stacked, "DIRECT_WEIGHT_GRAD_VALUES", np.iinfo(np.int64).max)
     monkeypatch.setattr(epoch_record, "finite_rows", lambda t: torch.isfinite(t).all(dim=1))
+    monkeypatch.setattr(GeneratorKind, "batches_d_steps", lambda kind, cfg: False)
     assert _digest(train_population(population, n_draws=100)) == fast
+
+
+# By hand: G's layers are (50, H), (H, H), (H, 500); the narrowest product is H * H * minibatch.
+@pytest.mark.parametrize("changes, batched", [
+    (dict(g_hidden_size=200), True),                         # the one-factor design's wide G
+    (dict(), False),                                         # the seed: 5 * 5 * 10 = 250 < 400
+    (dict(g_hidden_size=6), False),                          # 6 * 6 * 10 = 360 < 400
+    (dict(g_hidden_size=6, minibatch_size=12), True),        # 6 * 6 * 12 = 432
+    (dict(g_hidden_size=200, generator="per_value"), False),  # calls as columns: one forward per D step
+])
+def test_d_steps_share_one_forward_pass_only_where_every_layer_is_blas(changes, batched):
+    cfg = GANConfig(**changes)
+    assert GENERATORS[cfg.generator].batches_d_steps(cfg) is batched
 
 
 def test_wide_generator_benchmark_times_every_variant():
