@@ -4,7 +4,6 @@ Rerunning the same command resumes: finished members are kept, the rest are trai
 """
 from __future__ import annotations
 
-import math
 import shlex
 import sys
 from dataclasses import dataclass
@@ -16,9 +15,10 @@ from typing import Sequence
 # traceback, and never lost. Worker processes re-import this module as they start, so keeping
 # it light also starts them faster.
 from gancheck.cli import (MAX_EPOCHS, MAX_SEEDS, ArgumentParser, UsageError, device_option, exit_with, folder,
-                          positive_int, sigint_deferred)
+                          positive_int, sigint_deferred, target_option)
 # A run stores its target within TARGET_BOUND (the report refuses a store outside it), so --target
-# is held to it before any training. target_dist is light (numpy only), as these imports must be.
+# is held to it before any training (target_option). target_dist is light (numpy only), as these
+# imports must be.
 from gancheck.target_dist import TARGET_BOUND
 
 #: Exit status of a run stopped by its machine (full disk, read-only folder, lost Dask cluster),
@@ -117,28 +117,6 @@ def _dashed_seeds_joined(argv: Sequence[str]) -> list[str]:
             word = f"--seeds={rest.pop(0)}"
         joined.append(word)
     return joined
-
-
-def target_option(text: str) -> str:
-    """--target: a spec every arm can be trained on, judged against and stored with, checked
-    while parsing (before any folder is made): it parses, its sd is finite (the verdicts' bands
-    are in target sds), and its mean and sd lie within the bounds a run's provenance is read
-    with (TARGET_BOUND). Returned as given; the designs parse it again."""
-    from gancheck.targets import TargetError, parse
-    try:
-        law = parse(text)
-    except TargetError as exc:
-        raise UsageError(f"--target={text!r}: {' '.join(exc.why.split())}") from None
-    # A normal's own parameters, as GANConfig stores them (its variance overflows for a huge scale).
-    mean, sd = law.normal_parameters if law.is_normal else (law.mean, law.std)
-    if not math.isfinite(sd):
-        raise UsageError(f"--target={text!r}: its sd is not finite; a run judges every generator in units "
-                         "of the target's sd")
-    if not (-TARGET_BOUND < mean < TARGET_BOUND and 0 < sd < TARGET_BOUND):
-        raise UsageError(f"--target={text!r}: its mean is {mean:g} and its sd {sd:g}; a run needs the mean "
-                         f"between -{TARGET_BOUND:g} and {TARGET_BOUND:g} and the sd between 0 and "
-                         f"{TARGET_BOUND:g} (exclusive)")
-    return text
 
 
 #: The most local worker processes --workers takes, per core this process may use. Each worker

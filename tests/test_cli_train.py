@@ -63,6 +63,9 @@ def test_train_takes_a_target(tmp_path, capsys):
     (["--target", "binom(n=5, p=0.5)"], "--target='binom(n=5, p=0.5)'"),
     (["--target", "norm(loc=4, scale=1+1)"], "--target='norm(loc=4, scale=1+1)'"),
     (["--target", "nosuch(a=1)"], "--target='nosuch(a=1)'"),
+    # scipy: t with df <= 2 has an infinite variance; draws are judged in target sds
+    (["--target", "t(df=0.5)"], "--target='t(df=0.5)': its sd is not finite"),
+    (["--target", "norm(loc=1e13, scale=1)"], "--target='norm(loc=1e13, scale=1)': its mean is 1e+13"),
 ])
 def test_bad_remedy_options_are_one_line_exit_2(tmp_path, capsys, argv, named):
     code = run_cli(main, ["train", "--seeds", "1", "--epochs", "1", "--out", str(tmp_path / "r"), *argv])

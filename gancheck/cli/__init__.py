@@ -85,6 +85,32 @@ def folder(option: str) -> Callable[[str], Path]:
     return parse
 
 
+def target_option(text: str) -> str:
+    """--target (ablate's and train's): a spec a generator can be trained on, judged against and
+    stored with, checked while parsing (before any folder is made): it parses, its sd is finite
+    (the verdicts' bands and the spread across draws are in target sds), and its mean and sd lie
+    within the bounds a run's provenance is read with (TARGET_BOUND). Returned as given; the
+    config parses it again."""
+    import math
+
+    from gancheck.target_dist import TARGET_BOUND
+    from gancheck.targets import TargetError, parse
+    try:
+        law = parse(text)
+    except TargetError as exc:
+        raise UsageError(f"--target={text!r}: {' '.join(exc.why.split())}") from None
+    # A normal's own parameters, as GANConfig stores them (its variance overflows for a huge scale).
+    mean, sd = law.normal_parameters if law.is_normal else (law.mean, law.std)
+    if not math.isfinite(sd):
+        raise UsageError(f"--target={text!r}: its sd is not finite; every generator is judged in units "
+                         "of the target's sd")
+    if not (-TARGET_BOUND < mean < TARGET_BOUND and 0 < sd < TARGET_BOUND):
+        raise UsageError(f"--target={text!r}: its mean is {mean:g} and its sd {sd:g}; a run needs the mean "
+                         f"between -{TARGET_BOUND:g} and {TARGET_BOUND:g} and the sd between 0 and "
+                         f"{TARGET_BOUND:g} (exclusive)")
+    return text
+
+
 def device_option(option: str) -> Callable[[str], str]:
     """An argparse type for a torch device word (cpu, cuda, cuda:N, auto): one usable here is
     returned as given; an unusable one is refused while parsing, naming ``option``."""

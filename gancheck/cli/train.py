@@ -10,7 +10,7 @@ import argparse
 import io
 from pathlib import Path
 
-from gancheck.cli import MAX_EPOCHS, MAX_SEEDS, UsageError, device_option, folder, positive_int
+from gancheck.cli import MAX_EPOCHS, MAX_SEEDS, UsageError, device_option, folder, positive_int, target_option
 from gancheck.fields import BY_NAME, FIELDS, ConfigError, brought_along
 from gancheck.gan.engine import COMPILE_CHOICES
 
@@ -60,6 +60,8 @@ def _add_field_options(p: argparse.ArgumentParser) -> None:
                            help=_field_help(f))
         else:
             kind = {int: positive_int(f.flag, most=MOST.get(f.name)), float: float, str: str}[f.type]
+            if f.name == "target":
+                kind = target_option  # judged in target sds: a spec without a finite sd is refused
             metavar = "{" + ",".join(f.names) + "}" if f.choices else {int: "N", float: "X", str: "SPEC"}[f.type]
             p.add_argument(f.flag, dest=f.name, type=kind, default=None, help=_field_help(f), metavar=metavar)
 
