@@ -134,7 +134,8 @@ _DAMAGED_ARCHIVE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplement
                     EOFError, OSError, ValueError)
 
 
-def read_npz(path: Path, key: str | None, admit: Admit | None = None) -> tuple[np.ndarray, str]:
+def read_npz(path: Path, key: str | None, admit: Admit | None = None,
+             key_option: str | None = "--key") -> tuple[np.ndarray, str]:
     """The array named ``key`` in a .npz archive (the only one when ``key`` is None), and its key."""
     try:
         archive = zipfile.ZipFile(path)
@@ -146,7 +147,7 @@ def read_npz(path: Path, key: str | None, admit: Admit | None = None) -> tuple[n
         with archive:
             members = {name[:-4]: info for info in archive.infolist()
                        if (name := info.filename).endswith(".npy")}
-            key = _choose_key(path, key, members)
+            key = _choose_key(path, key, members, key_option)
             info = members[key]
             with archive.open(info) as handle:
                 # file_size is the uncompressed size the archive declares: read_npy checks the
@@ -163,13 +164,14 @@ def _damaged(path: Path, exc: BaseException) -> UsageError:
     return UsageError(f"{path}: damaged or unsupported .npz archive ({type(exc).__name__}: {what})")
 
 
-def _choose_key(path: Path, key: str | None, members: dict) -> str:
+def _choose_key(path: Path, key: str | None, members: dict, key_option: str | None) -> str:
     if not members:
         raise UsageError(f"{path}: the archive holds no arrays")
     known = ", ".join(sorted(members))
     if key is None:
         if len(members) > 1:
-            raise UsageError(f"{path}: holds several arrays ({known}): choose one with --key")
+            how = f"choose one with {key_option}" if key_option else "give an archive that holds one"
+            raise UsageError(f"{path}: holds several arrays ({known}): {how}")
         return next(iter(members))
     if key not in members:
         raise UsageError(f"{path}: no array {key!r} (--key); the archive holds: {known}")

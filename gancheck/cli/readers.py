@@ -61,14 +61,17 @@ def _no_admit(source: str, rows: int, columns: int, named: bool) -> None:
 
 
 def read_table(path: str, *, key: str | None = None, header: str = "auto",
-               columns: Sequence[str] | None = None, admit: Admit = _no_admit) -> Table:
-    """Read ``path`` (or standard input for "-"), keeping only ``columns`` when given."""
+               columns: Sequence[str] | None = None, admit: Admit = _no_admit,
+               key_option: str | None = "--key") -> Table:
+    """Read ``path`` (or standard input for "-"), keeping only ``columns`` when given.
+    ``key_option``: the option that picks an .npz archive's array, named when one must be
+    picked (None: this file has no such option, and must hold one array)."""
     if key is not None and not path.lower().endswith(".npz"):
         raise UsageError(f"{path}: --key applies to .npz archives only")
     if path == STDIN:
         table = _read_stdin(header, columns, admit)
     else:
-        table = _read_path(Path(path), key, header, columns, admit)
+        table = _read_path(Path(path), key, header, columns, admit, key_option)
     return table
 
 
@@ -80,7 +83,7 @@ def _array_admit(admit: Admit, source: str, columns) -> Callable[[tuple], None]:
     return check
 
 
-def _read_path(path: Path, key, header, columns, admit: Admit) -> Table:
+def _read_path(path: Path, key, header, columns, admit: Admit, key_option: str | None) -> Table:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UsageError(f"{path}: unsupported file type {path.suffix!r} "
@@ -94,7 +97,7 @@ def _read_path(path: Path, key, header, columns, admit: Admit) -> Table:
             array = npyfiles.read_npy_file(path, _array_admit(admit, source, columns))
             return _array_table(array, source, path.stem, columns)
         if suffix == ".npz":
-            array, key = npyfiles.read_npz(path, key, _array_admit(admit, source, columns))
+            array, key = npyfiles.read_npz(path, key, _array_admit(admit, source, columns), key_option)
             return _array_table(array, f"{path}[{key}]", key, columns)
         if suffix == ".parquet":
             return _read_parquet(path, columns, admit)

@@ -31,7 +31,7 @@ def read(args) -> np.ndarray | None:
     if path == readers.STDIN and args.path == readers.STDIN:
         raise UsageError(f"{OPTION} -: standard input already holds the samples to score")
     try:
-        table = readers.read_table(path, admit=_admit)
+        table = readers.read_table(path, admit=_admit, key_option=None)  # --key picks the scored file's array
     except UsageError as exc:
         raise UsageError(f"{OPTION} {exc}") from None
     rows, columns = table.values.shape

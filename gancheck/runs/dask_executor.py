@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from gancheck.runs.plan import Task
+from gancheck.runs.store_errors import one_line
 from gancheck.runs.task import run_task
 from gancheck.runs.workers import default_workers, single_thread
 
@@ -136,11 +137,11 @@ def connect(address: str) -> Iterator:
             try:
                 client = distributed.Client(spec.address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
             except ValueError as exc:  # distributed's own check of the address's form
-                raise ValueError(f"--dask={address!r}: not a scheduler address ({_one_line(exc)}); "
+                raise ValueError(f"--dask={address!r}: not a scheduler address ({one_line(exc)}); "
                                  "expected tcp://HOST:PORT, local or local:N") from None
             except (OSError, TimeoutError) as exc:
                 raise ValueError(f"--dask={address!r}: no Dask scheduler answered within "
-                                 f"{CONNECT_TIMEOUT_S} s ({_one_line(exc)})") from None
+                                 f"{CONNECT_TIMEOUT_S} s ({one_line(exc)})") from None
         yield client
     finally:
         if client is not None:
@@ -163,10 +164,6 @@ def _close_local(cluster) -> None:
         cluster.sync(close_workers)
     finally:
         cluster.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def cluster_workers(address: str) -> int:
@@ -271,11 +268,11 @@ def _as_completed(client, futures: dict, address: str, progress: Progress) -> It
             except (CancelledError, distributed.comm.CommClosedError) as exc:
                 # Not ours: nothing is cancelled by this run before the loop ends. (An OSError a
                 # task itself raised is the task's: it propagates as is.)
-                why = getattr(exc, "reason", None) or _one_line(exc)  # e.g. scheduler-connection-lost
+                why = getattr(exc, "reason", None) or one_line(exc)  # e.g. scheduler-connection-lost
                 raise ClusterLost(f"--dask={address!r}: lost the Dask scheduler ({why})") from None
             except distributed.KilledWorker as exc:
                 raise ClusterLost(f"--dask={address!r}: a task killed every worker that ran it "
-                                  f"(out of memory?): {_one_line(exc)}") from None
+                                  f"(out of memory?): {one_line(exc)}") from None
             progress(task.member_epochs)
             yield task, records
 
@@ -286,7 +283,7 @@ def _check_workers(client, address: str, no_workers_since: float | None) -> floa
     try:
         workers = client.nthreads()
     except (OSError, TimeoutError, CancelledError) as exc:
-        raise ClusterLost(f"--dask={address!r}: lost the Dask scheduler ({_one_line(exc)})") from None
+        raise ClusterLost(f"--dask={address!r}: lost the Dask scheduler ({one_line(exc)})") from None
     if workers:
         return None
     now = time.monotonic()

@@ -101,3 +101,17 @@ def test_an_oversized_reference_or_two_standard_inputs_is_one_line(tmp_path, rng
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--reference" in err and "at most" in err
     code, out, err = run(["score", "-", "--reference", "-"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--reference -" in err
+
+
+def test_a_reference_archive_of_several_arrays_does_not_point_at_key(tmp_path, rng, capsys):
+    # --key picks the scored file's array, so it cannot choose the reference's: the message says
+    # what to give instead. A one-array reference archive is read as any other.
+    gen, several, one = tmp_path / "gen.csv", tmp_path / "several.npz", tmp_path / "one.npz"
+    np.savetxt(gen, rng.normal(4, 1.25, 50))
+    np.savez(several, a=rng.normal(4, 1.25, 80), b=rng.normal(4, 1.25, 80))
+    np.savez(one, real=rng.normal(4, 1.25, 80))
+    code, out, err = run(["score", gen, "--reference", several], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "--reference" in err and "several arrays (a, b)" in err and "--key" not in err
+    code, out, _ = run(["score", gen, "--reference", one, "--format", "csv"], capsys)
+    assert code == 0 and out.count("\n") == 1 + len(two_sample.NAMES)
