@@ -11,7 +11,10 @@ folder, with the rights of whoever runs gancheck. So every write goes through th
   and renamed over it: rename replaces a link, never its target;
 - SQLite opens files by name and follows links itself, so the store and its companion files
   (-wal, -shm, -journal) are checked to be plain files, or absent, before it opens them, and the
-  store is created here (O_EXCL) so that SQLite only ever opens an existing file.
+  store is created here (O_EXCL) so that SQLite only ever opens an existing file. A store opened
+  only to read may have other names (a backup made with hard links, as ``cp -al`` or rsync's
+  ``--link-dest`` make them): reading it writes nothing to it. Its companions may not, since even
+  a reader writes SQLite's shared-memory file.
 
 The run folder itself may be a link (``reports/latest -> reports/2026-05-01``): the user named
 it, and everything is written inside the folder it leads to.
@@ -42,12 +45,13 @@ def refuse_link(path: Path) -> None:
                           "through a link: remove it, or choose another folder")
 
 
-def check_plain(path: Path, info: os.stat_result) -> None:
+def check_plain(path: Path, info: os.stat_result, *, other_names: bool = False) -> None:
     """The opened file must be a regular file with one name: a hard link would make a write reach
-    a file elsewhere (a FIFO or a device is refused too)."""
+    a file elsewhere (a FIFO or a device is refused too). ``other_names``: a file only read may
+    have other names."""
     if not stat.S_ISREG(info.st_mode):
         raise LinkRefused(f"{path}: not a plain file; a run writes only its own plain files")
-    if info.st_nlink > 1:
+    if info.st_nlink > 1 and not other_names:
         raise LinkRefused(f"{path}: has {info.st_nlink} hard links; a run never writes a file "
                           "that also has a name elsewhere: remove it, or choose another folder")
 
@@ -89,8 +93,9 @@ def create_temp(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"{path.parent}: cannot pick a temporary name")
 
 
-def check_sqlite_files(path: Path) -> None:
-    """The store and its companion files are plain files with one name, or absent."""
+def check_sqlite_files(path: Path, *, reading: bool = False) -> None:
+    """The store and its companion files are plain files with one name, or absent; ``reading``
+    (opened read-only): the store itself may have other names."""
     path = Path(path)
     for name in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
         refuse_link(name)
@@ -98,7 +103,7 @@ def check_sqlite_files(path: Path) -> None:
             info = os.lstat(name)
         except FileNotFoundError:
             continue
-        check_plain(name, info)
+        check_plain(name, info, other_names=reading and name == path)
 
 
 def prepare_sqlite(path: Path) -> None:

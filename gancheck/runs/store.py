@@ -133,7 +133,8 @@ class Store:
         if os.path.isdir(self.path):
             raise StoreError(f"{self.path}: cannot open store (it is a folder)")
         try:
-            check_sqlite_files(self.path)  # also for reading: SQLite creates -wal/-shm beside it
+            # Also for reading: SQLite creates and writes -wal/-shm beside it.
+            check_sqlite_files(self.path, reading=not create)
             if create:
                 prepare_sqlite(self.path)
         except OSError as exc:

@@ -245,3 +245,21 @@ def test_report_refuses_a_linked_store_in_one_line(tmp_path, finished_run, capsy
     (run_dir / STORE_NAME).symlink_to(finished_run / STORE_NAME)
     assert run_cli(gancheck_cli.main, ["report", str(run_dir), "--out", str(tmp_path / "out")]) == 2
     assert "symbolic link" in _one_line(capsys.readouterr().err)
+
+
+def test_a_backup_made_of_hard_links_is_reported_and_its_original_untouched(tmp_path, finished_run, capsys):
+    # A snapshot as `cp -al` or rsync --link-dest makes it: every file a second name of the
+    # original's. Reading the store writes nothing to it, so the report reads it; the report's
+    # own files replace their names in the snapshot, so the original run keeps its bytes.
+    original = tmp_path / "original"
+    shutil.copytree(finished_run, original)
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(original, snapshot, copy_function=os.link)
+    assert os.stat(snapshot / STORE_NAME).st_nlink == 2
+    before = _snapshot(tmp_path, snapshot)
+    assert run_cli(gancheck_cli.main, ["report", str(snapshot)]) == 0, capsys.readouterr().err
+    assert (snapshot / "index.html").stat().st_size > 0
+    assert _snapshot(tmp_path, snapshot) == before   # the original (and everything else) as it was
+    # Training into it would write the store: still refused, naming the hard links.
+    assert run_cli(ablate.main, [*ABLATE_ARGS, "--out", str(snapshot)]) == 2
+    assert "hard links" in _one_line(capsys.readouterr().err)
