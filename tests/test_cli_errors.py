@@ -114,6 +114,11 @@ GANCHECK_CASES = [
      ["--draws='99999999999999999999'", "at most 10,000"]),
     (["train", "--draws", "10001", "--seeds", "1", "--epochs", "1", "--out", "{out}/t"],
      ["--draws='10001'", "at most 10,000"]),
+    # Within each limit, but the kept draws would not fit: 100,000 x 10,000 x 500 values at 16
+    # bytes (train.DRAW_VALUE_BYTES) is 8e12 bytes, 7,450.6 GiB by hand. Only the parameters
+    # (1.3 GB) were counted before.
+    (["train", "--draws", "10000", "--seeds", "100000", "--epochs", "1", "--out", "{out}/t"],
+     ["--draws='10000'", "10,000 draws of 500 values", "100,000 seed(s)", "7,450.6 GiB"]),
     (["score", "{file}.npy"], ["{file}.npy"]),                       # PATH that does not exist
     (["score", "{file}"], ["{file}", "unsupported file type"]),      # PATH of no known type
     (["score", "{samples}", "--mean", "x"], ["--mean", "'x'"]),

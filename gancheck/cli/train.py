@@ -107,22 +107,34 @@ def build_config(args: argparse.Namespace):
         raise UsageError(f"{option}={exc.value!r}: {exc.why}") from None
 
 
-def _check_memory(need: int, cfg, args: argparse.Namespace) -> None:
-    """Refuse, before any work, a run whose parameters alone would not fit in this machine's memory."""
+#: Bytes each kept draw value takes at least: every member's draws as float64 in its result, and
+#: again stacked for samples.npy.
+DRAW_VALUE_BYTES = 16
+
+
+def _check_memory(parameters: int, cfg, args: argparse.Namespace) -> None:
+    """Refuse, before any work, a run whose parameters (``parameters`` bytes) or kept draws alone
+    would not fit in this machine's memory, naming the option that makes them so big."""
     import os
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return  # unknown here: torch's own allocation error is still turned into one line
-    if need > total:
-        # Name the size the user gave (the hidden or the noise size), else the seed count.
-        given = [(f.flag, getattr(args, f.name)) for f in (BY_NAME["g_hidden_size"], BY_NAME["g_input_size"])
-                 if getattr(args, f.name) is not None]
-        option, value = given[0] if given else ("--seeds", args.seeds)
-        raise UsageError(f"{option}='{value}': training {args.seeds} seed(s) at hidden size {cfg.g_hidden_size} "
-                         f"and noise size {cfg.g_input_size} needs at "
-                         f"least {need / 2**30:,.1f} GiB of memory for the parameters alone; this machine has "
-                         f"{total / 2**30:,.1f} GiB")
+    draws = DRAW_VALUE_BYTES * args.seeds * args.draws * cfg.g_output_size
+    if parameters + draws <= total:
+        return
+    if draws > parameters:
+        raise UsageError(f"--draws='{args.draws}': keeping {args.draws:,} draws of {cfg.g_output_size} values for "
+                         f"each of {args.seeds:,} seed(s) needs at least {draws / 2**30:,.1f} GiB of memory; this "
+                         f"machine has {total / 2**30:,.1f} GiB")
+    # Name the size the user gave (the hidden or the noise size), else the seed count.
+    given = [(f.flag, getattr(args, f.name)) for f in (BY_NAME["g_hidden_size"], BY_NAME["g_input_size"])
+             if getattr(args, f.name) is not None]
+    option, value = given[0] if given else ("--seeds", args.seeds)
+    raise UsageError(f"{option}='{value}': training {args.seeds} seed(s) at hidden size {cfg.g_hidden_size} "
+                     f"and noise size {cfg.g_input_size} needs at "
+                     f"least {parameters / 2**30:,.1f} GiB of memory for the parameters alone; this machine has "
+                     f"{total / 2**30:,.1f} GiB")
 
 
 def run(args: argparse.Namespace) -> int:
