@@ -140,15 +140,60 @@ class EpochFeed:
 DEVICE_DRAW_VALUES = 2 ** 27
 
 
+def _what_each_draws(seeds: Sequence[int], columns: dict[str, torch.Tensor]) -> list[tuple]:
+    """What each member's draws are a function of: its seed and its philox_draws.member_columns
+    (its target's location and scale, its noise), on the host. Arms of one population share
+    seeds, so a population often holds the same draws several times."""
+    values = {name: column.reshape(-1).tolist() for name, column in sorted(columns.items())}
+    return [(seed, *(column[s] for column in values.values())) for s, seed in enumerate(seeds)]
+
+
+@dataclass
+class _Chunk:
+    """Members lo .. hi - 1 of a PhiloxFeed, drawn in one call: the keys and columns of the rows
+    drawn, and, where members of the chunk draw the same numbers, which row each member takes."""
+    lo: int
+    hi: int
+    keys: torch.Tensor
+    columns: dict[str, torch.Tensor]
+    kinds: frozenset
+    inverse: torch.Tensor | None  # None: one row per member
+
+    @classmethod
+    def of(cls, configs: Sequence[GANConfig], draws: Sequence[tuple], lo: int, hi: int, keys: torch.Tensor,
+           columns: dict[str, torch.Tensor]) -> "_Chunk":
+        """``draws``: what each member's draws depend on (_what_each_draws); members
+        with equal ones share a row."""
+        first: dict[tuple, int] = {}
+        for s in range(lo, hi):
+            first.setdefault(draws[s], s)
+        kinds = frozenset(configs[s].noise for s in first.values())
+        if len(first) == hi - lo:
+            return cls(lo, hi, keys[lo:hi], {name: c[lo:hi] for name, c in columns.items()}, kinds, None)
+        rows = torch.tensor(list(first.values()), device=keys.device)
+        row_of = {key: i for i, key in enumerate(first)}
+        inverse = torch.tensor([row_of[draws[s]] for s in range(lo, hi)], device=keys.device)
+        return cls(lo, hi, keys[rows], {name: c[rows] for name, c in columns.items()}, kinds, inverse)
+
+    def put(self, target: torch.Tensor, values: torch.Tensor) -> None:
+        """Write the chunk's drawn ``values`` (one per row) into its members' part of ``target``."""
+        if self.inverse is None:
+            target[self.lo:self.hi] = values
+        else:
+            torch.index_select(values, 0, self.inverse, out=target[self.lo:self.hi])
+
+
 class PhiloxFeed:
     """Iterates over epochs like EpochFeed, drawing with Philox on the training device.
 
     Members are drawn ``chunk`` at a time (on the CPU: the whole block; elsewhere: as many as
-    DEVICE_DRAW_VALUES allows). Real data is always turned into features here (``featurised``). A member's values
-    do not depend on its chunk (philox_draws), so neither on its company nor on the device, bit
+    DEVICE_DRAW_VALUES allows); members of a chunk that draw the same numbers (the same seed,
+    target and noise) are drawn once, and the features of their real data computed once. Real
+    data is always turned into features here (``featurised``). A member's values do not depend
+    on its chunk (philox_draws), so neither on its company nor on the device, bit
     for bit for uniforms; normals to within the float rounding of log, cos and sin across devices.
     No host synchronisation: the epoch travels to the draws as a device tensor. ``compile`` runs
-    the draws through torch.compile (one graph per chunk size). A returned EpochInputs is valid
+    the draws through torch.compile (one graph per number of rows drawn). A returned EpochInputs is valid
     until the next call to ``next()``.
     """
 
@@ -159,7 +204,8 @@ class PhiloxFeed:
         S, m, w, n = len(seeds), cfg.minibatch_size, cfg.g_noise_size, cfg.g_output_size
         self.device, self.dtype, self.epochs, self.real_features = torch.device(device), dtype, epochs, real_features
         self.keys = member_keys(seeds, self.device)
-        self.columns = philox_draws.member_columns(configs, self.device, dtype)
+        host_columns = philox_draws.member_columns(configs, "cpu", dtype)
+        self.columns = {name: column.to(self.device) for name, column in host_columns.items()}
         self.law = real_law(cfg, dtype, self.device)  # the target is part of the shape: one for all
         if chunk is None:
             # On the CPU the whole block in one call: one compiled graph per block size rather
@@ -169,7 +215,8 @@ class PhiloxFeed:
             # depend on its chunk, bit for bit.
             per_member = cfg.d_steps * m * max(n, w)
             chunk = S if self.device.type == "cpu" else max(1, DEVICE_DRAW_VALUES // per_member)
-        self._chunks = [(lo, min(lo + chunk, S), frozenset(c.noise for c in configs[lo:lo + chunk]))
+        draws = _what_each_draws(seeds, host_columns)
+        self._chunks = [_Chunk.of(configs, draws, lo, min(lo + chunk, S), self.keys, self.columns)
                         for lo in range(0, S, chunk)]
         if compile:
             from gancheck.gan.engine import allow_recompiles
@@ -192,13 +239,14 @@ class PhiloxFeed:
         if self._turn >= self.epochs:
             raise ValueError(f"PhiloxFeed: all {self.epochs} epochs were drawn already")
         step, sd, out = self._steps[self._turn], self._sds[self._turn], self._inputs
-        for lo, hi, kinds in self._chunks:
-            columns = {name: column[lo:hi] for name, column in self.columns.items()}
-            draws = self._draw(self.cfg, self.keys[lo:hi], columns, kinds, step, sd, self.dtype, self.law)
-            out.real[lo:hi] = self.real_features(draws.real)
-            out.d_noise[lo:hi], out.g_noise[lo:hi] = draws.d_noise, draws.g_noise
+        for chunk in self._chunks:
+            draws = self._draw(self.cfg, chunk.keys, chunk.columns, chunk.kinds, step, sd, self.dtype, self.law)
+            chunk.put(out.real, self.real_features(draws.real))
+            chunk.put(out.d_noise, draws.d_noise)
+            chunk.put(out.g_noise, draws.g_noise)
             if out.d_fake_noise is not None:
-                out.d_fake_noise[lo:hi], out.g_fake_noise[lo:hi] = draws.d_fake_noise, draws.g_fake_noise
+                chunk.put(out.d_fake_noise, draws.d_fake_noise)
+                chunk.put(out.g_fake_noise, draws.g_fake_noise)
         self._turn += 1
         return out
 

@@ -79,6 +79,25 @@ def test_a_member_draws_the_same_alone_in_a_block_of_three_and_in_any_chunk():
                 assert torch.equal(one_chunk[epoch][name][2 - s], together[epoch][name][s]), (s, epoch, name)
 
 
+def test_members_that_draw_alike_are_drawn_once_and_each_gets_its_own_values():
+    # Three arms on seeds 5 and 6, one of them on normal noise: four distinct draws among six
+    # members (oracle: each member's feed alone). Members of other targets never share.
+    configs = [MIXED, MIXED, MIXED.replace(lr_schedule="constant"), MIXED.replace(lr_schedule="constant"),
+               MIXED.replace(noise="normal"), MIXED.replace(noise="normal", data_mean=2.0)]
+    seeds = [5, 6, 5, 6, 5, 5]
+    feed = _feed(configs, seeds, 2)
+    (chunk,) = feed._chunks
+    assert chunk.keys.shape[0] == 4 and chunk.inverse.tolist() == [0, 1, 0, 1, 2, 3]
+    together = _epochs(feed, 2)
+    for s in range(len(seeds)):
+        alone = _epochs(_feed(configs[s:s + 1], seeds[s:s + 1], 2), 2)
+        for epoch in range(2):
+            for name in FIELDS:
+                assert torch.equal(alone[epoch][name][0], together[epoch][name][s]), (s, epoch, name)
+    # In chunks, members share only within their chunk: [5, 6, 5] draws 2 rows, [6, 5, 5] 3.
+    assert [c.keys.shape[0] for c in _feed(configs, seeds, 2, chunk=3)._chunks] == [2, 3]
+
+
 @pytest.mark.slow
 def test_philox_feed_compiled_draws_equal_eager_draws_and_ignore_the_company():
     pytest.importorskip("torch._inductor")
