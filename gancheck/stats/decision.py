@@ -4,9 +4,11 @@ The first rule that holds names the generator:
 
 1. ``diverged``: its output holds NaN or inf (or values too large to square), or the caller says
    training diverged. No test: a fact about the output.
-2. ``stuck``: nearly constant output: a draw is constant, or the median within-draw sd is below
-   STUCK_SD_SHARE of the target sd (1%). A narrow but working generator is a scale error (rule
-   5), not stuck.
+2. ``stuck``: nearly constant output: the median within-draw sd is below STUCK_SD_SHARE of the
+   target sd (1%), or a draw is constant where chance could not make it so (rounded data make
+   small draws constant by chance: constant_draws_pvalue; such draws leave the generator
+   undecided, since they cannot be tested). A narrow but working generator is a scale error
+   (rule 5), not stuck.
 3. ``collapsed``: the fixed share of its output (variance fixed per coordinate across draws) is
    shown above the tolerance's collapse share.
 4. ``memorised``: partial memorisation: the fixed share shown above the tolerance's fixed share
@@ -41,8 +43,9 @@ cases, by construction, at any K and n):
   so a normal generator of the wrong scale is misnamed wrong_shape in at most alpha / 5 of cases
   (at alpha itself, 9 of 200 sd-1.3 controls were), while heavy tails, whose shape tests give
   p-values near 0, are still named.
-- Rules 1 and 2 are not tests: a perfect generator never emits NaN, and its within-draw sd is not
-  below 1% of the target's at n >= 3 except with negligible probability.
+- Rules 1 and 2 are not tests: a perfect generator never emits NaN, its within-draw sd is not
+  below 1% of the target's at n >= 3 except with negligible probability, and its draws are
+  constant as often as chance makes them with probability under STUCK_CHANCE (1e-6).
 Each test's own level holds as stated in gancheck.stats.criteria (t on K - 1 df over per-draw
 statistics), gancheck.stats.diversity (F test of the fixed share) and gancheck.stats.repeats.
 
@@ -65,6 +68,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from scipy import special, stats
 
 from gancheck.stats import gof
 from gancheck.stats.comparisons import holm
@@ -93,14 +97,17 @@ class Decision:
 
 def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None, judged: pd.DataFrame,
            within_sd: float, std: float, tolerance: Tolerance, alpha: float,
-           diverged: bool = False, broken: str | None = None, shape: str = "normality") -> Decision:
+           diverged: bool = False, broken: str | None = None, shape: str = "normality",
+           constant_by_chance: float = 0.0) -> Decision:
     """The outcome of one generator (module docstring for the rules).
 
     criteria: the band tests (None when the draws could not be tested); div: diversity's result;
     judged: judge()'s table; within_sd: median within-draw sd; broken: why the draws could not be
     tested, if they could not (NaN and inf are ``diverged``, a constant sample ``stuck``);
     shape: what the shape tests test, in words (a target other than a normal: "the target's
-    shape", read by the skewness and kurtosis tests against the target's own).
+    shape", read by the skewness and kurtosis tests against the target's own);
+    constant_by_chance: where some draws are constant, constant_draws_pvalue() when it is at
+    least STUCK_CHANCE (then they do not make the generator stuck), else 0.
     """
     found = detected(judged, alpha)
     if diverged or broken in ("non-finite values", "values too large"):
@@ -108,8 +115,12 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
     if np.isfinite(within_sd) and within_sd < STUCK_SD_SHARE * std:
         return Decision("stuck", f"the output is nearly constant (median within-draw sd "
                                  f"{within_sd:.3g}, below {STUCK_SD_SHARE:.0%} of the target sd)", True)
-    if broken == "constant sample":
+    if broken == "constant sample" and not constant_by_chance:
         return Decision("stuck", "a noise draw's output is constant (every value the same)", True)
+    if broken == "constant sample":
+        return Decision("undecided", "the draws cannot be judged: some are constant, as often as chance "
+                                     "makes a draw constant at the data's resolution "
+                                     f"(p = {constant_by_chance:.3g})", found)
     if broken is not None or criteria is None or div is None:
         return Decision("undecided", f"the draws cannot be judged ({broken})", found)
     by_name = {c.criterion: c for c in criteria}
@@ -156,19 +167,51 @@ def decide_on_draws(draws, *, judged: pd.DataFrame, div: DiversityResult | None,
     broken draws, take the within-draw sd, run the band tests (``bands`` of the finite (K, n)
     draws), then the decision list. Returns the decision and the band tests' table."""
     broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
-    tests, within_sd = None, float("nan")
+    tests, within_sd, by_chance = None, float("nan"), 0.0
     if broken is None or broken == gof.CONSTANT:
         x = np.asarray(draws, dtype=float)
         sds = x.std(axis=1, ddof=1)
         within_sd = float(np.median(sds))
         if broken is None and (sds == 0).any():
             broken = gof.CONSTANT
+            p = constant_draws_pvalue(x, sds == 0)
+            by_chance = p if p >= STUCK_CHANCE else 0.0
         if broken is None:
             tests = bands(x)
     decision = decide(criteria=tests, div=div, judged=judged, within_sd=within_sd, std=std,
-                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken, shape=shape)
+                      tolerance=tolerance, alpha=alpha, diverged=diverged, broken=broken, shape=shape,
+                      constant_by_chance=by_chance)
     table = pd.DataFrame([vars(t) for t in tests] if tests else [], columns=list(CRITERIA_COLUMNS))
     return decision, table
+
+
+#: A constant draw makes a generator stuck unless chance makes that many constant draws with at
+#: least this probability (constant_draws_pvalue): negligible, so rule 2 still spends no alpha.
+STUCK_CHANCE = 1e-6
+
+
+def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray) -> float:
+    """P(at least as many constant draws as seen), were each of the K draws n values drawn
+    independently from the values of the draws that are not constant.
+
+    A continuous output never repeats a value within a draw, let alone n times, but rounded data
+    do: three values of N(4, 1.25) written to 1 decimal are all equal with probability about
+    6e-4 (sum over cells of p³), so about 6% of generators of 100 such draws hold one. Each
+    draw is constant with probability q = sum over values v of C(m_v, n) / C(M, n) (m_v of the M
+    other values equal v: drawing n of them without replacement, the unbiased estimate of
+    sum p_v^n), so the count is Bin(K, q)."""
+    k, n = x.shape
+    others = x[~constant].ravel()
+    seen = int(constant.sum())
+    if others.size < n:
+        return 1.0   # nothing left to say what chance gives
+    _, counts = np.unique(others, return_counts=True)
+    counts = counts[counts >= n].astype(float)
+    total = float(others.size)
+    log_q = (special.gammaln(counts + 1) - special.gammaln(counts - n + 1)
+             - special.gammaln(total + 1) + special.gammaln(total - n + 1))
+    q = float(np.exp(log_q).sum())
+    return float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
 
 
 def holm_levels(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from scipy import stats
 from gancheck import targets
 from gancheck.stats import gof, registry, targeting
 from gancheck.stats.diversity import DiversityResult, diversity
-from gancheck.stats.scoring import decision_arrays
+from gancheck.stats.scoring import decision_arrays, reject_rule, test_arrays
 from gancheck.stats.tolerance import Tolerance
 
 #: Columns of judge()'s table (the lead's aggregation reads them).
@@ -38,7 +38,8 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
 
     Per-sample tests (every score() test): each of the K draws is scored; reject_rate is the share
     of draws the test rejects, statistic the median over draws of the per-draw statistic (e.g. KS
-    D, A², mean error), and pvalue the exact binomial tail P(Bin(K, alpha) >= rejections). If the
+    D, A², mean error), and pvalue the exact binomial tail P(Bin(K, alpha) >= rejections) (with
+    one draw, K = 1, the draw's own statistic and p-value: that tail would be alpha or 1). If the
     generator is perfect its draws are independent samples of the target, so the K per-draw
     rejections are iid Bernoulli(alpha) (each test is exact or simulated at level alpha) and the
     binomial tail is a valid p-value, conservative because it is discrete. It judges the generator
@@ -71,8 +72,16 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
         k, n = (x.shape[0], int(np.prod(x.shape[1:]))) if x.ndim else (0, 0)
         return _frame([_row(t, status=gof.NOT_2D) for t in (*tests, *registry.DIVERSITY_TESTS)], k, n), None
     k, n = x.shape
-    statistic, reject, status = decision_arrays(x.astype(float, copy=False), plan, tests, alpha)
-    rows = [_judge_sample_test(statistic[:, j], reject[:, j], status[:, j], test, alpha)
+    if k == 1:
+        # One draw: the generator's test is the draw's own. The binomial tail of one draw is alpha
+        # or 1, and p < alpha never holds, so a single draw, however far off, was never rejected.
+        statistic, pvalue, status = test_arrays(x.astype(float, copy=False), plan, tests)
+        reject = reject_rule(pvalue, status, alpha)
+    else:
+        statistic, reject, status = decision_arrays(x.astype(float, copy=False), plan, tests, alpha)
+        pvalue = None
+    rows = [_judge_sample_test(statistic[:, j], reject[:, j], status[:, j], test, alpha,
+                               None if pvalue is None else pvalue[0, j])
             for j, test in enumerate(tests)]
     result = diversity(x, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     rows += result.rows(registry.DIVERSITY_TESTS, _row)
@@ -105,8 +114,9 @@ def _row_lengths(draws) -> list[int]:
 
 
 def _judge_sample_test(statistic: np.ndarray, reject: np.ndarray, status: np.ndarray,
-                       test: registry.StatTest, alpha: float) -> dict:
-    """One test's row from its per-draw statistic, reject and status (one value per draw)."""
+                       test: registry.StatTest, alpha: float, own_pvalue: float | None = None) -> dict:
+    """One test's row from its per-draw statistic, reject and status (one value per draw);
+    ``own_pvalue``: the one draw's p-value, which is the row's when there is a single draw."""
     if status.size == 0:
         return _row(test, status=gof.TOO_FEW_DRAWS)
     broken = [s for s in status if s in gof.BROKEN_STATUSES]
@@ -117,8 +127,8 @@ def _judge_sample_test(statistic: np.ndarray, reject: np.ndarray, status: np.nda
         return _row(test, status=untested[0])
     rejections = int(reject.sum())
     draws = status.size
-    return _row(test, statistic=float(np.median(np.ascontiguousarray(statistic))),
-                pvalue=float(_binomial_tail(rejections, draws, alpha)),
+    pvalue = _binomial_tail(rejections, draws, alpha) if own_pvalue is None else own_pvalue
+    return _row(test, statistic=float(np.median(np.ascontiguousarray(statistic))), pvalue=float(pvalue),
                 reject_rate=rejections / draws, alpha=alpha)
 
 

@@ -19,8 +19,9 @@ are found from the values themselves (resolution()). A rounding grid therefore r
 together (ratio about 1, whatever the grid); a pool raises C only.
 
 The test (used by gancheck.stats.diversity): H0 "C <= ratio · E" (ratio the tolerance's
-``repeats``, 2 by default) against more; p = P(Poisson(ratio · E) >= C). When E is 0 (float64 data
-with no grid at all), any repeat is memorisation and p is 0 for C > 0, 1 for C = 0. The factor
+``repeats``, 2 by default) against more; p = P(Poisson(ratio · E) >= C). Float64 data with no grid at all
+have float64's own spacing as cells, so E is practically 0 near 0 and any repeat there is
+memorisation; when E is 0 (a constant output) p is 0 for C > 0, 1 for C = 0. The factor
 2 is far above the few per cent by which the histogram misjudges E for smooth laws (measured:
 C / E within 0.94 to 1.12 for N(4, 1.25), t(3) and U(0, 1) rounded to 1, 2 or 3 decimals or a
 0.05 grid, K = 10 to 100), so rounded data, however coarse, are not called memorised. Caveat: a
@@ -41,6 +42,9 @@ DENSITY_BIN_SD = 0.25
 GRID_WINDOW = 32
 #: A gap within this many steps of a whole number of steps is on the grid.
 GRID_TOLERANCE = 1e-6
+#: A window whose float error (float_error) reaches this share of its step cannot show a grid:
+#: continuous values a few spacings apart would pass for one.
+GRID_MAX_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,8 @@ def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.
       finer than the gaps between values (6 decimals, as printf's %f writes) is not seen by gaps;
     - float32's spacing, when every value is a float32 number, or could be one written as text
       (at most 9 significant digits, which is how float32 output is printed);
-    else 0 (continuous: no chance repeats)."""
+    else float64's own spacing (continuous: chance repeats only far from 0, at a location many
+    sds wide)."""
     grid = _grid_cells(v, new_value)
     with np.errstate(over="ignore"):  # beyond float32's range: inf, so not float32 numbers
         as_float32 = v.astype(np.float32).astype(v.dtype)
@@ -158,7 +163,11 @@ def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.
     written = decimal_cells(v, new_value)
     if written is None:
         kind = "grid" if (grid > 0).all() else ("continuous" if not (grid > 0).any() else "mixed")
-        return grid, kind
+        # Off any grid a float64 value is still the nearest double to its real value, so its cell
+        # is float64's own spacing there: negligible near 4, but at a location far larger than the
+        # sd (N(1e7, 1): cells of 1.9e-9, E about 0.65 at K = 100, n = 500) chance does repeat
+        # values, and a cell of 0 made one such repeat read as memorisation (p = 0).
+        return np.maximum(grid, np.spacing(np.abs(v).astype(float))), kind
     decimal, float32_text = written
     cells = np.maximum(grid, decimal)
     if float32_text:
@@ -173,9 +182,16 @@ def _float32_spacing(v: np.ndarray) -> np.ndarray:
     return np.spacing(np.abs(v).astype(np.float32)).astype(float)
 
 
-#: A decimal is read to at most this many units of its last place: 12 significant digits, where
-#: parsing a written decimal into float64 is still exact to about 1e-4 of its last place.
+#: Up to this many units of its last place (12 significant digits) a value is on a decimal place
+#: when it is within DECIMAL_TOLERANCE_EPS of it: parsing a written decimal into float64 is still
+#: exact to about 1e-4 of its last place there.
 DECIMAL_MAX_UNITS = 1e12
+#: From there up to 15 significant digits (the most that survive a round trip through float64)
+#: a value is on a place only when it is exactly the double nearest that decimal, as parsing
+#: gives (1e6 written to 6 decimals by printf's %f has 13 digits). A float64 value that is not
+#: a written decimal is such a double in about 6% of cases at 15 digits, so a sample of them
+#: still fails (DECIMAL_PROBE values must all pass).
+DECIMAL_EXACT_UNITS = 1e15
 #: A value is on a decimal place when it is that many units, up to the float64 rounding of
 #: parsing it and scaling it (a few ulps of the scaled value): this many machine epsilons of it.
 DECIMAL_TOLERANCE_EPS = 16
@@ -186,7 +202,7 @@ DECIMAL_PROBE = 64
 
 
 def decimal_cells(v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, bool] | None:
-    """Where every value is a decimal of at most 12 significant digits (a text file's numbers):
+    """Where every value is a decimal of at most 15 significant digits (a text file's numbers):
     each sorted value's cell, one unit of the finest decimal place among its GRID_WINDOW distinct
     neighbours (a value that happens to end in 0 has the resolution of its neighbours), and
     whether every value has at most 9 significant digits (it may be float32 output written as
@@ -209,16 +225,19 @@ def decimal_cells(v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, boo
 
 def _places(u: np.ndarray) -> np.ndarray | None:
     """The fewest decimal places each value is written with, or None if some value has more
-    than 12 significant digits (or is too large to read as a decimal)."""
+    than 15 significant digits (or is too large to read as a decimal)."""
     places = np.zeros(u.size, dtype=np.int64)
     left = np.arange(u.size)
     for place in range(0, 40):
         scaled = u[left] * 10.0**place
         units = np.abs(scaled)
-        if (units > DECIMAL_MAX_UNITS).any():
+        if (units > DECIMAL_EXACT_UNITS).any():
             return None   # some value not yet on a place, and past the digits read
+        whole = np.rint(scaled)
         tolerance = DECIMAL_TOLERANCE_EPS * np.finfo(float).eps * np.maximum(units, 1.0)
-        on = np.abs(scaled - np.rint(scaled)) <= tolerance
+        # Division is correctly rounded, so whole / 10**place is the double nearest the decimal.
+        on = np.where(units <= DECIMAL_MAX_UNITS, np.abs(scaled - whole) <= tolerance,
+                      whole / 10.0**place == u[left])
         places[left[on]] = place
         left = left[~on]
         if left.size == 0:
@@ -237,11 +256,14 @@ def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     # A window is on a grid when each of its gaps is a whole multiple of its smallest. Tested one
     # gap position at a time over the windows still in the running: continuous data fails on its
     # first gaps, so this costs a few passes rather than w (the same test, so the same answer).
+    # Each window's largest float error, which the step and each gap may carry (float_error).
+    error = -_sliding_min(-float_error(distinct), w)[starts]
     running, first, smallest = np.arange(gaps.size), starts, step
     for j in range(w):
         ratio = gaps[first + j] / smallest
-        keep = np.abs(ratio - np.rint(ratio)) <= GRID_TOLERANCE  # rint: np.round at 0 decimals
-        running, first, smallest = running[keep], first[keep], smallest[keep]
+        tolerance = np.maximum(GRID_TOLERANCE, error * (1.0 + ratio) / smallest)
+        keep = (np.abs(ratio - np.rint(ratio)) <= tolerance) & (tolerance <= GRID_MAX_TOLERANCE)
+        running, first, smallest, error = running[keep], first[keep], smallest[keep], error[keep]
         if running.size == 0:
             break
     on_grid = np.zeros(gaps.size, dtype=bool)
@@ -250,6 +272,15 @@ def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     # A distinct value takes the cell of the gap after it (the last one, the gap before it).
     distinct_cell = np.append(gap_cell, gap_cell[-1])
     return distinct_cell[np.cumsum(new_value) - 1]
+
+
+def float_error(distinct: np.ndarray) -> np.ndarray:
+    """How far each gap between sorted neighbours may be from the gap of the numbers they stand
+    for: each is the double nearest its number, half a spacing off at most. Rounded data far
+    from 0 (one decimal near 1e9, where float64's spacing is 1.2e-7) are off their grid by a
+    millionth of a step and more, which a fixed GRID_TOLERANCE would take for no grid at all."""
+    larger = np.maximum(np.abs(distinct[:-1]), np.abs(distinct[1:]))
+    return np.spacing(larger.astype(float))
 
 
 def _sliding_min(a: np.ndarray, w: int) -> np.ndarray:
@@ -271,6 +302,10 @@ def _sliding_min(a: np.ndarray, w: int) -> np.ndarray:
     return np.minimum(from_end[: a.size - w + 1], from_start[w - 1: a.size])
 
 
+#: Values this many robust sds beyond the quartiles are outliers to the histogram's bins.
+BULK_SPREADS = 10.0
+
+
 def _expected(v: np.ndarray, cells: np.ndarray, k: int, n: int) -> float:
     """E = P · Σ_bins [c(c - 1) / (N(N - 1))] · mean cell in bin / bin width (module docstring)."""
     total = v.size
@@ -288,6 +323,11 @@ def _expected(v: np.ndarray, cells: np.ndarray, k: int, n: int) -> float:
     # cell, or holding 4 and 5 cells in turn, would misjudge the density by that ratio). On a grid
     # as coarse as a quarter sd each bin is one cell, and the count is exactly sum of p².
     widest = float(cells.max())
+    if widest > width:
+        # A cell wider than a bin is a coarse grid, unless only far outliers have it (float64's
+        # own spacing at 1e20 is 16,384): their cells would make one bin of everything.
+        bulk = (v >= q1 - BULK_SPREADS * spread) & (v <= q3 + BULK_SPREADS * spread)
+        widest = float(cells[bulk].max())
     width = math.ceil(width / widest) * widest
     bins = np.floor((v - v[0] + widest / 2) / width).astype(np.int64)
     counts = np.bincount(bins).astype(float)

@@ -74,6 +74,12 @@ def decision_arrays(x: np.ndarray, plan: targeting.Resolved, tests,
     return statistic, reject_rule(pvalue, status, alpha), status
 
 
+def test_arrays(x: np.ndarray, plan: targeting.Resolved, tests) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """score()'s statistic, p-value and status for a (K, n) array, as (K, T) arrays (one column
+    per test), every p-value exact."""
+    return _score_matrix(x, plan, tests)
+
+
 def _as_rows(samples) -> np.ndarray | list:
     """A 2-D float array when the rows share one length; else a list of (row or None, size)."""
     if samples is None:  # numpy would turn it into NaN

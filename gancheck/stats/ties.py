@@ -31,6 +31,9 @@ MOMENT_TIE_BIAS = 0.1
 #: Gaps within this much of a whole number of grid steps count as on the grid (float64 error of
 #: decimal values read from a CSV is about 1e-14 steps).
 GRID_TOLERANCE = 1e-6
+#: Where the values' own float error reaches this share of a step, no grid can be shown (one
+#: decimal is still seen as a grid near 1e10; near 1e12 it is read as continuous).
+GRID_MAX_TOLERANCE = 0.01
 
 
 def grid_to_sd(x: np.ndarray) -> np.ndarray:
@@ -48,12 +51,19 @@ def grid_to_sd(x: np.ndarray) -> np.ndarray:
     if n < 3:
         return np.zeros(m)
     centred = x - x.mean(axis=1, keepdims=True)
-    z = centred / np.abs(centred).max(axis=1, keepdims=True)
+    largest = np.abs(centred).max(axis=1, keepdims=True)
+    z = centred / largest
     gaps = np.diff(z, axis=1)
     h = np.where(gaps > 0, gaps, np.inf).min(axis=1)
-    with np.errstate(invalid="ignore"):
+    # Far from 0 the values themselves are off their grid by up to float64's spacing there (one
+    # decimal near 1e9: a millionth of a step), and centring adds as much again; the step and
+    # each gap carry that error, scaled like z.
+    error = 2.0 * np.spacing(np.abs(x).max(axis=1)) / largest[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
         steps = gaps / h[:, None]
-        on_grid = np.isfinite(h) & (np.abs(steps - np.round(steps)) <= GRID_TOLERANCE).all(axis=1)
+        tolerance = np.maximum(GRID_TOLERANCE, 2.0 * error[:, None] * (1.0 + steps) / h[:, None])
+        on_grid = np.isfinite(h) & ((np.abs(steps - np.round(steps)) <= tolerance)
+                                    & (tolerance <= GRID_MAX_TOLERANCE)).all(axis=1)
     return np.where(on_grid, h, 0.0) / z.std(axis=1, ddof=1)
 
 

@@ -66,6 +66,20 @@ def test_one_draw_has_no_diversity_verdict(rng):
     assert table.loc["ks", "status"] == "ok"
 
 
+def test_one_draw_is_judged_by_its_own_pvalue(rng):
+    # With K = 1 the binomial tail is alpha or 1, and p < alpha never holds: a single draw of
+    # N(10, 1.25) read "ok, not rejected". Its row now carries the draw's own test; oracle: scipy's
+    # exact one-sample KS p-value.
+    for draw in (rng.normal(10, 1.25, 500), rng.normal(4, 1.25, 500)):
+        row = judge(draw[None, :]).set_index("test").loc["ks"]
+        expected = stats.kstest(draw, "norm", args=(4, 1.25), method="exact").pvalue
+        assert row["status"] == "ok" and row["pvalue"] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+        assert row["reject"] == (expected < 0.05) and row["reject_rate"] == float(expected < 0.05)
+    # Every test of the simple hypothesis N(4, 1.25) rejects a draw centred on 10 (Shapiro-Wilk's
+    # composite one, any normal, rightly does not).
+    assert judge(rng.normal(10, 1.25, (1, 500))).set_index("test").loc[["ks", "ad", "cvm", "mean"], "reject"].all()
+
+
 def test_collapsed_generator_is_rejected_on_memorisation(rng):
     table = judge(np.tile(rng.normal(4, 1.25, 200), (20, 1))).set_index("test")
     assert table.loc["fixed_coordinates", "reject"] and table.loc["reused_values", "reject"]

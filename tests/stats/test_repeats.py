@@ -110,6 +110,36 @@ def test_numbers_written_as_text_are_not_called_memorised(fmt):
         assert 0.85 < np.median(ratios) < 1.15, (fmt, np.median(ratios))
 
 
+#: Samples far from 0 relative to their sd: float64 draws, whose own spacing is then the chance
+#: cell (1.9e-9 near 1e7, 1.1e-13 near 1000), and %f text of 13 significant digits (1e6 with 6
+#: decimals), read as decimals to 15 digits. Both were called memorised (E = 0, p = 0) in up to
+#: half of the replicates.
+FAR_FROM_ZERO = {"float64 N(1e7, 1)": (1e7, 1.0, None), "float64 N(-1000, 0.001)": (-1000.0, 0.001, None),
+                 "%f N(1e6, 100)": (1e6, 100.0, "%f")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", FAR_FROM_ZERO)
+def test_values_far_from_zero_are_not_called_memorised(case):
+    # As test_numbers_written_as_text_are_not_called_memorised: 60 replicates of K = 100, n = 500,
+    # at most 9 rejections at alpha = 0.05 (binomial, under 0.5% for a calibrated test).
+    mean, sd, fmt = FAR_FROM_ZERO[case]
+    rejected = 0
+    for seed in range(60):
+        x = np.random.default_rng(seed).normal(mean, sd, (100, 500))
+        found = repeats(x if fmt is None else _written(x, fmt))
+        rejected += found.pvalue < 0.05
+    assert rejected <= 9, (case, rejected)
+
+
+def test_a_pool_far_from_zero_is_still_caught():
+    # 1,000 float64 values near 1e7 re-emitted across 100 draws: about 1.2e6 repeated pairs
+    # against a chance count under 1 (P · h · ∫f² = 1.24e9 · 1.9e-9 · 0.28, by hand).
+    rng = np.random.default_rng(7)
+    found = repeats(rng.choice(rng.normal(1e7, 1.0, 1000), (100, 500)))
+    assert found.expected < 1.0 and found.ratio > 1e5 and found.pvalue < 1e-10
+
+
 @pytest.mark.parametrize("fmt", ["%f", "%.9g", "float32"])
 def test_a_pool_written_as_text_is_still_caught(fmt):
     # 1,000 values re-emitted across 100 draws: C is thousands of times E at any resolution read.
@@ -120,7 +150,7 @@ def test_a_pool_written_as_text_is_still_caught(fmt):
 
 
 def test_float64_output_is_not_read_as_decimals():
-    # 17 significant digits: no decimal place within the 12 read, so no cell and no chance repeat.
+    # 17 significant digits: no decimal place within the 15 read (the cells are float64's spacing).
     from gancheck.stats.repeats import decimal_cells
     v = np.sort(np.random.default_rng(6).normal(4, 1.25, 5000))
     assert decimal_cells(v, np.ones(v.size, dtype=bool)) is None

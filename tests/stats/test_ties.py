@@ -28,6 +28,21 @@ def test_two_decimals_at_n500_are_now_tested_where_calibrated():
     assert status["ad"] == "ok" and (status[["ks", "cvm", "shapiro", "ad_normal"]] == "ties").all()
 
 
+@pytest.mark.parametrize("location", [4.0, 1e6, 1e9, -1e9])
+def test_a_grid_far_from_zero_is_still_a_grid(location):
+    # One decimal near 1e9 is off its grid by float64's spacing there (1.2e-7, a millionth of a
+    # step), which a fixed tolerance read as no grid: the order tests then ran on coarse data
+    # (KS rejected 16% of true-target samples). The step is 0.1 whatever the location, so the
+    # grid in sample sds is 0.1 / s (by hand) and the order tests are not run.
+    x = np.sort(np.round(np.random.default_rng(3).normal(location, 1.25, (4, 500)), 1), axis=1)
+    assert np.allclose(ties.grid_to_sd(x), 0.1 / x.std(axis=1, ddof=1), rtol=1e-6)
+    status = score(x, mean=location, std=1.25).set_index("test")["status"]
+    assert (status[[t.name for t in ORDER_TESTS]] == "ties").all()
+    # Unrounded float64 draws there are off any grid (their spacing is far below their gaps).
+    y = np.sort(np.random.default_rng(4).normal(location, 1.25, (4, 500)), axis=1)
+    assert (ties.grid_to_sd(y) == 0).all()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("test", ORDER_TESTS, ids=lambda t: t.name)
 def test_calibrated_at_its_limit(test):

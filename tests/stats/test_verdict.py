@@ -231,3 +231,33 @@ def test_one_constant_draw_is_stuck_and_the_reason_says_so(rng):
     x[5] = 4.0
     found = verdict(x)
     assert found.outcome == "stuck" and "constant" in found.reason and "median" not in found.reason
+
+
+@pytest.mark.slow
+def test_rounded_small_draws_constant_by_chance_are_not_stuck():
+    # Three values of N(4, 1.25) written to 1 decimal are all equal with probability about 6e-4
+    # (sum over cells of p³ = h² ∫f³ = 0.01 / (2π · 1.25² · √3), by hand), so about 6% of
+    # generators of 100 such draws hold a constant draw by chance; 13 of 300 were called stuck.
+    # Such a draw cannot be tested, so the generator is undecided, and never stuck.
+    rng = np.random.default_rng(31)
+    outcomes, reasons = [], []
+    for _ in range(300):
+        found = verdict(np.round(rng.normal(4, 1.25, (100, 3)), 1))
+        outcomes.append(found.outcome)
+        reasons.append(found.reason)
+    assert "stuck" not in outcomes
+    chance = [r for r in reasons if "as often as chance" in r]
+    # Binomial(300, 0.058) holds 5 to 31 with probability above 99.9% (scipy.stats.binom).
+    assert 5 <= len(chance) <= 31, len(chance)
+
+
+def test_a_constant_draw_that_chance_cannot_make_is_stuck(rng):
+    # Integers, n = 5, sd 1.25: a draw is constant by chance with probability about 0.006 (the
+    # fullest cell holds p = 0.31 and p^5 = 0.003; the rest add as much, by hand), so one constant
+    # draw in 100 is chance, while fifty are far beyond it (P(Bin(100, 0.006) >= 50) < 1e-80).
+    x = np.round(rng.normal(4, 1.25, (100, 5)))
+    x[:50] = 4.0
+    assert verdict(x).outcome == "stuck"
+    y = np.round(rng.normal(4, 1.25, (100, 5)))
+    y[0] = 4.0
+    assert verdict(y).outcome != "stuck"
