@@ -175,10 +175,10 @@ def crossed_factors(arms: pd.DataFrame) -> list[str]:
 
 
 def factor_effects(arms: pd.DataFrame, metrics: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
-    """Main effects and interactions, three-way where three factors are crossed
-    (gancheck.stats.effects), of the crossed factors on every per-seed metric (OLS on ranks
-    with the seed as a block, so a failed member's +inf counts as the worst rank) and on
-    EFFECT_RATES (rate differences); an empty frame for designs that cross nothing."""
+    """Main effects and interactions of the crossed factors, however many, up to three-way
+    (gancheck.stats.effects: higher-order terms are fitted, not reported), on every per-seed
+    metric (OLS on ranks with the seed as a block, so a failed member's +inf counts as the worst
+    rank) and on EFFECT_RATES (rate differences); an empty frame for designs that cross nothing."""
     import json
 
     from gancheck.stats.effects import effects

@@ -1,5 +1,5 @@
 """Main effects and interactions (two-way, and three-way where three or more factors are
-crossed) for designs that cross factors.
+crossed) for designs that cross factors, any number of them.
 
 Input: a tidy per-seed table with one column per factor, a block column (the seed), ``metric``
 and ``value`` (0/1 for rate metrics, a number for the others). Output: one row per (metric, term)
@@ -17,6 +17,19 @@ indicators in a crossed, balanced design:
   changes when b = m instead of b's reference, averaged over the other factors;
 - ``a[l]:b[m]:c[n]`` is how much that two-way interaction changes with c = n. Where the only
   successes are in one cell of a 2x2x2 design, this is the term that carries them.
+
+Order. The model is always the full factorial one: every product of up to all k factors'
+columns, so a k-factor crossing has one parameter per cell. Terms of up to MAX_ORDER factors
+are reported; higher-order ones (the four-way terms of the factorial design's 2^4 or 6x5x4x2
+crossing) are estimated but not reported, since no one reads a difference of differences of
+differences of differences. They are not pooled: a rate's contrasts are those of the saturated
+model, and a metric's residual is the seeds' own variation within cells, not a high-order
+interaction taken for noise. In a full crossing with the same seeds in every cell, each term's
+columns are orthogonal to every other term's (over the cells, the sum of a product of centred
+columns factorises, and a centred column sums to 0), so a reported term's estimate is the same
+whether or not the higher-order terms are in the model; only its error term would differ. The cells must form a full crossing
+(every combination of levels run): with a combination missing, some term is aliased with others
+and no contrast is defined, which is an error.
 
 Rates (``units``: rate difference). Each term is a contrast of the cells' rates: the same
 centred coding fitted to the cell rates (the coefficient of a saturated linear model on the
@@ -65,7 +78,8 @@ __all__ = ["EFFECT_COLUMNS", "FirthFit", "firth_logistic", "profile_interval", "
 
 EFFECT_COLUMNS = ["metric", "term", "estimate", "ci_low", "ci_high", "pvalue", "method", "units",
                   "converged"]
-#: Interactions up to this many factors are estimated.
+#: Terms of up to this many factors are reported; higher-order ones are fitted, not reported
+#: (module docstring, "Order").
 MAX_ORDER = 3
 
 
@@ -192,22 +206,23 @@ def _centred_indicators(column: pd.Series, name: str) -> dict[str, np.ndarray]:
 
 def factorial_design(table: pd.DataFrame, factors: Sequence[str], *,
                      block: str | None = "seed") -> tuple[np.ndarray, list[str], int]:
-    """The model matrix: intercept, centred indicators of every factor's non-reference levels,
-    their products over every pair and (with three or more factors) every triple of factors,
-    and, with ``block``, centred block indicators.
+    """The full factorial model matrix: intercept, centred indicators of every factor's
+    non-reference levels, their products over every subset of two or more factors, and, with
+    ``block``, centred block indicators.
 
     Returns (X, column names, number of reported columns): the first column is the intercept,
-    the next ones are the factor terms to report, the block columns come last. A factor with a
-    single level contributes nothing."""
+    the next ones are the terms of up to MAX_ORDER factors (the ones to report), then the
+    higher-order terms, and the block columns come last. A factor with a single level
+    contributes nothing."""
     main = {factor: _centred_indicators(table[factor], factor) for factor in factors}
     columns: dict[str, np.ndarray] = {"(intercept)": np.ones(len(table))}
-    for factor in factors:
-        columns.update(main[factor])
-    for order in range(2, MAX_ORDER + 1):
+    reported = 1
+    for order in range(1, len(factors) + 1):
         for group in itertools.combinations(factors, order):
             for parts in itertools.product(*(main[f].items() for f in group)):
                 columns[":".join(name for name, _ in parts)] = np.prod([c for _, c in parts], axis=0)
-    reported = len(columns)
+        if order <= MAX_ORDER:
+            reported = len(columns)
     if block is not None:
         columns.update({f"{block}={key}": value for key, value in
                         _centred_indicators(table[block], block).items()})
@@ -237,13 +252,27 @@ def _rows(metric: str, names, estimate, low, high, pvalue, method: str, units: s
             for name, e, lo, hi, p, ok in zip(names, estimate, low, high, pvalue, converged)]
 
 
-def _cell_contrasts(group: pd.DataFrame, factors, names_wanted=None):
-    """(cell keys, contrast matrix C, term names): row t of C gives term t's weights on the cell
-    rates (the centred coding of a saturated model fitted to one row per cell)."""
+def _check_crossing(table: pd.DataFrame, factors, what: str) -> None:
+    """Every combination of the factors' levels must occur in ``table`` (module docstring,
+    "Order"); ``what`` names the table in the error."""
+    cells = table[list(factors)].drop_duplicates()
+    expected = int(np.prod([len(_levels(table[f])) for f in factors]))
+    if len(cells) < expected:
+        present = set(map(tuple, cells.astype(object).to_numpy()))
+        missing = next(combo for combo in itertools.product(*(_levels(table[f]) for f in factors))
+                       if combo not in present)
+        example = ", ".join(f"{f}={level}" for f, level in zip(factors, missing))
+        raise ValueError(f"factors {list(factors)}: the cells do not form a full crossing in {what} "
+                         f"({len(cells)} of {expected} combinations of levels; none with {example})")
+
+
+def _cell_contrasts(group: pd.DataFrame, factors):
+    """(cell keys, contrast matrix C, term names): row t of C gives reported term t's weights on
+    the cell rates (the centred coding of the saturated model fitted to one row per cell)."""
+    _check_crossing(group, factors, f"metric {group['metric'].iloc[0]!r}")
     cells = group[list(factors)].drop_duplicates().reset_index(drop=True)
     X, names, reported = factorial_design(cells, factors, block=None)
-    if X.shape[0] != X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ValueError(f"factors {list(factors)}: the cells do not form a full crossing")
+    # square (one parameter per cell) and invertible in a full crossing
     return cells, np.linalg.inv(X)[1:reported], names[1:reported]
 
 
@@ -326,6 +355,7 @@ def _metric_effects(group: pd.DataFrame, factors, block, confidence, ranks: bool
                          "worst value, or use ranks=True (which ranks +inf last)")
     if ranks:
         values = stats.rankdata(values)
+    _check_crossing(group, factors, f"metric {metric!r}")
     X, names, reported = factorial_design(group, factors, block=block)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError(f"metric {metric!r}: the design has aliased terms (empty cells?)")
@@ -345,9 +375,11 @@ def effects(table: pd.DataFrame, factors: Sequence[str], *, rate_metrics: Sequen
             confidence: float = 0.95) -> pd.DataFrame:
     """Main effects and interactions (up to MAX_ORDER factors) of ``factors``, per metric.
 
-    Metrics named in ``rate_metrics`` are 0/1 per seed and get Firth's logistic model; every
-    other metric gets OLS (on ranks with ``ranks=True``). See the module docstring for the coding
-    and the intervals. Returns EFFECT_COLUMNS, sorted by metric then term order."""
+    Metrics named in ``rate_metrics`` are 0/1 per seed and get contrasts of the cell rates with
+    MOVER intervals; every other metric gets OLS (on ranks with ``ranks=True``). Either way the
+    model is the full factorial one, so ``factors`` must form a full crossing (ValueError
+    otherwise). See the module docstring for the coding, the order and the intervals. Returns
+    EFFECT_COLUMNS, sorted by metric then term order."""
     _check_table(table, factors, block)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")

@@ -246,3 +246,84 @@ def test_a_very_strong_rate_effect_gets_a_small_finite_pvalue():
     # touches 0, about 4e-12.
     rows = [dict(a=a, seed=s, metric="r", value=float(a == "y")) for a in ("x", "y") for s in range(20)]
     assert 0 < effects(pd.DataFrame(rows), ["a"], rate_metrics=["r"]).iloc[0]["pvalue"] < 1e-10
+
+
+def _two_to_the_four(values) -> pd.DataFrame:
+    """A 2^4 crossing of a, b, c, d (levels off, on), 20 seeds per cell, one metric "r" whose
+    seed-s value in a cell is ``values(cell, s)``."""
+    import itertools
+    return pd.DataFrame([dict(a=a, b=b, c=c, d=d, seed=s, metric="r", value=values((a, b, c, d), s))
+                         for a, b, c, d in itertools.product(("off", "on"), repeat=4) for s in range(20)])
+
+
+def _centred_from_sum_coding(params, term: str) -> float:
+    """A statsmodels coefficient under Sum coding of two-level factors, read in our coding:
+    Sum codes a factor +1 at its first level (off) and -1 at on, our centred indicator is -1/2
+    at off and +1/2 at on, i.e. -Sum/2; so a term of |S| factors is Sum's coefficient times
+    (-2)^|S|."""
+    factors = [part.split("[", 1)[0] for part in term.split(":")]
+    name = ":".join(f"C({f}, Sum)[S.off]" for f in factors)
+    return params[name] * (-2) ** len(factors)
+
+
+def test_a_two_to_the_four_crossing_reports_terms_up_to_three_way_and_contrasts_are_unchanged():
+    # The factorial design's picture: 8 of 20 seeds on target in the one cell where all four
+    # factors are on, 0 of 20 everywhere else.
+    from statsmodels.stats.proportion import proportion_confint
+    import statsmodels.formula.api as smf
+    table = _two_to_the_four(lambda cell, s: float(cell == ("on",) * 4 and s < 8))
+    rows = effects(table, list("abcd"), rate_metrics=["r"]).set_index("term")
+    # 4 main effects, 6 two-way and 4 three-way terms; the four-way one is fitted, not reported.
+    assert len(rows) == 4 + 6 + 4 and "a[on]:b[on]:c[on]:d[on]" not in rows.index
+    assert rows["converged"].all()
+    # By hand: a main effect is mean(on cells) - mean(off cells) = 0.4 / 8; a two-way term
+    # averages its 2x2 difference of differences (0.4 in the on,on quarter's all-on cell) over
+    # the other two factors' 4 cells: 0.4 / 4; a three-way term, over d's 2 levels: 0.4 / 2.
+    assert rows.loc["a[on]", "estimate"] == pytest.approx(0.05)
+    assert rows.loc["b[on]:d[on]", "estimate"] == pytest.approx(0.1)
+    assert rows.loc["a[on]:c[on]:d[on]", "estimate"] == pytest.approx(0.2)
+    # The same contrasts as least squares on the 16 cell rates with the four-way term left out
+    # (statsmodels OLS, Sum coding): in a full crossing the terms are orthogonal, so leaving the
+    # four-way term out (pooling it) changes no reported estimate.
+    cells = table.groupby(list("abcd"), as_index=False)["value"].mean()
+    pooled = smf.ols("value ~ (C(a, Sum) + C(b, Sum) + C(c, Sum) + C(d, Sum)) ** 3", cells).fit()
+    for term in rows.index:
+        assert rows.loc[term, "estimate"] == pytest.approx(
+            _centred_from_sum_coding(pooled.params, term), abs=1e-12), term
+    # MOVER by hand (module docstring) from statsmodels' Wilson intervals, 8/20 -> [l8, u8] and
+    # 0/20 -> [0, u0]: the three-way term weighs every cell +-1/2; the 8/20 cell and 7 zero
+    # cells +1/2, the other 8 zero cells -1/2. Lower: 0.2 - sqrt((0.5 (0.4 - l8))^2 +
+    # 8 (0.5 u0)^2) = -0.045; upper: 0.2 + sqrt((0.5 (u8 - 0.4))^2 + 7 (0.5 u0)^2) = 0.438.
+    l8, u8 = proportion_confint(8, 20, method="wilson")
+    u0 = proportion_confint(0, 20, method="wilson")[1]
+    three = rows.loc["a[on]:c[on]:d[on]"]
+    assert three["ci_low"] == pytest.approx(0.2 - 0.5 * np.sqrt((0.4 - l8) ** 2 + 8 * u0 ** 2), abs=1e-12)
+    assert three["ci_high"] == pytest.approx(0.2 + 0.5 * np.sqrt((u8 - 0.4) ** 2 + 7 * u0 ** 2), abs=1e-12)
+    assert three["ci_low"] < 0 < three["pvalue"] < 1
+
+
+def test_a_two_to_the_four_metric_is_the_full_factorial_ols_with_a_seed_block(rng):
+    # The metric's model is the full factorial one (four-way term included, not reported) with
+    # the seed as a block, so its error is the seeds' variation within cells. Oracle:
+    # statsmodels' formula OLS of the same model, Sum coding, read in our coding.
+    import statsmodels.formula.api as smf
+    shift = rng.normal(0, 1, size=20)
+    table = _two_to_the_four(lambda cell, s: (0.7 * (cell[0] == "on") + 0.5 * (cell[1] == cell[2] == "on")
+                                              + shift[s] + rng.normal(0, 0.5)))
+    rows = effects(table, list("abcd")).set_index("term")
+    formula = smf.ols("value ~ C(a, Sum) * C(b, Sum) * C(c, Sum) * C(d, Sum) + C(seed)", table).fit()
+    assert len(rows) == 14
+    for term in ("a[on]", "b[on]:c[on]", "a[on]:b[on]:d[on]"):
+        assert rows.loc[term, "estimate"] == pytest.approx(_centred_from_sum_coding(formula.params, term),
+                                                           rel=1e-9)
+        name = ":".join(f"C({p.split('[')[0]}, Sum)[S.off]" for p in term.split(":"))
+        assert rows.loc[term, "pvalue"] == pytest.approx(formula.pvalues[name], rel=1e-6)
+
+
+@pytest.mark.parametrize("rate", [True, False])
+def test_an_incomplete_crossing_is_a_clear_error(rate):
+    # 15 of the 16 cells of a 2^4 crossing: the term the missing cell would identify is aliased.
+    table = _two_to_the_four(lambda cell, s: float(s < 10))
+    table = table[~((table["a"] == "on") & (table["b"] == "on") & (table["c"] == "on") & (table["d"] == "on"))]
+    with pytest.raises(ValueError, match=r"full crossing .*15 of 16 .*a=on, b=on, c=on, d=on"):
+        effects(table, list("abcd"), rate_metrics=["r"] if rate else ())
