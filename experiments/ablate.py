@@ -4,22 +4,28 @@ Rerunning the same command resumes: finished members are kept, the rest are trai
 """
 from __future__ import annotations
 
-import shlex
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Sequence
+import signal
 
-# Only light imports here: torch and the rest are imported inside main(), under run_cli and
-# sigint_deferred, so a Ctrl-C while they load is reported in one line (exit 130), never as a
-# traceback, and never lost. Worker processes re-import this module as they start, so keeping
-# it light also starts them faster.
-from gancheck.cli import (MAX_EPOCHS, MAX_SEEDS, ArgumentParser, UsageError, device_option, exit_with, folder,
-                          positive_int, sigint_deferred, target_option)
-# A run stores its target within TARGET_BOUND (the report refuses a store outside it), so --target
-# is held to it before any training (target_option). target_dist is light (numpy only), as these
-# imports must be.
-from gancheck.target_dist import TARGET_BOUND
+# Ctrl-C and SIGTERM are held from here until run_cli is ready to report them (its ``held``):
+# even the light imports below take tens of milliseconds, and a Ctrl-C during them was a
+# traceback and exit -2. Only when run as the command: a worker process re-imports this module
+# as it starts (as __mp_main__), and must stay stoppable by SIGTERM.
+_HELD = None
+if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
+    _HELD = frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}))
+
+import shlex  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+# Only light imports here: torch and the rest are imported inside main(), under sigint_deferred,
+# and worker processes start faster for it.
+from gancheck.cli import (MAX_EPOCHS, MAX_SEEDS, ArgumentParser, UsageError, device_option, exit_with,  # noqa: E402
+                          folder, positive_int, sigint_deferred, target_option)
+from gancheck.cli.judged_target import TARGET_HELP  # noqa: E402
+from gancheck.cli.out_folder import made_folder  # noqa: E402
 
 #: Exit status of a run stopped by its machine (full disk, read-only folder, lost Dask cluster),
 #: as opposed to bad input (2) or Ctrl-C (130).
@@ -153,7 +159,7 @@ def build_parser() -> ArgumentParser:
     from experiments.designs import DESIGNS, PRESETS
     p = ArgumentParser(prog="python -m experiments.ablate", description=__doc__)
     p.add_argument("--preset", default="full", choices=list(PRESETS),
-                   help="full: the seed's 2001 epochs, 20 seeds per arm (default); quick: a two-minute first look")
+                   help="full: the seed's 2001 epochs, 20 seeds per arm (default); quick: a first look in under a minute")
     p.add_argument("--design", default="one-factor", choices=list(DESIGNS),
                    help="one-factor: vary one factor at a time around the seed (default); factorial: cross "
                         "the seed's design choices; remedies: cross the remedies for the seed's collapse; "
@@ -161,11 +167,8 @@ def build_parser() -> ArgumentParser:
                         "the fix and the seed's configuration on N(4, 1.25) and on a bimodal, a skewed and a "
                         "heavy-tailed target (seeds 40-59 by default: fresh for the fix)")
     p.add_argument("--target", type=target_option, default=None, metavar="SPEC",
-                   help="every arm's target, e.g. 'gamma(a=2)' or 'mixture(norm(loc=2.5, scale=0.6), "
-                        "norm(loc=5.5, scale=0.6))' (a scipy.stats family with named parameters; default: "
-                        "the seed's N(4, 1.25)); its sd must be finite, and its mean and sd within "
-                        f"+-{TARGET_BOUND:g} and (0, {TARGET_BOUND:g}); not with --design transfer, which sets "
-                        "each arm's")
+                   help=f"every arm's target: {TARGET_HELP}; not with --design transfer, which sets each "
+                        "arm's own target")
     p.add_argument("--seeds", type=parse_seeds, default=None,
                    help="seed count N (the design's first N seeds: 0..N-1, for transfer 40..39+N), a "
                         "range A:B, or a list a,b,c; same seeds in every arm; or auto[:MAX]: add seeds 5 "
@@ -222,13 +225,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         raise UsageError(f"--target={args.target!r}: {exc.why}") from None
     out = args.out or default_out(args.preset, args.design)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out={str(out)!r}: exists and is not a folder")
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # read-only place, a file on the way, ...: name the option, not just errno
-        raise UsageError(f"--out={str(out)!r}: cannot create the folder ({exc.strerror or exc})") from None
     command = shlex.join(["python", "-m", "experiments.ablate", *(sys.argv[1:] if argv is None else argv)])
     from gancheck.report.collect import write_outputs
     from gancheck.report.summary import print_summary
@@ -237,31 +233,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gancheck.runs.files import WriteError
     from gancheck.runs.workers import default_workers
     workers = args.workers or default_workers()
-    try:
-        # Everything the run stored becomes the CSVs and the report (each written atomically),
-        # while the folder is still the run's.
-        options = dict(workers=workers, dask=args.dask, device=args.device, compile=args.compile,
-                       fresh=args.fresh, command=command, show_progress=not args.no_progress,
-                       finish=lambda outcome: print_summary(outcome, write_outputs(out)))
-        if auto:
-            from gancheck.runs.sequential import run_sequential
-            run_sequential(design, out, max_seeds=auto.max_seeds, **options)
-        else:
-            run_design(design, out, **options)
-    except (WriteError, ClusterLost) as exc:
-        # Not bad input but the machine: a full disk, a read-only folder, a lost cluster. What
-        # was stored stays (each member is committed whole), and the same command resumes.
-        print(f"error: {exc}; stopped, finished members are saved: rerun the same command to resume "
-              "once this is fixed", file=sys.stderr)
-        return EXIT_RUN_FAILED
-    except BaseException:
-        # A run refused before it began (an unusable device, an unreachable --dask) leaves no
-        # empty folder behind; one that began keeps its folder, store and lock file included.
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        raise
+    # A run refused before it began (an unusable device, an unreachable --dask) leaves no empty
+    # folder behind; one that began keeps its folder, store and lock file included.
+    with made_folder("--out", out):
+        try:
+            # Everything the run stored becomes the CSVs and the report (each written atomically),
+            # while the folder is still the run's.
+            options = dict(workers=workers, dask=args.dask, device=args.device, compile=args.compile,
+                           fresh=args.fresh, command=command, show_progress=not args.no_progress,
+                           finish=lambda outcome: print_summary(outcome, write_outputs(out)))
+            if auto:
+                from gancheck.runs.sequential import run_sequential
+                run_sequential(design, out, max_seeds=auto.max_seeds, **options)
+            else:
+                run_design(design, out, **options)
+        except (WriteError, ClusterLost) as exc:
+            # Not bad input but the machine: a full disk, a read-only folder, a lost cluster. What
+            # was stored stays (each member is committed whole), and the same command resumes.
+            print(f"error: {exc}; stopped, finished members are saved: rerun the same command to resume "
+                  "once this is fixed", file=sys.stderr)
+            return EXIT_RUN_FAILED
     return 0
 
 
 if __name__ == "__main__":
-    exit_with(main, resumable=True)  # rerunning the same command resumes the run
+    exit_with(main, resumable=True, held=_HELD)  # rerunning the same command resumes the run

@@ -1,17 +1,20 @@
 """gancheck: measure whether the seed's GAN really learns N(4, 1.25).
 
 Public API: get_moments, GANConfig, score, diversity, judge, verdict, Tolerance, and Target /
-as_target (the distribution a generator should reproduce: gancheck.targets). Everything but
-GANConfig is imported on first use, so building a config never imports torch.
+as_target (the distribution a generator should reproduce: gancheck.targets). Each is imported on
+first use: building a config never imports torch, and ``import gancheck`` itself imports nothing,
+so that the commands (``python -m gancheck``, which imports this first) hold Ctrl-C before their
+imports begin (gancheck.cli.hold_signals).
 """
-from gancheck.config import GANConfig
-
 __all__ = ["GANConfig", "get_moments", "score", "diversity", "judge", "verdict", "Tolerance", "Target",
            "as_target"]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
+    if name == "GANConfig":
+        from gancheck.config import GANConfig
+        return GANConfig
     if name == "get_moments":
         from gancheck.gan.moments import get_moments
         return get_moments

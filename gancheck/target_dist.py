@@ -139,7 +139,10 @@ class Target:
     @cached_property
     def _mvsk(self) -> tuple[float, float, float, float]:
         if self.family != "mixture":
-            m, v, s, k = (float(x) for x in self.dist.stats(moments="mvsk"))
+            # A huge scale overflows the variance (uniform(scale=1e200)): inf, as has_sd tells
+            # apart from a distribution without one; numpy's overflow warning would only be noise.
+            with np.errstate(over="ignore"):
+                m, v, s, k = (float(x) for x in self.dist.stats(moments="mvsk"))
             return m, math.sqrt(v) if v >= 0 else math.nan, s, k
         # Central moments about the mixture's mean, from each component's mean and central
         # moments (binomial expansion of (X_i - mu_i + d_i)^k, d_i = mu_i - mu). Raw moments
@@ -150,17 +153,20 @@ class Target:
             return math.nan, math.nan, math.nan, math.nan
         mu = sum(w * m for w, (m, *_) in zip(self.weights, parts))
         central = [0.0, 0.0, 0.0]   # orders 2, 3, 4
-        for w, (m, sd, skew, kurt) in zip(self.weights, parts):
-            d = m - mu
-            c2, c3, c4 = sd ** 2, skew * sd ** 3, (kurt + 3) * sd ** 4
-            central[0] += w * (c2 + d ** 2)
-            central[1] += w * (c3 + 3 * d * c2 + d ** 3)
-            central[2] += w * (c4 + 4 * d * c3 + 6 * d ** 2 * c2 + d ** 4)
-        var, c3, c4 = central
-        # An infinite component moment makes the mixture's infinite (nan where inf - inf arose).
-        return (mu, math.sqrt(var) if var >= 0 else math.nan,
-                c3 / var ** 1.5 if math.isfinite(c3) else c3,
-                c4 / var ** 2 - 3 if math.isfinite(c4) else c4)
+        # In numpy floats: a power too large for float64 (components 1e200 apart) is inf, where
+        # Python's float raises OverflowError; has_sd tells such a mixture from one without a sd.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for w, (m, sd, skew, kurt) in zip(self.weights, parts):
+                d, sd = np.float64(m - mu), np.float64(sd)
+                c2, c3, c4 = sd ** 2, skew * sd ** 3, (kurt + 3) * sd ** 4
+                central[0] += w * (c2 + d ** 2)
+                central[1] += w * (c3 + 3 * d * c2 + d ** 3)
+                central[2] += w * (c4 + 4 * d * c3 + 6 * d ** 2 * c2 + d ** 4)
+            var, c3, c4 = (float(c) for c in central)
+            # An infinite component moment makes the mixture's infinite (nan where inf - inf arose).
+            return (mu, math.sqrt(var) if var >= 0 else math.nan,
+                    float(c3 / np.float64(var) ** 1.5) if math.isfinite(c3) else c3,
+                    float(c4 / np.float64(var) ** 2 - 3) if math.isfinite(c4) else c4)
 
     @property
     def mean(self) -> float:
@@ -182,6 +188,21 @@ class Target:
     def moments_finite(self, order: int) -> bool:
         """Whether the moments up to ``order`` (1-4) exist and are finite."""
         return all(math.isfinite(v) for v in self._mvsk[:order])
+
+    @property
+    def has_sd(self) -> bool:
+        """Whether the distribution has a finite sd, however large. ``std`` is inf both where it
+        has none (cauchy, t with df <= 2) and where its variance overflows float64 (sds above
+        1.3e154); a family's sd is its scale times its standard form's (loc 0, scale 1), which
+        tells the two apart."""
+        if self.is_normal or self.moments_finite(2):
+            return True
+        if self.family == "mixture":
+            return all(c.has_sd for c in self.components)
+        if self.family == _NEW_STYLE:
+            return False
+        shapes = {k: v for k, v in self.params if k not in ("loc", "scale")}
+        return _family_target(self.family, shapes, self.spec).moments_finite(2)
 
     # -- variations, for controls ----------------------------------------------------------------
     def shifted(self, delta: float) -> "Target":

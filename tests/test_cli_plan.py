@@ -71,10 +71,10 @@ def run_dir(tmp_path):
         tmp_path / "outcomes.csv", index=False)
     columns = ["arm", "metric", "baseline", "n", "n_baseline", "difference", "ci_low", "ci_high",
                "statistic", "pvalue", "prob_improvement", "prob_improvement_low",
-               "prob_improvement_high", "pvalue_holm", "reject_holm", "test"]
+               "prob_improvement_high", "pvalue_holm", "reject_holm", "test", "family"]
     rows = [("wide", "ks_d", 0.3, False, "sign"), ("ratio", "rate_collapsed", 0.2, False, "boschloo"),
             ("fixed", "ks_d", 0.001, True, "sign"), ("wide", "rate_collapsed", np.nan, False, "boschloo")]
-    pd.DataFrame([dict(zip(columns, [arm, metric, "base", 8, 8, 0, 0, 0, 0, p, 0.5, 0.4, 0.6, p, r, t]))
+    pd.DataFrame([dict(zip(columns, [arm, metric, "base", 8, 8, 0, 0, 0, 0, p, 0.5, 0.4, 0.6, p, r, t, "primary"]))
                   for arm, metric, p, r, t in rows]).to_csv(tmp_path / "comparisons.csv", index=False)
     return tmp_path
 
@@ -120,8 +120,16 @@ def test_from_run_plans_the_primary_family_by_default(run_dir, capsys):
     ([], ["--rates"]),
     # No rate in [0, 1] is 0.95 away from 0.9 (it was planned as 0.9 -> 0 and said 5 seeds).
     (["--rates", "0.9,0.2", "--difference", "0.95"], ["--difference=0.95", "at most 0.9"]),
-    # The search starts at 2 seeds per arm (was: "min_seeds must be <= max_seeds").
+    # The search starts at 2 seeds per arm (was: "min_seeds must be <= max_seeds"); 0 said
+    # ">= 1", and 1 was then refused with ">= 2".
     (["--rates", "0.1,0.2", "--max-seeds", "1"], ["--max-seeds", "'1'", ">= 2"]),
+    (["--rates", "0.1,0.2", "--max-seeds", "0"], ["--max-seeds", "'0'", ">= 2"]),
+    # Capped: 1e7 held 640 MB and 1e14 ran out of memory (with the training's advice), and a rate
+    # search far beyond 200 seeds ran for hours without a word.
+    (["--shift", "1", "--sd", "1", "--max-seeds", "100001"], ["--max-seeds='100001'", "at most 100,000"]),
+    (["--rates", "0.1,0.2", "--max-seeds", "1001"], ["--max-seeds=1001", "at most 1,000"]),
+    # A missing folder does not exist (it was "not a folder").
+    (["--from", "/no/such/run"], ["--from", "does not exist"]),
     # A power at or below alpha asks for nothing (was: "smallest detectable difference 0.00").
     (["--rates", "0.1,0.2", "--power", "0.01"], ["--power=0.01", "--alpha=0.05"]),
     (["--rates", "0.1,0.2", "--power", "0.05"], ["--power=0.05"]),
@@ -195,3 +203,22 @@ def test_a_long_search_shows_a_progress_bar_on_a_terminal(capsys, monkeypatch):
     # Not on a terminal (logs, pipes, these tests' captured stderr): no bar.
     monkeypatch.setattr("sys.stderr", io.StringIO())
     assert plan._needed(lambda n: n / 40, args) == "32" and sys.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("name, column, cell, kind", [
+    ("rates.csv", "value", "zzz", "a rate in [0, 1]"),          # was a TypeError traceback
+    ("rates.csv", "value", "7", "a rate in [0, 1]"),            # was "p_arm must be in [0, 1]", late
+    ("comparisons.csv", "n_baseline", "abc", "a whole number"),  # was int()'s words, naming no file
+    ("metrics.csv", "value", "x", "a number"),
+    ("outcomes.csv", "rate", "-1", "a rate in [0, 1]"),
+])
+def test_from_run_checks_every_cell_before_printing(run_dir, capsys, name, column, cell, kind):
+    if name == "rates.csv":
+        pd.DataFrame([("base", s, "rate_collapsed", 0) for s in range(8)],
+                     columns=["arm", "seed", "metric", "value"]).to_csv(run_dir / name, index=False)
+    table = pd.read_csv(run_dir / name, dtype=str, keep_default_na=False)
+    table.loc[0, column] = cell
+    table.to_csv(run_dir / name, index=False)
+    code, out, err = _run(["plan", "--from", str(run_dir), "--family", "all"], capsys)
+    assert code == EXIT_USAGE and out == "" and len(err.splitlines()) == 1, err
+    assert str(run_dir / name) in err and f"column {column!r} holds {cell!r}" in err and kind in err

@@ -84,3 +84,64 @@ def test_no_progress_hides_the_bar_as_ablate_s_does(tmp_path, capsys):
     hidden = capsys.readouterr()
     assert "member-epochs" in shown.err and "member-epochs" not in hidden.err
     assert "G's batch mean / std by epoch" in hidden.out
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Training fails the test: a refused --out must be refused before it."""
+    import gancheck.gan.population as population
+
+    def train_population(*args, **kwargs):
+        raise AssertionError("training started though --out is refused")
+    monkeypatch.setattr(population, "train_population", train_population)
+
+
+def _refused(tmp_path, capsys, out, *words):
+    code = run_cli(main, ["train", "--seeds", "1", "--epochs", "3", "--draws", "2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"--out={str(out)!r}" in err, err
+    for word in words:
+        assert word in err, err
+
+
+def test_an_out_that_is_a_file_is_refused_before_training(tmp_path, capsys, no_training):
+    # It trained in full, then said "[Errno 17] File exists", naming no option.
+    afile = tmp_path / "afile.csv"
+    afile.write_text("x\n")
+    _refused(tmp_path, capsys, afile, "not a folder")
+    assert afile.read_text() == "x\n"
+
+
+@pytest.mark.parametrize("files", [
+    {"history.csv": "arm,seed,quantity\n", "scores.csv": "arm\n", "provenance.json": "{}"},  # an ablation's
+    {"history.csv": "mine\n"},                                                             # someone's
+    {"history.csv": "mine\n", "config.json": "[1, 2]"},                                    # not train's record
+])
+def test_files_that_are_not_a_train_run_s_are_never_replaced(tmp_path, capsys, no_training, files):
+    # A published run folder's history.csv was silently replaced (and its report then refused).
+    out = tmp_path / "run"
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    _refused(tmp_path, capsys, out, "choose another --out")
+    assert {p.name: p.read_text() for p in out.iterdir()} == files
+
+
+def test_a_train_run_s_own_folder_is_replaced_by_the_rerun(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--seeds", "1", "--epochs", "3", "--draws", "2", "--out", str(out), "--no-progress"]
+    assert run_cli(main, argv) == 0
+    assert run_cli(main, [*argv[:4], "2", *argv[5:]]) == 0   # --epochs 2 this time
+    assert json.loads((out / "config.json").read_text())["config"]["num_epochs"] == 2
+
+
+def test_the_last_epoch_is_printed_once(capsys):
+    # range(0, E, step) + [E - 1] printed the last row twice whenever E - 1 fell on the step.
+    import types
+
+    from gancheck.cli import train
+    for epochs, expected in ((3, [0, 1, 2]), (2001, list(range(0, 2001, 200)))):
+        train._print_history(epochs, [0], [types.SimpleNamespace(history=np.zeros((epochs, 2)))])
+        rows = [int(line.split()[0]) for line in capsys.readouterr().out.splitlines()
+                if line.strip() and line.split()[0].isdigit()]
+        assert rows == expected

@@ -5,6 +5,7 @@ Every command reports bad input as one line on stderr and exits 2, never with a 
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -37,7 +38,13 @@ class UsageError(Exception):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but errors are one line (no usage dump) and exit 2."""
+    """argparse, but errors are one line (no usage dump) and exit 2, and an option is taken only
+    as written: argparse's default reads a prefix (``--mea 3``) as the option it starts, so a
+    typo, or an option added later with the same start, silently changes what a command does."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
@@ -74,40 +81,53 @@ def positive_int(option: str, most: int | None = None, why_most: str = "") -> Ca
     return parse
 
 
+def finite(option: str, positive: bool = False) -> Callable[[str], float]:
+    """An argparse type for a finite number (> 0 with ``positive``), naming ``option``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{option}={text!r}: must be a number") from None
+        if not math.isfinite(value) or (positive and value <= 0):
+            raise UsageError(f"{option}={text!r}: must be finite" + (" and > 0" if positive else ""))
+        return value
+    return parse
+
+
+def unit_interval(option: str) -> Callable[[str], float]:
+    """An argparse type for a level or a probability strictly between 0 and 1, naming ``option``."""
+    def parse(text: str) -> float:
+        value = finite(option)(text)
+        if not 0 < value < 1:
+            raise UsageError(f"{option}={text!r}: must be in (0, 1)")
+        return value
+    return parse
+
+
 def folder(option: str) -> Callable[[str], Path]:
-    """An argparse type for an output folder. An empty value is refused: Path('') is the current
-    folder, so a variable left empty (``--out "$DIR"``) would write the run where the command
-    happens to be run, e.g. into a repository."""
+    """An argparse type for a folder (to write or to read). An empty value is refused: Path('')
+    is the current folder, so a variable left empty (``--out "$DIR"``) would write the run where
+    the command happens to be run, e.g. into a repository, or read whatever is there."""
     def parse(text: str) -> Path:
         if not text:
-            raise UsageError(f"{option}='': an empty path; name a folder (write {option}=. for the current one)")
+            raise UsageError(f"{option}='': an empty path; name a folder (. for the current one)")
         return Path(text)
     return parse
 
 
 def target_option(text: str) -> str:
     """--target (ablate's and train's): a spec a generator can be trained on, judged against and
-    stored with, checked while parsing (before any folder is made): it parses, its sd is finite
-    (the verdicts' bands and the spread across draws are in target sds), and its mean and sd lie
-    within the bounds a run's provenance is read with (TARGET_BOUND). Returned as given; the
-    config parses it again."""
-    import math
-
-    from gancheck.target_dist import TARGET_BOUND
+    stored with, checked while parsing (before any folder is made): it parses, and
+    gancheck.cli.judged_target accepts it. Returned as given; the config parses it again."""
+    from gancheck.cli.judged_target import refusal
     from gancheck.targets import TargetError, parse
     try:
         law = parse(text)
     except TargetError as exc:
         raise UsageError(f"--target={text!r}: {' '.join(exc.why.split())}") from None
-    # A normal's own parameters, as GANConfig stores them (its variance overflows for a huge scale).
-    mean, sd = law.normal_parameters if law.is_normal else (law.mean, law.std)
-    if not math.isfinite(sd):
-        raise UsageError(f"--target={text!r}: its sd is not finite; every generator is judged in units "
-                         "of the target's sd")
-    if not (-TARGET_BOUND < mean < TARGET_BOUND and 0 < sd < TARGET_BOUND):
-        raise UsageError(f"--target={text!r}: its mean is {mean:g} and its sd {sd:g}; a run needs the mean "
-                         f"between -{TARGET_BOUND:g} and {TARGET_BOUND:g} and the sd between 0 and "
-                         f"{TARGET_BOUND:g} (exclusive)")
+    why = refusal(law)
+    if why:
+        raise UsageError(f"--target={text!r}: {why}")
     return text
 
 
@@ -127,16 +147,23 @@ def device_option(option: str) -> Callable[[str], str]:
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, *,
-            resumable: bool = False) -> int:
+            resumable: bool = False, held: frozenset | None = None) -> int:
     """Run ``main`` and turn user errors (UsageError, ValueError) into one line and exit code 2.
 
     So are OSErrors: a path the user gave that cannot be used (``--out`` naming a file, a folder
     without permission), or a full disk, is a reason to print, not a traceback. Ctrl-C and SIGTERM
     are one line too; ``resumable`` says whether rerunning the command resumes its work (RESUMES)
     or starts it over (NOTHING_TO_RESUME).
+
+    ``held``: the signal mask a command's ``__main__`` had before it blocked Ctrl-C and SIGTERM,
+    its first statement (a signal during the imports that follow would be raised outside this
+    function: a traceback, and exit -2). It is restored once the handlers here are in place, so a
+    signal that came meanwhile arrives now and is reported like any other.
     """
     try:
         with terminate_as_interrupt(), swallowed_interrupts_resent():
+            if held is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
             return main(argv)
     except (UsageError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it held
@@ -158,15 +185,16 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
-def exit_with(main: Callable[[Sequence[str] | None], int], *, resumable: bool = False) -> None:
-    """A command's ``__main__``: run_cli(main, resumable=resumable), then exit with its code.
+def exit_with(main: Callable[[Sequence[str] | None], int], *, resumable: bool = False,
+              held: frozenset | None = None) -> None:
+    """A command's ``__main__``: run_cli(main, resumable=resumable, held=held), then exit with its code.
 
     Once main has returned, the work is done and its outcome printed: a Ctrl-C or SIGTERM that
     arrives while the interpreter shuts down (a terminal's Ctrl-C as the run ends) is ignored.
     Python would otherwise raise it inside whatever finaliser is running and print "Exception
     ignored in ..." with a traceback after a run that succeeded.
     """
-    code = run_cli(main, resumable=resumable)
+    code = run_cli(main, resumable=resumable, held=held)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
     _forget_unhandled_interrupt()

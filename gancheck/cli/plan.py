@@ -15,32 +15,16 @@ by default). Bad input: one line, exit 2. Imports stay inside ``run``.
 """
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
-from gancheck.cli import UsageError, positive_int
+from gancheck.cli import MAX_SEEDS, UsageError, finite, folder, positive_int, unit_interval
 
 SHOWN_SEEDS = (10, 20, 40, 80)
 #: The rate difference a plan asks the seed count for by default: a third of the scale, the
 #: size of change an ablation arm is usually meant to show.
 TARGET_DIFFERENCE = 0.3
 FAMILY_CHOICES = ("primary", "secondary", "descriptive", "all")
-OUTCOMES_COLUMNS = ["arm", "outcome", "count", "n", "rate"]
-COMPARISONS_COLUMNS = ["arm", "metric", "baseline", "pvalue", "reject_holm", "test"]
-METRICS_COLUMNS = ["arm", "seed", "metric", "value"]
-
-
-def _unit_interval(option: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"{option}={text!r}: must be a number") from None
-        if not 0 < value < 1:
-            raise UsageError(f"{option}={text!r}: must be in (0, 1)")
-        return value
-    return parse
 
 
 def _rates(text: str) -> tuple[float, float]:
@@ -59,7 +43,7 @@ def _rates(text: str) -> tuple[float, float]:
 
 
 def _shift(text: str) -> float:
-    value = _finite("--shift")(text)
+    value = finite("--shift")(text)
     if value == 0:
         raise UsageError(f"--shift={text!r}: a shift of 0 leaves nothing to detect")
     return value
@@ -71,24 +55,27 @@ PROGRESS_DELAY_S = 1.0
 MIN_SEEDS = 2
 
 
+#: The most seeds per arm a plan searches for rates (--rates, --from): Boschloo's exact power
+#: took 5 s at 200 seeds per arm, 25 s at 400 and 4 minutes at 1,000 (one core), growing about
+#: as n^2.5, so a search beyond it would run for hours without a word.
+MAX_RATE_SEEDS = 1_000
+
+
 def _max_seeds(text: str) -> int:
-    value = positive_int("--max-seeds")(text)
+    """--max-seeds: from MIN_SEEDS to MAX_SEEDS, the most seeds per arm a run takes (a plan
+    beyond it could not be run, and its search only filled memory); rate plans are held to
+    MAX_RATE_SEEDS in run, where the kind of plan is known."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--max-seeds={text!r}: must be an integer") from None
     if value < MIN_SEEDS:
         raise UsageError(f"--max-seeds={text!r}: must be >= {MIN_SEEDS} (the search starts at "
                          f"{MIN_SEEDS} seeds per arm, the fewest a comparison can use)")
+    if value > MAX_SEEDS:
+        raise UsageError(f"--max-seeds={text!r}: must be at most {MAX_SEEDS:,} (the most seeds per arm "
+                         "a run takes)")
     return value
-
-
-def _finite(option: str, positive: bool = False):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"{option}={text!r}: must be a number") from None
-        if not math.isfinite(value) or (positive and value <= 0):
-            raise UsageError(f"{option}={text!r}: must be finite" + (" and > 0" if positive else ""))
-        return value
-    return parse
 
 
 def add_parser(subparsers):
@@ -100,23 +87,24 @@ def add_parser(subparsers):
                       help="baseline rate and arm rate, e.g. 0,0.15")
     what.add_argument("--shift", metavar="D", type=_shift,
                       help="mean paired difference arm - baseline of a per-seed metric (needs --sd)")
-    what.add_argument("--from", dest="run_dir", metavar="RUN_DIR", type=Path,
+    what.add_argument("--from", dest="run_dir", metavar="RUN_DIR", type=folder("--from"),
                       help="a finished run folder (outcomes.csv, comparisons.csv, metrics.csv)")
-    parser.add_argument("--sd", metavar="S", type=_finite("--sd", positive=True),
+    parser.add_argument("--sd", metavar="S", type=finite("--sd", positive=True),
                         help="standard deviation of the paired differences (with --shift)")
-    parser.add_argument("--alpha", metavar="A", type=_unit_interval("--alpha"), default=0.05,
+    parser.add_argument("--alpha", metavar="A", type=unit_interval("--alpha"), default=0.05,
                         help="family-wise level (default 0.05)")
-    parser.add_argument("--power", metavar="P", type=_unit_interval("--power"), default=0.8,
+    parser.add_argument("--power", metavar="P", type=unit_interval("--power"), default=0.8,
                         help="wanted power (default 0.8)")
     parser.add_argument("--comparisons", metavar="M", type=positive_int("--comparisons"),
                         default=None, help="comparisons in the Holm family (default 1; with "
                         "--from: the tested rows of comparisons.csv)")
     parser.add_argument("--max-seeds", metavar="N", type=_max_seeds, default=200,
-                        help="search seeds per arm up to N (default 200; exact rate tests take "
-                        "seconds per count beyond 200, and a progress bar shows the search)")
+                        help=f"search seeds per arm up to N (default 200, at most {MAX_SEEDS:,}; "
+                        f"for rates at most {MAX_RATE_SEEDS:,}: exact rate tests take seconds per "
+                        "count beyond 200, and a progress bar shows the search)")
     # --difference and --family default to None, so that one given where it has no use is
     # refused rather than ignored (run).
-    parser.add_argument("--difference", metavar="D", type=_unit_interval("--difference"),
+    parser.add_argument("--difference", metavar="D", type=unit_interval("--difference"),
                         default=None, help="with --rates or --from: rate difference to plan the "
                         f"seeds for (default {TARGET_DIFFERENCE:g})")
     parser.add_argument("--family", choices=FAMILY_CHOICES, default=None,
@@ -141,6 +129,10 @@ def run(args) -> int:
         # below it asks for nothing (every "smallest detectable difference" would be 0).
         raise UsageError(f"plan: --power={args.power:g} must be above --alpha={args.alpha:g} "
                          "(the power a test has with no effect at all)")
+    if args.shift is None and args.max_seeds > MAX_RATE_SEEDS:
+        raise UsageError(f"plan: --max-seeds={args.max_seeds}: rate plans (--rates, --from) search at most "
+                         f"{MAX_RATE_SEEDS:,} seeds per arm (the exact power takes minutes per count "
+                         "there, growing about as n^2.5)")
     args.difference = TARGET_DIFFERENCE if args.difference is None else args.difference
     args.family = "primary" if args.family is None else args.family
     if args.rates is not None and args.difference > _reach(args.rates[0]):
@@ -246,19 +238,18 @@ def _print_table(rows, power: float, out) -> None:
 
 # ---------------------------------------------------------------------------- --from RUN_DIR
 
-def _read(run_dir: Path, name: str, columns: list[str]):
-    import pandas as pd
+def _read(run_dir: Path, name: str):
+    """``name`` of the run folder, every cell checked as `gancheck report` checks a published
+    folder (gancheck.report.published.read_csv): a damaged file is one line naming it, the row
+    and the column, before anything is printed."""
+    from gancheck.report.published import read_csv
     path = run_dir / name
     if not path.is_file():
         raise UsageError(f"plan: --from {str(run_dir)!r} has no {name}")
     try:
-        table = pd.read_csv(path)
+        return read_csv(path)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"plan: cannot read {path}: {exc}") from exc
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise UsageError(f"plan: {path} is missing columns {missing}")
-    return table
+        raise UsageError(f"plan: --from: {exc}") from None
 
 
 def _is_rate_test(test) -> bool:
@@ -312,15 +303,17 @@ def _print_from_run(args, out) -> None:
     from gancheck.stats.power import pilot_probabilities, rate_power, sign_test_power
 
     run_dir = Path(args.run_dir)
+    if not run_dir.exists():
+        raise UsageError(f"plan: --from {str(run_dir)!r} does not exist")
     if not run_dir.is_dir():
         raise UsageError(f"plan: --from {str(run_dir)!r} is not a folder")
-    comparisons = _read(run_dir, "comparisons.csv", COMPARISONS_COLUMNS)
-    outcomes = _read(run_dir, "outcomes.csv", OUTCOMES_COLUMNS)
-    metrics = _read(run_dir, "metrics.csv", METRICS_COLUMNS)
+    comparisons = _read(run_dir, "comparisons.csv")
+    outcomes = _read(run_dir, "outcomes.csv")
+    metrics = _read(run_dir, "metrics.csv")
     if (run_dir / "rates.csv").exists():  # per-seed 0/1 rates, beside the metrics
-        metrics = pd.concat([metrics, _read(run_dir, "rates.csv", METRICS_COLUMNS)], ignore_index=True)
+        metrics = pd.concat([metrics, _read(run_dir, "rates.csv")], ignore_index=True)
     where = "comparisons.csv"
-    if args.family != "all" and "family" in comparisons.columns:
+    if args.family != "all":
         comparisons = comparisons[comparisons["family"] == args.family]
         where = f"the {args.family} family of comparisons.csv"
     tested = comparisons["pvalue"].notna()

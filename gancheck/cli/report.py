@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
-from gancheck.cli import UsageError
+from gancheck.cli import UsageError, folder
+from gancheck.cli.out_folder import made_folder, refuse_non_folder
 
 
 def add_parser(subparsers):
@@ -19,23 +21,14 @@ def add_parser(subparsers):
         description="Re-render RUN_DIR's report (index.html) from the results stored in RUN_DIR, "
                     "or, where RUN_DIR has no store.sqlite, from the files it publishes (the CSVs, "
                     "provenance.json and the figures' data).")
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=folder("report: RUN_DIR"),
                         help="a run folder written by `python -m experiments.ablate`, or a "
                              "published copy of one without its store")
-    parser.add_argument("--out", metavar="DIR", type=_out_folder, default=None,
+    parser.add_argument("--out", metavar="DIR", type=folder("report: --out"), default=None,
                         help="folder for index.html (default: RUN_DIR, beside scores.csv and "
                              "summary.csv, which the page links to)")
     parser.set_defaults(handler=run)
     return parser
-
-
-def _out_folder(text: str) -> Path:
-    # Path('') is '.': an empty value (an unset shell variable) would write into whatever folder
-    # the command happens to run in.
-    if not text:
-        raise UsageError("report: --out='': an empty name would mean the current folder; name the "
-                         "folder (--out . for this one)")
-    return Path(text)
 
 
 def run(args) -> int:
@@ -51,8 +44,8 @@ def run(args) -> int:
     # named; nothing outside that folder is touched.
     if not run_dir.is_dir():
         raise UsageError(f"report: RUN_DIR {str(run_dir)!r} is not a folder")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"report: --out={str(args.out)!r} exists and is not a folder")
+    if args.out is not None:
+        refuse_non_folder("report: --out", args.out)
     from gancheck.report.collect import load_report_input, publish
     from gancheck.report.published import PAGE_FILES, rebuild
     from gancheck.runs.store import STORE_NAME
@@ -132,26 +125,30 @@ def _check_destination(run_dir: Path, out: Path | None, record) -> None:
 
 
 def _write(run_dir: Path, out: Path | None, write) -> None:
-    """Make --out if needed and ``write``; a folder that takes no write is one line naming it."""
+    """Make --out if needed and ``write``; a folder that takes no write is one line naming it.
+
+    Should ``write`` fail or be interrupted, the report files it had added to the folder are
+    removed again (and a --out it made): a half-written report holds scores.csv but not yet
+    provenance.json, and the rerun would refuse it as someone else's files. Files that were
+    there before are each replaced whole (atomically), so they stay a report of this run."""
+    from gancheck.runs.driver import outputs_in
     from gancheck.runs.files import WriteError, folder_refusal
-    created = out is not None and not out.exists()
-    if out is not None:
+    with made_folder("report: --out", out) if out is not None else nullcontext():
+        target = out or run_dir
+        before = set(outputs_in(target))
         try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # a read-only place, a file on the way: name the option
-            raise UsageError(f"report: --out={str(out)!r}: cannot create the folder "
-                             f"({exc.strerror or exc})") from None
-    try:
-        write()
-    except WriteError as exc:
-        if created and not any(out.iterdir()):
-            out.rmdir()  # made by this command, which wrote nothing in it
-        if out is None:
-            refused = folder_refusal("report: RUN_DIR", run_dir, exc, "render the report elsewhere "
-                                     "with --out DIR")
-        else:
-            refused = folder_refusal("report: --out", out, exc, "choose another --out")
-        raise (refused or exc) from None
+            write()
+        except BaseException as exc:
+            for name in set(outputs_in(target)) - before:
+                (target / name).unlink(missing_ok=True)
+            if not isinstance(exc, WriteError):
+                raise
+            if out is None:
+                refused = folder_refusal("report: RUN_DIR", run_dir, exc, "render the report elsewhere "
+                                         "with --out DIR")
+            else:
+                refused = folder_refusal("report: --out", out, exc, "choose another --out")
+            raise (refused or exc) from None
 
 
 def _link_target(path: Path) -> str:

@@ -27,7 +27,8 @@ import warnings
 
 import numpy as np
 
-from gancheck.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError, memory, npyfiles, readers, verdict_output
+from gancheck.cli import (EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError, finite, memory, npyfiles,
+                          readers, unit_interval, verdict_output)
 from gancheck.cli import reference as reference_option
 from gancheck.signals import Terminated
 
@@ -39,11 +40,14 @@ NAME_COLUMN = "sample_name"
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "score", help="score samples in a file against a target (default N(4, 1.25))", description=__doc__)
-    parser.add_argument("path", help="file to score: .csv, .tsv, .txt, .npy, .npz, .parquet; - reads stdin")
-    parser.add_argument("--mean", type=float, help="target mean (default 4.0)")
-    parser.add_argument("--std", type=float, help="target standard deviation (default 1.25)")
+    parser.add_argument("path", type=_path,
+                        help="file to score: .csv, .tsv, .txt, .npy, .npz, .parquet; - reads stdin")
+    parser.add_argument("--mean", type=finite("--mean"), help="target mean (default 4.0)")
+    parser.add_argument("--std", type=finite("--std", positive=True),
+                        help="target standard deviation (default 1.25)")
     verdict_output.add_target_argument(parser)
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument("--alpha", type=unit_interval("--alpha"), default=0.05,
+                        help="significance level (default 0.05)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     parser.add_argument("--column", action="append", metavar="NAME",
                         help="score this column (a header name, or a number from 1 without a "
@@ -59,6 +63,12 @@ def add_parser(subparsers) -> None:
     verdict_output.add_arguments(parser)
     reference_option.add_argument(parser)
     parser.set_defaults(handler=run_reporting)
+
+
+def _path(text: str) -> str:
+    if not text:  # Path('') is the current folder: an unset shell variable, not a file
+        raise UsageError("score: PATH='': an empty path; name a file (- for standard input)")
+    return text
 
 
 def run_reporting(args) -> int:

@@ -11,6 +11,8 @@ import io
 from pathlib import Path
 
 from gancheck.cli import MAX_EPOCHS, MAX_SEEDS, UsageError, device_option, folder, positive_int, target_option
+from gancheck.cli.judged_target import TARGET_HELP
+from gancheck.cli.out_folder import made_folder, refuse_non_folder
 from gancheck.fields import BY_NAME, FIELDS, ConfigError, brought_along
 from gancheck.gan.engine import COMPILE_CHOICES
 
@@ -21,6 +23,8 @@ MAX_DRAWS = 10_000
 
 #: Upper limits of the field options that have one (checked while parsing, stated in their help).
 MOST = {"num_epochs": MAX_EPOCHS}
+#: What a train run writes into --out; a rerun replaces them (the default runs/train each time).
+TRAIN_FILES = ("config.json", "history.csv", "samples.npy")
 
 
 def add_parser(subparsers) -> None:
@@ -41,7 +45,11 @@ def add_parser(subparsers) -> None:
 
 
 def _field_help(f) -> str:
-    """A field's one line, its allowed names (from its declaration) and the seed's value."""
+    """A field's one line, its allowed names (from its declaration) and the seed's value. The
+    target's declaration speaks of fields without options (data_mean, data_std): its option says
+    what ablate's --target says."""
+    if f.name == "target":
+        return f"the target the real data is drawn from: {TARGET_HELP}".replace("%", "%%")
     text = f.doc
     if f.choices:
         text += ": " + "; ".join(f"{c.name} ({c.description})" for c in f.choices)
@@ -77,7 +85,6 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool)
     from gancheck.runs.files import atomic_write_bytes, atomic_write_text
     from gancheck.runs.provenance import git_commit, versions
 
-    out.mkdir(parents=True, exist_ok=True)
     meta = dict(config=cfg.to_dict(), seeds=seeds, device=device_text, compiled=compiled, versions=versions(),
                 git_commit=git_commit(), status={r.seed: r.status for r in results},
                 diverged_epoch={r.seed: r.diverged_epoch for r in results})
@@ -89,6 +96,37 @@ def _write_run(out: Path, cfg, seeds, results, device_text: str, compiled: bool)
     buffer = io.BytesIO()
     np.save(buffer, samples, allow_pickle=False)
     atomic_write_bytes(out / "samples.npy", buffer.getvalue())
+
+
+def check_out(out: Path) -> None:
+    """Refuse, before any training, an --out whose files are not a train run's: a file, a folder
+    at one of TRAIN_FILES, an ablation run's folder (its history.csv would be replaced, and its
+    report then refused), or files without a train run's record (config.json)."""
+    import json
+
+    from gancheck.runs.driver import has_store, outputs_in
+    refuse_non_folder("--out", out)
+    if not out.exists():
+        return
+    for name in TRAIN_FILES:
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            raise UsageError(f"--out={str(out)!r}: {out / name} is a folder, where train writes its file "
+                             f"{name}: remove it, or choose another --out")
+    theirs = [name for name in outputs_in(out) if name not in TRAIN_FILES]
+    if has_store(out) or theirs:
+        shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+        raise UsageError(f"--out={str(out)!r}: holds an ablation run's files ({shown or 'store.sqlite'}), "
+                         "whose history.csv train would replace, so nothing was trained: choose another --out")
+    found = [name for name in TRAIN_FILES if (out / name).exists()]
+    if not found:
+        return
+    try:
+        record = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError):
+        record = None
+    if not (isinstance(record, dict) and {"config", "seeds"} <= record.keys()):
+        raise UsageError(f"--out={str(out)!r}: holds {', '.join(found)} but no train run's record "
+                         "(config.json) saying they are one, so nothing was trained: choose another --out")
 
 
 def build_config(args: argparse.Namespace):
@@ -137,6 +175,17 @@ def _check_memory(parameters: int, cfg, args: argparse.Namespace) -> None:
                      f"{total / 2**30:,.1f} GiB")
 
 
+def _print_history(epochs: int, seeds: list[int], results) -> None:
+    """The seed's printout: G's batch mean and std every tenth of the run, and the last epoch
+    (once, where it falls on the step as well)."""
+    step = max(1, epochs // 10)
+    print("\nG's batch mean / std by epoch (the seed's printout, every %d epochs):" % step)
+    print("epoch  " + "  ".join(f"seed {s:>2}: mean    std " for s in seeds))
+    for epoch in sorted({*range(0, epochs, step), epochs - 1}):
+        cells = "  ".join(f"        {r.history[epoch, 0]:7.3f} {r.history[epoch, 1]:6.3f}" for r in results)
+        print(f"{epoch:5d}  {cells}")
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -152,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # small batched ops: one thread is fastest (see gancheck/runs/execute.py)
     keep_freed_memory()
     cfg = build_config(args)
+    check_out(args.out)   # before the work: a refused folder would waste the training
     device = resolve_device(args.device)
     seeds = list(range(args.seeds))
     # The memory check is instant; the compile decision may probe torch.compile (seconds).
@@ -162,16 +212,12 @@ def run(args: argparse.Namespace) -> int:
           + (" (compiled steps: the first epoch includes compiling them, 5-15 s the first time)" if compiled
              else " (eager steps)"))
     print(f"config: {cfg.to_json()}")
-    with progress_bar(cfg.num_epochs * len(seeds), "training", enabled=not args.no_progress) as bar:
+    with made_folder("--out", args.out), \
+            progress_bar(cfg.num_epochs * len(seeds), "training", enabled=not args.no_progress) as bar:
         results = train_population(Population([cfg] * len(seeds), seeds), n_draws=args.draws,
                                    device=device, compile=compiled, on_epoch=bar.update)
-    step = max(1, cfg.num_epochs // 10)
-    print("\nG's batch mean / std by epoch (the seed's printout, every %d epochs):" % step)
-    print("epoch  " + "  ".join(f"seed {s:>2}: mean    std " for s in seeds))
-    for epoch in list(range(0, cfg.num_epochs, step)) + [cfg.num_epochs - 1]:
-        cells = "  ".join(f"        {r.history[epoch, 0]:7.3f} {r.history[epoch, 1]:6.3f}" for r in results)
-        print(f"{epoch:5d}  {cells}")
-    _write_run(args.out, cfg, seeds, results, describe_device(device), compiled)
+        _print_history(cfg.num_epochs, seeds, results)
+        _write_run(args.out, cfg, seeds, results, describe_device(device), compiled)
     print(f"\nsamples (seeds x draws x n), histories and config written to {args.out}/")
     law = cfg.data_target
     print(f"\nscores of noise draw 0 against {law.describe()} at alpha 0.05:")

@@ -36,8 +36,9 @@ def add_target_argument(parser) -> None:
 def parse_target(args) -> None:
     """Check --target against --mean/--std and parse it (before any file is read): args.target
     becomes a gancheck Target or None, args.mean and args.std their values (defaults filled in).
-    A bad spec is one line naming --target and the spec (UsageError, exit 2)."""
-    from gancheck.cli import UsageError
+    A bad spec is one line naming --target and the spec (UsageError, exit 2); so is, with
+    --draws, a target no generator can be judged against (gancheck.cli.judged_target)."""
+    from gancheck.cli import UsageError, judged_target
     from gancheck.targets import DEFAULT_MEAN, DEFAULT_STD, TargetError, parse
 
     spec = getattr(args, "target", None)
@@ -52,14 +53,19 @@ def parse_target(args) -> None:
     args.std = DEFAULT_STD if getattr(args, "std", None) is None else args.std
     if spec is None:
         args.target = None
+        # Scoring samples takes any finite N(mean, std); judging a generator needs it bounded.
+        why = judged_target.normal_refusal(args.mean, args.std) if getattr(args, "draws", False) else None
+        if why:
+            raise UsageError(why)
         return
     try:
         args.target = parse(spec)
     except TargetError as exc:
-        raise UsageError(f"--target {spec!r}: {exc.why}") from None
-    if getattr(args, "draws", False) and not args.target.moments_finite(2):
-        raise UsageError(f"--target {spec!r}: its sd is not finite; --draws judges a generator in "
-                         "units of the target's sd")
+        raise UsageError(f"--target={spec!r}: {exc.why}") from None
+    if getattr(args, "draws", False):
+        why = judged_target.refusal(args.target)
+        if why:
+            raise UsageError(f"--target={spec!r}: {why}")
 
 
 def parse_tolerance(args):
@@ -71,6 +77,10 @@ def parse_tolerance(args):
         # Scoring samples tests each one for a departure; only a generator's verdict has bands.
         raise UsageError(f"--tolerance {text}: the tolerance's bands judge a generator on its noise "
                          "draws; add --draws")
+    if text is not None and not text.replace(",", "").strip():
+        # Tolerance.parse skips empty parts: '' (an unset shell variable) would be the defaults.
+        raise UsageError(f"--tolerance={text!r}: no name=value given (leave --tolerance out for the "
+                         "defaults)")
     return Tolerance() if text is None else Tolerance.parse(text)
 
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from gancheck.stats.gof import MAX_ABS
 from gancheck.stats.repeats import rounding_cells
 from gancheck.stats.tolerance import Tolerance
 
@@ -88,6 +89,7 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
         mean, std = target.mean, target.std
         cdf = target.cdf
         tails = _tail_thresholds(target)
+    _check_sd(std, target)
     df = k - 1
     cells = rounding_cells(x)
     draws_mean = x.mean(axis=1)
@@ -112,6 +114,18 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
         out.append(_ks_rounded(cdf(x), cdf(x - cells / 2), cdf(x + cells / 2), tolerance.ks, df))
         out.append(_tail_rounded(x, cells, tails, tolerance.tail, df))
     return out
+
+
+def _check_sd(std: float, target) -> None:
+    """ValueError naming the sd where the std band cannot be computed: it is tested in squared
+    sds, which overflow float64 above 1.3e154 (and vanish below 1e-154). Scores take values up
+    to MAX_ABS = 1e150, so sds from 1e-150 to 1e150 are judged; the scales in between are exact
+    (powers of two), so the p-values are those of any other scale."""
+    if 1 / MAX_ABS <= std <= MAX_ABS:
+        return
+    what = "std" if target is None else f"target {target.spec!r}: its sd"
+    raise ValueError(f"{what}={std!r}: the tolerance's bands are tested in squared sds, which "
+                     f"float64 holds for sds from {1 / MAX_ABS:g} to {MAX_ABS:g}")
 
 
 def _normal_cdf(x: np.ndarray, *, mean: float, std: float) -> np.ndarray:
