@@ -37,9 +37,12 @@ comparisons     (arm, metric) vs the baseline: baseline, test ("boschloo" for ra
                 differences), ci_low, ci_high (95%, unadjusted), statistic, pvalue,
                 prob_improvement, prob_improvement_low, prob_improvement_high, pvalue_holm,
                 reject_holm. Rate metrics are named "rate:<outcome>" and "rate:collapse_flag".
-equivalence     (arm, quantity) for quantity in {mean, std}: estimate (mean over seeds of the
-                per-seed error), ci_low, ci_high (90%, the TOST interval), margin, pvalue,
-                equivalent (bool).
+equivalence     (arm): n, count, share, ci_low, ci_high, interval: the share of the arm's seeds
+                individually shown within the tolerance, with its Wilson interval
+                (gancheck.runs.verdicts.equivalence). The same share is the outcome table's
+                on-target column, so the page shows no equivalence section for it; only a table
+                of TOST rows (a ``quantity`` column: estimate, ci_low, ci_high, margin, pvalue,
+                equivalent) gets one (tables_comparisons.equivalence_rows).
 settling        (arm, metric) with metric in {g_mean, g_std}: n, settled_rate, median_epoch, stays_rate.
 effects         (metric, term): estimate, ci_low, ci_high, pvalue, method. Only for designs that
                 cross factors; empty otherwise.

@@ -13,7 +13,11 @@ outputs       (arm, seed): n (finite values in the seed's draw-0 output vector),
               unless every value is finite) and h0..h39 (its counts in 40 equal bins over the
               target mean ± 5 target sd, values beyond clipped into the end bins).
 draw_counts   (arm, seed, draw): h0..h35, counts of one noise draw's finite values in 36 bins
-              over the target mean ± 4.5 target sd (clipped), for the seeds drawn directly.
+              over the target mean ± 4.5 target sd (values beyond clipped into the end bins),
+              and below, above: how many of them lay beyond that window on each side, for the
+              seeds drawn directly. The figure draws the window only, so it must say how much
+              it left out: an off-target seed can sit a hundred sd away. (Folders published
+              before these two columns have the end bins only.)
 coordinates   (arm, seed, index): mean, sd, for the seeds drawn directly, finite ones only,
               sorted by mean (the order they are drawn in).
 history       (arm, seed, epoch): g_mean, g_std at MAX_EPOCHS_PLOTTED evenly spaced epochs.
@@ -35,6 +39,8 @@ QQ_LEVELS = 100
 HIST_SDS, HIST_BINS = 5.0, 40
 #: The seeds drawn directly: their noise draws' window and bins.
 DRAW_SDS, DRAW_BINS = 4.5, 36
+#: draw_counts' counts of values beyond the window, below and above it.
+BEYOND_COLUMNS = ("below", "above")
 #: The history is drawn at no more than this many epochs per arm (2001 epochs would only add
 #: bytes: 60 points trace a 190-px-wide panel's curves as far as the eye can follow them).
 MAX_EPOCHS_PLOTTED = 60
@@ -85,6 +91,12 @@ def _outputs(data: ReportInput) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _beyond(values: np.ndarray, edges: np.ndarray) -> tuple[int, int]:
+    """How many finite values lie below the first edge and above the last."""
+    finite = values[np.isfinite(values)]
+    return int((finite < edges[0]).sum()), int((finite > edges[-1]).sum())
+
+
 def _draw_counts(data: ReportInput, picked: set) -> pd.DataFrame:
     edges = hist_edges(data, DRAW_SDS, DRAW_BINS)
     rows = []
@@ -92,8 +104,10 @@ def _draw_counts(data: ReportInput, picked: set) -> pd.DataFrame:
     if len(previews):
         previews = previews[[(a, int(s)) in picked for a, s in zip(previews["arm"], previews["seed"])]]
         for (arm, seed, draw), group in previews.groupby(["arm", "seed", "draw"], sort=True):
-            rows.append([arm, int(seed), int(draw), *_counts(group["value"].to_numpy(dtype=float), edges)])
-    return pd.DataFrame(rows, columns=["arm", "seed", "draw", *(f"h{i}" for i in range(DRAW_BINS))])
+            values = group["value"].to_numpy(dtype=float)
+            rows.append([arm, int(seed), int(draw), *_counts(values, edges), *_beyond(values, edges)])
+    return pd.DataFrame(rows, columns=["arm", "seed", "draw", *(f"h{i}" for i in range(DRAW_BINS)),
+                                       *BEYOND_COLUMNS])
 
 
 def _coordinates(data: ReportInput, picked: set) -> pd.DataFrame:

@@ -1,13 +1,17 @@
 """Names a reader sees: test labels, groups, hypotheses and references; outcome and metric labels.
 
 Tests are described by the statistics registry (``gancheck.stats.registry.REGISTRY``: one entry
-per test with name, hypothesis, label, group, order, description) when it is importable, and by
-the local table ``FALLBACK`` below otherwise. ``describe(test)`` is the one door the report goes
-through, so switching to the registry alone is a one-line change in ``_registry_entries``.
+per test with name, hypothesis, label, group, order, description, reference), and by the local
+table ``FALLBACK`` below for a test the registry does not know (a run scored by another version).
+``describe(test)`` is the one door the report goes through.
+
+Words the page uses for things the code names otherwise (the collapse flag, failed seeds'
+metric value, factorial effects' terms and methods) are declared here too, once.
 """
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -21,7 +25,8 @@ class TestInfo:
     group: str
     order: int
     hypothesis: str      # "simple" (the target exactly) | "composite" (any location/scale) | ...
-    description: str     # what the test asks, in one sentence, with its reference
+    description: str     # what the test asks, in one sentence (for a normal target)
+    reference: str = ""  # where the test is from (FALLBACK's descriptions carry theirs)
 
 
 #: Group key -> the question a reader asks; tables and figures group tests in this order.
@@ -31,8 +36,11 @@ GROUP_QUESTIONS = {
     "moments": "Are its moments the target's?",
     "diversity": "Do its noise draws vary independently?",
 }
+#: Where some target is not a normal, a group's question in words true of every target (the
+#: shape tests then test the target's own skewness and kurtosis, gancheck.stats.gof_target).
+OTHER_TARGET_QUESTIONS = {"shape": "Is the shape the target's?"}
 
-#: Used until gancheck.stats.registry lands (and for any test the registry does not know).
+#: For a test the registry does not know (a run scored by another version of gancheck).
 FALLBACK = {t.name: t for t in (
     TestInfo("ks", "KS", "fit", 10, "simple",
              "Kolmogorov–Smirnov: largest gap between the sample's CDF and the target's; exact "
@@ -143,11 +151,8 @@ LOG_METRICS = frozenset({"ks_statistic", "ad_statistic", "abs_mean_error", "abs_
 
 
 def _registry_entries() -> dict:
-    """name -> registry entry, or {} while gancheck.stats.registry does not exist."""
-    try:
-        from gancheck.stats.registry import REGISTRY
-    except ImportError:
-        return {}
+    """name -> registry entry (imported here, on first use, so a test can stand in another)."""
+    from gancheck.stats.registry import REGISTRY
     entries = REGISTRY.values() if isinstance(REGISTRY, dict) else REGISTRY
     return {str(_field(e, "name")): e for e in entries}
 
@@ -168,10 +173,22 @@ def describe(test: str) -> TestInfo:
                     str(pick("group", local.group if local else "other")),
                     int(pick("order", local.order if local else 10_000)),
                     str(pick("hypothesis", local.hypothesis if local else "")),
-                    str(pick("description", local.description if local else "")))
+                    str(pick("description", local.description if local else "")),
+                    str(pick("reference", "")))
 
 
-def group_question(group: str) -> str:
+def null_hypothesis(test: str, target=None) -> str:
+    """The test's null in words for ``target`` (a gancheck Target; None or a normal: the normal
+    wording): the registry's description for that target, else describe()'s."""
+    from gancheck.stats.registry import describe_for
+    entry = _registry_entries().get(test)
+    return describe_for(entry, target) if entry is not None else describe(test).description
+
+
+def group_question(group: str, *, normal: bool = True) -> str:
+    """The question a group of tests answers; ``normal`` False where some target is not a normal."""
+    if not normal and group in OTHER_TARGET_QUESTIONS:
+        return OTHER_TARGET_QUESTIONS[group]
     return GROUP_QUESTIONS.get(group, group.replace("_", " ").capitalize() or "Other tests")
 
 
@@ -188,3 +205,61 @@ def metric_label(metric: str) -> str:
             return "collapse-flag rate"
         return f"{OUTCOME_LABELS.get(what, what.replace('_', ' ')).replace(' ', '-')} rate"
     return METRIC_LABELS.get(metric, metric)
+
+
+#: The collapse flag (members.csv's ``collapsed``, the rate "rate:collapse_flag"), in plain words:
+#: gancheck.stats.diversity's own call, made apart from the decision list (collapsed =
+#: collapse_pvalue < alpha / 2, and True for draws it cannot test).
+COLLAPSE_FLAG = ("The collapse flag is the diversity test's own call, made apart from the decision "
+                 "list: it is raised when the share of a seed's output that stays fixed across noise "
+                 "draws is shown above the collapse share, or when the draws cannot be tested at all "
+                 "(constant or not finite). Every collapsed seed carries it, and so do most stuck and "
+                 "diverged ones, which the decision list names first; so its rate can be higher than "
+                 "the collapsed rate.")
+
+
+def failed_value_note() -> str:
+    """What +∞ in a per-seed metric means: a failed seed (gancheck.runs.verdicts.FAILED_OUTCOMES)
+    counts as the worst value whatever its output, which may well be finite."""
+    from gancheck.runs.verdicts import FAILED_OUTCOMES
+    names = [OUTCOME_LABELS.get(o, o) for o in FAILED_OUTCOMES]
+    listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+    return f"a failed seed ({listed}) counts as the worst value, +∞"
+
+
+#: Factorial effects' methods (gancheck.stats.effects' ``method`` column), in words.
+EFFECT_METHODS = {
+    "rate-mover-wilson": "contrast of cell rates, MOVER interval from Wilson's (Zou & Donner 2008)",
+    "ols-seed-block": "least squares, seed as block",
+    "ols-ranks-seed-block": "least squares on ranks over all seeds, seed as block",
+}
+
+
+#: A ":" that joins two of a term's factors, not one inside a level ("step_ratio[30:10]").
+_TERM_JOIN = re.compile(r":(?![^\[]*\])")
+
+
+def term_parts(term: str) -> list[tuple[str, str]]:
+    """An effect's term as (factor, words) pairs, one per factor it names:
+    "config[seed config]:target[bimodal]" -> [("config", "config = seed config"),
+    ("target", "target = bimodal")]. gancheck.stats.effects names each factor[level] and joins
+    them by ":", which a level may hold too; a part without a level is its own words."""
+    parts = []
+    for part in filter(None, _TERM_JOIN.split(str(term))):
+        factor, bracket, level = part.partition("[")
+        parts.append((factor, f"{factor} = {level.rstrip(']')}" if bracket else part))
+    return parts
+
+
+def term_label(term: str) -> str:
+    """An effect's term in words: "config[seed config]:target[bimodal]" ->
+    "config = seed config × target = bimodal"."""
+    return " × ".join(words for _, words in term_parts(term))
+
+
+def units_label(units: str) -> str:
+    """An effect's scale with metric names in words ("ranks of abs_mean_error ..." ->
+    "ranks of |mean − target| ...")."""
+    return re.sub(r"\b(" + "|".join(map(re.escape, METRIC_LABELS)) + r")\b",
+                  lambda m: METRIC_LABELS[m.group(1)], str(units))
+

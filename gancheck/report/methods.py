@@ -1,7 +1,8 @@
 """The Methods section: the tests and their references, the outcome decision list, the collapse
-rule, the unit of analysis, the multiplicity family, the smallest detectable effect, the model
-and its training (model_text), and the run's limitations. Texts come from where the rules live (the test registry, the docstrings of
-gancheck.stats.outcomes and gancheck.stats.diversity); counts and limits from the run itself."""
+rule, the unit of analysis, the multiplicity families, the smallest detectable effect, the model
+and its training (model_text), and the run's limitations. Texts come from where the rules live
+(the test registry, the docstrings of gancheck.stats.outcomes and gancheck.stats.diversity, the
+families and tests of gancheck.stats.comparisons); counts and limits from the run itself."""
 from __future__ import annotations
 
 import json
@@ -9,20 +10,39 @@ import re
 
 from gancheck.report import model_text
 from gancheck.report.data import ReportInput
-from gancheck.report.labels import OUTCOME_LABELS, describe, group_question, ordered_tests
+from gancheck.report.labels import (OUTCOME_LABELS, describe, group_question, metric_label,
+                                    null_hypothesis, ordered_tests)
 from gancheck.report.plots_diagnostics import factors_of
-from gancheck.report.tables import arm_order, fmt_count
+from gancheck.report.tables import fmt_count
 from gancheck.report.tables_comparisons import family, mde_summary
+from gancheck.report.target_view import other_target, subtitle, targets
 from gancheck.runs.provenance import Provenance
+from gancheck.stats import diversity
 from gancheck.stats import outcomes as outcomes_module
+from gancheck.stats.comparisons import FAMILIES
 from gancheck.stats.outcomes import OUTCOMES
 
-#: Used while gancheck.stats.diversity states no COLLAPSE_RULE of its own.
-FALLBACK_COLLAPSE_RULE = ("A generator is collapsed when its diversity tests find memorisation across "
-                          "noise draws (fixed coordinates or reused values) that is both significant "
-                          "and material, by the one rule stated in gancheck.stats.diversity. A "
-                          "generator that is merely too narrow is not collapsed: that is the std test's "
-                          "job.")
+#: What each Holm family of gancheck.stats.comparisons holds (its FAMILIES); the primary family's
+#: rates are read from the run ("{primary}").
+FAMILY_WORDS = {"primary": "each arm's {primary} against the baseline's, the question the run is for",
+                "secondary": "the other outcome rates and the collapse flag",
+                "descriptive": "the per-seed error metrics"}
+#: Each test of gancheck.stats.comparisons (its ``test`` column) in words: what it compares, the
+#: test, the interval of its difference, and the interval of its prob_improvement
+#: (gancheck.stats.improvement).
+TEST_WORDS = {
+    "boschloo": {"what": "rates", "test": "Boschloo's exact test",
+                 "difference": "Newcombe's hybrid score interval of the rate difference",
+                 "improvement": "Newcombe's interval of the rate difference mapped onto that scale "
+                                "(the same interval as the difference's)"},
+    "sign": {"what": "metrics", "test": "the sign test on seeds paired across arms",
+             "difference": "the order-statistic interval of the median paired difference",
+             "improvement": "a score-type interval under the binormal model with DeLong's paired "
+                            "variance (Hanley & McNeil 1982; DeLong et al. 1988)"},
+}
+#: decision.describe() also serves the command line's verdict, which prints whether any single
+#: test detected a departure; the page shows no such flag, so sentences about it stay off it.
+NOT_ON_PAGE = "any single test detected"
 
 
 def how_judged(data: ReportInput) -> dict:
@@ -42,29 +62,61 @@ def how_judged(data: ReportInput) -> dict:
     tolerance = Tolerance(**recorded)
     return {"tolerance": (f"mean and sd within {tolerance.mean:g} and {tolerance.std:g} target sd, "
                           f"KS distance at most {tolerance.ks:g}, shown at α = {alpha:g}"),
-            "text": decision.describe(tolerance, alpha)}
+            "text": on_page(decision.describe(tolerance, alpha))}
+
+
+def on_page(text: str) -> str:
+    """``text`` without its sentences about what the page does not show (NOT_ON_PAGE)."""
+    return " ".join(s for s in re.split(r"(?<=\.)\s+", text) if NOT_ON_PAGE not in s)
+
+
+def _families_in(frame) -> list[str]:
+    """The run's Holm families in FAMILIES' order (any other after them), or [] for a table
+    written before families were declared (then all its rows are one family)."""
+    if "family" not in frame.columns:
+        return []
+    found = list(dict.fromkeys(frame["family"].astype(str)))
+    return [f for f in FAMILIES if f in found] + [f for f in found if f not in FAMILIES]
+
+
+def _test_words(tests, key: str) -> list[str]:
+    """TEST_WORDS[test][key] of each test present, in TEST_WORDS' order (a test without words: its name)."""
+    present = set(map(str, tests))
+    return ([TEST_WORDS[t][key] for t in TEST_WORDS if t in present]
+            + [t for t in sorted(present) if t not in TEST_WORDS])
 
 
 def families(data: ReportInput) -> str:
-    """The comparison families and the α each spends, from comparisons.csv's ``family`` column
-    where it has one."""
+    """The comparison families, what each holds and tests with, and the α each spends."""
     frame = data.comparisons
     alpha = data.provenance.get("alpha", 0.05)
     if frame.empty:
         return ""
-    if "family" not in frame.columns:
-        return (f"All comparisons with the baseline form one Holm family at α = {alpha:g}; the "
-                "primary question, each arm's on-target rate against the baseline's, is tested "
-                "within it.")
-    counts = frame["family"].astype(str).value_counts()
-    words = {"primary": "primary (each arm's on-target rate against the baseline's; Holm over arms)",
-             "secondary": "secondary (the other outcome rates and the collapse flag; Holm within the family)",
-             "descriptive": "descriptive (the per-seed metrics, paired sign test; Holm within the family)"}
-    parts = [f"{words.get(f, f)}: {counts[f]} rows" for f in ("primary", "secondary", "descriptive")
-             if f in counts] + [f"{f}: {counts[f]} rows" for f in counts.index
-                                if f not in words]
-    return (f"Comparisons fall in families, each corrected on its own at α = {alpha:g}: "
-            + "; ".join(parts) + ".")
+    found = _families_in(frame)
+    if not found:
+        return (f"All {len(frame)} comparisons with the baseline form one Holm family at "
+                f"α = {alpha:g}; the primary question, each arm's on-target rate against the "
+                "baseline's, is tested within it.")
+    parts = []
+    for name in found:
+        rows = frame[frame["family"].astype(str) == name]
+        primary = " and ".join(dict.fromkeys(metric_label(str(m)) for m in rows["metric"]))
+        words = FAMILY_WORDS.get(name, "").format(primary=primary)
+        how = "; ".join(filter(None, [words, *_test_words(rows["test"], "test")]))
+        parts.append(f"{name} ({how}): {fmt_count(len(rows))} rows")
+    count = {1: "one Holm family", 2: "two Holm families", 3: "three Holm families"}.get(
+        len(found), f"{len(found)} Holm families")
+    return (f"Comparisons with the baseline fall in {count}, each corrected on its own at "
+            f"α = {alpha:g}: " + "; ".join(parts) + ".")
+
+
+def improvement_interval(data: ReportInput) -> str:
+    """How prob_improvement's interval is computed, for each kind of comparison the run makes."""
+    frame = data.comparisons
+    tests = frame["test"] if "test" in frame.columns else []
+    present = set(map(str, tests))
+    return "; ".join(f"for {TEST_WORDS[t]['what']}, {TEST_WORDS[t]['improvement']}"
+                     for t in TEST_WORDS if t in present)
 
 
 def decision_list() -> list[dict]:
@@ -93,18 +145,26 @@ def holm_note() -> str:
 
 
 def collapse_rule() -> str:
-    try:
-        from gancheck.stats import diversity
-    except ImportError:
-        return FALLBACK_COLLAPSE_RULE
-    return " ".join(str(getattr(diversity, "COLLAPSE_RULE", FALLBACK_COLLAPSE_RULE)).split())
+    return " ".join(diversity.COLLAPSE_RULE.split())
+
+
+def _null(test: str, found: list) -> str:
+    """The test's null for the run's targets: the normal's words, another target's, or, where
+    the run has both and they differ, each in turn."""
+    normal = null_hypothesis(test) if any(t.is_normal for t in found) else ""
+    other = next((null_hypothesis(test, t) for t in found if not t.is_normal), "")
+    if normal and other and other != normal:
+        return f"{normal} Other targets: {other[:1].lower()}{other[1:]}"
+    return normal or other or "–"
 
 
 def tests(data: ReportInput) -> list[dict]:
+    """One row per test the run scored: label, question, null for the run's targets, reference."""
     present = ordered_tests(data.scores["test"]) if len(data.scores) else []
-    return [{"label": describe(t).label, "name": t, "group": group_question(describe(t).group),
-             "hypothesis": describe(t).hypothesis or "–", "description": describe(t).description or "–"}
-            for t in present]
+    found, normal = targets(data), other_target(data) is None
+    return [{"label": describe(t).label, "name": t, "group": group_question(describe(t).group, normal=normal),
+             "hypothesis": describe(t).hypothesis or "–", "description": _null(t, found),
+             "reference": describe(t).reference} for t in present]
 
 
 def unit_of_analysis(data: ReportInput) -> str:
@@ -123,17 +183,24 @@ def unit_of_analysis(data: ReportInput) -> str:
 def multiplicity(data: ReportInput) -> str:
     f = family(data)
     alpha = data.provenance.get("alpha", 0.05)
-    arms = len(arm_order(data)) - 1
     if not f["size"]:
         return "This run compares no arms with the baseline, so no multiplicity correction applies."
-    return (f"Comparisons with the baseline form one Holm family: {arms} arms × every outcome rate, "
-            f"the collapse flag and every per-seed metric, {f['size']} rows ({f['tested']} tested; "
-            f"{f['significant']} significant at α = {alpha}). The figures draw unadjusted 95% "
-            "intervals and mark p < α unadjusted, so marks and intervals agree; the Holm-adjusted "
-            "p-value is printed beside every row, and only Holm-significant rows are called "
-            "differences in the text. Rates are compared by Boschloo's exact test, metrics by the "
-            "paired sign test (arms share seeds); prob_improvement is P(arm better than baseline) "
-            "over pairs of seeds with a stratified bootstrap interval (Agarwal et al. 2021).")
+    found = _families_in(data.comparisons)
+    within = (f"Holm's correction runs within each family ({', '.join(found)}), never across them"
+              if len(found) > 1 else "Holm's correction runs over the one family")
+    tests = data.comparisons["test"] if "test" in data.comparisons.columns else []
+    compared = "; ".join(f"{TEST_WORDS[t]['what']} by {TEST_WORDS[t]['test']}, with "
+                         f"{TEST_WORDS[t]['difference']}" for t in TEST_WORDS if t in set(map(str, tests)))
+    interval = improvement_interval(data)
+    return (f"{within}: {fmt_count(f['size'])} rows in all ({fmt_count(f['tested'])} tested; "
+            f"{fmt_count(f['significant'])} significant after Holm within their family at α = {alpha}). "
+            "The figures draw unadjusted 95% intervals and mark p < α unadjusted, so marks and "
+            "intervals agree; the Holm-adjusted p-value is printed beside every row, and only "
+            "Holm-significant rows are called differences in the text."
+            + (f" Comparisons: {compared}." if compared else "")
+            + " prob_improvement is P(arm better than baseline) over all pairs of seeds, ties "
+              "counted half (Agarwal et al. 2021)"
+            + (f"; its 95% interval is, {interval}." if interval else "."))
 
 
 def limitations(data: ReportInput) -> list[str]:
@@ -203,7 +270,8 @@ def methods(data: ReportInput) -> dict:
     n_values = int(data.scores["n"].max()) if "n" in data.scores and len(data.scores) else 0
     return {"judged": how_judged(data), "families": families(data),
             "model": model_text.model(data, record.n_draws, n_values),
-            "outcome_keys": list(OUTCOMES),"tests": tests(data), "decision_list": decision_list(), "holm_note": holm_note(),
+            "outcome_keys": list(OUTCOMES), "tests": tests(data), "tests_target": subtitle(data),
+            "decision_list": decision_list(), "holm_note": holm_note(),
             "collapse_rule": collapse_rule(), "unit": unit_of_analysis(data),
             "multiplicity": multiplicity(data), "mde": mde_summary(data),
             "limitations": limitations(data), "sequential": sequential(data)}

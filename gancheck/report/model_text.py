@@ -1,13 +1,16 @@
 """Methods' description of the GAN, generated from the baseline's GANConfig, so that a reader
 could rebuild it: networks, features, noise, schedule, and how its verdict is reached.
 
-The feature sets' and generator kinds' own descriptions are read from their registries (through
-gancheck.config, which loads them on first use); without torch the names stand alone.
+The feature sets' and generator kinds' descriptions and shapes (D's input width) are read from
+their declarations in gancheck.fields, which need no torch. A name those declarations do not hold
+(a run recorded by another version of gancheck) stands alone, its width a "?".
 """
 from __future__ import annotations
 
 import json
 
+from gancheck import fields
+from gancheck.config import GANConfig
 from gancheck.report.data import ReportInput
 
 NOISE_TEXT = {"uniform": "U(0, 1)", "normal": "N(0, 1)"}
@@ -20,13 +23,11 @@ SCHEDULE_TEXT = {
 }
 
 
-def _registry_description(registry: str, name: str) -> str:
-    try:
-        from gancheck.config import _registry
-        entry = _registry(registry).get(name)
-    except Exception:  # noqa: BLE001 - no torch here: the name alone is shown
-        return ""
-    return str(getattr(entry, "description", "") or "")
+def declared(field: str, name) -> fields.Choice | None:
+    """The Choice ``name`` of the choice field ``field``, or None where this version does not
+    declare it (the only failure expected here: anything else is a bug, and raises)."""
+    spec = fields.BY_NAME[field]
+    return spec.choice(name) if name in spec.names else None
 
 
 def baseline_config(data: ReportInput) -> dict:
@@ -49,19 +50,16 @@ def model(data: ReportInput, n_draws: int, n_values: int) -> list[str]:
     c = baseline_config(data)
     if not c:
         return []
-    try:  # fields a config does not record are GANConfig's defaults (older runs stored fewer)
-        from gancheck.config import GANConfig
-        c = {**GANConfig().to_dict(), **c}
-    except Exception:  # noqa: BLE001 - without the config class, unrecorded fields show as "?"
-        pass
+    c = {**GANConfig().to_dict(), **c}  # fields a config does not record: older runs stored fewer
     g = lambda key, default="?": c.get(key, default)  # noqa: E731
     act = lambda name: {"relu": "ReLU", "leaky_relu": "leaky ReLU", "elu": "ELU", "tanh": "tanh"}.get(name, name)  # noqa: E731
     n = int(g("g_output_size", 500))
     per_value = g("generator") == "per_value"
-    kind = _registry_description("GENERATORS", str(g("generator")))
+    generator_kind = declared("generator", g("generator"))
+    kind = generator_kind.description if generator_kind else ""
     calls = n if per_value else 1
     generator = (
-        f"Generator G ({g('generator')}{': ' + kind if kind else ''}): Linear({g('g_input_size')}, "
+        f"Generator G ({g('generator')}{', ' + kind if kind else ''}): Linear({g('g_input_size')}, "
         f"{g('g_hidden_size')}) → {act(g('g_activation'))} → Linear({g('g_hidden_size')}, "
         f"{g('g_hidden_size')}) → {act(g('g_activation'))} → Linear({g('g_hidden_size')}, "
         f"{1 if per_value else n}), no activation after the last layer. "
@@ -70,19 +68,17 @@ def model(data: ReportInput, n_draws: int, n_values: int) -> list[str]:
            if per_value else
            f"One call maps {g('g_input_size')} noise numbers to a whole vector of {n} values.")
         + f" Noise: {NOISE_TEXT.get(str(g('noise')), g('noise'))}, independent for every number.")
-    features = _registry_description("FEATURE_SETS", str(g("features")))
-    try:
-        from gancheck.config import _registry
-        width = str(_registry("FEATURE_SETS")[str(g("features"))].width(n) + int(bool(g("minibatch_std", False))))
-    except Exception:  # noqa: BLE001 - without torch the width stays a letter
-        width = "F"
+    feature_set = declared("features", g("features"))
+    features = feature_set.description if feature_set else ""
+    # D's input: the feature set's width, plus one for the batch spread (GANConfig.d_input_size)
+    width = feature_set.width(n) + int(bool(g("minibatch_std", False))) if feature_set else "?"
     discriminator = (
         f"Discriminator D: sees each {n}-value vector through the feature set “{g('features')}”"
         f"{' (' + features + ')' if features else ''}"
         f"{', plus the minibatch’s mean spread per coordinate' if g('minibatch_std', False) else ''}"
         f", then Linear({width}, {g('d_hidden_size')}) → {act(g('d_activation'))} → "
         f"Linear({g('d_hidden_size')}, {g('d_hidden_size')}) → {act(g('d_activation'))} → "
-        "Linear(·, 1) → sigmoid.")
+        f"Linear({g('d_hidden_size')}, 1) → sigmoid.")
     steps = int(g("d_steps", 0)) + int(g("g_steps", 0))
     schedule = SCHEDULE_TEXT.get(str(g("lr_schedule")), str(g("lr_schedule"))).format(
         lr_min=float(g("lr_min", 0.0)), t_max=int(g("cosine_t_max_factor", 5)) * steps)

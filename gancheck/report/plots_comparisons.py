@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Callable
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+from matplotlib.textpath import TextPath
+from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator
 
 from gancheck.report import findings
 from gancheck.report.data import ReportInput
@@ -78,7 +82,8 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
             ax.set_visible(False)
         for ax, metric in zip(axes, panels):
             rows = comparisons[(comparisons["metric"] == metric) & comparisons["arm"].isin(y)]
-            lo, hi = (-1.05, 1.05) if kind == "rates" else _finite_extent(rows)
+            # Room beyond ±1 for the labels "-1" and "1" inside the panel (FittingTicks).
+            lo, hi = (-1.1, 1.1) if kind == "rates" else _finite_extent(rows)
             symlog = kind == "metrics" and metric in LOG_METRICS
             if symlog:
                 finite = np.abs(rows["difference"].to_numpy(dtype=float))
@@ -103,9 +108,9 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
             ax.axvline(0, color=TARGET_COLOUR, lw=1, ls="--")
             ax.set_xlim(lo, hi)
             ax.set_title(metric_label(metric) + (" (symlog axis)" if symlog else ""))
-            if symlog:
-                ax.set_xticks(_decade_ticks(lo, hi, ax.xaxis.get_transform().linthresh))
-                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_major_locator(FittingTicks(
+                decade_groups(ax.xaxis.get_transform().linthresh) if symlog else round_groups))
         fig.supxlabel("rate difference, arm − baseline" if kind == "rates"
                       else "median of the paired differences, arm − baseline (metric's units)", fontsize=9)
         axes[0].set_yticks(range(len(names)), [wrap(n, 26) for n in names])
@@ -137,16 +142,76 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
                   src)
 
 
-def _decade_ticks(lo: float, hi: float, linthresh: float) -> list[float]:
-    """0 and the powers of ten beyond the linear zone, every other one when many: symlog's
-    default ticks crowd around 0."""
-    first = int(np.ceil(np.log10(linthresh)))
-    last = int(np.floor(np.log10(max(abs(lo), abs(hi), linthresh * 10))))
-    decades = list(range(first, last + 1))
-    if len(decades) > 3:
-        decades = decades[::2]
-    ticks = [0.0] + [s * 10.0 ** d for d in decades for s in (-1, 1)]
-    return sorted(t for t in ticks if lo <= t <= hi)
+class FittingTicks(Locator):
+    """The candidate ticks whose labels fit the panel, placed when the axis is drawn, where its
+    width is known.
+
+    ``groups(lo, hi)`` gives the candidates within the axis as groups, in priority order; a
+    group is kept whole if each of its labels lies inside the panel (where it cannot meet the
+    next panel's) and clears the kept ones by ``gap`` ems, else dropped whole. On a symlog
+    axis every decade gets the same width, so on a panel a third of the figure wide the labels
+    of all of them ran into one another ("-0.1-0.010.001 0 0.0010.01 0.1"); a linear panel's
+    label at its edge ran into the next panel's.
+    """
+
+    def __init__(self, groups: Callable[[float, float], list[list[float]]], gap: float = 0.5):
+        self.groups, self.gap = groups, gap
+        # Read now, under the figure's style(): the axis is drawn after it has been left.
+        self.points = FontProperties(size=matplotlib.rcParams["xtick.labelsize"]).get_size_in_points()
+
+    def __call__(self):
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((vmin, vmax))
+        groups = self.groups(lo, hi)
+        if self.axis is None:  # not on an axis yet: nothing to measure against
+            return sorted(t for group in groups for t in group)
+        axes, formatter = self.axis.axes, self.axis.get_major_formatter()
+        pixels = axes.figure.dpi / 72  # per point
+        gap = self.gap * self.points * pixels
+        kept: list[tuple[float, float, float]] = []  # (tick, centre, half width), in pixels
+
+        def clears(box, others) -> bool:
+            return all(abs(box[1] - other[1]) >= box[2] + other[2] + gap for other in others)
+
+        for group in groups:
+            boxes = []
+            for tick in group:
+                centre = axes.transData.transform((tick, 0))[0]
+                width = TextPath((0, 0), formatter(tick, 0), size=self.points).get_extents().width
+                boxes.append((tick, centre, width * pixels / 2))
+            inside = all(axes.bbox.x0 <= c - h and c + h <= axes.bbox.x1 for _, c, h in boxes)
+            if inside and all(clears(box, kept + boxes[:i]) for i, box in enumerate(boxes)):
+                kept += boxes
+        return sorted(t for t, _, _ in kept)
+
+
+def decade_groups(linthresh: float) -> Callable[[float, float], list[list[float]]]:
+    """A symlog axis's candidates: 0, then each decade beyond the linear zone as the pair
+    ±10^d, outermost first."""
+    def groups(lo: float, hi: float) -> list[list[float]]:
+        first = int(np.ceil(np.log10(linthresh)))
+        last = int(np.floor(np.log10(max(abs(lo), abs(hi), linthresh))))
+        return _paired([10.0 ** d for d in range(last, first - 1, -1)], lo, hi)
+    return groups
+
+
+def round_groups(lo: float, hi: float) -> list[list[float]]:
+    """A linear axis's candidates: matplotlib's round numbers within lo..hi, one by one, 0 and
+    every other step first, then those between, so that the labels that fit stay evenly
+    spaced. Unpaired: evenly spaced labels that stop short of one edge read as they are."""
+    ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    step = float(ticks[1] - ticks[0])
+    steps = {float(t): round(t / step) for t in ticks if lo <= t <= hi}
+    return [[t] for t in sorted(steps, key=lambda t: (steps[t] % 2, abs(steps[t])))]
+
+
+def _paired(magnitudes: list[float], lo: float, hi: float) -> list[list[float]]:
+    """[[0], [-m, m], ...] within lo..hi. A pair is kept or dropped together (FittingTicks),
+    so that a label is missing on one side only where the axis ends ("-0.01, 0, 0.001" read as
+    a typo)."""
+    return [[t for t in group if lo <= t <= hi] for group in [[0.0], *([-m, m] for m in magnitudes)]]
 
 
 # --------------------------------------------------------------------------------- trends

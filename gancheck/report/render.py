@@ -9,10 +9,10 @@ from markupsafe import Markup, escape
 from gancheck.report import findings, tables, tables_comparisons
 from gancheck.report.data import ReportInput
 from gancheck.report.figure_data import compact
-from gancheck.report.target_view import subtitle as target_subtitle
-from gancheck.report.labels import (OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS, OUTCOME_ORDER,
-                                    PLAIN_DEFINITIONS)
-from gancheck.report.methods import decision_list, how_judged, methods
+from gancheck.report.target_view import other_target, subtitle as target_subtitle
+from gancheck.report.labels import (COLLAPSE_FLAG, OUTCOME_COLOURS, OUTCOME_HATCHES, OUTCOME_LABELS,
+                                    OUTCOME_ORDER, PLAIN_DEFINITIONS, failed_value_note)
+from gancheck.report.methods import decision_list, how_judged, improvement_interval, methods
 from gancheck.report.plots import seed_figures
 from gancheck.report.plots_comparisons import comparison_figures
 from gancheck.report.plots_diagnostics import control_figures, diagnostic_figures, factors_of
@@ -118,16 +118,19 @@ def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = 
         "has_trend": any(f.key == "trend" for f in comparisons),
         "outcome_figure": outcome_figs["outcomes"],
         "outcomes": outcomes,
-        "tests": tables.test_rows(data),
+        "collapse_flag": COLLAPSE_FLAG,
+        "tests": tables.test_rows(data, normal=other_target(data) is None),
         "seed_figures": [f for f in (outcome_figs["representatives"], *seed_figures(data),
                                      outcome_figs["metrics"]) if f is not None],
         "diagnostic_figures": diagnostic_figures(data),
         "comparison_figures": comparisons,
+        "improvement_interval": improvement_interval(data),
         "key_comparisons": tables_comparisons.comparison_rows(data, frame=primary(data)),
         "all_comparisons": tables_comparisons.comparison_rows(data),
         "equivalence": tables_comparisons.equivalence_rows(data),
         "effects": tables_comparisons.effect_rows(data),
         "metric_summary": tables.metric_summary(data),
+        "failed_value": failed_value_note(),
         "settling": tables.settling(data),
         "controls": tables.controls(data),
         "control_outcomes": named | {

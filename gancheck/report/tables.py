@@ -187,15 +187,18 @@ def outcome_rows(data: ReportInput, role: str = "arm") -> dict:
     return {"outcomes": [OUTCOME_LABELS[o] for o in OUTCOME_ORDER], "rows": rows}
 
 
-def test_rows(data: ReportInput, role: str = "arm", rejection: bool = False) -> dict:
-    """Per arm (or control), each test's pass rate (or rejection rate) at generator level."""
+def test_rows(data: ReportInput, role: str = "arm", rejection: bool = False, *,
+              normal: bool = True) -> dict:
+    """Per arm (or control), each test's pass rate (or rejection rate) at generator level, under
+    each group's question; ``normal`` False where some target is not a normal (the questions then
+    hold for any target: labels.group_question)."""
     names = arm_order(data, role)
     rates = data.pass_rates[data.pass_rates["arm"].isin(names)]
     tests = ordered_tests(rates["test"])
     table = rates.set_index(["arm", "test"])
     groups: list[dict] = []
     for test in tests:
-        label = group_question(describe(test).group)
+        label = group_question(describe(test).group, normal=normal)
         if groups and groups[-1]["label"] == label:
             groups[-1]["span"] += 1
         else:

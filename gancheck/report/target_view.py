@@ -73,11 +73,19 @@ def target_text(data: ReportInput) -> str:
     return "; ".join(f"{text} ({', '.join(arms)})" for text, arms in groups.items())
 
 
+def targets(data: ReportInput) -> list:
+    """Each trained arm's target, in design order; the run's where it has no arms."""
+    return [target_of(data, arm) for arm in arm_order(data)] or [target_of(data)]
+
+
+def other_target(data: ReportInput):
+    """The first of ``targets`` that is not a normal, or None where every one is."""
+    return next((t for t in targets(data) if not t.is_normal), None)
+
+
 def subtitle(data: ReportInput) -> str:
     """target_text, saying once what a normal's two numbers are."""
-    text = target_text(data)
-    normal_only = all(target_of(data, a).is_normal for a in arm_order(data)) and target_of(data).is_normal
-    return text + (" (mean, sd)" if normal_only else "")
+    return target_text(data) + (" (mean, sd)" if other_target(data) is None else "")
 
 
 def density(target, grid: np.ndarray) -> np.ndarray:

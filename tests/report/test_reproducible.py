@@ -121,12 +121,12 @@ def test_effects_state_units_and_a_sentence_and_flag_non_convergence(factorial_i
     assert "log-odds" in row["sentence"] and "did not converge" in row["sentence"]
 
 
-def test_equivalence_as_a_share_of_seeds_within_the_tolerance(report_input):
+def test_equivalence_as_a_share_of_seeds_is_not_shown_as_a_tost_table(report_input):
+    # A run's equivalence.csv (gancheck.runs.verdicts.equivalence) has no margin, TOST p or
+    # verdict per row: its share is the outcome table's on-target cell, so it gets no table.
     share = pd.DataFrame({"arm": ["baseline", "features=raw"], "count": [3, 0], "n": [12, 12],
-                          "rate": [0.25, 0.0], "ci_low": [0.09, 0.0], "ci_high": [0.53, 0.24]})
-    rows = tables_comparisons.equivalence_rows(dataclasses.replace(report_input, equivalence=share))
-    assert rows[0]["estimate"] == "0.25 (3 of 12)" and rows[0]["ci"] == "[0.09, 0.53]"
-    assert rows[0]["quantity"] == "share of seeds within the tolerance"
+                          "share": [0.25, 0.0], "ci_low": [0.09, 0.0], "ci_high": [0.53, 0.24]})
+    assert tables_comparisons.equivalence_rows(dataclasses.replace(report_input, equivalence=share)) == []
     assert tables_comparisons.equivalence_rows(report_input)[0]["equivalent"] in ("yes", "not shown")
 
 
