@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -88,7 +89,8 @@ def siblings(out_dir: Path | None) -> list[dict]:
                        if p.parent.name != out_dir.name)
     except OSError:
         return []
-    return [{"name": name, "href": f"../{name}/index.html"} for name in found]
+    # A folder name is a path segment, not a URL: "run#2" unquoted would link to "../run".
+    return [{"name": name, "href": f"../{quote(name)}/index.html"} for name in found]
 
 
 def page(data: ReportInput, csv_dir: Path | None = None, out_dir: Path | None = None) -> str:

@@ -82,10 +82,12 @@ def test_reports_of_one_project_link_to_each_other(report_input, tmp_path):
     data = make_report_input(arms=default_arms()[:2], controls={}, n_seeds=3, n_epochs=3, fast=True)
     # Links go to reports already there (a project republishes each in turn, so each links the
     # others once all are written).
-    for name in ("full-fix", "full"):
+    for name in ("full-fix", "run#2 ü", "full"):
         render(data, tmp_path / "reports" / name)
     html = (tmp_path / "reports" / "full" / "index.html").read_text(encoding="utf-8")
     assert '<a href="../full-fix/index.html">full-fix</a>' in html
+    # A name is quoted as a URL path segment (urllib.parse.quote: '#' is %23, ' ' %20, 'ü' %C3%BC).
+    assert '<a href="../run%232%20%C3%BC/index.html">run#2 ü</a>' in html
     # Outside a reports folder nothing is linked (a scratch render names no neighbours).
     assert 'id="siblings"' not in render(data, tmp_path / "elsewhere").read_text(encoding="utf-8")
 
