@@ -5,6 +5,7 @@ of the row at α), and the Holm-adjusted p-value is printed beside every row tha
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Callable
@@ -179,12 +180,19 @@ class FittingTicks(Locator):
             boxes = []
             for tick in group:
                 centre = axes.transData.transform((tick, 0))[0]
-                width = TextPath((0, 0), formatter(tick, 0), size=self.points).get_extents().width
+                width = _label_width(formatter(tick, 0), self.points)
                 boxes.append((tick, centre, width * pixels / 2))
             inside = all(axes.bbox.x0 <= c - h and c + h <= axes.bbox.x1 for _, c, h in boxes)
             if inside and all(clears(box, kept + boxes[:i]) for i, box in enumerate(boxes)):
                 kept += boxes
         return sorted(t for t, _, _ in kept)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_width(text: str, points: float) -> float:
+    """A tick label's width in points. Cached: a figure's layout asks the locator for its ticks
+    hundreds of times, and laying out the text was most of a report's figure time."""
+    return TextPath((0, 0), text, size=points).get_extents().width
 
 
 def decade_groups(linthresh: float) -> Callable[[float, float], list[list[float]]]:
