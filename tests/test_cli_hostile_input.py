@@ -181,7 +181,7 @@ def _help(parser, option: str) -> str:
 def test_ablate_help_says_whole_sentences():
     parser = ablate.build_parser()
     assert _help(parser, "--target").endswith("which sets each arm's own target")
-    assert "under a minute" in _help(parser, "--preset")   # as the README says (47 s measured)
+    assert "under a minute" in _help(parser, "--preset")   # as the README says (47 to 50 s measured, warm)
 
 
 def test_train_target_help_has_one_default_and_names_no_missing_option():
