@@ -336,8 +336,7 @@ def _listing(names: Sequence[str], most: int = 10) -> str:
 
 def _column_indices(source: str, columns: Sequence[str], names, width: int) -> list[int]:
     """Positions of the requested columns: by header name, else by 1-based number. A column asked
-    for twice, or a name the header gives to several columns, is refused: either would score a
-    sample the user did not mean (twice the same one, or the first of two) without a word."""
+    for twice, or a name several header columns share, is refused: either scores a wrong sample."""
     twice = sorted({c for c in columns if list(columns).count(c) > 1})
     if twice:
         raise UsageError(f"--column {twice[0]!r}: given twice; each column is scored once")
@@ -346,9 +345,9 @@ def _column_indices(source: str, columns: Sequence[str], names, width: int) -> l
         if names is not None and column in names:
             found = [i for i, name in enumerate(names) if name == column]
             if len(found) > 1:
+                numbers = ", ".join(str(i + 1) for i in found)
                 raise UsageError(f"{source}: --column {column!r}: {len(found)} columns of the header have "
-                                 f"that name (columns {', '.join(str(i + 1) for i in found)}); rename them "
-                                 "so that each is picked alone")
+                                 f"that name (columns {numbers}); rename them so that each is picked alone")
             indices.append(found[0])
         elif names is None and column.isascii() and column.isdigit() and 1 <= int(column) <= width:
             # isascii: '²' and '٣' are digits to str.isdigit, but not to int().
