@@ -36,6 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from gancheck.stats.decimals import decimal_cells
+from gancheck.stats.windows import sliding_min
+
 #: Histogram bin for the chance density, in robust sds (IQR / 1.349).
 DENSITY_BIN_SD = 0.25
 #: Distinct values per window when looking for a local grid.
@@ -154,14 +157,16 @@ def resolution(x: np.ndarray, v: np.ndarray, new_value: np.ndarray) -> tuple[np.
     else float64's own spacing (continuous: chance repeats only far from 0, at a location many
     sds wide)."""
     grid = _grid_cells(v, new_value)
-    with np.errstate(over="ignore"):  # beyond float32's range: inf, so not float32 numbers
-        as_float32 = v.astype(np.float32).astype(v.dtype)
-    if np.array_equal(as_float32, v):
-        spacing = _float32_spacing(v)
-        cells = np.maximum(grid, spacing)
-        return cells, "grid" if (grid > spacing).all() else "float32"
+    # Written decimals first: whole numbers (and halves, quarters) are float32 numbers too, but
+    # their cells are the decimals' (110 at two significant digits sits in a cell of 10).
     written = decimal_cells(v, new_value)
     if written is None:
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, so not float32 numbers
+            as_float32 = v.astype(np.float32).astype(v.dtype)
+        if np.array_equal(as_float32, v):
+            spacing = _float32_spacing(v)
+            cells = np.maximum(grid, spacing)
+            return cells, "grid" if (grid > spacing).all() else "float32"
         kind = "grid" if (grid > 0).all() else ("continuous" if not (grid > 0).any() else "mixed")
         # Off any grid a float64 value is still the nearest double to its real value, so its cell
         # is float64's own spacing there: negligible near 4, but at a location far larger than the
@@ -182,69 +187,6 @@ def _float32_spacing(v: np.ndarray) -> np.ndarray:
     return np.spacing(np.abs(v).astype(np.float32)).astype(float)
 
 
-#: Up to this many units of its last place (12 significant digits) a value is on a decimal place
-#: when it is within DECIMAL_TOLERANCE_EPS of it: parsing a written decimal into float64 is still
-#: exact to about 1e-4 of its last place there.
-DECIMAL_MAX_UNITS = 1e12
-#: From there up to 15 significant digits (the most that survive a round trip through float64)
-#: a value is on a place only when it is exactly the double nearest that decimal, as parsing
-#: gives (1e6 written to 6 decimals by printf's %f has 13 digits). A float64 value that is not
-#: a written decimal is such a double in about 6% of cases at 15 digits, so a sample of them
-#: still fails (DECIMAL_PROBE values must all pass).
-DECIMAL_EXACT_UNITS = 1e15
-#: A value is on a decimal place when it is that many units, up to the float64 rounding of
-#: parsing it and scaling it (a few ulps of the scaled value): this many machine epsilons of it.
-DECIMAL_TOLERANCE_EPS = 16
-#: Significant digits float32 output is printed with (shortest repr, or '%.9g'): at most 9.
-FLOAT32_DIGITS = 9
-#: Distinct values looked at first: data that are not written decimals fail on them.
-DECIMAL_PROBE = 64
-
-
-def decimal_cells(v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, bool] | None:
-    """Where every value is a decimal of at most 15 significant digits (a text file's numbers):
-    each sorted value's cell, one unit of the finest decimal place among its GRID_WINDOW distinct
-    neighbours (a value that happens to end in 0 has the resolution of its neighbours), and
-    whether every value has at most 9 significant digits (it may be float32 output written as
-    text). None for other data (float64 output, or float32 numbers themselves)."""
-    distinct = v[new_value]
-    if _places(distinct[:DECIMAL_PROBE]) is None:
-        return None
-    places = _places(distinct)
-    if places is None:
-        return None
-    w = min(GRID_WINDOW, places.size)
-    finest = -_sliding_min(-places, w)   # each window's largest number of places
-    start = np.clip(np.arange(places.size) - w // 2, 0, places.size - w)
-    cells = 10.0 ** -finest[start].astype(float)
-    with np.errstate(divide="ignore"):
-        magnitude = np.floor(np.log10(np.abs(distinct)))
-    digits = np.where(distinct != 0, magnitude + 1 + places, 1)
-    return cells[np.cumsum(new_value) - 1], bool((digits <= FLOAT32_DIGITS).all())
-
-
-def _places(u: np.ndarray) -> np.ndarray | None:
-    """The fewest decimal places each value is written with, or None if some value has more
-    than 15 significant digits (or is too large to read as a decimal)."""
-    places = np.zeros(u.size, dtype=np.int64)
-    left = np.arange(u.size)
-    for place in range(0, 40):
-        scaled = u[left] * 10.0**place
-        units = np.abs(scaled)
-        if (units > DECIMAL_EXACT_UNITS).any():
-            return None   # some value not yet on a place, and past the digits read
-        whole = np.rint(scaled)
-        tolerance = DECIMAL_TOLERANCE_EPS * np.finfo(float).eps * np.maximum(units, 1.0)
-        # Division is correctly rounded, so whole / 10**place is the double nearest the decimal.
-        on = np.where(units <= DECIMAL_MAX_UNITS, np.abs(scaled - whole) <= tolerance,
-                      whole / 10.0**place == u[left])
-        places[left[on]] = place
-        left = left[~on]
-        if left.size == 0:
-            return places
-    return None
-
-
 def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     distinct = v[new_value]
     if distinct.size < 2:  # one value: a constant output, judged elsewhere
@@ -252,17 +194,19 @@ def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     gaps = np.diff(distinct)
     w = min(GRID_WINDOW, gaps.size)
     starts = np.minimum(np.arange(gaps.size), gaps.size - w)  # each gap's window, kept in range
-    step = _sliding_min(gaps, w)[starts]
+    step = sliding_min(gaps, w)[starts]
     # A window is on a grid when each of its gaps is a whole multiple of its smallest. Tested one
     # gap position at a time over the windows still in the running: continuous data fails on its
     # first gaps, so this costs a few passes rather than w (the same test, so the same answer).
     # Each window's largest float error, which the step and each gap may carry (float_error).
-    error = -_sliding_min(-float_error(distinct), w)[starts]
+    error = -sliding_min(-float_error(distinct), w)[starts]
     running, first, smallest = np.arange(gaps.size), starts, step
     for j in range(w):
-        ratio = gaps[first + j] / smallest
-        tolerance = np.maximum(GRID_TOLERANCE, error * (1.0 + ratio) / smallest)
-        keep = (np.abs(ratio - np.rint(ratio)) <= tolerance) & (tolerance <= GRID_MAX_TOLERANCE)
+        # A step of 1e-168 beside a gap of 1 overflows the ratio: off the grid, as it should be.
+        with np.errstate(over="ignore", invalid="ignore"):
+            ratio = gaps[first + j] / smallest
+            tolerance = np.maximum(GRID_TOLERANCE, error * (1.0 + ratio) / smallest)
+            keep = (np.abs(ratio - np.rint(ratio)) <= tolerance) & (tolerance <= GRID_MAX_TOLERANCE)
         running, first, smallest, error = running[keep], first[keep], smallest[keep], error[keep]
         if running.size == 0:
             break
@@ -281,25 +225,6 @@ def float_error(distinct: np.ndarray) -> np.ndarray:
     millionth of a step and more, which a fixed GRID_TOLERANCE would take for no grid at all."""
     larger = np.maximum(np.abs(distinct[:-1]), np.abs(distinct[1:]))
     return np.spacing(larger.astype(float))
-
-
-def _sliding_min(a: np.ndarray, w: int) -> np.ndarray:
-    """Minimum of every window of w consecutive values of a (van Herk 1992; Gil & Werman 1993):
-    a running minimum from each block's start and one from its end, blocks of w values, meet in
-    every window, so the cost is three passes over a instead of w. A minimum is exact, so this
-    is the same array as the windows' own minima."""
-    blocks = -(-a.size // w)
-    padded = np.full(blocks * w, a.max(), dtype=a.dtype)  # the largest value: neutral, any dtype
-    padded[: a.size] = a
-    # One block per column, so each running minimum is w - 1 whole-row operations (numpy's
-    # minimum.accumulate is several times slower here).
-    from_start = np.ascontiguousarray(padded.reshape(blocks, w).T)
-    from_end = from_start.copy()
-    for j in range(1, w):
-        np.minimum(from_start[j - 1], from_start[j], out=from_start[j])
-        np.minimum(from_end[w - j], from_end[w - j - 1], out=from_end[w - j - 1])
-    from_start, from_end = from_start.T.ravel(), from_end.T.ravel()
-    return np.minimum(from_end[: a.size - w + 1], from_start[w - 1: a.size])
 
 
 #: Values this many robust sds beyond the quartiles are outliers to the histogram's bins.

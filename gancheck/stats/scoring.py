@@ -130,11 +130,11 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, decide_at: flo
         return statistic, pvalue, status
     # Sort once; every test takes sorted rows (np.sort copies, so the caller's array is untouched).
     valid = np.sort(x if ok.size == m else x[ok], axis=1)
-    on_grid = ties.grid_to_sd(valid)
-    grid = targeting.order_grid(plan, valid, on_grid)
-    edge = targeting.rounded_over_an_edge(plan, valid, on_grid)
+    coarse = ties.coarseness(valid)
+    grid = targeting.order_grid(plan, valid, coarse.step)
+    edge = targeting.rounded_over_an_edge(plan, valid, coarse.step)
     at_end = targeting.at_a_support_end(plan, valid)
-    moments = ties.coarse_for_moment_tests(valid)
+    moments = ties.coarse_for_moment_tests(valid, coarse.square)
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW

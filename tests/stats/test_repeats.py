@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gancheck.stats.repeats import _sliding_min, pooled, repeats
+from gancheck.stats.repeats import pooled, repeats
+from gancheck.stats.windows import sliding_min
 
 
 @pytest.mark.parametrize("law", ["normal", "t3", "uniform"])
@@ -72,7 +73,7 @@ def test_sliding_min_is_each_windows_minimum(rng):
         a = rng.random(size) if size % 2 else rng.integers(-50, 50, size)  # floats and integers
         for w in {w for w in (1, 2, 32, size) if w <= size}:
             expected = np.lib.stride_tricks.sliding_window_view(a, w).min(axis=1)
-            assert np.array_equal(_sliding_min(a, w), expected), (size, w)
+            assert np.array_equal(sliding_min(a, w), expected), (size, w)
 
 
 def _written(x: np.ndarray, fmt: str) -> np.ndarray:
@@ -151,10 +152,58 @@ def test_a_pool_written_as_text_is_still_caught(fmt):
 
 def test_float64_output_is_not_read_as_decimals():
     # 17 significant digits: no decimal place within the 15 read (the cells are float64's spacing).
-    from gancheck.stats.repeats import decimal_cells
+    from gancheck.stats.decimals import decimal_cells
     v = np.sort(np.random.default_rng(6).normal(4, 1.25, 5000))
     assert decimal_cells(v, np.ones(v.size, dtype=bool)) is None
     # Written to 3 decimals: cells of 0.001 (a value ending in 0 takes its neighbours' place).
     w = np.unique(np.round(v, 3))
     cells, float32_text = decimal_cells(w, np.ones(w.size, dtype=bool))
     assert np.allclose(cells, 1e-3, rtol=0, atol=1e-15) and float32_text
+
+
+def test_significant_digits_have_cells_that_grow_with_each_power_of_ten():
+    # Two significant digits (printf's %.2g) of N(100, 15): "99" sits in a cell of 1, "1.1e+02"
+    # (110) in a cell of 10 (by hand). The gaps (1) and the places of the neighbours (0) showed
+    # only the cells of 1, so the chance count was a third of the observed one and independent
+    # draws read as memorised (C / E about 3).
+    from gancheck.stats.repeats import resolution
+    v = np.sort(_written(np.random.default_rng(8).normal(100, 15, 2000), "%.2g"))
+    new_value = np.ones(v.size, dtype=bool)
+    new_value[1:] = v[1:] != v[:-1]
+    cells, kind = resolution(v[None, :], v, new_value)
+    assert kind == "grid" and np.array_equal(cells, np.where(v >= 100, 10.0, 1.0))
+    # One decimal of U(0, 1): the lone 1.0 is one decimal too (cell 0.1), not one digit (cell 1).
+    u = np.sort(np.round(np.random.default_rng(9).uniform(0, 1, 2000), 1))
+    new_value = np.ones(u.size, dtype=bool)
+    new_value[1:] = u[1:] != u[:-1]
+    assert np.allclose(resolution(u[None, :], u, new_value)[0], 0.1, rtol=1e-12)
+    # A value of 1e-20 is no whole number: written to 22 places, its cell is 1e-22.
+    w = np.sort(np.round(np.random.default_rng(10).normal(0, 1e-20, 500), 22))
+    new_value = np.ones(w.size, dtype=bool)
+    new_value[1:] = w[1:] != w[:-1]
+    assert np.allclose(resolution(w[None, :], w, new_value)[0], 1e-22, rtol=1e-9)
+
+
+#: Significant digits at several locations and scales: (mean, sd, format).
+SIGNIFICANT = {"N(10, 2) %.2g": (10.0, 2.0, "%.2g"), "N(100, 15) %.2g": (100.0, 15.0, "%.2g"),
+               "N(4, 1.25) %.2g": (4.0, 1.25, "%.2g"), "N(1000, 200) %.3g": (1000.0, 200.0, "%.3g"),
+               "N(-0.004, 0.002) %.2g": (-0.004, 0.002, "%.2g")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SIGNIFICANT)
+def test_significant_digits_are_not_called_memorised(case):
+    # As test_numbers_written_as_text_are_not_called_memorised: 60 replicates of K = 100, n = 500,
+    # at most 9 rejections at alpha = 0.05 (binomial, under 0.5% for a calibrated test). Before
+    # the cells grew with each power of 10, the first two were rejected in every replicate.
+    mean, sd, fmt = SIGNIFICANT[case]
+    rejected, ratios = 0, []
+    for seed in range(60):
+        found = repeats(_written(np.random.default_rng(seed).normal(mean, sd, (100, 500)), fmt))
+        rejected += found.pvalue < 0.05
+        ratios.append(found.ratio)
+    assert rejected <= 9, (case, rejected)
+    # The chance count is right, not only safe: within the histogram's misjudgement of E
+    # (module docstring of gancheck.stats.repeats; here the coarse cells of 1 beside 0.1 at
+    # N(10, 2) put C / E near 0.85).
+    assert 0.75 < np.median(ratios) < 1.15, (case, np.median(ratios))

@@ -61,3 +61,68 @@ def test_calibrated_at_its_limit(test):
         low, high = (stats.binom.ppf(q, len(x), 0.05) / len(x) for q in (0.005, 0.995))
         rate = float(np.mean(test.run(x, mean=4.0, std=1.25)[1] < 0.05))
         assert low <= rate <= high, (test.name, n, rate)
+
+
+def _significant(x: np.ndarray, fmt: str = "%.2g") -> np.ndarray:
+    """``x`` as a CSV written with printf's ``fmt`` holds it, read back as float64."""
+    return np.char.mod(fmt, x).astype(float)
+
+
+def test_significant_digits_are_read_at_the_cells_where_values_crowd():
+    # Two significant digits of N(4, 1.25): cells of 0.1 from 1 to 10, 0.01 below 1, 0.001
+    # below 0.1 (10^(floor(log10 |x|) - 1), by hand). The smallest gap (0.01 or less) made one grid of 0.01, so the order tests ran on data crowded into cells
+    # of 0.1 (KS rejected 32% of true-target samples at n = 2,000). The crowded cell is 0.1 and
+    # the mean squared cell the mean of each value's own cell squared (both by hand).
+    x = np.sort(_significant(np.random.default_rng(11).normal(4, 1.25, (3, 2000))), axis=1)
+    s = x.std(axis=1, ddof=1)
+    found = ties.coarseness(x)
+    cells = 10.0 ** (np.floor(np.log10(np.abs(x))) - 1)
+    assert np.allclose(found.step, 0.1 / s, rtol=1e-9)
+    # A value at a power's edge may take its neighbours' grid (0.98 before 1.0, 1.1: a gap of
+    # 0.02, all gaps multiples of it), which moves the mean square by about 1e-5 of itself.
+    assert np.allclose(found.square, (cells**2).mean(axis=1) / s**2, rtol=1e-3)
+    # N(10, 2) at two digits: about half the values, from 10 up, sit in cells of 1 (by hand).
+    y = np.sort(_significant(np.random.default_rng(12).normal(10, 2, (3, 500))), axis=1)
+    cells = np.where(y >= 10, 1.0, 0.1)
+    s = y.std(axis=1, ddof=1)
+    found = ties.coarseness(y)
+    assert np.allclose(found.square, (cells**2).mean(axis=1) / s**2, rtol=1e-9)
+    # Rounding then adds about 1% to the variance, 0.16 of its standard error at n = 500:
+    # above MOMENT_TIE_BIAS, so the moment tests are not run either (the skewness test rejected
+    # 12% of such samples at n = 2,000).
+    assert ties.coarse_for_moment_tests(y).all()
+
+
+def test_one_value_off_the_grid_does_not_hide_it():
+    # One decimal, n = 2,000, one value written to 5 decimals: no single grid holds every gap,
+    # so the order tests ran (KS rejected 48% of true-target samples, Anderson-Darling's
+    # normality test 82%). The other values' cells are still 0.1.
+    rng = np.random.default_rng(13)
+    x = np.round(rng.normal(4, 1.25, (4, 2000)), 1)
+    x[:, 0] = np.round(x[:, 0] + 0.01234, 5)
+    x = np.sort(x, axis=1)
+    assert (ties.grid_to_sd(x) == 0).all()
+    assert np.allclose(ties.coarseness(x).step, 0.1 / x.std(axis=1, ddof=1), rtol=1e-9)
+    status = score(x).set_index("test")["status"]
+    assert (status[[t.name for t in ORDER_TESTS]] == "ties").all()
+
+
+#: Files as users write them: (mean, sd, format, n). Significant digits at several locations
+#: and scales, tiny and large n, and one decimal with a stray value of more places.
+WRITTEN = [(4.0, 1.25, "%.2g", 20), (4.0, 1.25, "%.2g", 500), (4.0, 1.25, "%.2g", 2000),
+           (4.0, 1.25, "%.3g", 2000), (10.0, 2.0, "%.2g", 200), (100.0, 15.0, "%.2g", 500),
+           (1000.0, 200.0, "%.3g", 2000), (-0.004, 0.002, "%.2g", 500), (4.0, 1.25, "%.4g", 20)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", WRITTEN, ids=lambda c: f"N({c[0]},{c[1]}){c[2]}n{c[3]}")
+def test_written_files_are_calibrated(case):
+    # 800 true-target samples as a CSV holds them. Every test, counting "not tested" as not
+    # rejected, rejects at most at alpha = 0.05 within the binomial band (scipy.stats.binom) of a
+    # calibrated test at 0.1% for the case's 9 tests together (Bonferroni): at most 65 of 800.
+    mean, sd, fmt, n = case
+    x = _significant(np.random.default_rng(n + int(mean)).normal(mean, sd, (800, n)), fmt)
+    table = score(x, mean=mean, std=sd)
+    high = stats.binom.ppf(1 - 0.001 / 9, 800, 0.05) / 800
+    rates = table.groupby("test")["reject"].mean()
+    assert (rates <= high).all(), rates[rates > high]
