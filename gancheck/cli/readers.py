@@ -14,6 +14,7 @@ budget) and refuses what the whole command could not hold.
 from __future__ import annotations
 
 import io
+import itertools
 import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -23,33 +24,28 @@ from typing import Callable, Sequence, TextIO
 import numpy as np
 
 from gancheck.cli import UsageError, memory, npyfiles
-from gancheck.cli.text_lines import (are_pandas_labels, column_name, field_count, looks_like_header,
-                                      pandas_labels_note, split_fields, strip_comment)
+from gancheck.cli.text_lines import are_pandas_labels, column_name, looks_like_header, pandas_labels_note, strip_comment
+from gancheck.cli.text_values import MAX_COLUMNS, MAX_LINE_CHARS, LastFieldWatch, data_lines, parse_rows
 
 STDIN = "-"
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: runs of whitespace (np.loadtxt's default)
 SUFFIXES = (*DELIMITERS, ".npy", ".npz", ".parquet")
 HEADER_MODES = ("auto", "yes", "no")
-#: Widest row read (as for .npy rows). A hostile file with a million columns is refused after
-#: reading one bounded line, before a million strings are made.
-MAX_COLUMNS = npyfiles.MAX_ROW_VALUES
-#: Longest line read: MAX_COLUMNS values of 40 characters (np.savetxt's "%.18e" takes 25).
-MAX_LINE_CHARS = MAX_COLUMNS * 40
-#: Fields converted to float64 at once: bounds the Python strings alive while parsing.
-CHUNK_FIELDS = 65_536
 
 
 @dataclass(frozen=True)
 class Table:
     """values: (rows, columns) float64. labels: one per column, for the output ("value" from a
     header, else "column 3"). names: the header's names, None without a header. note: what was
-    assumed about a header, for the user (None where the format says it, as .npy does)."""
+    assumed about a header, for the user (None where the format says it, as .npy does). blank:
+    True where a text field was blank (None when none was, and for other formats)."""
 
     values: np.ndarray
     labels: tuple[str, ...]
     source: str
     names: tuple[str, ...] | None = None
     note: str | None = None
+    blank: np.ndarray | None = None
 
 
 #: admit(source, rows, columns, named): refuse (UsageError) a table the command cannot hold.
@@ -241,7 +237,7 @@ def _read_parquet(path: Path, columns, admit: Admit) -> Table:
 def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: str = "auto",
                columns: Sequence[str] | None = None) -> Table:
     """Parse delimited text; '#' starts a comment, blank fields are missing values (NaN)."""
-    lines = _data_lines(handle, source, delimiter)
+    lines = data_lines(handle, source, delimiter)
     first = next(lines, None)
     if first is None:
         raise UsageError(f"{source}: no values in file")
@@ -253,7 +249,7 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     names = tuple(column_name(f, delimiter) for f in first_fields) if has_header else None
     if names is None:
         note = f"{source}: no header row (line {first_line} holds numbers)"
-        rows = _chain(first, lines)
+        rows = itertools.chain([first], lines)
     else:
         note = f"{source}: header row on line {first_line}: {_listing(names)}"
         if pandas_labels:
@@ -274,59 +270,21 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     # dropped only once every line is read (a blank first value can be a missing one).
     trailing = None
     if not columns and not first_fields[-1].strip() and len(labels) > 1:
-        rows = trailing = _LastFieldWatch(rows)
-    values = _parse_rows(rows, source, width, indices, labels)
-    if values.shape[0] == 0:
+        rows = trailing = LastFieldWatch(rows)
+    parsed = parse_rows(rows, source, width, indices, labels)
+    if parsed.values.shape[0] == 0:
         raise UsageError(f"{source}: header row ({_listing(names)}) but no data rows")
+    values, blank = parsed.values, parsed.blank
     if trailing is not None and trailing.blank:
         values, labels = values[:, :-1], labels[:-1]
+        blank = blank[:, :-1] if blank is not None and blank[:, :-1].any() else None
         note += "; its last column, empty on every line (a delimiter ending each line), is ignored"
+    elif trailing is not None:
+        blank = trailing.mark_last_field(parsed).blank
     # pandas' default labels name nothing: such a file is the frame's array as pandas holds it,
     # laid out as a headerless one (a row per sample, as np.savetxt writes d and DataFrame(d) holds it).
     named = names is not None and not pandas_labels
-    return Table(values, labels, source, names=labels if named else None, note=note)
-
-
-class _LastFieldWatch:
-    """Rows passed through, noting whether every one leaves its last field blank."""
-
-    def __init__(self, rows):
-        self.rows, self.blank = rows, True
-
-    def __iter__(self):
-        for number, fields in self.rows:
-            if fields[-1].strip():
-                self.blank = False
-            else:  # "nan": what a blank field means, and it keeps _convert on its fast path
-                fields[-1] = "nan"
-            yield number, fields
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
-
-
-def _data_lines(handle: TextIO, source: str, delimiter: str | None):
-    """(line number, fields) of each line holding data, reading at most MAX_LINE_CHARS at once."""
-    number = 0
-    while line := handle.readline(MAX_LINE_CHARS):
-        number += 1
-        if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
-            count = field_count(line, delimiter)
-            if count > MAX_COLUMNS:
-                raise UsageError(f"{source}: line {number} has more than {MAX_COLUMNS:,} columns "
-                                 f"({count:,} in its first {MAX_LINE_CHARS:,} characters); "
-                                 f"at most {MAX_COLUMNS:,} values per row are read")
-            raise UsageError(f"{source}: line {number} is longer than {MAX_LINE_CHARS:,} characters")
-        content = strip_comment(line)
-        if not content.strip():
-            continue
-        count = field_count(content, delimiter)  # counted before splitting: no million strings
-        if count > MAX_COLUMNS:
-            raise UsageError(f"{source}: line {number} has {count:,} columns; at most "
-                             f"{MAX_COLUMNS:,} values per row are read")
-        yield number, split_fields(content, delimiter, source, number)
+    return Table(values, labels, source, names=labels if named else None, note=note, blank=blank)
 
 
 def _listing(names: Sequence[str], most: int = 10) -> str:
@@ -358,45 +316,3 @@ def _column_indices(source: str, columns: Sequence[str], names, width: int) -> l
             raise UsageError(f"{source}: no column {column!r} (--column); this file has no header: "
                              f"give a column number from 1 to {width}")
     return indices
-
-
-def _parse_rows(rows, source: str, width: int, indices, labels) -> np.ndarray:
-    """Convert rows of strings to a (rows, len(labels)) array, CHUNK_FIELDS strings at a time."""
-    kept = len(labels)
-    cap = memory.budget() // 16  # values that fit, with room for the final concatenation
-    blocks, pending, pending_lines, total = [], [], [], 0
-    for number, fields in rows:
-        if len(fields) != width:
-            raise UsageError(f"{source}: line {number} has {len(fields)} values, expected {width} "
-                             "(every row must have the same number of values)")
-        pending.extend(fields if indices is None else [fields[i] for i in indices])
-        pending_lines.append(number)
-        if len(pending) >= CHUNK_FIELDS:
-            blocks.append(_convert(pending, pending_lines, kept, source, labels))
-            total += len(pending)
-            pending, pending_lines = [], []
-            if total > cap:
-                memory.require(source, 16 * total, f"more than {total:,} values")
-    if pending:
-        blocks.append(_convert(pending, pending_lines, kept, source, labels))
-    if not blocks:
-        return np.empty((0, kept))
-    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-
-
-def _convert(fields: list[str], lines: list[int], kept: int, source: str, labels) -> np.ndarray:
-    try:
-        return np.array(fields, dtype=float).reshape(-1, kept)
-    except ValueError:
-        pass  # a blank (missing value) or text somewhere: find it, field by field
-    values = np.empty(len(fields))
-    for i, field in enumerate(fields):
-        # Quotes around a value are allowed; a blank field, or "" (how pandas writes NaN in a
-        # single column, where a blank line would vanish), is a missing value.
-        text = field.strip().strip('"').strip()
-        try:
-            values[i] = float(text) if text else np.nan
-        except ValueError:
-            raise UsageError(f"{source}: line {lines[i // kept]}, column {labels[i % kept]!r}: "
-                             f"{text[:40]!r} is not a number") from None
-    return values.reshape(-1, kept)

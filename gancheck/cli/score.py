@@ -113,19 +113,26 @@ def run(args) -> int:
                                admit=admit_for(args))
     layout = args.layout or default_layout(table, picked=bool(args.column))
     names, samples = select(table, layout)
+    lengths = sample_lengths(table, layout)
     what = "noise draw(s) of one generator" if args.draws else "sample(s)"
+    if args.draws and lengths is not None:
+        raise UsageError(f"{table.source}: --draws needs draws of one length; "
+                         f"{shorter_text(names, lengths, samples.shape[1], layout)}")
     # Notes are printed once the scoring succeeded: bad options stay a single line of error.
     notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
-             f"sample: {len(names)} {what} of {samples.shape[1]} values"]
+             f"sample: {len(names)} {what} of {_sizes_text(samples.shape[1], lengths)} values"]
+    if lengths is not None:
+        notes.append(shorter_text(names, lengths, samples.shape[1], layout) + "; each is scored at its own "
+                     "length (a blank among its values would be a missing value, which fails it)")
     if reference is not None:
         notes.append(f"against the reference {args.reference} ({reference.size:,} values), two-sample tests")
     if args.draws:
         judge_generator(samples, args, notes, tolerance, reference)
         return 0
-    result = score_in_chunks(samples, mean=args.mean, std=args.std, alpha=args.alpha, target=args.target,
-                             reference=reference)
+    result = score_by_length(samples, lengths, mean=args.mean, std=args.std, alpha=args.alpha,
+                             target=args.target, reference=reference)
     result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
-    notes.append(ties_note(names, samples, result["status"]))
+    notes.append(ties_note(names, samples, result["status"], lengths))
     _print_notes(notes)
     write(result, args.format, sys.stdout)
     return 0
@@ -174,6 +181,54 @@ def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: floa
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
+def score_by_length(samples: np.ndarray, lengths: np.ndarray | None, **options):
+    """score_in_chunks of each sample at its own length (``lengths``; None: all are whole), in
+    sample order."""
+    if lengths is None:
+        return score_in_chunks(samples, **options)
+    import pandas as pd
+
+    parts = []
+    for length in np.unique(lengths):
+        index = np.flatnonzero(lengths == length)
+        part = score_in_chunks(samples[index, :length], **options)
+        part["sample"] = index[part["sample"].to_numpy()]
+        parts.append(part)
+    return pd.concat(parts).sort_values("sample", kind="stable").reset_index(drop=True)
+
+
+def sample_lengths(table: readers.Table, layout: str) -> np.ndarray | None:
+    """Each sample's values before its run of blank fields at the end, where some sample has
+    one; None where none has. A column shorter than the others (pandas writes the missing rows
+    of a shorter Series as blank fields) is a shorter sample, not one with missing values. A
+    blank among the values stays a missing value (NaN): such a sample is broken and fails."""
+    if table.blank is None:
+        return None
+    along = table.blank if layout == "columns" else table.blank.T
+    filled = ~along[::-1]
+    # Blank fields after each sample's last value (all of them where it has none).
+    tail = np.where(filled.any(axis=0), np.argmax(filled, axis=0), along.shape[0])
+    if not tail.any():
+        return None
+    return along.shape[0] - tail
+
+
+def shorter_text(names: list[str], lengths: np.ndarray, width: int, layout: str) -> str:
+    """"1 sample(s) end early, the fields after them blank: 'b' after 300 of 500 rows; ..."."""
+    unit = "rows" if layout == "columns" else "columns"
+    shorter = np.flatnonzero(lengths < width)
+    listed = ", ".join(f"{names[i]!r} after {int(lengths[i]):,}" for i in shorter[:3])
+    more = f" and {shorter.size - 3:,} more" if shorter.size > 3 else ""
+    return (f"{shorter.size:,} sample(s) end early, the fields after them blank: {listed}{more} of "
+            f"{width:,} {unit}")
+
+
+def _sizes_text(width: int, lengths: np.ndarray | None) -> str:
+    if lengths is None or lengths.min() == lengths.max():
+        return f"{width if lengths is None else int(lengths[0]):,}"
+    return f"{int(lengths.min()):,} to {int(lengths.max()):,}"
+
+
 def select(table: readers.Table, layout: str) -> tuple[list[str], np.ndarray]:
     """Sample names and the (samples, n) array the layout makes of the table (a view: scoring
     copies a chunk at a time)."""
@@ -206,10 +261,11 @@ def repeated_values(samples: np.ndarray) -> np.ndarray:
     return np.concatenate(counts) if counts else np.zeros(0, dtype=int)
 
 
-def ties_note(names: list[str], samples: np.ndarray, statuses) -> str | None:
+def ties_note(names: list[str], samples: np.ndarray, statuses, lengths: np.ndarray | None = None) -> str | None:
     """Say when ties were found: values rounded to few decimals repeat, and the continuous tests'
     p-values assume they do not. How the tests treat ties is gancheck.stats' business; its status
-    strings say so, and rows whose status mentions ties are counted here."""
+    strings say so, and rows whose status mentions ties are counted here. ``lengths``: each
+    sample's own length, where some end early (their padding is NaN, never counted as a repeat)."""
     repeats = repeated_values(samples)
     tied = np.flatnonzero(repeats)
     if tied.size == 0:
@@ -220,7 +276,8 @@ def ties_note(names: list[str], samples: np.ndarray, statuses) -> str | None:
     treated = (f"; {flagged} test rows have a ties status ({_first_tie_status(statuses)}), "
                "which never counts as a pass") if flagged else ""
     return (f"ties found in {tied.size} of {len(names)} samples (most: {names[worst]!r}, "
-          f"{repeats[worst]} of {samples.shape[1]} values repeat an earlier one){treated}")
+          f"{repeats[worst]} of {samples.shape[1] if lengths is None else int(lengths[worst])} values "
+          f"repeat an earlier one){treated}")
 
 
 def _first_tie_status(statuses: list[str]) -> str:

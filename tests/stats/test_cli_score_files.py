@@ -368,3 +368,60 @@ def test_a_last_column_with_any_value_or_name_is_kept(tmp_path, text):
     table = readers.read_table(str(path))
     assert table.values.shape == (2, 2)  # two data lines, both columns kept
     assert np.isnan(table.values[0, 1])  # the blank read as a missing value
+
+
+def test_a_shorter_column_is_scored_at_its_own_length(tmp_path, rng, capsys):
+    # Two generators' outputs of different lengths in one frame: pandas pads the shorter column
+    # with NaN and writes the padding as blank fields. They are the column's end, not missing
+    # values: before, the column was rejected on every test as holding non-finite values.
+    a, b = rng.normal(4.0, 1.25, 500), rng.normal(4.0, 1.25, 300)
+    path = tmp_path / "unequal.csv"
+    pd.concat({"a": pd.Series(a), "b": pd.Series(b)}, axis=1).to_csv(path, index=False)
+    rows, err = scored(path, capsys)
+    assert {r["n"] for r in rows if r["sample_name"] == "b"} == {300}
+    assert {r["n"] for r in rows if r["sample_name"] == "a"} == {500}
+    # Oracle: the library on each column's own values, in sample order.
+    np.testing.assert_allclose(pvalues(rows, "b"), score(b)["pvalue"], rtol=1e-12)
+    np.testing.assert_allclose(pvalues(rows, "a"), score(a)["pvalue"], rtol=1e-12)
+    assert [r["sample_name"] for r in rows[::TESTS_PER_SAMPLE]] == ["a", "b"]
+    assert "'b' after 300 of 500 rows" in err and "2 sample(s) of 300 to 500 values" in err
+
+
+def test_a_blank_among_the_values_still_fails_a_shorter_column(tmp_path, rng, capsys):
+    frame = pd.concat({"a": pd.Series(rng.normal(4.0, 1.25, 60)),
+                       "b": pd.Series(rng.normal(4.0, 1.25, 40))}, axis=1)
+    frame.loc[10, "b"] = np.nan   # a missing value inside b, written blank too
+    path = tmp_path / "hole.csv"
+    frame.to_csv(path, index=False)
+    rows, _ = scored(path, capsys)
+    assert {r["status"] for r in rows if r["sample_name"] == "b"} == {"non-finite values"}
+    assert {r["n"] for r in rows if r["sample_name"] == "b"} == {40}
+    # "nan" written out is a value (not a blank), so it is no padding either.
+    path.write_text("a,b\n" + "".join(f"{float(v)!r},{w}\n" for v, w in zip(rng.normal(4, 1.25, 30), ["3.9"] * 29 + ["nan"])))
+    rows, _ = scored(path, capsys)
+    assert {r["status"] for r in rows if r["sample_name"] == "b"} == {"non-finite values"}
+
+
+def test_a_shorter_last_column_and_a_shorter_row(tmp_path, rng, capsys):
+    # The last column's blanks pass through the parser's fast path: still read as the column's end.
+    x, y = rng.normal(4.0, 1.25, 50).tolist(), rng.normal(4.0, 1.25, 30).tolist()  # floats: repr reads back
+    path = tmp_path / "last.csv"
+    path.write_text("x,y\n" + "".join(f"{v!r},{y[i]!r}\n" if i < 30 else f"{v!r},\n" for i, v in enumerate(x)))
+    rows, _ = scored(path, capsys)
+    np.testing.assert_allclose(pvalues(rows, "y"), score(y)["pvalue"], rtol=1e-12)
+    # Rows as samples (no header): a row ending in blank fields is a shorter sample.
+    path = tmp_path / "rows.csv"
+    path.write_text(",".join(map(repr, x)) + "\n" + ",".join(map(repr, y)) + "," * 20 + "\n")
+    rows, err = scored(path, capsys)
+    assert [r["n"] for r in rows[::TESTS_PER_SAMPLE]] == [50, 30]
+    np.testing.assert_allclose(pvalues(rows, "row 2"), score(y)["pvalue"], rtol=1e-12)
+    assert "'row 2' after 30 of 50 columns" in err
+
+
+def test_draws_of_unequal_length_are_refused_in_one_line(tmp_path, rng, capsys):
+    path = tmp_path / "draws.csv"
+    pd.concat({"d1": pd.Series(rng.normal(4.0, 1.25, 50)), "d2": pd.Series(rng.normal(4.0, 1.25, 40))},
+              axis=1).to_csv(path, index=False)
+    code, out, err = run(["score", str(path), "--draws"], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--draws needs draws of one length" in err and "'d2' after 40 of 50 rows" in err

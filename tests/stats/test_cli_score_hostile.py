@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gancheck.cli import memory, readers
+from gancheck.cli import memory, readers, text_values
 from gancheck.cli import score as score_cli
 from gancheck.signals import Terminated
 from tests.stats.test_cli_score import run
@@ -93,7 +93,7 @@ def test_short_values_are_caught_while_reading(tmp_path, monkeypatch, capsys):
     # float64 array and its copy (16 bytes each) do not fit: reading stops at the first chunk.
     path = write(tmp_path, "dense.csv", "1\n" * 200_000)
     monkeypatch.setattr(memory, "available_bytes", lambda: 2_000_000)
-    refused(capsys, [path], "dense.csv", "too big for memory", f"more than {readers.CHUNK_FIELDS:,} values")
+    refused(capsys, [path], "dense.csv", "too big for memory", f"more than {text_values.CHUNK_FIELDS:,} values")
 
 
 def test_npy_too_big_for_memory(tmp_path, monkeypatch, capsys):
