@@ -359,12 +359,19 @@ def _metric_effects(group: pd.DataFrame, factors, block, confidence, ranks: bool
     X, names, reported = factorial_design(group, factors, block=block)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError(f"metric {metric!r}: the design has aliased terms (empty cells?)")
-    fit = sm.OLS(values, X).fit()
-    interval = fit.conf_int(alpha=1 - confidence)[1:reported]
     method = "ols-ranks-seed-block" if ranks else "ols-seed-block"
     if block is None:
         method = method.replace("-seed-block", "")
     units = f"ranks of {metric} over all seeds (1 = best)" if ranks else f"{metric} units"
+    if X.shape[0] <= X.shape[1]:
+        # No residual degrees of freedom (one seed a cell with the seed block): the estimates are
+        # exact contrasts of the cells, and nothing is left to measure their noise, so there are
+        # no intervals or p-values (statsmodels would divide by zero for them).
+        estimate = np.linalg.lstsq(X, values, rcond=None)[0][1:reported]
+        unknown = np.full(estimate.size, np.nan)
+        return _rows(metric, names[1:reported], estimate, unknown, unknown, unknown, method, units, True)
+    fit = sm.OLS(values, X).fit()
+    interval = fit.conf_int(alpha=1 - confidence)[1:reported]
     converged = bool(np.isfinite(fit.params).all() and np.isfinite(fit.bse[1:reported]).all())
     return _rows(metric, names[1:reported], fit.params[1:reported], interval[:, 0],
                  interval[:, 1], fit.pvalues[1:reported], method, units, converged)

@@ -4,6 +4,8 @@ Oracles: statsmodels' GLM (plain maximum likelihood), the closed form of Firth's
 2x2 table (Haldane's 1/2 in every cell: Heinze & Schemper 2002), statsmodels' OLS with the same
 design, statsmodels' Newcombe interval (MOVER for two cells), hand contrasts of cell rates, and
 simulated data with known effects (their centred-coding values by hand)."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -327,3 +329,16 @@ def test_an_incomplete_crossing_is_a_clear_error(rate):
     table = table[~((table["a"] == "on") & (table["b"] == "on") & (table["c"] == "on") & (table["d"] == "on"))]
     with pytest.raises(ValueError, match=r"full crossing .*15 of 16 .*a=on, b=on, c=on, d=on"):
         effects(table, list("abcd"), rate_metrics=["r"] if rate else ())
+
+
+def test_one_seed_a_cell_gives_exact_contrasts_and_no_interval():
+    # A 2 x 2 design with one seed a cell leaves no residual degrees of freedom: the estimates are
+    # the cells' own contrasts (the interaction is the double difference, by hand), and there is
+    # no noise estimate, so no interval and no p-value, and no division by zero on the way.
+    y = {("a0", "b0"): 1.0, ("a1", "b0"): 3.0, ("a0", "b1"): 2.0, ("a1", "b1"): 7.0}
+    table = pd.DataFrame([dict(a=a, b=b, seed=0, metric="error", value=v) for (a, b), v in y.items()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = effects(table, ["a", "b"]).set_index("term")
+    assert found.loc["a[a1]:b[b1]", "estimate"] == pytest.approx((7.0 - 2.0) - (3.0 - 1.0), rel=1e-12)
+    assert found[["ci_low", "ci_high", "pvalue"]].isna().all().all()
