@@ -41,9 +41,9 @@ def decimal_cells(v: np.ndarray, new_value: np.ndarray) -> tuple[np.ndarray, boo
     each sorted value's cell, one unit of the finest decimal place among its NEIGHBOURS distinct
     neighbours (a value that happens to end in 0 has the resolution of its neighbours) or, where
     wider, one unit of the last of as many significant digits as its power of 10 shows
-    (_significant_digit_cells), and
-    whether every value has at most 9 significant digits (it may be float32 output written as
-    text). None for other data (float64 output, or float32 numbers themselves)."""
+    (_significant_digit_cells); and whether every value has at most 9 significant digits (it may
+    be float32 output written as text). None for other data (float64 output, or float32 numbers
+    themselves)."""
     distinct = v[new_value]
     if _places(distinct[:DECIMAL_PROBE]) is None:
         return None
@@ -79,9 +79,9 @@ def _places(u: np.ndarray) -> np.ndarray | None:
     return None
 
 
-#: Distinct values of one magnitude that must all end at one significant digit before their
-#: cells are read from it (_significant_digit_cells): one whole 1.0 in a file of one decimal
-#: ends there with probability 1/10, three such values with 1/1000.
+#: Distinct values a power of 10 must hold before its cells are read from its significant digits
+#: (_significant_digit_cells): a lone 1.0 in a file of one decimal, written "1", looks like one
+#: digit with probability 1/10; three such values, 1/1000.
 DIGIT_EVIDENCE = 3
 #: Share of a power of 10's values whose digits set its cells: a stray value written to more
 #: digits (4.01234 among one-decimal values) keeps its own last place as its cell rather than
@@ -96,9 +96,8 @@ def _significant_digit_cells(distinct: np.ndarray, counts: np.ndarray, magnitude
     0.1 and 1. Neither the places of the neighbours (one decimal, from 9.9) nor the gaps (0.1)
     show the wider cell, so each power of 10 holding at least DIGIT_EVIDENCE distinct values is
     read at the most significant digits that DIGIT_SHARE of its values show (``counts``: how
-    often each distinct value occurs), and no value's
-    cell exceeds its own last place (so numbers written to fixed places get no wider cell this
-    way); 0 elsewhere."""
+    often each distinct value occurs), and no value's cell exceeds its own last place (so numbers
+    written to fixed places get no wider cell this way); 0 elsewhere."""
     cells = np.zeros(distinct.size)
     for power in np.unique(magnitude[distinct != 0]):
         members = np.flatnonzero(magnitude == power)

@@ -93,18 +93,17 @@ def coarseness(x: np.ndarray) -> Coarseness:
     significant digits (printf's %.2g) sit in cells of 0.01 below 1, 0.1 up to 10 and 1 above,
     so their smallest gap (0.01) hid the 0.1 cells where N(4, 1.25) crowds (KS rejected 32% of
     true-target samples at n = 2,000), and near 10 the cells of 1 skewed the moments; one value
-    off the grid hid the grid altogether. Rows written as decimals with ties, or on a grid, are
-    therefore read value by value (repeats.resolution: local grids, decimal places and
-    significant digits), and the crowded cell is the widest where the row's values crowd: each
-    cell weighted by the normal density at its nearest point to the row's mean, the cell
-    nearest the mean at full weight. A single grid gives grid_to_sd's step exactly. Float32
-    rows without ties keep grid_to_sd's reading (their cells, 2^-21 near 4, are far below every
-    limit), and rows without grid or tie are continuous. Whole numbers are float32 numbers
-    too, so float32 rows written as decimals are read value by value as well."""
+    off the grid hid the grid altogether. Rows with ties, or on a grid, are therefore read value
+    by value (repeats.resolution: local grids, decimal places and significant digits), and the
+    crowded cell is the widest where the row's values crowd: each cell weighted by the normal
+    density at its nearest point to the row's mean, the cell nearest the mean at full weight. A
+    single grid gives grid_to_sd's step exactly. Rows without grid or tie are continuous, and
+    float32 output keeps grid_to_sd's reading (its cells, 2^-21 near 4, are far below every
+    limit) unless its first values are written decimals (whole numbers and halves are float32
+    numbers too)."""
     step = grid_to_sd(x)
     square = step**2
-    m, n = x.shape
-    if n < 3:
+    if x.shape[1] < 3:
         return Coarseness(step, square)
     with np.errstate(over="ignore"):
         float32 = (x.astype(np.float32) == x).all(axis=1)
