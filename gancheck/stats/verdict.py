@@ -59,8 +59,10 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     plan = targeting.resolve(target, mean=mean, std=std)
     if not plan.is_normal and not plan.target.moments_finite(2):
-        raise ValueError(f"target {plan.spec!r}: its sd is not finite, and the tolerance's bands "
-                         "are in units of the target's sd")
+        # Infinite (t with df <= 2), or too large for float64 (a variance above 1.8e308 overflows:
+        # uniform(scale=1e200)): either way there is no sd to scale the bands by.
+        raise ValueError(f"target {plan.spec!r}: its sd is infinite or too large to compute, and the "
+                         "tolerance's bands are in units of the target's sd")
     tolerance = as_tolerance(tolerance)
     judged, div = judge_generator(draws, mean=mean, std=std, alpha=alpha, tolerance=tolerance, target=target)
     k, n = int(judged["k"].iloc[0]), int(judged["n"].iloc[0])
