@@ -5,8 +5,9 @@ The first rule that holds names the generator:
 1. ``diverged``: its output holds NaN or inf (or values too large to square), or the caller says
    training diverged. No test: a fact about the output.
 2. ``stuck``: nearly constant output: the median within-draw sd is below STUCK_SD_SHARE of the
-   target sd (1%), or a draw is constant where chance could not make it so (rounded data make
-   small draws constant by chance: constant_draws_pvalue; such draws leave the generator
+   target sd (1%), or a draw is constant, in either case where chance could not make the draws
+   constant (rounded data make small draws, or the draws of a target far narrower than the
+   rounding, constant by chance: constant_draws_pvalue; such draws leave the generator
    undecided, since they cannot be tested). A narrow but working generator is a scale error
    (rule 5), not stuck.
 3. ``collapsed``: the fixed share of its output (variance fixed per coordinate across draws) is
@@ -70,7 +71,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from gancheck.stats import gof
+from gancheck.stats import gof, repeats
 from gancheck.stats.comparisons import holm
 from gancheck.stats.criteria import COLUMNS as CRITERIA_COLUMNS, CriterionTest
 from gancheck.stats.diversity import DiversityResult
@@ -112,14 +113,16 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
     found = detected(judged, alpha)
     if diverged or broken in ("non-finite values", "values too large"):
         return Decision("diverged", "the output holds non-finite or huge values", True)
-    if np.isfinite(within_sd) and within_sd < STUCK_SD_SHARE * std:
+    # Draws constant as often as the data's resolution makes them (one decimal of a target far
+    # narrower than 0.1 is one value throughout) make the median sd 0 by chance, not by sticking.
+    if np.isfinite(within_sd) and within_sd < STUCK_SD_SHARE * std and not constant_by_chance:
         return Decision("stuck", f"the output is nearly constant (median within-draw sd "
                                  f"{within_sd:.3g}, below {STUCK_SD_SHARE:.0%} of the target sd)", True)
     if broken == "constant sample" and not constant_by_chance:
         return Decision("stuck", "a noise draw's output is constant (every value the same)", True)
     if broken == "constant sample":
-        return Decision("undecided", "the draws cannot be judged: some are constant, as often as chance "
-                                     "makes a draw constant at the data's resolution "
+        return Decision("undecided", "the draws cannot be judged: constant draws, as many as chance "
+                                     "makes at the data's resolution "
                                      f"(p = {constant_by_chance:.3g})", found)
     if broken is not None or criteria is None or div is None:
         return Decision("undecided", f"the draws cannot be judged ({broken})", found)
@@ -162,19 +165,22 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
 
 def decide_on_draws(draws, *, judged: pd.DataFrame, div: DiversityResult | None,
                     bands: Callable[[np.ndarray], list[CriterionTest]], std: float, tolerance: Tolerance,
-                    alpha: float, diverged: bool = False, shape: str = "normality") -> tuple[Decision, pd.DataFrame]:
+                    alpha: float, diverged: bool = False, shape: str = "normality",
+                    cell_mass: Callable[[float], float] | None = None) -> tuple[Decision, pd.DataFrame]:
     """What a verdict does once its draws are judged, against a formula or a sample alike: name
     broken draws, take the within-draw sd, run the band tests (``bands`` of the finite (K, n)
-    draws), then the decision list. Returns the decision and the band tests' table."""
+    draws), then the decision list. ``cell_mass``: the target's largest probability in one
+    interval of a given width (constant_draws_pvalue). Returns the decision and the band tests'
+    table."""
     broken = None if div is not None and div.status == gof.OK else (div.status if div else gof.NOT_2D)
     tests, within_sd, by_chance = None, float("nan"), 0.0
     if broken is None or broken == gof.CONSTANT:
         x = np.asarray(draws, dtype=float)
         sds = x.std(axis=1, ddof=1)
         within_sd = float(np.median(sds))
-        if broken is None and (sds == 0).any():
+        if (sds == 0).any():  # some draws constant, or all (diversity's status is then CONSTANT)
             broken = gof.CONSTANT
-            p = constant_draws_pvalue(x, sds == 0)
+            p = constant_draws_pvalue(x, sds == 0, cell_mass)
             by_chance = p if p >= STUCK_CHANCE else 0.0
         if broken is None:
             tests = bands(x)
@@ -190,7 +196,8 @@ def decide_on_draws(draws, *, judged: pd.DataFrame, div: DiversityResult | None,
 STUCK_CHANCE = 1e-6
 
 
-def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray) -> float:
+def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray,
+                          cell_mass: Callable[[float], float] | None = None) -> float:
     """P(at least as many constant draws as seen), were each of the K draws n values drawn
     independently from the values of the draws that are not constant.
 
@@ -199,12 +206,22 @@ def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray) -> float:
     6e-4 (sum over cells of p³), so about 6% of generators of 100 such draws hold one. Each
     draw is constant with probability q = sum over values v of C(m_v, n) / C(M, n) (m_v of the M
     other values equal v: drawing n of them without replacement, the unbiased estimate of
-    sum p_v^n), so the count is Bin(K, q)."""
+    sum p_v^n), so the count is Bin(K, q).
+
+    Where too few draws vary to say what chance gives, the target says it (``cell_mass``: its
+    largest probability in one interval of a given width; without it, p = 1): a perfect
+    generator written at the data's resolution, cells no wider than the widest among the
+    constant values, makes a draw constant with probability sum of p_j^n <= (largest p)^(n - 1).
+    Every value of N(-0.02, 0.003) written to one decimal is -0.0 (q near 1: chance), while a
+    float32 output stuck on one number has cells of 2^-21 (q near 0: stuck)."""
     k, n = x.shape
     others = x[~constant].ravel()
     seen = int(constant.sum())
     if others.size < n:
-        return 1.0   # nothing left to say what chance gives
+        if cell_mass is None:
+            return 1.0   # nothing left to say what chance gives
+        q = cell_mass(_widest_cell(x, constant)) ** (n - 1)
+        return float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
     _, counts = np.unique(others, return_counts=True)
     counts = counts[counts >= n].astype(float)
     total = float(others.size)
@@ -212,6 +229,15 @@ def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray) -> float:
              - special.gammaln(total + 1) + special.gammaln(total - n + 1))
     q = float(np.exp(log_q).sum())
     return float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
+
+
+def _widest_cell(x: np.ndarray, rows: np.ndarray) -> float:
+    """The widest cell (gancheck.stats.repeats.resolution) among the values of x's ``rows``."""
+    sort = repeats.pooled(x)
+    cells, _ = repeats.resolution(x, sort.sorted, sort.new_value)
+    flat = np.empty(x.size)
+    flat[sort.order] = cells
+    return float(flat.reshape(x.shape)[rows].max())
 
 
 def holm_levels(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

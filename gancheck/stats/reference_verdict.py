@@ -99,10 +99,19 @@ def reference_verdict(draws, reference, *, tolerance: Tolerance | None = None, a
     k, n = int(judged["k"].iloc[0]), int(judged["n"].iloc[0])
     decision, table = decide_on_draws(draws, judged=judged, div=div, std=spread, tolerance=tolerance,
                                       alpha=alpha, diverged=diverged,
-                                      bands=lambda x: criteria(x, y, tolerance=tolerance))
+                                      bands=lambda x: criteria(x, y, tolerance=tolerance),
+                                      cell_mass=lambda width: largest_share_within(y, width))
     return dict(outcome=decision.outcome, reason=decision.reason + f" (against a reference of {y.size:,} "
                 f"values, mean {centre:.4g}, sd {spread:.4g})", detected=decision.detected,
                 judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha, k=k, n=n)
+
+
+def largest_share_within(y: np.ndarray, width: float) -> float:
+    """The largest share of the reference's values in one closed interval of ``width``: the
+    reference's own fullest cell, as a formula's is its largest probability in one."""
+    ordered = np.sort(y)
+    inside = np.searchsorted(ordered, ordered + width, side="right") - np.arange(ordered.size)
+    return float(inside.max() / ordered.size)
 
 
 def criteria(x: np.ndarray, y: np.ndarray, *, tolerance: Tolerance) -> list[CriterionTest]:

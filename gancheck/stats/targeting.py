@@ -69,6 +69,14 @@ def order_grid(resolved: Resolved, x: np.ndarray, grid: np.ndarray) -> np.ndarra
     return out
 
 
+def largest_cell_mass(resolved: Resolved, width: float) -> float:
+    """The most probability the target puts in one interval of ``width``: a normal's centred
+    interval, erf(width / (2 √2 sd)); another target's fullest cell (_cell_mass)."""
+    if resolved.is_normal:
+        return math.erf(width / (2.0 * math.sqrt(2.0) * resolved.std))
+    return _cell_mass(resolved.target, float(f"{width:.10g}"))
+
+
 @functools.lru_cache(maxsize=1024)
 def _cell_mass(target, h: float) -> float:
     """max over x of F(x + h) - F(x), read at cells starting and ending on 4,001 quantiles and

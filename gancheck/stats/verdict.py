@@ -69,7 +69,8 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     decision, table = decide_on_draws(
         draws, judged=judged, div=div, std=plan.std, tolerance=tolerance, alpha=alpha, diverged=diverged,
         bands=lambda x: band_tests(x, mean=plan.mean, std=plan.std, tolerance=tolerance, target=plan.target),
-        shape="normality" if plan.is_normal else "the target's shape")
+        shape="normality" if plan.is_normal else "the target's shape",
+        cell_mass=lambda width: targeting.largest_cell_mass(plan, width))
     return Verdict(outcome=decision.outcome, reason=decision.reason, detected=decision.detected,
                    judge=judged, criteria=table, diversity=div, tolerance=tolerance, alpha=alpha,
                    k=k, n=n, target=plan.spec)

@@ -246,9 +246,34 @@ def test_rounded_small_draws_constant_by_chance_are_not_stuck():
         outcomes.append(found.outcome)
         reasons.append(found.reason)
     assert "stuck" not in outcomes
-    chance = [r for r in reasons if "as often as chance" in r]
+    chance = [r for r in reasons if "as many as chance" in r]
     # Binomial(300, 0.058) holds 5 to 31 with probability above 99.9% (scipy.stats.binom).
     assert 5 <= len(chance) <= 31, len(chance)
+
+
+@pytest.mark.parametrize("k, n", [(2, 50), (100, 500)])
+def test_a_target_far_narrower_than_the_rounding_is_undecided_not_stuck(k, n):
+    # N(-0.02, 0.003) written to one decimal: every value is -0.0 or 0.0 (the cell [-0.05, 0.05)
+    # holds all but 1e-23 of the law), so every draw is constant and the median sd is 0. That is
+    # the rounding, not the generator: 20 of 20 perfect generators were called stuck. With no
+    # varying draw to say what chance gives, the target says it: a cell of 0.1 holds all of it
+    # (erf(0.1 / (2 sqrt(2) 0.003)) = 1 to float64), so constant draws are certain by chance.
+    x = np.char.mod("%.1f", np.random.default_rng(k).normal(-0.02, 0.003, (k, n))).astype(float)
+    found = verdict(x, mean=-0.02, std=0.003)
+    assert found.outcome == "undecided" and "as many as chance" in found.reason
+    # Against a reference sample of the same law (unrounded), as against the formula.
+    reference = np.random.default_rng(k + 1).normal(-0.02, 0.003, 2000)
+    assert verdict(x, reference=reference).outcome == "undecided"
+
+
+def test_float32_output_stuck_on_one_number_is_stuck():
+    # Every draw the float32 number 3.7 (or 0.0): cells of float32's spacing (2.4e-7 near 3.7; 0 as
+    # a written whole number has a cell of 1, still 0.31 of N(4, 1.25) at most), so chance makes
+    # such a draw of 500 values with probability below 0.31^499 (by hand): stuck.
+    for value in (3.7, 0.0):
+        x = np.full((100, 500), float(np.float32(value)))
+        assert verdict(x).outcome == "stuck"
+        assert verdict(x, reference=np.random.default_rng(1).normal(4, 1.25, 1000)).outcome == "stuck"
 
 
 def test_a_constant_draw_that_chance_cannot_make_is_stuck(rng):
@@ -261,3 +286,16 @@ def test_a_constant_draw_that_chance_cannot_make_is_stuck(rng):
     y = np.round(rng.normal(4, 1.25, (100, 5)))
     y[0] = 4.0
     assert verdict(y).outcome != "stuck"
+
+
+@pytest.mark.slow
+def test_two_significant_digits_far_from_zero_are_not_departures():
+    # Two digits of N(1000, 50): cells of 10 below 1000, of 100 above, where the draws of K = 10,
+    # n = 20 often show only 1000 and 1100. Read as cells of 10, the KS band called 17 of 20
+    # perfect generators departures (off_target, wrong_shape). Under H0 the decision list names a
+    # departure in at most alpha of cases: at most 6 of 40 (scipy.stats.binom.ppf(0.995, 40, 0.05)).
+    departures = 0
+    for seed in range(40):
+        x = np.char.mod("%.2g", np.random.default_rng(seed).normal(1000, 50, (10, 20))).astype(float)
+        departures += verdict(x, mean=1000, std=50).outcome not in ("on_target", "undecided")
+    assert departures <= 6, departures
