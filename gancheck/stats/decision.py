@@ -208,27 +208,31 @@ def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray,
     other values equal v: drawing n of them without replacement, the unbiased estimate of
     sum p_v^n), so the count is Bin(K, q).
 
-    Where too few draws vary to say what chance gives, the target says it (``cell_mass``: its
-    largest probability in one interval of a given width; without it, p = 1): a perfect
+    The varying draws are not a fair sample where most draws are constant: they were picked for
+    varying (exponential draws of scale 0.01 at one decimal are 0.0 but for a rare 0.1, and the
+    draws holding a 0.1 gave q = 0: stuck). So the target says what chance gives as well
+    (``cell_mass``: its largest probability in one interval of a given width): a perfect
     generator written at the data's resolution, cells no wider than the widest among the
-    constant values, makes a draw constant with probability sum of p_j^n <= (largest p)^(n - 1).
-    Every value of N(-0.02, 0.003) written to one decimal is -0.0 (q near 1: chance), while a
-    float32 output stuck on one number has cells of 2^-21 (q near 0: stuck)."""
+    constant values, makes a draw constant with probability sum of p_j^n <= (largest p)^(n - 1),
+    and the larger of the two p-values is returned. Every value of N(-0.02, 0.003) written to one
+    decimal is -0.0 (q near 1: chance), while a float32 output stuck on one number has cells of
+    2^-21 (q near 0: stuck). Without ``cell_mass`` and without varying draws, p = 1."""
     k, n = x.shape
-    others = x[~constant].ravel()
     seen = int(constant.sum())
-    if others.size < n:
-        if cell_mass is None:
-            return 1.0   # nothing left to say what chance gives
+    by_target = 0.0
+    if cell_mass is not None:
         q = cell_mass(_widest_cell(x, constant)) ** (n - 1)
-        return float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
+        by_target = float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
+    others = x[~constant].ravel()
+    if others.size < n:
+        return by_target if cell_mass is not None else 1.0   # no draw left to say what chance gives
     _, counts = np.unique(others, return_counts=True)
     counts = counts[counts >= n].astype(float)
     total = float(others.size)
     log_q = (special.gammaln(counts + 1) - special.gammaln(counts - n + 1)
              - special.gammaln(total + 1) + special.gammaln(total - n + 1))
     q = float(np.exp(log_q).sum())
-    return float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
+    return max(by_target, float(stats.binom.sf(seen - 1, k, min(q, 1.0))))
 
 
 def _widest_cell(x: np.ndarray, rows: np.ndarray) -> float:

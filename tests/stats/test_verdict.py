@@ -299,3 +299,14 @@ def test_two_significant_digits_far_from_zero_are_not_departures():
         x = np.char.mod("%.2g", np.random.default_rng(seed).normal(1000, 50, (10, 20))).astype(float)
         departures += verdict(x, mean=1000, std=50).outcome not in ("on_target", "undecided")
     assert departures <= 6, departures
+
+
+def test_rare_varying_draws_do_not_make_the_constant_ones_stuck():
+    # Exponential draws of scale 0.01 at one decimal: 0.0 but for a rare 0.1 (P(x >= 0.05) =
+    # e^-5). The median within-draw sd of 0 made all 12 perfect generators stuck; and the few
+    # draws holding a 0.1, the only ones left to say what chance gives, were picked for varying
+    # and said a constant draw was impossible. The target's own cell [0, 0.1) holds 1 - e^-10 of
+    # it (by hand): chance.
+    for seed in range(12):
+        x = np.char.mod("%.1f", np.random.default_rng(seed).exponential(0.01, (10, 20))).astype(float)
+        assert verdict(x, target="expon(scale=0.01)").outcome != "stuck", seed
