@@ -27,9 +27,9 @@ model, and a metric's residual is the seeds' own variation within cells, not a h
 interaction taken for noise. In a full crossing with the same seeds in every cell, each term's
 columns are orthogonal to every other term's (over the cells, the sum of a product of centred
 columns factorises, and a centred column sums to 0), so a reported term's estimate is the same
-whether or not the higher-order terms are in the model; only its error term would differ. The cells must form a full crossing
-(every combination of levels run): with a combination missing, some term is aliased with others
-and no contrast is defined, which is an error.
+whether or not the higher-order terms are in the model; only its error term would differ. The
+cells must form a full crossing (every combination of levels run): with a combination missing,
+some term is aliased with others and no contrast is defined, which is an error.
 
 Rates (``units``: rate difference). Each term is a contrast of the cells' rates: the same
 centred coding fitted to the cell rates (the coefficient of a saturated linear model on the
@@ -364,12 +364,11 @@ def _metric_effects(group: pd.DataFrame, factors, block, confidence, ranks: bool
         method = method.replace("-seed-block", "")
     units = f"ranks of {metric} over all seeds (1 = best)" if ranks else f"{metric} units"
     if X.shape[0] <= X.shape[1]:
-        # No residual degrees of freedom (one seed a cell with the seed block): the estimates are
-        # exact contrasts of the cells, and nothing is left to measure their noise, so there are
-        # no intervals or p-values (statsmodels would divide by zero for them).
+        # No residual df (one seed a cell): exact cell contrasts, no noise left to measure, so no
+        # interval or p-value (statsmodels would divide by zero for them).
         estimate = np.linalg.lstsq(X, values, rcond=None)[0][1:reported]
-        unknown = np.full(estimate.size, np.nan)
-        return _rows(metric, names[1:reported], estimate, unknown, unknown, unknown, method, units, True)
+        nan = np.full(estimate.size, np.nan)
+        return _rows(metric, names[1:reported], estimate, nan, nan, nan, method, units, True)
     fit = sm.OLS(values, X).fit()
     interval = fit.conf_int(alpha=1 - confidence)[1:reported]
     converged = bool(np.isfinite(fit.params).all() and np.isfinite(fit.bse[1:reported]).all())
