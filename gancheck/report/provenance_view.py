@@ -192,7 +192,8 @@ def provenance(data: ReportInput) -> dict:
         "compile": _text(i.compile), "computed": computed_text(i),
         "wall": fmt_seconds(i.wall_s) if i.wall_s else MISSING,
         "host": ", ".join(x for x in (i.host.cpu_model, f"{i.host.cpu_count} CPUs" if i.host.cpu_count else "",
-                                      i.host.os) if x) or MISSING,
+                                      f"vector sets {i.host.simd}" if i.host.simd else "", i.host.os) if x)
+                or MISSING,
     } for i in record.invocations]
     versions = sorted((str(k), str(v)) for k, v in record.latest.versions.items())
     command = record.command or record.latest.command or ""

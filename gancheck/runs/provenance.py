@@ -91,6 +91,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def simd() -> str:
+    """The vector instruction sets numpy's kernels dispatch to on this CPU ("X86_V3 X86_V4
+    AVX512_ICL"): the same code sums and multiplies in another order on another set, so float
+    results may differ in their last bit between hosts of one model name, never on one host."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # numpy's layout changed: the field stays empty rather than failing a run
+        return ""
+    return " ".join(target for target in __cpu_dispatch__ if __cpu_features__.get(target))
+
+
 def os_name() -> str:
     try:
         pretty = platform.freedesktop_os_release().get("PRETTY_NAME", "")
@@ -114,10 +125,11 @@ class Host:
     cpu_count: int = 0
     os: str = ""
     python: str = ""
+    simd: str = ""
 
     @classmethod
     def collect(cls) -> "Host":
-        return cls(cpu_model(), os.cpu_count() or 0, os_name(), platform.python_version())
+        return cls(cpu_model(), os.cpu_count() or 0, os_name(), platform.python_version(), simd())
 
 
 @dataclass
