@@ -26,7 +26,8 @@ The first rule that holds names the generator:
    departure shown. Repeated values are a screen only: where chance gives almost none (float64
    or float32 output) their absence cannot be shown at a level, so they block on_target only
    when shown above their ratio.
-8. ``undecided``: none of the above is shown; more draws would decide.
+8. ``undecided``: none of the above is shown; more draws would decide (or, where some test met
+   values written too coarsely for it, values written to more digits).
 
 The alpha budget (why a generator exactly on target is named a departure in at most alpha of
 cases, by construction, at any K and n):
@@ -159,8 +160,12 @@ def decide(*, criteria: list[CriterionTest] | None, div: DiversityResult | None,
         return Decision("on_target", f"shown within every band of the tolerance (largest p = "
                                      f"{max(within.values()):.3g})", found)
     words = ", ".join(f"{name} (p = {within[name]:.3g})" for name in open_)
-    return Decision("undecided", f"not shown within the tolerance on {words}, nor outside it; "
-                                 f"more draws would decide", found)
+    # Values written on a grid too coarse for some test (ties) may keep a band open at any K: the
+    # values as written sit off the target by up to half a cell (two digits of N(10, 2): the KS
+    # band, p = 1 at K = 100). Then finer-written values decide, not more draws alone.
+    coarse = judged is not None and not judged.empty and judged["status"].astype(str).eq(gof.TIES).any()
+    remedy = "more draws, or values written to more digits, would decide" if coarse else "more draws would decide"
+    return Decision("undecided", f"not shown within the tolerance on {words}, nor outside it; {remedy}", found)
 
 
 def decide_on_draws(draws, *, judged: pd.DataFrame, div: DiversityResult | None,

@@ -310,3 +310,14 @@ def test_rare_varying_draws_do_not_make_the_constant_ones_stuck():
     for seed in range(12):
         x = np.char.mod("%.1f", np.random.default_rng(seed).exponential(0.01, (10, 20))).astype(float)
         assert verdict(x, target="expon(scale=0.01)").outcome != "stuck", seed
+
+
+def test_an_open_band_on_coarse_values_names_the_digits_as_the_remedy():
+    # Two digits of N(10, 2): cells of 1 above 10, half an sd, so the values as written sit off
+    # the target's CDF by more than the KS band at any K, and more draws alone cannot close it.
+    x = np.char.mod("%.2g", np.random.default_rng(3).normal(10, 2, (100, 500))).astype(float)
+    found = verdict(x, mean=10, std=2)
+    assert found.outcome == "undecided" and "values written to more digits" in found.reason
+    # Unrounded draws that leave a band open are told that more draws would decide.
+    small = verdict(np.random.default_rng(0).normal(4, 1.25, (10, 20)))
+    assert small.outcome == "undecided" and small.reason.endswith("more draws would decide")
