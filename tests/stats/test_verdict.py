@@ -321,3 +321,13 @@ def test_an_open_band_on_coarse_values_names_the_digits_as_the_remedy():
     # Unrounded draws that leave a band open are told that more draws would decide.
     small = verdict(np.random.default_rng(0).normal(4, 1.25, (10, 20)))
     assert small.outcome == "undecided" and small.reason.endswith("more draws would decide")
+
+
+@pytest.mark.parametrize("fmt", ["%.2g", "%.1g", "%.1f"])
+def test_departures_written_coarsely_are_still_caught(fmt):
+    # Reading rounded files value by value leaves coarse tests untested, never the bands blind:
+    # a mean 0.5 sd off, or an sd 1.3 times the target's, is shown outside its band at K = 100,
+    # n = 500 (mean error 0.625 against a band of 0.125 and a standard error near 0.006).
+    for mean, sd in ((4.625, 1.25), (4.0, 1.625)):
+        x = np.char.mod(fmt, np.random.default_rng(5).normal(mean, sd, (100, 500))).astype(float)
+        assert verdict(x).outcome == "off_target", (fmt, mean, sd)
