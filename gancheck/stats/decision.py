@@ -226,7 +226,7 @@ def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray,
     seen = int(constant.sum())
     by_target = 0.0
     if cell_mass is not None:
-        q = cell_mass(_widest_cell(x, constant)) ** (n - 1)
+        q = cell_mass(float(repeats.value_cells(x)[0][constant].max())) ** (n - 1)
         by_target = float(stats.binom.sf(seen - 1, k, min(q, 1.0)))
     others = x[~constant].ravel()
     if others.size < n:
@@ -238,15 +238,6 @@ def constant_draws_pvalue(x: np.ndarray, constant: np.ndarray,
              - special.gammaln(total + 1) + special.gammaln(total - n + 1))
     q = float(np.exp(log_q).sum())
     return max(by_target, float(stats.binom.sf(seen - 1, k, min(q, 1.0))))
-
-
-def _widest_cell(x: np.ndarray, rows: np.ndarray) -> float:
-    """The widest cell (gancheck.stats.repeats.resolution) among the values of x's ``rows``."""
-    sort = repeats.pooled(x)
-    cells, _ = repeats.resolution(x, sort.sorted, sort.new_value)
-    flat = np.empty(x.size)
-    flat[sort.order] = cells
-    return float(flat.reshape(x.shape)[rows].max())
 
 
 def holm_levels(pvalues: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

@@ -364,8 +364,7 @@ def _metric_effects(group: pd.DataFrame, factors, block, confidence, ranks: bool
         method = method.replace("-seed-block", "")
     units = f"ranks of {metric} over all seeds (1 = best)" if ranks else f"{metric} units"
     if X.shape[0] <= X.shape[1]:
-        # No residual df (one seed a cell): exact cell contrasts, no noise left to measure, so no
-        # interval or p-value (statsmodels would divide by zero for them).
+        # No residual df (one seed a cell): exact contrasts; no interval or p (statsmodels would divide by 0).
         estimate = np.linalg.lstsq(X, values, rcond=None)[0][1:reported]
         nan = np.full(estimate.size, np.nan)
         return _rows(metric, names[1:reported], estimate, nan, nan, nan, method, units, True)

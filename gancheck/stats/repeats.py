@@ -276,16 +276,20 @@ def rounding_cells(x: np.ndarray) -> np.ndarray | None:
     Only data with ties among a sample of TIE_PROBE values are sorted to find their cells: a grid
     fine enough to leave no tie among a thousand values moves any share by well under 1/1000
     (a value is off its true place by half a cell), so it is read as exact."""
-    flat = x.ravel()
-    if flat.size < 2 or not _any_tie(flat):
+    if x.size < 2 or not _any_tie(x.ravel()):
         return None
+    cells, kind = value_cells(x)
+    return None if kind in ("float32", "continuous") else cells
+
+
+def value_cells(x: np.ndarray) -> tuple[np.ndarray, str]:
+    """resolution() of the finite array x's values, each cell in its value's place (shaped like
+    x), and the kind of resolution."""
     sort = pooled(x)
     cells, kind = resolution(x, sort.sorted, sort.new_value)
-    if kind in ("float32", "continuous"):
-        return None
-    out = np.empty(flat.size)
+    out = np.empty(x.size)
     out[sort.order] = cells
-    return out.reshape(x.shape)
+    return out.reshape(x.shape), kind
 
 
 def _any_tie(flat: np.ndarray) -> bool:
