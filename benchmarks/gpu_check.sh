@@ -23,7 +23,7 @@ trap 'rm -rf "$scratch"' EXIT
 start=$SECONDS
 
 echo "== 1/3 CUDA-marked tests" >&2
-timeout 70 "$PYTHON" -m pytest -m cuda -q -p no:cacheprovider tests >&2
+timeout 70 "$PYTHON" -m pytest -m cuda -n 0 -q -p no:cacheprovider tests >&2
 tests_rc=$?
 
 echo "== 2/3 population trainer at scale" >&2
