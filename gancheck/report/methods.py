@@ -6,6 +6,7 @@ families and tests of gancheck.stats.comparisons); counts and limits from the ru
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from gancheck.report import model_text
@@ -60,9 +61,23 @@ def how_judged(data: ReportInput) -> dict:
                          "was on target when none of its tests rejected after Holm's correction at "
                          f"α = {alpha:g}.")}
     tolerance = Tolerance(**recorded)
-    return {"tolerance": (f"mean and sd within {tolerance.mean:g} and {tolerance.std:g} target sd, "
+    return {"tolerance": (f"{_moment_bands(tolerance, data)}, "
                           f"KS distance at most {tolerance.ks:g}, shown at α = {alpha:g}"),
             "text": on_page(decision.describe(tolerance, alpha))}
+
+
+def _moment_bands(tolerance, data: ReportInput) -> str:
+    """The mean and sd bands in a few words, and in the target's units where the run has one
+    target with a finite sd (a reader checks "within 0.125" against a histogram more easily
+    than "0.1 target sd")."""
+    if tolerance.mean != tolerance.std:
+        return f"mean within {tolerance.mean:g} and sd within {tolerance.std:g} target sd"
+    units = ""
+    run_targets = set(targets(data))
+    if len(run_targets) == 1:
+        band = tolerance.mean * next(iter(run_targets)).std
+        units = f" (±{band:.3g})" if math.isfinite(band) and band > 0 else ""
+    return f"mean and sd each within {tolerance.mean:g} target sd{units}"
 
 
 def on_page(text: str) -> str:

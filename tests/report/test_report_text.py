@@ -138,6 +138,28 @@ def test_metric_improvement_interval_is_the_score_interval(report_input):
     assert (row["prob_improvement_low"], row["prob_improvement_high"]) == pytest.approx((low, high))
 
 
+# -- what "on target" allows, in the answer box ---------------------------------------------------
+
+def _recorded(data, **tolerance):
+    from gancheck.stats.tolerance import Tolerance
+    record = {**Tolerance().as_dict(), **tolerance}
+    return dataclasses.replace(data, provenance={**data.provenance, "tolerance": record})
+
+
+def test_equal_bands_are_said_once_and_in_the_targets_units(report_input, gamma_input):
+    # Oracle, by hand: 0.1 x the target's sd (the fixture's N(4, 1.25): 0.125).
+    text = methods.how_judged(_recorded(report_input, mean=0.1, std=0.1))["tolerance"]
+    assert text.startswith("mean and sd each within 0.1 target sd (±0.125), KS distance at most")
+    # Arms with other targets (a gamma beside the normal): one number in units would be wrong.
+    text = methods.how_judged(_recorded(gamma_input, mean=0.1, std=0.1))["tolerance"]
+    assert text.startswith("mean and sd each within 0.1 target sd, KS")
+
+
+def test_unequal_bands_are_each_named(report_input):
+    text = methods.how_judged(_recorded(report_input, mean=0.1, std=0.2))["tolerance"]
+    assert text.startswith("mean within 0.1 and sd within 0.2 target sd, KS distance at most")
+
+
 # -- tests' nulls for the target used -----------------------------------------------------------
 
 def test_normal_targets_keep_the_normal_wording(report_input):
