@@ -39,13 +39,15 @@ class FeatureSet:
     "features.*" / "moments.*" tensors hold the big results. ``seed_code``: the seed's own code
     for this set, one vector at a time, which the reference trainer runs instead of
     ``reference`` (same values to rounding). ``compile_pays``: its compiled step was measured
-    faster than the eager one (see gancheck.gan.engine for the figures).
+    faster than the eager one (see gancheck.gan.engine for the figures). ``cost``: added to the
+    relative cost of a member-epoch (gancheck.runs.cost_model, which gives the measurements).
     """
     reference: Callable[[torch.Tensor], torch.Tensor]
     forward: Callable
     backward: Callable
     seed_code: Callable[[torch.Tensor], torch.Tensor] | None = None
     compile_pays: bool = False
+    cost: float = 0.0
 
 
 def _with_diffs(x: torch.Tensor, exponent: float) -> torch.Tensor:
@@ -117,9 +119,11 @@ FEATURE_SETS: dict[str, FeatureSet] = register(fields.FEATURE_SETS, {
     "moments": FeatureSet(get_moments, *_moments(4), seed_code=seed_get_moments, compile_pays=True),
     "moments2": FeatureSet(lambda x: get_moments(x)[..., :2], *_moments(2), compile_pays=True),
     "raw": FeatureSet(lambda x: x, _raw_forward, _raw_backward),
-    "sorted": FeatureSet(lambda x: torch.sort(x, dim=-1).values, _sorted_forward, _sorted_backward),
-    "data_sq_diffs": FeatureSet(lambda x: _with_diffs(x, 2.0), _diffs_forward(True), _diffs_backward(True)),
-    "data_diffs": FeatureSet(lambda x: _with_diffs(x, 1.0), _diffs_forward(False), _diffs_backward(False)),
+    "sorted": FeatureSet(lambda x: torch.sort(x, dim=-1).values, _sorted_forward, _sorted_backward, cost=2.7),
+    "data_sq_diffs": FeatureSet(lambda x: _with_diffs(x, 2.0), _diffs_forward(True), _diffs_backward(True),
+                                cost=2.5),
+    "data_diffs": FeatureSet(lambda x: _with_diffs(x, 1.0), _diffs_forward(False), _diffs_backward(False),
+                             cost=2.0),
 })
 
 

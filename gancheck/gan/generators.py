@@ -48,9 +48,9 @@ class GeneratorKind:
 
     calls(n): G's calls per n-vector (n must be a multiple of it; declared in gancheck/fields.py);
     each call takes g_input_size noise numbers and emits n / calls(n) values. ``cost``: added to
-    the rough cost weight of a member-epoch (runs.plan orders tasks by it): a per-value G ran 2 to
-    4.5 times slower than the seed's vector G (benchmarks/throughput.py). ``compile_pays_with``:
-    G's activations with which this kind's compiled step was measured faster than the eager one.
+    the relative cost of a member-epoch (gancheck.runs.cost_model, which gives the measurements).
+    ``compile_pays_with``: G's activations with which this kind's compiled step was measured
+    faster than the eager one.
     """
     name: str
     cost: float = 0.0
@@ -133,7 +133,7 @@ class GeneratorKind:
 #: fast decay) 130 -> 223. Other pairs (tanh, a leaky per-value G) were not measured.
 GENERATORS: dict[str, GeneratorKind] = register(fields.GENERATORS, {
     "vector": GeneratorKind("vector", compile_pays_with=frozenset({"relu", "leaky_relu"})),
-    "per_value": GeneratorKind("per_value", cost=3.0, compile_pays_with=frozenset({"relu", "elu"})),
+    "per_value": GeneratorKind("per_value", cost=4.2, compile_pays_with=frozenset({"relu", "elu"})),
 })
 
 

@@ -24,12 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from gancheck.runs.cost_model import task_cost
 from gancheck.runs.plan import Task
 from gancheck.runs.store_errors import one_line
 from gancheck.runs.task import run_task
 from gancheck.runs.workers import default_workers, single_thread
 
-Progress = Callable[[int], None]
+Progress = Callable[[float], None]  # work done, in gancheck.runs.cost_model's units
 
 #: Seconds to wait for a scheduler to answer, and for a fresh one to get its first worker.
 CONNECT_TIMEOUT_S = 10
@@ -273,7 +274,7 @@ def _as_completed(client, futures: dict, address: str, progress: Progress) -> It
             except distributed.KilledWorker as exc:
                 raise ClusterLost(f"--dask={address!r}: a task killed every worker that ran it "
                                   f"(out of memory?): {one_line(exc)}") from None
-            progress(task.member_epochs)
+            progress(task_cost(task))
             yield task, records
 
 

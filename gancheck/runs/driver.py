@@ -14,7 +14,8 @@ from gancheck.runs import blocks
 from gancheck.runs.costs import add_costs
 from gancheck.runs.execute import execute
 from gancheck.runs.files import FolderRefused, RunLock, WriteError
-from gancheck.runs.progress import progress_bar
+from gancheck.runs.cost_model import task_cost
+from gancheck.runs.progress import work_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import Invocation, Provenance
 from gancheck.runs.safe_files import SQLITE_COMPANIONS, refuse_link
@@ -253,14 +254,15 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     for task in tasks:  # the decision made once above, which every worker follows
         if task.kind == "population":
             task.compile = "yes" if compiled[task.members[0][0]] else "no"
-    total = sum(t.member_epochs for t in tasks)
+    total = sum(task_cost(t) for t in tasks)
     trained = 0
     # Finished members trained again in their kept block: a free check that this machine still
     # gives the stored numbers (another kind of CPU, or other library versions, may not).
     retrained, differed = 0, []
     arm_costs: dict[str, dict] = {}
     members = sum((m.arm, m.seed) not in done for t in tasks if t.kind == "population" for m in t.members)
-    bar = progress_bar(total, f"training {members} members", enabled=show_progress)
+    stored = 0  # of those members (control replicates are counted in `trained` too)
+    bar = work_bar(total, f"training {members} members", enabled=show_progress)
     stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,
@@ -278,7 +280,8 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
                 except sqlite3.IntegrityError:
                     continue  # already recorded (a retried task): keep the first, never write twice
                 trained += 1
-            bar.set_postfix_str(f"{trained} stored", refresh=False)
+                stored += task.kind == "population"
+            bar.set_postfix_str(f"{stored} of {members} stored", refresh=False)
         stopped = False
     finally:
         bar.close()

@@ -11,14 +11,16 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterator
 
+from gancheck.runs.cost_model import epoch_cost, task_cost
 from gancheck.runs.plan import Task
 from gancheck.runs.task import run_task
-from gancheck.runs.workers import count_member_epochs, default_workers, init_pool_worker, single_thread
+from gancheck.runs.workers import add_work, default_workers, init_pool_worker, single_thread
 from gancheck.signals import sigint_deferred
 
 __all__ = ["default_workers", "execute", "run_in_process", "run_in_processes", "single_thread"]
 
-Progress = Callable[[int], None]
+#: Takes work done, in gancheck.runs.cost_model's units, for the progress bar.
+Progress = Callable[[float], None]
 
 #: Seconds a stopped worker gets to exit after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 5.0
@@ -27,21 +29,29 @@ STOP_TIMEOUT_S = 5.0
 def run_in_process(tasks: list[Task], *, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
     single_thread()
     for task in tasks:
-        records = run_task(task, device=device, compile=compile, on_epoch=progress if task.kind == "population" else None)
-        if task.kind != "population":
-            progress(0)
-        yield task, records
+        yield task, run_reporting(task, device, compile, progress)
+
+
+def run_reporting(task: Task, device: str, compile: str, progress: Progress) -> list:
+    """run_task, telling ``progress`` the work done as it goes: a population's after each epoch,
+    a control's when it ends."""
+    if task.kind != "population":
+        records = run_task(task, device=device, compile=compile)
+        progress(task_cost(task))
+        return records
+    per_member = epoch_cost(task)
+    return run_task(task, device=device, compile=compile, on_epoch=lambda members: progress(members * per_member))
 
 
 def _run_counted(task: Task, device: str, compile: str) -> list:
-    return run_task(task, device=device, compile=compile, on_epoch=count_member_epochs)
+    return run_reporting(task, device, compile, add_work)
 
 
 def run_in_processes(tasks: list[Task], *, workers: int, device: str, compile: str, progress: Progress) -> Iterator[tuple[Task, list]]:
     """``workers`` spawned processes, one torch thread each (small batched ops do not gain
     from more threads, and processes do not contend for the GIL)."""
     ctx = multiprocessing.get_context("spawn")
-    counter = ctx.Value("q", 0)  # member-epochs done, shared with the workers for the progress bar
+    counter = ctx.Value("d", 0.0)  # work done, shared with the workers for the progress bar
     seen = 0
     # Workers are spawned by the thread that submits (this one), and must die with this process.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_pool_worker,
@@ -104,7 +114,7 @@ def _shut_down(pool: ProcessPoolExecutor, *, stop_workers: bool) -> None:
 
 
 def execute(tasks: list[Task], *, workers: int = 1, dask: str | None = None, device: str = "cpu",
-            compile: str = "auto", progress: Progress = lambda n: None) -> Iterator[tuple[Task, list]]:
+            compile: str = "auto", progress: Progress = lambda work: None) -> Iterator[tuple[Task, list]]:
     """Pick the executor: Dask when an address is given, processes when workers > 1, else here.
     ``device`` and ``compile`` (gancheck.gan.engine's choice) are passed to every task."""
     if dask:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 from gancheck.config import GANConfig
-from gancheck.gan.generators import GENERATORS
 from gancheck.gan.population import population_shape
 from gancheck.runs.controls import CONTROLS
+from gancheck.runs.cost_model import task_cost
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
         size = math.ceil(len(group) / n_blocks)  # even blocks: no tiny tail task
         tasks += [_population(design, group[i:i + size]) for i in range(0, len(group), size)]
     # Heaviest first, so the last task to finish is a short one.
-    tasks.sort(key=lambda t: -t.member_epochs * _cost_weight(t.members[0].config))
+    tasks.sort(key=lambda t: -task_cost(t))
     n_out = design.arms[0].config.g_output_size
     for c in design.controls:
         reps = [r for r in range(design.control_reps) if (control_arm(c), r) not in done]
@@ -187,9 +187,3 @@ def plan(design: Design, done: set[tuple[str, int]], *, workers: int = 1, max_bl
 
 def _population(design: Design, members: list[Member]) -> Task:
     return Task("population", members, target=design.target, n_draws=design.n_draws, alpha=design.alpha)
-
-
-def _cost_weight(cfg: GANConfig) -> float:
-    """Rough relative cost of one member-epoch, for ordering tasks (measured, not exact): D's
-    input width, G's hidden size, and the generator kind's own cost (gancheck.gan.generators)."""
-    return 1.0 + cfg.d_input_size / 500 + cfg.g_hidden_size / 50 + GENERATORS[cfg.generator].cost

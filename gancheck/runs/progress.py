@@ -4,10 +4,19 @@ from __future__ import annotations
 import sys
 
 
-def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = " member-epochs"):
+def progress_bar(total: float, desc: str, *, enabled: bool = True, unit: str = " member-epochs",
+                 bar_format: str | None = None):
     from tqdm.auto import tqdm
     interactive = sys.stderr.isatty()
     # Redirected to a file (CI, nohup), a bar redrawn 10 times a second floods the log: update
     # every 30 s instead, so the log still shows progress and the ETA.
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, smoothing=0.05, file=sys.stderr,
-                disable=not enabled, dynamic_ncols=interactive, mininterval=0.1 if interactive else 30.0)
+                disable=not enabled, dynamic_ncols=interactive, mininterval=0.1 if interactive else 30.0,
+                bar_format=bar_format)
+
+
+def work_bar(total: float, desc: str, *, enabled: bool = True):
+    """A bar over work of unequal parts (gancheck.runs.cost_model's estimates): its share done and
+    the time left, without counts in those units, which mean nothing to a reader."""
+    return progress_bar(total, desc, enabled=enabled, unit="",
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")

@@ -63,7 +63,7 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-_member_epochs = None  # in a pool worker: the counter shared with the driver's progress bar
+_work_done = None  # in a pool worker: the counter shared with the driver's progress bar
 
 
 def init_pool_worker(counter, parent_pid: int, parent_is_main_thread: bool) -> None:
@@ -71,15 +71,16 @@ def init_pool_worker(counter, parent_pid: int, parent_is_main_thread: bool) -> N
     spawned worker imports its initializer's module before running it: from gancheck.runs.execute
     that meant importing torch (seconds on a loaded machine) before die_with_parent, and a driver
     killed meanwhile left a worker running until the import ended."""
-    global _member_epochs
+    global _work_done
     setup_pool_worker(parent_pid, parent_is_main_thread=parent_is_main_thread)
-    _member_epochs = counter
+    _work_done = counter
 
 
-def count_member_epochs(members: int) -> None:
-    """Add ``members`` member-epochs to the driver's progress counter (in a pool worker)."""
-    with _member_epochs.get_lock():
-        _member_epochs.value += members
+def add_work(work: float) -> None:
+    """Add ``work`` (gancheck.runs.cost_model's units) to the driver's progress counter (in a
+    pool worker)."""
+    with _work_done.get_lock():
+        _work_done.value += work
 
 
 def setup_pool_worker(parent_pid: int, *, parent_is_main_thread: bool) -> None:
