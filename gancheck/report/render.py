@@ -71,9 +71,11 @@ def _short(rule: str) -> str:
 
 
 def outcome_key(keys, tolerance: str) -> list[dict]:
-    rules = {r["key"]: r["rule"] for r in decision_list()} | {"on_target": tolerance}
+    """The legend: each outcome's plain definition, else its decision-list rule's first clause;
+    on target is the tolerance in full (its bands, the KS bound and alpha are the definition)."""
+    rules = {r["key"]: _short(r["rule"]) for r in decision_list()} | {"on_target": tolerance}
     return [{"label": OUTCOME_LABELS[o], "style": swatch_style(o),
-             "definition": PLAIN_DEFINITIONS.get(o) or _short(rules.get(o, ""))} for o in keys]
+             "definition": PLAIN_DEFINITIONS.get(o) or rules.get(o, "")} for o in keys]
 
 
 def siblings(out_dir: Path | None) -> list[dict]:

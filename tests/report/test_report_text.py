@@ -155,6 +155,15 @@ def test_equal_bands_are_said_once_and_in_the_targets_units(report_input, gamma_
     assert text.startswith("mean and sd each within 0.1 target sd, KS")
 
 
+def test_the_legend_gives_the_whole_tolerance(report_input):
+    # The legend shortens the decision list's rules to their first clause; the tolerance, whose
+    # units come in brackets, is the definition of on target and is shown whole.
+    from gancheck.report.render import outcome_key
+    tolerance = methods.how_judged(_recorded(report_input, mean=0.1, std=0.1))["tolerance"]
+    (entry,) = outcome_key(["on_target"], tolerance)
+    assert entry["definition"] == tolerance and "(±0.125), KS distance at most" in tolerance
+
+
 def test_unequal_bands_are_each_named(report_input):
     text = methods.how_judged(_recorded(report_input, mean=0.1, std=0.2))["tolerance"]
     assert text.startswith("mean within 0.1 and sd within 0.2 target sd, KS distance at most")
