@@ -15,7 +15,7 @@ from gancheck.runs.costs import add_costs
 from gancheck.runs.execute import execute
 from gancheck.runs.files import FolderRefused, RunLock, WriteError
 from gancheck.runs.cost_model import task_cost
-from gancheck.runs.progress import work_bar
+from gancheck.runs.progress import bounded_update, work_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
 from gancheck.runs.provenance import Invocation, Provenance
 from gancheck.runs.safe_files import SQLITE_COMPANIONS, refuse_link
@@ -266,7 +266,7 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,
-                                     progress=bar.update):
+                                     progress=bounded_update(bar)):
             for rec in records:
                 add_costs(arm_costs, rec.arm, rec.cost)
                 if (rec.arm, rec.seed) in done:  # trained again only so that its block's other members get their bits

@@ -20,3 +20,9 @@ def work_bar(total: float, desc: str, *, enabled: bool = True):
     the time left, without counts in those units, which mean nothing to a reader."""
     return progress_bar(total, desc, enabled=enabled, unit="",
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
+
+
+def bounded_update(bar):
+    """``bar.update``, never past ``bar.total``: the float parts of a work_bar's total, added up in
+    another order, can pass it by rounding, and tqdm then warns and shows a negative time left."""
+    return lambda work: bar.update(max(0.0, min(work, bar.total - bar.n)))

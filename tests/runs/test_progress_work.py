@@ -47,3 +47,21 @@ def test_every_executor_reports_exactly_the_planned_work(workers):
     populations = [t for t in tasks if t.kind == "population"]
     assert planned == pytest.approx(sum(t.member_epochs * epoch_cost(t) for t in populations)
                                     + sum(task_cost(t) for t in tasks if t.kind != "population"))
+
+
+def test_the_bar_stops_at_its_total_when_rounding_passes_it():
+    # IEEE doubles: 0.1 + 0.1 + 0.1 = 0.30000000000000004 > 0.3, as parts of a work total can add
+    # up past it; tqdm warns (TqdmWarning, "clamping frac") and shows "-00:00" left past its total.
+    import warnings
+
+    from gancheck.runs.progress import bounded_update, work_bar
+    assert 0.1 + 0.1 + 0.1 > 0.3
+    bar = work_bar(0.3, "work", enabled=True)
+    update = bounded_update(bar)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            update(0.1)
+        bar.refresh()
+    assert bar.n == bar.total
+    bar.close()
