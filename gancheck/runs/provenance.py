@@ -48,28 +48,35 @@ def versions() -> dict[str, str]:
     return found
 
 
+#: What a run's record calls the code: the checkout less its reports folder. Runs write there
+#: (the main job into reports/full, whose published files are tracked), so counting it made
+#: every rerun of the main job "dirty", with its own CSVs and pages embedded as the patch.
+CODE_PATHS = ("--", ".", ":(exclude)reports")
+
+
 def _git(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=_ROOT, capture_output=True, timeout=10, check=True)
 
 
 def git_state() -> tuple[str, bool, str]:
-    """(commit, dirty, sha256 of ``git diff HEAD``) of the gancheck checkout.
+    """(commit, dirty, sha256 of ``git diff HEAD``) of the gancheck checkout's code (CODE_PATHS).
 
     The diff hash tells two dirty runs of the same commit apart (untracked files are not in
     it). Outside a git checkout: ("unknown (not a git checkout)", False, "")."""
     try:
         commit = _git("rev-parse", "HEAD").stdout.decode().strip()
-        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary").stdout
+        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary", *CODE_PATHS).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)", False, ""
     return commit, bool(diff), hashlib.sha256(diff).hexdigest() if diff else ""
 
 
 def git_patch() -> str:
-    """``git diff HEAD --binary`` as text: with the commit, what rebuilds a dirty checkout
-    (``git apply``). Untracked files are not in it. "" when clean or outside a checkout."""
+    """``git diff HEAD --binary`` of the code (CODE_PATHS) as text: with the commit, what rebuilds
+    a dirty checkout (``git apply``). Untracked files are not in it. "" when clean or outside a
+    checkout."""
     try:
-        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary").stdout
+        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary", *CODE_PATHS).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
     return diff.decode("utf-8", errors="replace")
