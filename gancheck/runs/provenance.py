@@ -58,34 +58,46 @@ def _git(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=_ROOT, capture_output=True, timeout=10, check=True)
 
 
-def git_state() -> tuple[str, bool, str]:
-    """(commit, dirty, sha256 of ``git diff HEAD``) of the gancheck checkout's code (CODE_PATHS).
+#: The most of the uncommitted changes a run's record keeps (a megabyte). The record is rewritten
+#: at every update of a run, and a user who keeps big data files tracked and edits them would
+#: otherwise carry them in every record; beyond this the record keeps the changes' digest alone.
+MAX_PATCH_BYTES = 1 << 20
 
-    The diff hash tells two dirty runs of the same commit apart (untracked files are not in
-    it). Outside a git checkout: ("unknown (not a git checkout)", False, "")."""
+
+@dataclass(frozen=True)
+class CodeState:
+    """The gancheck checkout's code (CODE_PATHS) as a run found it."""
+
+    commit: str
+    dirty: bool = False
+    diff_sha256: str = ""  # of ``git diff HEAD``: tells two dirty runs of one commit apart
+    patch: str = ""        # that diff as text (``git apply`` rebuilds the code), or why it is not kept
+
+
+def code_state() -> CodeState:
+    """The commit, whether the code has uncommitted changes, their digest and the changes
+    themselves (up to MAX_PATCH_BYTES). Untracked files are in neither. Outside a git checkout:
+    commit "unknown (not a git checkout)", clean."""
     try:
         commit = _git("rev-parse", "HEAD").stdout.decode().strip()
         diff = _git("diff", "HEAD", "--no-ext-diff", "--binary", *CODE_PATHS).stdout
     except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)", False, ""
-    return commit, bool(diff), hashlib.sha256(diff).hexdigest() if diff else ""
-
-
-def git_patch() -> str:
-    """``git diff HEAD --binary`` of the code (CODE_PATHS) as text: with the commit, what rebuilds
-    a dirty checkout (``git apply``). Untracked files are not in it. "" when clean or outside a
-    checkout."""
-    try:
-        diff = _git("diff", "HEAD", "--no-ext-diff", "--binary", *CODE_PATHS).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return diff.decode("utf-8", errors="replace")
+        return CodeState("unknown (not a git checkout)")
+    if not diff:
+        return CodeState(commit)
+    digest = hashlib.sha256(diff).hexdigest()
+    if len(diff) > MAX_PATCH_BYTES:
+        patch = (f"(not kept: the uncommitted changes are {len(diff):,} bytes, more than the "
+                 f"{MAX_PATCH_BYTES:,} a run's record keeps; their sha256 is {digest})")
+    else:
+        patch = diff.decode("utf-8", errors="replace")
+    return CodeState(commit, True, digest, patch)
 
 
 def git_commit() -> str:
     """The commit, with '-dirty' when the checkout has uncommitted changes (older callers)."""
-    commit, dirty, _ = git_state()
-    return commit + ("-dirty" if dirty else "")
+    state = code_state()
+    return state.commit + ("-dirty" if state.dirty else "")
 
 
 def cpu_model() -> str:
@@ -148,7 +160,7 @@ class Invocation:
     git_commit: str = ""
     git_dirty: bool = False
     diff_sha256: str = ""
-    patch: str = ""                  # the uncommitted changes themselves (git_patch), if dirty
+    patch: str = ""                  # the uncommitted changes themselves, if dirty (CodeState.patch)
     device: str = ""                 # e.g. "cpu", "cuda:0 (NVIDIA H200)"
     executor: str = ""               # e.g. "2 local worker processes", "dask (tcp://...)"
     workers: int = 1
@@ -178,9 +190,9 @@ class Invocation:
               threads_per_worker: int = 0, compile: str = "", draws: str = "",
               gpu: dict | None = None) -> "Invocation":
         """This machine's record now: git state, host, versions and the start time filled in."""
-        commit, dirty, diff = git_state()
-        return cls(command=command, started=time.strftime(TIME_FORMAT), git_commit=commit,
-                   git_dirty=dirty, diff_sha256=diff, patch=git_patch() if dirty else "", device=device, executor=executor,
+        code = code_state()
+        return cls(command=command, started=time.strftime(TIME_FORMAT), git_commit=code.commit,
+                   git_dirty=code.dirty, diff_sha256=code.diff_sha256, patch=code.patch, device=device, executor=executor,
                    workers=int(workers), threads_per_worker=int(threads_per_worker),
                    compile=compile, draws=draws, gpu=dict(gpu or {}), host=Host.collect(), versions=versions())
 

@@ -155,7 +155,7 @@ def test_a_dirty_checkout_records_its_patch(monkeypatch):
     monkeypatch.setattr(module, "_git", fake_git)
     record = Invocation.start(command="c", device="cpu")
     assert record.git_dirty and record.patch == diff.decode()
-    # Oracle: hashlib over the same bytes, as git_state computes it.
+    # Oracle: hashlib over the same bytes, as code_state computes it.
     import hashlib
     assert record.diff_sha256 == hashlib.sha256(diff).hexdigest()
 

@@ -2,6 +2,7 @@
 write (the main job writes reports/full, whose published files are tracked)."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 import pytest
@@ -30,15 +31,26 @@ def checkout(tmp_path, monkeypatch):
 
 def test_a_rerun_s_own_outputs_do_not_make_the_code_dirty(checkout):
     (checkout / "reports" / "full" / "scores.csv").write_text("a,b\n1,3\n")   # a run rewrote it
-    commit, dirty, digest = provenance.git_state()
-    assert len(commit) == 40 and not dirty and digest == ""
-    assert provenance.git_patch() == ""
+    code = provenance.code_state()
+    assert len(code.commit) == 40 and not code.dirty and code.diff_sha256 == "" and code.patch == ""
 
 
 def test_a_changed_module_is_dirty_and_its_patch_holds_the_code_only(checkout):
     (checkout / "code.py").write_text("x = 2\n")
     (checkout / "reports" / "full" / "scores.csv").write_text("a,b\n1,3\n")
-    _, dirty, digest = provenance.git_state()
-    patch = provenance.git_patch()
-    assert dirty and len(digest) == 64
-    assert "+x = 2" in patch and "scores.csv" not in patch
+    code = provenance.code_state()
+    assert code.dirty and len(code.diff_sha256) == 64
+    assert "+x = 2" in code.patch and "scores.csv" not in code.patch
+
+
+def test_changes_over_the_cap_are_recorded_by_their_digest_alone(checkout, monkeypatch):
+    """A user's big tracked data file, edited, must not be copied into every record of a run."""
+    monkeypatch.setattr(provenance, "MAX_PATCH_BYTES", 2_000)
+    (checkout / "code.py").write_text("x = 2\n" + "# padding\n" * 500)   # a diff of about 5 kB
+    code = provenance.code_state()
+    diff = subprocess.run(["git", "-C", str(checkout), "diff", "HEAD", "--binary"], capture_output=True).stdout
+    # Oracle: hashlib over git's own diff bytes; the cap is the patch's only difference.
+    assert len(diff) > 2_000 and code.dirty and code.diff_sha256 == hashlib.sha256(diff).hexdigest()
+    assert "+x = 2" not in code.patch and code.diff_sha256 in code.patch and f"{len(diff):,} bytes" in code.patch
+    record = provenance.Invocation.start(command="c", device="cpu")
+    assert record.git_dirty and record.patch == code.patch
