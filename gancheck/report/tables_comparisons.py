@@ -11,6 +11,7 @@ from gancheck.report.labels import (EFFECT_METHODS, metric_label, term_label, te
 from gancheck.report.tables import (METRIC_DECIMALS, MISSING, arm_order, baseline_name, finite,
                                     fmt_count, fmt_fixed, fmt_interval, fmt_p, fmt_rate, fmt_signed,
                                     is_better)
+from gancheck.stats.comparisons import holm
 
 TEST_NAMES = {"boschloo": "Boschloo", "sign": "sign test (paired)"}
 #: Rows shown outside the collapsed full table: the questions the answer paragraph is about.
@@ -185,7 +186,7 @@ def effect_units(metric: str, method: str, units=None) -> str:
     return "metric units"
 
 
-def _term_sentence(term: str, estimate: str, units: str, ci: str, p: str,
+def _term_sentence(term: str, estimate: str, units: str, ci: str, p: str, p_holm: str, family: int,
                    references: dict | None = None) -> str:
     """One sentence per term: a main effect against the reference level (the baseline's, named
     where ``references`` knows it), or how an effect changes with another factor's level
@@ -199,7 +200,8 @@ def _term_sentence(term: str, estimate: str, units: str, ci: str, p: str,
     else:
         what = (f"how the effect of {named[0]} changes when " + " and ".join(named[1:])
                 + " (a difference of differences)")
-    return f"{what}: {estimate} {units} {ci}, p {p if p.startswith('<') else '= ' + p}."
+    equals = lambda text: text if text.startswith("<") else "= " + text  # noqa: E731
+    return f"{what}: {estimate} {units} {ci}, p {equals(p)} (Holm over its {family} terms: p {equals(p_holm)})."
 
 
 def _baseline_levels(data: ReportInput) -> dict:
@@ -221,9 +223,14 @@ def effect_rows(data: ReportInput) -> list[dict]:
     if frame is None or frame.empty:
         return []
     frame = frame.assign(_first=frame["metric"] != "rate:on_target").sort_values("_first", kind="stable")
+    # Each rate or metric's terms are one family: a factorial design tests them all at once, so
+    # a term's own p overstates it (the remedies design's 7 terms of the on-target rate).
+    pvalues = pd.to_numeric(frame["pvalue"], errors="coerce")
+    holm_p = pvalues.groupby(frame["metric"], sort=False).transform(lambda p: holm(p.to_numpy(), 0.05)[0])
+    family = pvalues.groupby(frame["metric"], sort=False).transform("size")
     references = _baseline_levels(data)
     rows = []
-    for _, r in frame.iterrows():
+    for index, r in frame.iterrows():
         metric = str(r["metric"])
         fmt = _difference_format(metric)
         units = units_label(effect_units(metric, r.get("method", ""), r.get("units")))
@@ -232,11 +239,12 @@ def effect_rows(data: ReportInput) -> list[dict]:
         converged = True if converged is None or (isinstance(converged, float) and pd.isna(converged)) \
             else bool(converged)
         estimate, ci, p = fmt(r["estimate"]), fmt_interval(r["ci_low"], r["ci_high"], fmt), fmt_p(r["pvalue"])
-        sentence = _term_sentence(str(r["term"]), estimate, units, ci, p, references)
+        p_holm = fmt_p(holm_p[index])
+        sentence = _term_sentence(str(r["term"]), estimate, units, ci, p, p_holm, int(family[index]), references)
         if not converged:
             sentence += " The fit did not converge: read this row as unreliable."
         rows.append({"metric": metric_label(metric), "term": term_label(r["term"]), "estimate": estimate,
-                     "ci": ci, "p": p, "units": units, "converged": converged,
+                     "ci": ci, "p": p, "p_holm": p_holm, "units": units, "converged": converged,
                      "method": EFFECT_METHODS.get(method, method), "sentence": sentence})
     return rows
 

@@ -127,6 +127,25 @@ def test_effects_state_units_and_a_sentence_and_flag_non_convergence(factorial_i
     assert "log-odds" in row["sentence"] and "did not converge" in row["sentence"]
 
 
+def test_each_rate_s_effect_terms_are_one_holm_family(factorial_input):
+    """A factorial design tests all of a rate's terms at once: three terms at p = 0.036 are not
+    three findings. Each row carries its Holm p over the terms of its own rate or metric only."""
+    terms = ["a[x]", "b[y]", "a[x]:b[y]"]
+    rows = [dict(metric=metric, term=term, estimate=0.1, ci_low=0.0, ci_high=0.2, pvalue=p,
+                 method="rate-mover-wilson", units="rate difference", converged=True)
+            for metric, ps in (("rate:on_target", (0.036, 0.036, 0.47)), ("rate:collapsed", (0.01, 0.5, 0.2)))
+            for term, p in zip(terms, ps)]
+    shown = tables_comparisons.effect_rows(dataclasses.replace(factorial_input, effects=pd.DataFrame(rows)))
+    # Oracle: statsmodels' Holm within each metric, formatted as the page formats p-values.
+    from statsmodels.stats.multitest import multipletests
+
+    from gancheck.report.tables import fmt_p
+    expected = [fmt_p(q) for ps in ((0.036, 0.036, 0.47), (0.01, 0.5, 0.2))
+                for q in multipletests(ps, method="holm")[1]]
+    assert [r["p_holm"] for r in shown] == expected   # 0.108, 0.108, 0.47; 0.03, 0.4, 0.4
+    assert "(Holm over its 3 terms: p = 0.108)" in shown[0]["sentence"]
+
+
 def test_equivalence_as_a_share_of_seeds_is_not_shown_as_a_tost_table(report_input):
     # A run's equivalence.csv (gancheck.runs.verdicts.equivalence) has no margin, TOST p or
     # verdict per row: its share is the outcome table's on-target cell, so it gets no table.
