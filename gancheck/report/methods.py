@@ -9,6 +9,8 @@ import json
 import math
 import re
 
+import pandas as pd
+
 from gancheck.report import model_text
 from gancheck.report.data import ReportInput
 from gancheck.report.labels import (OUTCOME_LABELS, describe, group_question, metric_label,
@@ -20,6 +22,7 @@ from gancheck.report.target_view import other_target, subtitle, targets
 from gancheck.runs.provenance import Provenance
 from gancheck.stats import diversity
 from gancheck.stats import outcomes as outcomes_module
+from gancheck.stats.aggregate import wilson_interval
 from gancheck.stats.comparisons import FAMILIES
 from gancheck.stats.outcomes import OUTCOMES
 
@@ -234,9 +237,10 @@ def limitations(data: ReportInput) -> list[str]:
                      "look worse here than with longer training.")
     seeds = len(record.seeds)
     if seeds:
-        items.append(f"{seeds} seeds per arm: a rate is known to within about "
-                     f"±{0.98 / seeds ** 0.5:.2f} (the half-width of a 95% interval at a rate of 0.5), "
-                     "and a difference smaller than that is unlikely to be detected.")
+        low, high = wilson_interval(seeds / 2, seeds)
+        items.append(f"{seeds} seeds per arm: a rate is known to within about ±{(high - low) / 2:.2f} "
+                     "(the half-width of its 95% Wilson interval at a rate of 0.5)"
+                     + _detectable_clause(data) + ".")
     configs = [json.loads(c) for c in arms["config_json"] if c]
     if configs and len({json.dumps(c, sort_keys=True) for c in configs}) < len(configs):
         items.append("Some arms share a configuration; their differences are seed noise.")
@@ -246,6 +250,19 @@ def limitations(data: ReportInput) -> list[str]:
         items.append("Findings have not been replicated in an independent run unless stated "
                      "otherwise; treat single significant comparisons in a large family with care.")
     return items
+
+
+def _detectable_clause(data: ReportInput) -> str:
+    """How big a change in the on-target rate the primary comparisons could miss: the largest of
+    their smallest detectable differences (80% power, comparisons.csv's ``mde``)."""
+    frame = data.comparisons
+    if frame.empty or "mde" not in frame.columns:
+        return ""
+    mde = pd.to_numeric(frame.loc[frame["metric"] == "rate:on_target", "mde"], errors="coerce").dropna()
+    if mde.empty:
+        return ""
+    return (f"; the comparisons of on-target rates detect a difference with 80% power only from about "
+            f"{mde.max():.2f}, so smaller differences are likely to be missed")
 
 
 def not_reproduced(invocation) -> str:

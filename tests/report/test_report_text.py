@@ -265,3 +265,17 @@ def test_primary_table_states_its_constant_columns_once(gamma_input, gamma_page)
     on_target = gamma_input.comparisons[gamma_input.comparisons["metric"] == "rate:on_target"]
     assert "on-target rate" in common and f"Family: {on_target['family'].iloc[0]}" in common
     assert f"Test: {TEST_NAMES[on_target['test'].iloc[0]]}" in common
+
+
+def test_the_limitations_give_the_wilson_half_width_and_what_the_primary_family_could_miss(report_input):
+    """At 12 seeds a rate of 0.5 has the Wilson interval [0.2538, 0.7462] (statsmodels'
+    proportion_confint(6, 12, method="wilson")): ±0.25, where the Wald half-width 0.98/sqrt(12)
+    would say ±0.28. The changes the run could miss are the primary rows' smallest detectable ones."""
+    text = " ".join(methods.limitations(report_input))
+    assert "12 seeds per arm: a rate is known to within about ±0.25 (the half-width of its 95% Wilson" in text
+    assert "80% power" not in text   # this run's comparisons computed no smallest detectable difference
+    comparisons = report_input.comparisons.copy()
+    primary = comparisons["metric"] == "rate:on_target"
+    comparisons.loc[primary, "mde"] = np.linspace(0.41, 0.47, primary.sum())
+    text = " ".join(methods.limitations(dataclasses.replace(report_input, comparisons=comparisons)))
+    assert "with 80% power only from about 0.47, so smaller differences are likely to be missed" in text
