@@ -44,6 +44,10 @@ TEST_WORDS = {
              "improvement": "a score-type interval under the binormal model with DeLong's paired "
                             "variance (Hanley & McNeil 1982; DeLong et al. 1988)"},
 }
+#: What the sign test's ties mean for a reader (gancheck.stats.comparisons.sign_test).
+SIGN_TIES = (" The sign test asks whether the median per-seed difference is 0, and two failed seeds "
+             "tie (a difference of 0): where many seeds tie it cannot reject, even when every untied "
+             "seed favours one arm; P(arm better) counts ties half and still shows such a difference.")
 #: decision.describe() also serves the command line's verdict, which prints whether any single
 #: test detected a departure; the page shows no such flag, so sentences about it stay off it.
 NOT_ON_PAGE = "any single test detected"
@@ -216,6 +220,7 @@ def multiplicity(data: ReportInput) -> str:
             "intervals agree; the Holm-adjusted p-value is printed beside every row, and only "
             "Holm-significant rows are called differences in the text."
             + (f" Comparisons: {compared}." if compared else "")
+            + (SIGN_TIES if "sign" in set(map(str, tests)) else "")
             + " prob_improvement is P(arm better than baseline) over all pairs of seeds, ties "
               "counted half (Agarwal et al. 2021)"
             + (f"; its 95% interval is, {interval}." if interval else "."))

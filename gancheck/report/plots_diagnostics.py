@@ -60,7 +60,7 @@ def qq_figure(data: ReportInput) -> Figure | None:
                   "One line per seed (its noise-draw-0 output vector); the dashed diagonal is a "
                   "perfect fit. A line steeper than the diagonal means too much spread, shifted "
                   "up means too high a mean, an S-shape means wrong tails. Diverged seeds are "
-                  "left out; values beyond the axes are drawn at its edge." + note,
+                  "left out; values beyond the axes are drawn at their edges." + note,
                   findings.output_spread(data, names, mean, std) + " Per-arm QQ plots of "
                   "generator output against the target.", src)
 

@@ -279,3 +279,12 @@ def test_the_limitations_give_the_wilson_half_width_and_what_the_primary_family_
     comparisons.loc[primary, "mde"] = np.linspace(0.41, 0.47, primary.sum())
     text = " ".join(methods.limitations(dataclasses.replace(report_input, comparisons=comparisons)))
     assert "with 80% power only from about 0.47, so smaller differences are likely to be missed" in text
+
+
+def test_the_methods_say_what_the_sign_test_s_ties_mean_only_where_it_ran(report_input):
+    """Two failed seeds tie at the worst value: the page must say that a sign test of the median
+    cannot reject through many ties, while P(arm better) counts them half."""
+    assert "sign" in set(report_input.comparisons["test"])
+    assert methods.SIGN_TIES in methods.multiplicity(report_input)
+    rates_only = report_input.comparisons[report_input.comparisons["test"] != "sign"]
+    assert methods.SIGN_TIES not in methods.multiplicity(dataclasses.replace(report_input, comparisons=rates_only))
