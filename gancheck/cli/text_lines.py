@@ -12,9 +12,15 @@ import numpy as np
 
 from gancheck.cli import UsageError
 
-#: A line's text before its comment: runs of anything but '"' and '#', and quoted runs ('#' kept
-#: inside them). A quote left open runs to the end of the line.
-_BEFORE_COMMENT = re.compile(r'(?:[^"#]+|"[^"]*(?:"|$))*')
+#: The error values a spreadsheet writes into a cell it could not compute (Excel's, which
+#: LibreOffice and Google Sheets share): a missing value, not the start of a comment.
+SPREADSHEET_ERRORS = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
+                      "#CALC!", "#FIELD!", "#GETTING_DATA", "#BLOCKED!", "#CONNECT!", "#BUSY!",
+                      "#UNKNOWN!", "#EXTERNAL!", "#PYTHON!")
+_ERROR_VALUE = "|".join(re.escape(e) for e in SPREADSHEET_ERRORS)
+#: A line's text before its comment: runs of anything but '"' and '#', quoted runs ('#' kept
+#: inside them) and spreadsheet error values. A quote left open runs to the end of the line.
+_BEFORE_COMMENT = re.compile(rf'(?:[^"#]+|"[^"]*(?:"|$)|(?:{_ERROR_VALUE}))*')
 _BLANKS = np.frombuffer(b" \t\r\n\v\f", dtype=np.uint8)
 
 
@@ -46,10 +52,15 @@ def column_name(field: str, delimiter: str | None) -> str:
 
 
 def strip_comment(line: str) -> str:
-    """The line up to its first '#' outside quotes: a quoted name may hold one ("gen #1")."""
-    if '"' not in line:
-        return line.split("#", 1)[0]  # the common line, the fast way
+    """The line up to its first '#' outside quotes that starts no spreadsheet error value: a
+    quoted name may hold one ("gen #1"), and a cell Excel could not compute reads "#N/A"."""
+    if "#" not in line:
+        return line  # the common line, the fast way
     return _BEFORE_COMMENT.match(line).group()
+
+
+def is_spreadsheet_error(field: str) -> bool:
+    return field in SPREADSHEET_ERRORS
 
 
 def split_fields(content: str, delimiter: str | None, source: str, number: int) -> list[str]:
@@ -88,6 +99,6 @@ def is_number(field: str) -> bool:
 
 
 def looks_like_header(fields: list[str]) -> bool:
-    """A header names its columns: some field is filled, and none is a number."""
-    filled = [f for f in fields if f.strip()]
-    return bool(filled) and not any(is_number(f) for f in filled)
+    """A header names its columns: some field is filled, and none is a number or a missing one."""
+    filled = [f.strip() for f in fields if f.strip()]
+    return bool(filled) and not any(is_number(f) or is_spreadsheet_error(f) for f in filled)

@@ -13,7 +13,7 @@ from typing import TextIO
 import numpy as np
 
 from gancheck.cli import UsageError, memory, npyfiles
-from gancheck.cli.text_lines import field_count, split_fields, strip_comment
+from gancheck.cli.text_lines import field_count, is_spreadsheet_error, split_fields, strip_comment
 
 #: Widest row read (as for .npy rows). A hostile file with a million columns is refused after
 #: reading one bounded line, before a million strings are made.
@@ -113,10 +113,11 @@ def parse_rows(rows, source: str, width: int, indices, labels) -> Values:
 def _convert(fields: list[str], lines: list[int], kept: int, source: str,
              labels) -> tuple[np.ndarray, np.ndarray | None]:
     """(values, blank or None) of a chunk of fields."""
-    try:
-        return np.array(fields, dtype=float).reshape(-1, kept), None
-    except ValueError:
-        pass  # a blank (missing value) or text somewhere: find it, field by field
+    if not any("_" in field for field in fields):  # numpy would read "1_0" as 10, as Python does
+        try:
+            return np.array(fields, dtype=float).reshape(-1, kept), None
+        except ValueError:
+            pass  # a blank (missing value) or text somewhere: find it, field by field
     values = np.empty(len(fields))
     blank = np.zeros(len(fields), dtype=bool)
     for i, field in enumerate(fields):
@@ -126,7 +127,12 @@ def _convert(fields: list[str], lines: list[int], kept: int, source: str,
         if not text:
             values[i], blank[i] = np.nan, True
             continue
+        if is_spreadsheet_error(text):  # a cell that could not be computed: missing, not short
+            values[i] = np.nan
+            continue
         try:
+            if "_" in text:
+                raise ValueError(text)
             values[i] = float(text)
         except ValueError:
             raise UsageError(f"{source}: line {lines[i // kept]}, column {labels[i % kept]!r}: "

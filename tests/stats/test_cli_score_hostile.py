@@ -45,6 +45,40 @@ def test_text_in_a_headerless_file_names_line_and_column(tmp_path, capsys):
     refused(capsys, [path], "plain.csv", "line 2, column 'column 2': 'x' is not a number")
 
 
+def test_an_underscore_inside_a_number_is_text_not_a_digit_separator(tmp_path, capsys):
+    # Python's float() and numpy read "1_0" as 10; in a data file it is a typing slip.
+    path = write(tmp_path, "values.csv", "value\n1_0\n2\n3\n4\n5\n6\n7\n8.5\n")
+    refused(capsys, [path], "line 2, column 'value': '1_0' is not a number")
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#VALUE!", "#NAME?"])
+def test_a_spreadsheet_error_cell_is_a_missing_value_that_fails_its_sample(tmp_path, capsys, error):
+    """A cell Excel could not compute is written as e.g. #N/A. Read as a comment, its row would
+    vanish and the sample pass; it is a missing value, so its sample fails and the others stand."""
+    a, b = np.random.default_rng(1).normal(4, 1.25, (2, 10))
+    rows = [f"{error},{b[0]:.6f}", *(f"{x:.6f},{y:.6f}" for x, y in zip(a[1:], b[1:]))]
+    path = write(tmp_path, "sheet.csv", "a,b\r\n" + "\r\n".join(rows) + "\r\n")
+    code, out, _ = run(["score", path, "--format", "json"], capsys)
+    table = pd.read_json(io.StringIO(out))
+    assert code == 0 and set(table["n"]) == {10}            # no row lost, in either column
+    a, b = table[table["sample_name"] == "a"], table[table["sample_name"] == "b"]
+    assert (a["status"] == "non-finite values").all() and a["reject"].all()
+    assert (b["status"] == "ok").all()
+    # Alone on a line and first in a headerless column, it is still a value, not a comment.
+    path = write(tmp_path, "column.csv", f"{error}\n" + "".join(f"{4 + 0.1 * i:.1f}\n" for i in range(9)))
+    code, out, _ = run(["score", path, "--format", "json"], capsys)
+    table = pd.read_json(io.StringIO(out))
+    assert code == 0 and set(table["n"]) == {10} and (table["status"] == "non-finite values").all()
+
+
+def test_comments_still_end_a_line(tmp_path, capsys):
+    path = write(tmp_path, "notes.csv", "# written by hand\nvalue # the sample\n"
+                 + "".join(f"{4 + 0.1 * i:.1f} # ok\n" for i in range(9)))
+    code, out, _ = run(["score", path, "--format", "json"], capsys)
+    table = pd.read_json(io.StringIO(out))
+    assert code == 0 and set(table["sample_name"]) == {"value"} and set(table["n"]) == {9}
+
+
 def test_ragged_rows(tmp_path, capsys):
     path = write(tmp_path, "ragged.csv", "1,2,3\n4,5\n")
     refused(capsys, [path], "ragged.csv", "line 2 has 2 values, expected 3")
