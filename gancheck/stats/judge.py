@@ -75,7 +75,7 @@ def judge_generator(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float
     if k == 1:
         # One draw: the generator's test is the draw's own. The binomial tail of one draw is alpha
         # or 1, and p < alpha never holds, so a single draw, however far off, was never rejected.
-        statistic, pvalue, status = test_arrays(x.astype(float, copy=False), plan, tests)
+        statistic, pvalue, status = test_arrays(x.astype(float, copy=False), plan, tests, alpha)
         reject = reject_rule(pvalue, status, alpha)
     else:
         statistic, reject, status = decision_arrays(x.astype(float, copy=False), plan, tests, alpha)

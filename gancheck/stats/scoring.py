@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gancheck import targets
-from gancheck.stats import gof, registry, targeting, ties
+from gancheck.stats import gof, registry, repeats, targeting, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
 #: Columns of score()'s long-form table (a public contract: outside scripts read them).
@@ -57,10 +57,10 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     tests = registry.score_tests(plan.target)
     rows = _as_rows(samples)
     if isinstance(rows, np.ndarray):
-        statistic, pvalue, status = _score_matrix(rows, plan, tests)
+        statistic, pvalue, status = _score_matrix(rows, plan, tests, alpha)
         sizes = np.full(rows.shape[0], rows.shape[1])
     else:
-        statistic, pvalue, status, sizes = _score_ragged(rows, plan, tests)
+        statistic, pvalue, status, sizes = _score_ragged(rows, plan, tests, alpha)
     return _frame(statistic, pvalue, status, sizes, alpha, tests)
 
 
@@ -70,14 +70,15 @@ def decision_arrays(x: np.ndarray, plan: targeting.Resolved, tests,
     per test), for a caller that keeps only those (judge): the tests that can (StatTest.decides)
     compute their p-value exactly only where it decides p < alpha, so no p-value is returned.
     Arrays, not score()'s long table: building and splitting it cost more than the tests at K = 100."""
-    statistic, pvalue, status = _score_matrix(x, plan, tests, decide_at=alpha)
+    statistic, pvalue, status = _score_matrix(x, plan, tests, alpha, decide_at=alpha)
     return statistic, reject_rule(pvalue, status, alpha), status
 
 
-def test_arrays(x: np.ndarray, plan: targeting.Resolved, tests) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def test_arrays(x: np.ndarray, plan: targeting.Resolved, tests,
+                alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """score()'s statistic, p-value and status for a (K, n) array, as (K, T) arrays (one column
     per test), every p-value exact."""
-    return _score_matrix(x, plan, tests)
+    return _score_matrix(x, plan, tests, alpha)
 
 
 def _as_rows(samples) -> np.ndarray | list:
@@ -117,13 +118,13 @@ def _check_numeric(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
 
 
-def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, decide_at: float | None = None):
-    """statistic, pvalue, status: (m, T) arrays for the rows of x and the tests (``decide_at``:
-    see ``decision_arrays``)."""
+def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, decide_at: float | None = None):
+    """statistic, pvalue, status: (m, T) arrays for the rows of x and the tests (``alpha``: see
+    _constant_by_rounding; ``decide_at``: see ``decision_arrays``)."""
     m, n = x.shape
     statistic = np.full((m, len(tests)), np.nan)
     pvalue = np.full_like(statistic, np.nan)
-    row_status = gof.row_status(x)
+    row_status = _constant_by_rounding(x, gof.row_status(x), plan, alpha)
     status = np.repeat(row_status[:, None], len(tests), axis=1)
     ok = np.flatnonzero(row_status == gof.OK)
     if ok.size == 0:
@@ -160,7 +161,27 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, decide_at: flo
     return statistic, pvalue, status
 
 
-def _score_ragged(rows: list, plan: targeting.Resolved, tests):
+def _constant_by_rounding(x: np.ndarray, status: np.ndarray, plan: targeting.Resolved,
+                          alpha: float) -> np.ndarray:
+    """``status`` with the constant rows that the data's resolution explains marked TIES.
+
+    A constant sample is a collapsed output, and fails, unless the target's own samples, written
+    at that resolution, are as likely to be that constant as a test's false alarm: every value of
+    N(-0.02, 0.003) written to one decimal is -0.0, and two values of N(4, 1.25) written as
+    integers are both 3 one time in 16. The chance is the target's mass in the value's rounding
+    cell, to the power n; at alpha or more the sample is not tested (as a verdict leaves such
+    draws undecided, decision.constant_draws_pvalue), below it the sample fails: eight 4s
+    against N(4, 1.25) (0.31^8, about 1e-4), a float32 output stuck on one number (cells of
+    about 1e-7 of its size), or 100000 written as 1e+05 (no mass in its cell at all)."""
+    n = x.shape[1]
+    for row in np.flatnonzero(status == gof.CONSTANT):
+        value, cell = x[row, 0], float(repeats.value_cells(x[row:row + 1])[0].max())
+        if targeting.mass_within(plan, value - cell / 2, value + cell / 2) ** n >= alpha:
+            status[row] = gof.TIES
+    return status
+
+
+def _score_ragged(rows: list, plan: targeting.Resolved, tests, alpha: float):
     """Score rows of different lengths: one vectorised pass per length."""
     statistic = np.full((len(rows), len(tests)), np.nan)
     pvalue = np.full_like(statistic, np.nan)
@@ -172,7 +193,7 @@ def _score_ragged(rows: list, plan: targeting.Resolved, tests):
             by_length.setdefault(size, []).append(i)
     for length, index in by_length.items():
         block = np.stack([rows[i][0] for i in index]) if length else np.empty((len(index), 0))
-        statistic[index], pvalue[index], status[index] = _score_matrix(block, plan, tests)
+        statistic[index], pvalue[index], status[index] = _score_matrix(block, plan, tests, alpha)
     return statistic, pvalue, status, sizes
 
 

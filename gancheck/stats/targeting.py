@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from gancheck import targets
 
@@ -75,6 +76,14 @@ def largest_cell_mass(resolved: Resolved, width: float) -> float:
     if resolved.is_normal:
         return math.erf(width / (2.0 * math.sqrt(2.0) * resolved.std))
     return _cell_mass(resolved.target, float(f"{width:.10g}"))
+
+
+def mass_within(resolved: Resolved, low: float, high: float) -> float:
+    """The target's probability in [low, high]."""
+    if resolved.is_normal:
+        return float(special.ndtr((high - resolved.mean) / resolved.std)
+                     - special.ndtr((low - resolved.mean) / resolved.std))
+    return float(resolved.target.cdf(high) - resolved.target.cdf(low))
 
 
 @functools.lru_cache(maxsize=1024)

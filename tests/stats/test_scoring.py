@@ -79,7 +79,7 @@ def test_target_parameters_are_used(rng):
     (np.full(500, 4.0), "constant sample"),
     (np.r_[np.random.default_rng(0).normal(4, 1.25, 499), np.inf], "non-finite values"),
     (np.r_[np.random.default_rng(0).normal(4, 1.25, 499), np.nan], "non-finite values"),
-    (np.array([3.0, 3.0]), "constant sample"),
+    (np.array([0.0, 0.0]), "constant sample"),
     (np.array([]), "no values"),
 ])
 def test_bad_samples_never_pass(sample, status):
@@ -88,6 +88,27 @@ def test_bad_samples_never_pass(sample, status):
     assert (table["status"] == status).all()
     assert table["reject"].all()
     assert table["pvalue"].isna().all()
+
+
+@pytest.mark.parametrize("sample, mean, std, status", [
+    # Every value of N(-0.02, 0.003) written to one decimal is -0.0: the target's own sample.
+    (np.round(np.random.default_rng(3).normal(-0.02, 0.003, 300), 1), -0.02, 0.003, "ties"),
+    # Two integers from N(4, 1.25) both 3: P = (Phi(-0.4) - Phi(-1.2))^2 = 0.2295^2 = 0.053 >= 0.05.
+    (np.array([3.0, 3.0]), 4.0, 1.25, "ties"),
+    # Eight 4s: (Phi(0.4) - Phi(-0.4))^8 = 0.3108^8 = 8.7e-5 < 0.05; with sd 0.6, 0.5953^8 = 0.016.
+    (np.full(8, 4.0), 4.0, 1.25, "constant sample"),
+    (np.full(8, 4.0), 4.0, 0.6, "constant sample"),
+    # A float32 output stuck on one number: its cell is float32's spacing, about 5e-7.
+    (np.full(500, np.float32(4.1234567), dtype=float), 4.0, 1.25, "constant sample"),
+    # 1e+05 read at one significant digit: the target has no mass in its cell at all.
+    (np.full(500, 1e5), 4.0, 1.25, "constant sample"),
+])
+def test_a_constant_sample_fails_unless_the_rounded_target_makes_it_as_often_as_alpha(sample, mean, std, status):
+    """Hand computations above with scipy.stats.norm.cdf. A sample the rounded target makes this
+    constant is not tested (no pass, no rejection), as the verdict leaves such draws undecided."""
+    table = score(sample, mean=mean, std=std)
+    assert (table["status"] == status).all()
+    assert table["reject"].all() == (status == "constant sample") and table["pvalue"].isna().all()
 
 
 def test_bad_rows_do_not_disturb_good_rows(rng):
