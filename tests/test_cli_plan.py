@@ -222,3 +222,10 @@ def test_from_run_checks_every_cell_before_printing(run_dir, capsys, name, colum
     code, out, err = _run(["plan", "--from", str(run_dir), "--family", "all"], capsys)
     assert code == EXIT_USAGE and out == "" and len(err.splitlines()) == 1, err
     assert str(run_dir / name) in err and f"column {column!r} holds {cell!r}" in err and kind in err
+
+
+@pytest.mark.parametrize("wanted, shown", [("0.8", "80%"), ("0.995", "99.5%"), ("0.999999", "99.9999%")])
+def test_the_wanted_power_is_printed_with_its_own_digits(capsys, wanted, shown):
+    # 0.995 printed as a whole percentage read "100%", a power no finite plan reaches.
+    code, out, _ = _run(["plan", "--shift", "0.5", "--sd", "1", "--power", wanted], capsys)
+    assert code == 0 and f"seeds/arm for {shown}  power at" in out

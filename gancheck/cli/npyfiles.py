@@ -141,6 +141,8 @@ def read_npz(path: Path, key: str | None, admit: Admit | None = None,
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise UsageError(f"{path}: not a .npz archive: {exc}") from None
+    except (PermissionError, IsADirectoryError, FileNotFoundError) as exc:  # the file, not its content
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except _DAMAGED_ARCHIVE as exc:
         raise _damaged(path, exc) from None
     try:

@@ -27,6 +27,11 @@ TARGET_DIFFERENCE = 0.3
 FAMILY_CHOICES = ("primary", "secondary", "descriptive", "all")
 
 
+def percent(power: float) -> str:
+    """A power as a percentage with the digits it was given: 0.995 is 99.5%, not 100%."""
+    return f"{float(f'{100 * power:.10g}'):g}%"
+
+
 def _rates(text: str) -> tuple[float, float]:
     parts = text.split(",")
     try:
@@ -200,7 +205,7 @@ def _print_detectable(p0: float, comparisons: int, args, out, seeds=SHOWN_SEEDS)
         gap = detectable_rate_difference(round(p0, 6), n, power=args.power, alpha=args.alpha,
                                          comparisons=comparisons)
         cells.append(f"{gap:.2f} at {n}" if gap == gap else f"none at {n}")
-    print(f"smallest detectable rate difference from {p0:g} (Boschloo, {args.power:.0%} power): "
+    print(f"smallest detectable rate difference from {p0:g} (Boschloo, {percent(args.power)} power): "
           + ", ".join(cells), file=out)
     # The detectable difference is the smaller of the two sides' (as the mde column's): it is at
     # most d once a rate d away, or the bound of [0, 1] nearer than d, is detected.
@@ -230,7 +235,7 @@ def _print_shift(args, comparisons: int, out) -> None:
 def _print_table(rows, power: float, out) -> None:
     width = max(len(label) for label, _, _ in rows)
     header = "".join(f"{f'n={n}':>8}" for n in SHOWN_SEEDS)
-    print(f"{'test':<{width}}  seeds/arm for {power:.0%}  power at{header}", file=out)
+    print(f"{'test':<{width}}  seeds/arm for {percent(power)}  power at{header}", file=out)
     for label, needed, powers in rows:
         cells = "".join(f"{value:>8.3f}" for value in powers)
         print(f"{label:<{width}}  {needed:>17}  {'':8}{cells}", file=out)
@@ -326,7 +331,7 @@ def _print_from_run(args, out) -> None:
           f"comparison (M: tested rows of {where}; Holm's first step)", file=out)
     _print_run_detectable(comparisons[tested], metrics, outcomes, family, args, out)
     print(f"{len(pending)} of {int(tested.sum())} tested comparisons found no difference; seeds "
-          f"per arm to detect the observed effect with {args.power:.0%} power:", file=out)
+          f"per arm to detect the observed effect with {percent(args.power)} power:", file=out)
     rows = []
     for row in pending.itertuples(index=False):
         arm, metric, baseline = str(row.arm), str(row.metric), str(row.baseline)

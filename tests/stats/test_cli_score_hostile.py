@@ -101,6 +101,16 @@ def test_unknown_column_lists_the_known_ones(tmp_path, capsys):
     refused(capsys, [plain, "--column", "3"], "plain.csv", "no header", "from 1 to 2")
 
 
+def test_an_npz_that_cannot_be_opened_is_not_called_damaged(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "locked.npz"
+    np.savez(path, draws=np.zeros((2, 8)))
+    # chmod does not stop root, who runs CI: the refusal the file system gives is made here.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(zipfile, "ZipFile", refuse)
+    refused(capsys, [path], "locked.npz: cannot read: Permission denied")
+
+
 def test_npz_keys(tmp_path, capsys):
     path = tmp_path / "pair.npz"
     np.savez(path, a=np.zeros(10), b=np.ones(10))
