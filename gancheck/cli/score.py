@@ -114,13 +114,21 @@ def run(args) -> int:
     layout = args.layout or default_layout(table, picked=bool(args.column))
     names, samples = select(table, layout)
     lengths = sample_lengths(table, layout)
+    trimmed = 0
+    if lengths is not None and lengths.max() < samples.shape[1]:
+        # Blank in every sample at the end (a spreadsheet's formatted empty rows): no values at all.
+        trimmed = samples.shape[1] - int(lengths.max())
+        samples = samples[:, :int(lengths.max())]
+        lengths = None if (lengths == samples.shape[1]).all() else lengths
     what = "noise draw(s) of one generator" if args.draws else "sample(s)"
     if args.draws and lengths is not None:
         raise UsageError(f"{table.source}: --draws needs draws of one length; "
                          f"{shorter_text(names, lengths, samples.shape[1], layout)}")
     # Notes are printed once the scoring succeeded: bad options stay a single line of error.
     notes = [f"{table.note + '; ' if table.note else table.source + ': '}each {layout[:-1]} is one "
-             f"sample: {len(names)} {what} of {_sizes_text(samples.shape[1], lengths)} values"]
+             f"sample: {len(names)} {what} of {_sizes_text(samples.shape[1], lengths)} values"
+             + (f" ({trimmed:,} {'rows' if layout == 'columns' else 'columns'} at the end blank in every "
+                "sample, not read)" if trimmed else "")]
     if lengths is not None:
         notes.append(shorter_text(names, lengths, samples.shape[1], layout) + "; each is scored at its own "
                      "length (a blank among its values would be a missing value, which fails it)")

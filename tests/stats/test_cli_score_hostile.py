@@ -71,6 +71,18 @@ def test_a_spreadsheet_error_cell_is_a_missing_value_that_fails_its_sample(tmp_p
     assert code == 0 and set(table["n"]) == {10} and (table["status"] == "non-finite values").all()
 
 
+def test_rows_blank_in_every_sample_at_the_end_are_no_rows(tmp_path, capsys):
+    """A spreadsheet saves its formatted empty rows as lines of bare delimiters: draws of equal
+    length followed by them are still draws of one length."""
+    a, b = np.random.default_rng(0).normal(4, 1.25, (2, 100))
+    body = "a,b\n" + "".join(f"{x:.6f},{y:.6f}\n" for x, y in zip(a, b))
+    code, out, err = run(["score", write(tmp_path, "sheet.csv", body + ",\n" * 5), "--draws"], capsys)
+    assert code == 0 and "2 noise draw(s) of one generator of 100 values (5 rows at the end blank" in err
+    # A draw that really is shorter is still refused.
+    refused(capsys, [write(tmp_path, "short.csv", body + "1.0,\n" + ",\n" * 4), "--draws"],
+            "--draws needs draws of one length", "'b' after 100 of 101 rows")
+
+
 def test_comments_still_end_a_line(tmp_path, capsys):
     path = write(tmp_path, "notes.csv", "# written by hand\nvalue # the sample\n"
                  + "".join(f"{4 + 0.1 * i:.1f} # ok\n" for i in range(9)))
