@@ -90,10 +90,10 @@ def metrics(data: ReportInput) -> str:
     rows = summary[summary["metric"] == metric].set_index("arm")["median"].astype(float)
     base = baseline_name(data)
     text = f"Median {metric_label(metric)}: baseline {fmt_num(rows.get(base, np.nan))}"
-    rows = rows[[a for a in arm_order(data) if a in rows.index]]
+    rows = rows[[a for a in arm_order(data) if a in rows.index and a != base]]
     if len(rows):
         low = rows.idxmin()
-        text += f"; lowest median {low} at {fmt_num(rows[low])}"
+        text += f"; the lowest (best) of the other arms' medians {low} at {fmt_num(rows[low])}"
     return text + "."
 
 

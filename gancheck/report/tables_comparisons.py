@@ -137,7 +137,10 @@ def comparison_rows(data: ReportInput, metrics=None, frame: pd.DataFrame | None 
             "pi_ci": fmt_interval(r.get("prob_improvement_low"), r.get("prob_improvement_high")),
             "mde": detectable(r, base_rates).cell if has_mde else "",
         })
-    return {"rows": rows, "has_mde": has_mde, "has_family": "family" in frame.columns}
+    rates = frame["metric"].astype(str).str.startswith("rate:")
+    scale = ("arm − baseline" if rates.all() else "P(arm better on a seed)" if not rates.any()
+             else "rates: arm − baseline; metrics: P(arm better on a seed)")
+    return {"rows": rows, "has_mde": has_mde, "has_family": "family" in frame.columns, "mde_scale": scale}
 
 
 def family(data: ReportInput) -> dict:

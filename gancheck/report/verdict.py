@@ -23,6 +23,9 @@ from gancheck.report.tables import (arm_order, baseline_name, fmt_count, fmt_int
 
 PRIMARY_METRIC = "rate:on_target"
 
+#: The outcome of a generator nothing was shown about (gancheck.stats.decision): not a failure.
+UNDECIDED = "undecided"
+
 
 def _outcome(data: ReportInput, arm: str, outcome: str):
     if data.outcomes.empty:
@@ -244,20 +247,29 @@ def _line_necessary(data: ReportInput, exclude: tuple[str, ...] = ()) -> str:
 
 
 def _line_mechanism(data: ReportInput, base: str) -> str:
-    failures = _failures(data, base)
+    # An undecided seed has not failed: nothing was shown outside its bands either way.
+    every = _failures(data, base)
+    undecided = sum(c for o, c in every if o == UNDECIDED)
+    failures = [(o, c) for o, c in every if o != UNDECIDED]
     if not failures:
-        return ""
+        return (f"The baseline's {undecided} {'seed' if undecided == 1 else 'seeds'} not on target "
+                f"{'is' if undecided == 1 else 'are'} undecided: no band was shown outside, so no "
+                "way of failing is shown; more draws would decide.") if undecided else ""
     total = sum(c for _, c in failures)
     main, count = max(failures, key=lambda f: f[1])  # the first in reading order on a tie
     label = OUTCOME_LABELS.get(main, main)
-    if count == total:
-        text = f"All {total} of the baseline's seeds that are not on target are {label}"
+    if total == 1:
+        text = f"The baseline's one seed that fails is {label}"
+    elif count == total:
+        text = f"All {total} of the baseline's seeds that fail are {label}"
     elif sum(c == count for _, c in failures) > 1:  # a tie: no outcome is the commonest
-        text = (f"The baseline's {total} seeds that are not on target fail in several ways, none "
-                f"the commonest: {_failure_text(failures)}")
+        text = (f"The baseline's {total} seeds that fail do so in several ways, none the "
+                f"commonest: {_failure_text(failures)}")
     else:
-        text = (f"Of the baseline's {total} seeds that are not on target, {count} "
-                f"{'is' if count == 1 else 'are'} {label}, the commonest outcome")
+        text = (f"Of the baseline's {total} seeds that fail, {count} "
+                f"{'is' if count == 1 else 'are'} {label}, the commonest way")
+    if undecided:
+        text += f" ({undecided} more {'is' if undecided == 1 else 'are'} undecided, not failed)"
     frame = data.comparisons
     if not frame.empty and "reject_holm" in frame:
         lowered = frame[frame["metric"].isin([f"rate:{o}" for o, _ in failures])

@@ -288,3 +288,32 @@ def test_the_methods_say_what_the_sign_test_s_ties_mean_only_where_it_ran(report
     assert methods.SIGN_TIES in methods.multiplicity(report_input)
     rates_only = report_input.comparisons[report_input.comparisons["test"] != "sign"]
     assert methods.SIGN_TIES not in methods.multiplicity(dataclasses.replace(report_input, comparisons=rates_only))
+
+
+def test_the_smallest_detectable_column_names_only_the_scales_its_rows_use(report_input):
+    frame = report_input.comparisons
+    rates = frame[frame["metric"].str.startswith("rate:")]
+    assert tables_comparisons.comparison_rows(report_input, frame=rates)["mde_scale"] == "arm − baseline"
+    assert tables_comparisons.comparison_rows(report_input)["mde_scale"] == \
+        "rates: arm − baseline; metrics: P(arm better on a seed)"
+    metrics_only = frame[~frame["metric"].str.startswith("rate:")]
+    assert tables_comparisons.comparison_rows(report_input, frame=metrics_only)["mde_scale"] == \
+        "P(arm better on a seed)"
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ({"undecided": 2, "stuck": 1}, "The baseline's one seed that fails is stuck (2 more are undecided, not failed)"),
+    ({"stuck": 2}, "All 2 of the baseline's seeds that fail are stuck"),
+    ({"undecided": 2}, "The baseline's 2 seeds not on target are undecided: no band was shown outside"),
+    ({"undecided": 3, "stuck": 1, "collapsed": 1}, "The baseline's 2 seeds that fail do so in several ways"),
+])
+def test_the_why_line_does_not_count_undecided_seeds_as_failures(report_input, counts, expected):
+    """An undecided generator was shown neither inside nor outside its bands: it has not failed."""
+    base = report_input.outcomes["arm"] == "baseline"
+    outcomes = report_input.outcomes.assign(
+        count=np.where(base, report_input.outcomes["outcome"].map(counts).fillna(0), report_input.outcomes["count"]))
+    outcomes.loc[base & (outcomes["outcome"] == "on_target"), "count"] = 12 - sum(counts.values())
+    from gancheck.report import verdict
+    text = verdict._line_mechanism(dataclasses.replace(report_input, outcomes=outcomes), "baseline")
+    assert text.startswith(expected), text
+    assert "undecided, the commonest" not in text
