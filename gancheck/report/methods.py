@@ -68,8 +68,10 @@ def how_judged(data: ReportInput) -> dict:
                          "was on target when none of its tests rejected after Holm's correction at "
                          f"α = {alpha:g}.")}
     tolerance = Tolerance(**recorded)
-    return {"tolerance": (f"{_moment_bands(tolerance, data)}, "
-                          f"KS distance at most {tolerance.ks:g}, shown at α = {alpha:g}"),
+    return {"tolerance": (f"{_moment_bands(tolerance, data)}, KS distance at most {tolerance.ks:g}, "
+                          f"at most {100 * tolerance.tail:g}% of values in each far tail, under "
+                          f"{100 * tolerance.fixed_share:g}% of the variance fixed across draws, repeated "
+                          f"values at most {tolerance.repeats:g} times chance; all shown at α = {alpha:g}"),
             "text": on_page(decision.describe(tolerance, alpha))}
 
 

@@ -164,6 +164,13 @@ def test_the_legend_gives_the_whole_tolerance(report_input):
     assert entry["definition"] == tolerance and "(±0.125), KS distance at most" in tolerance
 
 
+def test_the_answer_s_tolerance_names_every_band_a_generator_must_be_shown_inside(report_input):
+    """Each band of the recorded tolerance, as the decision list tests it: not the moments alone."""
+    text = methods.how_judged(_recorded(report_input, ks=0.05, tail=0.004, fixed_share=0.03, repeats=3.0))["tolerance"]
+    assert text.endswith("KS distance at most 0.05, at most 0.4% of values in each far tail, under 3% of the "
+                         "variance fixed across draws, repeated values at most 3 times chance; all shown at α = 0.05")
+
+
 def test_unequal_bands_are_each_named(report_input):
     text = methods.how_judged(_recorded(report_input, mean=0.1, std=0.2))["tolerance"]
     assert text.startswith("mean within 0.1 and sd within 0.2 target sd, KS distance at most")
