@@ -188,6 +188,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--dask", type=dask_address, default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or local[:N] for a LocalCluster of N workers")
     p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
+    p.add_argument("--replace-changed", action="store_true",
+                   help="recompute the stored members whose configuration differs from this command's, "
+                        "deleting their results (without it such a folder is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
     return p
 
@@ -240,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Everything the run stored becomes the CSVs and the report (each written atomically),
             # while the folder is still the run's.
             options = dict(workers=workers, dask=args.dask, device=args.device, compile=args.compile,
-                           fresh=args.fresh, command=command, show_progress=not args.no_progress,
+                           fresh=args.fresh, replace_changed=args.replace_changed, command=command,
+                           show_progress=not args.no_progress,
                            finish=lambda outcome: print_summary(outcome, write_outputs(out)))
             if auto:
                 from gancheck.runs.sequential import run_sequential

@@ -100,7 +100,7 @@ def _resume_command(command, run_dir: Path) -> str | None:
             skip = False
         elif word == "--out" and i + 1 < len(words):
             skip = True
-        elif word != "--fresh" and not word.startswith("--out="):
+        elif word not in ("--fresh", "--replace-changed") and not word.startswith("--out="):
             kept.append(word)
     return shlex.join([*kept, "--out", str(run_dir)])
 

@@ -174,8 +174,12 @@ def _open_store(run_dir: Path, lock: RunLock, fresh: bool) -> Store:
 def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | None = None,
                device: str = "cpu", compile: str = "auto", fresh: bool = False, command: str = "",
                show_progress: bool = True, finish: Callable[[RunOutcome], object] | None = None,
-               design_spec: dict | None = None) -> RunOutcome:
+               design_spec: dict | None = None, replace_changed: bool = False) -> RunOutcome:
     """Train, score and store every member of ``design`` not already in ``run_dir``'s store.
+
+    A stored member whose config differs from the design's (another --epochs, a mistyped
+    option) is a StoreError naming them, before anything is written: recomputing it deletes a
+    result that may have cost hours. ``replace_changed`` recomputes such members instead.
 
     ``compile``: gancheck.gan.engine's choice for the population steps (auto, yes or no); what
     it decided for each arm is recorded with the invocation, next to the device.
@@ -201,6 +205,7 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
         store = _open_store(run_dir, lock, fresh)
         try:
             outcome = _run_locked(design, run_dir, store, workers=workers, dask=dask, compile=compile,
+                                  replace_changed=replace_changed,
                                   device=str(torch_device), device_text=describe_device(torch_device),
                                   command=command, show_progress=show_progress,
                                   design_spec=design_spec)
@@ -211,8 +216,16 @@ def run_design(design: Design, run_dir: Path, *, workers: int = 1, dask: str | N
         return outcome
 
 
+def _changed_members(where: Path, stale) -> str:
+    arms = sorted({arm for arm, _ in stale})
+    named = ", ".join(repr(a) for a in arms[:3]) + (f" and {len(arms) - 3} more" if len(arms) > 3 else "")
+    return (f"{where} holds {len(stale):,} finished members whose configuration differs from this "
+            f"command's (arms {named}): --replace-changed recomputes them and deletes their stored "
+            "results, --fresh starts over, another --out keeps them")
+
+
 def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device, device_text, command,
-                show_progress, design_spec=None) -> RunOutcome:
+                show_progress, design_spec=None, replace_changed=False) -> RunOutcome:
     start = time.perf_counter()
     compiled = _compile_decisions(design, compile, device)
     design = replace(design, draw_streams=_draw_streams(compiled, device))
@@ -224,7 +237,9 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
         store.rename_arm(old, new)
     have = store.finished()
     stale = [k for k, d in have.items() if k in want and want[k] != d]
-    store.forget(stale)  # a member of a changed config is recomputed, not silently reused
+    if stale and not replace_changed:
+        raise StoreError(_changed_members(store.path, stale))
+    store.forget(stale)  # asked for: a member of a changed config is recomputed, never silently reused
     done = {k for k, d in have.items() if want.get(k) == d}
     store.put_arms(design.arm_rows())
     mean, std = design.target

@@ -57,7 +57,13 @@ def test_changed_arm_recomputes_only_that_arm(tmp_path, tiny_design):
             Arm(changed_arm.name, changed_arm.config.replace(g_learning_rate=2e-4),
                 factor=changed_arm.factor, level=changed_arm.level)]
     changed = small_design(arms=arms)
-    outcome = run_design(changed, tmp_path, **RUN)
+    # Asked plainly, the folder is refused before anything is written: the stored members of
+    # the old config may have cost hours, and a mistyped option must not delete them.
+    with pytest.raises(StoreError, match=rf"holds 2 finished members whose configuration differs .*'{changed_arm.name}'"
+                                         r".*--replace-changed recomputes them"):
+        run_design(changed, tmp_path, **RUN)
+    assert read_members(tmp_path / STORE_NAME) == before
+    outcome = run_design(changed, tmp_path, replace_changed=True, **RUN)
     assert outcome.trained == len(changed.seeds)  # the changed arm's 2 members, nothing else
     after = read_members(tmp_path / STORE_NAME)
     assert set(after) == set(before)              # same (arm, seed) keys, none duplicated or lost
@@ -338,7 +344,7 @@ def test_blocks_are_planned_afresh_for_new_members_and_a_changed_config(tmp_path
                            seeds=range(8), control_reps=1)
     want = expected_digests(changed)
     assert blocks.kept_blocks(first, want) == []   # every block holds a member of the old config
-    run_design(changed, tmp_path, workers=2, **RUN)
+    run_design(changed, tmp_path, workers=2, replace_changed=True, **RUN)
     second = _recorded_blocks(tmp_path)
     # Planned for 2 workers: about 4 blocks, each member with the new digest.
     assert [[seed for _, seed, _ in block] for block in second] == [[0, 1], [2, 3], [4, 5], [6, 7]]
