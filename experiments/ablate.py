@@ -145,10 +145,16 @@ def dask_address(text: str) -> str:
     # blank one must not fall through to the local executor (the driver treats '' as "no
     # --dask"): the user asked for a cluster and would silently get this machine.
     from gancheck.runs.dask_executor import parse_address
+    from gancheck.runs.workers import default_workers
     try:
-        parse_address(text)
+        spec = parse_address(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    cores = default_workers()
+    if spec.n_workers is not None and spec.n_workers > WORKERS_PER_CORE * cores:
+        # A local cluster runs on this machine, as --workers does, and under the same bound.
+        raise UsageError(f"--dask={text!r}: at most {WORKERS_PER_CORE * cores} local workers "
+                         f"({WORKERS_PER_CORE} per core; this machine gives the run {cores})")
     return text
 
 
@@ -177,8 +183,11 @@ def build_parser() -> ArgumentParser:
                         "at most 2**63 - 1")
     p.add_argument("--epochs", type=positive_int("--epochs", most=MAX_EPOCHS), default=None,
                    help=f"override the preset's epochs (at most {MAX_EPOCHS:,})")
-    p.add_argument("--out", type=folder("--out"), default=None, help="run folder (default: reports/<preset>)")
-    p.add_argument("--device", type=device_option("--device"), default="cpu", choices=list(DEVICES))
+    p.add_argument("--out", type=folder("--out"), default=None,
+                   help="run folder (default: reports/<preset> for the one-factor design, "
+                        "reports/<preset>-<design> for the others)")
+    p.add_argument("--device", type=device_option("--device"), default="cpu", choices=list(DEVICES),
+                   help="where to train: cpu (default), cuda, or auto (cuda where a GPU is found)")
     p.add_argument("--compile", default="auto", choices=list(COMPILE_CHOICES),
                    help="torch.compile the training steps: auto (where it was measured to pay and a "
                         "C++ compiler is found), yes or no; recorded in the report")
@@ -186,7 +195,8 @@ def build_parser() -> ArgumentParser:
                    help="local worker processes, one torch thread each (default: one per core; at most "
                         f"{WORKERS_PER_CORE} per core)")
     p.add_argument("--dask", type=dask_address, default=None, metavar="ADDRESS",
-                   help="tcp://HOST:PORT of a Dask scheduler, or local[:N] for a LocalCluster of N workers")
+                   help="tcp://HOST:PORT of a Dask scheduler, or local[:N][:dashboard] for a LocalCluster "
+                        "of N workers here (with its dashboard); the cluster's workers replace --workers")
     p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
     p.add_argument("--replace-changed", action="store_true",
                    help="recompute the stored members whose configuration differs from this command's, "
@@ -217,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from experiments.designs import build_design
     auto = args.seeds if isinstance(args.seeds, AutoSeeds) else None
     from gancheck.config import ConfigError
+    if args.dask and args.workers is not None:
+        raise UsageError("--workers: a --dask run's workers are the cluster's; give one of the two")
     if args.target is not None and args.design == "transfer":
         raise UsageError("--target: the transfer design sets each arm's target itself; leave --target out")
     try:

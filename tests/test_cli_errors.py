@@ -51,6 +51,9 @@ ABLATE_CASES = [
     (["--dask", "local:x"], ["--dask", "'local:x'"]),
     (["--dask", "local:1:2"], ["--dask", "'local:1:2'"]),
     (["--dask", ""], ["--dask", "''"]),               # blank: must not fall back to local work
+    # A local cluster runs here, under --workers' bound (4 per core); 999 started launching them.
+    (["--dask", "local:999"], ["--dask='local:999'", "at most", "4 per core"]),
+    (["--dask", "local:2", "--workers", "1"], ["--workers", "cluster's"]),   # one or the other
     (["--fresh=yes"], ["--fresh", "'yes'"]),          # a flag takes no value
     (["--no-progress=1"], ["--no-progress", "'1'"]),
     (["--bogus"], ["--bogus"]),
@@ -322,7 +325,8 @@ def test_ablate_unreachable_dask_scheduler(places, capsys, no_work):
     (dask_executor.CONNECT_TIMEOUT_S = 10 s of waiting)."""
     pytest.importorskip("distributed", reason="--dask needs dask.distributed (pip install '.[dask]')")
     new_out = Path(places["out"]) / "new"  # a folder the run would create: it must not be left behind
-    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", str(new_out), "--dask", "tcp://127.0.0.1:1"])
+    without_workers = [a for i, a in enumerate(ABLATE_BASE) if "--workers" not in ABLATE_BASE[max(i - 1, 0):i + 1]]
+    code = run_cli(ablate.main, [*without_workers, "--out", str(new_out), "--dask", "tcp://127.0.0.1:1"])
     _check_one_line(code, capsys.readouterr().err, ["--dask", "'tcp://127.0.0.1:1'"],
                     "python -m experiments.ablate --dask tcp://127.0.0.1:1")
     assert not new_out.exists()
