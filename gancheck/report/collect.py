@@ -183,6 +183,11 @@ def publish(data: ReportInput, out: Path, *, render: bool = True) -> None:
     without the store."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if render:
+        # The old page describes the old files, and lists their checksums: gone before the first
+        # of them is replaced, so that an interrupted publish leaves no page contradicting its
+        # CSVs (the next run or `gancheck report` writes it again). A planted link goes, not its target.
+        (out / "index.html").unlink(missing_ok=True)
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
               "metrics.csv": data.metrics, "rates.csv": data.rates,

@@ -194,3 +194,26 @@ def test_finished_members_trained_again_show_in_the_invocation_and_the_limitatio
     assert "trained 2 finished members again" in html and "&lt;b&gt;arm&lt;/b&gt; (seed 3)" in html
     assert "<b>arm</b>" not in html
     assert "does not reproduce the earlier invocation bit for bit" in html
+
+
+def test_an_interrupted_publish_leaves_no_page_that_contradicts_its_files(report_input, tmp_path, monkeypatch):
+    """The page lists its files' checksums and is written last. Interrupted after the CSVs were
+    replaced, the old page would describe the old results: it goes before the first file does."""
+    import hashlib
+
+    import pytest
+
+    from gancheck.report import collect
+    collect.publish(report_input, tmp_path)
+    page_text = (tmp_path / "index.html").read_text()
+    # Oracle: the page lists outcomes.csv by the sha256 of the bytes beside it.
+    assert hashlib.sha256((tmp_path / "outcomes.csv").read_bytes()).hexdigest() in page_text
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(collect, "write_page_files", interrupted)   # after the CSVs, before the page
+    more = dataclasses.replace(report_input, outcomes=report_input.outcomes.assign(count=0))
+    with pytest.raises(KeyboardInterrupt):
+        collect.publish(more, tmp_path)
+    assert not (tmp_path / "index.html").exists()
+    assert (tmp_path / "outcomes.csv").read_text() == more.outcomes.to_csv(index=False)
