@@ -277,7 +277,10 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     arm_costs: dict[str, dict] = {}
     members = sum((m.arm, m.seed) not in done for t in tasks if t.kind == "population" for m in t.members)
     stored = 0  # of those members (control replicates are counted in `trained` too)
-    bar = work_bar(total, f"training {members} members", enabled=show_progress)
+    replicates = sum(len(t.members) for t in tasks if t.kind == "control")
+    # The bar's share counts the controls' work too: the label says they are part of it.
+    bar = work_bar(total, f"training {members} members" + (f", {replicates:,} control replicates"
+                                                            if replicates else ""), enabled=show_progress)
     stopped = True  # until the loop ends: an interrupt, a full disk, a lost cluster
     try:
         for task, records in execute(tasks, workers=workers, dask=dask, device=device, compile=compile,

@@ -3,12 +3,14 @@ the work the driver planned, so the bar ends at 100%, and the costliest work is 
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
 from gancheck import GANConfig
 from gancheck.runs.cost_model import epoch_cost, member_epoch_cost, task_cost
 from gancheck.runs.execute import execute
+from gancheck.runs import progress
 from gancheck.runs.plan import Arm, Design, plan
 
 from .conftest import small_config, small_design
@@ -65,3 +67,19 @@ def test_the_bar_stops_at_its_total_when_rounding_passes_it():
         bar.refresh()
     assert bar.n == bar.total
     bar.close()
+
+
+def test_without_a_terminal_every_update_of_the_bar_is_a_line_of_its_own(capsys, monkeypatch):
+    """tqdm redraws after a carriage return: in a log file that was one physical line, and
+    `tail` or a CI log showed only the last frame."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    bar = progress.work_bar(4.0, "training 2 members, 10 control replicates")
+    for _ in range(4):
+        bar.update(1.0)
+        bar.refresh()
+    bar.close()
+    lines = capsys.readouterr().err.split("\n")
+    assert "\r" not in "".join(lines) and lines[-1] == ""
+    shares = [line.split(":")[1].split("%")[0].strip() for line in lines[:-1]]
+    assert shares == ["0", "25", "50", "75", "100"]        # each update once, the last not repeated
+    assert all(line.startswith("training 2 members, 10 control replicates: ") for line in lines[:-1])
