@@ -29,6 +29,7 @@ from gancheck.runs.plan import Task
 from gancheck.runs.store_errors import one_line
 from gancheck.runs.task import run_task
 from gancheck.runs.workers import default_workers, single_thread
+from gancheck.signals import sigint_deferred
 
 Progress = Callable[[float], None]  # work done, in gancheck.runs.cost_model's units
 
@@ -119,20 +120,13 @@ def connect(address: str) -> Iterator:
     try:
         if spec.address is None:
             # Processes, not threads: each worker trains under its own GIL. Loopback only: a
-            # local cluster needs no open port.
-            cluster = distributed.LocalCluster(
-                n_workers=spec.n_workers or default_workers(), threads_per_worker=1, processes=True,
-                host="127.0.0.1",
-                # The scheduler serves HTTP (health, metrics) even without the dashboard, on
-                # 8787 by default: a random port then, so that two runs on one machine do not
-                # collide (nor warn about it).
-                dashboard_address=DASHBOARD_ADDRESS if spec.dashboard else "127.0.0.1:0",
-                scheduler_kwargs={"dashboard": spec.dashboard},
-                # The cluster is ours and short-lived: its routine noise (tasks cancelled by
-                # Ctrl-C, workers killed at close, a heartbeat racing the scheduler's shutdown,
-                # logged as ERROR) would only bury the run's own output. Whatever matters
-                # reaches the driver anyway: a task's exception, or KilledWorker, through its future.
-                silence_logs=logging.CRITICAL)
+            # local cluster needs no open port. Started with SIGINT held: the event-loop thread
+            # the cluster starts here inherits the mask, and so does every worker its nannies
+            # spawn from it. A Ctrl-C at the terminal reaches the whole process group, and a
+            # worker then printed a KeyboardInterrupt traceback over the run's one line; the
+            # driver stops them, as it stops the local pool's.
+            with sigint_deferred():
+                cluster = _local_cluster(distributed, spec)
             client = distributed.Client(cluster, set_as_default=False)
         else:
             try:
@@ -149,6 +143,23 @@ def connect(address: str) -> Iterator:
             client.close()
         if cluster is not None:
             _close_local(cluster)
+
+
+def _local_cluster(distributed, spec: ClusterSpec):
+    """A LocalCluster of ``spec.n_workers`` processes (default: one per core) on the loopback."""
+    return distributed.LocalCluster(
+        n_workers=spec.n_workers or default_workers(), threads_per_worker=1, processes=True,
+        host="127.0.0.1",
+        # The scheduler serves HTTP (health, metrics) even without the dashboard, on
+        # 8787 by default: a random port then, so that two runs on one machine do not
+        # collide (nor warn about it).
+        dashboard_address=DASHBOARD_ADDRESS if spec.dashboard else "127.0.0.1:0",
+        scheduler_kwargs={"dashboard": spec.dashboard},
+        # The cluster is ours and short-lived: its routine noise (tasks cancelled by
+        # Ctrl-C, workers killed at close, a heartbeat racing the scheduler's shutdown,
+        # logged as ERROR) would only bury the run's own output. Whatever matters
+        # reaches the driver anyway: a task's exception, or KilledWorker, through its future.
+        silence_logs=logging.CRITICAL)
 
 
 def _close_local(cluster) -> None:
