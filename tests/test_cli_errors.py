@@ -181,6 +181,19 @@ def test_ablate_bad_option(bad, expect, places, capsys, no_work):
     assert list(Path(places["out"]).iterdir()) == []   # nothing was written to the run folder
 
 
+def test_an_out_the_file_system_cannot_name_or_lock_names_out(places, capsys, no_work):
+    # A name over the file system's 255 bytes: Path.exists raised ENAMETOOLONG, printed raw.
+    long = str(Path(places["out"]) / ("x" * 300))
+    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", long])
+    _check_one_line(code, capsys.readouterr().err, ["--out=", "File name too long"], "--out " + long[:40])
+    # A folder where the run's lock file goes: open() raised EISDIR, printed as "[Errno 21]".
+    (Path(places["out"]) / ".run.lock").mkdir()
+    code = run_cli(ablate.main, [*ABLATE_BASE, "--out", places["out"]])
+    line = _check_one_line(code, capsys.readouterr().err, [f"--out={places['out']!r}", ".run.lock is a folder"],
+                           "--out with a .run.lock folder")
+    assert "Errno" not in line
+
+
 def _gancheck_params():
     for argv, expect in GANCHECK_CASES:
         yield pytest.param(argv, expect, id=" ".join(argv) or "(none)")

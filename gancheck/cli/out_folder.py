@@ -16,8 +16,12 @@ from gancheck.cli import UsageError
 def refuse_non_folder(option: str, out: Path) -> None:
     """A file (or a link to one) where the folder should be fails only at the first write, after
     the work: refuse it now, naming the option."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{option}={str(out)!r}: exists and is not a folder")
+    try:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"{option}={str(out)!r}: exists and is not a folder")
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        raise UsageError(f"{option}={str(out)[:80]!r}{'...' if len(str(out)) > 80 else ''}: "
+                         f"{exc.strerror or exc}") from None
 
 
 @contextmanager

@@ -133,6 +133,10 @@ class RunLock:
                 fd, self.created = create_new(self.path), True   # O_EXCL: never through a link
             except FileExistsError:
                 fd, self.created = open_for_update(self.path), False
+        except IsADirectoryError:
+            raise FolderRefused(f"--out={str(self.path.parent)!r}: {self.path.name} is a folder where the run "
+                                "keeps its lock file; nothing was written: remove it, or choose another "
+                                "--out") from None
         except OSError as exc:
             failure = unwritable(self.path, exc)
             raise (folder_refusal("--out", self.path.parent, failure, "nothing was written: make it "
