@@ -189,7 +189,10 @@ def _float32_spacing(v: np.ndarray) -> np.ndarray:
 
 def _grid_cells(v: np.ndarray, new_value: np.ndarray) -> np.ndarray:
     distinct = v[new_value]
-    if distinct.size < 2:  # one value: a constant output, judged elsewhere
+    # One value is a constant output, judged elsewhere. Two are one gap, which is a whole multiple
+    # of itself: no evidence of a grid. Read as one, a generator emitting only 4 - 1.25 and
+    # 4 + 1.25 sat in two cells 2.5 wide that N(4, 1.25) could fill, and was never a departure.
+    if distinct.size < 3:
         return np.zeros_like(v)
     gaps = np.diff(distinct)
     w = min(GRID_WINDOW, gaps.size)

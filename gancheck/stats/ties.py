@@ -49,7 +49,8 @@ def grid_to_sd(x: np.ndarray) -> np.ndarray:
     GRID_TOLERANCE) of its smallest positive gap h, which is then the step: rounded data (4.1,
     4.3, 4.3, 4.6 ...) always do, continuous float64 data practically never (their gaps are
     unrelated real numbers); float32 data do, on the tiny spacing of the floats themselves.
-    Rows of fewer than 3 values cannot show a grid. Measured on the row divided by its largest
+    Rows of fewer than 3 distinct values cannot show a grid (one gap is a multiple of itself:
+    two values, e.g. a saturated output's, are not rounded data). Measured on the row divided by its largest
     deviation from its mean, so rows of tiny (1e-300) or huge spread neither underflow nor
     overflow.
     """
@@ -70,6 +71,7 @@ def grid_to_sd(x: np.ndarray) -> np.ndarray:
         tolerance = np.maximum(GRID_TOLERANCE, 2.0 * error[:, None] * (1.0 + steps) / h[:, None])
         on_grid = np.isfinite(h) & ((np.abs(steps - np.round(steps)) <= tolerance)
                                     & (tolerance <= GRID_MAX_TOLERANCE)).all(axis=1)
+    on_grid &= (gaps > 0).sum(axis=1) >= 2
     return np.where(on_grid, h, 0.0) / z.std(axis=1, ddof=1)
 
 

@@ -10,6 +10,7 @@ from scipy import stats
 
 from gancheck.stats import registry, ties
 from gancheck.stats.scoring import score
+from gancheck.stats.verdict import verdict
 
 ORDER_TESTS = [t for t in registry.SCORE_TESTS if t.ties == "order"]
 
@@ -126,3 +127,23 @@ def test_written_files_are_calibrated(case):
     high = stats.binom.ppf(1 - 0.001 / 9, 800, 0.05) / 800
     rates = table.groupby("test")["reject"].mean()
     assert (rates <= high).all(), rates[rates > high]
+
+
+def test_two_distinct_values_are_no_grid():
+    """One gap is a whole multiple of itself: a row of two values shows no grid (a saturated
+    output's 4 -/+ 1.25), three on one step do (4.1, 4.3, 4.7: step 0.2)."""
+    two = np.sort(np.random.default_rng(0).choice([2.75, 5.25], (1, 500)), axis=1)
+    three = np.array([[4.1, 4.3, 4.3, 4.7, 4.7, 4.7]])
+    assert ties.grid_to_sd(two)[0] == 0.0
+    # Oracle: step 0.2 over the row's sd (numpy, ddof=1).
+    assert ties.grid_to_sd(three)[0] == pytest.approx(0.2 / three.std(ddof=1))
+
+
+@pytest.mark.parametrize("k, n", [(100, 500), (20, 50)])
+def test_a_generator_of_two_values_is_a_departure_not_undecided(k, n):
+    """Read as rounded to a grid of 2.5, its draws fitted N(4, 1.25) within every band; a float
+    output of two values is a finite pool re-emitted, and N(4, 1.25) at 2.5 would fill other cells."""
+    rng = np.random.default_rng(3)
+    for values in ([2.75, 5.25], [4 - 1.25 + 1e-9 * rng.normal(), 4 + 1.25 + 1e-9 * rng.normal()]):
+        result = verdict(rng.choice(values, (k, n)))
+        assert result.outcome in ("memorised", "collapsed", "off_target", "wrong_shape"), result.reason
