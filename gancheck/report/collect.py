@@ -16,7 +16,7 @@ from gancheck.report.data import ReportInput
 from gancheck.report.record_checks import checked_target
 from gancheck.report.figure_data import compact
 from gancheck.report.published import CSV_FILES, PAGE_FILES, RESULT_FILES, write_page_files  # noqa: F401  (re-exported)
-from gancheck.runs.files import atomic_write_text
+from gancheck.runs.files import atomic_write_text, remove_file
 from gancheck.runs.store import STORE_NAME, Store, decode_array
 from gancheck.runs import verdicts
 from gancheck.runs.provenance import Provenance
@@ -187,7 +187,7 @@ def publish(data: ReportInput, out: Path, *, render: bool = True) -> None:
         # The old page describes the old files, and lists their checksums: gone before the first
         # of them is replaced, so that an interrupted publish leaves no page contradicting its
         # CSVs (the next run or `gancheck report` writes it again). A planted link goes, not its target.
-        (out / "index.html").unlink(missing_ok=True)
+        remove_file(out / "index.html")
     tables = {"scores.csv": data.scores, "summary.csv": summary_table(data),
               "comparisons.csv": data.comparisons, "outcomes.csv": data.outcomes,
               "metrics.csv": data.metrics, "rates.csv": data.rates,

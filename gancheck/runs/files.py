@@ -85,6 +85,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+def remove_file(path: Path) -> None:
+    """Remove ``path`` (a link itself, never its target), if there; a folder that refuses it is
+    a WriteError, as a refused write is."""
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError as exc:
+        raise unwritable(path, exc, "remove") from None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
