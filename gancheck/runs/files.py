@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from gancheck.runs.safe_files import create_new, create_temp, open_for_update
+from gancheck.signals import sigint_deferred
 
 #: errno values that say the folder cannot take the write (its disk, quota or mount), not that
 #: the path is wrong: the run stops, keeps what it stored, and resumes once this is fixed.
@@ -64,8 +65,14 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path``: a temp file in the same folder, fsynced, then renamed over it
-    (a link at ``path`` is replaced, its target never written)."""
-    path = Path(path)
+    (a link at ``path`` is replaced, its target never written). Ctrl-C and SIGTERM are held
+    meanwhile (milliseconds): one that landed between the temp file's creation and the block
+    that removes it on failure left the temp file behind; it arrives as the write ends."""
+    with sigint_deferred(sigterm=True):
+        return _atomic_write_bytes(Path(path), data)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> Path:
     try:
         fd, tmp = create_temp(path)
     except OSError as exc:
