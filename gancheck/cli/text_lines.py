@@ -91,8 +91,10 @@ def field_count(line: str, delimiter: str | None) -> int:
 
 
 def is_number(field: str) -> bool:
+    """Whether a field reads as a number, quoted or not: whitespace-separated text keeps its
+    quotes ("4.118"), which the csv module drops from delimited files."""
     try:
-        float(field)
+        float(field.strip().strip('"').strip())
     except ValueError:
         return False
     return True

@@ -83,6 +83,15 @@ def test_rows_blank_in_every_sample_at_the_end_are_no_rows(tmp_path, capsys):
             "--draws needs draws of one length", "'b' after 100 of 101 rows")
 
 
+def test_quoted_numbers_in_whitespace_text_are_data_not_a_header(tmp_path, capsys):
+    # The same lines as .csv were read right; as .txt the first quoted value became a name.
+    values = [4.118, 1.234, 3.5, 4.2, 5.1, 3.3, 4.9, 2.8, 4.0]
+    text = "".join(f'"{v}"\n' for v in values)
+    for name in ("quoted.txt", "quoted.csv"):
+        code, out, err = run(["score", write(tmp_path, name, text), "--format", "json"], capsys)
+        assert code == 0 and "no header row" in err and set(pd.read_json(io.StringIO(out))["n"]) == {9}
+
+
 def test_comments_still_end_a_line(tmp_path, capsys):
     path = write(tmp_path, "notes.csv", "# written by hand\nvalue # the sample\n"
                  + "".join(f"{4 + 0.1 * i:.1f} # ok\n" for i in range(9)))
