@@ -200,9 +200,12 @@ def representative_figure(data: ReportInput) -> Figure | None:
                 widened.append(f"{OUTCOME_LABELS[outcome]} ({arm}, seed {seed}): coordinate means "
                                f"{m.min():.3g} to {m.max():.3g}")
             right.set_title("each coordinate: mean ± sd across all draws\n(coordinates sorted by mean"
-                            + ("; axis widened to hold them)" if wide else ")"), loc="left")
+                            + ("; axis widened)" if wide else ")"), loc="left")
         axes[-1][0].set_xlabel("value (data units)")
         axes[-1][1].set_xlabel("output coordinate, sorted by its mean over draws")
+        for left, right in axes:  # each row has its own scale: every row says what its axes hold
+            left.set_ylabel("density", fontsize=8)
+            right.set_ylabel("value", fontsize=8)
         src = encode(fig)
     window = f"the target mean ± {DRAW_SDS:g} target sd ({lo:.3g} to {hi:.3g})"
     if not clipped:
