@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -268,6 +269,8 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
         labels = tuple(labels[i] for i in indices)
     # A delimiter ending every line ("4.1,") leaves an empty last column: not a sample. It may be
     # dropped only once every line is read (a blank first value can be a missing one).
+    if names is None and delimiter == "," and width == 2:
+        rows = _refuse_decimal_commas(rows, source)
     trailing = None
     if not columns and not first_fields[-1].strip() and len(labels) > 1:
         rows = trailing = LastFieldWatch(rows)
@@ -285,6 +288,23 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     # laid out as a headerless one (a row per sample, as np.savetxt writes d and DataFrame(d) holds it).
     named = names is not None and not pandas_labels
     return Table(values, labels, source, names=labels if named else None, note=note, blank=blank)
+
+
+_WHOLE = re.compile(r"\s*-?\d+\s*$")
+_ZERO_LED_DIGITS = re.compile(r"\s*0\d+\s*$")
+
+
+def _refuse_decimal_commas(rows, source: str):
+    """Headerless lines of two whole numbers where the second starts with a 0 (5,03) are one
+    number written with a decimal comma, as a European spreadsheet saves it: read as two
+    columns, each line became a sample of 2 values. No program writes the whole number 3 as
+    03, so such a line is refused, naming it."""
+    for number, fields in rows:
+        if _WHOLE.match(fields[0]) and _ZERO_LED_DIGITS.match(fields[1]):
+            raise UsageError(f"{source}: line {number}: {','.join(fields).strip()!r} reads as one number "
+                             "written with a decimal comma; gancheck reads '.' as the decimal point: "
+                             "save the file with '.' decimals")
+        yield number, fields
 
 
 def _listing(names: Sequence[str], most: int = 10) -> str:

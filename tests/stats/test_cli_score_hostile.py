@@ -92,6 +92,18 @@ def test_quoted_numbers_in_whitespace_text_are_data_not_a_header(tmp_path, capsy
         assert code == 0 and "no header row" in err and set(pd.read_json(io.StringIO(out))["n"]) == {9}
 
 
+def test_a_headerless_file_of_decimal_commas_is_refused_not_split_into_pairs(tmp_path, capsys):
+    """A European spreadsheet saves 4.05 as 4,05: read as two columns, each line was a sample of
+    2 values, every one "too few values", exit 0. Whole-number pairs stay two columns."""
+    values = np.random.default_rng(0).normal(4, 1.25, 500)
+    path = write(tmp_path, "comma.csv", "".join(f"{v:.2f}".replace(".", ",") + "\n" for v in values))
+    first = next(i for i, v in enumerate(values, 1) if f"{v:.2f}".split(".")[1].startswith("0"))
+    refused(capsys, [path], f"line {first}:", "decimal comma")
+    pairs = write(tmp_path, "pairs.csv", "".join(f"{a},{b}\n" for a, b in [(3, 10), (4, 2), (0, 7)] * 4))
+    code, out, err = run(["score", pairs, "--format", "json"], capsys)
+    assert code == 0 and "12 sample(s) of 2 values" in err
+
+
 def test_comments_still_end_a_line(tmp_path, capsys):
     path = write(tmp_path, "notes.csv", "# written by hand\nvalue # the sample\n"
                  + "".join(f"{4 + 0.1 * i:.1f} # ok\n" for i in range(9)))
