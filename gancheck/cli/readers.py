@@ -255,7 +255,14 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
         note = f"{source}: header row on line {first_line}: {_listing(names)}"
         if pandas_labels:
             note += pandas_labels_note(width - (names[0] == ""))
-        rows = lines
+        second = next(lines, None)
+        rows = lines if second is None else itertools.chain([second], lines)
+        if second is not None and len(second[1]) == width + 1 and column_name(second[1][0], delimiter) == "1":
+            # R's write.table (row.names = TRUE) names no column for its row names, "1", "2", ...:
+            # each data line has one field more than the header. That first column is read as
+            # pandas' index is; any other short header is still refused by the row count.
+            names, width = ("", *names), width + 1
+            note += ", one name short of its data lines, as R's write.table writes its row names"
     # pandas' to_csv writes its row index as a first column with an empty name: not a sample.
     index_column = names is not None and width > 1 and names[0] == ""
     if columns:

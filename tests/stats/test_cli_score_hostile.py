@@ -104,6 +104,23 @@ def test_a_headerless_file_of_decimal_commas_is_refused_not_split_into_pairs(tmp
     assert code == 0 and "12 sample(s) of 2 values" in err
 
 
+def test_r_write_table_s_row_names_are_an_index_not_a_sample(tmp_path, capsys):
+    """R's write.table(x, sep = ",") names no column for its row names "1", "2", ...: each data
+    line has one field more than the header. Other short headers are still refused."""
+    values = np.random.default_rng(2).normal(4, 1.25, 9)
+    body = '"x"\n' + "".join(f'"{i}",{v:.6f}\n' for i, v in enumerate(values, 1))
+    code, out, err = run(["score", write(tmp_path, "r.csv", body), "--format", "json"], capsys)
+    table = pd.read_json(io.StringIO(out))
+    assert code == 0 and set(table["sample_name"]) == {"x"} and set(table["n"]) == {9}
+    assert "R's write.table" in err
+    # Oracle: scipy's KS test of the same nine values against N(4, 1.25).
+    ks = table.set_index("test").loc["ks", "pvalue"]
+    from scipy import stats
+    assert ks == pytest.approx(stats.kstest(values.round(6), stats.norm(4, 1.25).cdf).pvalue, rel=1e-9)
+    named = '"x"\n' + "".join(f'"r{i}",{v:.6f}\n' for i, v in enumerate(values, 1))
+    refused(capsys, [write(tmp_path, "named.csv", named)], "line 2 has 2 values, expected 1")
+
+
 def test_comments_still_end_a_line(tmp_path, capsys):
     path = write(tmp_path, "notes.csv", "# written by hand\nvalue # the sample\n"
                  + "".join(f"{4 + 0.1 * i:.1f} # ok\n" for i in range(9)))
