@@ -244,6 +244,12 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
         raise UsageError(f"{source}: no values in file")
     first_line, first_fields = first
     pandas_labels = header == "auto" and are_pandas_labels(first_fields)
+    if pandas_labels and _lone_zero(first_fields):
+        # A lone "0" is pandas' label of a Series only beside values pandas writes as floats; among
+        # whole numbers (a rounded file, counts) it is the first value, as written.
+        second = next(lines, None)
+        lines = itertools.chain([] if second is None else [second], lines)
+        pandas_labels = second is None or not all(_WHOLE.match(f) for f in second[1])
     has_header = (header == "yes" or pandas_labels
                   or (header == "auto" and looks_like_header(first_fields)))
     width = len(first_fields)
@@ -298,6 +304,10 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
 
 
 _WHOLE = re.compile(r"\s*-?\d+\s*$")
+
+
+def _lone_zero(fields: list[str]) -> bool:
+    return len(fields) == 1 and fields[0].strip() == "0"
 _ZERO_LED_DIGITS = re.compile(r"\s*0\d+\s*$")
 
 

@@ -305,6 +305,27 @@ def test_header_no_still_reads_pandas_labels_as_data(tmp_path, rng):
     np.testing.assert_array_equal(table.values[1:], np.column_stack([np.arange(30), x]))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".txt"])
+def test_a_first_value_0_among_whole_numbers_is_data_not_pandas_label(tmp_path, suffix):
+    # np.savetxt(path, values, fmt="%d") of rounded values whose first is 0: the lone "0" of
+    # line 1 is written as every value below it, so it is data (pandas would write floats).
+    values = np.array([0, 4, 5, 3, 4, 6, 2, 4])
+    path = tmp_path / f"counts{suffix}"
+    np.savetxt(path, values, fmt="%d")
+    table = readers.read_table(str(path))
+    assert table.names is None and "no header row" in table.note
+    np.testing.assert_array_equal(table.values[:, 0], values)  # all 8, the 0 first
+
+
+def test_a_lone_0_above_floats_is_still_pandas_label(tmp_path):
+    # pd.Series(x).to_csv(index=False) of floats: "0" above "4.25": pandas' label, not a value.
+    path = tmp_path / "series.csv"
+    path.write_text("0\n4.25\n3.5\n")
+    table = readers.read_table(str(path))
+    np.testing.assert_array_equal(table.values[:, 0], [4.25, 3.5])
+    assert "pandas' default column label 0" in table.note
+
+
 @pytest.mark.parametrize("first_row", ["1,2,3", "0,2,1", "0,1,2.5", "1", ",1,2"])
 def test_only_labels_0_to_k_minus_1_in_order_are_taken_for_pandas(tmp_path, first_row):
     # Any other numeric first row stays data: the rule is pandas' exact labels, nothing looser.
