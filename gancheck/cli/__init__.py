@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import select
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +19,9 @@ from gancheck.signals import sigint_deferred  # noqa: F401 (re-exported for the 
 EXIT_USAGE = 2
 #: Exit codes after Ctrl-C and SIGTERM: 128 + the signal's number, as a shell reports them.
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+#: Exit code when the reader of standard output went away (`score FILE | head`): 128 + SIGPIPE,
+#: what a shell reports for a command that signal ended.
+EXIT_BROKEN_PIPE = 141
 
 #: The most epochs the training commands take (ablate's and train's --epochs): 500 times the
 #: seed's 2001, far beyond any run that finishes in a day, and small enough for torch's int64
@@ -165,6 +170,14 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
             if held is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
             return main(argv)
+    except BrokenPipeError as exc:
+        if not _stdout_reader_gone():
+            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return EXIT_USAGE
+        # The reader took what it wanted (`| head`): nothing to report. Standard output is pointed
+        # at /dev/null, or the interpreter's last flush would fail again and print a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (UsageError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it held
         print(f"error: {message}", file=sys.stderr)
@@ -183,6 +196,17 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         print(f"{'terminated' if terminated else 'interrupted'}: {RESUMES if resumable else NOTHING_TO_RESUME}",
               file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reading end was closed: poll reports an error
+    condition on such a descriptor. A broken pipe elsewhere (a worker's) is not this."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or no real descriptor
+        return False
 
 
 def exit_with(main: Callable[[Sequence[str] | None], int], *, resumable: bool = False,

@@ -70,8 +70,8 @@ def read_npy(handle: BinaryIO, source: str, total_bytes: int | None, admit: Admi
     if held is not None and data_bytes > held:
         raise UsageError(f"{source}: header claims shape {shape} ({memory.human(data_bytes)} of "
                          f"{dtype}) but the file holds {memory.human(held)} of data: truncated or corrupt")
-    if len(shape) == 2 and shape[1] > MAX_ROW_VALUES:
-        raise UsageError(f"{source}: rows of {shape[1]:,} values (shape {shape}); at most "
+    if len(shape) >= 2 and shape[-1] > MAX_ROW_VALUES:
+        raise UsageError(f"{source}: rows of {shape[-1]:,} values (shape {shape}); at most "
                          f"{MAX_ROW_VALUES:,} values per row are read")
     memory.require(source, 8 * count + min(data_bytes, READ_CHUNK_BYTES),
                    f"an array of shape {shape} ({memory.human(data_bytes)} of {dtype} in the file)")
@@ -113,8 +113,9 @@ def _check_header(source: str, shape: tuple, dtype: np.dtype) -> None:
                          "save numbers only")
     if dtype.kind not in "biuf":
         raise UsageError(f"{source}: values must be real numbers, got dtype {dtype}")
-    if len(shape) not in (1, 2):
-        raise UsageError(f"{source}: expected a 1-D or 2-D array, got shape {shape}")
+    if len(shape) not in (1, 2, 3):
+        raise UsageError(f"{source}: expected a 1-D or 2-D array (or, for score --draws, a 3-D one of "
+                         f"generators x draws x values), got shape {shape}")
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise UsageError(f"{source}: unreadable .npy header: shape {shape} has a negative dimension")
     if math.prod(shape) == 0:

@@ -39,7 +39,9 @@ class Table:
     """values: (rows, columns) float64. labels: one per column, for the output ("value" from a
     header, else "column 3"). names: the header's names, None without a header. note: what was
     assumed about a header, for the user (None where the format says it, as .npy does). blank:
-    True where a text field was blank (None when none was, and for other formats)."""
+    True where a text field was blank (None when none was, and for other formats). generators:
+    for a 3-D .npy/.npz array (G, K, n), as `gancheck train` writes its samples.npy, G; its rows
+    are then the G·K draws, generator by generator."""
 
     values: np.ndarray
     labels: tuple[str, ...]
@@ -47,6 +49,7 @@ class Table:
     names: tuple[str, ...] | None = None
     note: str | None = None
     blank: np.ndarray | None = None
+    generators: int | None = None  # a 3-D array's first axis: its rows are this many equal groups
 
 
 #: admit(source, rows, columns, named): refuse (UsageError) a table the command cannot hold.
@@ -59,28 +62,38 @@ def _no_admit(source: str, rows: int, columns: int, named: bool) -> None:
 
 def read_table(path: str, *, key: str | None = None, header: str = "auto",
                columns: Sequence[str] | None = None, admit: Admit = _no_admit,
-               key_option: str | None = "--key") -> Table:
+               key_option: str | None = "--key", generators: str | None = None) -> Table:
     """Read ``path`` (or standard input for "-"), keeping only ``columns`` when given.
     ``key_option``: the option that picks an .npz archive's array, named when one must be
-    picked (None: this file has no such option, and must hold one array)."""
+    picked (None: this file has no such option, and must hold one array). ``generators``: None
+    refuses a 3-D array; else it is read as generators' draws (Table.generators), and this text
+    is added to the refusal of --column, which would pick value positions."""
     if key is not None and not path.lower().endswith(".npz"):
         raise UsageError(f"{path}: --key applies to .npz archives only")
     if path == STDIN:
-        table = _read_stdin(header, columns, admit)
+        table = _read_stdin(header, columns, admit, generators)
     else:
-        table = _read_path(Path(path), key, header, columns, admit, key_option)
+        table = _read_path(Path(path), key, header, columns, admit, key_option, generators)
     return table
 
 
-def _array_admit(admit: Admit, source: str, columns) -> Callable[[tuple], None]:
-    """An array's shape, given to ``admit`` before its data is read."""
+def _array_admit(admit: Admit, source: str, columns, generators: str | None) -> Callable[[tuple], None]:
+    """An array's shape, checked and given to ``admit`` before its data is read."""
     def check(shape: tuple) -> None:
+        if len(shape) == 3:
+            if generators is None:
+                raise UsageError(f"{source}: expected a 1-D or 2-D array, got shape {shape}")
+            if columns:
+                raise UsageError(f"{source}: --column with a 3-D array (generators x draws x values, "
+                                 f"shape {shape}): {generators}")
+            shape = (shape[0] * shape[1], shape[2])
         rows, width = (shape[0], 1) if len(shape) == 1 else shape
         admit(source, rows, len(columns) if columns else width, bool(columns))
     return check
 
 
-def _read_path(path: Path, key, header, columns, admit: Admit, key_option: str | None) -> Table:
+def _read_path(path: Path, key, header, columns, admit: Admit, key_option: str | None,
+               generators: str | None) -> Table:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UsageError(f"{path}: unsupported file type {path.suffix!r} "
@@ -91,10 +104,11 @@ def _read_path(path: Path, key, header, columns, admit: Admit, key_option: str |
     source = str(path)
     try:
         if suffix == ".npy":
-            array = npyfiles.read_npy_file(path, _array_admit(admit, source, columns))
+            array = npyfiles.read_npy_file(path, _array_admit(admit, source, columns, generators))
             return _array_table(array, source, path.stem, columns)
         if suffix == ".npz":
-            array, key = npyfiles.read_npz(path, key, _array_admit(admit, source, columns), key_option)
+            array, key = npyfiles.read_npz(path, key, _array_admit(admit, source, columns, generators),
+                                           key_option)
             return _array_table(array, f"{path}[{key}]", key, columns)
         if suffix == ".parquet":
             return _read_parquet(path, columns, admit)
@@ -111,7 +125,7 @@ def _read_path(path: Path, key, header, columns, admit: Admit, key_option: str |
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _read_stdin(header, columns, admit: Admit) -> Table:
+def _read_stdin(header, columns, admit: Admit, generators: str | None) -> Table:
     """Standard input, streamed: .npy bytes (its header checked before its data is read) or text
     parsed line by line, never held whole. Closed or unreadable, it is one line like a file."""
     source = "standard input"
@@ -124,7 +138,7 @@ def _read_stdin(header, columns, admit: Admit) -> Table:
         head = npyfiles._read_exactly(stream, len(npyfiles.MAGIC))
         joined = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)
         if head == npyfiles.MAGIC:
-            array = npyfiles.read_npy(joined, source, None, _array_admit(admit, source, columns))
+            array = npyfiles.read_npy(joined, source, None, _array_admit(admit, source, columns, generators))
             return _array_table(array, source, "stdin", columns)
         text = io.TextIOWrapper(joined, encoding="utf-8-sig", newline=None)
         return _parse_stream(text, source, header, columns, admit)
@@ -194,9 +208,14 @@ def _sniff_delimiter(text: str) -> str | None:
 
 
 def _array_table(array: np.ndarray, source: str, name: str, columns) -> Table:
-    """A .npy/.npz array: 1-D is one named column; 2-D keeps its rows and columns."""
+    """A .npy/.npz array: 1-D is one named column; 2-D keeps its rows and columns; 3-D (G, K, n)
+    is its G·K rows of n values, G generators' draws one generator after another."""
     if array.ndim == 1:
         table = Table(array[:, None], (name,), source)
+    elif array.ndim == 3:
+        g, k, n = array.shape
+        return Table(array.reshape(g * k, n), tuple(f"column {j}" for j in range(1, n + 1)), source,
+                     generators=g)
     else:
         table = Table(array, tuple(f"column {j}" for j in range(1, array.shape[1] + 1)), source)
     if columns:

@@ -9,7 +9,8 @@ form a sample: --layout columns (each column is one sample) or rows (each row is
 a single column is one sample, several named columns (a header row) are one sample each, and a
 headerless 2-D file has one sample per row. --column NAME picks columns. --draws treats the
 samples as K noise draws of one generator, judges the generator on all of them and prints its
-verdict against --tolerance (gancheck.cli.verdict_output). --reference FILE judges against a real
+verdict against --tolerance (gancheck.cli.verdict_output); a 3-D .npy/.npz array (generators x
+draws x values, as `gancheck train` writes samples.npy) is judged one generator at a time. --reference FILE judges against a real
 sample instead of N(mean, std), with two-sample tests (gancheck.cli.reference).
 
 The table has one row per (sample, test), as gancheck.score returns it, plus sample_name (the
@@ -26,6 +27,7 @@ import sys
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from gancheck.cli import (EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError, finite, memory, npyfiles,
                           readers, unit_interval, verdict_output)
@@ -110,7 +112,10 @@ def run(args) -> int:
     tolerance = verdict_output.parse_tolerance(args)
     reference = reference_option.read(args)  # before the input: a bad reference is one line
     table = readers.read_table(args.path, key=args.key, header=args.header, columns=args.column,
-                               admit=admit_for(args))
+                               admit=admit_for(args), generators=GENERATORS_COLUMN_REFUSAL)
+    if table.generators is not None:
+        judge_generators(table, args, tolerance, reference)
+        return 0
     layout = args.layout or default_layout(table, picked=bool(args.column))
     names, samples = select(table, layout)
     lengths = sample_lengths(table, layout)
@@ -149,17 +154,62 @@ def run(args) -> int:
 def judge_generator(draws: np.ndarray, args, notes: list, tolerance, reference=None) -> None:
     """judge's table, the diversity line and the verdict on (K, n) draws. The table goes to
     stdout; for json and csv the two summaries go to stderr, so stdout stays one table."""
-    if reference is None:
-        found = verdict_output.judge(draws, args, tolerance)
-    else:
-        from gancheck.stats.verdict import verdict  # against the reference sample
-        found = verdict(draws, alpha=args.alpha, tolerance=tolerance, reference=reference)
-    table = found.judge
+    found = _verdict(draws, args, tolerance, reference)
     names = [f"draw {i}" for i in range(1, len(draws) + 1)]
-    notes.append(ties_note(names, draws, table["status"]))
+    notes.append(ties_note(names, draws, found.judge["status"]))
     _print_notes(notes)
-    write(table, args.format, sys.stdout)
+    write(found.judge, args.format, sys.stdout)
+    _print_summaries(found, args.format)
+
+
+#: Why --column cannot pick from a 3-D array: its last axis holds a draw's values, not samples.
+GENERATORS_COLUMN_REFUSAL = "each generator is judged on all its draws (add --draws), so there is no column to pick"
+
+
+def judge_generators(table: readers.Table, args, tolerance, reference=None) -> None:
+    """Each generator of a 3-D array (G, K, n), as `gancheck train` writes samples.npy, judged on
+    its own K draws: judge_generator's output for each, under a line naming it (for json and csv,
+    one table with a ``generator`` column, the array's index), then every outcome in one line."""
+    g = table.generators
+    k, n = table.values.shape[0] // g, table.values.shape[1]
+    shape = f"{g} generator(s) x {k} draws x {n} values"
+    if not args.draws:
+        raise UsageError(f"{table.source}: a 3-D array ({shape}, as `gancheck train` writes its "
+                         "samples.npy) holds generators' noise draws: add --draws to judge each generator")
+    if args.layout == "columns":
+        raise UsageError(f"{table.source}: --layout columns with a 3-D array ({shape}): a generator's "
+                         "draws are its rows")
+    found = [_verdict(table.values[i * k:(i + 1) * k], args, tolerance, reference) for i in range(g)]
+    statuses = [status for result in found for status in result.judge["status"]]
+    names = [f"generator {i}, draw {j}" for i in range(g) for j in range(1, k + 1)]
+    _print_notes([f"{table.source}: {shape}; each generator is judged on its own {k} draws",
+                  ties_note(names, table.values, statuses)])
+    if args.format == "table":
+        for i, result in enumerate(found):
+            print(f"{'' if i == 0 else chr(10)}generator {i} ({table.source}[{i}]):")
+            write(result.judge, args.format, sys.stdout)
+            _print_summaries(result, args.format)
+    else:
+        frames = [result.judge.assign(generator=i) for i, result in enumerate(found)]
+        whole = pd.concat(frames, ignore_index=True)
+        write(whole[["generator", *found[0].judge.columns]], args.format, sys.stdout)
+        for i, result in enumerate(found):
+            print(f"generator {i}:", file=sys.stderr)
+            _print_summaries(result, args.format)
     stream = sys.stdout if args.format == "table" else sys.stderr
+    print("\noutcomes: " + ", ".join(f"generator {i} {result.outcome}" for i, result in enumerate(found)),
+          file=stream)
+
+
+def _verdict(draws: np.ndarray, args, tolerance, reference):
+    if reference is None:
+        return verdict_output.judge(draws, args, tolerance)
+    from gancheck.stats.verdict import verdict  # against the reference sample
+    return verdict(draws, alpha=args.alpha, tolerance=tolerance, reference=reference)
+
+
+def _print_summaries(found, fmt: str) -> None:
+    stream = sys.stdout if fmt == "table" else sys.stderr
     summary = diversity_line(found.diversity) if found.diversity is not None else "diversity: not 2-D"
     print(summary, file=stream)
     print(verdict_output.verdict_text(found), file=stream)

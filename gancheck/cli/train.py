@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shlex
 from pathlib import Path
 
 from gancheck.cli import MAX_EPOCHS, MAX_SEEDS, UsageError, device_option, folder, positive_int, target_option
@@ -218,7 +219,8 @@ def run(args: argparse.Namespace) -> int:
                                    device=device, compile=compiled, on_epoch=bar.update)
         _print_history(cfg.num_epochs, seeds, results)
         _write_run(args.out, cfg, seeds, results, describe_device(device), compiled)
-    print(f"\nsamples (seeds x draws x n), histories and config written to {args.out}/")
+    print(f"\nsamples (seeds x draws x n), histories and config written to {args.out}/; each seed's "
+          f"verdict: python -m gancheck score {shlex.quote(str(args.out / 'samples.npy'))} --draws")
     law = cfg.data_target
     print(f"\nscores of noise draw 0 against {law.describe()} at alpha 0.05:")
     for r in results:

@@ -446,3 +446,66 @@ def test_draws_of_unequal_length_are_refused_in_one_line(tmp_path, rng, capsys):
     code, out, err = run(["score", str(path), "--draws"], capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "--draws needs draws of one length" in err and "'d2' after 40 of 50 rows" in err
+
+
+# -- a 3-D array: several generators' draws, as `gancheck train` writes samples.npy ---------------
+
+def test_a_3d_array_judges_each_generator_on_its_own_draws(tmp_path, rng, capsys):
+    # Generator 0 draws from the target; generator 1 emits one fixed vector (collapsed).
+    fine = rng.normal(4.0, 1.25, size=(8, 60))
+    stuck = np.tile(rng.normal(4.0, 1.25, size=60), (8, 1)) + rng.normal(0, 1e-3, size=(8, 60))
+    path = tmp_path / "samples.npy"
+    np.save(path, np.stack([fine, stuck]).astype(np.float32))
+    rows, err = scored(path, capsys, "--draws")
+    # Oracle: gancheck.verdict on each generator's (8, 60) slice, as the API judges it.
+    for index, draws in enumerate([fine, stuck]):
+        expected = gancheck.verdict(draws.astype(np.float32).astype(float)).judge
+        got = [r for r in rows if r["generator"] == index]
+        assert [r["test"] for r in got] == list(expected["test"])
+        np.testing.assert_allclose([r["pvalue"] for r in got], expected["pvalue"], rtol=1e-12)
+    assert "2 generator(s) x 8 draws x 60 values" in err
+    assert "outcomes: generator 0 " in err and "generator 1 collapsed" in err
+
+
+def test_a_3d_array_table_names_each_generator(tmp_path, rng, capsys):
+    path = tmp_path / "samples.npy"
+    np.save(path, rng.normal(4.0, 1.25, size=(2, 5, 40)))
+    code, out, _ = run(["score", path, "--draws"], capsys)
+    assert code == 0
+    assert f"generator 0 ({path}[0]):" in out and f"generator 1 ({path}[1]):" in out
+    assert out.count("verdict: ") == 2 and "outcomes: generator 0 " in out
+
+
+@pytest.mark.parametrize("options, words", [
+    ([], "add --draws to judge each generator"),
+    (["--draws", "--column", "2"], "no column to pick"),
+    (["--draws", "--layout", "columns"], "a generator's draws are its rows"),
+])
+def test_a_3d_array_without_its_reading_is_refused_in_one_line(tmp_path, rng, capsys, options, words):
+    path = tmp_path / "samples.npy"
+    np.save(path, rng.normal(4.0, 1.25, size=(2, 5, 40)))
+    code, out, err = run(["score", path, *options], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and words in err
+
+
+def test_a_3d_reference_and_a_4d_array_are_refused(tmp_path, rng, capsys):
+    cube, sample = tmp_path / "cube.npy", tmp_path / "sample.npy"
+    np.save(cube, rng.normal(size=(2, 5, 40)))
+    np.save(sample, rng.normal(4.0, 1.25, size=40))
+    code, _, err = run(["score", sample, "--reference", cube], capsys)
+    assert code == 2 and "expected a 1-D or 2-D array, got shape (2, 5, 40)" in err
+    np.save(cube, rng.normal(size=(2, 2, 5, 40)))
+    code, _, err = run(["score", cube, "--draws"], capsys)
+    assert code == 2 and "got shape (2, 2, 5, 40)" in err
+
+
+def test_score_into_a_closed_pipe_ends_quietly(tmp_path, rng):
+    # `score FILE | head -1`: the reader leaves after one line. No "error: Broken pipe", and the
+    # exit code a shell gives a command that SIGPIPE ended (128 + 13).
+    path = tmp_path / "many.npy"
+    np.save(path, rng.normal(4.0, 1.25, size=(400, 50)))
+    command = (f"{sys.executable} -m gancheck score {path} --format csv | head -1; "
+               "echo \"status ${PIPESTATUS[0]}\" >&2")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("sample,sample_name,test")
+    assert "status 141" in done.stderr and "error" not in done.stderr and "Traceback" not in done.stderr
