@@ -121,6 +121,26 @@ TRANSFER_CONFIGS = (FIX_ARM, SEED_CONFIG_ARM)
 #: The transfer design's first seed: the fix was chosen on seeds 0-19 (the fix design) and
 #: checked on 20-39 (reports/full-fix-fresh), so 40 on are fresh for it and for every target.
 TRANSFER_FIRST_SEED = 40
+#: The seeds whose results were in view when the fix's levels were chosen.
+FIX_CHOSEN_ON = range(0, 20)
+
+
+def selection_caveats(design: str, seeds: list[int]) -> tuple[str, ...]:
+    """What a run of ``design`` on ``seeds`` must say about the fix having been chosen on some
+    seeds (recorded with the run; its page lists it among the limitations)."""
+    if design not in ("fix", "transfer"):
+        return ()
+    chosen = [s for s in seeds if s in FIX_CHOSEN_ON]
+    span = f"seeds {FIX_CHOSEN_ON.start}-{FIX_CHOSEN_ON.stop - 1}"
+    if not chosen:
+        return (f"Every seed of this run is fresh for the fix, whose levels were chosen with the "
+                f"results of {span} in view: its rates here are an out-of-sample check of that choice.",)
+    share = "every seed of this run is" if len(chosen) == len(seeds) else \
+        f"{len(chosen)} of this run's {len(seeds)} seeds are"
+    return (f"The fix's levels were chosen with the results of {span} in view, and {share} among "
+            f"them: there the fix's rates are optimistic (chosen and judged on the same seeds). A run "
+            f"on fresh seeds (--seeds {FIX_CHOSEN_ON.stop}:{FIX_CHOSEN_ON.stop + len(FIX_CHOSEN_ON)}) "
+            "checks it.",)
 
 
 @dataclass(frozen=True)
@@ -295,7 +315,7 @@ def build_design(*, design: str = "one-factor", preset: str = "full", seeds: lis
     if target is not None:
         arms = with_target(arms, target)
     first = first_seed(design)
-    return Design(name=f"{design} ({preset})", arms=arms,
-                  seeds=list(seeds) if seeds is not None else list(range(first, first + p.seeds)),
+    seeds = list(seeds) if seeds is not None else list(range(first, first + p.seeds))
+    return Design(name=f"{design} ({preset})", arms=arms, seeds=seeds,
                   baseline=FIX_ARM if design in ("fix", "transfer") else BASELINE, control_reps=p.control_reps,
-                  n_draws=p.n_draws, preset=preset)
+                  n_draws=p.n_draws, preset=preset, caveats=selection_caveats(design, seeds))

@@ -27,6 +27,10 @@ def add_parser(subparsers):
     parser.add_argument("--out", metavar="DIR", type=folder("report: --out"), default=None,
                         help="folder for index.html (default: RUN_DIR, beside scores.csv and "
                              "summary.csv, which the page links to)")
+    parser.add_argument("--caveat", metavar="TEXT", action="append", default=[],
+                        help="add a limitation, in words, to RUN_DIR's run record before rendering "
+                             "(dated, marked as added after the run; the page lists it with the "
+                             "run's other limitations); repeat for several")
     parser.set_defaults(handler=run)
     return parser
 
@@ -52,6 +56,14 @@ def run(args) -> int:
 
     # Re-rendering into the run's own folder (`report X --out X`, or a link to it) is in place.
     out = None if args.out is None or _same_folder(args.out, run_dir) else args.out
+    caveats = [" ".join(c.split()) for c in args.caveat]
+    if caveats:
+        if not all(caveats):
+            raise UsageError("report: --caveat: empty text; say the limitation in words")
+        if out is not None:
+            raise UsageError(f"report: --caveat with --out {str(args.out)!r}: a caveat is added to RUN_DIR's "
+                             "own record; render in place (without --out), then copy")
+        _add_caveats(run_dir, caveats)
     # A published folder (its CSVs and page files, no store) is rebuilt from those files alone;
     # one with only some of them says which is missing.
     if not (run_dir / STORE_NAME).exists() and any((run_dir / n).is_file() for n in PAGE_FILES):
@@ -69,6 +81,34 @@ def run(args) -> int:
         path = (out or run_dir) / "index.html"
     print(path)
     return 0
+
+
+def _add_caveats(run_dir: Path, caveats: list[str]) -> None:
+    """Append the caveats to the run's record: in its store (under the run's lock: not while
+    it trains), or in a published folder's provenance.json."""
+    from gancheck.report.published import PAGE_FILES
+    from gancheck.runs.files import RunLock, atomic_write_text
+    from gancheck.runs.provenance import Provenance, caveat_added_after_run
+    from gancheck.runs.store import STORE_NAME, Store
+    added = [caveat_added_after_run(c) for c in caveats]
+    if (run_dir / STORE_NAME).exists():
+        with RunLock(run_dir):
+            store = Store(run_dir / STORE_NAME, create=True, lock_held=True)  # an existing store, to write
+            try:
+                record = Provenance.from_dict(store.get_meta("provenance") or {})
+                if not record.name:
+                    raise UsageError(f"report: --caveat: {run_dir / STORE_NAME} holds no run yet")
+                record.caveats.extend(added)
+                store.set_meta("provenance", record.to_dict())
+            finally:
+                store.close()
+        return
+    record = _published_record(run_dir)
+    if not isinstance(record, dict) or not any((run_dir / n).is_file() for n in PAGE_FILES):
+        raise UsageError(f"report: --caveat: {run_dir} has no run record (store.sqlite or provenance.json) "
+                         "to add it to")
+    record["caveats"] = [*record.get("caveats", []), *added]
+    atomic_write_text(run_dir / "provenance.json", json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
 
 
 def _same_folder(a: Path, b: Path) -> bool:

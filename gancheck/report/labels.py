@@ -146,6 +146,17 @@ def text_on(colour: str) -> str:
 METRIC_LABELS = {"ks_statistic": "KS statistic D", "ad_statistic": "AD statistic A²",
                  "abs_mean_error": "|mean − target|", "abs_std_error": "|std − target|",
                  "fixed_share": "fixed share (ICC)"}
+#: What each per-seed metric is, in the words the page defines it with (gancheck.runs.verdicts
+#: computes them: the statistics of the generator's judge rows, over its K noise draws).
+METRIC_DEFINITIONS = {
+    "ks_statistic": "the median over the seed's noise draws of each draw's Kolmogorov-Smirnov distance "
+                    "to the target's CDF",
+    "ad_statistic": "the median over its draws of each draw's Anderson-Darling A² against the target",
+    "abs_mean_error": "|median over its draws of (draw mean − target mean)|, in the target's units",
+    "abs_std_error": "|median over its draws of (draw sd − target sd)|, in the target's units",
+    "fixed_share": "the share of the output's variance that is the same in every draw (intraclass "
+                   "correlation of each output position across draws)",
+}
 #: Metrics whose values span orders of magnitude: drawn on a log axis.
 LOG_METRICS = frozenset({"ks_statistic", "ad_statistic", "abs_mean_error", "abs_std_error"})
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from gancheck.report.data import ReportInput
-from gancheck.report.labels import (OUTCOME_LABELS, OUTCOME_ORDER, describe, group_question,
-                                    metric_label, ordered_tests)
+from gancheck.report.labels import (METRIC_DEFINITIONS, OUTCOME_LABELS, OUTCOME_ORDER, describe,
+                                    group_question, metric_label, ordered_tests)
 
 MISSING = "–"
 #: Decimals per metric (values of one metric share one format down a column).
@@ -288,7 +288,27 @@ def metric_summary(data: ReportInput) -> dict:
             cells.append({"value": fmt(r["median"]) if r is not None else MISSING,
                           "ci": fmt_interval(r["ci_low"], r["ci_high"], fmt) if r is not None else ""})
         rows.append({"arm": name, "cells": cells})
-    return {"metrics": [metric_label(m) for m in metrics], "rows": rows}
+    return {"metrics": [metric_label(m) for m in metrics], "rows": rows,
+            "definitions": [f"{metric_label(m)}: {METRIC_DEFINITIONS[m]}" for m in metrics if m in METRIC_DEFINITIONS],
+            "floor": noise_floor_text(data)}
+
+
+def noise_floor_text(data: ReportInput) -> str:
+    """What a perfect generator scores on the distance metrics at the run's draw size n: their
+    null medians, from the distributions the p-values use (scipy's kstwo, Marsaglia &
+    Marsaglia's A² as gancheck.stats.ad_pvalue computes it). '' where n is not one number."""
+    sizes = pd.to_numeric(data.scores.get("n", pd.Series(dtype=float)), errors="coerce").dropna().unique()
+    if len(sizes) != 1 or sizes[0] < 2:
+        return ""
+    from scipy import optimize, stats
+
+    from gancheck.stats.ad_pvalue import ad_pvalue
+    n = int(sizes[0])
+    d = float(stats.kstwo(n).median())
+    a2 = optimize.brentq(lambda a: float(ad_pvalue(np.array([a]), n)[0]) - 0.5, 0.05, 20.0)
+    return (f"Even a generator that draws exactly from the target scores about {d:.3f} in KS D and "
+            f"{a2:.2f} in A² at n = {n:,} values a draw (their medians when the target is true): "
+            "the floor these medians are read against.")
 
 
 def settling(data: ReportInput) -> list[dict]:

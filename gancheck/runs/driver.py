@@ -17,7 +17,7 @@ from gancheck.runs.files import FolderRefused, RunLock, WriteError
 from gancheck.runs.cost_model import task_cost
 from gancheck.runs.progress import bounded_update, work_bar
 from gancheck.runs.plan import Design, control_arm, control_digest, member_digest, plan
-from gancheck.runs.provenance import Invocation, Provenance
+from gancheck.runs.provenance import Invocation, Provenance, added_caveats
 from gancheck.runs.safe_files import SQLITE_COMPANIONS, refuse_link
 from gancheck.runs.store import STORE_NAME, Store, StoreError
 
@@ -245,8 +245,10 @@ def _run_locked(design, run_dir, store: Store, *, workers, dask, compile, device
     mean, std = design.target
     # A resumed run is computed by several invocations, possibly of different commits and
     # machines: each one is recorded, so the report never credits one with all the results.
-    provenance = Provenance.from_dict(store.get_meta("provenance") or {}).updated(
+    recorded = Provenance.from_dict(store.get_meta("provenance") or {})
+    provenance = recorded.updated(
         name=run_dir.name, design=design.name, preset=design.preset, command=command,
+        caveats=[*design.caveats, *added_caveats(recorded.caveats)],
         seeds=list(design.seeds), num_epochs=sorted({a.config.num_epochs for a in design.arms}),
         n_draws=design.n_draws, control_reps=design.control_reps, alpha=design.alpha,
         target_mean=mean, target_std=std, target=_target_spec(design), arm_targets=_arm_targets(design),

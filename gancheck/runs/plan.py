@@ -52,6 +52,9 @@ class Design:
     #: from the device and the compile decision): part of each member's digest, since the same
     #: seed draws different numbers from the two streams.
     draw_streams: dict | None = None
+    #: Limitations the design itself implies, in words (e.g. arms chosen with some of these seeds'
+    #: results in view): recorded with the run (Provenance.caveats) and listed by its report.
+    caveats: tuple[str, ...] = ()
 
     def arm_seeds(self, arm: str) -> list[int]:
         return list((self.seeds_by_arm or {}).get(arm, self.seeds))

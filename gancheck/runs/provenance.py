@@ -38,6 +38,21 @@ _ROOT = Path(__file__).resolve().parents[2]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 
 
+#: How a caveat added after its run ends (``gancheck report --caveat``). A resumed run records
+#: its design's own caveats afresh and keeps these.
+ADDED_AFTER_RUN = " after the run)"
+
+
+def caveat_added_after_run(text: str) -> str:
+    """A caveat its author adds to a finished run's record, dated, in one line."""
+    return f"{' '.join(str(text).split())} (added {time.strftime('%Y-%m-%d')}{ADDED_AFTER_RUN}"
+
+
+def added_caveats(caveats) -> list[str]:
+    """The caveats of a record that were added after its run (caveat_added_after_run)."""
+    return [str(c) for c in caveats if str(c).endswith(ADDED_AFTER_RUN)]
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in _PACKAGES:

@@ -157,3 +157,49 @@ def test_a_run_without_gan_members_publishes_a_folder_that_rebuilds(small_run, t
     pub = _copy_without_store(run, tmp_path / "published")
     assert _report(["report", str(pub), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "index.html").read_bytes() == (run / "index.html").read_bytes()
+
+
+# ------------------------------------------------------------------ caveats: the design's, and added
+
+def test_a_design_s_caveats_are_recorded_and_added_ones_kept_on_resume(tmp_path):
+    import dataclasses
+    import json
+
+    from gancheck.runs.driver import run_design
+    from gancheck.runs.store import Store
+    from tests.runs.conftest import small_design
+    design = dataclasses.replace(small_design(), caveats=("Chosen on these seeds.",))
+    run_dir = tmp_path / "run"
+    run_design(design, run_dir, show_progress=False)
+    assert _report(["report", str(run_dir), "--caveat", "Seed 1 ran  on\nanother machine."]) == 0
+    page = (run_dir / "index.html").read_text()
+    assert "Chosen on these seeds." in page and "Seed 1 ran on another machine. (added " in page
+    # Resumed (nothing left to train): the design's caveat is recorded afresh, the added one kept.
+    run_design(dataclasses.replace(design, caveats=("Chosen on seeds 0-1.",)), run_dir, show_progress=False)
+    store = Store(run_dir / STORE_NAME)
+    caveats = store.get_meta("provenance")["caveats"]
+    store.close()
+    assert caveats[0] == "Chosen on seeds 0-1." and caveats[1].startswith("Seed 1 ran on another machine.")
+    assert len(caveats) == 2 and json.dumps(caveats)
+
+
+def test_a_caveat_is_added_to_a_published_folder_s_record(small_run, tmp_path):
+    import json
+    pub = _copy_without_store(small_run, tmp_path / "published")
+    assert _report(["report", str(pub), "--caveat", "Chosen on these seeds."]) == 0
+    record = json.loads((pub / "provenance.json").read_text())
+    assert record["caveats"][-1].startswith("Chosen on these seeds. (added ")
+    assert "Chosen on these seeds. (added " in (pub / "index.html").read_text()
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--caveat", "  "], "empty text"),
+    (["--caveat", "x", "--out", "elsewhere"], "render in place"),
+])
+def test_a_caveat_without_its_place_is_refused(small_run, tmp_path, capsys, options, words):
+    pub = _copy_without_store(small_run, tmp_path / "published")
+    before = (pub / "provenance.json").read_bytes()
+    options = [str(tmp_path / o) if o == "elsewhere" else o for o in options]
+    assert run_cli(_report, ["report", str(pub), *options]) == 2
+    assert words in capsys.readouterr().err
+    assert (pub / "provenance.json").read_bytes() == before  # nothing written

@@ -127,3 +127,17 @@ def test_a_seed_count_starts_at_the_design_s_first_seed():
     assert design_seeds("transfer", parse_seeds("5:7")) == [5, 6]   # a range is taken as written
     assert design_seeds("transfer", AutoSeeds(2)) == [40, 41]
     assert design_seeds("fix", None) is None
+
+
+# -- what the fix's designs say about the seeds it was chosen on ------------------------------------
+
+def test_the_fix_design_says_when_its_seeds_are_the_ones_it_was_chosen_on():
+    from experiments.designs import FIX_CHOSEN_ON, build_design
+    on_chosen = build_design(design="fix").caveats
+    assert len(on_chosen) == 1 and "every seed of this run is among them" in on_chosen[0]
+    assert "--seeds 20:40" in on_chosen[0] and list(FIX_CHOSEN_ON) == list(range(20))
+    fresh = build_design(design="fix", seeds=list(range(20, 40))).caveats
+    assert len(fresh) == 1 and fresh[0].startswith("Every seed of this run is fresh for the fix")
+    assert "10 of this run's 20 seeds" in build_design(design="fix", seeds=list(range(10, 30))).caveats[0]
+    assert build_design(design="transfer").caveats == fresh  # seeds 40-59
+    assert build_design(design="one-factor").caveats == ()
