@@ -78,11 +78,14 @@ def _higher_applies(target) -> bool:
 
 _ENTRIES = (
     StatTest("ks", "simple", "Kolmogorov–Smirnov", "fit", 1,
-             "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p.",
-             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11)", gof.MIN_N, "order", gof.ks,
+             "The sample is iid N(mean, std); largest gap between its ECDF and the target CDF, exact p "
+             "(on a grid too coarse for that p: against the target rounded to the grid, its exact p).",
+             "Simard & L'Ecuyer (2011), J. Stat. Softw. 39(11); rounded data: Conover (1972), JASA 67",
+             gof.MIN_N, "order", gof.ks,
              run_target=gof_target.ks, decides=True,
              target_description="The sample is iid from the target; largest gap between its ECDF and the "
-                                "target CDF, exact p."),
+                                "target CDF, exact p (on a grid too coarse for that p: against the target "
+                                "rounded to the grid, its exact p)."),
     StatTest("ad", "simple", "Anderson–Darling", "fit", 2,
              "The sample is iid N(mean, std); tail-weighted ECDF distance A², known parameters.",
              "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2)", gof.MIN_N, "order", gof.ad,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gancheck import targets
-from gancheck.stats import gof, registry, repeats, targeting, ties
+from gancheck.stats import gof, grouped_ks, registry, repeats, targeting, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
 #: Columns of score()'s long-form table (a public contract: outside scripts read them).
@@ -144,6 +144,8 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, 
         if test.needs_interior:
             tied = tied | at_end
         status[ok[tied], j] = gof.TIES
+        if test.name == GROUPED_TEST and tied.any():
+            _grouped(valid, ok, tied, plan, statistic[:, j], pvalue[:, j], status[:, j])
         if tied.all():
             continue
         rows = ok[~tied]
@@ -159,6 +161,22 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, 
     status[failed] = gof.TEST_FAILED
     statistic[failed] = pvalue[failed] = np.nan
     return statistic, pvalue, status
+
+
+#: The test that rounded data keep (gancheck.stats.grouped_ks): on a grid too coarse for its
+#: continuous p-value, KS is taken against the target rounded to the same grid.
+GROUPED_TEST = "ks"
+
+
+def _grouped(valid: np.ndarray, ok: np.ndarray, tied: np.ndarray, plan: targeting.Resolved,
+             statistic: np.ndarray, pvalue: np.ndarray, status: np.ndarray) -> None:
+    """Fill one test's column for the tied rows that lie on one regular grid (in place)."""
+    for i in np.flatnonzero(tied):
+        h = grouped_ks.regular_step(valid[i])
+        if h > 0:
+            d, p = grouped_ks.grouped_ks(valid[i], h, plan)
+            if np.isfinite(p):
+                statistic[ok[i]], pvalue[ok[i]], status[ok[i]] = d, p, gof.OK
 
 
 def _constant_by_rounding(x: np.ndarray, status: np.ndarray, plan: targeting.Resolved,

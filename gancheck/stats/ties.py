@@ -1,6 +1,8 @@
 """Ties: when a sample's values sit on a grid too coarse for a test's continuity assumption.
 
-gancheck.stats.scoring gives such a test the status gof.TIES (neither passed nor failed).
+gancheck.stats.scoring gives such a test the status gof.TIES (neither passed nor failed), but
+for KS on one regular grid, which it then takes against the target rounded to that grid
+(gancheck.stats.grouped_ks).
 """
 from __future__ import annotations
 

@@ -1,0 +1,153 @@
+"""Kolmogorov-Smirnov on rounded data: D against the target written at the data's resolution.
+
+A sample written on a grid too coarse for the continuous KS p-value (gancheck.stats.ties) is
+still a sample of the target *rounded to that grid* under the null, and that law is known: each
+grid point v carries the target's mass in its cell [v - h/2, v + h/2). So the KS row of such a
+sample is not left untested. D is the largest distance between the sample's ECDF and that
+discrete CDF, read at the grid points (both are step functions there).
+
+Its p-value P(D >= d) is exact: the cumulative counts C_k after each cell are a Markov chain
+(the count in cell k, given C_(k-1) = c, is Binomial(n - c, p_k / (1 - F_(k-1)))), and D >= d
+is the chain leaving the band |C_k - n F_k| < n d. The probability of leaving is summed cell by
+cell from binomial tails, all positive terms, so small p-values keep their digits (Conover
+1972 and Dimitrova, Kaishev & Tan 2020, J. Stat. Softw. 95(10), compute the same law). Where the
+band and the cells are too many for that sum (CHAIN_BUDGET), the continuous KS p-value of the
+same D is used: for a discontinuous null it is conservative (Noether 1963), so still valid.
+
+It applies where every value lies on one regular grid, v_min + k·h, at one resolution (a CSV
+written to a fixed number of decimals, whole numbers, a generator stuck on a few values written
+so). Irregular resolutions (significant digits) keep the ties status.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from scipy import special, stats
+
+from gancheck.stats import repeats
+from gancheck.stats.targeting import Resolved
+
+#: The largest cells x band² the exact chain may cost (about a second); beyond it the continuous
+#: KS p-value of the same D is used (conservative for a discrete null).
+CHAIN_BUDGET = 30_000_000
+#: Beyond this many cells the lattice is not built: the row keeps its ties status.
+MAX_CELLS = 200_000
+#: The target's tails outside these quantiles join the end cells (the lattice must be finite).
+TAIL = 1e-12
+#: A value within this share of a step from a grid point is on it (decimals read as float64).
+GRID_TOLERANCE = 1e-6
+
+
+def regular_step(row: np.ndarray) -> float:
+    """h where every value of the sorted, finite ``row`` is row[0] + k·h at one resolution; 0.0
+    otherwise.
+
+    h is the finest cell gancheck.stats.repeats reads among the values. Wider cells are kept
+    only within one power of ten: a value written "4" among others written "4.1" ends in a
+    zero the file dropped (a stuck output at 4.0 with three values beside it), whereas cells
+    that widen from one power of ten to the next are significant digits (printf's %.2g: 0.01
+    below 1, 0.1 up to 10), which no single grid describes."""
+    cells, _ = repeats.value_cells(row[None, :])
+    h = float(cells.min())
+    if not (h > 0 and math.isfinite(h)):
+        return 0.0
+    if not np.allclose(cells, h, rtol=1e-9, atol=0.0):
+        nonzero = np.abs(row[row != 0])
+        if nonzero.size < row.size or np.ptp(np.floor(np.log10(nonzero))) > 0:
+            return 0.0
+    steps = (row - row[0]) / h
+    return h if float(np.abs(steps - np.round(steps)).max()) <= GRID_TOLERANCE else 0.0
+
+
+def grouped_ks(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
+    """(D, exact p) of the sorted ``row`` on its grid of step ``h`` (regular_step) against
+    ``plan``'s target rounded to that grid; (nan, nan) where the lattice would be too big."""
+    # The grid's points are (k + phase)·h; rows of one file share it, and so its cells.
+    phase = round(float((row[0] / h) % 1.0), 6) % 1.0
+    lattice = _lattice(plan, float(f"{h:.12g}"), phase)
+    if lattice is None:
+        return math.nan, math.nan
+    first, cumulative = lattice
+    # A value beyond the lattice (farther out than the target's TAIL quantiles) counts in the end
+    # cell, which holds those tails.
+    index = np.clip(np.round(row / h - phase).astype(np.int64) - first, 0, cumulative.size - 1)
+    counts = np.bincount(index, minlength=cumulative.size)
+    d = float(np.abs(np.cumsum(counts) / row.size - cumulative).max())
+    return d, crossing_probability(d, row.size, cumulative)
+
+
+def crossing_probability(d: float, n: int, cumulative: np.ndarray) -> float:
+    """P(max_k |C_k / n - F_k| >= d) for n values over cells with CDF ``cumulative`` at their
+    ends (the exact chain of the module docstring; the continuous bound beyond CHAIN_BUDGET)."""
+    if d <= 0:
+        return 1.0
+    reach = n * d * (1.0 - 1e-9)  # within float error of d counts as reaching it
+    low = np.maximum(np.floor(n * cumulative - reach) + 1, 0).astype(np.int64)
+    high = np.minimum(np.ceil(n * cumulative + reach) - 1, n).astype(np.int64)
+    band = int((high - low).max()) + 1
+    if (low > high).any():
+        return 1.0  # some cell's band is empty: every sample reaches d there (d below 1/n)
+    if cumulative.size * band * band > CHAIN_BUDGET:
+        return float(stats.kstwo.sf(d, n))
+    masses = np.diff(cumulative, prepend=0.0)
+    counts, prob = np.zeros(1, dtype=np.int64), np.ones(1)
+    left, crossed = 1.0, 0.0
+    for k in range(cumulative.size):
+        q = 1.0 if left <= 0 else min(1.0, masses[k] / left)
+        left -= masses[k]
+        trials = n - counts
+        # Leaving the band below (C_k < low) or above (C_k > high), from each previous count.
+        below = special.bdtr(low[k] - counts - 1, trials, q) if q < 1 else (counts + trials < low[k]) * 1.0
+        above = special.bdtrc(high[k] - counts, trials, q) if q < 1 else (counts + trials > high[k]) * 1.0
+        crossed += float(prob @ (np.where(low[k] - counts - 1 >= 0, below, 0.0)
+                                 + np.where(high[k] - counts >= 0, above, 1.0)))
+        new = np.arange(low[k], high[k] + 1)
+        step = new[None, :] - counts[:, None]
+        prob = prob @ _binomial_pmf(step, trials[:, None], q)
+        counts = new
+    return float(min(1.0, crossed))
+
+
+def _binomial_pmf(j: np.ndarray, m: np.ndarray, q: float) -> np.ndarray:
+    """Binomial(m, q) probability of j (0 outside 0..m), elementwise."""
+    valid = (j >= 0) & (j <= m)
+    jj, mm = np.where(valid, j, 0), np.broadcast_to(m, j.shape)
+    if q >= 1.0:
+        return (valid & (jj == mm)) * 1.0
+    if q <= 0.0:
+        return (valid & (jj == 0)) * 1.0
+    log = (special.gammaln(mm + 1) - special.gammaln(jj + 1) - special.gammaln(mm - jj + 1)
+           + jj * math.log(q) + (mm - jj) * math.log1p(-q))
+    return np.where(valid, np.exp(log), 0.0)
+
+
+@functools.lru_cache(maxsize=32)
+def _lattice(plan: Resolved, h: float, phase: float):
+    """(index of the first cell, the rounded target's CDF at each cell's end) for the grid
+    (k + phase)·h over the target's support, or None beyond MAX_CELLS cells."""
+    low, high = _support(plan)
+    first, last = math.floor(low / h - phase), math.ceil(high / h - phase)
+    if last - first + 1 > MAX_CELLS:
+        return None
+    points = (np.arange(first, last + 1) + phase) * h
+    cumulative = _cdf(plan, points + h / 2)
+    cumulative[-1] = 1.0  # the right tail joins the last cell, the left tail the first
+    cumulative = np.maximum.accumulate(np.clip(cumulative, 0.0, 1.0))
+    cumulative.setflags(write=False)
+    return first, cumulative
+
+
+def _support(plan: Resolved) -> tuple[float, float]:
+    """Where the target's mass lies, but for TAIL on each side."""
+    if plan.is_normal:
+        z = -special.ndtri(TAIL)
+        return plan.mean - z * plan.std, plan.mean + z * plan.std
+    return float(plan.target.ppf(TAIL)), float(plan.target.ppf(1 - TAIL))
+
+
+def _cdf(plan: Resolved, x: np.ndarray) -> np.ndarray:
+    if plan.is_normal:
+        return special.ndtr((x - plan.mean) / plan.std)
+    return np.asarray(plan.target.cdf(x), dtype=float)
