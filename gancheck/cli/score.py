@@ -144,7 +144,7 @@ def run(args) -> int:
         return 0
     result = score_by_length(samples, lengths, mean=args.mean, std=args.std, alpha=args.alpha,
                              target=args.target, reference=reference)
-    result.insert(1, NAME_COLUMN, np.asarray(names, dtype=object)[result["sample"].to_numpy()])
+    result[NAME_COLUMN] = np.asarray(names, dtype=object)[result["sample"].to_numpy()]
     notes.append(ties_note(names, samples, result["status"], lengths))
     _print_notes(notes)
     write(result, args.format, sys.stdout)

@@ -7,6 +7,8 @@ generator) lives in gancheck.stats.diversity and is re-exported here.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -32,7 +34,8 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     different lengths is also accepted. Columns: sample (row index), test, hypothesis ("simple":
     N(mean, std) exactly; "composite": normal of any location and scale), statistic, pvalue,
     reject, status ("ok" or why the sample was not tested), n (values in the sample). Rows come
-    in sample order, tests in registry order (registry.SCORE_TESTS).
+    in sample order, tests in registry order (registry.SCORE_TESTS). sample_name, after sample:
+    a DataFrame's row label, a named Series' name, else "row 1", "row 2", ...
 
     Status and reject (a change from the first version of this contract, where every non-ok
     row rejected): a BROKEN sample (gof.BROKEN_STATUSES: empty, non-finite, constant, huge values,
@@ -51,7 +54,9 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     if reference is not None:
         targeting.one_of(target, reference)
         from gancheck.stats.reference_score import score_reference  # two-sample mode
-        return score_reference(_as_rows(samples), reference, alpha=alpha, columns=COLUMNS, reject=reject_rule)
+        rows = _as_rows(samples)
+        return _named(score_reference(rows, reference, alpha=alpha, columns=COLUMNS, reject=reject_rule),
+                      samples, len(rows))
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     plan = targeting.resolve(target, mean=mean, std=std)
     tests = registry.score_tests(plan.target)
@@ -61,7 +66,28 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
         sizes = np.full(rows.shape[0], rows.shape[1])
     else:
         statistic, pvalue, status, sizes = _score_ragged(rows, plan, tests, alpha)
-    return _frame(statistic, pvalue, status, sizes, alpha, tests)
+    return _named(_frame(statistic, pvalue, status, sizes, alpha, tests), samples, len(sizes))
+
+
+#: The column naming each sample, beside its index: a DataFrame's row label, a named Series'
+#: name, else "row 1", "row 2", ... (the command line names its samples by column or row too).
+SAMPLE_NAME = "sample_name"
+
+
+def _named(frame: pd.DataFrame, samples, count: int) -> pd.DataFrame:
+    """``frame`` with SAMPLE_NAME after its sample index."""
+    if isinstance(samples, pd.DataFrame) and len(samples.index) == count:
+        names = [str(label) for label in samples.index]
+        if not isinstance(samples.columns, pd.RangeIndex) and samples.shape[1] > 1:
+            warnings.warn("score: a DataFrame is read one sample per row (2-D input); its columns are "
+                          "named, so if each column is a sample, pass frame.T", UserWarning, stacklevel=3)
+    elif isinstance(samples, pd.Series) and samples.name is not None and count == 1:
+        names = [str(samples.name)]
+    else:
+        names = [f"row {i}" for i in range(1, count + 1)]
+    index = frame["sample"].to_numpy(dtype=np.int64)
+    frame.insert(1, SAMPLE_NAME, np.asarray(names, dtype=object)[index] if count else np.array([], dtype=object))
+    return frame
 
 
 def decision_arrays(x: np.ndarray, plan: targeting.Resolved, tests,

@@ -10,7 +10,7 @@ from scipy import stats
 import gancheck
 from gancheck.stats import gof, registry
 from gancheck.stats.diversity import diversity
-from gancheck.stats.scoring import COLUMNS, score
+from gancheck.stats.scoring import COLUMNS, SAMPLE_NAME, score
 
 # Scoring must not warn on any input it accepts (pyproject already errors on FutureWarning).
 pytestmark = pytest.mark.filterwarnings("error")
@@ -38,8 +38,11 @@ def test_public_names_are_the_scoring_functions():
 
 
 def test_table_contract(rng):
+    # The contract's columns: sample, sample_name, test, hypothesis, statistic, pvalue, reject,
+    # status, n.
     table = score(rng.normal(4, 1.25, size=(3, 40)))
-    assert list(table.columns) == list(COLUMNS)
+    assert list(table.columns) == [COLUMNS[0], SAMPLE_NAME, *COLUMNS[1:]]
+    assert list(table["sample_name"]) == [f"row {i}" for i in (1, 2, 3) for _ in TESTS]
     assert len(table) == 3 * len(TESTS)
     assert list(table["sample"]) == [i for i in range(3) for _ in TESTS]
     assert list(table["test"]) == TESTS * 3
@@ -173,7 +176,7 @@ def test_shapiro_runs_above_5000(rng):
 
 def test_empty_batch_gives_empty_table():
     table = score(np.empty((0, 500)))
-    assert list(table.columns) == list(COLUMNS) and table.empty
+    assert list(table.columns) == [COLUMNS[0], SAMPLE_NAME, *COLUMNS[1:]] and table.empty
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -209,7 +212,8 @@ def test_batch_equals_one_row_at_a_time(x):
     for i, row in enumerate(x):
         alone = score(row)
         part = batch[batch["sample"] == i].reset_index(drop=True)
-        pd.testing.assert_frame_equal(part.drop(columns="sample"), alone.drop(columns="sample"))
+        pd.testing.assert_frame_equal(part.drop(columns=["sample", "sample_name"]),
+                                      alone.drop(columns=["sample", "sample_name"]))
 
 
 @settings(max_examples=30, deadline=None)
@@ -235,3 +239,14 @@ def test_results_are_valid_and_shape_tests_are_affine_invariant(x, scale, shift)
 def test_order_of_values_does_not_matter(x, random):
     shuffled = np.array([random.sample(list(row), len(row)) for row in x])
     pd.testing.assert_frame_equal(score(x), score(shuffled), rtol=1e-10)
+
+
+def test_samples_are_named_by_their_frame_labels(rng):
+    x = rng.normal(4, 1.25, size=(2, 40))
+    by_label = score(pd.DataFrame(x, index=["gen_a", "gen_b"]))
+    assert list(by_label.drop_duplicates("sample")["sample_name"]) == ["gen_a", "gen_b"]
+    assert set(score(pd.Series(x[0], name="real"))["sample_name"]) == {"real"}
+    assert set(score(x[0])["sample_name"]) == {"row 1"}
+    # Named columns suggest a sample per column, which 2-D input does not mean: a warning says so.
+    with pytest.warns(UserWarning, match="one sample per row"):
+        score(pd.DataFrame(x.T, columns=["gen_a", "gen_b"]))
