@@ -26,7 +26,8 @@ import numpy as np
 
 from gancheck.cli import UsageError, memory, npyfiles
 from gancheck.cli.text_lines import are_pandas_labels, column_name, looks_like_header, pandas_labels_note, strip_comment
-from gancheck.cli.text_values import MAX_COLUMNS, MAX_LINE_CHARS, LastFieldWatch, data_lines, parse_rows
+from gancheck.cli.text_values import (MAX_COLUMNS, MAX_LINE_CHARS, BlankLinesAsMissing, LastFieldWatch,
+                                      data_lines, parse_rows, without_blank_lines)
 
 STDIN = "-"
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: runs of whitespace (np.loadtxt's default)
@@ -257,8 +258,11 @@ def _read_parquet(path: Path, columns, admit: Admit) -> Table:
 def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: str = "auto",
                columns: Sequence[str] | None = None) -> Table:
     """Parse delimited text; '#' starts a comment, blank fields are missing values (NaN)."""
-    lines = data_lines(handle, source, delimiter)
-    first = next(lines, None)
+    every_line = data_lines(handle, source, delimiter)
+    first = next(((n, f) for n, f in every_line if f is not None), None)
+    # A one-column file reads an empty line between values as a missing one; wider files skip it.
+    blanks = BlankLinesAsMissing(every_line) if first is not None and len(first[1]) == 1 else None
+    lines = iter(blanks) if blanks is not None else without_blank_lines(every_line)
     if first is None:
         raise UsageError(f"{source}: no values in file")
     first_line, first_fields = first
@@ -316,6 +320,10 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
         note += "; its last column, empty on every line (a delimiter ending each line), is ignored"
     elif trailing is not None:
         blank = trailing.mark_last_field(parsed).blank
+    if blanks is not None and blanks.lines:
+        shown = ", ".join(map(str, blanks.lines[:5])) + (f" and {len(blanks.lines) - 5} more" if len(blanks.lines) > 5 else "")
+        note += (f"; empty line{'s' * (len(blanks.lines) > 1)} {shown} between values read as missing "
+                 "(an empty cell), which fails the sample")
     # pandas' default labels name nothing: such a file is the frame's array as pandas holds it,
     # laid out as a headerless one (a row per sample, as np.savetxt writes d and DataFrame(d) holds it).
     named = names is not None and not pandas_labels

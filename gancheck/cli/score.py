@@ -235,6 +235,7 @@ def score_in_chunks(samples: np.ndarray, *, mean: float, std: float, alpha: floa
         part = score(np.ascontiguousarray(samples[start:start + per]), mean=mean, std=std, alpha=alpha,
                      target=target, reference=reference)
         part["sample"] += start
+        part["sample_name"] = "row " + (part["sample"] + 1).astype(str)  # as one call names them
         parts.append(part)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 

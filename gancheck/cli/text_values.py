@@ -34,7 +34,9 @@ class Values:
 
 
 def data_lines(handle: TextIO, source: str, delimiter: str | None):
-    """(line number, fields) of each line holding data, reading at most MAX_LINE_CHARS at once."""
+    """(line number, fields) of each line holding data, reading at most MAX_LINE_CHARS at once;
+    (line number, None) for an empty line (comment lines are skipped), which only a one-column
+    file reads as a missing value (blank_lines_as_missing)."""
     number = 0
     while line := handle.readline(MAX_LINE_CHARS):
         number += 1
@@ -47,12 +49,40 @@ def data_lines(handle: TextIO, source: str, delimiter: str | None):
             raise UsageError(f"{source}: line {number} is longer than {MAX_LINE_CHARS:,} characters")
         content = strip_comment(line)
         if not content.strip():
+            if not line.strip():
+                yield number, None
             continue
         count = field_count(content, delimiter)  # counted before splitting: no million strings
         if count > MAX_COLUMNS:
             raise UsageError(f"{source}: line {number} has {count:,} columns; at most "
                              f"{MAX_COLUMNS:,} values per row are read")
         yield number, split_fields(content, delimiter, source, number)
+
+
+def without_blank_lines(lines):
+    """data_lines' lines holding data: a file of several columns skips its empty lines."""
+    return ((number, fields) for number, fields in lines if fields is not None)
+
+
+class BlankLinesAsMissing:
+    """A one-column file's empty lines between values, as missing values ([""]: a blank field,
+    which fails its sample), as a spreadsheet writes an empty cell of one column; empty lines
+    after the last value end the file. ``lines``: line numbers of those read as missing."""
+
+    def __init__(self, lines):
+        self.source, self.lines = lines, []
+
+    def __iter__(self):
+        held = []
+        for number, fields in self.source:
+            if fields is None:
+                held.append(number)
+                continue
+            for blank in held:
+                self.lines.append(blank)
+                yield blank, [""]
+            held = []
+            yield number, fields
 
 
 class LastFieldWatch:

@@ -509,3 +509,34 @@ def test_score_into_a_closed_pipe_ends_quietly(tmp_path, rng):
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("sample,sample_name,test")
     assert "status 141" in done.stderr and "error" not in done.stderr and "Traceback" not in done.stderr
+
+
+# -- empty lines: a one-column file's missing value ------------------------------------------------
+
+def test_an_empty_line_between_values_of_one_column_is_a_missing_value(tmp_path, rng, capsys):
+    # A spreadsheet writes an empty cell of a one-column sheet as an empty line: it was dropped,
+    # and the sample passed on 499 of its 500 values. It is now missing, which fails the sample;
+    # empty lines after the last value still end the file.
+    x = rng.normal(4.0, 1.25, size=500)
+    lines = ["v", *(f"{v:.6f}" for v in x)]
+    lines.insert(12, "")
+    path = tmp_path / "gap.csv"
+    path.write_text("\n".join(lines) + "\n\n\n")
+    rows, err = scored(path, capsys)
+    assert {r["n"] for r in rows} == {501} and {r["status"] for r in rows} == {"non-finite values"}
+    assert all(r["reject"] for r in rows) and "empty line 13 between values read as missing" in err
+    # Without the gap, the trailing empty lines change nothing.
+    path.write_text("\n".join(lines[:12] + lines[13:]) + "\n\n\n")
+    rows, err = scored(path, capsys)
+    assert {r["n"] for r in rows} == {500} and {r["status"] for r in rows} == {"ok"}
+    assert "empty line" not in err
+
+
+def test_empty_lines_in_a_file_of_several_columns_are_skipped(tmp_path, rng):
+    x = rng.normal(4.0, 1.25, size=(40, 2))
+    path = tmp_path / "two.csv"
+    rows = ["a,b", *(f"{u:.6f},{v:.6f}" for u, v in x)]
+    rows.insert(5, "")
+    path.write_text("\n".join(rows) + "\n")
+    table = readers.read_table(str(path))
+    np.testing.assert_allclose(table.values, np.round(x, 6))
