@@ -26,6 +26,7 @@ __all__ = ["GANConfig", "ConfigError", "validate_config", "ADDED_FIELDS", "PER_M
            "GENERATORS", "ACTIVATIONS", "NOISES", "G_LOSSES", "LR_SCHEDULES"]
 
 _FLOAT_FIELDS = tuple(f.name for f in _fields.FIELDS if f.type is float)
+_INT_FIELDS = tuple(f.name for f in _fields.FIELDS if f.type is int)
 
 
 def _declared(cls):
@@ -48,6 +49,8 @@ class GANConfig:
         # GANConfig(data_mean=4) == GANConfig() and both must reuse the same stored members.
         for name in _FLOAT_FIELDS:
             object.__setattr__(self, name, float(getattr(self, name)))
+        for name in _INT_FIELDS:  # numpy's integers too: a plain int serialises as JSON
+            object.__setattr__(self, name, int(getattr(self, name)))
         if self.target:
             # One law, one config: a normal spec is the seed's own form, N(data_mean, data_std)
             # (so GANConfig(target="norm(loc=4, scale=1.25)") == GANConfig(), and reuses its stored

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -164,7 +165,10 @@ class Field:
             if not isinstance(value, str):
                 return "must be a string"
             return next((why for why in (rule(value) for rule in self.rules) if why), None)
-        if isinstance(value, bool) or not isinstance(value, (int, float) if self.type is float else int):
+        # numbers.Real and Integral take numpy's scalars (np.int64(200), np.float32(1e-3)) too;
+        # True is an int to Python, and numpy's bool_ is no number here either.
+        if (isinstance(value, bool) or type(value).__name__ in ("bool", "bool_")
+                or not isinstance(value, numbers.Real if self.type is float else numbers.Integral)):
             return "must be a finite number" if self.type is float else "must be an integer"
         if self.type is float and not _finite(value):
             return "must be a finite number"

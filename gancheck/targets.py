@@ -98,6 +98,12 @@ def from_scipy(dist) -> Target:
     from scipy import stats
     if isinstance(dist, Target):
         return dist
+    if isinstance(dist, type):
+        # stats.Normal itself, not an instance: scipy would fail deep inside with a TypeError.
+        raise TargetError(dist.__name__, f"a class; give a distribution, e.g. {dist.__name__}(...) with its parameters")
+    if isinstance(dist, stats.rv_continuous):
+        raise TargetError(dist.name, f"not frozen; give its parameters, e.g. stats.{dist.name}(...), "
+                                     "or the spec string")
     if isinstance(dist, stats.Mixture):
         return _mixture([from_scipy(c) for c in dist.components], list(dist.weights), dist)
     if _is_distribution_object(dist):

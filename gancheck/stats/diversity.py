@@ -59,7 +59,7 @@ from scipy import stats
 from gancheck import targets
 from gancheck.stats import gof, table_cache, targeting
 from gancheck.stats.repeats import Pooled, pooled, repeats
-from gancheck.stats.tolerance import Tolerance
+from gancheck.stats.tolerance import Tolerance, as_tolerance
 
 #: The memorisation rule in words, for reports and CLIs (the code below is its only definition).
 COLLAPSE_RULE = (
@@ -170,7 +170,7 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
     gof.check_parameters(mean=mean, std=std, alpha=alpha)
     if target is not None:
         std = targeting.resolve(target, mean=mean, std=std).std
-    tolerance = Tolerance() if tolerance is None else tolerance
+    tolerance = as_tolerance(tolerance)
     x, status = _as_draws(draws)
     if status != gof.OK:
         return _undecided(status, *x.shape, alpha=alpha)
@@ -219,7 +219,10 @@ def _as_draws(draws) -> tuple[np.ndarray, str]:
     except ValueError:  # draws of different lengths
         return np.empty((len(draws), 0)), gof.NOT_2D
     if x.dtype == object:
-        return np.empty((len(x), 0)), gof.NOT_2D
+        try:
+            x = x.astype(float)  # numbers held as Python objects (Decimal, Fraction), as score takes them
+        except (ValueError, TypeError):  # rows of different lengths, or not numbers at all
+            return np.empty((len(x), 0)), gof.NOT_2D
     if x.dtype.kind not in "biuf":
         raise ValueError(f"draws must hold real numbers, got dtype {x.dtype}")
     if x.ndim != 2:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from gancheck import targets
@@ -51,6 +52,9 @@ def verdict(draws, *, mean: float = 4.0, std: float = 1.25, tolerance: Tolerance
     applying to the distance between the two laws (gancheck.stats.reference_verdict).
     """
     targets.refuse_mean_std_beside(target=target, reference=reference, mean=mean, std=std)
+    if not isinstance(diverged, (bool, np.bool_)):
+        # "no" is truthy: any other value would read as a diverged generator.
+        raise ValueError(f"diverged must be True or False, got {diverged!r}")
     draws = as_draws(draws)
     if reference is not None:
         targeting.one_of(target, reference)
