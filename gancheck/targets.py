@@ -169,6 +169,7 @@ def as_target(target=None, *, mean: float = DEFAULT_MEAN, std: float = DEFAULT_S
     or a Target."""
     if target is None:
         return normal(mean, std)
+    refuse_mean_std_beside(target=target, mean=mean, std=std)
     if isinstance(target, str):
         return parse(target)
     return from_scipy(target)

@@ -101,6 +101,16 @@ def is_number(field: str) -> bool:
 
 
 def looks_like_header(fields: list[str]) -> bool:
-    """A header names its columns: some field is filled, and none is a number or a missing one."""
+    """A header names its columns: some field is filled, and none is a number (with a decimal
+    comma, too: 4,05 names nothing) or a missing one."""
     filled = [f.strip() for f in fields if f.strip()]
-    return bool(filled) and not any(is_number(f) or is_spreadsheet_error(f) for f in filled)
+    return bool(filled) and not any(is_number(f) or is_spreadsheet_error(f) or is_decimal_comma(f)
+                                    for f in filled)
+
+
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+
+
+def is_decimal_comma(text: str) -> bool:
+    """A number written with a decimal comma (4,05), as a European spreadsheet saves it."""
+    return _DECIMAL_COMMA.fullmatch(text.strip().strip('"').strip()) is not None

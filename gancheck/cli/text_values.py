@@ -13,7 +13,7 @@ from typing import TextIO
 import numpy as np
 
 from gancheck.cli import UsageError, memory, npyfiles
-from gancheck.cli.text_lines import field_count, is_spreadsheet_error, split_fields, strip_comment
+from gancheck.cli.text_lines import field_count, is_decimal_comma, is_spreadsheet_error, split_fields, strip_comment
 
 #: Widest row read (as for .npy rows). A hostile file with a million columns is refused after
 #: reading one bounded line, before a million strings are made.
@@ -165,6 +165,8 @@ def _convert(fields: list[str], lines: list[int], kept: int, source: str,
                 raise ValueError(text)
             values[i] = float(text)
         except ValueError:
+            comma = (" (a decimal comma: gancheck reads '.' as the decimal point; save the file with '.' "
+                     "decimals)") if is_decimal_comma(text) else ""
             raise UsageError(f"{source}: line {lines[i // kept]}, column {labels[i % kept]!r}: "
-                             f"{text[:40]!r} is not a number") from None
+                             f"{text[:40]!r} is not a number{comma}") from None
     return values.reshape(-1, kept), blank.reshape(-1, kept)

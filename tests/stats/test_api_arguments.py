@@ -49,3 +49,10 @@ def test_an_unfrozen_distribution_says_so(target, words):
     x = np.random.default_rng(3).normal(4, 1.25, 100)
     with pytest.raises(ValueError, match=words):
         gancheck.score(x, target=target)
+
+
+def test_as_target_refuses_a_mean_it_would_ignore():
+    # score refuses mean= beside target=; as_target ignored it without a word.
+    with pytest.raises(ValueError, match="mean=10 with target="):
+        gancheck.as_target(stats.gamma(2), mean=10)
+    assert gancheck.as_target(stats.gamma(2)).spec == gancheck.as_target("gamma(a=2)").spec

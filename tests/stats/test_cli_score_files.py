@@ -540,3 +540,15 @@ def test_empty_lines_in_a_file_of_several_columns_are_skipped(tmp_path, rng):
     path.write_text("\n".join(rows) + "\n")
     table = readers.read_table(str(path))
     np.testing.assert_allclose(table.values, np.round(x, 6))
+
+
+@pytest.mark.parametrize("name, text, line", [("dc.txt", "5,46\n1,78\n3,9\n", 1),
+                                              ("dc.tsv", "a\tb\n4,05\t3,2\n", 2)])
+def test_a_decimal_comma_is_named_wherever_it_is_read(tmp_path, capsys, name, text, line):
+    # In a whitespace or tab file "5,46" is one field: it was taken for a header name, and the
+    # next line was refused as "not a number" without the reason.
+    path = tmp_path / name
+    path.write_text(text)
+    code, out, err = run(["score", path], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"line {line}" in err and "a decimal comma" in err
