@@ -38,27 +38,37 @@ MAX_CELLS = 200_000
 TAIL = 1e-12
 #: A value within this share of a step from a grid point is on it (decimals read as float64).
 GRID_TOLERANCE = 1e-6
+#: At most this share of values on whole multiples of 10 steps: a fixed number of decimals
+#: (see regular_step).
+ROUND_SHARE = 0.3
 
 
 def regular_step(row: np.ndarray) -> float:
     """h where every value of the sorted, finite ``row`` is row[0] + k·h at one resolution; 0.0
     otherwise.
 
-    h is the finest cell gancheck.stats.repeats reads among the values. Wider cells are kept
-    only within one power of ten: a value written "4" among others written "4.1" ends in a
-    zero the file dropped (a stuck output at 4.0 with three values beside it), whereas cells
-    that widen from one power of ten to the next are significant digits (printf's %.2g: 0.01
-    below 1, 0.1 up to 10), which no single grid describes."""
+    h is the finest cell gancheck.stats.repeats reads among the values. A value read with a
+    wider cell may be one whose last zeros the file dropped ("4" among "4.1", "3.9": a stuck
+    output at 4.0; "10" among whole numbers), or written to fewer significant digits (printf's
+    %.2g: 0.01 below 1, 0.1 up to 10), which no single grid describes. Wider cells are taken for
+    dropped zeros where every value lies within one power of ten, or where few values are whole
+    multiples of 10·h (ROUND_SHARE: about a tenth of a fixed-decimal file's are, by chance, and
+    every value above 1 of a %.2g file)."""
     cells, _ = repeats.value_cells(row[None, :])
     h = float(cells.min())
     if not (h > 0 and math.isfinite(h)):
         return 0.0
+    steps = (row - row[0]) / h
+    if float(np.abs(steps - np.round(steps)).max()) > GRID_TOLERANCE:
+        return 0.0
     if not np.allclose(cells, h, rtol=1e-9, atol=0.0):
         nonzero = np.abs(row[row != 0])
-        if nonzero.size < row.size or np.ptp(np.floor(np.log10(nonzero))) > 0:
+        one_decade = nonzero.size == row.size and np.ptp(np.floor(np.log10(nonzero))) == 0
+        tens = row / (10.0 * h)
+        round_share = float(np.mean(np.abs(tens - np.round(tens)) <= GRID_TOLERANCE))
+        if not (one_decade or round_share <= ROUND_SHARE):
             return 0.0
-    steps = (row - row[0]) / h
-    return h if float(np.abs(steps - np.round(steps)).max()) <= GRID_TOLERANCE else 0.0
+    return h
 
 
 def grouped_ks(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
@@ -128,9 +138,10 @@ def _lattice(plan: Resolved, h: float, phase: float):
     """(index of the first cell, the rounded target's CDF at each cell's end) for the grid
     (k + phase)·h over the target's support, or None beyond MAX_CELLS cells."""
     low, high = _support(plan)
-    first, last = math.floor(low / h - phase), math.ceil(high / h - phase)
-    if last - first + 1 > MAX_CELLS:
+    # Grid indices must be exact in float64 (and the cells few): else the row keeps its ties.
+    if not max(abs(low / h), abs(high / h)) < 2.0**52 or (high - low) / h + 2 > MAX_CELLS:
         return None
+    first, last = math.floor(low / h - phase), math.ceil(high / h - phase)
     points = (np.arange(first, last + 1) + phase) * h
     cumulative = _cdf(plan, points + h / 2)
     cumulative[-1] = 1.0  # the right tail joins the last cell, the left tail the first
