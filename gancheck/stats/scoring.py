@@ -111,6 +111,13 @@ def _as_rows(samples) -> np.ndarray | list:
     """A 2-D float array when the rows share one length; else a list of (row or None, size)."""
     if samples is None:  # numpy would turn it into NaN
         raise ValueError("samples must hold real numbers, got None")
+    if isinstance(samples, (set, frozenset, dict)):
+        # A set has no order and no repeats; a dict's values are not its samples by any rule.
+        raise ValueError(f"samples must be an array or a list, got a {type(samples).__name__}")
+    if isinstance(samples, np.ma.MaskedArray):
+        samples = samples.astype(float).filled(np.nan)  # a masked value is a missing one: it fails its sample
+    elif hasattr(samples, "__next__"):
+        samples = list(samples)  # a generator or an iterator: numpy would hold it as one object
     try:
         array = np.asarray(samples)
         if array.dtype == object:

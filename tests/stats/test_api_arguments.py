@@ -56,3 +56,20 @@ def test_as_target_refuses_a_mean_it_would_ignore():
     with pytest.raises(ValueError, match="mean=10 with target="):
         gancheck.as_target(stats.gamma(2), mean=10)
     assert gancheck.as_target(stats.gamma(2)).spec == gancheck.as_target("gamma(a=2)").spec
+
+
+def test_a_generator_is_a_sample_and_a_mask_is_missing_values():
+    x = np.random.default_rng(4).normal(4, 1.25, 100)
+    whole = gancheck.score(x)
+    # One sample of 100 values, not 100 "not 1-D" samples, each rejecting.
+    for lazy in ((v for v in x), map(float, x)):
+        assert list(gancheck.score(lazy)["pvalue"]) == list(whole["pvalue"])
+    # A masked value is a missing one: it fails the sample, as a blank does in a file.
+    masked = gancheck.score(np.ma.masked_greater(x, 6))
+    assert masked["reject"].all() and set(masked["status"]) == {"non-finite values"}
+
+
+@pytest.mark.parametrize("samples", [set(range(10)), {"a": [4.0] * 10}], ids=["set", "dict"])
+def test_a_set_or_dict_is_refused(samples):
+    with pytest.raises(ValueError, match="samples must be an array or a list"):
+        gancheck.score(samples)
