@@ -102,6 +102,7 @@ def crossing_probability(d: float, n: int, cumulative: np.ndarray) -> float:
     if cumulative.size * band * band > CHAIN_BUDGET:
         return float(stats.kstwo.sf(d, n))
     masses = np.diff(cumulative, prepend=0.0)
+    log_factorial = _log_factorials(n)
     counts, prob = np.zeros(1, dtype=np.int64), np.ones(1)
     left, crossed = 1.0, 0.0
     for k in range(cumulative.size):
@@ -114,23 +115,35 @@ def crossing_probability(d: float, n: int, cumulative: np.ndarray) -> float:
         crossed += float(prob @ (np.where(low[k] - counts - 1 >= 0, below, 0.0)
                                  + np.where(high[k] - counts >= 0, above, 1.0)))
         new = np.arange(low[k], high[k] + 1)
-        step = new[None, :] - counts[:, None]
-        prob = prob @ _binomial_pmf(step, trials[:, None], q)
+        prob = prob @ _transition(counts, new, n, q, log_factorial)
         counts = new
     return float(min(1.0, crossed))
 
 
-def _binomial_pmf(j: np.ndarray, m: np.ndarray, q: float) -> np.ndarray:
-    """Binomial(m, q) probability of j (0 outside 0..m), elementwise."""
-    valid = (j >= 0) & (j <= m)
-    jj, mm = np.where(valid, j, 0), np.broadcast_to(m, j.shape)
+def _transition(counts: np.ndarray, new: np.ndarray, n: int, q: float, log_factorial: np.ndarray) -> np.ndarray:
+    """P(C_k = new | C_(k-1) = counts): the cell's count, new - counts, is Binomial(n - counts, q).
+
+    Its log, lg(m+1) - lg(j+1) - lg(m-j+1) + j log q + (m-j) log(1-q) with m = n - counts and
+    j = new - counts, has m - j = n - new: every log-factorial is a lookup by one vector."""
+    j = new[None, :] - counts[:, None]
+    valid = j >= 0
     if q >= 1.0:
-        return (valid & (jj == mm)) * 1.0
+        return ((new[None, :] == n) & valid) * 1.0
     if q <= 0.0:
-        return (valid & (jj == 0)) * 1.0
-    log = (special.gammaln(mm + 1) - special.gammaln(jj + 1) - special.gammaln(mm - jj + 1)
-           + jj * math.log(q) + (mm - jj) * math.log1p(-q))
+        return (j == 0) * 1.0
+    jj = np.where(valid, j, 0)
+    rest = n - new
+    log = (log_factorial[n - counts][:, None] - log_factorial[jj] - log_factorial[rest][None, :]
+           + jj * math.log(q) + (rest * math.log1p(-q))[None, :])
     return np.where(valid, np.exp(log), 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _log_factorials(n: int) -> np.ndarray:
+    """log(k!) for k = 0..n."""
+    table = special.gammaln(np.arange(n + 1) + 1.0)
+    table.setflags(write=False)
+    return table
 
 
 @functools.lru_cache(maxsize=32)
