@@ -169,6 +169,7 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, 
     edge = targeting.rounded_over_an_edge(plan, valid, coarse.step)
     at_end = targeting.at_a_support_end(plan, valid)
     moments = ties.coarse_for_moment_tests(valid, coarse.square)
+    steps: dict[int, float] = {}  # each row's regular grid step, read once for every rounded form
     for j, test in enumerate(tests):
         if n < test.min_n:
             status[ok, j] = gof.TOO_FEW
@@ -179,7 +180,7 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, 
         status[ok[tied], j] = gof.TIES
         if test.name in ROUNDED_FORMS:
             rounded = tied | (_rounding_inflates(valid, coarse.square, plan) if test.name == "mean" else False)
-            rounded = _rounded(ROUNDED_FORMS[test.name], valid, ok, rounded, plan,
+            rounded = _rounded(ROUNDED_FORMS[test.name], valid, ok, rounded, plan, steps,
                                statistic[:, j], pvalue[:, j], status[:, j])
             tied = tied | rounded
         if tied.all():
@@ -201,12 +202,13 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, 
 
 #: The tests that rounded data keep, in a form of their own for values on one regular grid
 #: too coarse for the usual one: KS against the target rounded to the same grid
-#: (gancheck.stats.grouped_ks); the mean with Sheppard's variance (gancheck.stats.rounded_mean).
+#: (gancheck.stats.grouped_ks); the mean by the exact law of the rounded values' sum
+#: (gancheck.stats.rounded_mean).
 ROUNDED_FORMS = {"ks": grouped_ks.grouped_ks, "mean": rounded_mean.rounded_mean}
 
 
 #: Rounding that adds more than this share to a value's variance (h²/12 over the target's sd²)
-#: gives the mean test Sheppard's variance even where the ties rule lets the plain one run: at
+#: gives the mean test its rounded form even where the ties rule lets the plain one run: at
 #: whole numbers of N(4, 1.25) (5%) the plain z test rejected 0.061 of true-target samples at
 #: n = 8. One decimal adds 0.05% and float32 output nothing measurable: they keep the plain test.
 SHEPPARD_MIN = 1e-3
@@ -222,12 +224,15 @@ def _rounding_inflates(valid: np.ndarray, square: np.ndarray, plan: targeting.Re
 
 
 def _rounded(form, valid: np.ndarray, ok: np.ndarray, rows: np.ndarray, plan: targeting.Resolved,
-             statistic: np.ndarray, pvalue: np.ndarray, status: np.ndarray) -> np.ndarray:
+             steps: dict, statistic: np.ndarray, pvalue: np.ndarray, status: np.ndarray) -> np.ndarray:
     """Fill one test's column, by its rounded ``form``, for the ``rows`` that lie on one regular
-    grid (in place); the others keep their status. Returns the rows filled."""
+    grid (in place); the others keep their status. ``steps`` caches each row's grid step.
+    Returns the rows filled."""
     filled = np.zeros(valid.shape[0], dtype=bool)
     for i in np.flatnonzero(rows):
-        h = grouped_ks.regular_step(valid[i])
+        if i not in steps:
+            steps[i] = grouped_ks.regular_step(valid[i])
+        h = steps[i]
         if h > 0:
             value, p = form(valid[i], h, plan)
             if np.isfinite(p):
