@@ -210,8 +210,8 @@ ROUNDED_FORMS = {"ks": grouped_ks.grouped_ks, "mean": rounded_mean.rounded_mean}
 #: Rounding that adds more than this share to a value's variance (h²/12 over the target's sd²)
 #: gives the mean test its rounded form even where the ties rule lets the plain one run: on
 #: whole numbers of N(4, 1.25) (5%), with the plain z test left on the samples the ties rule let
-#: through, 0.061 of true-target samples were rejected at n = 50. One decimal adds 0.05% and
-#: float32 output nothing measurable: they keep the plain test.
+#: through, 0.061 of 2,000 true-target samples were rejected at n = 8. One decimal adds 0.05%
+#: and float32 output nothing measurable: they keep the plain test.
 SHEPPARD_MIN = 1e-3
 
 
