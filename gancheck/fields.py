@@ -96,10 +96,21 @@ def target_spec(v) -> str | None:
     if v == "":
         return None
     try:
-        parse_target(v)
+        law = parse_target(v)
     except ValueError as exc:   # gancheck.targets.TargetError: its reason, on one line
         return " ".join(str(getattr(exc, "why", exc)).split())
-    return None
+    # What no member could be judged against is refused here, as the commands refuse it, rather
+    # than after training.
+    from gancheck.target_dist import judging_refusal
+    return judging_refusal(law)
+
+
+def within_target_bound(v) -> str | None:
+    # The bound a run's record is read back with (gancheck.target_dist.TARGET_BOUND), as every
+    # command that trains already refuses: a data_std of 1e300 would train, then no report could
+    # read its record.
+    from gancheck.target_dist import TARGET_BOUND
+    return None if abs(v) < TARGET_BOUND else f"must lie within +-{TARGET_BOUND:g}"
 
 
 def _target_alone(values: Mapping) -> str | None:
@@ -236,8 +247,8 @@ FIELDS: tuple[Field, ...] = (
           # mixture of normals
           test_levels=("t(df=5, loc=4, scale=0.968)", "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))")),
     Field("data_mean", float, 4.0, "mean of the target N(mean, std) the real data is drawn from",
-          per_member=True),
-    Field("data_std", float, 1.25, "sd of the target", (above(0),), per_member=True),
+          (within_target_bound,), per_member=True),
+    Field("data_std", float, 1.25, "sd of the target", (above(0), within_target_bound), per_member=True),
     Field("g_input_size", int, 50, "noise numbers per call of G", _POSITIVE, flag="--noise-size"),
     # The blog never defines it; the notebook it came from ran with 5 (docs/seed.md).
     Field("g_hidden_size", int, 5, "G's hidden units per layer", _POSITIVE, flag="--hidden",

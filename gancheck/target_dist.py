@@ -55,8 +55,8 @@ class Target:
         if self.family == "mixture":
             parts = ", ".join(c.spec for c in self.components)
             return f"mixture({parts}, weights=[{', '.join(_number(w) for w in self.weights)}])"
-        if self.family == _NEW_STYLE:   # scipy's own words for it; a spec cannot rebuild it
-            return " ".join(repr(self.dist.d).split())
+        if self.family == _NEW_STYLE:   # scipy's own words for it (str: repr writes np.float64(...))
+            return " ".join(str(self.dist.d).split())
         return f"{self.family}({', '.join(f'{k}={_number(v)}' for k, v in self.params)})"
 
     def __eq__(self, other) -> bool:
@@ -223,6 +223,26 @@ class Target:
         loc, scale = params.get("loc", 0.0), params.get("scale", 1.0)
         params.update(loc=a * loc + b, scale=a * scale)
         return _family_target(self.family, params, self.spec)
+
+
+def judging_refusal(law: Target) -> str | None:
+    """Why a generator cannot be judged against ``law``, in words that follow its name; None
+    where it can. A generator is judged in units of the target's sd, so the sd must be finite,
+    and the mean and sd must lie within TARGET_BOUND, where a run's record is read back."""
+    if not law.has_sd:
+        return "its sd is not finite; every generator is judged in units of the target's sd"
+    # A normal's own parameters, as GANConfig stores them (its variance overflows for a huge scale).
+    mean, sd = law.normal_parameters if law.is_normal else (law.mean, law.std)
+    if -TARGET_BOUND < mean < TARGET_BOUND and 0 < sd < TARGET_BOUND:
+        return None
+    return (f"its mean is {_size(mean)} and its sd {_size(sd)}; a generator is judged against a "
+            f"target whose mean lies between -{TARGET_BOUND:g} and {TARGET_BOUND:g} and whose sd "
+            f"between 0 and {TARGET_BOUND:g} (exclusive)")
+
+
+def _size(value: float) -> str:
+    # A moment that overflows reads as inf (uniform(scale=1e200)'s variance), though it exists.
+    return f"{value:g}" if math.isfinite(value) else "too large to compute"
 
 
 def _mixture_ppf(target: Target, q: np.ndarray) -> np.ndarray:

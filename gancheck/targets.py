@@ -108,7 +108,7 @@ def from_scipy(dist) -> Target:
         return _mixture([from_scipy(c) for c in dist.components], list(dist.weights), dist)
     if _is_distribution_object(dist):
         _check_distribution_object(dist)   # before any of its numbers is read
-    if isinstance(dist, stats.Normal):
+    if _is_normal_object(dist):
         return normal(float(dist.mean()), float(dist.standard_deviation()))
     frozen_gen = getattr(dist, "dist", None)
     if isinstance(frozen_gen, stats.rv_discrete):
@@ -121,6 +121,27 @@ def from_scipy(dist) -> Target:
     if _is_distribution_object(dist):
         return Target(_NEW_STYLE, dist=_NewStyle(dist))   # any other of scipy's distribution objects
     raise TargetError(dist, "not a continuous scipy.stats distribution")
+
+
+def _is_normal_object(dist) -> bool:
+    """stats.Normal, or one moved and scaled (``1.25 * stats.Normal() + 4``, which scipy keeps as
+    a transformed object around the normal): a normal either way, and taken as one, so that it
+    gets the normal-shape tests and a spec that parses back."""
+    from scipy import stats
+    if isinstance(dist, stats.Normal):
+        return True
+    shifted_scaled = _shifted_scaled_class()
+    inner = getattr(dist, "_dist", None)   # scipy exposes the wrapped distribution no other way
+    return shifted_scaled is not None and isinstance(dist, shifted_scaled) and _is_normal_object(inner)
+
+
+def _shifted_scaled_class():
+    """scipy's class of a moved and scaled distribution object (not exported by scipy.stats)."""
+    try:
+        from scipy.stats._distribution_infrastructure import ShiftedScaledDistribution
+    except ImportError:   # a scipy without distribution objects, or one that moved the class
+        return None
+    return ShiftedScaledDistribution
 
 
 def _scalar_parameters(params: dict, dist) -> dict[str, float]:

@@ -43,7 +43,13 @@ SPEC_FIELDS = ("target",)
 GOOD_SPECS = ("", "gamma(a=2)", "t(df=5, loc=4, scale=0.968)",
               "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6), weights=[0.5, 0.5])")
 BAD_SPECS = ("gamma(a=-1)", "norm(", "binom(n=5, p=0.5)", "gamma()", "__import__('os')", "gamma(a=1+1)",
-             "nosuch(x=1)", " ")
+             "nosuch(x=1)", " ",
+             # Parse, but no member could be judged against them: no finite sd (a Cauchy; Student's t
+             # has one only for df > 2), or a mean beyond the 1e12 a run's record is read back with.
+             "cauchy()", "t(df=2)", "norm(loc=1e13)")
+#: |data_mean| and data_std stay under this: the bound a run's record is read back with (the
+#: commands that train refuse the same targets).
+TARGET_BOUND = 1e12
 
 
 _TABLED = INT_FIELDS + FLOAT_FIELDS + tuple(STR_FIELDS) + BOOL_FIELDS + SPEC_FIELDS
@@ -148,7 +154,9 @@ BAD_VALUES = [
     # (field, bad value); every other field keeps the seed's default.
     ("data_mean", math.nan), ("data_mean", math.inf), ("data_mean", -math.inf),
     ("data_mean", "4"), ("data_mean", None), ("data_mean", True), ("data_mean", 10 ** 400),
+    ("data_mean", 1e12), ("data_mean", -1e300),
     ("data_std", 0.0), ("data_std", -1.25), ("data_std", math.nan), ("data_std", math.inf),
+    ("data_std", 1e12),
     ("g_input_size", 0), ("g_input_size", -1), ("g_input_size", 50.0), ("g_input_size", True),
     ("g_input_size", "50"),
     ("g_hidden_size", 0), ("g_hidden_size", -5), ("g_hidden_size", 5.5), ("g_hidden_size", False),
@@ -219,7 +227,8 @@ def test_learning_rate_below_lr_min_is_reported_on_lr_min():
     ("lr_min", 1e-4),            # lr_min == learning rate is allowed ("must not exceed")
     ("adam_beta1", 0.0),         # [0, 1) includes 0
     ("adam_beta2", 0.0),
-    ("data_mean", -1e300),       # any finite mean
+    ("data_mean", -9.99e11),     # any mean within the record's bound
+    ("data_std", 9.99e11),
     ("data_std", 1),             # an int is a finite number
     ("num_epochs", 1),
     ("features", "raw"), ("lr_schedule", "constant"),
@@ -260,6 +269,9 @@ def expected_invalid_fields(values: dict) -> set:
             bad.add(name)
     for name in ("data_std", "d_learning_rate", "g_learning_rate", "adam_eps"):
         if name not in bad and not values[name] > 0:
+            bad.add(name)
+    for name in ("data_mean", "data_std"):
+        if name not in bad and not abs(values[name]) < TARGET_BOUND:
             bad.add(name)
     if "instance_noise" not in bad and not values["instance_noise"] >= 0:
         bad.add("instance_noise")
@@ -316,8 +328,8 @@ TYPICAL = {
 # ... values at and across each rule's boundary (valid and invalid) ...
 EDGE_VALUES = {
     **{name: [-1, 0, 1, 2, 3, 10 ** 30, True, False, 5.0] for name in INT_FIELDS},
-    "data_mean": [0, -1e308, 1e308, 10 ** 300, 10 ** 400, True, "4"],
-    "data_std": [0.0, -1.0, 1, 5e-324, math.inf, True],
+    "data_mean": [0, -1e308, 1e308, 10 ** 300, 10 ** 400, True, "4", 1e12, -9.99e11],
+    "data_std": [0.0, -1.0, 1, 5e-324, math.inf, True, 1e12, 9.99e11],
     "d_learning_rate": [0.0, -1e-4, 1e-6, 1e-5, 1, math.nan, False],
     "g_learning_rate": [0.0, -1e-4, 1e-6, 1e-5, 1, math.inf, True],
     "lr_min": [0, -1e-6, -0.0, 1e-5, 1e-3, math.nan, False],

@@ -145,6 +145,28 @@ def test_new_style_scipy_objects():
     np.testing.assert_allclose(target.cdf(x), mixture.cdf(x), rtol=1e-12)
 
 
+@pytest.mark.parametrize("make, mean, sd", [
+    # Hand computation: a * N(mu, sigma) + b is N(a * mu + b, |a| * sigma).
+    (lambda: 1.25 * stats.Normal() + 4, 4.0, 1.25),
+    (lambda: -1.25 * stats.Normal(mu=1, sigma=2) + 4, 2.75, 2.5),
+    (lambda: (stats.Normal() + 1) * 3, 3.0, 3.0),
+])
+def test_a_moved_and_scaled_normal_object_is_a_normal(make, mean, sd):
+    # scipy keeps it as a transformed object; as any other it would lose the normal-shape tests
+    # and get a spec that does not parse back.
+    target = from_scipy(make())
+    assert target.is_normal and target == normal(mean, sd)
+    assert parse(target.spec) == target
+
+
+def test_other_distribution_objects_keep_scipys_words():
+    target = from_scipy(2 * stats.Uniform(a=0, b=1) + 1)
+    assert not target.is_normal
+    assert target.spec == "2.0*Uniform(a=0.0, b=1.0) + 1.0"
+    # Oracle: the uniform on [1, 3].
+    np.testing.assert_allclose(target.cdf([1.5, 2.0]), [0.25, 0.5], rtol=1e-12)
+
+
 @pytest.mark.parametrize("spec, words", [
     ("nosuch(a=1)", "unknown distribution"),
     ("gamma()", "needs its shape parameter a"),

@@ -9,9 +9,7 @@ from float64's overflow (at sds above 1.3e154 a variance overflows).
 """
 from __future__ import annotations
 
-import math
-
-from gancheck.target_dist import TARGET_BOUND
+from gancheck.target_dist import TARGET_BOUND, judging_refusal
 
 #: --target's help, for every command that trains on a target (ablate, train).
 TARGET_HELP = (f"a continuous scipy.stats family with named parameters, e.g. 'gamma(a=2)' or "
@@ -22,16 +20,9 @@ TARGET_HELP = (f"a continuous scipy.stats family with named parameters, e.g. 'ga
 
 def refusal(law) -> str | None:
     """Why a generator cannot be judged against ``law`` (a gancheck Target), in words that follow
-    the option and its value; None where it can."""
-    if not law.has_sd:
-        return "its sd is not finite; every generator is judged in units of the target's sd"
-    # A normal's own parameters, as GANConfig stores them (its variance overflows for a huge scale).
-    mean, sd = law.normal_parameters if law.is_normal else (law.mean, law.std)
-    if -TARGET_BOUND < mean < TARGET_BOUND and 0 < sd < TARGET_BOUND:
-        return None
-    return (f"its mean is {_size(mean)} and its sd {_size(sd)}; a generator is judged against a "
-            f"target whose mean lies between -{TARGET_BOUND:g} and {TARGET_BOUND:g} and whose sd "
-            f"between 0 and {TARGET_BOUND:g} (exclusive)")
+    the option and its value; None where it can. The rule is the Target's, so that GANConfig
+    refuses what the commands refuse."""
+    return judging_refusal(law)
 
 
 def normal_refusal(mean: float, std: float) -> str | None:
@@ -43,8 +34,3 @@ def normal_refusal(mean: float, std: float) -> str | None:
         return None
     option, value = ("--std", std) if not 0 < std < TARGET_BOUND else ("--mean", mean)
     return f"{option}={value:g}: {why}"
-
-
-def _size(value: float) -> str:
-    # A moment that overflows reads as inf (uniform(scale=1e200)'s variance), though it exists.
-    return f"{value:g}" if math.isfinite(value) else "too large to compute"

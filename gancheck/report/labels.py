@@ -61,9 +61,9 @@ FALLBACK = {t.name: t for t in (
              "z-test of the sample mean against the target mean, with the target std known."),
     TestInfo("std", "std", "moments", 70, "simple",
              "χ² test of the sample variance against the target variance."),
-    TestInfo("skew", "skew", "moments", 80, "simple",
+    TestInfo("skew", "skew", "moments", 80, "composite",
              "D'Agostino's test of zero skewness (D'Agostino 1970)."),
-    TestInfo("kurtosis", "kurtosis", "moments", 90, "simple",
+    TestInfo("kurtosis", "kurtosis", "moments", 90, "composite",
              "Anscombe–Glynn test of normal kurtosis (Anscombe & Glynn 1983)."),
     TestInfo("fixed_coordinates", "fixed coordinates", "diversity", 100, "any distribution",
              "Coordinate memorisation: one-way ANOVA with the output coordinates as groups and "

@@ -34,7 +34,7 @@ class StatTest:
     """
 
     name: str
-    hypothesis: str  # "simple": N(mean, std) exactly; "composite": a family (any location/scale ...)
+    hypothesis: str  # "simple": the target exactly; "composite": its shape at any location and scale
     label: str
     group: str
     order: int
@@ -120,13 +120,13 @@ _ENTRIES = (
              applies=_higher_applies, run_target=gof_target.std_test,
              target_description="The sample sd is that of n iid values from the target; null simulated from "
                                 "the target at n."),
-    StatTest("skew", "simple", "Skewness", "shape", 8,
+    StatTest("skew", "composite", "Skewness", "shape", 8,
              "The sample skewness g1 is that of a normal sample; null simulated at n.",
              "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.skew_test,
              applies=_higher_applies, run_target=gof_target.skew_test,
              target_description="The sample skewness g1 is that of n iid values from the target; null "
                                 "simulated from the target at n."),
-    StatTest("kurtosis", "simple", "Excess kurtosis", "shape", 9,
+    StatTest("kurtosis", "composite", "Excess kurtosis", "shape", 9,
              "The sample excess kurtosis g2 is that of a normal sample; null simulated at n.",
              "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test,
              applies=_higher_applies, run_target=gof_target.kurtosis_test,

@@ -31,8 +31,8 @@ from gancheck.stats.outcomes import OUTCOMES, classify, outcome_table
 
 TARGET_MEAN, TARGET_STD, ALPHA, N_VALUES = 4.0, 1.25, 0.05, 500
 SCORE_TESTS = {"ks": "simple", "ad": "simple", "cvm": "simple", "shapiro": "composite",
-               "ad_normal": "composite", "mean": "simple", "std": "simple", "skew": "simple",
-               "kurtosis": "simple"}
+               "ad_normal": "composite", "mean": "simple", "std": "simple", "skew": "composite",
+               "kurtosis": "composite"}
 DIVERSITY_TESTS = ("fixed_coordinates", "reused_values", "heterogeneity")
 GROUPS = {"ks": "fit", "ad": "fit", "cvm": "fit", "shapiro": "shape", "ad_normal": "shape",
           "mean": "moments", "std": "moments", "skew": "moments", "kurtosis": "moments",

@@ -19,12 +19,27 @@ TESTS = [t.name for t in registry.SCORE_TESTS]
 HYPOTHESIS = {t.name: t.hypothesis for t in registry.SCORE_TESTS}
 
 
+def test_composite_rows_ignore_location_and_scale():
+    # "composite" claims the statistic ignores where and how wide the sample is: moving and
+    # stretching a sample together with its target must leave those rows' p-values as they were
+    # (the hand oracle: g1, g2, W and the estimated-parameter A² are affine invariant), and only those.
+    x = np.random.default_rng(3).normal(4.0, 1.25, 200)
+    before = score(x).set_index("test")
+    after = score(7.0 * x - 30.0, mean=7.0 * 4.0 - 30.0, std=7.0 * 1.25).set_index("test")
+    # The target held fixed, the sample moved, or stretched about the target's mean.
+    moved = [score(x + 0.4).set_index("test"), score(4.0 + 1.2 * (x - 4.0)).set_index("test")]
+    for name, hypothesis in HYPOTHESIS.items():
+        assert after.at[name, "pvalue"] == pytest.approx(before.at[name, "pvalue"], rel=1e-6), name
+        changed = any(m.at[name, "pvalue"] != pytest.approx(before.at[name, "pvalue"], rel=1e-6) for m in moved)
+        assert changed == (hypothesis == "simple"), name
+
+
 def test_registry_holds_designs_test_names():
     # The public contract's score() test names and hypotheses, in output order.
     assert [(t.name, t.hypothesis) for t in registry.SCORE_TESTS] == [
         ("ks", "simple"), ("ad", "simple"), ("cvm", "simple"), ("shapiro", "composite"),
-        ("ad_normal", "composite"), ("mean", "simple"), ("std", "simple"), ("skew", "simple"),
-        ("kurtosis", "simple")]
+        ("ad_normal", "composite"), ("mean", "simple"), ("std", "simple"), ("skew", "composite"),
+        ("kurtosis", "composite")]
     assert [t.name for t in registry.DIVERSITY_TESTS] == ["fixed_coordinates", "reused_values", "heterogeneity"]
     assert [t.order for t in registry.REGISTRY] == sorted(t.order for t in registry.REGISTRY)
     assert {t.group for t in registry.REGISTRY} <= set(registry.GROUPS)
