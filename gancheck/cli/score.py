@@ -33,6 +33,7 @@ from gancheck.cli import (EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageEr
                           readers, unit_interval, verdict_output)
 from gancheck.cli import reference as reference_option
 from gancheck.signals import Terminated
+from gancheck.stats import table_cache
 
 FORMATS = ("table", "json", "csv")
 LAYOUTS = ("columns", "rows")
@@ -76,6 +77,7 @@ def _path(text: str) -> str:
 def run_reporting(args) -> int:
     """run(), with score's own words for an interrupt (there is nothing to resume) and for
     memory running out (the advice of the training commands does not apply)."""
+    previous, table_cache.announce = table_cache.announce, _announce_table
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # Extreme but accepted --mean/--std overflow inside the tests; the rows concerned get
@@ -90,6 +92,22 @@ def run_reporting(args) -> int:
         terminated = isinstance(exc, Terminated)
         print(f"{'terminated' if terminated else 'interrupted'}: nothing was scored", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    finally:
+        table_cache.announce = previous
+
+
+#: What each simulated null table serves, in the words of the note that announces it.
+_TABLE_USES = {"shape_null": "the shape tests", "moment_null": "the moment tests against this target",
+               "diversity_null": "the tests across draws"}
+
+
+def _announce_table(kind: str, key: dict, folder) -> None:
+    """A note before a long simulation (gancheck.stats.table_cache.announce), so that a first
+    score of a large sample does not sit silent for half a minute."""
+    size = f"n = {key['n']:,}" + (f", K = {key['k']:,}" if "k" in key else "")
+    kept = f"kept in {folder} for later runs" if folder is not None else "the cache is off"
+    print(f"note: simulating the null of {_TABLE_USES.get(kind, kind)} at {size}, once on this machine "
+          f"({kept}); this can take a minute", file=sys.stderr, flush=True)
 
 
 def admit_for(args):

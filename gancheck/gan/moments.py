@@ -27,8 +27,10 @@ def get_moments(x: torch.Tensor) -> torch.Tensor:
     # documented (c, 0, 0, -3). On constant rows take the value c itself; the gradient still flows
     # through the mean (value - value.detach() is exactly 0), so d mean / dx stays 1/n.
     first = x[..., :1]
-    constant = (x == first).all(dim=-1, keepdim=True)
-    mean = mean - mean.detach() + torch.where(constant, first, mean).detach()
+    constant = (x == first).all(dim=-1, keepdim=True) & first.isfinite()
+    # Only constant rows take the straight-through form: mean - mean.detach() is NaN where the
+    # mean is infinite, and the seed's mean of a row holding inf is inf.
+    mean = torch.where(constant, first.detach() + (mean - mean.detach()), mean)
     diffs = x - mean
     sq = diffs * diffs
     var = sq.mean(dim=-1, keepdim=True)
@@ -37,13 +39,15 @@ def get_moments(x: torch.Tensor) -> torch.Tensor:
     # gradients (the forward value is unchanged: std = 0 exactly there).
     zero = var == 0
     std = torch.where(zero, torch.zeros_like(var), torch.where(zero, torch.ones_like(var), var).sqrt())
-    # mean(z**3) with z = diffs / (std + eps) is mean(diffs**3) / (std + eps)**3: the same value
-    # (to rounding), without dividing and raising all n values to float powers, which the
-    # profiler showed was most of a training step (aten::pow on floats is slow).
-    inv = 1.0 / (std + ZSCORE_EPS)
-    inv2 = inv * inv
-    skew = (sq * diffs).mean(dim=-1, keepdim=True) * (inv2 * inv)
-    kurtosis = (sq * sq).mean(dim=-1, keepdim=True) * (inv2 * inv2) - 3.0
+    # z = diffs / (std + eps) as the seed has it, by one reciprocal and products rather than n
+    # divisions and float powers (aten::pow on floats was most of a training step). z first, not
+    # mean(diffs**3) / (std + eps)**3: where the variance overflows (values near float32's
+    # limit) std is inf, z is 0 and the seed's skew and kurtosis are 0 and -3, where diffs**3
+    # would overflow too and give NaN.
+    z = diffs * (1.0 / (std + ZSCORE_EPS))
+    z2 = z * z
+    skew = (z2 * z).mean(dim=-1, keepdim=True)
+    kurtosis = (z2 * z2).mean(dim=-1, keepdim=True) - 3.0
     return torch.cat((mean, std, skew, kurtosis), dim=-1)
 
 

@@ -31,6 +31,12 @@ import scipy
 CACHE_ENV = "GANCHECK_CACHE_DIR"
 _OFF = ("", "off")
 
+#: Called as announce(kind, key, folder) before a table this costly is simulated (key's n times
+#: its k, if any, at least ANNOUNCE_FROM): a command sets it to tell its user why it is silent
+#: (the shape tests' table at n = 1,000,000 took 36 s here). The library itself says nothing.
+announce: Callable[[str, dict, Path | None], None] | None = None
+ANNOUNCE_FROM = 20_000
+
 
 def cache_dir() -> Path | None:
     """The folder null tables are kept in, or None where the cache is turned off."""
@@ -71,6 +77,8 @@ def cached_tables(kind: str, key: dict, sources: Iterable[str], names: tuple[str
     path = table_path(kind, key, sources)
     tables = _read(path, names, size) if path is not None else None
     if tables is None:
+        if announce is not None and key.get("n", 0) * key.get("k", 1) >= ANNOUNCE_FROM:
+            announce(kind, key, None if path is None else path.parent)
         tables = simulate()
         if path is not None:
             _write(path, tables)

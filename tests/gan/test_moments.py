@@ -364,3 +364,19 @@ def test_the_seeds_verbatim_get_moments_agrees_with_the_batched_one():
     for row, expected in zip(x.numpy(), verbatim):
         np.testing.assert_allclose(expected, seed_oracle(row), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(verbatim, get_moments(x).numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("row", [
+    [1e20, -1e20, 0.0, 3.0],            # the variance overflows float32: std inf, z = 0
+    [3e38, -3e38, 1.0, 2.0],
+    [1e30, 1.0, 2.0, 3.0],
+    [math.inf, 1.0, 2.0],               # the mean is inf, the rest NaN (inf - inf)
+    [math.inf, math.inf, math.inf],
+    [-math.inf, 1.0, 2.0],
+    [math.nan, 1.0, 2.0],
+])
+def test_non_finite_results_are_the_seeds(row):
+    # Oracle: the seed's own per-vector code (seed_get_moments, verbatim from the blog post), whose
+    # z = diffs / (std + 0.001) is 0 where std overflows to inf, so skew 0 and kurtosis -3.
+    x = torch.tensor([row], dtype=torch.float32)
+    torch.testing.assert_close(get_moments(x), seed_get_moments(x), equal_nan=True, rtol=0, atol=0)

@@ -212,3 +212,17 @@ def test_options_that_would_be_ignored_are_refused(tmp_path, capsys, argv, words
     argv = [str(path) if a == "SELF" else a for a in argv]
     code, out, err = run(["score", str(path), *argv], capsys)
     assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_long_null_simulation_is_announced_once(tmp_path, capsys, monkeypatch):
+    # The first score of a large sample simulates its null tables (36 s at n = 1,000,000 here):
+    # a note says so, and the next run, which reads them from the cache, says nothing of it.
+    monkeypatch.setenv("GANCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    n = 20_000   # table_cache.ANNOUNCE_FROM: the smallest n announced
+    path = write(tmp_path / "big.npy", np.random.default_rng(5).normal(4.0, 1.25, n))
+    code, _, err = run(["score", path], capsys)
+    assert code == 0
+    assert "note: simulating the null of the shape tests at n = 20,000, once on this machine" in err
+    assert str(tmp_path / "cache") in err
+    code, _, err = run(["score", path], capsys)
+    assert code == 0 and "simulating" not in err
