@@ -101,7 +101,7 @@ def target_spec(v) -> str | None:
         return " ".join(str(getattr(exc, "why", exc)).split())
     # What no member could be judged against is refused here, as the commands refuse it, rather
     # than after training.
-    from gancheck.target_dist import judging_refusal
+    from gancheck.targets import judging_refusal
     return judging_refusal(law)
 
 
@@ -109,7 +109,7 @@ def within_target_bound(v) -> str | None:
     # The bound a run's record is read back with (gancheck.target_dist.TARGET_BOUND), as every
     # command that trains already refuses: a data_std of 1e300 would train, then no report could
     # read its record.
-    from gancheck.target_dist import TARGET_BOUND
+    from gancheck.targets import TARGET_BOUND
     return None if abs(v) < TARGET_BOUND else f"must lie within +-{TARGET_BOUND:g}"
 
 

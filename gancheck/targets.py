@@ -24,11 +24,11 @@ import math
 import numpy as np
 
 from gancheck.target_dist import (  # noqa: F401  (re-exported: callers import them from here)
-    _NEW_STYLE, DEFAULT_MEAN, DEFAULT_STD, Target, TargetError, _family_target, _mixture, _NewStyle,
-    _continuous_family, _number, normal)
+    _NEW_STYLE, DEFAULT_MEAN, DEFAULT_STD, TARGET_BOUND, Target, TargetError, _family_target, _mixture,
+    _NewStyle, _continuous_family, _number, judging_refusal, normal)
 
-__all__ = ["DEFAULT_MEAN", "DEFAULT_STD", "Target", "TargetError", "as_target", "from_scipy", "normal",
-           "parse", "refuse_mean_std_beside"]
+__all__ = ["DEFAULT_MEAN", "DEFAULT_STD", "TARGET_BOUND", "Target", "TargetError", "as_target", "from_scipy",
+           "judging_refusal", "normal", "parse", "refuse_mean_std_beside"]
 
 
 # -- the spec's syntax -------------------------------------------------------------------------------
