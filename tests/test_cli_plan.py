@@ -35,15 +35,32 @@ def test_rates_say_the_detectable_difference_and_the_seeds_that_bring_it_to_0_3(
     # The fix design's primary family: baseline 0.85 on target, 6 arms, 20 seeds per arm.
     code, out, _ = _run(["plan", "--rates", "0.85,0.33", "--comparisons", "6"], capsys)
     assert code == 0
-    detectable = float(re.search(r"(\d\.\d\d) at 20\b", out).group(1))
+    detectable = float(re.search(r"smallest detectable drop from 0.85 .*?(\d\.\d+) at 20 \(to 0.32\)", out).group(1))
     # Oracle: exact Boschloo power (gancheck.stats.power, checked against scipy): 0.85 -> 0.32
     # is detected with 80% power at 0.05 / 6, 0.85 -> 0.33 is not (0.784, the table above).
     assert detectable == pytest.approx(0.53)
     assert power.rate_power(0.32, 0.85, 20, comparisons=6) >= 0.8 > power.rate_power(0.33, 0.85, 20, comparisons=6)
-    seeds = int(re.search(r"seeds per arm to bring it to 0.3: (\d+)", out).group(1))
-    # 0.85 -> 0.55 (0.85 -> 1 is nearer than 0.3, and no easier at these n): the first n with 80%.
-    assert power.rate_power(0.55, 0.85, seeds, comparisons=6) >= 0.8
-    assert max(power.rate_power(p, 0.85, seeds - 1, comparisons=6) for p in (0.55, 1.0)) < 0.8
+    seeds = int(re.search(r"seeds per arm to detect a drop of 0.3: (\d+)", out).group(1))
+    # 0.85 -> 0.55: the first n with 80%.
+    assert power.rate_power(0.55, 0.85, seeds, comparisons=6) >= 0.8 > power.rate_power(0.55, 0.85, seeds - 1, comparisons=6)
+    assert "rise" not in out   # the arm's rate is below the baseline's: only drops are planned for
+
+
+def test_a_drop_is_planned_as_a_drop_where_a_rise_would_be_easier(capsys):
+    # From 0.85 at 80 seeds a rise to 1 (0.15 away) is detected with 80% power, a drop of 0.15
+    # is not: the line once gave 0.15 for --rates 0.85,0.33, unsigned, as if a drop that small
+    # were detected. Oracle: exact Boschloo powers (gancheck.stats.power).
+    assert power.rate_power(1.0, 0.85, 80, comparisons=6) >= 0.8 > power.rate_power(0.70, 0.85, 80, comparisons=6)
+    code, out, _ = _run(["plan", "--rates", "0.85,0.33", "--comparisons", "6"], capsys)
+    gap = float(re.search(r"(\d\.\d+) at 80 \(to (\d\.\d+)\)", out).group(1))
+    assert power.rate_power(round(0.85 - gap, 6), 0.85, 80, comparisons=6) >= 0.8
+    assert power.rate_power(round(0.85 - gap + 0.005, 6), 0.85, 80, comparisons=6) < 0.8
+    # A run's baseline (plan --from) has no planned direction: both are shown, each its own.
+    rise = power.detectable_rate_difference(0.85, 80, comparisons=6, direction=1)
+    assert rise <= 0.15 < gap   # a rise to 0.995 already (the search's grid is 0.005)
+    assert power.detectable_rate_difference(0.85, 80, comparisons=6, direction=-1) == pytest.approx(gap)
+    # Either way, as a comparison row's mde column has it: the easier of the two.
+    assert power.detectable_rate_difference(0.85, 80, comparisons=6) == pytest.approx(rise)
 
 
 def test_shift_prints_the_sign_test_plan(capsys):

@@ -193,31 +193,48 @@ def _print_rates(args, comparisons: int, out) -> None:
             return rate_power(p1, p0, n, alpha=args.alpha, comparisons=comparisons, test=test)
         rows.append((label, _needed(power_at, args), [power_at(n) for n in SHOWN_SEEDS]))
     _print_table(rows, args.power, out)
-    _print_detectable(p0, comparisons, args, out)
+    _print_detectable(p0, comparisons, args, out, directions=(1 if p1 > p0 else -1,))
 
 
-def _print_detectable(p0: float, comparisons: int, args, out, seeds=SHOWN_SEEDS) -> None:
-    """The smallest rate difference from p0 that Boschloo's test detects, and the seeds per arm
-    that bring it down to args.difference."""
+def _rate(value: float) -> str:
+    """A rate or difference on the search's grid of 0.005, without trailing zeros (0.725, 0.53)."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+#: A rate difference's direction in words.
+_DIRECTION = {-1: "drop", 1: "rise"}
+
+
+def _print_detectable(p0: float, comparisons: int, args, out, seeds=SHOWN_SEEDS,
+                      directions: tuple[int, ...] = (-1, 1)) -> None:
+    """For each of ``directions`` (-1 a drop, +1 a rise) that [0, 1] leaves room for: the
+    smallest change of the rate p0 that Boschloo's test detects, and the seeds per arm that bring
+    it to args.difference. One direction at a time: near 0 or 1 they differ a lot (from 0.85 at
+    80 seeds a rise to 1 is detected, a drop only of 0.25), and a number for "either way" would
+    be the easier one, whichever the user plans for."""
     from gancheck.stats.power import detectable_rate_difference, rate_power
-    cells = []
-    for n in seeds:
-        gap = detectable_rate_difference(round(p0, 6), n, power=args.power, alpha=args.alpha,
-                                         comparisons=comparisons)
-        cells.append(f"{gap:.2f} at {n}" if gap == gap else f"none at {n}")
-    print(f"smallest detectable rate difference from {p0:g} (Boschloo, {percent(args.power)} power): "
-          + ", ".join(cells), file=out)
-    # The detectable difference is the smaller of the two sides' (as the mde column's): it is at
-    # most d once a rate d away, or the bound of [0, 1] nearer than d, is detected.
-    arms = [p for p in (max(0.0, p0 - args.difference), min(1.0, p0 + args.difference)) if p != p0]
+    for direction in directions:
+        room = p0 if direction < 0 else 1 - p0
+        if room <= 0:
+            continue
+        word = _DIRECTION[direction]
+        cells = []
+        for n in seeds:
+            gap = detectable_rate_difference(round(p0, 6), n, power=args.power, alpha=args.alpha,
+                                             comparisons=comparisons, direction=direction)
+            cells.append(f"{_rate(gap)} at {n} (to {_rate(p0 + direction * gap)})" if gap == gap else f"none at {n}")
+        print(f"smallest detectable {word} from {p0:g} (Boschloo, {percent(args.power)} power): "
+              + ", ".join(cells), file=out)
+        # At most d once a rate d away, or the end of [0, 1] if nearer, is detected.
+        arm = round(min(1.0, max(0.0, p0 + direction * args.difference)), 6)
 
-    def power_at(n):
-        return max(rate_power(round(p, 6), p0, n, alpha=args.alpha, comparisons=comparisons)
-                   for p in arms)
-    # A pilot's baseline rate (--from) can leave no rate that far; --rates refuses it in run.
-    needed = (_needed(power_at, args) if args.difference <= _reach(p0) else
-              f"none: no rate in [0, 1] is that far from {p0:g} (at most {_reach(p0):g})")
-    print(f"seeds per arm to bring it to {args.difference:g}: {needed}", file=out)
+        def power_at(n, arm=arm):
+            return rate_power(arm, p0, n, alpha=args.alpha, comparisons=comparisons)
+        # A pilot's baseline rate (--from) can leave no rate that far; --rates refuses it in run.
+        needed = (_needed(power_at, args) if args.difference <= room else
+                  f"none: no rate in [0, 1] is that far {'below' if direction < 0 else 'above'} "
+                  f"{p0:g} (at most {room:g})")
+        print(f"seeds per arm to detect a {word} of {args.difference:g}: {needed}", file=out)
 
 
 def _print_shift(args, comparisons: int, out) -> None:
@@ -292,7 +309,8 @@ def _pilot_differences(arm: str, baseline: str, metric: str, metrics):
 
 def _print_run_detectable(tested, metrics, outcomes, family: int, args, out) -> None:
     """For the rates of the family: the smallest detectable difference at the run's seed count
-    and the seeds that bring it to args.difference (from the baseline's observed rate)."""
+    and the seeds that bring it to args.difference (from the baseline's observed rate), for a
+    drop and for a rise."""
     rates = tested[tested["test"].map(_is_rate_test)]
     for (baseline, metric), rows in rates.groupby(["baseline", "metric"], sort=True):
         p0 = _pilot_rate(str(baseline), str(metric), metrics, outcomes)

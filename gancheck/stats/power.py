@@ -290,15 +290,22 @@ _SHIFT_GRID = np.arange(0.01, 10.0001, 0.01)
 
 @lru_cache(maxsize=1024)
 def detectable_rate_difference(p_baseline: float, n: int, *, n_baseline: int | None = None,
-                               power: float = 0.8, alpha: float = 0.05, comparisons: int = 1) -> float:
+                               power: float = 0.8, alpha: float = 0.05, comparisons: int = 1,
+                               direction: int = 0) -> float:
     """The smallest |p_arm - p_baseline| that Boschloo's test detects with ``power`` at level
-    alpha / comparisons, over n seeds in the arm (n_baseline in the baseline), searching rates
-    on both sides of the baseline's; NaN if no rate in [0, 1] reaches that power."""
+    alpha / comparisons, over n seeds in the arm (n_baseline in the baseline); NaN if no rate in
+    [0, 1] reaches that power.
+
+    ``direction``: 0 searches rates on both sides of the baseline's (a row's ``mde``: whichever
+    way the arm differs), -1 only lower rates (a drop), +1 only higher ones (a rise). Near 0 or
+    1 the two differ a lot: from 0.85 at 80 seeds a rise to 1 is detected, a drop only of 0.25."""
     p_baseline = _check_probability(p_baseline, "p_baseline")
+    if direction not in (-1, 0, 1):
+        raise ValueError(f"direction must be -1, 0 or 1, got {direction!r}")
     best = np.nan
     for p_arm in _RATE_GRID:
         gap = abs(p_arm - p_baseline)
-        if gap == 0 or (np.isfinite(best) and gap >= best):
+        if gap == 0 or (np.isfinite(best) and gap >= best) or direction * (p_arm - p_baseline) < 0:
             continue
         if rate_power(p_arm, p_baseline, n, alpha=alpha, comparisons=comparisons,
                       n_baseline=n_baseline) >= power:
