@@ -1,7 +1,9 @@
 """Arms against the baseline: forest plots of rates and metrics, and ordered factors as trends.
 
-Intervals and marks agree by construction: both are unadjusted (the 95% interval and the test
-of the row at α), and the Holm-adjusted p-value is printed beside every row that survives Holm.
+Intervals and marks are both unadjusted (the 95% interval and the row's test at α), and the
+Holm-adjusted p-value is printed beside every row that survives Holm. They are not dual: a rate's
+interval (Newcombe) and test (Boschloo) are computed apart, and 10 of 20 seeds against 4 of 20
+gives an interval just above 0 with p = 0.053. The captions say so; the mark is the test's.
 """
 from __future__ import annotations
 
@@ -134,7 +136,8 @@ def forest_figure(data: ReportInput, kind: str = "rates") -> Figure | None:
             "symmetric log axes")
     return Figure(f"forest_{kind}", title,
                   f"Per arm: the {how}. Intervals and filled marks are both unadjusted (a filled "
-                  f"mark is p < {alpha:g}, which its interval agrees with); rows that stay "
+                  f"mark is the test's p < {alpha:g}; the interval is computed apart, so near p = "
+                  f"{alpha:g} it can just exclude 0 while the mark is hollow, or the reverse); rows that stay "
                   "significant after Holm's correction are listed, with their Holm-adjusted p, in "
                   "the comparisons tables. Triangles at an edge: the difference or bound is beyond the "
                   "axis (infinite when failed seeds count as +∞)." + note,
