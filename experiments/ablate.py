@@ -69,7 +69,10 @@ def parse_seeds(text: str) -> list[int] | SeedCount | AutoSeeds:
         if colon and not limit:  # "auto:" is a maximum left out, not a request for the default
             raise UsageError(f"--seeds={text!r}: auto:MAX needs a number after the colon "
                              f"(or write auto for at most {AUTO_MAX_SEEDS})")
-        if colon and not (limit.isascii() and limit.isdigit() and int(limit) >= 2):  # not '²', '-3', ' 5'
+        if colon and not (limit.isascii() and limit.isdigit()):  # not '²', '-3', ' 5', 'abc'
+            raise UsageError(f"--seeds={text!r}: auto:MAX needs a whole number of seeds after the colon, "
+                             f"got {limit!r}")
+        if colon and int(limit) < 2:
             raise UsageError(f"--seeds={text!r}: auto:MAX needs a maximum of at least 2 seeds")
         max_seeds = int(limit) if colon else AUTO_MAX_SEEDS
         _check_seed_count(text, max_seeds)
@@ -197,8 +200,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--dask", type=dask_address, default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or local[:N][:dashboard] for a LocalCluster "
                         "of N workers here (with its dashboard); the cluster's workers replace --workers")
-    p.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
-    p.add_argument("--replace-changed", action="store_true",
+    # --fresh deletes every result, --replace-changed only the changed ones: one or the other.
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--fresh", action="store_true", help="discard the run folder's results and start over")
+    existing.add_argument("--replace-changed", action="store_true",
                    help="recompute the stored members whose configuration differs from this command's, "
                         "deleting their results (without it such a folder is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")

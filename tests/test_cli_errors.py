@@ -82,7 +82,12 @@ ABLATE_CASES = [
     (["--workers", "100000"], ["--workers='100000'", "at most", "per core"]),
     # "auto:" was read as auto:40; "auto:²" got argparse's "invalid parse_seeds value".
     (["--seeds", "auto:"], ["--seeds='auto:'", "after the colon"]),
-    (["--seeds", "auto:²"], ["--seeds='auto:²'", "at least 2"]),
+    (["--seeds", "auto:²"], ["--seeds='auto:²'", "whole number", "'²'"]),
+    # "auto:abc" was told its maximum must be at least 2, as if it were a number.
+    (["--seeds", "auto:abc"], ["--seeds='auto:abc'", "whole number", "'abc'"]),
+    (["--seeds", "auto:1"], ["--seeds='auto:1'", "at least 2"]),
+    # Both were accepted, though --fresh deletes what --replace-changed would keep.
+    (["--fresh", "--replace-changed"], ["--replace-changed", "not allowed with", "--fresh"]),
     # A value starting with '-' was taken for an option ("expected one argument").
     (["--seeds", "-2:1"], ["--seeds='-2:1'", "non-negative"]),
     (["--seeds", "-2,1"], ["--seeds='-2,1'", "non-negative"]),
