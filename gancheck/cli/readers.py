@@ -307,6 +307,8 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     # dropped only once every line is read (a blank first value can be a missing one).
     if names is None and delimiter == "," and width == 2:
         rows = _refuse_decimal_commas(rows, source)
+    if names is None and delimiter == ",":
+        rows = _refuse_thousands_separators(rows, source)
     trailing = None
     if not columns and not first_fields[-1].strip() and len(labels) > 1:
         rows = trailing = LastFieldWatch(rows)
@@ -348,6 +350,29 @@ def _refuse_decimal_commas(rows, source: str):
             raise UsageError(f"{source}: line {number}: {','.join(fields).strip()!r} reads as one number "
                              "written with a decimal comma; gancheck reads '.' as the decimal point: "
                              "save the file with '.' decimals")
+        yield number, fields
+
+
+_LEADING_GROUP = re.compile(r"\s*[-+]?\d{1,3}\s*$")
+_GROUP = re.compile(r"\s*\d{3}\s*$")
+_LAST_GROUP = re.compile(r"\s*(\d{3})(\.\d+)?\s*$")
+
+
+def _refuse_thousands_separators(rows, source: str):
+    """Headerless lines like 1,004,431.98 are one number with thousands separators, as a
+    spreadsheet writes it for display: split at the commas, each line became a sample of 3
+    values, all "too few values", and the command ended with exit 0. A line is taken for one when
+    it has the shape (1 to 3 digits, then groups of exactly 3) and a sign no column of numbers
+    has: a group with a leading zero (004: no program writes 4 so), or, over 3 or more groups, a
+    decimal part on the last group alone."""
+    for number, fields in rows:
+        if len(fields) >= 2 and _LEADING_GROUP.match(fields[0]) and all(map(_GROUP.match, fields[1:-1])):
+            last = _LAST_GROUP.match(fields[-1])
+            groups = [f.strip() for f in fields[1:-1]] + ([last.group(1)] if last else [])
+            if last and (any(g.startswith("0") for g in groups) or (len(fields) >= 3 and last.group(2))):
+                raise UsageError(f"{source}: line {number}: {','.join(fields).strip()!r} reads as one number "
+                                 "written with thousands separators; save the file without them "
+                                 "(a plain 1004431.98)")
         yield number, fields
 
 

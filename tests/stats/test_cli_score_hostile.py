@@ -104,6 +104,20 @@ def test_a_headerless_file_of_decimal_commas_is_refused_not_split_into_pairs(tmp
     assert code == 0 and "12 sample(s) of 2 values" in err
 
 
+def test_a_headerless_file_with_thousands_separators_is_refused_not_split(tmp_path, capsys):
+    """1,004,431.980 written for display: split at its commas, each line was a sample of 3
+    values, every row "too few values", exit 0. Columns of whole numbers stay columns."""
+    values = np.random.default_rng(3).normal(1e6, 1250, 500)
+    path = write(tmp_path, "thousands.csv", "".join(f"{v:,.3f}\n" for v in values))
+    refused(capsys, [path, "--mean", "1e6", "--std", "1250"], "line 1:", "thousands separators")
+    # A leading zero in a group: 1,034.5 is not the columns 1 and 34.5 written as 034.5.
+    refused(capsys, [write(tmp_path, "zero.csv", "1,034.5\n2,117.25\n")], "line 1:", "thousands separators")
+    for name, text, shape in (("ints.csv", "1,234,567\n2,345,678\n", "2 sample(s) of 3 values"),
+                              ("pairs.csv", "1,234.5\n2,345.5\n", "2 sample(s) of 2 values")):
+        code, _, err = run(["score", write(tmp_path, name, text), "--format", "json"], capsys)
+        assert code == 0 and shape in err, err
+
+
 def test_r_write_table_s_row_names_are_an_index_not_a_sample(tmp_path, capsys):
     """R's write.table(x, sep = ",") names no column for its row names "1", "2", ...: each data
     line has one field more than the header. Other short headers are still refused."""
