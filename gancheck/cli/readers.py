@@ -258,7 +258,7 @@ def _read_parquet(path: Path, columns, admit: Admit) -> Table:
 def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: str = "auto",
                columns: Sequence[str] | None = None) -> Table:
     """Parse delimited text; '#' starts a comment, blank fields are missing values (NaN)."""
-    every_line = data_lines(handle, source, delimiter)
+    every_line = data_lines(_without_excel_sep(handle, delimiter, source), source, delimiter)
     first = next(((n, f) for n, f in every_line if f is not None), None)
     # A one-column file reads an empty line between values as a missing one; wider files skip it.
     blanks = BlankLinesAsMissing(every_line) if first is not None and len(first[1]) == 1 else None
@@ -374,6 +374,29 @@ def _refuse_thousands_separators(rows, source: str):
                                  "written with thousands separators; save the file without them "
                                  "(a plain 1004431.98)")
         yield number, fields
+
+
+#: Excel's first line naming a CSV's delimiter ("sep=,"), which it writes and reads back.
+_EXCEL_SEP = re.compile(r"sep=(.)\s*$", re.IGNORECASE)
+
+
+def _without_excel_sep(handle: TextIO, delimiter: str | None, source: str):
+    """``handle`` with Excel's "sep=," first line read as what it is: read as data it made the
+    next line "1 value, expected 2". It is dropped where it names the file's own delimiter, and
+    refused, naming it, where it names another (sep=; for a semicolon file)."""
+    first = handle.readline(MAX_LINE_CHARS)
+    excel = _EXCEL_SEP.match(first.strip("\r\n"))
+    if excel is None:
+        return _Replay([first] if first else [], handle)
+    named = excel.group(1)
+    if named != (delimiter or " ") and not (delimiter is None and named == "\t"):
+        raise UsageError(f"{source}: line 1: {first.strip()!r} names {named!r} as the delimiter; "
+                         f"this file is read with {_DELIMITER_WORDS.get(delimiter, repr(delimiter))} "
+                         "between values")
+    return _Replay(["#\n"], handle)   # a comment in its place: later lines keep their numbers
+
+
+_DELIMITER_WORDS = {",": "commas", "\t": "tabs", None: "spaces or tabs"}
 
 
 def _listing(names: Sequence[str], most: int = 10) -> str:

@@ -118,6 +118,18 @@ def test_a_headerless_file_with_thousands_separators_is_refused_not_split(tmp_pa
         assert code == 0 and shape in err, err
 
 
+def test_excels_sep_line_is_read_as_the_delimiter_it_names(tmp_path, capsys):
+    """Excel writes "sep=," above a CSV's header: read as data it made the next line "line 2 has
+    1 values, expected 2". It names the delimiter: the file's own is dropped, another refused."""
+    values = np.random.default_rng(4).normal(4, 1.25, 50)
+    body = "value\n" + "".join(f"{v:.4f}\n" for v in values)
+    code, out, err = run(["score", write(tmp_path, "excel.csv", "sep=,\n" + body), "--format", "json"], capsys)
+    plain = run(["score", write(tmp_path, "plain.csv", body), "--format", "json"], capsys)[1]
+    assert code == 0 and "header row on line 2: 'value'" in err
+    assert out == plain   # the same sample, scored the same
+    refused(capsys, [write(tmp_path, "semicolon.csv", "sep=;\nvalue\n4,1\n")], "line 1:", "names ';'")
+
+
 def test_r_write_table_s_row_names_are_an_index_not_a_sample(tmp_path, capsys):
     """R's write.table(x, sep = ",") names no column for its row names "1", "2", ...: each data
     line has one field more than the header. Other short headers are still refused."""
