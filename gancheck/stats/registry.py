@@ -87,17 +87,23 @@ _ENTRIES = (
                                 "target CDF, exact p (on a grid too coarse for that p: against the target "
                                 "rounded to the grid, its exact p)."),
     StatTest("ad", "simple", "Anderson–Darling", "fit", 2,
-             "The sample is iid N(mean, std); tail-weighted ECDF distance A², known parameters.",
-             "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2)", gof.MIN_N, "order", gof.ad,
+             "The sample is iid N(mean, std); tail-weighted ECDF distance A², known parameters (on a grid "
+             "too coarse for its p: the discrete A² against the target rounded to the grid, null simulated).",
+             "Marsaglia & Marsaglia (2004), J. Stat. Softw. 9(2); rounded data: Choulakian, Lockhart & "
+             "Stephens (1994), Canad. J. Statist. 22(1)", gof.MIN_N, "order", gof.ad,
              run_target=gof_target.ad, needs_interior=True,
              target_description="The sample is iid from the target; tail-weighted ECDF distance A² on u = "
-                                "F(x), known-parameter null."),
+                                "F(x), known-parameter null (on a grid too coarse for its p: the discrete A² "
+                                "against the target rounded to the grid, null simulated)."),
     StatTest("cvm", "simple", "Cramér–von Mises", "fit", 3,
-             "The sample is iid N(mean, std); integrated squared ECDF distance W².",
-             "Csörgő & Faraway (1996), JRSS B 58(1)", gof.MIN_N, "order", gof.cvm,
+             "The sample is iid N(mean, std); integrated squared ECDF distance W² (on a grid too coarse for "
+             "its p: the discrete W² against the target rounded to the grid, null simulated).",
+             "Csörgő & Faraway (1996), JRSS B 58(1); rounded data: Choulakian, Lockhart & Stephens (1994), "
+             "Canad. J. Statist. 22(1)", gof.MIN_N, "order", gof.cvm,
              run_target=gof_target.cvm,
              target_description="The sample is iid from the target; integrated squared ECDF distance W² on "
-                                "u = F(x)."),
+                                "u = F(x) (on a grid too coarse for its p: the discrete W² against the target "
+                                "rounded to the grid, null simulated)."),
     StatTest("shapiro", "composite", "Shapiro–Wilk", "shape", 4,
              "The sample is iid normal of any location and scale; W, null simulated at n.",
              "Shapiro & Wilk (1965), Biometrika 52; Royston (1992), Stat. Comput. 2",
@@ -115,23 +121,32 @@ _ENTRIES = (
              target_description="The sample mean is that of n iid values from the target; null simulated "
                                 "from the target at n."),
     StatTest("std", "simple", "Std error", "moments", 7,
-             "The sample sd is that of n iid N(mean, std) values; exact chi-square test.",
-             "normal theory: (n-1)s²/std² ~ chi²(n-1)", gof.MIN_N, "moments", gof.std_test,
+             "The sample sd is that of n iid N(mean, std) values; exact chi-square test (values on a grid "
+             "that rounding widens: the sd of n values of the target rounded to the grid, null simulated).",
+             "normal theory: (n-1)s²/std² ~ chi²(n-1); rounded data: Monte Carlo test, Davison & Hinkley "
+             "(1997), ch. 4", gof.MIN_N, "moments", gof.std_test,
              applies=_higher_applies, run_target=gof_target.std_test,
              target_description="The sample sd is that of n iid values from the target; null simulated from "
-                                "the target at n."),
+                                "the target at n (on a grid too coarse for that: from the target rounded to "
+                                "the grid)."),
     StatTest("skew", "composite", "Skewness", "shape", 8,
-             "The sample skewness g1 is that of a normal sample; null simulated at n.",
-             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.skew_test,
+             "The sample skewness g1 is that of a normal sample; null simulated at n (on a grid too coarse "
+             "for that: g1 of n values of the target rounded to the grid).",
+             "D'Agostino & Stephens (1986), ch. 7; rounded data: Monte Carlo test, Davison & Hinkley (1997), "
+             "ch. 4", gof.MIN_N, "moments", gof.skew_test,
              applies=_higher_applies, run_target=gof_target.skew_test,
              target_description="The sample skewness g1 is that of n iid values from the target; null "
-                                "simulated from the target at n."),
+                                "simulated from the target at n (on a grid too coarse for that: from the "
+                                "target rounded to the grid)."),
     StatTest("kurtosis", "composite", "Excess kurtosis", "shape", 9,
-             "The sample excess kurtosis g2 is that of a normal sample; null simulated at n.",
-             "D'Agostino & Stephens (1986), ch. 7", gof.MIN_N, "moments", gof.kurtosis_test,
+             "The sample excess kurtosis g2 is that of a normal sample; null simulated at n (on a grid too "
+             "coarse for that: g2 of n values of the target rounded to the grid).",
+             "D'Agostino & Stephens (1986), ch. 7; rounded data: Monte Carlo test, Davison & Hinkley (1997), "
+             "ch. 4", gof.MIN_N, "moments", gof.kurtosis_test,
              applies=_higher_applies, run_target=gof_target.kurtosis_test,
              target_description="The sample excess kurtosis g2 is that of n iid values from the target; "
-                                "null simulated from the target at n."),
+                                "null simulated from the target at n (on a grid too coarse for that: from the "
+                                "target rounded to the grid)."),
     StatTest("fixed_coordinates", "composite", "Fixed coordinates", "diversity", 10,
              "The K draws are independent samples of one continuous law, so no coordinate keeps "
              "part of its value across draws; p-value of the Kruskal–Wallis H with coordinates as "

@@ -113,14 +113,16 @@ MOMENT_TESTS = [t.name for t in registry.SCORE_TESTS if t.ties == "moments"]
 @pytest.mark.parametrize("n", [500, 2000])
 def test_rounded_data_order_tests_untested_moment_tests_calibrated(n):
     # A CSV written to 1 decimal: the ECDF/order tests say "ties" (neither pass nor fail), but
-    # KS, taken against the target rounded to the same grid (gancheck.stats.grouped_ks); it and
-    # the moment tests stay tested and reject at alpha within the binomial 99% band.
+    # KS, A² and W², taken against the target rounded to the same grid (gancheck.stats.grouped_ks,
+    # grouped_simulated); they and the moment tests stay tested and reject at alpha within the
+    # binomial 99% band.
     rng = np.random.default_rng(n)
     table = score(np.round(rng.normal(4.0, 1.25, size=(REPLICATES, n)), 1))
-    order = table[table["test"].isin(ORDER_TESTS) & (table["test"] != "ks")]
+    rounded = ["ks", "ad", "cvm"]
+    order = table[table["test"].isin(ORDER_TESTS) & ~table["test"].isin(rounded)]
     assert (order["status"] == "ties").all() and not order["reject"].any()
     # Bands held at 99% jointly over the tests run (Bonferroni, scipy.stats.binom).
-    tested = [*MOMENT_TESTS, "ks"]
+    tested = [*MOMENT_TESTS, *rounded]
     low, high = stats.binom.ppf([0.005 / len(tested), 1 - 0.005 / len(tested)],
                                 REPLICATES, ALPHA) / REPLICATES
     for test in tested:

@@ -183,12 +183,13 @@ def test_cli_scores_against_a_target_and_refuses_a_target_with_mean(tmp_path):
 
 def test_rounding_onto_a_support_edge_is_ties_not_a_rejection(rng):
     # gamma(2) values below 0.05 round to 0.0 at one decimal, where F = 0 and A² is infinite:
-    # the rounding, not the generator, put them there, so the ECDF tests do not read the row;
-    # KS reads it against gamma(2) rounded to the same grid, whose cell at 0 holds F(0.05).
+    # the rounding, not the generator, put them there, so the continuous ECDF tests do not read
+    # the row; KS, A² and W² read it against gamma(2) rounded to the same grid, whose cell at 0
+    # holds F(0.05) (grouped_ks, grouped_simulated), and do not reject it.
     x = np.round(rng.gamma(2.0, 1.0, (1, 200)), 1)
     x[0, 0] = 0.0
     table = score(x, target=GAMMA).set_index("test")
-    assert (table.loc[["ad", "cvm"], "status"] == "ties").all() and table.loc["ks", "status"] == "ok"
+    assert (table.loc[["ks", "ad", "cvm"], "status"] == "ok").all()
     assert not table.loc[["ks", "ad", "cvm"], "reject"].any()
     assert table.loc["mean", "status"] == "ok"
     # Rounded to 6 decimals over a range of 10, the grid is too fine for the grid check to see,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gancheck.stats import grouped_ks, registry, targeting, ties
+from gancheck.stats import grouped_ks, grouped_simulated, registry, targeting, ties
 from gancheck.stats.scoring import score
 from gancheck.stats.verdict import verdict
 
@@ -24,15 +24,18 @@ def test_every_order_test_has_a_limit_and_float32_is_never_tied():
 def test_two_decimals_at_n500_are_now_tested_where_calibrated():
     # Occupancy of a 0.01 grid at n = 500, sd 1.25: 500 * 0.008 / sqrt(2 pi) = 1.6 (by hand):
     # above the limits of ks (0.5), cvm, shapiro and ad_normal (1), below ad's (2).
-    # KS's continuous p-value is not used there; it is taken against the rounded target instead
-    # (gancheck.stats.grouped_ks), so its row is tested, with that p-value.
+    # KS's and CvM's continuous p-values are not used there; they are taken against the rounded
+    # target instead (gancheck.stats.grouped_ks, grouped_simulated), so their rows are tested,
+    # with those p-values. Shapiro-Wilk and estimated-parameter A² have no such form.
     x = np.round(np.random.default_rng(2).normal(4, 1.25, 500), 2)
     assert ties.coarse_for_order_tests(np.sort(x)[None, :], "ks").all()
     table = score(x).set_index("test")
     status = table["status"]
-    assert status["ad"] == "ok" and (status[["cvm", "shapiro", "ad_normal"]] == "ties").all()
+    assert status["ad"] == "ok" and (status[["shapiro", "ad_normal"]] == "ties").all()
     grouped = grouped_ks.grouped_ks(np.sort(x), 0.01, targeting.resolve(None))
     assert status["ks"] == "ok" and tuple(table.loc["ks", ["statistic", "pvalue"]]) == pytest.approx(grouped)
+    grouped = grouped_simulated.grouped_cvm(np.sort(x), 0.01, targeting.resolve(None))
+    assert status["cvm"] == "ok" and tuple(table.loc["cvm", ["statistic", "pvalue"]]) == pytest.approx(grouped)
 
 
 @pytest.mark.parametrize("location", [4.0, 1e6, 1e9, -1e9])
@@ -44,8 +47,9 @@ def test_a_grid_far_from_zero_is_still_a_grid(location):
     x = np.sort(np.round(np.random.default_rng(3).normal(location, 1.25, (4, 500)), 1), axis=1)
     assert np.allclose(ties.grid_to_sd(x), 0.1 / x.std(axis=1, ddof=1), rtol=1e-6)
     status = score(x, mean=location, std=1.25).set_index("test")["status"]
-    assert (status[[t.name for t in ORDER_TESTS if t.name != "ks"]] == "ties").all()
-    assert (status["ks"] == "ok").all()  # against the target rounded to the same grid (grouped_ks)
+    rounded = ["ks", "ad", "cvm"]  # against the target rounded to the same grid (grouped_ks, grouped_simulated)
+    assert (status[[t.name for t in ORDER_TESTS if t.name not in rounded]] == "ties").all()
+    assert (status[rounded] == "ok").all()
     # Unrounded float64 draws there are off any grid (their spacing is far below their gaps).
     y = np.sort(np.random.default_rng(4).normal(location, 1.25, (4, 500)), axis=1)
     assert (ties.grid_to_sd(y) == 0).all()
