@@ -54,7 +54,7 @@ import zlib
 
 import numpy as np
 
-from gancheck.stats import grouped_ks, targeting
+from gancheck.stats import grouped_ks
 from gancheck.stats.targeting import Resolved
 
 #: Null samples per table, where the lattice has few cells. The table is drawn once and then
@@ -200,12 +200,8 @@ def _row_counts(row: np.ndarray, grid: _Grid, plan: Resolved) -> np.ndarray | No
     gives no mass (impossible under the null)."""
     size = grid.cumulative.size
     index = grid.indices(row)
-    inside = (index >= 0) & (index < size)
-    if (grid.masses[index[inside]] <= 0).any():
+    if grouped_ks.impossible(row, index, grid.h, grid.cumulative, plan):
         return None
-    for value in np.unique(row[~inside]):
-        if targeting.mass_within(plan, value - grid.h / 2, value + grid.h / 2) <= 0:
-            return None
     return np.bincount(np.clip(index, 0, size - 1), minlength=size)[None, :]
 
 

@@ -1,8 +1,10 @@
 """Ties: when a sample's values sit on a grid too coarse for a test's continuity assumption.
 
-gancheck.stats.scoring gives such a test the status gof.TIES (neither passed nor failed), but
-for KS on one regular grid, which it then takes against the target rounded to that grid
-(gancheck.stats.grouped_ks).
+gancheck.stats.scoring gives such a test the status gof.TIES (neither passed nor failed), except
+where every value lies on one regular grid: KS, AD, CvM, the mean, sd, skewness and kurtosis are
+then taken against the target rounded to that grid (gancheck.stats.grouped_ks,
+grouped_simulated, rounded_mean); Shapiro-Wilk and AD with estimated parameters keep the ties
+status there.
 """
 from __future__ import annotations
 

@@ -90,3 +90,14 @@ def test_calibrated_on_rounded_targets(case):
     ks = score(x, **options).query("test == 'ks'")
     assert (ks["status"] == "ok").all()
     assert ks["reject"].sum() <= stats.binom.ppf(0.999, 600, 0.05)
+
+
+def test_a_value_the_rounded_target_cannot_give_fails_outright():
+    # A gamma's -0.5 written to one decimal lies in a cell of no target mass: impossible under
+    # the null, so p = 0 exactly (before, it counted in the end cell: D moved by 1/300, p = 0.29).
+    # A 0.0 is possible (the cell [-0.05, 0.05) holds gamma(2)'s mass up to 0.05).
+    x = np.round(np.random.default_rng(0).gamma(2.0, size=300), 1)
+    x[0] = -0.5
+    assert score(x, target=stats.gamma(2)).set_index("test").at["ks", "pvalue"] == 0.0
+    x[0] = 0.0
+    assert score(x, target=stats.gamma(2)).set_index("test").at["ks", "pvalue"] > 0.05
