@@ -88,7 +88,9 @@ def _named(frame: pd.DataFrame, samples, count: int) -> pd.DataFrame:
         names = [f"row {i}" for i in range(1, count + 1)]
     index = frame["sample"].to_numpy(dtype=np.int64)
     frame.insert(1, SAMPLE_NAME, np.asarray(names, dtype=object)[index] if count else np.array([], dtype=object))
-    return frame
+    # Text columns as pandas' string type even when empty: pandas infers it from the values, so
+    # a frame of no samples kept object columns, and concatenating it changed other frames' dtypes.
+    return frame.astype({name: str for name in (SAMPLE_NAME, "test", "hypothesis", "status")})
 
 
 def decision_arrays(x: np.ndarray, plan: targeting.Resolved, tests,

@@ -265,3 +265,13 @@ def test_samples_are_named_by_their_frame_labels(rng):
     # Named columns suggest a sample per column, which 2-D input does not mean: a warning says so.
     with pytest.warns(UserWarning, match="one sample per row"):
         score(pd.DataFrame(x.T, columns=["gen_a", "gen_b"]))
+
+
+def test_an_empty_result_has_the_dtypes_of_a_full_one():
+    # No samples gave object text columns, where any other call gives pandas' string type, so
+    # pd.concat of the two changed the types of the full one's columns.
+    empty = score(np.empty((0, 10)))
+    full = score(np.random.default_rng(6).normal(4.0, 1.25, (2, 10)))
+    assert len(empty) == 0 and list(empty.columns) == list(full.columns)
+    assert empty.dtypes.equals(full.dtypes)
+    assert pd.concat([empty, full]).dtypes.equals(full.dtypes)
