@@ -366,7 +366,9 @@ def _refuse_thousands_separators(rows, source: str):
     has: a group with a leading zero (004: no program writes 4 so), or, over 3 or more groups, a
     decimal part on the last group alone."""
     for number, fields in rows:
-        if len(fields) >= 2 and _LEADING_GROUP.match(fields[0]) and all(map(_GROUP.match, fields[1:-1])):
+        # At most 6 groups (1e18): a row of 500 values, all of three digits but the last, is a sample.
+        if (2 <= len(fields) <= 6 and _LEADING_GROUP.match(fields[0])
+                and all(map(_GROUP.match, fields[1:-1]))):
             last = _LAST_GROUP.match(fields[-1])
             groups = [f.strip() for f in fields[1:-1]] + ([last.group(1)] if last else [])
             if last and (any(g.startswith("0") for g in groups) or (len(fields) >= 3 and last.group(2))):

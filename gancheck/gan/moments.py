@@ -27,9 +27,10 @@ def get_moments(x: torch.Tensor) -> torch.Tensor:
     # documented (c, 0, 0, -3). On constant rows take the value c itself; the gradient still flows
     # through the mean (value - value.detach() is exactly 0), so d mean / dx stays 1/n.
     first = x[..., :1]
-    constant = (x == first).all(dim=-1, keepdim=True) & first.isfinite()
-    # Only constant rows take the straight-through form: mean - mean.detach() is NaN where the
-    # mean is infinite, and the seed's mean of a row holding inf is inf.
+    # Only constant rows with a finite mean take the straight-through form: mean - mean.detach()
+    # is NaN where the mean is infinite (a row holding inf, or 3e38 three times, whose float32
+    # sum overflows), and the seed's mean is inf there.
+    constant = (x == first).all(dim=-1, keepdim=True) & mean.isfinite()
     mean = torch.where(constant, first.detach() + (mean - mean.detach()), mean)
     diffs = x - mean
     sq = diffs * diffs

@@ -33,7 +33,9 @@ def score(samples, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.05,
     ``samples`` is 1-D (one sample) or 2-D (one sample per row); a list of 1-D sequences of
     different lengths is also accepted. Columns: sample (row index), test, hypothesis ("simple":
     the target exactly; "composite": its shape at any location and scale, which the statistic
-    ignores), statistic, pvalue,
+    ignores; on values on a coarse grid the rounded forms of skewness and kurtosis test the
+    target rounded to the grid, whose shape depends a little on where the grid cuts it),
+    statistic, pvalue,
     reject, status ("ok" or why the sample was not tested), n (values in the sample). Rows come
     in sample order, tests in registry order (registry.SCORE_TESTS). sample_name, after sample:
     a DataFrame's row label, a named Series' name, else "row 1", "row 2", ...

@@ -124,6 +124,11 @@ def _support(target) -> tuple[float, float]:
     return tuple(float(v) for v in target.ppf(np.array([0.0, 1.0])))
 
 
+def support(resolved: Resolved) -> tuple[float, float]:
+    """(low, high) ends of the target's support; infinite for a normal."""
+    return (-math.inf, math.inf) if resolved.is_normal else _support(resolved.target)
+
+
 def at_a_support_end(resolved: Resolved, x: np.ndarray) -> np.ndarray:
     """Rows (sorted) with a value exactly at a finite end of the target's support (0.0 for a
     gamma): F is 0 or 1 there, which a continuous target gives with probability 0, so the value

@@ -372,6 +372,7 @@ def test_the_seeds_verbatim_get_moments_agrees_with_the_batched_one():
     [1e30, 1.0, 2.0, 3.0],
     [math.inf, 1.0, 2.0],               # the mean is inf, the rest NaN (inf - inf)
     [math.inf, math.inf, math.inf],
+    [3e38, 3e38, 3e38],                 # constant, but its float32 sum overflows: the mean is inf
     [-math.inf, 1.0, 2.0],
     [math.nan, 1.0, 2.0],
 ])

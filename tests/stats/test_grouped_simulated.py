@@ -293,5 +293,45 @@ def _print_rates(samples: int) -> None:
               + ", ".join(f"{name} {np.mean(q < 0.05):.3f}" for name, q in p.items()))
 
 
+def test_a_grid_too_coarse_for_any_null_table_leaves_the_rows_untested():
+    # Seven 4s and a 5 against N(4, 0.1), as whole numbers: nearly every null sample is eight 4s,
+    # which are dropped, so the table held 0 samples and AD, CvM and the moment rows gave p = 1
+    # with status "ok": a pass. Too few left for a p-value: "ties", never a pass.
+    x = np.array([4.0] * 7 + [5.0])
+    for sd in (0.1, 0.12):
+        rows = score(x, mean=4.0, std=sd).set_index("test")
+        for test in ("ad", "cvm", "std", "skew", "kurtosis"):
+            assert rows.at[test, "status"] != "ok" or rows.at[test, "pvalue"] < 0.05, (sd, test)
+        assert rows.at["ks", "pvalue"] < 1e-3   # the exact chain still fails it (5e-6 and 2.5e-4)
+
+
+def test_an_outlier_is_read_alike_on_either_side_of_the_target():
+    # 4 + 11 sds was "impossible" (p = 0: the upper tail's CDFs both round to 1.0) and 4 - 11
+    # sds was not (p = 0.94): a normal has no impossible value, and mirrored samples are tested
+    # alike. Oracle: symmetry of N(4, 1.25) about 4.
+    base = np.round(np.random.default_rng(0).normal(4.0, 1.25, 199))
+    high = score(np.append(base, 15.0)).set_index("test")
+    low = score(np.append(8.0 - base, -7.0)).set_index("test")
+    for test in ("ks", "ad", "cvm"):
+        assert high.at[test, "pvalue"] > 0.0 and low.at[test, "pvalue"] > 0.0, test
+        assert high.at[test, "pvalue"] == pytest.approx(low.at[test, "pvalue"], rel=1e-6), test
+
+
+def test_the_sample_and_its_null_table_compute_moments_alike():
+    # The same counts far from the lattice's middle gave g2 = 5.3905 from the sample's code and
+    # 5.3932 from the table's (raw power sums about another centre lost digits). Oracle: g1 and
+    # g2 of the 20 values computed directly with scipy (bias=True: m3 / m2^1.5, m4 / m2^2 - 3).
+    plan = targeting.resolve("lognorm(s=1.3, scale=0.25)")
+    x = np.array([0.0] * 17 + [1.0, 1.0, 2.0])
+    grid = gs._grid(x, 1.0, plan)
+    cells = grid.cumulative.size
+    counts = np.bincount(np.clip(grid.indices(x), 0, cells - 1), minlength=cells)[None, :]
+    _, g1_table, g2_table = gs.moments(gs._centred(np.arange(cells), grid), counts, x.size)
+    _, g1_row, g2_row = gs._row_moments(x, grid)
+    expected = stats.skew(x), stats.kurtosis(x)
+    assert (g1_row, g2_row) == pytest.approx(expected, rel=1e-12)
+    assert (float(g1_table[0]), float(g2_table[0])) == pytest.approx(expected, rel=1e-12)
+
+
 if __name__ == "__main__":
     _print_rates(int(sys.argv[1]) if len(sys.argv) > 1 else 4000)
