@@ -112,8 +112,12 @@ def test_a_headerless_file_with_thousands_separators_is_refused_not_split(tmp_pa
     refused(capsys, [path, "--mean", "1e6", "--std", "1250"], "line 1:", "thousands separators")
     # A leading zero in a group: 1,034.5 is not the columns 1 and 34.5 written as 034.5.
     refused(capsys, [write(tmp_path, "zero.csv", "1,034.5\n2,117.25\n")], "line 1:", "thousands separators")
+    # A row per sample of three-digit values and a decimal last one is 11 values, not a number
+    # (thousands take at most 6 groups).
+    long_row = "494,568,467,518,545,505,463,454,477,511,123.5\n"
     for name, text, shape in (("ints.csv", "1,234,567\n2,345,678\n", "2 sample(s) of 3 values"),
-                              ("pairs.csv", "1,234.5\n2,345.5\n", "2 sample(s) of 2 values")):
+                              ("pairs.csv", "1,234.5\n2,345.5\n", "2 sample(s) of 2 values"),
+                              ("row.csv", long_row * 2, "2 sample(s) of 11 values")):
         code, _, err = run(["score", write(tmp_path, name, text), "--format", "json"], capsys)
         assert code == 0 and shape in err, err
 
