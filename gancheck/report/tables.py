@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -56,13 +57,25 @@ def finite(x) -> bool:
         return False
 
 
+def _decimal_half_up(x: float, decimals: int) -> Decimal | float:
+    """x rounded to ``decimals`` places, halves away from zero, read at 12 significant digits.
+
+    Formatting the float itself rounds by its binary value: an effect of 0.475 computed as
+    0.47499999999999998 printed 0.47, one computed as 0.47500000000000003 printed 0.48, so equal
+    figures on one page read differently. At 12 digits both are 0.475, which rounds to 0.48.
+    Beyond 1e15 no decimal is shown anyway, and the float is formatted as it is."""
+    if abs(x) >= 1e15:
+        return x
+    return Decimal(f"{x:.12g}").quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
 def fmt_rate(x) -> str:
-    return f"{float(x):.2f}" if finite(x) else MISSING
+    return f"{_decimal_half_up(float(x), 2):.2f}" if finite(x) else MISSING
 
 
 def fmt_fixed(x, decimals: int = 3) -> str:
     if finite(x):
-        text = f"{float(x):,.{decimals}f}"
+        text = f"{_decimal_half_up(float(x), decimals):,.{decimals}f}"
         # "-0.00" reads as a negative value: a number that rounds to zero has no sign.
         return text.lstrip("-") if float(text.replace(",", "")) == 0 else text
     if x is not None and not pd.isna(x) and np.isinf(float(x)):
