@@ -16,7 +16,7 @@ from gancheck.report.data import ReportInput
 from gancheck.report.labels import (OUTCOME_LABELS, describe, group_question, metric_label,
                                     null_hypothesis, ordered_tests)
 from gancheck.report.plots_diagnostics import factors_of
-from gancheck.report.tables import fmt_count
+from gancheck.report.tables import fmt_count, fmt_rate
 from gancheck.report.tables_comparisons import family, mde_summary
 from gancheck.report.target_view import other_target, subtitle, targets
 from gancheck.runs.provenance import Provenance
@@ -247,7 +247,7 @@ def limitations(data: ReportInput) -> list[str]:
     seeds = len(record.seeds)
     if seeds:
         low, high = wilson_interval(seeds / 2, seeds)
-        items.append(f"{seeds} seeds per arm: a rate is known to within about ±{(high - low) / 2:.2f} "
+        items.append(f"{seeds} seeds per arm: a rate is known to within about ±{fmt_rate((high - low) / 2)} "
                      "(the half-width of its 95% Wilson interval at a rate of 0.5)"
                      + _detectable_clause(data) + ".")
     configs = [json.loads(c) for c in arms["config_json"] if c]
@@ -271,7 +271,7 @@ def _detectable_clause(data: ReportInput) -> str:
     if mde.empty:
         return ""
     return (f"; the comparisons of on-target rates detect a difference with 80% power only from about "
-            f"{mde.max():.2f}, so smaller differences are likely to be missed")
+            f"{fmt_rate(mde.max())}, so smaller differences are likely to be missed")
 
 
 def not_reproduced(invocation) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import pandas as pd
 
 from gancheck.report.data import ReportInput
+from gancheck.report.tables import fmt_rate
 from gancheck.stats.outcomes import OUTCOMES
 
 
 def _rate(row) -> str:
-    return f"{int(row['count'])}/{int(row['n'])} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return f"{int(row['count'])}/{int(row['n'])} [{fmt_rate(row['ci_low'])}, {fmt_rate(row['ci_high'])}]"
 
 
 def summary_frame(data: ReportInput) -> pd.DataFrame:

@@ -102,7 +102,7 @@ def fmt_p(p) -> str:
     """p-values with three decimals; below 0.001 as "< 0.001" (the exact value is in the CSV)."""
     if not finite(p):
         return MISSING
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+    return "< 0.001" if float(p) < 0.001 else fmt_fixed(p, 3)
 
 
 def fmt_count(x) -> str:

@@ -170,7 +170,7 @@ def equivalence_rows(data: ReportInput) -> list[dict]:
     fmt = lambda x: fmt_signed(x, 3)  # noqa: E731
     return [{"arm": r["arm"], "quantity": str(r["quantity"]), "estimate": fmt(r["estimate"]),
              "ci": fmt_interval(r["ci_low"], r["ci_high"], fmt),
-             "margin": f"± {float(r['margin']):.3f}" if finite(r.get("margin")) else MISSING,
+             "margin": f"± {fmt_fixed(r['margin'], 3)}" if finite(r.get("margin")) else MISSING,
              "p": fmt_p(r.get("pvalue")),
              "equivalent": "yes" if bool(r.get("equivalent", False)) else "not shown"}
             for _, r in frame.sort_values(["_a", "quantity"], kind="stable").iterrows()]
