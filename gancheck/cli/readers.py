@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import re
 import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -25,6 +24,8 @@ from typing import Callable, Sequence, TextIO
 import numpy as np
 
 from gancheck.cli import UsageError, memory, npyfiles
+from gancheck.cli.spreadsheet_text import (WHOLE, Replay, refuse_decimal_commas, refuse_thousands_separators,
+                                         without_excel_sep)
 from gancheck.cli.text_lines import are_pandas_labels, column_name, looks_like_header, pandas_labels_note, strip_comment
 from gancheck.cli.text_values import (MAX_COLUMNS, MAX_LINE_CHARS, BlankLinesAsMissing, LastFieldWatch,
                                       data_lines, parse_rows, without_blank_lines)
@@ -153,7 +154,7 @@ def _read_stdin(header, columns, admit: Admit, generators: str | None) -> Table:
 
 def _parse_stream(handle: TextIO, source: str, header, columns, admit: Admit) -> Table:
     held, delimiter = _sniff_lines(handle)
-    table = parse_text(_Replay(held, handle), delimiter, source, header=header, columns=columns)
+    table = parse_text(Replay(held, handle), delimiter, source, header=header, columns=columns)
     admit(source, *table.values.shape, table.names is not None or bool(columns))
     return table
 
@@ -175,17 +176,6 @@ class _Prefixed(io.RawIOBase):
         data = self.rest.read1(len(buffer)) if hasattr(self.rest, "read1") else self.rest.read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
-
-
-class _Replay:
-    """Lines already read (to find the delimiter), then the rest of the stream: parse_text's
-    handle."""
-
-    def __init__(self, lines: list[str], rest: TextIO):
-        self.lines, self.rest = lines, rest
-
-    def readline(self, limit: int = -1) -> str:
-        return self.lines.pop(0) if self.lines else self.rest.readline(limit)
 
 
 def _sniff_lines(handle: TextIO) -> tuple[list[str], str | None]:
@@ -258,7 +248,7 @@ def _read_parquet(path: Path, columns, admit: Admit) -> Table:
 def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: str = "auto",
                columns: Sequence[str] | None = None) -> Table:
     """Parse delimited text; '#' starts a comment, blank fields are missing values (NaN)."""
-    every_line = data_lines(_without_excel_sep(handle, delimiter, source), source, delimiter)
+    every_line = data_lines(without_excel_sep(handle, delimiter, source), source, delimiter)
     first = next(((n, f) for n, f in every_line if f is not None), None)
     # A one-column file reads an empty line between values as a missing one; wider files skip it.
     blanks = BlankLinesAsMissing(every_line) if first is not None and len(first[1]) == 1 else None
@@ -272,7 +262,7 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
         # whole numbers (a rounded file, counts) it is the first value, as written.
         second = next(lines, None)
         lines = itertools.chain([] if second is None else [second], lines)
-        pandas_labels = second is None or not all(_WHOLE.match(f) for f in second[1])
+        pandas_labels = second is None or not all(WHOLE.match(f) for f in second[1])
     has_header = (header == "yes" or pandas_labels
                   or (header == "auto" and looks_like_header(first_fields)))
     width = len(first_fields)
@@ -306,9 +296,9 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     # A delimiter ending every line ("4.1,") leaves an empty last column: not a sample. It may be
     # dropped only once every line is read (a blank first value can be a missing one).
     if names is None and delimiter == "," and width == 2:
-        rows = _refuse_decimal_commas(rows, source)
+        rows = refuse_decimal_commas(rows, source)
     if names is None and delimiter == ",":
-        rows = _refuse_thousands_separators(rows, source)
+        rows = refuse_thousands_separators(rows, source)
     trailing = None
     if not columns and not first_fields[-1].strip() and len(labels) > 1:
         rows = trailing = LastFieldWatch(rows)
@@ -332,73 +322,8 @@ def parse_text(handle: TextIO, delimiter: str | None, source: str, *, header: st
     return Table(values, labels, source, names=labels if named else None, note=note, blank=blank)
 
 
-_WHOLE = re.compile(r"\s*-?\d+\s*$")
-
-
 def _lone_zero(fields: list[str]) -> bool:
     return len(fields) == 1 and fields[0].strip() == "0"
-_ZERO_LED_DIGITS = re.compile(r"\s*0\d+\s*$")
-
-
-def _refuse_decimal_commas(rows, source: str):
-    """Headerless lines of two whole numbers where the second starts with a 0 (5,03) are one
-    number written with a decimal comma, as a European spreadsheet saves it: read as two
-    columns, each line became a sample of 2 values. No program writes the whole number 3 as
-    03, so such a line is refused, naming it."""
-    for number, fields in rows:
-        if _WHOLE.match(fields[0]) and _ZERO_LED_DIGITS.match(fields[1]):
-            raise UsageError(f"{source}: line {number}: {','.join(fields).strip()!r} reads as one number "
-                             "written with a decimal comma; gancheck reads '.' as the decimal point: "
-                             "save the file with '.' decimals")
-        yield number, fields
-
-
-_LEADING_GROUP = re.compile(r"\s*[-+]?\d{1,3}\s*$")
-_GROUP = re.compile(r"\s*\d{3}\s*$")
-_LAST_GROUP = re.compile(r"\s*(\d{3})(\.\d+)?\s*$")
-
-
-def _refuse_thousands_separators(rows, source: str):
-    """Headerless lines like 1,004,431.98 are one number with thousands separators, as a
-    spreadsheet writes it for display: split at the commas, each line became a sample of 3
-    values, all "too few values", and the command ended with exit 0. A line is taken for one when
-    it has the shape (1 to 3 digits, then groups of exactly 3) and a sign no column of numbers
-    has: a group with a leading zero (004: no program writes 4 so), or, over 3 or more groups, a
-    decimal part on the last group alone."""
-    for number, fields in rows:
-        # At most 6 groups (1e18): a row of 500 values, all of three digits but the last, is a sample.
-        if (2 <= len(fields) <= 6 and _LEADING_GROUP.match(fields[0])
-                and all(map(_GROUP.match, fields[1:-1]))):
-            last = _LAST_GROUP.match(fields[-1])
-            groups = [f.strip() for f in fields[1:-1]] + ([last.group(1)] if last else [])
-            if last and (any(g.startswith("0") for g in groups) or (len(fields) >= 3 and last.group(2))):
-                raise UsageError(f"{source}: line {number}: {','.join(fields).strip()!r} reads as one number "
-                                 "written with thousands separators; save the file without them "
-                                 "(a plain 1004431.98)")
-        yield number, fields
-
-
-#: Excel's first line naming a CSV's delimiter ("sep=,"), which it writes and reads back.
-_EXCEL_SEP = re.compile(r"sep=(.)\s*$", re.IGNORECASE)
-
-
-def _without_excel_sep(handle: TextIO, delimiter: str | None, source: str):
-    """``handle`` with Excel's "sep=," first line read as what it is: read as data it made the
-    next line "1 value, expected 2". It is dropped where it names the file's own delimiter, and
-    refused, naming it, where it names another (sep=; for a semicolon file)."""
-    first = handle.readline(MAX_LINE_CHARS)
-    excel = _EXCEL_SEP.match(first.strip("\r\n"))
-    if excel is None:
-        return _Replay([first] if first else [], handle)
-    named = excel.group(1)
-    if named != (delimiter or " ") and not (delimiter is None and named == "\t"):
-        raise UsageError(f"{source}: line 1: {first.strip()!r} names {named!r} as the delimiter; "
-                         f"this file is read with {_DELIMITER_WORDS.get(delimiter, repr(delimiter))} "
-                         "between values")
-    return _Replay(["#\n"], handle)   # a comment in its place: later lines keep their numbers
-
-
-_DELIMITER_WORDS = {",": "commas", "\t": "tabs", None: "spaces or tabs"}
 
 
 def _listing(names: Sequence[str], most: int = 10) -> str:
