@@ -58,8 +58,10 @@ def regular_step(row: np.ndarray) -> float:
     h = float(cells.min())
     if not (h > 0 and math.isfinite(h)):
         return 0.0
-    steps = (row - row[0]) / h
-    if float(np.abs(steps - np.round(steps)).max()) > GRID_TOLERANCE:
+    with np.errstate(over="ignore", invalid="ignore"):   # a cell near the smallest float
+        steps = (row - row[0]) / h
+        off = np.abs(steps - np.round(steps))
+    if not float(off.max()) <= GRID_TOLERANCE:   # NaN too: steps beyond float's range
         return 0.0
     if not np.allclose(cells, h, rtol=1e-9, atol=0.0):
         nonzero = np.abs(row[row != 0])
@@ -74,9 +76,8 @@ def regular_step(row: np.ndarray) -> float:
 def grouped_ks(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
     """(D, exact p) of the sorted ``row`` on its grid of step ``h`` (regular_step) against
     ``plan``'s target rounded to that grid; (nan, nan) where the lattice would be too big."""
-    # The grid's points are (k + phase)·h; rows of one file share it, and so its cells.
-    phase = round(float((row[0] / h) % 1.0), 6) % 1.0
-    lattice = _lattice(plan, float(f"{h:.12g}"), phase)
+    step, phase = grid_key(row[0], h)
+    lattice = _lattice(plan, step, phase)
     if lattice is None:
         return math.nan, math.nan
     first, cumulative = lattice
@@ -89,6 +90,20 @@ def grouped_ks(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]
     if impossible(row, unclipped, h, cumulative, plan):
         return d, 0.0
     return d, crossing_probability(d, row.size, cumulative)
+
+
+def grid_key(value: float, h: float) -> tuple[float, float]:
+    """(step, phase) of the grid of step ``h`` through ``value``: its points are (k + phase)·step.
+    Both are rounded (12 significant digits, 6 decimals), so that the rows of one file, whose
+    steps and phases differ only in their last bits, share one lattice (_lattice's cache)."""
+    return float(f"{h:.12g}"), round(float((value / h) % 1.0), 6) % 1.0
+
+
+def cell_masses(plan: Resolved, h: float, phase: float) -> np.ndarray | None:
+    """The target's mass in each cell of the lattice of ``grid_key``'s (h, phase), the tails
+    joined to the end cells; None where the lattice would be too big (MAX_CELLS)."""
+    lattice = _lattice(plan, h, phase)
+    return None if lattice is None else np.diff(lattice[1], prepend=0.0)
 
 
 def impossible(row: np.ndarray, index: np.ndarray, h: float, cumulative: np.ndarray, plan: Resolved) -> bool:
@@ -174,8 +189,9 @@ def _lattice(plan: Resolved, h: float, phase: float):
     (k + phase)·h over the target's support, or None beyond MAX_CELLS cells."""
     low, high = _support(plan)
     # Grid indices must be exact in float64 (and the cells few): else the row keeps its ties.
-    if not max(abs(low / h), abs(high / h)) < 2.0**52 or (high - low) / h + 2 > MAX_CELLS:
-        return None
+    with np.errstate(over="ignore"):   # a step near the smallest float: no lattice
+        if not max(abs(low / h), abs(high / h)) < 2.0**52 or (high - low) / h + 2 > MAX_CELLS:
+            return None
     first, last = math.floor(low / h - phase), math.ceil(high / h - phase)
     points = (np.arange(first, last + 1) + phase) * h
     cumulative = _cdf(plan, points + h / 2)

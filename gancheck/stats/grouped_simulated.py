@@ -185,8 +185,7 @@ class _Grid:
 def _grid(row: np.ndarray, h: float, plan: Resolved) -> _Grid | None:
     """The row's lattice, as grouped_ks.grouped_ks reads it (the same phase and step rounding,
     so both forms share grouped_ks._lattice's cache); None where it would be too big."""
-    phase = round(float((row[0] / h) % 1.0), 6) % 1.0
-    step = float(f"{h:.12g}")
+    step, phase = grouped_ks.grid_key(row[0], h)
     lattice = grouped_ks._lattice(plan, step, phase)
     if lattice is None:
         return None

@@ -34,8 +34,8 @@ def rounded_mean(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, floa
         return math.nan, math.nan
     n = row.size
     error = float(row.mean() - plan.mean)
-    phase = round(float((row[0] / h) % 1.0), 6) % 1.0
-    law = _sum_law(plan, float(f"{h:.12g}"), phase, n)
+    step, phase = grouped_ks.grid_key(row[0], h)
+    law = _sum_law(plan, step, phase, n)
     observed = int(np.round(row / h - phase).astype(np.int64).sum())
     if law is not None:
         first, pmf, centre = law

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gancheck import targets
-from gancheck.stats import gof, grouped_ks, grouped_simulated, registry, repeats, rounded_mean, targeting, ties
+from gancheck.stats import constant_chance, gof, grouped_ks, grouped_simulated, registry, repeats, rounded_mean, targeting, ties
 from gancheck.stats.diversity import DiversityResult, diversity  # noqa: F401  (re-exported)
 
 #: Columns of score()'s long-form table (a public contract: outside scripts read them).
@@ -199,6 +199,7 @@ def _score_matrix(x: np.ndarray, plan: targeting.Resolved, tests, alpha: float, 
         statistic[rows, j], pvalue[rows, j] = (test.run(block, mean=plan.mean, std=plan.std, **deciding)
                                                if plan.is_normal else test.run_target(block, target=plan.target,
                                                                                       **deciding))
+    _add_chance_of_constant(valid, ok, coarse.step, plan, steps, pvalue, status)
     # Defensive: a test that could not produce a number must not read as a pass.
     # An infinite statistic with p = 0 is a real answer (A² of a value outside a target's support).
     decisive = (statistic == np.inf) & (pvalue == 0)
@@ -259,6 +260,22 @@ def _rounded(form, valid: np.ndarray, ok: np.ndarray, rows: np.ndarray, plan: ta
     return filled
 
 
+def _add_chance_of_constant(valid: np.ndarray, ok: np.ndarray, coarse_step: np.ndarray, plan: targeting.Resolved,
+                            steps: dict, pvalue: np.ndarray, status: np.ndarray) -> None:
+    """Add to every tested p-value of a row on a regular grid the target's chance of a constant
+    sample at least as rare on that grid (in place), so that failing constant samples spends no
+    alpha of its own (gancheck.stats.constant_chance). Rows off a grid (float32 output among
+    them) are untouched."""
+    n = valid.shape[1]
+    for i in np.flatnonzero(coarse_step > 0):
+        if i not in steps:
+            steps[i] = grouped_ks.regular_step(valid[i])
+        if steps[i] > 0:
+            tested = status[ok[i]] == gof.OK
+            pvalue[ok[i], tested] = constant_chance.varying_pvalues(pvalue[ok[i], tested], plan, steps[i],
+                                                                    float(valid[i, 0]), n)
+
+
 def _constant_by_rounding(x: np.ndarray, status: np.ndarray, plan: targeting.Resolved,
                           alpha: float) -> np.ndarray:
     """``status`` with the constant rows that the data's resolution explains marked TIES.
@@ -266,15 +283,16 @@ def _constant_by_rounding(x: np.ndarray, status: np.ndarray, plan: targeting.Res
     A constant sample is a collapsed output, and fails, unless the target's own samples, written
     at that resolution, are as likely to be that constant as a test's false alarm: every value of
     N(-0.02, 0.003) written to one decimal is -0.0, and two values of N(4, 1.25) written as
-    integers are both 3 one time in 16. The chance is the target's mass in the value's rounding
-    cell, to the power n; at alpha or more the sample is not tested (as a verdict leaves such
-    draws undecided, decision.constant_draws_pvalue), below it the sample fails: eight 4s
-    against N(4, 1.25) (0.31^8, about 1e-4), a float32 output stuck on one number (cells of
-    about 1e-7 of its size), or 100000 written as 1e+05 (no mass in its cell at all)."""
+    integers are both 3 one time in 16. The chance is that of a constant sample at least as
+    rare (gancheck.stats.constant_chance.constant_pvalue, which also says why); at alpha or
+    more the sample is not tested (as a verdict leaves such draws undecided,
+    decision.constant_draws_pvalue), below it the sample fails: eight 4s against N(4, 1.25)
+    (about 1e-4), a float32 output stuck on one number (cells of about 1e-7 of its size), or
+    100000 written as 1e+05 (no mass in its cell at all)."""
     n = x.shape[1]
     for row in np.flatnonzero(status == gof.CONSTANT):
         value, cell = x[row, 0], float(repeats.value_cells(x[row:row + 1])[0].max())
-        if targeting.mass_within(plan, value - cell / 2, value + cell / 2) ** n >= alpha:
+        if constant_chance.constant_pvalue(plan, cell, value, n) >= alpha:
             status[row] = gof.TIES
     return status
 
