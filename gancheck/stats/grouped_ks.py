@@ -36,6 +36,15 @@ CHAIN_BUDGET = 30_000_000
 MAX_CELLS = 200_000
 #: The target's tails outside these quantiles join the end cells (the lattice must be finite).
 TAIL = 1e-12
+#: Where a lattice between the TAIL quantiles has more cells than a form affords (a heavy tail
+#: on a fine grid: t(3) to one decimal spans about 400,000 cells between them, and its KS, A²
+#: and W² rows were left untested), the mass beyond coarser quantiles joins the end cells
+#: instead. The forms then test the sample with its outermost values grouped there, which stays
+#: exact for KS, A² and W² (the sample's values beyond are counted in the end cells as the
+#: null's are), and for the moments errs only where a value lies beyond. So the tail is never so
+#: coarse that n values of the target reach it with probability above this (2 n tail at most):
+#: beyond that the row keeps its ties.
+TAIL_REACH = 1e-4
 #: A value within this share of a step from a grid point is on it (decimals read as float64).
 GRID_TOLERANCE = 1e-6
 #: At most this share of values on whole multiples of 10 steps: a fixed number of decimals
@@ -77,12 +86,12 @@ def grouped_ks(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]
     """(D, exact p) of the sorted ``row`` on its grid of step ``h`` (regular_step) against
     ``plan``'s target rounded to that grid; (nan, nan) where the lattice would be too big."""
     step, phase = grid_key(row[0], h)
-    lattice = _lattice(plan, step, phase)
+    lattice = _lattice(plan, step, phase, fitting_tail(plan, step, row.size, MAX_CELLS))
     if lattice is None:
         return math.nan, math.nan
     first, cumulative = lattice
-    # A value beyond the lattice (farther out than the target's TAIL quantiles) counts in the end
-    # cell, which holds those tails.
+    # A value beyond the lattice (farther out than the tail quantiles it was built to) counts in
+    # the end cell, which holds that tail.
     unclipped = np.round(row / h - phase).astype(np.int64) - first
     index = np.clip(unclipped, 0, cumulative.size - 1)
     counts = np.bincount(index, minlength=cumulative.size)
@@ -184,10 +193,11 @@ def _log_factorials(n: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _lattice(plan: Resolved, h: float, phase: float):
+def _lattice(plan: Resolved, h: float, phase: float, tail: float = TAIL):
     """(index of the first cell, the rounded target's CDF at each cell's end) for the grid
-    (k + phase)·h over the target's support, or None beyond MAX_CELLS cells."""
-    low, high = _support(plan)
+    (k + phase)·h over the target's support, or None beyond MAX_CELLS cells. The target's mass
+    beyond its ``tail`` quantiles joins the end cells."""
+    low, high = _support(plan, tail)
     # Grid indices must be exact in float64 (and the cells few): else the row keeps its ties.
     with np.errstate(over="ignore"):   # a step near the smallest float: no lattice
         if not max(abs(low / h), abs(high / h)) < 2.0**52 or (high - low) / h + 2 > MAX_CELLS:
@@ -201,12 +211,27 @@ def _lattice(plan: Resolved, h: float, phase: float):
     return first, cumulative
 
 
-def _support(plan: Resolved) -> tuple[float, float]:
-    """Where the target's mass lies, but for TAIL on each side."""
+def _support(plan: Resolved, tail: float = TAIL) -> tuple[float, float]:
+    """Where the target's mass lies, but for ``tail`` on each side."""
     if plan.is_normal:
-        z = -special.ndtri(TAIL)
+        z = -special.ndtri(tail)
         return plan.mean - z * plan.std, plan.mean + z * plan.std
-    return float(plan.target.ppf(TAIL)), float(plan.target.ppf(1 - TAIL))
+    return float(plan.target.ppf(tail)), float(plan.target.ppf(1 - tail))
+
+
+@functools.lru_cache(maxsize=64)
+def fitting_tail(plan: Resolved, h: float, n: int, max_cells: int) -> float:
+    """The target's mass on each side that joins the end cells of a lattice of step h for n
+    values, so that it has at most ``max_cells`` cells: TAIL where that fits, else the coarsest
+    power of ten that TAIL_REACH allows (the fewest cells, so the cheapest chain and table);
+    TAIL again where neither fits, and the lattice is then over the budget."""
+    coarsest = 10.0 ** math.floor(math.log10(TAIL_REACH / (2 * n)))
+    for tail in (TAIL, coarsest):
+        low, high = _support(plan, tail)
+        with np.errstate(over="ignore"):
+            if tail >= TAIL and (high - low) / h + 2 <= max_cells:
+                return tail
+    return TAIL
 
 
 def _cdf(plan: Resolved, x: np.ndarray) -> np.ndarray:

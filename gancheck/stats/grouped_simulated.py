@@ -73,6 +73,10 @@ VALUE_BUDGET = 25_000_000
 #: Where the budget would need fewer (more than 2,500 cells: a grid fine against the target's
 #: spread, e.g. N(4, 1.25) to three decimals, 17,589 cells), no table is simulated: NaN p.
 MIN_REPLICATES = 9_999
+#: The most cells a table affords (VALUE_BUDGET at MIN_REPLICATES)
+MAX_TABLE_CELLS = VALUE_BUDGET // (MIN_REPLICATES + 1)
+#: (where the lattice between the target's grouped_ks.TAIL quantiles has more, coarser tails
+#: join the end cells: grouped_ks.fitting_tail).
 #: Fixed seed of the tables, combined with the lattice and n.
 NULL_SEED = 1994_01_22
 #: Multinomial counts drawn at a time (bounds memory: 2**21 cells of int64, 16 MiB).
@@ -183,14 +187,20 @@ class _Grid:
 
 
 def _grid(row: np.ndarray, h: float, plan: Resolved) -> _Grid | None:
-    """The row's lattice, as grouped_ks.grouped_ks reads it (the same phase and step rounding,
-    so both forms share grouped_ks._lattice's cache); None where it would be too big."""
+    """The row's lattice, as its null table is built on (grouped_ks's phase and step rounding,
+    the tails table_tail joins); None where it would be too big."""
     step, phase = grouped_ks.grid_key(row[0], h)
-    lattice = grouped_ks._lattice(plan, step, phase)
+    lattice = grouped_ks._lattice(plan, step, phase, table_tail(plan, step, row.size))
     if lattice is None:
         return None
     first, cumulative = lattice
     return _Grid(first, cumulative, step, phase)
+
+
+def table_tail(plan: Resolved, h: float, n: int) -> float:
+    """The target's mass on each side that joins the end cells of a table's lattice for n
+    values on a grid of step h (grouped_ks.fitting_tail, within MAX_TABLE_CELLS)."""
+    return grouped_ks.fitting_tail(plan, h, n, MAX_TABLE_CELLS)
 
 
 def _row_counts(row: np.ndarray, grid: _Grid, plan: Resolved) -> np.ndarray | None:
@@ -265,7 +275,7 @@ def null_tables(plan: Resolved, h: float, phase: float, n: int) -> dict[str, np.
     """Sorted null values of every statistic of TABLES for n values of ``plan``'s target rounded
     to the grid (k + phase)·h: null_replicates(cells) multinomial samples, less those in one
     cell. None where the lattice is over the budget (or too big to build)."""
-    lattice = grouped_ks._lattice(plan, h, phase)
+    lattice = grouped_ks._lattice(plan, h, phase, table_tail(plan, h, n))
     replicates = None if lattice is None else null_replicates(lattice[1].size)
     if replicates is None:
         return None
