@@ -73,10 +73,10 @@ VALUE_BUDGET = 25_000_000
 #: Where the budget would need fewer (more than 2,500 cells: a grid fine against the target's
 #: spread, e.g. N(4, 1.25) to three decimals, 17,589 cells), no table is simulated: NaN p.
 MIN_REPLICATES = 9_999
-#: The most cells a table affords (VALUE_BUDGET at MIN_REPLICATES)
+#: The most cells a table affords (VALUE_BUDGET at MIN_REPLICATES). Where the lattice between
+#: the target's grouped_ks.TAIL quantiles has more, coarser tails join its end cells
+#: (grouped_ks.fitting_tail).
 MAX_TABLE_CELLS = VALUE_BUDGET // (MIN_REPLICATES + 1)
-#: (where the lattice between the target's grouped_ks.TAIL quantiles has more, coarser tails
-#: join the end cells: grouped_ks.fitting_tail).
 #: Fixed seed of the tables, combined with the lattice and n.
 NULL_SEED = 1994_01_22
 #: Multinomial counts drawn at a time (bounds memory: 2**21 cells of int64, 16 MiB).
