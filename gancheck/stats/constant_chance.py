@@ -49,12 +49,13 @@ SAME = 1e-9
 def varying_pvalues(pvalue: np.ndarray, plan: Resolved, h: float, value: float, n: int) -> np.ndarray:
     """The p-values of a varying sample of ``n`` values on the grid of step ``h`` through
     ``value``, each plus the chance of a constant sample at least as rare (module docstring)."""
-    if n < 2 or targeting.largest_cell_mass(plan, h) ** (n - 1) == 0.0:
+    bound = targeting.largest_cell_mass(plan, h) ** (n - 1) if n >= 2 else 0.0
+    if bound == 0.0:
         return pvalue
     law = _constant_law(plan, *grouped_ks.grid_key(value, h), n)
     p = np.asarray(pvalue, dtype=float)
     if law is None:
-        rarer = np.minimum(p ** ((n - 1) / n), targeting.largest_cell_mass(plan, h) ** (n - 1))
+        rarer = np.minimum(p ** ((n - 1) / n), bound)
     else:
         chances, cumulative = law
         rarer = np.concatenate([[0.0], cumulative])[np.searchsorted(chances, p * (1.0 + SAME), side="right")]
