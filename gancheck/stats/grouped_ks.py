@@ -14,6 +14,13 @@ cell from binomial tails, all positive terms, so small p-values keep their digit
 band and the cells are too many for that sum (CHAIN_BUDGET), the continuous KS p-value of the
 same D is used: for a discontinuous null it is conservative (Noether 1963), so still valid.
 
+Cells in a run where the band stays the same (a tail, where n F_k moves by less than a count
+from cell to cell) need the band checked only at the run's first and last ends: C_k never
+falls, so a count below the band inside the run was already below it at the run's first end,
+and one above it is still above at its last. The chain skips the ends between (the same law,
+with those cells' masses summed), which on a fine grid leaves a few ends per count of n
+instead of thousands of cells (t(5) to one decimal: 4,900 cells, 0.4 s a row at n = 40).
+
 It applies where every value lies on one regular grid, v_min + k·h, at one resolution (a CSV
 written to a fixed number of decimals, whole numbers, a generator stuck on a few values written
 so). Irregular resolutions (significant digits) keep the ties status.
@@ -145,6 +152,8 @@ def crossing_probability(d: float, n: int, cumulative: np.ndarray) -> float:
     band = int((high - low).max()) + 1
     if (low > high).any():
         return 1.0  # some cell's band is empty: every sample reaches d there (d below 1/n)
+    ends = _band_changes(low, high)
+    cumulative, low, high = cumulative[ends], low[ends], high[ends]
     if cumulative.size * band * band > CHAIN_BUDGET:
         return float(stats.kstwo.sf(d, n))
     masses = np.diff(cumulative, prepend=0.0)
@@ -164,6 +173,15 @@ def crossing_probability(d: float, n: int, cumulative: np.ndarray) -> float:
         prob = prob @ _transition(counts, new, n, q, log_factorial)
         counts = new
     return float(min(1.0, crossed))
+
+
+def _band_changes(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Which cell ends the chain must check: all but those inside a run of equal bands (the
+    module docstring), i.e. where the band differs from the end before or the end after."""
+    same_as_next = (low[1:] == low[:-1]) & (high[1:] == high[:-1])
+    inside = np.zeros(low.size, dtype=bool)
+    inside[1:-1] = same_as_next[:-1] & same_as_next[1:]
+    return ~inside
 
 
 def _transition(counts: np.ndarray, new: np.ndarray, n: int, q: float, log_factorial: np.ndarray) -> np.ndarray:
