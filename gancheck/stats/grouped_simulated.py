@@ -15,6 +15,8 @@ and refer it to that discrete null:
   W² = (1/n) Σ_j Z_j² t_j, A² = (1/n) Σ_(j<k) Z_j² t_j / (H_j (1 - H_j)) (the last cell, where
   H = 1 and Z = 0, left out; likewise any cell end where H (1 - H) is 0). These are the
   statistics of R's dgof::cvm.test (Arnold & Emerson 2011, R Journal 3(2)).
+* ``mean``: the mean of the rounded values, with equal tails, where the exact law of their sum
+  is too wide to convolve and Sheppard's z does not hold (gancheck.stats.rounded_mean).
 * ``std``, ``skew``, ``kurtosis``: the sample sd (ddof = 1), g1 and g2 of the rounded values,
   reported as gof.std_test / skew_test / kurtosis_test report them (s minus the target's sd; g1
   and g2, less the target's skewness and excess kurtosis where it is not a normal), with the same
@@ -86,8 +88,9 @@ CHUNK_CELLS = 2**21
 #: share of the observed one count as ties, which can only raise p (conservative).
 TIE_SLACK = 1e-9
 
-#: Each table's name and the statistic it sorts: A², W², the sd in grid steps, g1, |g1|, g2.
-TABLES = ("ad", "cvm", "std", "skew", "abs_skew", "kurtosis")
+#: Each table's name and the statistic it sorts: A², W², the mean and the sd in grid steps, g1,
+#: |g1|, g2.
+TABLES = ("ad", "cvm", "mean", "std", "skew", "abs_skew", "kurtosis")
 
 
 def grouped_ad(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
@@ -98,6 +101,11 @@ def grouped_ad(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]
 def grouped_cvm(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
     """(discrete W², Monte Carlo p) of the sorted ``row`` on its grid of step ``h``."""
     return _edf_form("cvm", row, h, plan)
+
+
+def grouped_mean(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
+    """(mean error, equal-tailed Monte Carlo p) of the rounded ``row`` (as gof_target.mean_test)."""
+    return _moment_form("mean", row, h, plan)
 
 
 def grouped_std(row: np.ndarray, h: float, plan: Resolved) -> tuple[float, float]:
@@ -121,9 +129,11 @@ def _moment_form(name: str, row: np.ndarray, h: float, plan: Resolved) -> tuple[
     grid = _grid(row, h, plan)
     if grid is None:
         return math.nan, math.nan
-    s_steps, g1, g2 = _row_moments(row, grid)
-    observed = {"std": s_steps, "skew": g1, "kurtosis": g2}[name]
-    statistic = _as_reported(name, observed, grid, plan)
+    mean_steps, s_steps, g1, g2 = _row_moments(row, grid)
+    observed = {"mean": mean_steps, "std": s_steps, "skew": g1, "kurtosis": g2}[name]
+    # The mean is tested in grid steps from the lattice's middle, and reported as the plain
+    # test reports it: the values' mean less the target's.
+    statistic = float(row.mean() - plan.mean) if name == "mean" else _as_reported(name, observed, grid, plan)
     tables = null_tables(plan, *grid.key, row.size)
     if tables is None or not math.isfinite(observed):  # no table, or every value in one cell
         return statistic, math.nan
@@ -214,13 +224,13 @@ def _row_counts(row: np.ndarray, grid: _Grid, plan: Resolved) -> np.ndarray | No
     return np.bincount(np.clip(index, 0, size - 1), minlength=size)[None, :]
 
 
-def _row_moments(row: np.ndarray, grid: _Grid) -> tuple[float, float, float]:
-    """(s in grid steps, g1, g2) of the row's values as grid points, by the function the table
+def _row_moments(row: np.ndarray, grid: _Grid) -> tuple[float, float, float, float]:
+    """(mean and s in grid steps, g1, g2) of the row's values as grid points, by the function the table
     uses (moments) on the same points (steps from the lattice's middle cell), so that equal
     samples give equal statistics up to summation order."""
     index, counts = np.unique(grid.indices(row), return_counts=True)
-    s, g1, g2 = moments(_centred(index, grid), counts[None, :], row.size)
-    return float(s[0]), float(g1[0]), float(g2[0])
+    mean, s, g1, g2 = moments(_centred(index, grid), counts[None, :], row.size)
+    return float(mean[0]), float(s[0]), float(g1[0]), float(g2[0])
 
 
 def _centred(index: np.ndarray, grid: _Grid) -> np.ndarray:
@@ -249,8 +259,8 @@ def edf_statistics(counts: np.ndarray, cumulative: np.ndarray, n: int) -> tuple[
     return a2, w2
 
 
-def moments(points: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(s with ddof = 1, g1, g2) of samples given as counts (one row each) at ``points``;
+def moments(points: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """(mean, s with ddof = 1, g1, g2) of samples given as counts (one row each) at ``points``;
     NaN g1 and g2 for a sample whose values are all equal."""
     # Central moments from each sample's deviations about its own mean (two passes). Raw power
     # sums about a fixed point lose digits when the sample's mean is far from it: up to 1,250
@@ -265,7 +275,7 @@ def moments(points: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         g1 = m3 / m2**1.5
         g2 = m4 / (m2 * m2) - 3.0
-    return np.sqrt(m2 * (n / (n - 1.0))), g1, g2
+    return mean, np.sqrt(m2 * (n / (n - 1.0))), g1, g2
 
 
 # --- the simulated null ---------------------------------------------------------------------
@@ -289,8 +299,8 @@ def null_tables(plan: Resolved, h: float, phase: float, n: int) -> dict[str, np.
         counts = rng.multinomial(n, grid.masses, size=min(chunk, replicates - start))
         counts = counts[(counts < n).all(axis=1)]  # a sample in one cell is constant: dropped
         a2, w2 = edf_statistics(counts, cumulative, n)
-        s, g1, g2 = moments(points, counts, n)
-        for name, values in zip(TABLES, (a2, w2, s, g1, np.abs(g1), g2)):
+        mean, s, g1, g2 = moments(points, counts, n)
+        for name, values in zip(TABLES, (a2, w2, mean, s, g1, np.abs(g1), g2)):
             parts[name].append(values)
     tables = {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
     if tables["ad"].size < MIN_REPLICATES:

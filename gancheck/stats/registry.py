@@ -113,13 +113,14 @@ _ENTRIES = (
              "Stephens (1974), JASA 69; D'Agostino & Stephens (1986)", gof.MIN_N, "order", gof.ad_normal,
              applies=_normal_only),
     StatTest("mean", "simple", "Mean error", "moments", 6,
-             "The sample mean is that of n iid N(mean, std) values; exact z test (values on a grid of "
-             "step h up to std that rounding widens: the exact law of their sum).",
+             "The sample mean is that of n iid N(mean, std) values; exact z test (values on a grid that "
+             "rounding widens: the exact law of their sum).",
              "normal theory: x̄ ~ N(mean, std²/n); rounded data: Sheppard (1898)", gof.MIN_N, "moments",
              gof.mean_test,
              applies=_mean_applies, run_target=gof_target.mean_test,
              target_description="The sample mean is that of n iid values from the target; null simulated "
-                                "from the target at n."),
+                                "from the target at n (on a grid too coarse for that: the exact law of the "
+                                "sum of n values of the target rounded to the grid, or simulated from it)."),
     StatTest("std", "simple", "Std error", "moments", 7,
              "The sample sd is that of n iid N(mean, std) values; exact chi-square test (values on a grid "
              "that rounding widens: the sd of n values of the target rounded to the grid, null simulated).",

@@ -229,15 +229,13 @@ ROUNDED_FORMS = {"ks": grouped_ks.grouped_ks, "ad": grouped_simulated.grouped_ad
 #: ties rule reads the sample's own sd, so on those whole numbers it sent the samples of small
 #: s to the rounded form and the rest to the chi-square test, whose upper tail the 5% rejects
 #: too often: 0.064 of 4,000 at n = 10 and at n = 16; with every such row on the rounded form,
-#: 0.039 to 0.053 at n = 8 to 40.
+#: 0.039 to 0.053 at n = 8 to 40. The same share of any other target's variance.
 SHEPPARD_MIN = 1e-3
 
 
 def _rounding_inflates(valid: np.ndarray, square: np.ndarray, plan: targeting.Resolved) -> np.ndarray:
     """Rows (sorted, valid) whose grid adds more than SHEPPARD_MIN of the target's variance
     (``square``: coarseness' mean squared cell, in the row's sds)."""
-    if not plan.is_normal:
-        return np.zeros(valid.shape[0], dtype=bool)
     # (s / sd)², not s² / sd²: a target sd of 1e308 would overflow.
     return square / 12.0 * (valid.std(axis=1, ddof=1) / plan.std) ** 2 > SHEPPARD_MIN
 

@@ -51,7 +51,8 @@ def test_moments_of_a_grouped_sample_by_hand():
     # By hand: mean 0.4; m2 = (1.96 + 0.16 + 3·0.36)/5 = 0.64, s = sqrt(0.64·5/4) = 0.894427191;
     # m3 = (-2.744 - 0.064 + 3·0.216)/5 = -0.432, g1 = -0.432/0.64^1.5 = -0.84375;
     # m4 = (3.8416 + 0.0256 + 3·0.1296)/5 = 0.8512, g2 = 0.8512/0.64² - 3 = -0.921875.
-    s, g1, g2 = gs.moments(np.array([-1.0, 0.0, 1.0]), np.array([[1, 1, 3]]), 5)
+    mean, s, g1, g2 = gs.moments(np.array([-1.0, 0.0, 1.0]), np.array([[1, 1, 3]]), 5)
+    assert mean[0] == pytest.approx(0.4, rel=1e-12)
     assert s[0] == pytest.approx(np.sqrt(0.8), rel=1e-12)
     assert g1[0] == pytest.approx(-0.84375, rel=1e-12)
     assert g2[0] == pytest.approx(-0.921875, rel=1e-12)
@@ -117,8 +118,8 @@ def test_the_table_is_the_law_of_the_rounded_target():
     counts = np.array([np.bincount(i, minlength=cumulative.size) for i in index])
     counts = counts[(counts < n).all(axis=1)]  # as the table: a one-cell sample is never scored
     a2, w2 = gs.edf_statistics(counts, cumulative, n)
-    s, g1, g2 = gs.moments(np.arange(cumulative.size) - cumulative.size // 2.0, counts, n)
-    fresh = {"ad": a2, "cvm": w2, "std": s, "abs_skew": np.abs(g1), "kurtosis": g2}
+    mean, s, g1, g2 = gs.moments(np.arange(cumulative.size) - cumulative.size // 2.0, counts, n)
+    fresh = {"ad": a2, "cvm": w2, "mean": mean, "std": s, "abs_skew": np.abs(g1), "kurtosis": g2}
     tables = gs.null_tables(plan, 1.0, 0.0, n)
     for name, values in fresh.items():
         table = tables[name]
@@ -329,8 +330,8 @@ def test_the_sample_and_its_null_table_compute_moments_alike():
     grid = gs._grid(x, 1.0, plan)
     cells = grid.cumulative.size
     counts = np.bincount(np.clip(grid.indices(x), 0, cells - 1), minlength=cells)[None, :]
-    _, g1_table, g2_table = gs.moments(gs._centred(np.arange(cells), grid), counts, x.size)
-    _, g1_row, g2_row = gs._row_moments(x, grid)
+    _, _, g1_table, g2_table = gs.moments(gs._centred(np.arange(cells), grid), counts, x.size)
+    _, _, g1_row, g2_row = gs._row_moments(x, grid)
     expected = stats.skew(x), stats.kurtosis(x)
     assert (g1_row, g2_row) == pytest.approx(expected, rel=1e-12)
     assert (float(g1_table[0]), float(g2_table[0])) == pytest.approx(expected, rel=1e-12)
