@@ -37,6 +37,32 @@ def test_exact_p_matches_the_rounded_target_simulated(n, h):
         assert abs(exact - share) <= 4 * np.sqrt(share * (1 - share) / d.size) + 1e-9, (level, exact, share)
 
 
+@pytest.mark.parametrize("spec, law, h, n", [("t(df=5)", stats.t(5), 0.1, 40),
+                                             ("gamma(a=0.5)", stats.gamma(0.5), 0.01, 200)])
+def test_a_long_tail_skips_the_ends_inside_runs_of_equal_bands_and_keeps_the_law(spec, law, h, n, monkeypatch):
+    # Thousands of cells, most in tails where the band does not move. Oracles: the chain that
+    # checks every cell end (the same code with no end skipped), to 1e-12; and 20,000 samples
+    # of the target (scipy.stats) rounded to the grid, D on each, within 4 binomial errors.
+    first, cumulative = grouped_ks._lattice(targeting.resolve(spec), h, 0.0)
+    x = np.round(law.rvs(size=(20_000, n), random_state=np.random.default_rng(n)) / h)
+    index = np.clip(x.astype(np.int64) - first, 0, cumulative.size - 1)
+    d = np.array([np.abs(np.cumsum(np.bincount(i, minlength=cumulative.size)) / n - cumulative).max()
+                  for i in index])
+    levels = np.quantile(d, [0.5, 0.9, 0.95, 0.99])
+    kept = []
+    band_changes = grouped_ks._band_changes
+    monkeypatch.setattr(grouped_ks, "_band_changes", lambda low, high: kept.append(band_changes(low, high).sum())
+                        or band_changes(low, high))
+    skipping = [grouped_ks.crossing_probability(level, n, cumulative) for level in levels]
+    monkeypatch.setattr(grouped_ks, "_band_changes", lambda low, high: np.ones(low.size, dtype=bool))
+    every_end = [grouped_ks.crossing_probability(level, n, cumulative) for level in levels]
+    assert skipping == pytest.approx(every_end, rel=1e-12)
+    assert max(kept) < cumulative.size / 5, (max(kept), cumulative.size)
+    for level, exact in zip(levels, skipping):
+        share = float((d >= level - 1e-12).mean())
+        assert abs(exact - share) <= 4 * np.sqrt(share * (1 - share) / d.size) + 1e-9, (level, exact, share)
+
+
 def test_the_continuous_law_bounds_it_where_the_chain_is_too_long(monkeypatch):
     # Beyond CHAIN_BUDGET the continuous KS p (scipy.stats.kstwo) is used: never below the exact
     # one, since a discrete null makes D stochastically smaller (Noether 1963).
