@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from gancheck.stats import variance_reference
 from gancheck.stats.gof import MAX_ABS
 from gancheck.stats.repeats import rounding_cells
 from gancheck.stats.tolerance import Tolerance
@@ -101,7 +102,8 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     # scores accept (|x| up to gof.MAX_ABS).
     unit = 4.0 ** np.round(np.log2(std))
     low, high = ((1 - tolerance.std) * std) ** 2, ((1 + tolerance.std) * std) ** 2
-    scale = _band("std", variances / unit, low / unit, high / unit, df)
+    reference = None if target is None else variance_reference.reference(target, k, n)
+    scale = _band("std", variances / unit, low / unit, high / unit, df, reference=reference)
     sd = float(np.sqrt(variances.mean()))
     # Its se reported in sd units, as its estimate is (delta method: se(s) = se(s²) / 2s).
     se = scale.se * unit / (2 * sd) if sd > 0 else np.inf
@@ -139,26 +141,45 @@ def _tail_thresholds(target) -> tuple[float, float]:
 
 
 def _band(name: str, per_draw: np.ndarray, low: float, high: float, df: int,
-          floor: np.ndarray | float = 0.0) -> CriterionTest:
+          floor: np.ndarray | float = 0.0, reference=None) -> CriterionTest:
     estimate = float(per_draw.mean())
     se = max(float(per_draw.std(ddof=1)) / np.sqrt(per_draw.size), float(np.max(floor)))
-    p_within, p_outside = _band_p(estimate, se, low, high, df)
+    p_within, p_outside = _band_p(estimate, se, low, high, df, reference)
     return CriterionTest(name, estimate, low, high, se, float(p_within), float(p_outside))
 
 
-def _band_p(estimate, se, low, high, df):
-    """(p_within, p_outside) of a t statistic against [low, high]; arrays broadcast."""
+class _StudentT:
+    """Student's t on ``df`` degrees of freedom, the reference of every band but the sd band of
+    a target other than a normal (gancheck.stats.variance_reference)."""
+
+    def __init__(self, df):
+        self.df = df
+
+    def sf(self, x):
+        return _t_sf(x, self.df)
+
+    def cdf(self, x):
+        return _t_cdf(x, self.df)
+
+
+def _band_p(estimate, se, low, high, df, reference=None):
+    """(p_within, p_outside) of the statistic (estimate - edge) / se against [low, high], referred
+    to Student's t on ``df`` unless another ``reference`` (sf and cdf) is given; arrays broadcast."""
+    law = _StudentT(df) if reference is None else reference
     with np.errstate(divide="ignore", invalid="ignore"):
         above_low = np.where(se > 0, (estimate - low) / se, np.sign(estimate - low) * np.inf)
         below_high = np.where(se > 0, (high - estimate) / se, np.sign(high - estimate) * np.inf)
         width = np.where(se > 0, (high - low) / se, np.inf)
-    p_within = np.maximum(_t_sf(above_low, df), _t_sf(below_high, df))
+    p_within = np.maximum(law.sf(above_low), law.cdf(-below_high))
     # Outside either end: reject when the larger one-sided statistic c is large. Its p-value
-    # counts both ends at c (at the upper boundary the lower end's statistic is -T - width).
+    # counts both ends at c, at whichever boundary gives more (at the upper one the lower end's
+    # statistic is -T - width; a symmetric law such as t gives both the same).
     c = np.maximum(-above_low, -below_high)
     with np.errstate(invalid="ignore"):
-        other_end = np.where(np.isinf(width), 0.0, _t_cdf(-c - width, df))
-    p_outside = np.minimum(1.0, _t_sf(c, df) + other_end)
+        finite = ~np.isinf(width)
+        at_high = law.sf(c) + np.where(finite, law.cdf(-c - width), 0.0)
+        at_low = law.cdf(-c) + np.where(finite, law.sf(c + width), 0.0)
+    p_outside = np.minimum(1.0, np.maximum(at_high, at_low))
     return p_within, p_outside
 
 
