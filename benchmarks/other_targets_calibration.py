@@ -1,0 +1,103 @@
+"""Null rates of the tests a target other than N(4, 1.25) relies on. Prints figures; asserts nothing.
+
+    python benchmarks/other_targets_calibration.py rounded-mean [--samples 1000]
+    python benchmarks/other_targets_calibration.py sd-band [--samples 10000]
+
+``rounded-mean``: true-target samples written as whole numbers, scored (gancheck.score); for
+the mean and sd rows, the share rejected at alpha = 0.05 and the share tested (status ok), at
+n = 10, 40 and 200, for targets whose sd is at least one step (the mean's exact or Monte Carlo
+rounded form) and for targets and normals whose sd is under a step.
+
+``sd-band``: generators of the target's shape scaled to the sd band's edges (1.1 and 0.9 times
+the target's sd), K draws of n values; the share that the edge's one-sided test calls within
+(p < 0.05), which the level asks to be at most 0.05 (the band's p_within is the larger of its
+two one-sided p-values, so its rate is at most this); beside it, the same share with Student's
+t on K - 1 degrees of freedom as the reference, as before the target's own law replaced it. It takes the per-draw variances' statistic and the
+band's reference law (gancheck.stats.variance_reference) directly, as gancheck.stats.criteria
+does, so that 10,000 generators take seconds, not the minutes of whole verdicts.
+
+The figures quoted in docs/statistics.md came from these runs (1,000, 2,000 and 10,000
+samples); the tests in tests/stats/test_rounded_mean.py and test_variance_reference.py check
+smaller versions of each.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from scipy import special, stats
+
+#: Targets whose sd is at least the step of whole numbers.
+WIDE = [("gamma(a=2)", stats.gamma(2)), ("expon()", stats.expon()), ("t(df=5)", stats.t(5)),
+        ("gamma(a=2, scale=3)", stats.gamma(2, scale=3)), ("t(df=5, loc=10, scale=2)", stats.t(5, loc=10, scale=2))]
+#: Targets, and normals (spec None, given by mean and sd), whose sd is under one step.
+NARROW = [("lognorm(s=0.5)", stats.lognorm(0.5)), ("uniform(loc=0, scale=3)", stats.uniform(0, 3)),
+          (None, stats.norm(4, 0.4)), (None, stats.norm(4, 0.7))]
+#: Targets of the sd band's check, and its (K, n) sizes.
+BAND_TARGETS = ["expon()", "gamma(a=2)", "lognorm(s=0.5)", "t(df=5)",
+                "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))"]
+BAND_SIZES = [(10, 50), (20, 50), (100, 500)]
+
+
+def rounded_mean(samples: int) -> None:
+    from gancheck.stats.scoring import score
+
+    rng = np.random.default_rng(11)
+    print("target                     n     mean rejected/tested   sd rejected/tested")
+    for spec, law in WIDE + NARROW:
+        for n in (10, 40, 200):
+            x = np.round(law.rvs(size=(samples, n), random_state=rng))
+            kwargs = {"target": spec} if spec else {"mean": law.mean(), "std": law.std()}
+            table = score(x, **kwargs)
+            cells = []
+            for test in ("mean", "std"):
+                rows = table[table["test"] == test]
+                cells.append(f"{rows['reject'].mean():.3f}/{(rows['status'] == 'ok').mean():.2f}")
+            name = spec or f"N({law.mean():g}, {law.std():g})"
+            print(f"{name[:26]:26s} {n:4d}   {cells[0]:>18s}   {cells[1]:>16s}", flush=True)
+
+
+def sd_band(samples: int) -> None:
+    from gancheck import targets
+    from gancheck.stats import variance_reference
+
+    rng = np.random.default_rng(9)
+    print("target                 K     n   called within at 1.1 sd   at 0.9 sd   (with Student's t: 1.1 sd, 0.9 sd)")
+    for spec in BAND_TARGETS:
+        target = targets.as_target(spec)
+        for k, n in BAND_SIZES:
+            reference = variance_reference.reference(target, k, n)
+            rates, t_rates = [], []
+            for ratio, edge in ((1.1, 1.21), (0.9, 0.81)):
+                within = t_within = done = 0
+                while done < samples:
+                    batch = min(samples - done, max(1, 2_000_000 // (k * n)))
+                    x = target.rvs((batch * k, n), rng) * ratio
+                    v = (x.var(axis=1, ddof=1) / target.std**2).reshape(batch, k)
+                    u = (v.mean(axis=1) - edge) / (v.std(axis=1, ddof=1) / np.sqrt(k))
+                    # Within shown at the upper edge by U low, at the lower edge by U high.
+                    p = reference.cdf(u) if ratio > 1 else reference.sf(u)
+                    p_t = special.stdtr(k - 1, u if ratio > 1 else -u)  # the reference it replaced
+                    within += int((p < 0.05).sum())
+                    t_within += int((p_t < 0.05).sum())
+                    done += batch
+                rates.append(within / samples)
+                t_rates.append(t_within / samples)
+            print(f"{spec[:20]:20s} {k:4d} {n:5d}   {rates[0]:22.4f}   {rates[1]:9.4f}"
+                  f"   ({t_rates[0]:.4f}, {t_rates[1]:.4f})", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("check", choices=("rounded-mean", "sd-band"))
+    parser.add_argument("--samples", type=int, default=None,
+                        help="samples (generators) per case; default 1,000 for rounded-mean, 10,000 for sd-band")
+    args = parser.parse_args()
+    if args.check == "rounded-mean":
+        rounded_mean(args.samples or 1000)
+    else:
+        sd_band(args.samples or 10_000)
+
+
+if __name__ == "__main__":
+    main()
