@@ -4,7 +4,7 @@ gancheck.stats.criteria tests the sd band with a t statistic on the K draws' var
 mean less a band edge, over its standard error across draws. Student's t on K - 1 degrees of
 freedom is that statistic's law when the variances are normal. A normal target's are scaled
 chi-squares, close enough at the sizes a run judges (K = 100 draws of n = 500: a generator at a
-band edge called within 0.051 of the time at alpha = 0.05). A skewed or heavy-tailed target's
+band edge called within 0.050 of the time at alpha = 0.05; at K = 10, n = 50, 0.066). A skewed or heavy-tailed target's
 variances are skewed far more (t(5)'s have no finite skewness), and the t reference called a
 generator of 1.1 times the target's sd "within" in 0.074 (gamma(2)) to 0.103 (t(5)) of cases
 at K = 20, n = 50, where 0.05 was asked; its lower edge was conservative (0.019 to 0.031).
