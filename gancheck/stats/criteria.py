@@ -155,6 +155,8 @@ class _StudentT:
     """Student's t on ``df`` degrees of freedom, the reference of every band but the sd band of
     a target other than a normal (gancheck.stats.variance_reference)."""
 
+    symmetric = True
+
     def __init__(self, df):
         self.df = df
 
@@ -180,9 +182,10 @@ def _band_p(estimate, se, low, high, df, reference=None):
     c = np.maximum(-above_low, -below_high)
     with np.errstate(invalid="ignore"):
         finite = ~np.isinf(width)
-        at_high = law.sf(c) + np.where(finite, law.cdf(-c - width), 0.0)
-        at_low = law.cdf(-c) + np.where(finite, law.sf(c + width), 0.0)
-    p_outside = np.minimum(1.0, np.maximum(at_high, at_low))
+        outside = law.sf(c) + np.where(finite, law.cdf(-c - width), 0.0)  # at the upper boundary
+        if not getattr(law, "symmetric", False):  # t's lower boundary gives the same sum
+            outside = np.maximum(outside, law.cdf(-c) + np.where(finite, law.sf(c + width), 0.0))
+    p_outside = np.minimum(1.0, outside)
     return p_within, p_outside
 
 
