@@ -1,23 +1,29 @@
-"""The sd band's reference law for a target other than a normal, simulated from the target.
+"""The sd band's reference law: the studentised mean of the draws' variances, simulated.
 
 gancheck.stats.criteria tests the sd band with a t statistic on the K draws' variances: their
 mean less a band edge, over its standard error across draws. Student's t on K - 1 degrees of
-freedom is that statistic's law when the variances are normal. A normal target's are scaled
-chi-squares, close enough at the sizes a run judges (K = 100 draws of n = 500: a generator at a
-band edge called within 0.050 of the time at alpha = 0.05; at K = 10, n = 50, 0.066). A skewed or heavy-tailed target's
-variances are skewed far more (t(5)'s have no finite skewness), and the t reference called a
-generator of 1.1 times the target's sd "within" in 0.074 (gamma(2)) to 0.103 (t(5)) of cases
-at K = 20, n = 50, where 0.05 was asked; its lower edge was conservative (0.019 to 0.031).
-benchmarks/other_targets_calibration.py prints these rates, and this table's.
+freedom is that statistic's law only when the variances are normal, and they are not: a normal
+target's are scaled chi-squares, skewed right, and a skewed or heavy-tailed target's are skewed
+far more (t(5)'s have no finite skewness). Mean and se then rise and fall together, and a
+generator at the upper edge of the band is called within too often. With the t reference:
+normal generators at 1.1 times the target's sd in 0.074 of 10,000 at K = 5, n = 20, 0.067 at
+K = 10, n = 50 and 0.061 at K = 20, n = 50 (0.051 at K = 100, n = 500); t(5) ones in 0.103 and
+gamma(2) ones in 0.074 at K = 20, n = 50, where 0.05 was asked. Its lower edge was conservative
+(0.030 to 0.039 for the normals). benchmarks/other_targets_calibration.py prints these rates,
+and those of the tables below.
 
-So for such a target the statistic is referred to its own law when every draw is n iid values
-of the target: U = (mean(v) - sd²) / se(v), the v the K draws' variances. U does not change when
-the values are scaled, so a generator of the target's shape at either edge of the band (its
-values scaled to (1 ∓ tolerance) sd) gives U this same law, and one table serves both edges.
-It is simulated by resampling: each replicate takes K variances from the pool of the target's
-own variances at n that the moment tests already simulate (gof_target.moment_null: 49,999
-samples of n values at n up to 500, kept on disk), so the table costs no new draws of the
-target. The p-values are Monte Carlo ones, (1 + #{U_r at least as extreme}) / (R + 1).
+So the statistic is referred to its own law when every draw is n iid values of the target:
+U = (mean(v) - sd²) / se(v), the v the K draws' variances. U does not change when the values
+are scaled, so a generator of the target's shape at either edge of the band (its values scaled
+to (1 ∓ tolerance) sd) gives U this same law, and one table serves both edges. The p-values are
+Monte Carlo ones, (1 + #{U_r at least as extreme}) / (R + 1).
+
+- A normal target (``normal_reference``): a draw's variance over sd² is chi-square on n - 1
+  degrees of freedom over n - 1, exactly, so U is simulated from chi-squares directly.
+- Any other target (``reference``): by resampling. Each replicate takes K variances from the
+  pool of the target's own variances at n that the moment tests already simulate
+  (gof_target.moment_null: 49,999 samples of n values at n up to 500, kept on disk), so the
+  table costs no new draws of the target.
 
 Where the generator's shape is not the target's, the table is that of the target's shape: a
 lighter-tailed generator's U is less skewed, and the test is then conservative at the upper
@@ -76,6 +82,24 @@ def reference(target, k: int, n: int) -> StudentizedReference:
         se = variances.std(axis=1, ddof=1) / np.sqrt(k)
         with np.errstate(divide="ignore", invalid="ignore"):
             parts.append((variances.mean(axis=1) - centre) / se)
+    table = np.sort(np.concatenate(parts))
+    table.setflags(write=False)
+    return StudentizedReference(table)
+
+
+@functools.lru_cache(maxsize=32)
+def normal_reference(k: int, n: int) -> StudentizedReference:
+    """U's law for K draws of n iid normal values, K >= 2, n >= 2: each draw's variance over the
+    normal's is chi-square on n - 1 df over n - 1 (drawn as 2 Gamma((n - 1) / 2) / (n - 1)), so U
+    is centred at exactly 1, the mean of that law."""
+    rng = np.random.default_rng([SEED, k, n, zlib.crc32(b"norm")])
+    shape = (n - 1) / 2.0
+    chunk = max(1, CHUNK_VALUES // k)
+    parts = []
+    for start in range(0, REPLICATES, chunk):
+        variances = rng.standard_gamma(shape, (min(chunk, REPLICATES - start), k)) / shape
+        se = variances.std(axis=1, ddof=1) / np.sqrt(k)
+        parts.append((variances.mean(axis=1) - 1.0) / se)
     table = np.sort(np.concatenate(parts))
     table.setflags(write=False)
     return StudentizedReference(table)
