@@ -1,7 +1,8 @@
-"""Null rates of the tests a target other than N(4, 1.25) relies on. Prints figures; asserts nothing.
+"""Null rates of the band and rounding tests, for N(4, 1.25) and other targets. Prints figures; asserts nothing.
 
     python benchmarks/other_targets_calibration.py rounded-mean [--samples 1000]
     python benchmarks/other_targets_calibration.py sd-band [--samples 10000]
+    python benchmarks/other_targets_calibration.py tail-band [--samples 20000]
 
 ``rounded-mean``: true-target samples written as whole numbers, scored (gancheck.score); for
 the mean and sd rows, the share rejected at alpha = 0.05 and the share tested (status ok), at
@@ -12,9 +13,16 @@ rounded form) and for targets and normals whose sd is under a step.
 the target's sd), K draws of n values; the share that the edge's one-sided test calls within
 (p < 0.05), which the level asks to be at most 0.05 (the band's p_within is the larger of its
 two one-sided p-values, so its rate is at most this); beside it, the same share with Student's
-t on K - 1 degrees of freedom as the reference, as before the target's own law replaced it. It takes the per-draw variances' statistic and the
-band's reference law (gancheck.stats.variance_reference) directly, as gancheck.stats.criteria
-does, so that 10,000 generators take seconds, not the minutes of whole verdicts.
+t on K - 1 degrees of freedom as the reference, as before the target's own law replaced it.
+It takes the per-draw variances' statistic and the band's reference law
+(gancheck.stats.variance_reference: the chi-square table for norm(), the resampled one for the
+others) directly, as gancheck.stats.criteria does, so that 10,000 generators take seconds, not
+the minutes of whole verdicts.
+
+``tail-band``: normal draws whose share above mean + 3 sd is the tail band's edge (0.005), and
+normal draws on target (0.00135); the share of generators whose upper side the tail band calls
+within, with the exact binomial count beside the t statistic (as gancheck.stats.criteria does)
+and with the t statistic alone (as before).
 
 The figures quoted in docs/statistics.md came from these runs (1,000, 2,000 and 10,000
 samples); the tests in tests/stats/test_rounded_mean.py and test_variance_reference.py check
@@ -36,10 +44,9 @@ NARROW = [("lognorm(s=0.5)", stats.lognorm(0.5)), ("uniform(loc=0, scale=3)", st
 #: Targets of the sd band's check, and its (K, n) sizes.
 BAND_TARGETS = ["expon()", "gamma(a=2)", "lognorm(s=0.5)", "t(df=5)",
                 "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))",
-                # A normal target keeps Student's t (its variances are scaled chi-squares); its
-                # line shows what t gives there, beside what this table would.
+                # A normal target's table is simulated from chi-squares (normal_reference).
                 "norm()"]
-BAND_SIZES = [(10, 50), (20, 50), (100, 500)]
+BAND_SIZES = [(5, 20), (10, 50), (20, 50), (100, 500)]
 
 
 def rounded_mean(samples: int) -> None:
@@ -69,7 +76,8 @@ def sd_band(samples: int) -> None:
     for spec in BAND_TARGETS:
         target = targets.as_target(spec)
         for k, n in BAND_SIZES:
-            reference = variance_reference.reference(target, k, n)
+            reference = (variance_reference.normal_reference(k, n) if target.is_normal
+                         else variance_reference.reference(target, k, n))
             rates, t_rates = [], []
             for ratio, edge in ((1.1, 1.21), (0.9, 0.81)):
                 within = t_within = done = 0
@@ -90,16 +98,44 @@ def sd_band(samples: int) -> None:
                   f"   ({t_rates[0]:.4f}, {t_rates[1]:.4f})", flush=True)
 
 
+def tail_band(samples: int) -> None:
+    from gancheck.stats.tolerance import Tolerance
+
+    band = Tolerance().tail
+    widened = 3.0 / stats.norm.isf(band)   # the upper half of a normal so widened has `band` above 3
+    rng = np.random.default_rng(5)
+    print("  K     n   called within at the edge: t and exact, t alone   on target: t and exact, t alone")
+    for k, n in ((5, 20), (10, 50), (20, 50), (50, 50), (100, 50), (10, 500), (100, 500)):
+        cells = []
+        for scale in (widened, 1.0):
+            counts = np.concatenate([
+                (rng.standard_normal((m, k, n), dtype=np.float32) * scale > 3).sum(axis=2)
+                for m in np.diff(np.r_[0:samples:2000, samples])])
+            shares = counts / n
+            estimate, total = shares.mean(axis=1), k * n
+            # As gancheck.stats.criteria: the draw-level se floored at the binomial se of K·n values.
+            p = (estimate * total + 0.5) / (total + 1.0)
+            se = np.maximum(shares.std(axis=1, ddof=1) / np.sqrt(k), np.sqrt(p * (1 - p) / total))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p_t = special.stdtr(k - 1, (estimate - band) / se)
+            p_both = np.maximum(p_t, special.bdtr(counts.sum(axis=1), total, band))
+            cells.append(f"{(p_both < 0.05).mean():.4f}, {(p_t < 0.05).mean():.4f}")
+        print(f"{k:4d} {n:5d}   {cells[0]:>36s}   {cells[1]:>27s}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("check", choices=("rounded-mean", "sd-band"))
+    parser.add_argument("check", choices=("rounded-mean", "sd-band", "tail-band"))
     parser.add_argument("--samples", type=int, default=None,
-                        help="samples (generators) per case; default 1,000 for rounded-mean, 10,000 for sd-band")
+                        help="samples (generators) per case; default 1,000 for rounded-mean, 10,000 for "
+                             "sd-band, 20,000 for tail-band")
     args = parser.parse_args()
     if args.check == "rounded-mean":
         rounded_mean(args.samples or 1000)
-    else:
+    elif args.check == "sd-band":
         sd_band(args.samples or 10_000)
+    else:
+        tail_band(args.samples or 20_000)
 
 
 if __name__ == "__main__":

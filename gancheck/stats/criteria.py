@@ -30,10 +30,12 @@ For each criterion two p-values: ``p_within`` (two one-sided tests, TOST: small 
 show the parameter inside its band) and ``p_outside`` (small when they show it outside; both ends
 counted at the observed statistic). The t reference is exact for normal per-draw statistics and
 close otherwise (they are independent across draws and average n values); the calibration is
-checked from K = 10, n = 50 to K = 1,000 in tests/stats/test_verdict.py. One exception: the
-variances of a skewed or heavy-tailed target's draws are skewed too far for it, so the sd band
-of any target but a normal is referred to its own simulated law
-(gancheck.stats.variance_reference). The mean band's error
+checked from K = 10, n = 50 to K = 1,000 in tests/stats/test_verdict.py. Two exceptions. The
+draws' variances are skewed too far for it (chi-squares for a normal target, more for others),
+so the sd band is referred to its own simulated law (gancheck.stats.variance_reference). And
+where few values fall beyond a tail threshold, the tail share's se shrinks with its count, so a
+share is shown within only where the exact binomial count of K·n independent values agrees
+(_tail). The mean band's error
 comes from the draws' own spread, so a generator of the right mean but a wider law does not fail
 it (the fault of a z test that assumes the target's sd).
 
@@ -153,8 +155,8 @@ def _band(name: str, per_draw: np.ndarray, low: float, high: float, df: int,
 
 
 class _StudentT:
-    """Student's t on ``df`` degrees of freedom, the reference of every band but the sd band of
-    a target other than a normal (gancheck.stats.variance_reference)."""
+    """Student's t on ``df`` degrees of freedom, the reference of every band but the sd band
+    (gancheck.stats.variance_reference)."""
 
     symmetric = True
 

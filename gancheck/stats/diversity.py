@@ -57,7 +57,7 @@ import numpy as np
 from scipy import stats
 
 from gancheck import targets
-from gancheck.stats import gof, table_cache, targeting
+from gancheck.stats import gof, monte_carlo, table_cache, targeting
 from gancheck.stats.repeats import Pooled, pooled, repeats
 from gancheck.stats.tolerance import Tolerance, as_tolerance
 
@@ -181,8 +181,8 @@ def diversity(draws, *, mean: float = 4.0, std: float = 1.25, alpha: float = 0.0
     ties = _tie_correction(pool.counts)
     h_coordinates = _kruskal_h(ranks.sum(axis=0), k, k * n) / ties
     h_draws = _kruskal_h(ranks.sum(axis=1), n, k * n) / ties
-    p_coordinates = _upper_p(null.coordinates, h_coordinates)
-    p_draws = _upper_p(null.heterogeneity, h_draws)
+    p_coordinates = float(monte_carlo.upper_p(null.coordinates, h_coordinates))
+    p_draws = float(monte_carlo.upper_p(null.heterogeneity, h_draws))
     fixed, low, high, f0 = _icc(x, alpha_ci=0.05)
     draw_share = _icc(x.T, alpha_ci=None)[0]
     p_memorised = _icc_pvalue(f0, tolerance.fixed_share, k, n)
@@ -306,11 +306,6 @@ def _icc(x: np.ndarray, *, alpha_ci: float | None) -> tuple[float, float, float,
 def _f_quantile(q: float, dfn: int, dfd: int) -> float:
     """stats.f.ppf, cached: every generator judged at one (K, n) asks the same two."""
     return stats.f.ppf(q, dfn, dfd)
-
-
-def _upper_p(null_sorted: np.ndarray, observed: float) -> float:
-    above = null_sorted.size - np.searchsorted(null_sorted, observed, side="left")
-    return float((1.0 + above) / (1.0 + null_sorted.size))
 
 
 def null_replicates(k: int, n: int) -> int:

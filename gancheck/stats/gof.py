@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover - another scipy layout
     _cdf_cvm = None
 
 from gancheck.stats import ad_pvalue as ad_pvalue_module
-from gancheck.stats import table_cache
+from gancheck.stats import monte_carlo, table_cache
 from gancheck.stats.ad_pvalue import ad_pvalue, ad_pvalue_floor, anderson_darling  # noqa: F401
 from gancheck.stats.ks_pvalue import KS_DECISION_WINDOW, ks_of_uniforms, ks_pvalue  # noqa: F401
 
@@ -201,9 +201,8 @@ def shapiro(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.n
     valid statistic with its null simulated at n, so there is no upper limit.
     """
     w = shapiro_w(x)
-    null = shape_null(x.shape[1]).shapiro
     # Small W rejects: lower tail.
-    return w, (1.0 + np.searchsorted(null, w, side="right")) / (1.0 + null.size)
+    return w, monte_carlo.lower_p(shape_null(x.shape[1]).shapiro, w)
 
 
 def shapiro_w(x: np.ndarray) -> np.ndarray:
@@ -245,23 +244,19 @@ def ad_normal(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np
     Stephens' A²(1 + 0.75/n + 2.25/n²) is a monotone function of it at fixed n.
     """
     a2 = anderson_darling(standardise(x))
-    return a2, _upper_p(shape_null(x.shape[1]).ad_normal, a2)
+    return a2, monte_carlo.upper_p(shape_null(x.shape[1]).ad_normal, a2)
 
 
 def skew_test(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Sample skewness g1 (scipy.stats.skew, bias=True), whose target value is 0."""
     g1 = skewness(x)
-    return g1, _upper_p(shape_null(x.shape[1]).abs_skew, np.abs(g1))
+    return g1, monte_carlo.upper_p(shape_null(x.shape[1]).abs_skew, np.abs(g1))
 
 
 def kurtosis_test(x: np.ndarray, *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Sample excess kurtosis g2 (scipy.stats.kurtosis, bias=True), whose target value is 0."""
     g2 = excess_kurtosis(x)
-    null = shape_null(x.shape[1]).kurtosis
-    lower = (1 + np.searchsorted(null, g2, side="right")) / (1 + null.size)
-    # Equal-tailed two-sided p, capped at 1 as scipy.stats.permutation_test does: with the +1 in
-    # each tail both can exceed 1/2 near the median.
-    return g2, np.minimum(1.0, 2.0 * np.minimum(lower, _upper_p(null, g2)))
+    return g2, monte_carlo.equal_tailed_p(shape_null(x.shape[1]).kurtosis, g2)
 
 
 def standardise(x: np.ndarray, ddof: int = 1) -> np.ndarray:
@@ -282,12 +277,6 @@ def skewness(x: np.ndarray) -> np.ndarray:
 def excess_kurtosis(x: np.ndarray) -> np.ndarray:
     z = standardise(x, ddof=0)
     return ((z * z) ** 2).mean(axis=1) - 3.0
-
-
-def _upper_p(null_sorted: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """(1 + #{null >= observed}) / (1 + R) for an ascending null sample."""
-    above = null_sorted.size - np.searchsorted(null_sorted, observed, side="left")
-    return (1.0 + above) / (1.0 + null_sorted.size)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from gancheck.stats import gof, table_cache
+from gancheck.stats import gof, monte_carlo, table_cache
 
 #: Fixed seed of the simulated moment nulls (combined with the target's spec and n).
 NULL_SEED = 2026_12_06
@@ -128,18 +128,10 @@ def _simulate_moment_null(target, n: int, replicates: int, seed: int) -> dict[st
     return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
-def equal_tailed_p(null_sorted: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """min(1, 2 min(lower, upper)), each tail (1 + #{null at least as extreme}) / (1 + R)."""
-    size = null_sorted.size
-    lower = (1.0 + np.searchsorted(null_sorted, observed, side="right")) / (1.0 + size)
-    upper = (1.0 + size - np.searchsorted(null_sorted, observed, side="left")) / (1.0 + size)
-    return np.minimum(1.0, 2.0 * np.minimum(lower, upper))
-
-
 def _moment_test(name: str):
     def run(x: np.ndarray, *, target) -> tuple[np.ndarray, np.ndarray]:
         observed = _moment_errors(x, target, (name,))[name]
-        return observed, equal_tailed_p(moment_null(target, x.shape[1]).tables[name], observed)
+        return observed, monte_carlo.equal_tailed_p(moment_null(target, x.shape[1]).tables[name], observed)
     run.__name__ = f"{name}_test"
     run.__doc__ = f"The sample's {name} error against the target's; simulated null at n."
     return run

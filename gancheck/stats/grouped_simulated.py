@@ -56,7 +56,7 @@ import zlib
 
 import numpy as np
 
-from gancheck.stats import grouped_ks
+from gancheck.stats import grouped_ks, monte_carlo
 from gancheck.stats.targeting import Resolved
 
 #: Null samples per table, where the lattice has few cells. The table is drawn once and then
@@ -156,22 +156,16 @@ def _as_reported(name: str, observed: float, grid: _Grid, plan: Resolved) -> flo
 
 def upper_p(table: np.ndarray, observed: float) -> float:
     """(1 + #{T_b >= t}) / (B + 1), null values within TIE_SLACK of t counted as ties."""
-    reach = observed - TIE_SLACK * max(1.0, abs(observed))
-    above = table.size - int(np.searchsorted(table, reach, side="left"))
-    return (1.0 + above) / (1.0 + table.size)
+    return float(monte_carlo.upper_p(table, observed - TIE_SLACK * max(1.0, abs(observed))))
 
 
 def lower_p(table: np.ndarray, observed: float) -> float:
     """(1 + #{T_b <= t}) / (B + 1), null values within TIE_SLACK of t counted as ties."""
-    reach = observed + TIE_SLACK * max(1.0, abs(observed))
-    below = int(np.searchsorted(table, reach, side="right"))
-    return (1.0 + below) / (1.0 + table.size)
+    return float(monte_carlo.lower_p(table, observed + TIE_SLACK * max(1.0, abs(observed))))
 
 
 def equal_tailed_p(table: np.ndarray, observed: float) -> float:
-    """min(1, 2 min(lower, upper)): each tail a Monte Carlo p-value, so each is at most alpha / 2
-    with probability at most alpha / 2 under the null, and their union at most alpha (the rule
-    of gof.std_test, gof.kurtosis_test and gof_target.equal_tailed_p)."""
+    """min(1, 2 min(lower, upper)), each tail with the slack above (monte_carlo.equal_tailed_p)."""
     return min(1.0, 2.0 * min(lower_p(table, observed), upper_p(table, observed)))
 
 

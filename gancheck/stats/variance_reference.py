@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gancheck.stats import gof_target
+from gancheck.stats import gof_target, monte_carlo
 
 #: Replicates of U per table (B + 1 a round number, so that alpha (B + 1) is a whole count).
 REPLICATES = 19_999
@@ -55,12 +55,11 @@ class StudentizedReference:
 
     def sf(self, x):
         """(1 + #{U_r >= x}) / (R + 1)."""
-        size = self.table.size
-        return (1.0 + size - np.searchsorted(self.table, x, side="left")) / (1.0 + size)
+        return monte_carlo.upper_p(self.table, x)
 
     def cdf(self, x):
         """(1 + #{U_r <= x}) / (R + 1)."""
-        return (1.0 + np.searchsorted(self.table, x, side="right")) / (1.0 + self.table.size)
+        return monte_carlo.lower_p(self.table, x)
 
 
 @functools.lru_cache(maxsize=32)

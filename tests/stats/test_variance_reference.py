@@ -1,7 +1,7 @@
-"""The sd band's reference law for targets other than a normal (gancheck.stats.variance_reference).
+"""The sd band's reference law (gancheck.stats.variance_reference), for normal targets and others.
 
-Oracles: U simulated afresh from the target with scipy (not from the moment tests' pool), and
-the rates at which generators of the target's shape at the band's edges are called within or
+Oracles: U simulated afresh from the target with scipy (not from the moment tests' pool, nor from
+chi-squares), and the rates at which generators of the target's shape at the band's edges are called within or
 outside, against the binomial band of the level asked (scipy.stats.binom)."""
 from __future__ import annotations
 
@@ -45,14 +45,18 @@ def test_the_reference_is_a_monte_carlo_one():
     assert reference.sf(reference.table[-1]) == 2.0 / (size + 1)
 
 
-def _rates(spec: str, law, ratio: float, k: int, n: int, samples: int, rng) -> tuple[float, float]:
+def _rates(spec: str | None, law, ratio: float, k: int, n: int, samples: int, rng) -> tuple[float, float]:
     """Shares of ``samples`` generators of the target's shape, their values scaled by ``ratio``
-    about its mean, called within the sd band and shown outside it (p < 0.05)."""
-    target = targets.as_target(spec)
+    about its mean, called within the sd band and shown outside it (p < 0.05). ``spec`` None:
+    the normal ``law`` given to criteria by its mean and sd, as verdict gives any normal target."""
+    if spec is None:
+        target, mean, std = None, law.mean(), law.std()
+    else:
+        target, mean, std = targets.as_target(spec), 0.0, 1.0
     within = outside = 0
     for _ in range(samples):
         x = (law.rvs(size=(k, n), random_state=rng) - law.mean()) * ratio + law.mean()
-        band = next(c for c in criteria(x, mean=0.0, std=1.0, tolerance=Tolerance(), target=target)
+        band = next(c for c in criteria(x, mean=mean, std=std, tolerance=Tolerance(), target=target)
                     if c.criterion == "std")
         within += band.p_within < 0.05
         outside += band.p_outside < 0.05
@@ -86,3 +90,46 @@ def test_a_generator_of_the_target_s_sd_is_still_called_within():
     # 0.103 of the generators at 1.1 sd within as well). The binomial sd of 1,000 is 0.015.
     within, _ = _rates("t(df=5)", stats.t(5), 1.0, 20, 50, 1000, np.random.default_rng(8))
     assert within > 0.55, within
+
+
+def test_the_normal_table_is_the_law_of_u_for_normal_values():
+    # The normal table is drawn from chi-squares; the oracle draws normal values with scipy and
+    # takes their variances. 20,000 fresh replicates of K = 5 draws of 20 values: the 5%, 50% and
+    # 95% points agree within 0.08 (the sampling error of a 5% point of 20,000 is about 0.03 here,
+    # where U's tails are long). Student's t on 4 df, which the band used before, puts its 5%
+    # point at -2.13: U's is further out (-2.5 measured), which is why t called generators at
+    # the upper edge within too often.
+    table = variance_reference.normal_reference(5, 20).table
+    fresh = _fresh_u(stats.norm(4, 1.25), 5, 20, 20_000, np.random.default_rng(2))
+    levels = [0.05, 0.5, 0.95]
+    assert np.quantile(table, levels) == pytest.approx(np.quantile(fresh, levels), abs=0.08)
+    assert np.quantile(fresh, 0.05) < stats.t.ppf(0.05, 4) - 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("law", [stats.norm(4, 1.25), stats.norm(-300, 0.01)])
+@pytest.mark.parametrize("k, n", [(5, 20), (10, 50)])
+def test_a_normal_generator_at_a_band_edge_is_called_within_at_most_alpha(law, k, n):
+    # With Student's t as the reference, normal generators at 1.1 times the target's sd were
+    # called within in 0.074 (K = 5, n = 20) and 0.067 (K = 10, n = 50) of 10,000, where 0.05 was
+    # asked; with the chi-square table, 0.045 and 0.055 at 1.1 sd, 0.051 and 0.048 at 0.9 sd
+    # (`python benchmarks/other_targets_calibration.py sd-band`). Here 1,500 generators per
+    # edge, against the 99.9% binomial band of the level, at the seed's target and at a far
+    # location and small scale. At either edge the sd is not outside the band, so it is shown
+    # outside in at most 0.05 as well.
+    rng = np.random.default_rng(k * n)
+    bound = stats.binom.ppf(0.999, 1500, 0.05) / 1500
+    for ratio in (1.1, 0.9):
+        within, outside = _rates(None, law, ratio, k, n, 1500, rng)
+        assert within <= bound, (ratio, within)
+        assert outside <= bound, (ratio, outside)
+
+
+@pytest.mark.slow
+def test_a_normal_generator_of_the_target_s_sd_is_still_called_within():
+    # The power the table keeps at K = 10, n = 50 (the band, ±21% in variance, is about 3 of the
+    # mean variance's standard errors from its centre): normal generators of exactly the target's
+    # sd called within in 0.788 of 1,000 (measured; with Student's t 0.796, bought by calling
+    # 0.067 of those at 1.1 sd within). The binomial sd of 1,000 is 0.013.
+    within, _ = _rates(None, stats.norm(4, 1.25), 1.0, 10, 50, 1000, np.random.default_rng(9))
+    assert within > 0.74, within
