@@ -93,6 +93,7 @@ def test_a_tail_share_at_the_band_edge_is_called_within_at_most_alpha(rng, mean,
 @pytest.mark.slow
 def test_an_on_target_tail_is_still_shown_within(rng):
     # The power kept: normal generators (0.135% beyond each threshold) at K = 10, n = 500 are
-    # shown within the tail band in 0.999 of 20,000 per side (measured: `python benchmarks/other_targets_calibration.py tail-band`); 200 here, both sides.
+    # shown within the tail band in 0.999 of 20,000 per side (measured: `python
+    # benchmarks/other_targets_calibration.py tail-band`); 200 here, both sides.
     rows = [_tail_row(rng.normal(4.0, 1.25, (10, 500)), 4.0, 1.25) for _ in range(200)]
     assert np.mean([r.p_within < 0.05 for r in rows]) >= 0.97
