@@ -2,6 +2,7 @@
 
     python benchmarks/other_targets_calibration.py rounded-mean [--samples 1000]
     python benchmarks/other_targets_calibration.py sd-band [--samples 10000]
+    python benchmarks/other_targets_calibration.py mean-band [--samples 10000]
     python benchmarks/other_targets_calibration.py tail-band [--samples 20000]
 
 ``rounded-mean``: true-target samples written as whole numbers, scored (gancheck.score); for
@@ -16,9 +17,14 @@ the target's sd), K draws of n values; the share that the edge's one-sided test 
 the first); beside them, the same shares with Student's t on K - 1 degrees of freedom as the
 reference, as before the target's own law replaced it.
 It takes the per-draw variances' statistic and the band's reference law
-(gancheck.stats.variance_reference: the chi-square table for norm(), the resampled one for the
+(gancheck.stats.band_reference: the chi-square table for norm(), the resampled one for the
 others) directly, as gancheck.stats.criteria does, so that 10,000 generators take seconds, not
 the minutes of whole verdicts.
+
+``mean-band``: generators of the target's shape shifted to the mean band's edges (the target's
+mean ± 0.1 sd); the shares called within and shown beyond each edge, with the target's own table
+(gancheck.stats.band_reference) and with Student's t, which a normal target keeps (its draw
+means are normal).
 
 ``tail-band``: normal draws whose share above mean + 3 sd is the tail band's edge (0.005), and
 normal draws on target (0.00135); the share of generators whose upper side the tail band calls
@@ -26,7 +32,7 @@ within, with the exact binomial count beside the t statistic (as gancheck.stats.
 and with the t statistic alone (as before).
 
 The figures quoted in docs/statistics.md came from these runs (1,000, 2,000 and 10,000
-samples); the tests in tests/stats/test_rounded_mean.py and test_variance_reference.py check
+samples); the tests in tests/stats/test_rounded_mean.py and test_band_reference.py check
 smaller versions of each.
 """
 from __future__ import annotations
@@ -45,7 +51,7 @@ NARROW = [("lognorm(s=0.5)", stats.lognorm(0.5)), ("uniform(loc=0, scale=3)", st
 #: Targets of the sd band's check, and its (K, n) sizes.
 BAND_TARGETS = ["expon()", "gamma(a=2)", "lognorm(s=0.5)", "t(df=5)",
                 "mixture(norm(loc=2.5, scale=0.6), norm(loc=5.5, scale=0.6))",
-                # A normal target's table is simulated from chi-squares (normal_reference).
+                # A normal target's sd table is simulated from chi-squares; its mean band keeps t.
                 "norm()"]
 BAND_SIZES = [(5, 20), (10, 50), (20, 50), (100, 500)]
 
@@ -70,7 +76,7 @@ def rounded_mean(samples: int) -> None:
 
 def sd_band(samples: int) -> None:
     from gancheck import targets
-    from gancheck.stats import variance_reference
+    from gancheck.stats import band_reference
 
     rng = np.random.default_rng(9)
     print("target                 K     n   within at 1.1 sd, 0.9 sd   beyond 1.1 sd, 0.9 sd"
@@ -78,8 +84,8 @@ def sd_band(samples: int) -> None:
     for spec in BAND_TARGETS:
         target = targets.as_target(spec)
         for k, n in BAND_SIZES:
-            reference = (variance_reference.normal_reference(k, n) if target.is_normal
-                         else variance_reference.reference(target, k, n))
+            reference = (band_reference.normal_sd_reference(k, n) if target.is_normal
+                         else band_reference.sd_reference(target, k, n))
             t_law = {"cdf": lambda u: special.stdtr(k - 1, u), "sf": lambda u: special.stdtr(k - 1, -u)}
             counts = np.zeros((2, 2, 2), dtype=np.int64)   # [table, t][within, beyond][1.1, 0.9]
             for e, (ratio, edge) in enumerate(((1.1, 1.21), (0.9, 0.81))):
@@ -100,6 +106,38 @@ def sd_band(samples: int) -> None:
             table, t = counts / samples
             print(f"{spec[:20]:20s} {k:4d} {n:5d}   {table[0, 0]:14.4f}, {table[0, 1]:.4f}"
                   f"   {table[1, 0]:14.4f}, {table[1, 1]:.4f}"
+                  f"   ({t[0, 0]:.4f}, {t[0, 1]:.4f}; {t[1, 0]:.4f}, {t[1, 1]:.4f})", flush=True)
+
+
+def mean_band(samples: int) -> None:
+    from gancheck import targets
+    from gancheck.stats import band_reference
+
+    rng = np.random.default_rng(12)
+    print("target                 K     n   within at +0.1, -0.1 sd   beyond +0.1, -0.1 sd"
+          "   (Student's t: within +0.1, -0.1; beyond +0.1, -0.1)")
+    for spec in BAND_TARGETS:
+        target = targets.as_target(spec)
+        for k, n in BAND_SIZES:
+            table = None if target.is_normal else band_reference.mean_reference(target, k, n)
+            counts = np.zeros((2, 2, 2), dtype=np.int64)   # [table, t][within, beyond][+0.1, -0.1]
+            for e, edge in enumerate((0.1, -0.1)):
+                done = 0
+                while done < samples:
+                    batch = min(samples - done, max(1, 2_000_000 // (k * n)))
+                    x = target.rvs((batch * k, n), rng)
+                    m = ((x.mean(axis=1) - target.mean) / target.std).reshape(batch, k) + edge
+                    u = (m.mean(axis=1) - edge) / (m.std(axis=1, ddof=1) / np.sqrt(k))
+                    # At the upper edge U low shows the mean within, U high beyond.
+                    t_law = (lambda v: special.stdtr(k - 1, v), lambda v: special.stdtr(k - 1, -v))
+                    own = t_law if table is None else (table.cdf, table.sf)
+                    for r, (cdf, sf) in enumerate((own, t_law)):
+                        counts[r, 0, e] += int(((cdf(u) if edge > 0 else sf(u)) < 0.05).sum())
+                        counts[r, 1, e] += int(((sf(u) if edge > 0 else cdf(u)) < 0.05).sum())
+                    done += batch
+            own, t = counts / samples
+            print(f"{spec[:20]:20s} {k:4d} {n:5d}   {own[0, 0]:14.4f}, {own[0, 1]:.4f}"
+                  f"   {own[1, 0]:14.4f}, {own[1, 1]:.4f}"
                   f"   ({t[0, 0]:.4f}, {t[0, 1]:.4f}; {t[1, 0]:.4f}, {t[1, 1]:.4f})", flush=True)
 
 
@@ -130,15 +168,17 @@ def tail_band(samples: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("check", choices=("rounded-mean", "sd-band", "tail-band"))
+    parser.add_argument("check", choices=("rounded-mean", "sd-band", "mean-band", "tail-band"))
     parser.add_argument("--samples", type=int, default=None,
                         help="samples (generators) per case; default 1,000 for rounded-mean, 10,000 for "
-                             "sd-band, 20,000 for tail-band")
+                             "sd-band and mean-band, 20,000 for tail-band")
     args = parser.parse_args()
     if args.check == "rounded-mean":
         rounded_mean(args.samples or 1000)
     elif args.check == "sd-band":
         sd_band(args.samples or 10_000)
+    elif args.check == "mean-band":
+        mean_band(args.samples or 10_000)
     else:
         tail_band(args.samples or 20_000)
 

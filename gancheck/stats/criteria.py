@@ -32,7 +32,8 @@ counted at the observed statistic). The t reference is exact for normal per-draw
 close otherwise (they are independent across draws and average n values); the calibration is
 checked from K = 10, n = 50 to K = 1,000 in tests/stats/test_verdict.py. Two exceptions. The
 draws' variances are skewed too far for it (chi-squares for a normal target, more for others),
-so the sd band is referred to its own simulated law (gancheck.stats.variance_reference). And
+and so are a skewed target's draw means, so the sd band, and the mean band of a target other
+than a normal, are referred to their own simulated laws (gancheck.stats.band_reference). And
 where few values fall beyond a tail threshold, the tail share's se shrinks with its count, so a
 share is shown within only where the exact binomial count of K·n independent values agrees
 (_tail). The mean band's error
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from gancheck.stats import variance_reference
+from gancheck.stats import band_reference
 from gancheck.stats.gof import MAX_ABS
 from gancheck.stats.repeats import rounding_cells
 from gancheck.stats.tolerance import Tolerance
@@ -100,16 +101,19 @@ def criteria(x: np.ndarray, *, mean: float, std: float, tolerance: Tolerance,
     cells = rounding_cells(x)
     draws_mean = x.mean(axis=1)
     variances = x.var(axis=1, ddof=1)
-    out = [_band("mean", draws_mean - mean, -tolerance.mean * std, tolerance.mean * std, df)]
+    # A normal target's draw means are normal, so t is exact for them; another target's are
+    # referred to their own law (gancheck.stats.band_reference), as its variances are.
+    mean_law = None if target is None else band_reference.mean_reference(target, k, n)
+    out = [_band("mean", draws_mean - mean, -tolerance.mean * std, tolerance.mean * std, df, reference=mean_law)]
     # The variance band is tested in units of the power of two nearest the target's variance:
     # scaling by a power of two is exact, so the p-values are bit for bit those of the raw
     # variances, while the spread of the variances (their squares) cannot overflow at any scale
     # scores accept (|x| up to gof.MAX_ABS).
     unit = 4.0 ** np.round(np.log2(std))
     low, high = ((1 - tolerance.std) * std) ** 2, ((1 + tolerance.std) * std) ** 2
-    reference = (variance_reference.normal_reference(k, n) if target is None
-                 else variance_reference.reference(target, k, n))
-    scale = _band("std", variances / unit, low / unit, high / unit, df, reference=reference)
+    sd_law = (band_reference.normal_sd_reference(k, n) if target is None
+              else band_reference.sd_reference(target, k, n))
+    scale = _band("std", variances / unit, low / unit, high / unit, df, reference=sd_law)
     sd = float(np.sqrt(variances.mean()))
     # Its se reported in sd units, as its estimate is (delta method: se(s) = se(s²) / 2s).
     se = scale.se * unit / (2 * sd) if sd > 0 else np.inf
@@ -156,7 +160,7 @@ def _band(name: str, per_draw: np.ndarray, low: float, high: float, df: int,
 
 class _StudentT:
     """Student's t on ``df`` degrees of freedom, the reference of every band but the sd band
-    (gancheck.stats.variance_reference)."""
+    and a non-normal target's mean band (gancheck.stats.band_reference)."""
 
     symmetric = True
 
