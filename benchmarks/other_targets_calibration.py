@@ -75,69 +75,60 @@ def rounded_mean(samples: int) -> None:
 
 
 def sd_band(samples: int) -> None:
-    from gancheck import targets
     from gancheck.stats import band_reference
 
-    rng = np.random.default_rng(9)
-    print("target                 K     n   within at 1.1 sd, 0.9 sd   beyond 1.1 sd, 0.9 sd"
-          "   (Student's t: within 1.1, 0.9; beyond 1.1, 0.9)")
-    for spec in BAND_TARGETS:
-        target = targets.as_target(spec)
-        for k, n in BAND_SIZES:
-            reference = (band_reference.normal_sd_reference(k, n) if target.is_normal
-                         else band_reference.sd_reference(target, k, n))
-            t_law = {"cdf": lambda u: special.stdtr(k - 1, u), "sf": lambda u: special.stdtr(k - 1, -u)}
-            counts = np.zeros((2, 2, 2), dtype=np.int64)   # [table, t][within, beyond][1.1, 0.9]
-            for e, (ratio, edge) in enumerate(((1.1, 1.21), (0.9, 0.81))):
-                done = 0
-                while done < samples:
-                    batch = min(samples - done, max(1, 2_000_000 // (k * n)))
-                    x = target.rvs((batch * k, n), rng) * ratio
-                    v = (x.var(axis=1, ddof=1) / target.std**2).reshape(batch, k)
-                    u = (v.mean(axis=1) - edge) / (v.std(axis=1, ddof=1) / np.sqrt(k))
-                    # At the upper edge U low shows the sd within, U high beyond; at the lower
-                    # edge the other way round.
-                    within_tail, beyond_tail = ("cdf", "sf") if ratio > 1 else ("sf", "cdf")
-                    for r, (cdf, sf) in enumerate(((reference.cdf, reference.sf), (t_law["cdf"], t_law["sf"]))):
-                        tails = {"cdf": cdf, "sf": sf}
-                        counts[r, 0, e] += int((tails[within_tail](u) < 0.05).sum())
-                        counts[r, 1, e] += int((tails[beyond_tail](u) < 0.05).sum())
-                    done += batch
-            table, t = counts / samples
-            print(f"{spec[:20]:20s} {k:4d} {n:5d}   {table[0, 0]:14.4f}, {table[0, 1]:.4f}"
-                  f"   {table[1, 0]:14.4f}, {table[1, 1]:.4f}"
-                  f"   ({t[0, 0]:.4f}, {t[0, 1]:.4f}; {t[1, 0]:.4f}, {t[1, 1]:.4f})", flush=True)
+    _edge_rates(samples, np.random.default_rng(9), ("1.1 sd", "0.9 sd"),
+                # A generator at 1.1 (0.9) times the target's sd; the edge is then 1.21 (0.81)
+                # in the variance over the target's.
+                edges=((1.1, 1.21), (0.9, 0.81)),
+                per_draw=lambda x, target, ratio: (x * ratio).var(axis=1, ddof=1) / target.std**2,
+                own_law=lambda target, k, n: (band_reference.normal_sd_reference(k, n) if target.is_normal
+                                              else band_reference.sd_reference(target, k, n)))
 
 
 def mean_band(samples: int) -> None:
-    from gancheck import targets
     from gancheck.stats import band_reference
 
-    rng = np.random.default_rng(12)
-    print("target                 K     n   within at +0.1, -0.1 sd   beyond +0.1, -0.1 sd"
-          "   (Student's t: within +0.1, -0.1; beyond +0.1, -0.1)")
+    _edge_rates(samples, np.random.default_rng(12), ("+0.1", "-0.1"),
+                # A generator moved by ±0.1 target sd; the edge is that shift.
+                edges=((0.1, 0.1), (-0.1, -0.1)),
+                per_draw=lambda x, target, shift: (x.mean(axis=1) - target.mean) / target.std + shift,
+                own_law=lambda target, k, n: (None if target.is_normal
+                                              else band_reference.mean_reference(target, k, n)))
+
+
+def _edge_rates(samples, rng, labels, *, edges, per_draw, own_law) -> None:
+    """For each target and size, generators of the target's shape at a band's upper and lower
+    edge (``edges``: the generator's parameter and the edge in the per-draw statistic), and the
+    share that the band's one-sided tests call within and show beyond that edge, with the
+    target's own table (``own_law``; None: Student's t) and with Student's t."""
+    from gancheck import targets
+
+    print(f"target                 K     n   within at {labels[0]}, {labels[1]}   beyond {labels[0]}, "
+          f"{labels[1]}   (Student's t: within, within; beyond, beyond)")
     for spec in BAND_TARGETS:
         target = targets.as_target(spec)
         for k, n in BAND_SIZES:
-            table = None if target.is_normal else band_reference.mean_reference(target, k, n)
-            counts = np.zeros((2, 2, 2), dtype=np.int64)   # [table, t][within, beyond][+0.1, -0.1]
-            for e, edge in enumerate((0.1, -0.1)):
+            t_law = (lambda u: special.stdtr(k - 1, u), lambda u: special.stdtr(k - 1, -u))
+            own = own_law(target, k, n)
+            laws = (t_law if own is None else (own.cdf, own.sf), t_law)
+            counts = np.zeros((2, 2, 2), dtype=np.int64)   # [own, t][within, beyond][upper, lower]
+            for e, (arg, edge) in enumerate(edges):
                 done = 0
                 while done < samples:
                     batch = min(samples - done, max(1, 2_000_000 // (k * n)))
-                    x = target.rvs((batch * k, n), rng)
-                    m = ((x.mean(axis=1) - target.mean) / target.std).reshape(batch, k) + edge
-                    u = (m.mean(axis=1) - edge) / (m.std(axis=1, ddof=1) / np.sqrt(k))
-                    # At the upper edge U low shows the mean within, U high beyond.
-                    t_law = (lambda v: special.stdtr(k - 1, v), lambda v: special.stdtr(k - 1, -v))
-                    own = t_law if table is None else (table.cdf, table.sf)
-                    for r, (cdf, sf) in enumerate((own, t_law)):
-                        counts[r, 0, e] += int(((cdf(u) if edge > 0 else sf(u)) < 0.05).sum())
-                        counts[r, 1, e] += int(((sf(u) if edge > 0 else cdf(u)) < 0.05).sum())
+                    q = per_draw(target.rvs((batch * k, n), rng), target, arg).reshape(batch, k)
+                    u = (q.mean(axis=1) - edge) / (q.std(axis=1, ddof=1) / np.sqrt(k))
+                    # At the upper edge U low shows the quantity within, U high beyond; at the
+                    # lower edge the other way round.
+                    for r, (cdf, sf) in enumerate(laws):
+                        within, beyond = (cdf(u), sf(u)) if e == 0 else (sf(u), cdf(u))
+                        counts[r, 0, e] += int((within < 0.05).sum())
+                        counts[r, 1, e] += int((beyond < 0.05).sum())
                     done += batch
-            own, t = counts / samples
-            print(f"{spec[:20]:20s} {k:4d} {n:5d}   {own[0, 0]:14.4f}, {own[0, 1]:.4f}"
-                  f"   {own[1, 0]:14.4f}, {own[1, 1]:.4f}"
+            ours, t = counts / samples
+            print(f"{spec[:20]:20s} {k:4d} {n:5d}   {ours[0, 0]:14.4f}, {ours[0, 1]:.4f}"
+                  f"   {ours[1, 0]:14.4f}, {ours[1, 1]:.4f}"
                   f"   ({t[0, 0]:.4f}, {t[0, 1]:.4f}; {t[1, 0]:.4f}, {t[1, 1]:.4f})", flush=True)
 
 
