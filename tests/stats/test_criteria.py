@@ -97,3 +97,14 @@ def test_an_on_target_tail_is_still_shown_within(rng):
     # benchmarks/other_targets_calibration.py tail-band`); 200 here, both sides.
     rows = [_tail_row(rng.normal(4.0, 1.25, (10, 500)), 4.0, 1.25) for _ in range(200)]
     assert np.mean([r.p_within < 0.05 for r in rows]) >= 0.97
+
+
+@pytest.mark.parametrize("n, shown", [(149, False), (150, True)])
+def test_fewer_than_598_values_never_show_the_tail_band_within(rng, n, shown):
+    # K = 4 draws with no value beyond 3 sds on either side. Oracle, by hand: none of N values
+    # beyond a threshold that holds 0.5% has chance 0.995^N, which is 0.0503 for N = 596 (not
+    # below alpha) and 0.0493 for N = 600.
+    x = np.clip(rng.normal(0.0, 1.0, (4, n)), -2.9, 2.9)
+    row = _tail_row(x, 0.0, 1.0)
+    assert row.p_within == pytest.approx(0.995 ** (4 * n), rel=1e-9)
+    assert (row.p_within < 0.05) is shown
