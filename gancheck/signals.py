@@ -2,6 +2,7 @@
 code that swallows exceptions), and SIGTERM handled as Ctrl-C is."""
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 import threading
@@ -80,8 +81,9 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 #: Seconds before an interrupt that a finaliser swallowed is sent again: time for the code that
-#: reported it (sys.unraisablehook) to return, so that it is not raised there too.
-RESEND_DELAY_S = 0.001
+#: reported it (sys.unraisablehook) to return, so that it is not raised there too. A loaded
+#: machine can hold the main thread off its core for milliseconds.
+RESEND_DELAY_S = 0.02
 
 
 @contextmanager
@@ -101,18 +103,25 @@ def swallowed_interrupts_resent() -> Iterator[None]:
         yield
         return
     previous = sys.unraisablehook
-    senders: list[threading.Thread] = []
+    in_flight: list = []   # one lock per sender, held until its signal is sent
 
     def resend_later(exc: KeyboardInterrupt) -> None:
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
         main = threading.main_thread().ident
+        sent = _thread.allocate_lock()
+        sent.acquire()
 
         def send() -> None:
-            time.sleep(RESEND_DELAY_S)
-            signal.pthread_kill(main, signum)
-        sender = threading.Thread(target=send, name="gancheck-resend-interrupt", daemon=True)
-        senders.append(sender)
-        sender.start()
+            try:
+                time.sleep(RESEND_DELAY_S)
+                signal.pthread_kill(main, signum)
+            finally:
+                sent.release()
+        # _thread, not threading.Thread: Thread.start() waits until the new thread runs, and on
+        # a loaded machine the resent signal landed in that wait, inside this hook, and was
+        # dropped again (10 of 80 runs with six busy processes on two cores).
+        in_flight.append(sent)
+        _thread.start_new_thread(send, ())
 
     def hook(unraisable) -> None:
         try:
@@ -129,5 +138,5 @@ def swallowed_interrupts_resent() -> Iterator[None]:
         yield
     finally:
         sys.unraisablehook = previous
-        for sender in senders:  # one still in flight arrives here, while the handler is ours
-            sender.join()
+        for sent in in_flight:  # one still in flight arrives here, while the handler is ours
+            sent.acquire()
