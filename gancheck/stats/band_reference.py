@@ -98,16 +98,8 @@ def _resampled(pool: np.ndarray, k: int, seed: list[int]) -> StudentizedReferenc
     # U is centred at the pool's own mean, the mean of the law resampled (as a bootstrap-t is):
     # the pool's mean misses the target's by its own sampling error, about 0.05 se(v) at K = 100,
     # n = 500 for lognorm(0.5)'s variances, which moved the table's median as far.
-    centre = pool.mean()
     rng = np.random.default_rng(seed)
-    chunk = max(1, CHUNK_VALUES // k)
-    parts = []
-    for start in range(0, REPLICATES, chunk):
-        values = pool[rng.integers(0, pool.size, (min(chunk, REPLICATES - start), k))]
-        se = values.std(axis=1, ddof=1) / np.sqrt(k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            parts.append((values.mean(axis=1) - centre) / se)
-    return _sorted(parts)
+    return _studentized(lambda rows: pool[rng.integers(0, pool.size, (rows, k))], k, pool.mean())
 
 
 @functools.lru_cache(maxsize=32)
@@ -117,16 +109,19 @@ def normal_sd_reference(k: int, n: int) -> StudentizedReference:
     is centred at exactly 1, the mean of that law."""
     rng = np.random.default_rng([SEED, k, n, zlib.crc32(b"norm")])
     shape = (n - 1) / 2.0
+    return _studentized(lambda rows: rng.standard_gamma(shape, (rows, k)) / shape, k, 1.0)
+
+
+def _studentized(draw, k: int, centre: float) -> StudentizedReference:
+    """The sorted table of U = (mean - centre) / se over REPLICATES rows of K values, ``draw(rows)``
+    giving a (rows, K) array, in chunks of at most CHUNK_VALUES values."""
     chunk = max(1, CHUNK_VALUES // k)
     parts = []
     for start in range(0, REPLICATES, chunk):
-        variances = rng.standard_gamma(shape, (min(chunk, REPLICATES - start), k)) / shape
-        se = variances.std(axis=1, ddof=1) / np.sqrt(k)
-        parts.append((variances.mean(axis=1) - 1.0) / se)
-    return _sorted(parts)
-
-
-def _sorted(parts: list[np.ndarray]) -> StudentizedReference:
+        values = draw(min(chunk, REPLICATES - start))
+        se = values.std(axis=1, ddof=1) / np.sqrt(k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts.append((values.mean(axis=1) - centre) / se)
     table = np.sort(np.concatenate(parts))
     table.setflags(write=False)
     return StudentizedReference(table)
